@@ -1,0 +1,15 @@
+"""Shared foundation of every Vapora service.
+
+Modules, one job each:
+
+- ``settings``   pydantic-settings base class (env prefix ``VAPORA_``)
+- ``logging``    JSON logs carrying service, trace_id, span_id
+- ``telemetry``  OpenTelemetry tracing and W3C context propagation
+- ``metrics``    Prometheus registry and the ``/metrics`` + ``/readyz`` HTTP endpoint
+- ``errors``     the one error hierarchy, each error saying whether a retry can help
+- ``retry``      tenacity policies that retry only retryable errors
+- ``bus``        NATS JetStream through FastStream: topology, codec, dead-lettering
+- ``store``      SurrealDB through the official SDK, one namespace per service
+- ``grpc``       grpc.aio servers (health, reflection, error mapping) and clients
+- ``lifecycle``  signals, graceful shutdown, reload
+"""

@@ -1,0 +1,296 @@
+"""The bus: FastStream's NatsBroker with the fleet's topology, protobuf codec and dead-lettering.
+
+A handler gets the decoded message and a :class:`Delivery`. What happens to the message
+is decided once, here:
+
+- handler returns                        → ack (unless it settled the message itself)
+- payload does not decode                → dead-letter (reason in headers) + ack
+- handler raises a non-retryable error   → dead-letter + ack
+- handler raises a retryable error, or
+  an unexpected exception                → nak with backoff; dead-letter after max_deliver
+- the process is stopping mid-handler    → nak, so another consumer gets it at once
+
+A dead letter never stops the consumer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from faststream import AckPolicy
+from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
+from google.protobuf.message import Message
+from nats.js import api as js_api
+from nats.js.errors import NotFoundError
+
+from vapora_core import metrics
+from vapora_core.bus.codec import SCHEMA_HEADER, decode, encode
+from vapora_core.bus.topology import STREAMS, ConsumerSpec, StreamSpec, stream_for, subjects
+from vapora_core.errors import DecodeError, Unavailable, VaporaError
+from vapora_core.telemetry import inject, span_from
+
+log = logging.getLogger("vapora.bus")
+
+M = TypeVar("M", bound=Message)
+
+DLQ_REASON = "vapora-dlq-reason"
+DLQ_KIND = "vapora-dlq-kind"
+DLQ_CONSUMER = "vapora-dlq-consumer"
+DLQ_SUBJECT = "vapora-dlq-subject"
+MSG_ID = "Nats-Msg-Id"
+
+_RETENTION = {
+    "limits": js_api.RetentionPolicy.LIMITS,
+    "workqueue": js_api.RetentionPolicy.WORK_QUEUE,
+    "interest": js_api.RetentionPolicy.INTEREST,
+}
+
+
+@dataclass(slots=True)
+class Delivery:
+    """One delivery of a message to a handler, and what the handler may do with it."""
+
+    subject: str
+    headers: dict[str, str]
+    num_delivered: int
+    _raw: Any = field(repr=False)
+    settled: bool = False
+
+    async def ack(self) -> None:
+        if not self.settled:
+            self.settled = True
+            await self._raw.ack()
+
+    async def nak(self, delay: float | None = None) -> None:
+        if not self.settled:
+            self.settled = True
+            await self._raw.nak(delay=delay)
+
+    async def in_progress(self) -> None:
+        """Tell JetStream the handler is still working, so the ack wait restarts."""
+        if not self.settled:
+            await self._raw.in_progress()
+
+
+Handler = Callable[[M, Delivery], Awaitable[None]]
+
+
+def backoff(num_delivered: int) -> float:
+    """Redelivery delay after the n-th failed delivery: 0.2 s, 0.4 s, ... capped at 5 s."""
+    return float(min(5.0, 0.2 * 2 ** max(0, num_delivered - 1)))
+
+
+@dataclass(slots=True)
+class _Subscription(Generic[M]):
+    spec: ConsumerSpec
+    cls: type[M]
+    handler: Handler[M]
+    subscriber: Any = None
+
+
+class Bus:
+    """One NATS connection for a service: publish protobuf events, consume durable consumers."""
+
+    def __init__(self, url: str, service: str, *, graceful_timeout: float = 10.0) -> None:
+        self.service = service
+        self.broker = NatsBroker(
+            [u.strip() for u in url.split(",") if u.strip()],
+            name=service,
+            graceful_timeout=graceful_timeout,
+            logger=None,
+            log_level=logging.DEBUG,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=1,
+        )
+        self._started = False
+        self._subs: list[_Subscription[Any]] = []
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect, declare every stream, then start the consumers."""
+        await self.broker.connect()
+        await self.declare_streams()
+        await self.broker.start()
+        self._started = True
+
+    async def stop(self) -> None:
+        """Stop consuming; handlers in flight get ``graceful_timeout`` to finish."""
+        self._started = False
+        await self.broker.stop()
+
+    @property
+    def js(self) -> Any:
+        return self.broker.connection.jetstream()
+
+    async def declare_streams(self, streams: tuple[StreamSpec, ...] = STREAMS) -> None:
+        js = self.js
+        for spec in streams:
+            config = js_api.StreamConfig(
+                name=spec.name,
+                subjects=list(spec.subjects),
+                retention=_RETENTION[spec.retention],
+                max_age=spec.max_age_s,
+                duplicate_window=spec.duplicate_window_s,
+                storage=js_api.StorageType.FILE,
+                description=spec.description,
+            )
+            try:
+                await js.stream_info(spec.name)
+            except NotFoundError:
+                await js.add_stream(config)
+            else:
+                await js.update_stream(config)
+
+    # -- publishing --------------------------------------------------------------------
+
+    async def publish(
+        self,
+        subject: str,
+        message: Message,
+        *,
+        msg_id: str | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 5.0,
+    ) -> Any:
+        """Publish ``message`` on ``subject`` through JetStream with the trace context."""
+        payload, hdrs = encode(message)
+        if headers:
+            hdrs.update(headers)
+        if msg_id:
+            hdrs[MSG_ID] = msg_id
+        inject(hdrs)
+        stream = stream_for(subject).name
+        try:
+            ack = await self.broker.publish(payload, subject, headers=hdrs, stream=stream, timeout=timeout)
+        except (TimeoutError, ConnectionError) as exc:
+            raise Unavailable(f"publishing on {subject} failed: {exc}") from exc
+        except Exception as exc:
+            if type(exc).__module__.startswith("nats"):
+                raise Unavailable(f"publishing on {subject} failed: {exc!r}") from exc
+            raise
+        metrics.BUS_PUBLISHED.labels(stream).inc()
+        return ack
+
+    async def publish_raw(self, subject: str, payload: bytes, headers: dict[str, str] | None = None) -> Any:
+        """Publish bytes as they are: for dead letters and for tests of bad input."""
+        return await self.broker.publish(
+            payload, subject, headers=dict(headers or {}), stream=stream_for(subject).name
+        )
+
+    # -- consuming ---------------------------------------------------------------------
+
+    async def subscribe(
+        self, spec: ConsumerSpec, cls: type[M], handler: Handler[M], *, max_workers: int = 1
+    ) -> _Subscription[M]:
+        """Consume ``spec``'s durable consumer; starts at once if the bus is running."""
+        sub: _Subscription[M] = _Subscription(spec, cls, handler)
+        config = js_api.ConsumerConfig(
+            durable_name=spec.durable,
+            ack_policy=js_api.AckPolicy.EXPLICIT,
+            ack_wait=spec.ack_wait_s,
+            max_deliver=spec.max_deliver,
+            max_ack_pending=spec.max_ack_pending,
+            deliver_policy=js_api.DeliverPolicy.NEW if spec.deliver_new_only else js_api.DeliverPolicy.ALL,
+            filter_subjects=list(spec.filter_subjects) if len(spec.filter_subjects) > 1 else None,
+        )
+        subscriber = self.broker.subscriber(
+            spec.filter_subjects[0],
+            stream=JStream(spec.stream, declare=False),
+            durable=spec.durable,
+            config=config,
+            pull_sub=PullSub(batch_size=spec.batch_size, timeout=1.0),
+            ack_policy=AckPolicy.MANUAL,
+            max_workers=max_workers,
+        )
+
+        async def on_message(body: bytes, msg: NatsMessage) -> None:
+            await self._handle(sub, body, msg)
+
+        subscriber(on_message)
+        sub.subscriber = subscriber
+        self._subs.append(sub)
+        if self._started:
+            await subscriber.start()
+        return sub
+
+    async def unsubscribe(self, sub: _Subscription[Any]) -> None:
+        if sub in self._subs:
+            self._subs.remove(sub)
+        if sub.subscriber is not None:
+            await sub.subscriber.stop()
+
+    async def _handle(self, sub: _Subscription[Any], body: bytes, msg: NatsMessage) -> None:
+        raw = msg.raw_message
+        headers = dict(raw.headers or {})
+        subject = raw.subject
+        num = raw.metadata.num_delivered if raw.metadata else 1
+        durable = sub.spec.durable
+        started = time.perf_counter()
+        try:
+            decoded = decode(sub.cls, body, headers)
+        except DecodeError as exc:
+            await self.dead_letter(subject, body, headers, reason=str(exc), kind="decode", consumer=durable)
+            await raw.ack()
+            return
+        delivery = Delivery(subject=subject, headers=headers, num_delivered=num, _raw=raw)
+        with span_from(headers, f"{durable} {subject}", self.service):
+            try:
+                await sub.handler(decoded, delivery)
+            except asyncio.CancelledError:
+                await delivery.nak()
+                metrics.BUS_MESSAGES.labels(durable, "nak").inc()
+                raise
+            except VaporaError as exc:
+                await self._failed(delivery, sub.spec, body, exc, retryable=exc.retryable, kind=exc.code)
+            except Exception as exc:
+                log.exception("handler of %s failed on %s", durable, subject)
+                await self._failed(delivery, sub.spec, body, exc, retryable=True, kind="error")
+            else:
+                if not delivery.settled:
+                    await delivery.ack()
+                metrics.BUS_MESSAGES.labels(durable, "ack").inc()
+            finally:
+                metrics.BUS_HANDLE_SECONDS.labels(durable).observe(time.perf_counter() - started)
+
+    async def _failed(
+        self, delivery: Delivery, spec: ConsumerSpec, body: bytes, exc: BaseException, *, retryable: bool, kind: str
+    ) -> None:
+        if delivery.settled:
+            return
+        if retryable and delivery.num_delivered < spec.max_deliver:
+            log.warning(
+                "retrying %s on %s (delivery %d): %s", spec.durable, delivery.subject, delivery.num_delivered, exc
+            )
+            await delivery.nak(delay=backoff(delivery.num_delivered))
+            metrics.BUS_MESSAGES.labels(spec.durable, "nak").inc()
+            return
+        reason = str(exc) if not retryable else f"gave up after {delivery.num_delivered} deliveries: {exc}"
+        await self.dead_letter(
+            delivery.subject, body, delivery.headers, reason=reason,
+            kind=kind if not retryable else "max_deliver", consumer=spec.durable,
+        )
+        await delivery.ack()
+
+    async def dead_letter(
+        self, subject: str, payload: bytes, headers: dict[str, str], *, reason: str, kind: str, consumer: str
+    ) -> None:
+        """Keep ``payload`` on ``dlq.<subject>`` with why it could not be handled."""
+        out = {k: v for k, v in headers.items() if k not in (MSG_ID, "Nats-Expected-Stream")}
+        out.update(
+            {
+                DLQ_REASON: reason[:1000].replace("\r", " ").replace("\n", " "),
+                DLQ_KIND: kind,
+                DLQ_CONSUMER: consumer,
+                DLQ_SUBJECT: subject,
+            }
+        )
+        await self.publish_raw(subjects.dead_letter(subject), payload, out)
+        metrics.DEAD_LETTERS.labels(consumer, kind).inc()
+        metrics.BUS_MESSAGES.labels(consumer, "dead_letter").inc()
+        log.warning("dead-lettered a message from %s: %s", subject, reason, extra={"consumer": consumer})

@@ -1,0 +1,242 @@
+"""Every JetStream stream, subject and durable consumer of the fleet, declared in one place.
+
+docs/messaging.md lists the same table; a test keeps them in step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Retention = Literal["limits", "workqueue", "interest"]
+
+DAY = 24 * 3600.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StreamSpec:
+    name: str
+    subjects: tuple[str, ...]
+    retention: Retention = "limits"
+    max_age_s: float = 7 * DAY
+    duplicate_window_s: float = 120.0
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConsumerSpec:
+    """A durable pull consumer."""
+
+    durable: str
+    stream: str
+    filter_subjects: tuple[str, ...]
+    ack_wait_s: float = 30.0
+    max_deliver: int = 5
+    max_ack_pending: int = 1000
+    batch_size: int = 32
+    deliver_new_only: bool = False
+    description: str = field(default="", compare=False)
+
+
+STREAMS: tuple[StreamSpec, ...] = (
+    StreamSpec(
+        name="TASKS",
+        subjects=("tasks.>",),
+        retention="workqueue",
+        duplicate_window_s=3600.0,
+        description="Submitted tasks, tasks.<type>.<priority>; the task id is the message id.",
+    ),
+    StreamSpec(
+        name="JOBS",
+        subjects=("jobs.>",),
+        retention="workqueue",
+        duplicate_window_s=3600.0,
+        description="Jobs for one agent, jobs.<agent_id>; the job id is the message id.",
+    ),
+    StreamSpec(
+        name="EXECUTIONS",
+        subjects=("executions.>",),
+        description="Finished executions, executions.<type>.<agent_id>.",
+    ),
+    StreamSpec(
+        name="EVENTS",
+        subjects=("events.>",),
+        max_age_s=1 * DAY,
+        description="Task status events, events.task.<workspace>; the resume window of clients.",
+    ),
+    StreamSpec(
+        name="AGENTS",
+        subjects=("agents.>",),
+        max_age_s=3600.0,
+        description="Heartbeats agents.heartbeat.<id> and membership changes agents.changed.",
+    ),
+    StreamSpec(
+        name="KG",
+        subjects=("kg.>",),
+        max_age_s=1 * DAY,
+        description="Knowledge-graph notifications, kg.profiles.changed.",
+    ),
+    StreamSpec(
+        name="LLM",
+        subjects=("llm.>",),
+        description="LLM usage events, llm.usage.<role>.",
+    ),
+    StreamSpec(
+        name="MCP",
+        subjects=("mcp.>",),
+        description="MCP tool-call events, mcp.calls.<server>.",
+    ),
+    StreamSpec(
+        name="FEEDBACK",
+        subjects=("feedback.>",),
+        max_age_s=30 * DAY,
+        description="People's corrections of execution outcomes, feedback.<workspace>.",
+    ),
+    StreamSpec(
+        name="DLQ",
+        subjects=("dlq.>",),
+        max_age_s=30 * DAY,
+        description="Dead letters, dlq.<original subject>, reason in headers.",
+    ),
+)
+
+
+class subjects:  # noqa: N801 - a namespace of subject builders
+    """Subject names. Tokens are sanitised so ids cannot inject wildcards or extra tokens."""
+
+    @staticmethod
+    def token(value: str) -> str:
+        cleaned = "".join(c if c.isalnum() or c in "-_" else "_" for c in value)
+        return cleaned or "_"
+
+    @classmethod
+    def task(cls, task_type: str, priority: str) -> str:
+        return f"tasks.{cls.token(task_type)}.{cls.token(priority)}"
+
+    @classmethod
+    def job(cls, agent_id: str) -> str:
+        return f"jobs.{cls.token(agent_id)}"
+
+    @classmethod
+    def execution(cls, task_type: str, agent_id: str) -> str:
+        return f"executions.{cls.token(task_type)}.{cls.token(agent_id)}"
+
+    @classmethod
+    def task_event(cls, workspace_id: str) -> str:
+        return f"events.task.{cls.token(workspace_id)}"
+
+    @classmethod
+    def heartbeat(cls, agent_id: str) -> str:
+        return f"agents.heartbeat.{cls.token(agent_id)}"
+
+    AGENTS_CHANGED = "agents.changed"
+    PROFILES_CHANGED = "kg.profiles.changed"
+
+    @classmethod
+    def llm_usage(cls, role: str) -> str:
+        return f"llm.usage.{cls.token(role)}"
+
+    @classmethod
+    def mcp_call(cls, server: str) -> str:
+        return f"mcp.calls.{cls.token(server)}"
+
+    @classmethod
+    def feedback(cls, workspace_id: str) -> str:
+        return f"feedback.{cls.token(workspace_id)}"
+
+    @staticmethod
+    def dead_letter(subject: str) -> str:
+        return f"dlq.{subject}"
+
+
+class CONSUMERS:  # noqa: N801 - a namespace of consumer specs
+    """Every durable consumer. ``job(agent_id)`` builds the per-agent job consumer."""
+
+    COORDINATOR_TASKS = ConsumerSpec(
+        durable="coordinator-tasks",
+        stream="TASKS",
+        filter_subjects=("tasks.>",),
+        ack_wait_s=30.0,
+        max_deliver=10,
+        description="swarm-coordinator: assigns submitted tasks.",
+    )
+    COORDINATOR_EXECUTIONS = ConsumerSpec(
+        durable="coordinator-executions",
+        stream="EXECUTIONS",
+        filter_subjects=("executions.>",),
+        deliver_new_only=True,
+        description="swarm-coordinator: marks tasks done or failed.",
+    )
+    COORDINATOR_AGENTS = ConsumerSpec(
+        durable="coordinator-agents",
+        stream="AGENTS",
+        filter_subjects=("agents.changed",),
+        deliver_new_only=True,
+        description="swarm-coordinator: keeps its in-memory view of the registry fresh.",
+    )
+    COORDINATOR_PROFILES = ConsumerSpec(
+        durable="coordinator-profiles",
+        stream="KG",
+        filter_subjects=("kg.profiles.changed",),
+        deliver_new_only=True,
+        description="swarm-coordinator: keeps its in-memory learning profiles fresh.",
+    )
+    KG_EXECUTIONS = ConsumerSpec(
+        durable="kg-executions",
+        stream="EXECUTIONS",
+        filter_subjects=("executions.>",),
+        description="knowledge-graph: stores executions, updates profiles.",
+    )
+    KG_FEEDBACK = ConsumerSpec(
+        durable="kg-feedback",
+        stream="FEEDBACK",
+        filter_subjects=("feedback.>",),
+        description="knowledge-graph: applies people's corrections.",
+    )
+    KG_USAGE = ConsumerSpec(
+        durable="kg-llm-usage",
+        stream="LLM",
+        filter_subjects=("llm.usage.>",),
+        description="knowledge-graph: links LLM usage to executions.",
+    )
+    REGISTRY_HEARTBEATS = ConsumerSpec(
+        durable="registry-heartbeats",
+        stream="AGENTS",
+        filter_subjects=("agents.heartbeat.*",),
+        ack_wait_s=10.0,
+        max_deliver=3,
+        deliver_new_only=True,
+        description="agent-registry: liveness and load of agents.",
+    )
+    GATEWAY_EVENTS = ConsumerSpec(
+        durable="gateway-events",
+        stream="EVENTS",
+        filter_subjects=("events.>",),
+        description="api-gateway: task read model and realtime streams.",
+    )
+
+    @staticmethod
+    def job(agent_id: str, max_concurrency: int = 1) -> ConsumerSpec:
+        return ConsumerSpec(
+            durable=f"job-{subjects.token(agent_id)}",
+            stream="JOBS",
+            filter_subjects=(subjects.job(agent_id),),
+            ack_wait_s=30.0,
+            max_deliver=5,
+            max_ack_pending=max(1, max_concurrency),
+            batch_size=max(1, max_concurrency),
+            description=f"agent-runtime: jobs of agent {agent_id}.",
+        )
+
+    @classmethod
+    def all(cls) -> tuple[ConsumerSpec, ...]:
+        return tuple(v for v in vars(cls).values() if isinstance(v, ConsumerSpec))
+
+
+def stream_for(subject: str) -> StreamSpec:
+    """The stream that captures ``subject``."""
+    head = subject.split(".", 1)[0]
+    for spec in STREAMS:
+        if any(s.split(".", 1)[0] == head for s in spec.subjects):
+            return spec
+    raise KeyError(f"no stream captures subject {subject!r}")

@@ -1,0 +1,111 @@
+"""Process lifecycle: logging and tracing set up, signals, readiness, graceful stop.
+
+``__main__`` of every service is three lines: build settings, build the app, ``run`` it.
+
+- SIGTERM / SIGINT: readiness drops, the app stops taking work and finishes or hands
+  back what it holds (``App.stop``), then the process exits 0.
+- SIGHUP: ``App.reload()`` (re-read config files), when the app has one.
+- A start-up failure is logged with its message and the process exits 1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from typing import Protocol
+
+from vapora_core.errors import VaporaError
+from vapora_core.logging import setup_logging
+from vapora_core.metrics import OpsServer, Readiness
+from vapora_core.settings import ServiceSettings
+from vapora_core.telemetry import setup_tracing, shutdown_tracing
+
+log = logging.getLogger("vapora.lifecycle")
+
+
+class App(Protocol):
+    readiness: Readiness
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class Reloadable(Protocol):
+    async def reload(self) -> None: ...
+
+
+def setup_process(settings: ServiceSettings) -> None:
+    setup_logging(settings.service_name, settings.log_level)
+    setup_tracing(settings.service_name, otlp_endpoint=settings.otlp_endpoint, traces_file=settings.traces_file)
+
+
+def run(app: App, settings: ServiceSettings, *, ops_server: bool = True) -> None:
+    """Run ``app`` until SIGTERM or SIGINT; exit with 1 if it cannot start."""
+    code = asyncio.run(_main(app, settings, ops_server=ops_server))
+    shutdown_tracing()
+    sys.exit(code)
+
+
+async def _main(app: App, settings: ServiceSettings, *, ops_server: bool) -> int:
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    reload = getattr(app, "reload", None)
+    reloads: set[asyncio.Task[None]] = set()
+    if reload is not None:
+
+        def on_hup() -> None:
+            task = loop.create_task(_reload(app))
+            reloads.add(task)
+            task.add_done_callback(reloads.discard)
+
+        loop.add_signal_handler(signal.SIGHUP, on_hup)
+
+    ops = OpsServer(app.readiness, settings.metrics_host, settings.metrics_port) if ops_server else None
+    try:
+        if ops is not None:
+            await ops.start()
+        await app.start()
+    except VaporaError as exc:
+        log.error("%s cannot start: %s", settings.service_name, exc)
+        print(f"{settings.service_name}: cannot start: {exc}", file=sys.stderr)
+        await _stop(app, ops)
+        return 1
+    except Exception as exc:
+        log.exception("%s cannot start", settings.service_name)
+        print(f"{settings.service_name}: cannot start: {exc!r}", file=sys.stderr)
+        await _stop(app, ops)
+        return 1
+    app.readiness.set(True)
+    log.info("%s started", settings.service_name, extra={"metrics_port": ops.port if ops else None})
+    await stopping.wait()
+    log.info("%s stopping", settings.service_name)
+    app.readiness.set(False)
+    try:
+        await asyncio.wait_for(app.stop(), timeout=settings.shutdown_grace_s + 5)
+    except TimeoutError:
+        log.error("%s did not stop within %.0fs", settings.service_name, settings.shutdown_grace_s + 5)
+    if ops is not None:
+        await ops.stop()
+    log.info("%s stopped", settings.service_name)
+    return 0
+
+
+async def _reload(app: object) -> None:
+    try:
+        await app.reload()  # type: ignore[attr-defined]
+        log.info("reloaded configuration")
+    except Exception as exc:
+        log.error("reload failed, keeping the previous configuration: %s", exc)
+
+
+async def _stop(app: App, ops: OpsServer | None) -> None:
+    with contextlib.suppress(Exception):
+        await app.stop()
+    if ops is not None:
+        await ops.stop()

@@ -1,0 +1,103 @@
+"""Prometheus metrics shared by every service, and the ``/metrics`` + ``/readyz`` endpoint.
+
+Service-specific metrics live in their service; the ones here are the ones every
+service exports the same way. Every name is listed in docs/metrics.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+
+SERVICE_INFO = Gauge("vapora_service_info", "Constant 1, labelled with the service.", ["service"])
+SERVICE_READY = Gauge("vapora_service_ready", "1 while the service is ready to take work.", ["service"])
+
+BUS_MESSAGES = Counter(
+    "vapora_bus_messages_total",
+    "Messages handled by a bus consumer, by outcome (ack, nak, dead_letter).",
+    ["consumer", "outcome"],
+)
+BUS_HANDLE_SECONDS = Histogram(
+    "vapora_bus_handle_seconds",
+    "Time a consumer's handler took for one message.",
+    ["consumer"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+BUS_PUBLISHED = Counter("vapora_bus_published_total", "Messages published, by stream.", ["stream"])
+DEAD_LETTERS = Counter(
+    "vapora_dead_letters_total",
+    "Payloads sent to the dead-letter stream, by consumer and kind of reason.",
+    ["consumer", "kind"],
+)
+GRPC_REQUESTS = Counter(
+    "vapora_grpc_server_requests_total", "gRPC requests served, by method and status code.", ["method", "code"]
+)
+GRPC_SECONDS = Histogram(
+    "vapora_grpc_server_seconds",
+    "gRPC request latency, by method.",
+    ["method"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+
+
+async def metrics_handler(_: web.Request) -> web.Response:
+    body = generate_latest()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+@dataclass(slots=True)
+class Readiness:
+    """What ``/readyz`` answers: ready once the service has started, not while it stops."""
+
+    service: str
+    ready: bool = False
+    reasons: list[str] = field(default_factory=list)
+
+    def set(self, ready: bool) -> None:
+        self.ready = ready
+        SERVICE_READY.labels(self.service).set(1 if ready else 0)
+
+
+def add_ops_routes(app: web.Application, readiness: Readiness) -> None:
+    """Mount ``/metrics``, ``/healthz`` and ``/readyz`` on ``app``."""
+
+    async def healthz(_: web.Request) -> web.Response:
+        return web.json_response({"status": "ok", "service": readiness.service})
+
+    async def readyz(_: web.Request) -> web.Response:
+        status = 200 if readiness.ready else 503
+        return web.json_response({"ready": readiness.ready, "service": readiness.service}, status=status)
+
+    app.router.add_get("/metrics", metrics_handler)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+
+
+class OpsServer:
+    """A small HTTP server with the ops routes, for services with no HTTP API of their own."""
+
+    def __init__(self, readiness: Readiness, host: str, port: int) -> None:
+        self._readiness = readiness
+        self._host = host
+        self._port = port
+        self._runner: web.AppRunner | None = None
+        self.port = port
+
+    async def start(self) -> None:
+        SERVICE_INFO.labels(self._readiness.service).set(1)
+        app = web.Application()
+        add_ops_routes(app, self._readiness)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self._host, self._port)
+        await site.start()
+        server = site._server
+        if server is not None and getattr(server, "sockets", None):
+            self.port = server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None

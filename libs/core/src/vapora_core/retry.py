@@ -1,0 +1,45 @@
+"""Retry policies: tenacity, retrying only errors that say a retry can help."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential_jitter,
+)
+
+from vapora_core.errors import VaporaError
+
+T = TypeVar("T")
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """True for a :class:`VaporaError` whose ``retryable`` flag is set."""
+    return isinstance(exc, VaporaError) and exc.retryable
+
+
+def retrying(
+    *, attempts: int = 4, initial: float = 0.05, maximum: float = 2.0, deadline: float = 30.0
+) -> AsyncRetrying:
+    """An ``AsyncRetrying`` that retries retryable errors with jittered exponential backoff."""
+    return AsyncRetrying(
+        retry=retry_if_exception(is_retryable),
+        stop=stop_after_attempt(attempts) | stop_after_delay(deadline),
+        wait=wait_exponential_jitter(multiplier=initial, max=maximum),
+        reraise=True,
+    )
+
+
+async def call_with_retry(
+    fn: Callable[[], Awaitable[T]], *, attempts: int = 4, initial: float = 0.05, maximum: float = 2.0
+) -> T:
+    """Call ``fn`` and retry it while it raises retryable errors."""
+    async for attempt in retrying(attempts=attempts, initial=initial, maximum=maximum):
+        with attempt:
+            return await fn()
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -1,0 +1,43 @@
+"""Settings: one pydantic-settings object per process, built in ``__main__`` and passed down.
+
+Every variable has the prefix ``VAPORA_`` (``VAPORA_NATS_URL``, ``VAPORA_STORE_URL``, ...).
+Services subclass :class:`ServiceSettings` and add their own fields.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Settings every service shares."""
+
+    model_config = SettingsConfigDict(env_prefix="VAPORA_", extra="ignore", env_file=None)
+
+    service_name: str = Field(default="vapora", description="Name in logs, traces and metrics.")
+    nats_url: str = Field(default="nats://127.0.0.1:4222", description="NATS server URL(s), comma-separated.")
+    data_dir: Path = Field(default=Path(".data"), description="Where embedded stores live.")
+    store_url: str = Field(
+        default="",
+        description="surrealkv://PATH (embedded, default .data/<service>), mem:// or ws://HOST:PORT/rpc.",
+    )
+    store_user: str = Field(default="", description="SurrealDB user for ws:// servers.")
+    store_password: str = Field(default="", description="SurrealDB password for ws:// servers.")
+    grpc_host: str = Field(default="127.0.0.1", description="Interface the gRPC server binds.")
+    grpc_port: int = Field(default=0, description="gRPC port; 0 picks a free one.")
+    metrics_host: str = Field(default="127.0.0.1", description="Interface of /metrics and /readyz.")
+    metrics_port: int = Field(default=0, description="Port of /metrics and /readyz; 0 picks a free one.")
+    log_level: str = Field(default="INFO")
+    otlp_endpoint: str = Field(default="", description="OTLP/gRPC collector, e.g. http://otel:4317.")
+    traces_file: str = Field(default="", description="Append finished spans as JSON lines here.")
+    grpc_timeout_s: float = Field(default=5.0, description="Default deadline of every gRPC call.")
+    shutdown_grace_s: float = Field(default=10.0, description="Time to finish in-flight work on SIGTERM.")
+
+    def resolved_store_url(self) -> str:
+        """The store URL, defaulting to an embedded store under ``data_dir``."""
+        if self.store_url:
+            return self.store_url
+        return f"surrealkv://{(self.data_dir / self.service_name).as_posix()}"

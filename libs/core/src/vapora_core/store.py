@@ -1,0 +1,143 @@
+"""SurrealDB through the official SDK: one namespace per service, schema applied at start.
+
+The URL decides the engine: ``surrealkv://PATH`` (embedded, the local default),
+``mem://`` (embedded, in memory) or ``ws://HOST:PORT/rpc`` (a server). The SDK does
+not lock an embedded store, so :class:`Store` holds an exclusive lock file beside it:
+a second process opening the same path fails with :class:`StoreLocked`.
+
+Embedded SurrealDB has no client-side transactions: put ``BEGIN; ...; COMMIT;`` in
+one query string.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import surrealdb
+from surrealdb import RecordID
+
+from vapora_core.errors import InvalidArgument, StoreLocked, Unavailable
+
+log = logging.getLogger("vapora.store")
+
+DATABASE = "vapora"
+Row = dict[str, Any]
+
+
+def _plain(value: Any) -> Any:
+    """Record ids become their plain id string; nested values are converted too."""
+    if isinstance(value, RecordID):
+        return str(value.id)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+class _LockFile:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.read(fd, 200).decode(errors="replace").strip() or "unknown process"
+            os.close(fd)
+            raise StoreLocked(str(self.path.with_suffix("")), holder) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()}".encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+class Store:
+    """A service's SurrealDB namespace."""
+
+    def __init__(self, url: str, namespace: str, *, user: str = "", password: str = "") -> None:
+        self.url = url
+        self.namespace = namespace
+        self._user = user
+        self._password = password
+        self._db: Any = None
+        self._lock: _LockFile | None = None
+
+    @property
+    def embedded_path(self) -> Path | None:
+        if self.url.startswith("surrealkv://"):
+            return Path(self.url.removeprefix("surrealkv://"))
+        return None
+
+    async def open(self, schema: Sequence[str] = ()) -> None:
+        path = self.embedded_path
+        if path is not None:
+            self._lock = _LockFile(path.with_name(path.name + ".lock"))
+            self._lock.acquire()
+            path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = surrealdb.AsyncSurreal(self.url)
+            await self._db.connect()
+            if self._user:
+                await self._db.signin({"username": self._user, "password": self._password})
+            await self._db.use(self.namespace, DATABASE)
+            for statement in schema:
+                await self.execute(statement)
+        except Exception:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        if self._db is not None:
+            try:
+                await self._db.close()
+            finally:
+                self._db = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    async def execute(self, sql: str, vars: Mapping[str, Any] | None = None) -> list[Any]:
+        """Run every statement in ``sql``; return each statement's result, in order.
+
+        A statement that fails raises :class:`InvalidArgument` naming the error.
+        """
+        if self._db is None:
+            raise Unavailable(f"store {self.namespace} is not open")
+        try:
+            raw = await self._db.query_raw(sql, dict(vars or {}))
+        except (ConnectionError, OSError) as exc:
+            raise Unavailable(f"store {self.namespace}: {exc}") from exc
+        if "error" in raw:
+            raise InvalidArgument(f"store {self.namespace}: {raw['error']}")
+        results = []
+        for item in raw.get("result", []):
+            if item.get("status") != "OK":
+                raise InvalidArgument(f"store {self.namespace}: {item.get('result')}")
+            results.append(_plain(item.get("result")))
+        return results
+
+    async def query(self, sql: str, vars: Mapping[str, Any] | None = None) -> list[Row]:
+        """The rows of the last statement in ``sql``."""
+        results = await self.execute(sql, vars)
+        last = results[-1] if results else []
+        if last is None:
+            return []
+        return list(last) if isinstance(last, list) else [last]
+
+    async def one(self, sql: str, vars: Mapping[str, Any] | None = None) -> Row | None:
+        rows = await self.query(sql, vars)
+        return rows[0] if rows else None

@@ -1,0 +1,102 @@
+"""OpenTelemetry tracing; W3C trace context carried in NATS headers and gRPC metadata."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    SimpleSpanProcessor,
+    SpanExporter,
+    SpanExportResult,
+)
+
+_provider: TracerProvider | None = None
+
+
+class JsonlSpanExporter(SpanExporter):
+    """Appends one JSON line per finished span: for local runs and tests."""
+
+    def __init__(self, path: str) -> None:
+        self._path = Path(path)
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        lines = []
+        for span in spans:
+            ctx = span.get_span_context()
+            if ctx is None:
+                continue
+            lines.append(
+                json.dumps(
+                    {
+                        "service": span.resource.attributes.get("service.name", ""),
+                        "name": span.name,
+                        "trace_id": format(ctx.trace_id, "032x"),
+                        "span_id": format(ctx.span_id, "016x"),
+                        "parent_span_id": format(span.parent.span_id, "016x") if span.parent else "",
+                        "start_ns": span.start_time,
+                        "end_ns": span.end_time,
+                        "attributes": {k: str(v) for k, v in (span.attributes or {}).items()},
+                    }
+                )
+            )
+        with self._lock, self._path.open("a", encoding="utf-8") as fh:
+            fh.write("".join(line + "\n" for line in lines))
+        return SpanExportResult.SUCCESS
+
+
+def setup_tracing(service: str, *, otlp_endpoint: str = "", traces_file: str = "") -> TracerProvider:
+    """Install the process's tracer provider with the configured exporters."""
+    global _provider
+    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    if traces_file:
+        provider.add_span_processor(SimpleSpanProcessor(JsonlSpanExporter(traces_file)))
+    if otlp_endpoint:
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp_endpoint)))
+    trace.set_tracer_provider(provider)
+    _provider = provider
+    return provider
+
+
+def shutdown_tracing() -> None:
+    if _provider is not None:
+        _provider.shutdown()
+
+
+def tracer(name: str) -> trace.Tracer:
+    return trace.get_tracer(name)
+
+
+def inject(carrier: MutableMapping[str, str]) -> MutableMapping[str, str]:
+    """Write the current trace context (``traceparent``) into ``carrier``."""
+    propagate.inject(carrier)
+    return carrier
+
+
+def extract(carrier: Mapping[str, str]) -> otel_context.Context:
+    return propagate.extract(carrier)
+
+
+@contextmanager
+def span_from(carrier: Mapping[str, str], name: str, tracer_name: str = "vapora") -> Iterator[trace.Span]:
+    """Start a span whose parent is the context carried in ``carrier``."""
+    ctx = extract(carrier)
+    with trace.get_tracer(tracer_name).start_as_current_span(name, context=ctx) as span:
+        yield span
+
+
+def current_trace_id() -> str:
+    ctx = trace.get_current_span().get_span_context()
+    return format(ctx.trace_id, "032x") if ctx.is_valid else ""

@@ -1,0 +1,133 @@
+"""The bus against a real nats-server with JetStream."""
+
+from __future__ import annotations
+
+import asyncio
+
+from vapora.common.v1 import common_pb2
+from vapora.tasks.v1 import tasks_pb2
+from vapora_core.bus import Bus, Delivery, subjects
+from vapora_core.bus.bus import DLQ_CONSUMER, DLQ_KIND, DLQ_REASON
+from vapora_core.bus.topology import CONSUMERS, ConsumerSpec
+from vapora_core.errors import InvalidArgument, Unavailable
+from vapora_core.metrics import DEAD_LETTERS
+
+
+def _task(task_id: str) -> tasks_pb2.TaskSubmitted:
+    return tasks_pb2.TaskSubmitted(
+        task=tasks_pb2.Task(id=task_id, workspace_id="ws1", title="t", task_type="coding",
+                            priority=common_pb2.PRIORITY_HIGH)
+    )
+
+
+async def _collect_dlq(bus: Bus, received: list[tuple[str, dict[str, str], bytes]]) -> None:
+    sub = await bus.js.pull_subscribe("dlq.>", durable="test-dlq", stream="DLQ")
+    for _ in range(50):
+        try:
+            msgs = await sub.fetch(10, timeout=0.2)
+        except TimeoutError:
+            continue
+        for m in msgs:
+            received.append((m.subject, dict(m.headers or {}), m.data))
+            await m.ack()
+        if received:
+            return
+
+
+async def test_published_task_is_consumed_decoded_and_acked(bus: Bus) -> None:
+    got: list[tuple[str, str]] = []
+    done = asyncio.Event()
+
+    async def handler(msg: tasks_pb2.TaskSubmitted, d: Delivery) -> None:
+        got.append((d.subject, msg.task.id))
+        done.set()
+
+    await bus.subscribe(CONSUMERS.COORDINATOR_TASKS, tasks_pb2.TaskSubmitted, handler)
+    await bus.publish(subjects.task("coding", "high"), _task("t-1"), msg_id="t-1")
+    await asyncio.wait_for(done.wait(), 10)
+    assert got == [("tasks.coding.high", "t-1")]
+
+
+async def test_republishing_the_same_task_id_is_not_a_second_task(bus: Bus) -> None:
+    first = await bus.publish(subjects.task("coding", "high"), _task("t-dup"), msg_id="t-dup")
+    second = await bus.publish(subjects.task("coding", "high"), _task("t-dup"), msg_id="t-dup")
+    assert not first.duplicate
+    assert second.duplicate
+    info = await bus.js.stream_info("TASKS")
+    assert info.state.messages == 1
+
+
+async def test_garbage_payload_is_dead_lettered_with_reason_and_consumer_keeps_going(bus: Bus) -> None:
+    before = DEAD_LETTERS.labels("coordinator-tasks", "decode")._value.get()
+    good = asyncio.Event()
+
+    async def handler(msg: tasks_pb2.TaskSubmitted, d: Delivery) -> None:
+        good.set()
+
+    await bus.subscribe(CONSUMERS.COORDINATOR_TASKS, tasks_pb2.TaskSubmitted, handler)
+    await bus.publish_raw("tasks.coding.high", b"\xff\xfe this is not protobuf")
+    await bus.publish(subjects.task("coding", "high"), _task("t-good"), msg_id="t-good")
+    await asyncio.wait_for(good.wait(), 10)
+
+    dead: list[tuple[str, dict[str, str], bytes]] = []
+    await _collect_dlq(bus, dead)
+    assert len(dead) == 1
+    subject, headers, payload = dead[0]
+    assert subject == "dlq.tasks.coding.high"
+    assert payload == b"\xff\xfe this is not protobuf"
+    assert "does not decode as vapora.tasks.v1.TaskSubmitted" in headers[DLQ_REASON]
+    assert headers[DLQ_KIND] == "decode"
+    assert headers[DLQ_CONSUMER] == "coordinator-tasks"
+    assert DEAD_LETTERS.labels("coordinator-tasks", "decode")._value.get() == before + 1
+
+
+async def test_wrong_schema_header_is_dead_lettered(bus: Bus) -> None:
+    await bus.subscribe(CONSUMERS.COORDINATOR_TASKS, tasks_pb2.TaskSubmitted, _noop)
+    payload = _task("x").SerializeToString()
+    await bus.publish_raw("tasks.coding.low", payload, {"vapora-schema": "vapora.kg.v1.ExecutionRecorded"})
+    dead: list[tuple[str, dict[str, str], bytes]] = []
+    await _collect_dlq(bus, dead)
+    assert "schema header says 'vapora.kg.v1.ExecutionRecorded'" in dead[0][1][DLQ_REASON]
+
+
+async def _noop(msg: tasks_pb2.TaskSubmitted, d: Delivery) -> None:
+    return None
+
+
+async def test_non_retryable_handler_error_dead_letters_at_once(bus: Bus) -> None:
+    calls = 0
+
+    async def handler(msg: tasks_pb2.TaskSubmitted, d: Delivery) -> None:
+        nonlocal calls
+        calls += 1
+        raise InvalidArgument("task.title is empty")
+
+    await bus.subscribe(CONSUMERS.COORDINATOR_TASKS, tasks_pb2.TaskSubmitted, handler)
+    await bus.publish(subjects.task("coding", "high"), _task("t-bad"), msg_id="t-bad")
+    dead: list[tuple[str, dict[str, str], bytes]] = []
+    await _collect_dlq(bus, dead)
+    assert dead[0][1][DLQ_REASON] == "task.title is empty"
+    assert dead[0][1][DLQ_KIND] == "invalid_argument"
+    assert calls == 1
+
+
+async def test_retryable_error_is_redelivered_then_dead_lettered_after_max_deliver(bus: Bus) -> None:
+    spec = ConsumerSpec(durable="flaky", stream="TASKS", filter_subjects=("tasks.>",), max_deliver=3, ack_wait_s=5)
+    deliveries: list[int] = []
+
+    async def handler(msg: tasks_pb2.TaskSubmitted, d: Delivery) -> None:
+        deliveries.append(d.num_delivered)
+        raise Unavailable("llm-router is down")
+
+    await bus.subscribe(spec, tasks_pb2.TaskSubmitted, handler)
+    await bus.publish(subjects.task("coding", "high"), _task("t-flaky"), msg_id="t-flaky")
+    dead: list[tuple[str, dict[str, str], bytes]] = []
+    await _collect_dlq(bus, dead)
+    assert deliveries == [1, 2, 3]
+    assert dead[0][1][DLQ_KIND] == "max_deliver"
+    assert "gave up after 3 deliveries: llm-router is down" in dead[0][1][DLQ_REASON]
+
+
+async def test_subject_tokens_cannot_inject_wildcards() -> None:
+    assert subjects.task("coding.>", "high") == "tasks.coding__.high"
+    assert subjects.job("a b*c") == "jobs.a_b_c"

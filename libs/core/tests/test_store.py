@@ -1,0 +1,84 @@
+"""The store against the real embedded SurrealDB engine."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from vapora_core.errors import InvalidArgument, StoreLocked
+from vapora_core.store import Store
+
+
+async def test_schema_is_applied_and_rows_round_trip(store_url: str) -> None:
+    s = Store(store_url, "svc")
+    await s.open(["DEFINE TABLE IF NOT EXISTS thing SCHEMAFULL; "
+                  "DEFINE FIELD IF NOT EXISTS workspace ON thing TYPE string;"
+                  "DEFINE FIELD IF NOT EXISTS n ON thing TYPE int;"])
+    try:
+        await s.execute("CREATE thing:a SET workspace = $w, n = 1", {"w": "ws1"})
+        rows = await s.query("SELECT * FROM thing WHERE workspace = $w", {"w": "ws1"})
+        assert rows == [{"id": "a", "workspace": "ws1", "n": 1}]
+        with pytest.raises(InvalidArgument, match="n"):
+            await s.execute("CREATE thing:b SET workspace = 'ws1', n = 'not a number'")
+    finally:
+        await s.close()
+
+
+async def test_data_survives_reopening(store_url: str) -> None:
+    s = Store(store_url, "svc")
+    await s.open()
+    await s.execute("CREATE thing:keep SET v = 42")
+    await s.close()
+    s2 = Store(store_url, "svc")
+    await s2.open()
+    try:
+        assert await s2.one("SELECT v FROM thing:keep") == {"v": 42}
+    finally:
+        await s2.close()
+
+
+async def test_namespaces_do_not_see_each_other(store_url: str) -> None:
+    a = Store(store_url, "a")
+    await a.open()
+    await a.execute("CREATE thing:x SET v = 1")
+    await a.close()
+    b = Store(store_url, "b")
+    await b.open()
+    try:
+        assert await b.query("SELECT * FROM thing") == []
+    finally:
+        await b.close()
+
+
+async def test_second_process_opening_the_same_store_fails_clearly(store_url: str, tmp_path: Path) -> None:
+    s = Store(store_url, "svc")
+    await s.open()
+    try:
+        script = textwrap.dedent(f"""
+            import asyncio
+            from vapora_core.store import Store
+            asyncio.run(Store({store_url!r}, "svc").open())
+        """)
+        proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+        assert proc.returncode != 0
+        assert "is already open in another process" in proc.stderr
+        assert "StoreLocked" in proc.stderr
+    finally:
+        await s.close()
+
+
+async def test_same_process_cannot_open_twice_either(store_url: str) -> None:
+    s = Store(store_url, "svc")
+    await s.open()
+    try:
+        with pytest.raises(StoreLocked, match="pid"):
+            await Store(store_url, "svc").open()
+    finally:
+        await s.close()
+    again = Store(store_url, "svc")
+    await again.open()
+    await again.close()

@@ -1,0 +1,164 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ExecutionRecorded(_message.Message):
+    __slots__ = ("execution_id", "job_id", "task_id", "workspace_id", "project_id", "agent_id", "role", "task_type", "success", "quality", "latency_ms", "input_tokens", "output_tokens", "cost_cents", "provider", "model", "started_at", "finished_at", "error", "result", "attempt")
+    EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
+    SUCCESS_FIELD_NUMBER: _ClassVar[int]
+    QUALITY_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
+    INPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    COST_CENTS_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    STARTED_AT_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_AT_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    execution_id: str
+    job_id: str
+    task_id: str
+    workspace_id: str
+    project_id: str
+    agent_id: str
+    role: str
+    task_type: str
+    success: bool
+    quality: float
+    latency_ms: int
+    input_tokens: int
+    output_tokens: int
+    cost_cents: float
+    provider: str
+    model: str
+    started_at: _timestamp_pb2.Timestamp
+    finished_at: _timestamp_pb2.Timestamp
+    error: str
+    result: str
+    attempt: int
+    def __init__(self, execution_id: _Optional[str] = ..., job_id: _Optional[str] = ..., task_id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., project_id: _Optional[str] = ..., agent_id: _Optional[str] = ..., role: _Optional[str] = ..., task_type: _Optional[str] = ..., success: _Optional[bool] = ..., quality: _Optional[float] = ..., latency_ms: _Optional[int] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., cost_cents: _Optional[float] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., error: _Optional[str] = ..., result: _Optional[str] = ..., attempt: _Optional[int] = ...) -> None: ...
+
+class LearningProfile(_message.Message):
+    __slots__ = ("agent_id", "task_type", "expertise", "confidence", "executions", "successes", "success_rate", "mean_quality", "mean_latency_ms", "mean_cost_cents", "updated_at")
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
+    EXPERTISE_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    EXECUTIONS_FIELD_NUMBER: _ClassVar[int]
+    SUCCESSES_FIELD_NUMBER: _ClassVar[int]
+    SUCCESS_RATE_FIELD_NUMBER: _ClassVar[int]
+    MEAN_QUALITY_FIELD_NUMBER: _ClassVar[int]
+    MEAN_LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
+    MEAN_COST_CENTS_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    agent_id: str
+    task_type: str
+    expertise: float
+    confidence: float
+    executions: int
+    successes: int
+    success_rate: float
+    mean_quality: float
+    mean_latency_ms: float
+    mean_cost_cents: float
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, agent_id: _Optional[str] = ..., task_type: _Optional[str] = ..., expertise: _Optional[float] = ..., confidence: _Optional[float] = ..., executions: _Optional[int] = ..., successes: _Optional[int] = ..., success_rate: _Optional[float] = ..., mean_quality: _Optional[float] = ..., mean_latency_ms: _Optional[float] = ..., mean_cost_cents: _Optional[float] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ProfilesChanged(_message.Message):
+    __slots__ = ("profiles",)
+    PROFILES_FIELD_NUMBER: _ClassVar[int]
+    profiles: _containers.RepeatedCompositeFieldContainer[LearningProfile]
+    def __init__(self, profiles: _Optional[_Iterable[_Union[LearningProfile, _Mapping]]] = ...) -> None: ...
+
+class GetLearningProfileRequest(_message.Message):
+    __slots__ = ("agent_id", "task_type")
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
+    agent_id: str
+    task_type: str
+    def __init__(self, agent_id: _Optional[str] = ..., task_type: _Optional[str] = ...) -> None: ...
+
+class GetLearningProfilesRequest(_message.Message):
+    __slots__ = ("agent_ids", "task_type")
+    AGENT_IDS_FIELD_NUMBER: _ClassVar[int]
+    TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
+    agent_ids: _containers.RepeatedScalarFieldContainer[str]
+    task_type: str
+    def __init__(self, agent_ids: _Optional[_Iterable[str]] = ..., task_type: _Optional[str] = ...) -> None: ...
+
+class GetLearningProfilesResponse(_message.Message):
+    __slots__ = ("profiles",)
+    PROFILES_FIELD_NUMBER: _ClassVar[int]
+    profiles: _containers.RepeatedCompositeFieldContainer[LearningProfile]
+    def __init__(self, profiles: _Optional[_Iterable[_Union[LearningProfile, _Mapping]]] = ...) -> None: ...
+
+class CurvePoint(_message.Message):
+    __slots__ = ("day", "executions", "successes", "success_rate", "mean_quality")
+    DAY_FIELD_NUMBER: _ClassVar[int]
+    EXECUTIONS_FIELD_NUMBER: _ClassVar[int]
+    SUCCESSES_FIELD_NUMBER: _ClassVar[int]
+    SUCCESS_RATE_FIELD_NUMBER: _ClassVar[int]
+    MEAN_QUALITY_FIELD_NUMBER: _ClassVar[int]
+    day: str
+    executions: int
+    successes: int
+    success_rate: float
+    mean_quality: float
+    def __init__(self, day: _Optional[str] = ..., executions: _Optional[int] = ..., successes: _Optional[int] = ..., success_rate: _Optional[float] = ..., mean_quality: _Optional[float] = ...) -> None: ...
+
+class GetLearningCurveRequest(_message.Message):
+    __slots__ = ("agent_id", "task_type", "days")
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
+    DAYS_FIELD_NUMBER: _ClassVar[int]
+    agent_id: str
+    task_type: str
+    days: int
+    def __init__(self, agent_id: _Optional[str] = ..., task_type: _Optional[str] = ..., days: _Optional[int] = ...) -> None: ...
+
+class GetLearningCurveResponse(_message.Message):
+    __slots__ = ("points",)
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    points: _containers.RepeatedCompositeFieldContainer[CurvePoint]
+    def __init__(self, points: _Optional[_Iterable[_Union[CurvePoint, _Mapping]]] = ...) -> None: ...
+
+class QueryExecutionsRequest(_message.Message):
+    __slots__ = ("workspace_id", "agent_id", "task_type", "since", "until", "limit", "task_id")
+    WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    workspace_id: str
+    agent_id: str
+    task_type: str
+    since: _timestamp_pb2.Timestamp
+    until: _timestamp_pb2.Timestamp
+    limit: int
+    task_id: str
+    def __init__(self, workspace_id: _Optional[str] = ..., agent_id: _Optional[str] = ..., task_type: _Optional[str] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., limit: _Optional[int] = ..., task_id: _Optional[str] = ...) -> None: ...
+
+class QueryExecutionsResponse(_message.Message):
+    __slots__ = ("executions",)
+    EXECUTIONS_FIELD_NUMBER: _ClassVar[int]
+    executions: _containers.RepeatedCompositeFieldContainer[ExecutionRecorded]
+    def __init__(self, executions: _Optional[_Iterable[_Union[ExecutionRecorded, _Mapping]]] = ...) -> None: ...

@@ -1,0 +1,74 @@
+"""pytest fixtures: real nats-server, real embedded SurrealDB, real fleet."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from vapora_core.bus import Bus
+from vapora_core.store import Store
+from vapora_testing.fleet import Fleet
+from vapora_testing.nats import NatsServer
+
+
+@pytest.fixture
+def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
+    """A fresh ``nats-server -js`` with its own store directory."""
+    server = NatsServer(tmp_path / "jetstream", log_file=tmp_path / "nats.log").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def nats_url(nats_server: NatsServer) -> str:
+    return nats_server.url
+
+
+@pytest.fixture
+async def bus(nats_url: str) -> AsyncIterator[Bus]:
+    """A started bus on the test's nats-server, with every stream declared."""
+    b = Bus(nats_url, "test", graceful_timeout=2.0)
+    await b.start()
+    try:
+        yield b
+    finally:
+        await b.stop()
+
+
+@pytest.fixture
+def store_url(tmp_path: Path) -> str:
+    """URL of an embedded SurrealDB store (surrealkv) in the test's directory."""
+    return f"surrealkv://{tmp_path / ('store-' + uuid.uuid4().hex[:8])}"
+
+
+@pytest.fixture
+async def store(store_url: str) -> AsyncIterator[Store]:
+    s = Store(store_url, "test")
+    await s.open()
+    try:
+        yield s
+    finally:
+        await s.close()
+
+
+@pytest.fixture
+def fleet_factory(tmp_path: Path) -> Iterator[type[Fleet]]:
+    """Build fleets under the test's directory; every one is stopped at teardown."""
+    fleets: list[Fleet] = []
+
+    class _Fleet(Fleet):
+        def __init__(self, **kwargs: object) -> None:
+            kwargs.setdefault("run_dir", tmp_path / f"fleet-{len(fleets)}")
+            super().__init__(**kwargs)  # type: ignore[arg-type]
+            fleets.append(self)
+
+    try:
+        yield _Fleet
+    finally:
+        for f in fleets:
+            f.stop()
