@@ -57,10 +57,20 @@ def main() -> int:
                 return 1
             print("generated protobuf code is current")
             return 0
-    shutil.rmtree(OUT / "vapora", ignore_errors=True)
-    OUT.mkdir(parents=True, exist_ok=True)
-    generate(OUT)
-    print(f"generated {len(tree(OUT))} files into {OUT.relative_to(ROOT)}")
+    # Generate aside, then replace changed files one by one, so processes importing
+    # the package while this runs never see it missing.
+    with tempfile.TemporaryDirectory() as tmp:
+        generate(Path(tmp))
+        want, have = tree(Path(tmp)), tree(OUT)
+        for name, src in want.items():
+            dst = OUT / name
+            if name not in have or not filecmp.cmp(src, dst, shallow=False):
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(src, dst.with_suffix(dst.suffix + ".tmp"))
+                dst.with_suffix(dst.suffix + ".tmp").replace(dst)
+        for name in have.keys() - want.keys():
+            (OUT / name).unlink()
+    print(f"generated {len(want)} files into {OUT.relative_to(ROOT)}")
     return 0
 
 

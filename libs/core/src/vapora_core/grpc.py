@@ -64,9 +64,9 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
         handler = await continuation(handler_call_details)
         if handler is None:
             return handler
@@ -74,7 +74,7 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
         carrier = {k: v for k, v in (handler_call_details.invocation_metadata or ()) if isinstance(v, str)}
         service = self._service
 
-        async def finish(context: grpc.aio.ServicerContext, exc: BaseException | None, started: float) -> None:
+        async def finish(context: grpc.aio.ServicerContext[Any, Any], exc: BaseException | None, started: float) -> None:
             code = grpc.StatusCode.OK
             if isinstance(exc, errors.VaporaError):
                 code = status_for(exc)
@@ -89,9 +89,9 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
                 await context.abort(code, f"internal error in {method}: {type(exc).__name__}")
 
         if handler.unary_unary is not None:
-            inner = handler.unary_unary
+            inner: Any = handler.unary_unary
 
-            async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            async def unary(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
                 started = time.perf_counter()
                 with span_from(carrier, method, service):
                     try:
@@ -110,9 +110,9 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream is not None:
-            inner_stream = handler.unary_stream
+            inner_stream: Any = handler.unary_stream
 
-            async def streaming(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            async def streaming(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
                 started = time.perf_counter()
                 with span_from(carrier, method, service):
                     try:

@@ -34,6 +34,9 @@ class ServiceSettings(BaseSettings):
     otlp_endpoint: str = Field(default="", description="OTLP/gRPC collector, e.g. http://otel:4317.")
     traces_file: str = Field(default="", description="Append finished spans as JSON lines here.")
     grpc_timeout_s: float = Field(default=5.0, description="Default deadline of every gRPC call.")
+    jetstream_stats_s: float = Field(
+        default=0.0, description="Export JetStream stream/consumer gauges every N s; 0: off."
+    )
     shutdown_grace_s: float = Field(default=10.0, description="Time to finish in-flight work on SIGTERM.")
 
     def resolved_store_url(self) -> str:

@@ -101,9 +101,8 @@ class Fleet:
             ).start()
             self.nats_url = self.nats.url
         for spec in SERVICES:
-            if spec.grpc_port is None:
-                grpc_port = None
-            else:
+            grpc_port = None
+            if spec.grpc_port is not None:
                 grpc_port = spec.grpc_port if self.fixed_ports else free_port()
             ops = spec.ops_port if self.fixed_ports else free_port()
             self.ports.setdefault(spec.name, (grpc_port, ops))
@@ -280,7 +279,8 @@ def cmd_status(run_dir: Path) -> int:
         return 0
     nats = state.get("nats", {})
     if isinstance(nats, dict):
-        print(f"{'nats-server':17} {'up' if _alive(nats.get('pid')) else 'DOWN':5} pid {nats.get('pid')}  {nats.get('url')}")
+        up = "up" if _alive(nats.get("pid")) else "DOWN"
+        print(f"{'nats-server':17} {up:5} pid {nats.get('pid')}  {nats.get('url')}")
     services = state.get("services", {})
     for name, s in (services.items() if isinstance(services, dict) else []):
         alive = _alive(s.get("pid"))

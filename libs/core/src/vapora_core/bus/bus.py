@@ -29,9 +29,11 @@ from nats.js import api as js_api
 from nats.js.errors import NotFoundError
 
 from vapora_core import metrics
-from vapora_core.bus.codec import SCHEMA_HEADER, decode, encode
+from vapora_core.bus.codec import decode, encode
+from vapora_core.bus.stats import JetStreamStats
 from vapora_core.bus.topology import STREAMS, ConsumerSpec, StreamSpec, stream_for, subjects
 from vapora_core.errors import DecodeError, Unavailable, VaporaError
+from vapora_core.settings import ServiceSettings
 from vapora_core.telemetry import inject, span_from
 
 log = logging.getLogger("vapora.bus")
@@ -96,8 +98,12 @@ class _Subscription(Generic[M]):
 class Bus:
     """One NATS connection for a service: publish protobuf events, consume durable consumers."""
 
-    def __init__(self, url: str, service: str, *, graceful_timeout: float = 10.0) -> None:
+    def __init__(
+        self, url: str, service: str, *, graceful_timeout: float = 10.0, stats_interval_s: float = 0.0
+    ) -> None:
         self.service = service
+        self._stats_interval = stats_interval_s
+        self._stats: JetStreamStats | None = None
         self.broker = NatsBroker(
             [u.strip() for u in url.split(",") if u.strip()],
             name=service,
@@ -118,11 +124,27 @@ class Bus:
         await self.declare_streams()
         await self.broker.start()
         self._started = True
+        if self._stats_interval > 0:
+            self._stats = JetStreamStats(self.js, self._stats_interval)
+            self._stats.start()
 
     async def stop(self) -> None:
         """Stop consuming; handlers in flight get ``graceful_timeout`` to finish."""
         self._started = False
+        if self._stats is not None:
+            await self._stats.stop()
+            self._stats = None
         await self.broker.stop()
+
+    @classmethod
+    def from_settings(cls, settings: ServiceSettings) -> Bus:
+        """The bus as a service's settings describe it."""
+        return cls(
+            settings.nats_url,
+            settings.service_name,
+            graceful_timeout=settings.shutdown_grace_s,
+            stats_interval_s=settings.jetstream_stats_s,
+        )
 
     @property
     def js(self) -> Any:
@@ -239,7 +261,12 @@ class Bus:
             await raw.ack()
             return
         delivery = Delivery(subject=subject, headers=headers, num_delivered=num, _raw=raw)
-        with span_from(headers, f"{durable} {subject}", self.service):
+        with span_from(headers, f"{durable} {subject}", self.service) as span:
+            span.set_attribute("messaging.system", "nats")
+            span.set_attribute("messaging.destination.name", subject)
+            span.set_attribute("messaging.consumer.group.name", durable)
+            if MSG_ID in headers:
+                span.set_attribute("messaging.message.id", headers[MSG_ID])
             try:
                 await sub.handler(decoded, delivery)
             except asyncio.CancelledError:

@@ -101,7 +101,7 @@ STREAMS: tuple[StreamSpec, ...] = (
 )
 
 
-class subjects:  # noqa: N801 - a namespace of subject builders
+class subjects:
     """Subject names. Tokens are sanitised so ids cannot inject wildcards or extra tokens."""
 
     @staticmethod
@@ -149,7 +149,7 @@ class subjects:  # noqa: N801 - a namespace of subject builders
         return f"dlq.{subject}"
 
 
-class CONSUMERS:  # noqa: N801 - a namespace of consumer specs
+class CONSUMERS:
     """Every durable consumer. ``job(agent_id)`` builds the per-agent job consumer."""
 
     COORDINATOR_TASKS = ConsumerSpec(

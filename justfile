@@ -1,0 +1,78 @@
+# Vapora: `just` lists the recipes.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+uv := "python3 -m uv"
+
+# list the recipes
+default:
+    @just --list
+
+# install uv (user-level, no root) and every workspace package into .venv
+[group('dev')]
+setup:
+    @python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check uv 2>/dev/null || python3 -m pip install --quiet --user --disable-pip-version-check uv
+    {{uv}} sync --quiet --frozen
+
+# start nats-server and all seven services on the local default, and send a sample task through them
+[group('dev')]
+up: setup
+    {{uv}} run --frozen python -m vapora_testing.fleet up
+    {{uv}} run --frozen python scripts/demo.py
+
+# stop everything `just up` started
+[group('dev')]
+down:
+    {{uv}} run --frozen python -m vapora_testing.fleet down
+
+# list what runs, with pids, ports and readiness
+[group('dev')]
+status:
+    {{uv}} run --frozen python -m vapora_testing.fleet status
+
+# show the last lines of every service's log (or of one: just logs llm-router)
+[group('dev')]
+logs service="":
+    {{uv}} run --frozen python -m vapora_testing.fleet logs {{service}}
+
+# send one sample task through the running fleet and print its path
+[group('dev')]
+demo:
+    {{uv}} run --frozen python scripts/demo.py
+
+# regenerate the Python code in libs/proto from proto/
+[group('dev')]
+proto: setup
+    {{uv}} run --frozen python scripts/gen_proto.py
+
+# fail when the generated protobuf code is stale
+[group('test')]
+proto-check: setup
+    {{uv}} run --frozen python scripts/gen_proto.py --check
+
+# ruff: lint and format check
+[group('test')]
+lint: setup
+    {{uv}} run --frozen ruff check .
+    {{uv}} run --frozen ruff format --check .
+
+# mypy --strict on every library and service
+[group('test')]
+typecheck: setup
+    {{uv}} run --frozen mypy libs/core/src libs/testing/src services/*/src
+
+# every check and every test: proto-check, lint, typecheck, unit, integration and e2e
+[group('test')]
+test: proto-check lint typecheck
+    {{uv}} run --frozen pytest -q -p no:cacheprovider
+
+# run only the tests matching an expression, e.g. just test-k dead_letter
+[group('test')]
+test-k expr: setup
+    {{uv}} run --frozen pytest -q -p no:cacheprovider -k "{{expr}}"
+
+# run every benchmark in bench/ and print its figures
+[group('bench')]
+bench: setup
+    {{uv}} sync --quiet --frozen --group bench
+    for b in bench/bench_*.py; do echo "== $b"; {{uv}} run --frozen --group bench python "$b"; done

@@ -1,0 +1,140 @@
+"""The skeleton flow through every service, as separate processes over real NATS, gRPC and SurrealDB.
+
+POST /api/v1/tasks → tasks.<type>.<priority> → swarm-coordinator (agent-registry over gRPC)
+→ jobs.<agent_id> → agent-runtime → llm-router Complete (offline provider) → executions.>
+→ knowledge-graph stores it → coordinator marks the task done → GET /api/v1/tasks/{id}.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+
+import httpx
+import pytest
+from vapora.common.v1 import common_pb2
+from vapora.kg.v1 import kg_pb2, kg_pb2_grpc
+from vapora.tasks.v1 import tasks_pb2
+from vapora_core.bus import Bus
+from vapora_core.grpc import channel
+from vapora_testing.fleet import SERVICES, Fleet
+
+from tests.e2e.helpers import spans, submit, wait_terminal
+
+pytestmark = pytest.mark.e2e
+
+
+def test_a_task_goes_through_every_service_and_reaches_done(fleet: Fleet, client: httpx.Client) -> None:
+    task = submit(client, title="Implement the login endpoint", description="Add POST /login with tests",
+                  task_type="coding", priority="high")
+    assert task["state"] == "submitted"
+    done = wait_terminal(client, task["id"])
+    assert done["state"] == "done", done
+    assert done["agent_id"]
+    assert done["provider"] == "offline"
+    assert done["model"]
+    assert done["execution_id"]
+
+    # the knowledge graph stored the execution
+    async def executions() -> list[kg_pb2.ExecutionRecorded]:
+        async with channel(fleet.grpc_addr("knowledge-graph")) as ch:
+            reply = await kg_pb2_grpc.KnowledgeGraphStub(ch).QueryExecutions(
+                kg_pb2.QueryExecutionsRequest(workspace_id=done["workspace_id"], task_id=task["id"])
+            )
+            return list(reply.executions)
+
+    stored = asyncio.run(executions())
+    assert [e.execution_id for e in stored] == [done["execution_id"]]
+    assert stored[0].agent_id == done["agent_id"]
+    assert stored[0].success
+
+
+def test_one_trace_spans_gateway_coordinator_runtime_router_and_knowledge_graph(
+    fleet: Fleet, client: httpx.Client
+) -> None:
+    task = submit(client, title="Write tests for the parser", task_type="testing", priority="normal")
+    wait_terminal(client, task["id"])
+    want = {"api-gateway", "swarm-coordinator", "agent-runtime", "llm-router", "knowledge-graph"}
+    deadline = time.monotonic() + 15
+    while True:
+        all_spans = spans(fleet.traces_file)
+        tagged = [s for s in all_spans if s["attributes"].get("messaging.message.id") == task["id"]]
+        trace_ids = {s["trace_id"] for s in tagged}
+        services = {s["service"] for s in all_spans if s["trace_id"] in trace_ids}
+        if want <= services or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert len(trace_ids) == 1, f"task spans carry {len(trace_ids)} trace ids"
+    assert want <= services, f"trace reached only {sorted(services)}"
+
+
+def test_status_changes_are_published_as_events(fleet: Fleet, client: httpx.Client) -> None:
+    task = submit(client, title="Document the API", task_type="documentation", priority="low")
+    done = wait_terminal(client, task["id"])
+    workspace = done["workspace_id"]
+
+    async def events() -> list[int]:
+        bus = Bus(fleet.nats_url, "e2e-observer")
+        await bus.broker.connect()
+        try:
+            sub = await bus.js.subscribe(f"events.task.{workspace}", ordered_consumer=True,
+                                         deliver_policy="all")
+            states: list[int] = []
+            end = time.monotonic() + 10
+            while time.monotonic() < end:
+                try:
+                    msg = await sub.next_msg(timeout=0.5)
+                except TimeoutError:
+                    break
+                ev = tasks_pb2.TaskStatusChanged.FromString(msg.data)
+                if ev.task_id == task["id"]:
+                    states.append(ev.state)
+            return states
+        finally:
+            await bus.broker.stop()
+
+    states = asyncio.run(events())
+    assert states[-1] == common_pb2.TASK_STATE_DONE
+    assert common_pb2.TASK_STATE_ASSIGNED in states
+
+
+def test_garbage_on_tasks_is_dead_lettered_and_the_next_task_completes(fleet: Fleet, client: httpx.Client) -> None:
+    async def publish_garbage_and_read_dlq() -> dict[str, str]:
+        bus = Bus(fleet.nats_url, "e2e-producer")
+        await bus.broker.connect()
+        try:
+            await bus.publish_raw("tasks.coding.high", b"\x0a\xff\xff\xff garbage, not protobuf")
+            sub = await bus.js.pull_subscribe("dlq.tasks.coding.high", durable="e2e-dlq", stream="DLQ")
+            end = time.monotonic() + 20
+            while time.monotonic() < end:
+                try:
+                    msgs = await sub.fetch(1, timeout=0.5)
+                except TimeoutError:
+                    continue
+                return dict(msgs[0].headers or {})
+            raise AssertionError("nothing reached the dead-letter subject")
+        finally:
+            await bus.broker.stop()
+
+    headers = asyncio.run(publish_garbage_and_read_dlq())
+    assert headers["vapora-dlq-consumer"] == "coordinator-tasks"
+    assert "does not decode as vapora.tasks.v1.TaskSubmitted" in headers["vapora-dlq-reason"]
+
+    after = submit(client, title="Fix the flaky build", task_type="coding", priority="high")
+    assert wait_terminal(client, after["id"])["state"] == "done"
+    metrics = httpx.get(f"{fleet.ops_url('swarm-coordinator')}/metrics").text
+    assert 'vapora_dead_letters_total{consumer="coordinator-tasks",kind="decode"} 1.0' in metrics
+
+
+def test_every_service_exits_cleanly_on_sigterm(fleet: Fleet) -> None:
+    """Runs last in this module: SIGTERM every service and expect exit code 0."""
+    for spec in SERVICES:
+        assert fleet.procs[spec.name].poll() is None, f"{spec.name} died during the tests"
+    codes = {}
+    for name in [s.name for s in SERVICES][::-1]:
+        proc = fleet.procs[name]
+        proc.send_signal(signal.SIGTERM)
+        codes[name] = proc.wait(30)
+        fleet.procs.pop(name)
+    assert codes == {s.name: 0 for s in SERVICES}
