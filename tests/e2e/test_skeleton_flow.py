@@ -26,8 +26,13 @@ pytestmark = pytest.mark.e2e
 
 
 def test_a_task_goes_through_every_service_and_reaches_done(fleet: Fleet, client: httpx.Client) -> None:
-    task = submit(client, title="Implement the login endpoint", description="Add POST /login with tests",
-                  task_type="coding", priority="high")
+    task = submit(
+        client,
+        title="Implement the login endpoint",
+        description="Add POST /login with tests",
+        task_type="coding",
+        priority="high",
+    )
     assert task["state"] == "submitted"
     done = wait_terminal(client, task["id"])
     assert done["state"] == "done", done
@@ -78,8 +83,7 @@ def test_status_changes_are_published_as_events(fleet: Fleet, client: httpx.Clie
         bus = Bus(fleet.nats_url, "e2e-observer")
         await bus.broker.connect()
         try:
-            sub = await bus.js.subscribe(f"events.task.{workspace}", ordered_consumer=True,
-                                         deliver_policy="all")
+            sub = await bus.js.subscribe(f"events.task.{workspace}", ordered_consumer=True, deliver_policy="all")
             states: list[int] = []
             end = time.monotonic() + 10
             while time.monotonic() < end:
@@ -118,13 +122,13 @@ def test_garbage_on_tasks_is_dead_lettered_and_the_next_task_completes(fleet: Fl
             await bus.broker.stop()
 
     headers = asyncio.run(publish_garbage_and_read_dlq())
-    assert headers["vapora-dlq-consumer"] == "coordinator-tasks"
+    assert headers["vapora-dlq-consumer"] == "coordinator-tasks-high"
     assert "does not decode as vapora.tasks.v1.TaskSubmitted" in headers["vapora-dlq-reason"]
 
     after = submit(client, title="Fix the flaky build", task_type="coding", priority="high")
     assert wait_terminal(client, after["id"])["state"] == "done"
     metrics = httpx.get(f"{fleet.ops_url('swarm-coordinator')}/metrics").text
-    assert 'vapora_dead_letters_total{consumer="coordinator-tasks",kind="decode"} 1.0' in metrics
+    assert 'vapora_dead_letters_total{consumer="coordinator-tasks-high",kind="decode"} 1.0' in metrics
 
 
 def test_every_service_exits_cleanly_on_sigterm(fleet: Fleet) -> None:

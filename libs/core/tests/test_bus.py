@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from vapora.common.v1 import common_pb2
 from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import Bus, Delivery, subjects
@@ -15,8 +17,9 @@ from vapora_core.metrics import DEAD_LETTERS
 
 def _task(task_id: str) -> tasks_pb2.TaskSubmitted:
     return tasks_pb2.TaskSubmitted(
-        task=tasks_pb2.Task(id=task_id, workspace_id="ws1", title="t", task_type="coding",
-                            priority=common_pb2.PRIORITY_HIGH)
+        task=tasks_pb2.Task(
+            id=task_id, workspace_id="ws1", title="t", task_type="coding", priority=common_pb2.PRIORITY_HIGH
+        )
     )
 
 
@@ -42,7 +45,7 @@ async def test_published_task_is_consumed_decoded_and_acked(bus: Bus) -> None:
         got.append((d.subject, msg.task.id))
         done.set()
 
-    await bus.subscribe(CONSUMERS.COORDINATOR_TASKS, tasks_pb2.TaskSubmitted, handler)
+    await bus.subscribe(CONSUMERS.coordinator_tasks("high"), tasks_pb2.TaskSubmitted, handler)
     await bus.publish(subjects.task("coding", "high"), _task("t-1"), msg_id="t-1")
     await asyncio.wait_for(done.wait(), 10)
     assert got == [("tasks.coding.high", "t-1")]
@@ -58,13 +61,13 @@ async def test_republishing_the_same_task_id_is_not_a_second_task(bus: Bus) -> N
 
 
 async def test_garbage_payload_is_dead_lettered_with_reason_and_consumer_keeps_going(bus: Bus) -> None:
-    before = DEAD_LETTERS.labels("coordinator-tasks", "decode")._value.get()
+    before = DEAD_LETTERS.labels("coordinator-tasks-high", "decode")._value.get()
     good = asyncio.Event()
 
     async def handler(msg: tasks_pb2.TaskSubmitted, d: Delivery) -> None:
         good.set()
 
-    await bus.subscribe(CONSUMERS.COORDINATOR_TASKS, tasks_pb2.TaskSubmitted, handler)
+    await bus.subscribe(CONSUMERS.coordinator_tasks("high"), tasks_pb2.TaskSubmitted, handler)
     await bus.publish_raw("tasks.coding.high", b"\xff\xfe this is not protobuf")
     await bus.publish(subjects.task("coding", "high"), _task("t-good"), msg_id="t-good")
     await asyncio.wait_for(good.wait(), 10)
@@ -77,14 +80,14 @@ async def test_garbage_payload_is_dead_lettered_with_reason_and_consumer_keeps_g
     assert payload == b"\xff\xfe this is not protobuf"
     assert "does not decode as vapora.tasks.v1.TaskSubmitted" in headers[DLQ_REASON]
     assert headers[DLQ_KIND] == "decode"
-    assert headers[DLQ_CONSUMER] == "coordinator-tasks"
-    assert DEAD_LETTERS.labels("coordinator-tasks", "decode")._value.get() == before + 1
+    assert headers[DLQ_CONSUMER] == "coordinator-tasks-high"
+    assert DEAD_LETTERS.labels("coordinator-tasks-high", "decode")._value.get() == before + 1
 
 
 async def test_wrong_schema_header_is_dead_lettered(bus: Bus) -> None:
-    await bus.subscribe(CONSUMERS.COORDINATOR_TASKS, tasks_pb2.TaskSubmitted, _noop)
+    await bus.subscribe(CONSUMERS.coordinator_tasks("high"), tasks_pb2.TaskSubmitted, _noop)
     payload = _task("x").SerializeToString()
-    await bus.publish_raw("tasks.coding.low", payload, {"vapora-schema": "vapora.kg.v1.ExecutionRecorded"})
+    await bus.publish_raw("tasks.coding.high", payload, {"vapora-schema": "vapora.kg.v1.ExecutionRecorded"})
     dead: list[tuple[str, dict[str, str], bytes]] = []
     await _collect_dlq(bus, dead)
     assert "schema header says 'vapora.kg.v1.ExecutionRecorded'" in dead[0][1][DLQ_REASON]
@@ -102,7 +105,7 @@ async def test_non_retryable_handler_error_dead_letters_at_once(bus: Bus) -> Non
         calls += 1
         raise InvalidArgument("task.title is empty")
 
-    await bus.subscribe(CONSUMERS.COORDINATOR_TASKS, tasks_pb2.TaskSubmitted, handler)
+    await bus.subscribe(CONSUMERS.coordinator_tasks("high"), tasks_pb2.TaskSubmitted, handler)
     await bus.publish(subjects.task("coding", "high"), _task("t-bad"), msg_id="t-bad")
     dead: list[tuple[str, dict[str, str], bytes]] = []
     await _collect_dlq(bus, dead)
@@ -131,3 +134,8 @@ async def test_retryable_error_is_redelivered_then_dead_lettered_after_max_deliv
 async def test_subject_tokens_cannot_inject_wildcards() -> None:
     assert subjects.task("coding.>", "high") == "tasks.coding__.high"
     assert subjects.job("a b*c") == "jobs.a_b_c"
+
+
+async def test_a_task_on_an_unknown_priority_is_refused_at_publish(bus: Bus) -> None:
+    with pytest.raises(InvalidArgument, match="no stream captures subject 'tasks.coding.urgent'"):
+        await bus.publish("tasks.coding.urgent", _task("t-urgent"), msg_id="t-urgent")

@@ -15,7 +15,9 @@ class _Registry(agents_pb2_grpc.AgentRegistryServicer):
         self.metadata: dict[str, str] = {}
         self.deadline: float | None = None
 
-    async def GetAgent(self, request: agents_pb2.GetAgentRequest, context: grpc.aio.ServicerContext) -> agents_pb2.Agent:
+    async def GetAgent(
+        self, request: agents_pb2.GetAgentRequest, context: grpc.aio.ServicerContext
+    ) -> agents_pb2.Agent:
         self.metadata = {k: v for k, v in context.invocation_metadata() or ()}
         self.deadline = context.time_remaining()
         if request.agent_id == "missing":
@@ -28,8 +30,12 @@ class _Registry(agents_pb2_grpc.AgentRegistryServicer):
 @pytest.fixture
 async def server() -> tuple[GrpcServer, _Registry]:
     servicer = _Registry()
-    srv = GrpcServer("test", "127.0.0.1", 0, [(agents_pb2_grpc.add_AgentRegistryServicer_to_server, servicer,
-                                                 "vapora.agents.v1.AgentRegistry")])
+    srv = GrpcServer(
+        "test",
+        "127.0.0.1",
+        0,
+        [(agents_pb2_grpc.add_AgentRegistryServicer_to_server, servicer, "vapora.agents.v1.AgentRegistry")],
+    )
     await srv.start()
     yield srv, servicer
     await srv.stop(0)

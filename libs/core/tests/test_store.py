@@ -14,9 +14,13 @@ from vapora_core.store import Store
 
 async def test_schema_is_applied_and_rows_round_trip(store_url: str) -> None:
     s = Store(store_url, "svc")
-    await s.open(["DEFINE TABLE IF NOT EXISTS thing SCHEMAFULL; "
-                  "DEFINE FIELD IF NOT EXISTS workspace ON thing TYPE string;"
-                  "DEFINE FIELD IF NOT EXISTS n ON thing TYPE int;"])
+    await s.open(
+        [
+            "DEFINE TABLE IF NOT EXISTS thing SCHEMAFULL; "
+            "DEFINE FIELD IF NOT EXISTS workspace ON thing TYPE string;"
+            "DEFINE FIELD IF NOT EXISTS n ON thing TYPE int;"
+        ]
+    )
     try:
         await s.execute("CREATE thing:a SET workspace = $w, n = 1", {"w": "ws1"})
         rows = await s.query("SELECT * FROM thing WHERE workspace = $w", {"w": "ws1"})
@@ -81,3 +85,8 @@ async def test_same_process_cannot_open_twice_either(store_url: str) -> None:
     again = Store(store_url, "svc")
     await again.open()
     await again.close()
+
+
+async def test_a_statement_that_does_not_parse_is_an_invalid_argument(store: Store) -> None:
+    with pytest.raises(InvalidArgument, match="Parse error"):
+        await store.execute("SELECT * FROM thing WHERE ;")

@@ -74,7 +74,9 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
         carrier = {k: v for k, v in (handler_call_details.invocation_metadata or ()) if isinstance(v, str)}
         service = self._service
 
-        async def finish(context: grpc.aio.ServicerContext[Any, Any], exc: BaseException | None, started: float) -> None:
+        async def finish(
+            context: grpc.aio.ServicerContext[Any, Any], exc: BaseException | None, started: float
+        ) -> None:
             code = grpc.StatusCode.OK
             if isinstance(exc, errors.VaporaError):
                 code = status_for(exc)
@@ -156,9 +158,7 @@ class GrpcServer:
         self._names = [name for _, _, name in servicers]
         for add, servicer, _ in servicers:
             add(servicer, self._server)
-        reflection.enable_server_reflection(
-            [*self._names, health.SERVICE_NAME, reflection.SERVICE_NAME], self._server
-        )
+        reflection.enable_server_reflection([*self._names, health.SERVICE_NAME, reflection.SERVICE_NAME], self._server)
         self.port = self._server.add_insecure_port(f"{host}:{port}")
         if self.port == 0:
             raise errors.Unavailable(f"cannot bind gRPC to {host}:{port}")
@@ -179,9 +179,7 @@ class GrpcServer:
         await self._server.stop(grace)
 
 
-class _ClientInterceptor(
-    grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStreamClientInterceptor
-):
+class _ClientInterceptor(grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStreamClientInterceptor):
     def __init__(self, timeout: float) -> None:
         self._timeout = timeout
 
@@ -214,9 +212,7 @@ def channel(target: str, *, timeout: float = 5.0) -> grpc.aio.Channel:
     )
 
 
-async def call(
-    target: str, fn: Callable[[], Awaitable[T]], *, attempts: int = 3
-) -> T:
+async def call(target: str, fn: Callable[[], Awaitable[T]], *, attempts: int = 3) -> T:
     """Run one RPC; map ``grpc.RpcError`` to :class:`VaporaError`; retry retryable codes."""
 
     async def once() -> T:

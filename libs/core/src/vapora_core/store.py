@@ -11,9 +11,11 @@ one query string.
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import logging
 import os
+import random
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ from vapora_core.errors import InvalidArgument, StoreLocked, Unavailable
 log = logging.getLogger("vapora.store")
 
 DATABASE = "vapora"
+CONFLICT_ATTEMPTS = 8
 Row = dict[str, Any]
 
 
@@ -38,6 +41,20 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list):
         return [_plain(v) for v in value]
     return value
+
+
+class StoreConflict(Unavailable):
+    """A transaction lost a read/write conflict and was rolled back; running it again can succeed."""
+
+    code = "store_conflict"
+
+
+def _statement_error(namespace: str, detail: object) -> InvalidArgument | StoreConflict:
+    text = f"store {namespace}: {detail}"
+    lowered = text.lower()
+    if "can be retried" in lowered or "read or write conflict" in lowered:
+        return StoreConflict(text)
+    return InvalidArgument(text)
 
 
 class _LockFile:
@@ -110,23 +127,42 @@ class Store:
             self._lock.release()
             self._lock = None
 
-    async def execute(self, sql: str, vars: Mapping[str, Any] | None = None) -> list[Any]:
+    async def execute(
+        self, sql: str, vars: Mapping[str, Any] | None = None, *, retry_conflicts: bool = True
+    ) -> list[Any]:
         """Run every statement in ``sql``; return each statement's result, in order.
 
-        A statement that fails raises :class:`InvalidArgument` naming the error.
+        A statement that fails raises :class:`InvalidArgument` naming the error. SurrealDB's
+        transactions are optimistic: a read/write conflict rolls the conflicting transaction
+        back and says it can be retried. Those are retried here with a short jittered pause
+        (``retry_conflicts``; pass False for a multi-statement query outside ``BEGIN … COMMIT``
+        whose earlier statements must not run twice), then raised as :class:`StoreConflict`,
+        which is retryable.
         """
+        for attempt in range(CONFLICT_ATTEMPTS if retry_conflicts else 1):
+            try:
+                return await self._execute_once(sql, vars)
+            except StoreConflict:
+                if attempt == CONFLICT_ATTEMPTS - 1 or not retry_conflicts:
+                    raise
+                await asyncio.sleep(0.002 * (attempt + 1) + random.random() * 0.005)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _execute_once(self, sql: str, vars: Mapping[str, Any] | None) -> list[Any]:
         if self._db is None:
             raise Unavailable(f"store {self.namespace} is not open")
         try:
             raw = await self._db.query_raw(sql, dict(vars or {}))
         except (ConnectionError, OSError) as exc:
             raise Unavailable(f"store {self.namespace}: {exc}") from exc
+        except RuntimeError as exc:  # the embedded engine reports parse errors this way
+            raise InvalidArgument(f"store {self.namespace}: {exc}") from exc
         if "error" in raw:
-            raise InvalidArgument(f"store {self.namespace}: {raw['error']}")
+            raise _statement_error(self.namespace, raw["error"])
         results = []
         for item in raw.get("result", []):
             if item.get("status") != "OK":
-                raise InvalidArgument(f"store {self.namespace}: {item.get('result')}")
+                raise _statement_error(self.namespace, item.get("result"))
             results.append(_plain(item.get("result")))
         return results
 

@@ -202,8 +202,12 @@ class Fleet:
         state = {
             "nats": {"url": self.nats_url, "pid": self.nats.proc.pid if self.nats and self.nats.proc else None},
             "services": {
-                name: {"pid": p.pid, "grpc_port": self.ports[name][0], "ops_port": self.ports[name][1],
-                       "log": str(self.log_path(name))}
+                name: {
+                    "pid": p.pid,
+                    "grpc_port": self.ports[name][0],
+                    "ops_port": self.ports[name][1],
+                    "log": str(self.log_path(name)),
+                }
                 for name, p in self.procs.items()
             },
         }
@@ -282,7 +286,7 @@ def cmd_status(run_dir: Path) -> int:
         up = "up" if _alive(nats.get("pid")) else "DOWN"
         print(f"{'nats-server':17} {up:5} pid {nats.get('pid')}  {nats.get('url')}")
     services = state.get("services", {})
-    for name, s in (services.items() if isinstance(services, dict) else []):
+    for name, s in services.items() if isinstance(services, dict) else []:
         alive = _alive(s.get("pid"))
         ready = False
         if alive:

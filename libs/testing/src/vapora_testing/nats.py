@@ -46,9 +46,20 @@ class NatsServer:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         out = self.log_file.open("ab") if self.log_file else subprocess.DEVNULL
         self.proc = subprocess.Popen(
-            [nats_binary(), "-js", "-a", "127.0.0.1", "-p", str(self.port), "-m", str(self.monitor_port),
-             "-sd", str(self.store_dir)],
-            stdout=out, stderr=out,
+            [
+                nats_binary(),
+                "-js",
+                "-a",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-m",
+                str(self.monitor_port),
+                "-sd",
+                str(self.store_dir),
+            ],
+            stdout=out,
+            stderr=out,
         )
         wait_until(self._healthy, timeout, f"nats-server on port {self.port}")
         return self

@@ -108,6 +108,7 @@ class Bus:
             [u.strip() for u in url.split(",") if u.strip()],
             name=service,
             graceful_timeout=graceful_timeout,
+            drain_timeout=max(1, int(graceful_timeout)),
             logger=None,
             log_level=logging.DEBUG,
             max_reconnect_attempts=-1,
@@ -201,9 +202,7 @@ class Bus:
 
     async def publish_raw(self, subject: str, payload: bytes, headers: dict[str, str] | None = None) -> Any:
         """Publish bytes as they are: for dead letters and for tests of bad input."""
-        return await self.broker.publish(
-            payload, subject, headers=dict(headers or {}), stream=stream_for(subject).name
-        )
+        return await self.broker.publish(payload, subject, headers=dict(headers or {}), stream=stream_for(subject).name)
 
     # -- consuming ---------------------------------------------------------------------
 
@@ -290,7 +289,8 @@ class Bus:
     ) -> None:
         if delivery.settled:
             return
-        if retryable and delivery.num_delivered < spec.max_deliver:
+        unlimited = spec.max_deliver <= 0
+        if retryable and (unlimited or delivery.num_delivered < spec.max_deliver):
             log.warning(
                 "retrying %s on %s (delivery %d): %s", spec.durable, delivery.subject, delivery.num_delivered, exc
             )
@@ -299,8 +299,12 @@ class Bus:
             return
         reason = str(exc) if not retryable else f"gave up after {delivery.num_delivered} deliveries: {exc}"
         await self.dead_letter(
-            delivery.subject, body, delivery.headers, reason=reason,
-            kind=kind if not retryable else "max_deliver", consumer=spec.durable,
+            delivery.subject,
+            body,
+            delivery.headers,
+            reason=reason,
+            kind=kind if not retryable else "max_deliver",
+            consumer=spec.durable,
         )
         await delivery.ack()
 

@@ -36,7 +36,9 @@ CONSUMER_ACK_PENDING = Gauge(
     ["stream", "consumer"],
 )
 CONSUMER_REDELIVERED = Gauge(
-    "vapora_jetstream_consumer_redelivered", "Messages redelivered to a consumer, not yet acked.", ["stream", "consumer"]
+    "vapora_jetstream_consumer_redelivered",
+    "Messages redelivered to a consumer, not yet acked.",
+    ["stream", "consumer"],
 )
 
 

@@ -8,9 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from vapora_core.errors import InvalidArgument
+
 Retention = Literal["limits", "workqueue", "interest"]
 
 DAY = 24 * 3600.0
+
+# Task priorities, highest first: the last token of tasks.<type>.<priority>.
+PRIORITIES: tuple[str, ...] = ("critical", "high", "normal", "low")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -41,7 +46,9 @@ class ConsumerSpec:
 STREAMS: tuple[StreamSpec, ...] = (
     StreamSpec(
         name="TASKS",
-        subjects=("tasks.>",),
+        # Only the four priorities are captured: a publish on any other priority token
+        # fails at once (no stream answers) instead of sitting unconsumed.
+        subjects=tuple(f"tasks.*.{p}" for p in PRIORITIES),
         retention="workqueue",
         duplicate_window_s=3600.0,
         description="Submitted tasks, tasks.<type>.<priority>; the task id is the message id.",
@@ -152,14 +159,6 @@ class subjects:
 class CONSUMERS:
     """Every durable consumer. ``job(agent_id)`` builds the per-agent job consumer."""
 
-    COORDINATOR_TASKS = ConsumerSpec(
-        durable="coordinator-tasks",
-        stream="TASKS",
-        filter_subjects=("tasks.>",),
-        ack_wait_s=30.0,
-        max_deliver=10,
-        description="swarm-coordinator: assigns submitted tasks.",
-    )
     COORDINATOR_EXECUTIONS = ConsumerSpec(
         durable="coordinator-executions",
         stream="EXECUTIONS",
@@ -216,6 +215,26 @@ class CONSUMERS:
     )
 
     @staticmethod
+    def coordinator_tasks(priority: str, *, buffer: int = 64) -> ConsumerSpec:
+        """One of the four per-priority task consumers (a work-queue stream allows no overlap).
+
+        ``max_deliver`` is unlimited: a task no agent can take yet waits in the stream
+        (nak with delay); the coordinator bounds failures itself.
+        """
+        if priority not in PRIORITIES:
+            raise ValueError(f"priority must be one of {', '.join(PRIORITIES)}, got {priority!r}")
+        return ConsumerSpec(
+            durable=f"coordinator-tasks-{priority}",
+            stream="TASKS",
+            filter_subjects=(f"tasks.*.{priority}",),
+            ack_wait_s=30.0,
+            max_deliver=-1,
+            max_ack_pending=max(1000, 4 * buffer),
+            batch_size=buffer,
+            description=f"swarm-coordinator: assigns {priority} tasks.",
+        )
+
+    @staticmethod
     def job(agent_id: str, max_concurrency: int = 1) -> ConsumerSpec:
         return ConsumerSpec(
             durable=f"job-{subjects.token(agent_id)}",
@@ -230,13 +249,23 @@ class CONSUMERS:
 
     @classmethod
     def all(cls) -> tuple[ConsumerSpec, ...]:
-        return tuple(v for v in vars(cls).values() if isinstance(v, ConsumerSpec))
+        static = tuple(v for v in vars(cls).values() if isinstance(v, ConsumerSpec))
+        return (*(cls.coordinator_tasks(p) for p in PRIORITIES), *static)
+
+
+def _matches(pattern: str, subject: str) -> bool:
+    want, got = pattern.split("."), subject.split(".")
+    for i, token in enumerate(want):
+        if token == ">":
+            return len(got) > i
+        if i >= len(got) or (token != "*" and token != got[i]):
+            return False
+    return len(got) == len(want)
 
 
 def stream_for(subject: str) -> StreamSpec:
-    """The stream that captures ``subject``."""
-    head = subject.split(".", 1)[0]
+    """The stream that captures ``subject``; ``InvalidArgument`` when none does."""
     for spec in STREAMS:
-        if any(s.split(".", 1)[0] == head for s in spec.subjects):
+        if any(_matches(pattern, subject) for pattern in spec.subjects):
             return spec
-    raise KeyError(f"no stream captures subject {subject!r}")
+    raise InvalidArgument(f"no stream captures subject {subject!r}")

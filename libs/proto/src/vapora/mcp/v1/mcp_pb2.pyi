@@ -10,16 +10,18 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Tool(_message.Message):
-    __slots__ = ("server", "name", "description", "input_schema_json")
+    __slots__ = ("server", "name", "description", "input_schema_json", "available")
     SERVER_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     INPUT_SCHEMA_JSON_FIELD_NUMBER: _ClassVar[int]
+    AVAILABLE_FIELD_NUMBER: _ClassVar[int]
     server: str
     name: str
     description: str
     input_schema_json: str
-    def __init__(self, server: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., input_schema_json: _Optional[str] = ...) -> None: ...
+    available: bool
+    def __init__(self, server: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., input_schema_json: _Optional[str] = ..., available: _Optional[bool] = ...) -> None: ...
 
 class ListToolsRequest(_message.Message):
     __slots__ = ("server", "workspace_id", "agent_id")
@@ -66,7 +68,7 @@ class CallToolResponse(_message.Message):
     def __init__(self, is_error: _Optional[bool] = ..., text: _Optional[str] = ..., structured_json: _Optional[str] = ..., latency_ms: _Optional[int] = ...) -> None: ...
 
 class McpCall(_message.Message):
-    __slots__ = ("server", "tool", "workspace_id", "agent_id", "task_id", "is_error", "latency_ms", "at")
+    __slots__ = ("server", "tool", "workspace_id", "agent_id", "task_id", "is_error", "latency_ms", "at", "id", "outcome", "via", "error")
     SERVER_FIELD_NUMBER: _ClassVar[int]
     TOOL_FIELD_NUMBER: _ClassVar[int]
     WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -75,6 +77,10 @@ class McpCall(_message.Message):
     IS_ERROR_FIELD_NUMBER: _ClassVar[int]
     LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
     AT_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    VIA_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
     server: str
     tool: str
     workspace_id: str
@@ -83,4 +89,28 @@ class McpCall(_message.Message):
     is_error: bool
     latency_ms: int
     at: _timestamp_pb2.Timestamp
-    def __init__(self, server: _Optional[str] = ..., tool: _Optional[str] = ..., workspace_id: _Optional[str] = ..., agent_id: _Optional[str] = ..., task_id: _Optional[str] = ..., is_error: _Optional[bool] = ..., latency_ms: _Optional[int] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    id: str
+    outcome: str
+    via: str
+    error: str
+    def __init__(self, server: _Optional[str] = ..., tool: _Optional[str] = ..., workspace_id: _Optional[str] = ..., agent_id: _Optional[str] = ..., task_id: _Optional[str] = ..., is_error: _Optional[bool] = ..., latency_ms: _Optional[int] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., id: _Optional[str] = ..., outcome: _Optional[str] = ..., via: _Optional[str] = ..., error: _Optional[str] = ...) -> None: ...
+
+class ListCallsRequest(_message.Message):
+    __slots__ = ("workspace_id", "server", "agent_id", "task_id", "limit")
+    WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    SERVER_FIELD_NUMBER: _ClassVar[int]
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    workspace_id: str
+    server: str
+    agent_id: str
+    task_id: str
+    limit: int
+    def __init__(self, workspace_id: _Optional[str] = ..., server: _Optional[str] = ..., agent_id: _Optional[str] = ..., task_id: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class ListCallsResponse(_message.Message):
+    __slots__ = ("calls",)
+    CALLS_FIELD_NUMBER: _ClassVar[int]
+    calls: _containers.RepeatedCompositeFieldContainer[McpCall]
+    def __init__(self, calls: _Optional[_Iterable[_Union[McpCall, _Mapping]]] = ...) -> None: ...

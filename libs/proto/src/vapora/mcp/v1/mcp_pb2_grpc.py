@@ -44,6 +44,11 @@ class McpGatewayStub:
                 request_serializer=vapora_dot_mcp_dot_v1_dot_mcp__pb2.CallToolRequest.SerializeToString,
                 response_deserializer=vapora_dot_mcp_dot_v1_dot_mcp__pb2.CallToolResponse.FromString,
                 _registered_method=True)
+        self.ListCalls = channel.unary_unary(
+                '/vapora.mcp.v1.McpGateway/ListCalls',
+                request_serializer=vapora_dot_mcp_dot_v1_dot_mcp__pb2.ListCallsRequest.SerializeToString,
+                response_deserializer=vapora_dot_mcp_dot_v1_dot_mcp__pb2.ListCallsResponse.FromString,
+                _registered_method=True)
 
 
 class McpGatewayServicer:
@@ -61,6 +66,13 @@ class McpGatewayServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListCalls(self, request, context):
+        """The call log of one workspace, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_McpGatewayServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -73,6 +85,11 @@ def add_McpGatewayServicer_to_server(servicer, server):
                     servicer.CallTool,
                     request_deserializer=vapora_dot_mcp_dot_v1_dot_mcp__pb2.CallToolRequest.FromString,
                     response_serializer=vapora_dot_mcp_dot_v1_dot_mcp__pb2.CallToolResponse.SerializeToString,
+            ),
+            'ListCalls': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCalls,
+                    request_deserializer=vapora_dot_mcp_dot_v1_dot_mcp__pb2.ListCallsRequest.FromString,
+                    response_serializer=vapora_dot_mcp_dot_v1_dot_mcp__pb2.ListCallsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -129,6 +146,33 @@ class McpGateway:
             '/vapora.mcp.v1.McpGateway/CallTool',
             vapora_dot_mcp_dot_v1_dot_mcp__pb2.CallToolRequest.SerializeToString,
             vapora_dot_mcp_dot_v1_dot_mcp__pb2.CallToolResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCalls(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vapora.mcp.v1.McpGateway/ListCalls',
+            vapora_dot_mcp_dot_v1_dot_mcp__pb2.ListCallsRequest.SerializeToString,
+            vapora_dot_mcp_dot_v1_dot_mcp__pb2.ListCallsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -33,12 +33,16 @@ class McpGatewayStub:
     def __new__(cls, channel: _aio.Channel) -> McpGatewayAsyncStub: ...
     ListTools: _grpc.UnaryUnaryMultiCallable[_mcp_pb2.ListToolsRequest, _mcp_pb2.ListToolsResponse]
     CallTool: _grpc.UnaryUnaryMultiCallable[_mcp_pb2.CallToolRequest, _mcp_pb2.CallToolResponse]
+    ListCalls: _grpc.UnaryUnaryMultiCallable[_mcp_pb2.ListCallsRequest, _mcp_pb2.ListCallsResponse]
+    """The call log of one workspace, newest first."""
 
 @_typing.type_check_only
 class McpGatewayAsyncStub(McpGatewayStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     ListTools: _aio.UnaryUnaryMultiCallable[_mcp_pb2.ListToolsRequest, _mcp_pb2.ListToolsResponse]  # type: ignore[assignment]
     CallTool: _aio.UnaryUnaryMultiCallable[_mcp_pb2.CallToolRequest, _mcp_pb2.CallToolResponse]  # type: ignore[assignment]
+    ListCalls: _aio.UnaryUnaryMultiCallable[_mcp_pb2.ListCallsRequest, _mcp_pb2.ListCallsResponse]  # type: ignore[assignment]
+    """The call log of one workspace, newest first."""
 
 class McpGatewayServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -54,5 +58,13 @@ class McpGatewayServicer(metaclass=_abc_1.ABCMeta):
         request: _mcp_pb2.CallToolRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_mcp_pb2.CallToolResponse, _abc.Awaitable[_mcp_pb2.CallToolResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListCalls(
+        self,
+        request: _mcp_pb2.ListCallsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_mcp_pb2.ListCallsResponse, _abc.Awaitable[_mcp_pb2.ListCallsResponse]]:
+        """The call log of one workspace, newest first."""
 
 def add_McpGatewayServicer_to_server(servicer: McpGatewayServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

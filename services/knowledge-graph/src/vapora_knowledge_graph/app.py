@@ -1,0 +1,76 @@
+"""The knowledge-graph process: store, bus consumers, gRPC server, retention sweep."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from vapora.kg.v1 import kg_pb2_grpc
+from vapora_core.bus import Bus
+from vapora_core.grpc import GrpcServer
+from vapora_core.metrics import Readiness
+from vapora_core.store import Store
+
+from vapora_knowledge_graph import subscribers
+from vapora_knowledge_graph.grpc_server import SERVICE_NAME, KnowledgeGraphServicer
+from vapora_knowledge_graph.repository import NAMESPACE, SCHEMA, KgRepository
+from vapora_knowledge_graph.service import Clock, KnowledgeGraph
+from vapora_knowledge_graph.settings import KgSettings
+
+log = logging.getLogger("vapora.kg")
+
+
+class KnowledgeGraphApp:
+    def __init__(self, settings: KgSettings, *, clock: Clock = time.time) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.readiness = Readiness(settings.service_name)
+        self.store: Store | None = None
+        self.bus: Bus | None = None
+        self.grpc: GrpcServer | None = None
+        self.kg: KnowledgeGraph | None = None
+        self._sweeper: asyncio.Task[None] | None = None
+
+    @property
+    def grpc_port(self) -> int:
+        return self.grpc.port if self.grpc else 0
+
+    async def start(self) -> None:
+        s = self.settings
+        self.store = Store(s.resolved_store_url(), NAMESPACE, user=s.store_user, password=s.store_password)
+        await self.store.open(SCHEMA)
+        self.bus = Bus(s.nats_url, s.service_name, graceful_timeout=s.shutdown_grace_s)
+        self.kg = KnowledgeGraph(KgRepository(self.store), subscribers.ProfilePublisher(self.bus), clock=self.clock)
+        await subscribers.subscribe(self.bus, self.kg, workers=s.consumer_workers)
+        await self.bus.start()
+        self.grpc = GrpcServer(
+            s.service_name,
+            s.grpc_host,
+            s.grpc_port,
+            [(kg_pb2_grpc.add_KnowledgeGraphServicer_to_server, KnowledgeGraphServicer(self.kg), SERVICE_NAME)],
+        )
+        await self.grpc.start()
+        self._sweeper = asyncio.create_task(self._sweep_forever())
+
+    async def _sweep_forever(self) -> None:
+        assert self.kg is not None
+        while True:
+            try:
+                await self.kg.sweep(self.settings.retention_days)
+            except Exception:
+                log.exception("retention sweep failed; trying again next interval")
+            await asyncio.sleep(self.settings.retention_interval_s)
+
+    async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        if self.bus is not None:
+            await self.bus.stop()
+        if self.grpc is not None:
+            await self.grpc.stop(self.settings.shutdown_grace_s)
+        if self.store is not None:
+            await self.store.close()

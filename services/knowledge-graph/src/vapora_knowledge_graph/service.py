@@ -1,0 +1,172 @@
+"""The knowledge graph's domain logic: record executions, keep profiles, answer queries."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from vapora.kg.v1 import kg_pb2
+from vapora.tasks.v1 import tasks_pb2
+from vapora_core.errors import InvalidArgument, NotFound
+
+from vapora_knowledge_graph import codec
+from vapora_knowledge_graph.learning import DAY_S, DecayedSums, ProfileState
+from vapora_knowledge_graph.metrics import EXECUTIONS, RETENTION_DELETED
+from vapora_knowledge_graph.repository import KgRepository
+
+log = logging.getLogger("vapora.kg")
+
+Clock = Callable[[], float]
+Publish = Callable[[Sequence[kg_pb2.LearningProfile]], Awaitable[None]]
+MAX_QUERY_LIMIT = 1000
+
+
+class KnowledgeGraph:
+    """Executions in, profiles out. One lock per (agent, task type) keeps updates serial."""
+
+    def __init__(self, repo: KgRepository, publish: Publish, *, clock: Clock = time.time) -> None:
+        self.repo = repo
+        self.publish = publish
+        self.clock = clock
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+
+    def _lock(self, agent_id: str, task_type: str) -> asyncio.Lock:
+        return self._locks.setdefault((agent_id, task_type), asyncio.Lock())
+
+    async def record(self, e: kg_pb2.ExecutionRecorded) -> bool:
+        """Store ``e`` and update its profile once; True when it was new."""
+        row = codec.execution_row(e, self.clock())
+        agent_id, task_type = row["agent_id"], row["task_type"]
+        async with self._lock(agent_id, task_type):
+            profile = await self.repo.profile(agent_id, task_type)
+            if await self.repo.execution(row["execution_id"]) is not None:
+                new = False
+            else:
+                if profile is None:
+                    profile = ProfileState(agent_id, task_type, DecayedSums(anchor_s=row["finished_s"]))
+                profile.add(
+                    t_s=row["finished_s"],
+                    success=row["success"],
+                    quality=row["quality"],
+                    latency_ms=float(row["latency_ms"]),
+                    cost_cents=row["cost_cents"],
+                )
+                profile.updated_at_s = self.clock()
+                new = await self.repo.record(row, profile)
+                if not new:
+                    profile = await self.repo.profile(agent_id, task_type)
+        EXECUTIONS.labels("new" if new else "duplicate").inc()
+        if profile is not None:
+            # Published on duplicates too: a crash between commit and publish is repaired by redelivery.
+            await self.publish([codec.profile_to_pb(profile)])
+        return new
+
+    async def correct(self, fb: tasks_pb2.FeedbackCorrection) -> None:
+        """Apply a person's correction to the execution and its profile (idempotent)."""
+        codec.check_unit("quality", fb.quality)
+        if not fb.workspace_id:
+            raise InvalidArgument("FeedbackCorrection without workspace_id")
+        row = await self._target(fb)
+        agent_id, task_type = str(row["agent_id"]), str(row["task_type"])
+        async with self._lock(agent_id, task_type):
+            row = await self.repo.execution(str(row["execution_id"])) or row
+            old_s, old_q = bool(row["success"]), float(row["quality"])
+            if old_s == fb.success and old_q == fb.quality:
+                return
+            profile = await self.repo.profile(agent_id, task_type)
+            if profile is None:
+                raise NotFound(f"no learning profile for agent {agent_id} and task type {task_type}")
+            profile.correct(
+                t_s=float(row["finished_s"]),
+                old_success=old_s,
+                new_success=fb.success,
+                old_quality=old_q,
+                new_quality=fb.quality,
+            )
+            profile.updated_at_s = self.clock()
+            changes: dict[str, Any] = {
+                "success": fb.success,
+                "quality": fb.quality,
+                "corrected": True,
+                "correction": {"comment": fb.comment, "actor": fb.actor, "at_s": self.clock()},
+            }
+            await self.repo.correct(
+                str(row["execution_id"]),
+                changes,
+                profile,
+                day=str(row["day"]),
+                ds=int(fb.success) - int(old_s),
+                dq=fb.quality - old_q,
+            )
+        await self.publish([codec.profile_to_pb(profile)])
+
+    async def _target(self, fb: tasks_pb2.FeedbackCorrection) -> dict[str, Any]:
+        if fb.execution_id:
+            row = await self.repo.execution(fb.execution_id)
+        elif fb.task_id:
+            rows = await self.repo.executions(
+                workspace_id=fb.workspace_id,
+                agent_id="",
+                task_type="",
+                task_id=fb.task_id,
+                since_s=None,
+                until_s=None,
+                limit=1,
+            )
+            row = rows[0] if rows else None
+        else:
+            raise InvalidArgument("FeedbackCorrection needs an execution_id or a task_id")
+        if row is None or row.get("workspace_id") != fb.workspace_id:
+            what = fb.execution_id or f"of task {fb.task_id}"
+            raise NotFound(f"no execution {what} in workspace {fb.workspace_id}")
+        return row
+
+    async def profile(self, agent_id: str, task_type: str) -> kg_pb2.LearningProfile:
+        if not agent_id or not task_type:
+            raise InvalidArgument("GetLearningProfile needs agent_id and task_type")
+        p = await self.repo.profile(agent_id, task_type)
+        if p is None:
+            raise NotFound(f"no learning profile for agent {agent_id} and task type {task_type}")
+        return codec.profile_to_pb(p)
+
+    async def profiles(self, agent_ids: Sequence[str], task_type: str) -> list[kg_pb2.LearningProfile]:
+        return [codec.profile_to_pb(p) for p in await self.repo.profiles(agent_ids, task_type)]
+
+    async def curve(self, agent_id: str, task_type: str, days: int) -> list[kg_pb2.CurvePoint]:
+        if not agent_id or not task_type:
+            raise InvalidArgument("GetLearningCurve needs agent_id and task_type")
+        if days < 0:
+            raise InvalidArgument(f"days must not be negative, got {days}")
+        since = codec.day_of(self.clock() - (days or 30) * DAY_S)
+        return [codec.curve_point(r) for r in await self.repo.curve(agent_id, task_type, since)]
+
+    async def query(self, req: kg_pb2.QueryExecutionsRequest) -> list[kg_pb2.ExecutionRecorded]:
+        if not req.workspace_id:
+            raise InvalidArgument("QueryExecutions needs workspace_id: executions are workspace-scoped")
+        if req.limit < 0:
+            raise InvalidArgument(f"limit must not be negative, got {req.limit}")
+        since = codec.ts_seconds(req.since) if req.HasField("since") else None
+        until = codec.ts_seconds(req.until) if req.HasField("until") else None
+        if since is not None and until is not None and until < since:
+            raise InvalidArgument("until is before since")
+        rows = await self.repo.executions(
+            workspace_id=req.workspace_id,
+            agent_id=req.agent_id,
+            task_type=req.task_type,
+            task_id=req.task_id,
+            since_s=since,
+            until_s=until,
+            limit=min(req.limit or 100, MAX_QUERY_LIMIT),
+        )
+        return [codec.execution_from_row(r) for r in rows if r.get("workspace_id") == req.workspace_id]
+
+    async def sweep(self, retention_days: float) -> int:
+        """Delete executions older than ``retention_days``; profiles and curves keep their counts."""
+        deleted = await self.repo.delete_older_than(self.clock() - retention_days * DAY_S)
+        RETENTION_DELETED.inc(deleted)
+        if deleted:
+            log.info("retention removed %d executions older than %.0f days", deleted, retention_days)
+        return deleted

@@ -1,0 +1,215 @@
+"""knowledge-graph end to end in-process: real nats-server, embedded SurrealDB, gRPC over loopback."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import grpc
+import pytest
+from vapora.kg.v1 import kg_pb2, kg_pb2_grpc
+from vapora.tasks.v1 import tasks_pb2
+from vapora_core.bus import Bus, ConsumerSpec, Delivery, subjects
+from vapora_core.grpc import channel
+from vapora_knowledge_graph.app import KnowledgeGraphApp
+from vapora_knowledge_graph.learning import DAY_S
+from vapora_knowledge_graph.settings import KgSettings
+
+NOW = 1_700_000_000.0
+PROFILES = ConsumerSpec(durable="test-profiles", stream="KG", filter_subjects=("kg.profiles.changed",))
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def kg(nats_url: str, tmp_path: Path, clock: Clock) -> AsyncIterator[KnowledgeGraphApp]:
+    settings = KgSettings(
+        nats_url=nats_url,
+        store_url=f"surrealkv://{tmp_path / 'kg'}",
+        grpc_port=0,
+        retention_days=30,
+        retention_interval_s=3600,
+        shutdown_grace_s=2,
+    )
+    app = KnowledgeGraphApp(settings, clock=clock)
+    await app.start()
+    try:
+        yield app
+    finally:
+        await app.stop()
+
+
+def execution(
+    eid: str,
+    *,
+    ws: str = "ws1",
+    agent: str = "a1",
+    success: bool = True,
+    age_days: float = 0,
+    task_type: str = "testing",
+) -> kg_pb2.ExecutionRecorded:
+    e = kg_pb2.ExecutionRecorded(
+        execution_id=eid,
+        job_id=f"job-{eid}",
+        task_id=f"task-{eid}",
+        workspace_id=ws,
+        agent_id=agent,
+        role="tester",
+        task_type=task_type,
+        success=success,
+        quality=0.8 if success else 0.2,
+        latency_ms=100,
+        input_tokens=10,
+        output_tokens=20,
+        cost_cents=0.5,
+        provider="offline",
+        model="offline-1",
+    )
+    e.finished_at.FromNanoseconds(int((NOW - age_days * DAY_S) * 1e9))
+    return e
+
+
+async def publish(bus: Bus, *executions: kg_pb2.ExecutionRecorded) -> None:
+    for e in executions:
+        await bus.publish(subjects.execution(e.task_type, e.agent_id), e)
+
+
+async def until(pred: object, timeout: float = 15.0) -> None:
+    async def loop() -> None:
+        while not await pred():  # type: ignore[operator]
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(loop(), timeout)
+
+
+def stub(app: KnowledgeGraphApp) -> tuple[grpc.aio.Channel, kg_pb2_grpc.KnowledgeGraphStub]:
+    ch = channel(f"127.0.0.1:{app.grpc_port}")
+    return ch, kg_pb2_grpc.KnowledgeGraphStub(ch)
+
+
+async def test_executions_build_a_recency_weighted_profile_counted_once_and_announced(
+    bus: Bus, kg: KnowledgeGraphApp
+) -> None:
+    announced: list[kg_pb2.LearningProfile] = []
+
+    async def on_profiles(msg: kg_pb2.ProfilesChanged, _: Delivery) -> None:
+        announced.extend(msg.profiles)
+
+    await bus.subscribe(PROFILES, kg_pb2.ProfilesChanged, on_profiles)
+    old_fail, new_ok = execution("e1", success=False, age_days=14), execution("e2", success=True, age_days=0)
+    await publish(bus, old_fail, new_ok, new_ok)  # e2 delivered twice
+    ch, kg_stub = stub(kg)
+    async with ch:
+
+        async def two() -> bool:
+            try:
+                p = await kg_stub.GetLearningProfile(
+                    kg_pb2.GetLearningProfileRequest(agent_id="a1", task_type="testing")
+                )
+            except grpc.aio.AioRpcError:
+                return False
+            return p.executions == 2 and len(announced) >= 3
+
+        await until(two)
+        p = await kg_stub.GetLearningProfile(kg_pb2.GetLearningProfileRequest(agent_id="a1", task_type="testing"))
+        assert (p.executions, p.successes) == (2, 1)
+        w_old, w_new = 3 * 2.718281828459045**-2, 3.0
+        assert p.expertise == pytest.approx(w_new / (w_old + w_new))
+        assert p.confidence == pytest.approx(0.1)
+        assert p.mean_quality == pytest.approx(0.5)
+        assert announced[-1].executions == 2
+        curve = await kg_stub.GetLearningCurve(
+            kg_pb2.GetLearningCurveRequest(agent_id="a1", task_type="testing", days=30)
+        )
+        assert [(c.executions, c.successes) for c in curve.points] == [(1, 0), (1, 1)]
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await kg_stub.GetLearningProfile(kg_pb2.GetLearningProfileRequest(agent_id="nobody", task_type="testing"))
+        assert err.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_query_executions_never_returns_another_workspaces_executions(bus: Bus, kg: KnowledgeGraphApp) -> None:
+    await publish(
+        bus, execution("a-1", ws="ws-a"), execution("a-2", ws="ws-a", age_days=3), execution("b-1", ws="ws-b")
+    )
+    ch, kg_stub = stub(kg)
+    async with ch:
+
+        async def stored() -> bool:
+            got = await kg_stub.QueryExecutions(kg_pb2.QueryExecutionsRequest(workspace_id="ws-b"))
+            return len(got.executions) == 1
+
+        await until(stored)
+        got = await kg_stub.QueryExecutions(kg_pb2.QueryExecutionsRequest(workspace_id="ws-a", agent_id="a1"))
+        assert sorted(e.execution_id for e in got.executions) == ["a-1", "a-2"]
+        assert {e.workspace_id for e in got.executions} == {"ws-a"}
+        since = kg_pb2.QueryExecutionsRequest(workspace_id="ws-a")
+        since.since.FromNanoseconds(int((NOW - DAY_S) * 1e9))
+        assert [e.execution_id for e in (await kg_stub.QueryExecutions(since)).executions] == ["a-1"]
+        b = await kg_stub.QueryExecutions(kg_pb2.QueryExecutionsRequest(workspace_id="ws-b", task_id="task-a-1"))
+        assert list(b.executions) == []
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await kg_stub.QueryExecutions(kg_pb2.QueryExecutionsRequest(agent_id="a1"))
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "workspace_id" in (err.value.details() or "")
+
+
+async def test_feedback_corrects_the_execution_and_the_profile_once(bus: Bus, kg: KnowledgeGraphApp) -> None:
+    await publish(bus, execution("f1", success=False))
+    ch, kg_stub = stub(kg)
+    req = kg_pb2.GetLearningProfileRequest(agent_id="a1", task_type="testing")
+    async with ch:
+
+        async def has(successes: int) -> bool:
+            try:
+                return (await kg_stub.GetLearningProfile(req)).successes == successes
+            except grpc.aio.AioRpcError:
+                return False
+
+        await until(lambda: has(0))
+        fb = tasks_pb2.FeedbackCorrection(
+            execution_id="f1", workspace_id="ws1", success=True, quality=1.0, actor="alice"
+        )
+        await bus.publish(subjects.feedback("ws1"), fb)
+        await bus.publish(subjects.feedback("ws1"), fb)
+        await until(lambda: has(1))
+        p = await kg_stub.GetLearningProfile(req)
+        assert (p.executions, p.successes, p.expertise, p.mean_quality) == (1, 1, 1.0, 1.0)
+        got = await kg_stub.QueryExecutions(kg_pb2.QueryExecutionsRequest(workspace_id="ws1"))
+        assert got.executions[0].success
+
+
+async def test_bad_execution_is_dead_lettered_with_its_reason_and_retention_drops_old_ones(
+    bus: Bus, kg: KnowledgeGraphApp, clock: Clock
+) -> None:
+    sub = await bus.broker.connection.subscribe("dlq.executions.>")
+    bad = execution("bad")
+    bad.quality = 7.0
+    await publish(bus, bad, execution("old", age_days=40), execution("new", age_days=1))
+    dead = await sub.next_msg(timeout=10)
+    assert "quality must be within [0, 1], got 7.0" in dead.headers["vapora-dlq-reason"]
+    ch, kg_stub = stub(kg)
+    async with ch:
+
+        async def both() -> bool:
+            got = await kg_stub.QueryExecutions(kg_pb2.QueryExecutionsRequest(workspace_id="ws1"))
+            return len(got.executions) == 2
+
+        await until(both)
+        assert kg.kg is not None
+        assert await kg.kg.sweep(30) == 1
+        got = await kg_stub.QueryExecutions(kg_pb2.QueryExecutionsRequest(workspace_id="ws1"))
+        assert [e.execution_id for e in got.executions] == ["new"]
+        p = await kg_stub.GetLearningProfile(kg_pb2.GetLearningProfileRequest(agent_id="a1", task_type="testing"))
+        assert p.executions == 2  # profiles keep what they learnt

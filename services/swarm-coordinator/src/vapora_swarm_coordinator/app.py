@@ -1,0 +1,104 @@
+"""The swarm-coordinator process: store, bus consumers, priority intake, gRPC, timeout sweep."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from vapora.coordinator.v1 import coordinator_pb2_grpc
+from vapora_core.bus import Bus
+from vapora_core.grpc import GrpcServer
+from vapora_core.metrics import Readiness
+from vapora_core.store import Store
+
+from vapora_swarm_coordinator import subscribers
+from vapora_swarm_coordinator.clients import KgClient, RegistryClient
+from vapora_swarm_coordinator.grpc_server import SERVICE_NAME, CoordinatorServicer
+from vapora_swarm_coordinator.intake import PriorityIntake
+from vapora_swarm_coordinator.repository import NAMESPACE, SCHEMA, AssignmentRepository
+from vapora_swarm_coordinator.service import Clock, Coordinator
+from vapora_swarm_coordinator.settings import CoordinatorSettings
+
+log = logging.getLogger("vapora.coordinator")
+
+
+class CoordinatorApp:
+    def __init__(self, settings: CoordinatorSettings, *, clock: Clock = time.time) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.readiness = Readiness(settings.service_name)
+        self.store: Store | None = None
+        self.bus: Bus | None = None
+        self.grpc: GrpcServer | None = None
+        self.coordinator: Coordinator | None = None
+        self.intake: PriorityIntake | None = None
+        self._clients: list[RegistryClient | KgClient] = []
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def grpc_port(self) -> int:
+        return self.grpc.port if self.grpc else 0
+
+    async def start(self) -> None:
+        s = self.settings
+        self.store = Store(s.resolved_store_url(), NAMESPACE, user=s.store_user, password=s.store_password)
+        await self.store.open(SCHEMA)
+        self.bus = Bus(s.nats_url, s.service_name, graceful_timeout=s.shutdown_grace_s)
+        registry = RegistryClient(s.registry_addr, timeout=s.grpc_timeout_s) if s.registry_addr else None
+        kg = KgClient(s.kg_addr, timeout=s.grpc_timeout_s) if s.kg_addr else None
+        self._clients = [c for c in (registry, kg) if c is not None]
+        self.coordinator = Coordinator(
+            s, AssignmentRepository(self.store), self.bus, registry=registry, kg=kg, clock=self.clock
+        )
+        await self.coordinator.restore()
+        await subscribers.subscribe(self.bus, self.coordinator)
+        await self.bus.start()
+        await self.coordinator.refresh_registry(force=True)
+        self.intake = subscribers.intake(
+            self.bus, self.coordinator, workers=s.workers, buffer=s.buffer_per_priority, service=s.service_name
+        )
+        await self.intake.start()
+        self.grpc = GrpcServer(
+            s.service_name,
+            s.grpc_host,
+            s.grpc_port,
+            [
+                (
+                    coordinator_pb2_grpc.add_CoordinatorServicer_to_server,
+                    CoordinatorServicer(self.coordinator),
+                    SERVICE_NAME,
+                )
+            ],
+        )
+        await self.grpc.start()
+        self._tasks = [asyncio.create_task(self._sweep_forever())]
+
+    async def _sweep_forever(self) -> None:
+        assert self.coordinator is not None
+        while True:
+            await asyncio.sleep(self.settings.sweep_interval_s)
+            try:
+                if not self.coordinator.view.registry_loaded:
+                    await self.coordinator.refresh_registry()
+                await self.coordinator.sweep_timeouts()
+            except Exception:
+                log.exception("timeout sweep failed; trying again next interval")
+
+    async def stop(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
+        if self.intake is not None:
+            await self.intake.stop(self.settings.shutdown_grace_s)
+        if self.bus is not None:
+            await self.bus.stop()
+        if self.grpc is not None:
+            await self.grpc.stop(self.settings.shutdown_grace_s)
+        for c in self._clients:
+            with contextlib.suppress(Exception):
+                await c.close()
+        if self.store is not None:
+            await self.store.close()

@@ -1,0 +1,217 @@
+"""Task intake in priority order: one durable pull consumer per priority on ``TASKS``.
+
+Each priority has a fetcher that keeps up to ``buffer`` tasks in memory; workers always
+take the highest priority whose turn it is. A lower priority is only taken once every
+higher priority is known to be empty (its last fetch came back empty or its last message
+said ``num_pending == 0``), so under a backlog critical goes before high before normal
+before low — even across fetches and restarts.
+
+Outcomes match :mod:`vapora_core.bus`: a payload that does not decode, or a handler
+raising a non-retryable error, is dead-lettered and acked; :class:`Hold` naks with its
+delay (the task waits in the stream); a retryable or unexpected error naks with backoff
+and is dead-lettered after :data:`MAX_FAILURES` deliveries; on stop, tasks not yet
+started are handed back (nak) at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js import api as js_api
+from nats.js.errors import BadRequestError
+from vapora.tasks.v1 import tasks_pb2
+from vapora_core import metrics as core_metrics
+from vapora_core.bus import CONSUMERS, Bus, ConsumerSpec, Delivery, decode
+from vapora_core.bus.topology import PRIORITIES
+from vapora_core.bus.bus import backoff
+from vapora_core.errors import DecodeError, VaporaError
+from vapora_core.telemetry import span_from
+
+from vapora_swarm_coordinator.service import Hold
+
+log = logging.getLogger("vapora.coordinator.intake")
+
+MAX_FAILURES = 10
+FETCH_WAIT_S = 1.0
+
+Handler = Callable[[tasks_pb2.TaskSubmitted, Delivery, float], Awaitable[None]]
+
+
+def task_consumer(priority: str, *, buffer: int = 64) -> ConsumerSpec:
+    """The durable consumer of one priority (``tasks.*.<priority>``), from the fleet topology."""
+    return CONSUMERS.coordinator_tasks(priority, buffer=buffer)
+
+
+class _Lane:
+    def __init__(self, spec: ConsumerSpec) -> None:
+        self.spec = spec
+        self.buffer: deque[Any] = deque()
+        self.known = False  # a fetch has answered since start
+        self.more = True  # the consumer had messages left after the last fetch
+        self.psub: Any = None
+        self.task: asyncio.Task[None] | None = None
+
+    @property
+    def maybe_waiting(self) -> bool:
+        """Tasks of this lane may exist that are not buffered yet."""
+        return not self.buffer and (not self.known or self.more)
+
+
+class PriorityIntake:
+    def __init__(self, bus: Bus, handler: Handler, *, workers: int, buffer: int, service: str) -> None:
+        self.bus = bus
+        self.handler = handler
+        self.workers_n = workers
+        self.buffer_n = buffer
+        self.service = service
+        self.lanes = [_Lane(task_consumer(p, buffer=buffer)) for p in PRIORITIES]
+        self._cond = asyncio.Condition()
+        self._running = False
+        self._workers: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        js = self.bus.js
+        for lane in self.lanes:
+            spec = lane.spec
+            config = js_api.ConsumerConfig(
+                durable_name=spec.durable,
+                ack_policy=js_api.AckPolicy.EXPLICIT,
+                ack_wait=spec.ack_wait_s,
+                max_deliver=spec.max_deliver,
+                max_ack_pending=spec.max_ack_pending,
+                filter_subject=spec.filter_subjects[0],
+                description=spec.description,
+            )
+            try:
+                await js.add_consumer(spec.stream, config)
+            except BadRequestError:
+                await js.update_consumer(spec.stream, config)
+            lane.psub = await js.pull_subscribe_bind(durable=spec.durable, stream=spec.stream)
+        self._running = True
+        for lane in self.lanes:
+            lane.task = asyncio.create_task(self._fetch_loop(lane))
+        self._workers = [asyncio.create_task(self._work_loop()) for _ in range(self.workers_n)]
+
+    async def stop(self, grace: float) -> None:
+        """Stop fetching, hand back what is buffered, let handlers in flight finish."""
+        self._running = False
+        for lane in self.lanes:
+            if lane.task is not None:
+                lane.task.cancel()
+        async with self._cond:
+            self._cond.notify_all()
+        _, pending = await asyncio.wait(self._workers, timeout=grace) if self._workers else (set(), set())
+        for t in pending:
+            t.cancel()
+        for lane in self.lanes:
+            while lane.buffer:
+                with contextlib.suppress(Exception):
+                    await lane.buffer.popleft().nak()
+            if lane.psub is not None:
+                with contextlib.suppress(Exception):
+                    await lane.psub.unsubscribe()
+
+    # -- fetching ------------------------------------------------------------------------
+
+    async def _fetch_loop(self, lane: _Lane) -> None:
+        while self._running:
+            async with self._cond:
+                await self._cond.wait_for(lambda: not self._running or len(lane.buffer) <= self.buffer_n // 2)
+            if not self._running:
+                return
+            room = self.buffer_n - len(lane.buffer)
+            try:
+                msgs = await lane.psub.fetch(batch=room, timeout=FETCH_WAIT_S)
+            except (NatsTimeout, TimeoutError):
+                msgs = []
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("fetching %s failed: %s", lane.spec.durable, exc)
+                await asyncio.sleep(0.5)
+                continue
+            async with self._cond:
+                lane.buffer.extend(msgs)
+                lane.known = True
+                lane.more = bool(msgs) and msgs[-1].metadata.num_pending > 0
+                self._cond.notify_all()
+
+    # -- working -------------------------------------------------------------------------
+
+    def _next(self) -> Any | None:
+        for lane in self.lanes:
+            if lane.buffer:
+                return lane.buffer.popleft()
+            if lane.maybe_waiting:
+                return None  # wait for this higher lane's fetch before taking a lower one
+        return None
+
+    async def _work_loop(self) -> None:
+        while True:
+            async with self._cond:
+                msg = None
+                while self._running and (msg := self._next()) is None:
+                    await self._cond.wait()
+                if msg is None:
+                    return
+                self._cond.notify_all()
+            await self._handle(msg)
+
+    async def _handle(self, msg: Any) -> None:
+        headers = dict(msg.headers or {})
+        meta = msg.metadata
+        durable = meta.consumer or "coordinator-tasks"
+        num = meta.num_delivered or 1
+        published = meta.timestamp.timestamp() if meta.timestamp else time.time()
+        started = time.perf_counter()
+        try:
+            decoded = decode(tasks_pb2.TaskSubmitted, msg.data, headers)
+        except DecodeError as exc:
+            await self.bus.dead_letter(msg.subject, msg.data, headers, reason=str(exc), kind="decode", consumer=durable)
+            await msg.ack()
+            return
+        delivery = Delivery(subject=msg.subject, headers=headers, num_delivered=num, _raw=msg)
+        with span_from(headers, f"{durable} {msg.subject}", self.service):
+            try:
+                await self.handler(decoded, delivery, published)
+            except Hold as hold:
+                await delivery.nak(delay=hold.delay)
+                core_metrics.BUS_MESSAGES.labels(durable, "nak").inc()
+            except asyncio.CancelledError:
+                await delivery.nak()
+                raise
+            except VaporaError as exc:
+                await self._failed(delivery, durable, msg.data, exc, retryable=exc.retryable, kind=exc.code)
+            except Exception as exc:
+                log.exception("assigning a task from %s failed", msg.subject)
+                await self._failed(delivery, durable, msg.data, exc, retryable=True, kind="error")
+            else:
+                await delivery.ack()
+                core_metrics.BUS_MESSAGES.labels(durable, "ack").inc()
+            finally:
+                core_metrics.BUS_HANDLE_SECONDS.labels(durable).observe(time.perf_counter() - started)
+
+    async def _failed(
+        self, delivery: Delivery, durable: str, body: bytes, exc: BaseException, *, retryable: bool, kind: str
+    ) -> None:
+        if retryable and delivery.num_delivered < MAX_FAILURES:
+            await delivery.nak(delay=backoff(delivery.num_delivered))
+            core_metrics.BUS_MESSAGES.labels(durable, "nak").inc()
+            return
+        reason = str(exc) if not retryable else f"gave up after {delivery.num_delivered} deliveries: {exc}"
+        await self.bus.dead_letter(
+            delivery.subject,
+            body,
+            delivery.headers,
+            reason=reason,
+            kind=kind if not retryable else "max_deliver",
+            consumer=durable,
+        )
+        await delivery.ack()

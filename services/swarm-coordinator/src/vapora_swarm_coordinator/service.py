@@ -1,0 +1,392 @@
+"""The coordinator's domain logic: assign tasks, finish them, reassign when agents fail."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from google.protobuf.json_format import MessageToDict, ParseDict
+from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
+from vapora.agents.v1 import agents_pb2
+from vapora.common.v1 import common_pb2
+from vapora.coordinator.v1 import coordinator_pb2
+from vapora.kg.v1 import kg_pb2
+from vapora.tasks.v1 import tasks_pb2
+from vapora_core.bus import subjects
+from vapora_core.errors import InvalidArgument, NotFound, VaporaError
+
+from vapora_swarm_coordinator import metrics, scoring
+from vapora_swarm_coordinator.clients import KgClient, RegistryClient
+from vapora_swarm_coordinator.inference import infer_task_type
+from vapora_swarm_coordinator.repository import ASSIGNED, DONE, FAILED, AssignmentRepository
+from vapora_swarm_coordinator.settings import CoordinatorSettings
+from vapora_swarm_coordinator.state import FleetView
+
+log = logging.getLogger("vapora.coordinator")
+
+Clock = Callable[[], float]
+Row = dict[str, Any]
+RESULT_LIMIT = 2000
+
+
+class Publisher(Protocol):
+    async def publish(self, subject: str, message: Message, *, msg_id: str | None = None) -> Any: ...
+
+
+class Hold(Exception):
+    """The task cannot be assigned now; hand it back to the queue after ``delay`` seconds."""
+
+    def __init__(self, delay: float, why: str) -> None:
+        super().__init__(why)
+        self.delay = delay
+
+
+def _ts(seconds: float) -> Timestamp:
+    ts = Timestamp()
+    ts.FromNanoseconds(int(seconds * 1e9))
+    return ts
+
+
+def job_id_for(task_id: str, attempt: int) -> str:
+    return f"job-{task_id}-{attempt}"
+
+
+def _breakdown(s: scoring.Score) -> coordinator_pb2.ScoreBreakdown:
+    return coordinator_pb2.ScoreBreakdown(
+        success_rate=s.success_rate,
+        load=s.load,
+        load_score=s.load_score,
+        expertise=s.expertise,
+        confidence=s.confidence,
+        total=s.total,
+        learning_data=s.learning_data,
+    )
+
+
+class Coordinator:
+    def __init__(
+        self,
+        settings: CoordinatorSettings,
+        repo: AssignmentRepository,
+        bus: Publisher,
+        *,
+        registry: RegistryClient | None = None,
+        kg: KgClient | None = None,
+        clock: Clock = time.time,
+    ) -> None:
+        self.settings = settings
+        self.repo = repo
+        self.bus = bus
+        self.registry = registry
+        self.kg = kg
+        self.clock = clock
+        self.view = FleetView()
+        self._assign_lock = asyncio.Lock()
+        self._last_refresh = 0.0
+        self._first_seen: dict[str, float] = {}
+
+    # -- start-up ----------------------------------------------------------------------
+
+    async def restore(self) -> None:
+        """Rebuild the load per agent from the assignments still held."""
+        for row in await self.repo.active():
+            self.view.add_load(str(row["agent_id"]), 1)
+
+    async def refresh_registry(self, *, force: bool = False) -> None:
+        if self.registry is None:
+            return
+        now = time.monotonic()
+        if not force and now - self._last_refresh < self.settings.registry_refresh_s:
+            return
+        self._last_refresh = now
+        try:
+            self.view.set_agents(await self.registry.list_agents())
+        except VaporaError as exc:
+            log.warning("cannot list agents from %s: %s", self.registry.target, exc)
+
+    async def _ensure_profiles(self, task_type: str, agent_ids: list[str]) -> None:
+        if self.kg is None or task_type in self.view.profile_types:
+            return
+        try:
+            for p in await self.kg.profiles(agent_ids, task_type):
+                self.view.set_profile(p)
+            self.view.profile_types.add(task_type)
+        except VaporaError as exc:
+            log.warning("no learning profiles for %s from %s: %s", task_type, self.kg.target, exc)
+
+    # -- assignment --------------------------------------------------------------------
+
+    async def assign(self, task: tasks_pb2.Task, *, published_s: float | None = None) -> Row:
+        """Assign ``task`` once; raise :class:`Hold` when no agent can take it now."""
+        if not task.id:
+            raise InvalidArgument("TaskSubmitted without task.id")
+        if not task.workspace_id:
+            raise InvalidArgument(f"task {task.id} has no workspace_id")
+        existing = await self.repo.get(task.id)
+        if existing is not None:
+            if existing["state"] == ASSIGNED:
+                await self._announce(existing, task)  # a crash may have lost the publish; job id dedups
+            return existing
+        task_type = task.task_type or infer_task_type(task.title, task.description)
+        deadline = time.monotonic() + self.settings.capacity_wait_s
+        while True:
+            capable = self.view.capable(task_type, task.workspace_id)
+            if not capable:
+                await self.refresh_registry(force=not self.view.registry_loaded)
+                capable = self.view.capable(task_type, task.workspace_id)
+            if not capable:
+                return await self._no_agent(task, task_type, published_s)
+            await self._ensure_profiles(task_type, capable)
+            async with self._assign_lock:
+                ranked = scoring.rank(self.view.candidates(capable, task_type))
+                if ranked:
+                    chosen, best = ranked[0]
+                    self.view.add_load(chosen.agent_id, 1)
+                    break
+                self.view.capacity.clear()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                metrics.HELD.labels("busy").inc()
+                raise Hold(self.settings.no_agent_retry_s, f"every agent capable of {task_type} is at capacity")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.view.capacity.wait(), timeout=min(remaining, 1.0))
+        row = self._row(task, task_type, chosen.agent_id, best, ranked, attempt=1, reason="highest score")
+        try:
+            created = await self.repo.create(row)
+        except BaseException:
+            self.view.add_load(chosen.agent_id, -1)
+            raise
+        if not created:
+            self.view.add_load(chosen.agent_id, -1)
+            stored = await self.repo.get(task.id)
+            if stored is not None and stored["state"] == ASSIGNED:
+                await self._announce(stored, task)
+            return stored or row
+        self._first_seen.pop(task.id, None)
+        metrics.ASSIGNMENTS.labels(task_type, "yes" if best.learning_data else "no").inc()
+        await self._announce(row, task)
+        return row
+
+    def _row(
+        self,
+        task: tasks_pb2.Task,
+        task_type: str,
+        agent_id: str,
+        best: scoring.Score,
+        ranked: list[tuple[scoring.Candidate, scoring.Score]],
+        *,
+        attempt: int,
+        reason: str,
+    ) -> Row:
+        typed = tasks_pb2.Task()
+        typed.CopyFrom(task)
+        typed.task_type = task_type
+        return {
+            "task_id": task.id,
+            "workspace_id": task.workspace_id,
+            "task_type": task_type,
+            "agent_id": agent_id,
+            "job_id": job_id_for(task.id, attempt),
+            "attempt": attempt,
+            "state": ASSIGNED,
+            "score": MessageToDict(_breakdown(best), preserving_proto_field_name=True),
+            "candidates": [
+                {"agent_id": c.agent_id, "score": MessageToDict(_breakdown(s), preserving_proto_field_name=True)}
+                for c, s in ranked
+            ],
+            "reason": reason,
+            "assigned_s": self.clock(),
+            "task": base64.b64encode(typed.SerializeToString()).decode(),
+        }
+
+    async def _no_agent(self, task: tasks_pb2.Task, task_type: str, published_s: float | None) -> Row:
+        first = published_s or self._first_seen.setdefault(task.id, self.clock())
+        waited = self.clock() - first
+        if waited < self.settings.no_agent_timeout_s:
+            metrics.HELD.labels("no_agent").inc()
+            raise Hold(self.settings.no_agent_retry_s, f"no healthy agent is capable of {task_type}")
+        detail = f"no healthy agent capable of {task_type} within {self.settings.no_agent_timeout_s:.0f}s"
+        row = {
+            "task_id": task.id,
+            "workspace_id": task.workspace_id,
+            "task_type": task_type,
+            "agent_id": "",
+            "job_id": "",
+            "attempt": 0,
+            "state": FAILED,
+            "score": {},
+            "candidates": [],
+            "reason": detail,
+            "assigned_s": self.clock(),
+            "task": base64.b64encode(task.SerializeToString()).decode(),
+        }
+        if await self.repo.create(row):
+            self._first_seen.pop(task.id, None)
+            metrics.FINISHED.labels("failed").inc()
+            await self._status(row, common_pb2.TASK_STATE_FAILED, detail=detail)
+        return row
+
+    async def _announce(self, row: Row, task: tasks_pb2.Task | None = None) -> None:
+        """Publish the job and the ASSIGNED event of ``row`` (idempotent: the job id is the msg id)."""
+        stored = self._task(row) if task is None or row.get("attempt", 1) > 1 else task
+        stored.task_type = str(row["task_type"])
+        score = ParseDict(row.get("score") or {}, coordinator_pb2.ScoreBreakdown())
+        job = coordinator_pb2.JobAssigned(
+            job_id=str(row["job_id"]),
+            task=stored,
+            agent_id=str(row["agent_id"]),
+            attempt=int(row["attempt"]),
+            assigned_at=_ts(float(row["assigned_s"])),
+            score=score,
+        )
+        await self.bus.publish(subjects.job(job.agent_id), job, msg_id=job.job_id)
+        await self._status(row, common_pb2.TASK_STATE_ASSIGNED, detail=str(row.get("reason", "")))
+
+    async def _status(self, row: Row, state: int, **fields: Any) -> None:
+        event = tasks_pb2.TaskStatusChanged(
+            task_id=str(row["task_id"]),
+            workspace_id=str(row["workspace_id"]),
+            state=state,  # type: ignore[arg-type]
+            agent_id=str(row.get("agent_id", "")),
+            task_type=str(row.get("task_type", "")),
+            at=_ts(self.clock()),
+            **fields,
+        )
+        await self.bus.publish(subjects.task_event(event.workspace_id), event)
+
+    @staticmethod
+    def _task(row: Row) -> tasks_pb2.Task:
+        task = tasks_pb2.Task()
+        task.ParseFromString(base64.b64decode(str(row.get("task", ""))))
+        return task
+
+    # -- executions --------------------------------------------------------------------
+
+    async def on_execution(self, e: kg_pb2.ExecutionRecorded) -> None:
+        """Mark the task DONE or FAILED when ``e`` comes from the job that holds it."""
+        if not e.task_id:
+            raise InvalidArgument("ExecutionRecorded without task_id")
+        row = await self.repo.get(e.task_id)
+        if row is None:
+            log.info("execution %s of unknown task %s ignored", e.execution_id, e.task_id)
+            return
+        if e.job_id and e.job_id != row["job_id"]:
+            metrics.STALE.inc()
+            log.info(
+                "stale execution %s of job %s ignored (task now held by %s)", e.execution_id, e.job_id, row["job_id"]
+            )
+            return
+        state = common_pb2.TASK_STATE_DONE if e.success else common_pb2.TASK_STATE_FAILED
+        changes = {
+            "state": DONE if e.success else FAILED,
+            "execution_id": e.execution_id,
+            "provider": e.provider,
+            "model": e.model,
+            "finished_s": self.clock(),
+            "error": e.error,
+            "result": e.result[:RESULT_LIMIT],
+        }
+        if row["state"] == ASSIGNED:
+            updated = await self.repo.finish(e.task_id, str(row["job_id"]), changes)
+            if updated is None:
+                return
+            self.view.add_load(str(row["agent_id"]), -1)
+            metrics.FINISHED.labels(changes["state"]).inc()
+            row = updated
+        elif row.get("execution_id") != e.execution_id:
+            return
+        await self._status(
+            row,
+            state,
+            provider=e.provider,
+            model=e.model,
+            execution_id=e.execution_id,
+            result=e.result[:RESULT_LIMIT],
+            detail=e.error,
+        )
+
+    # -- registry changes and timeouts -------------------------------------------------
+
+    async def on_agents_changed(self, ev: agents_pb2.AgentsChanged) -> None:
+        kind = ev.kind
+        if kind in (agents_pb2.AgentsChanged.KIND_REGISTERED, agents_pb2.AgentsChanged.KIND_UPDATED):
+            self.view.upsert_agent(ev.agent)
+            if ev.agent.status == agents_pb2.AGENT_STATUS_HEALTHY:
+                return
+        elif kind == agents_pb2.AgentsChanged.KIND_REMOVED:
+            self.view.remove_agent(ev.agent.id)
+        elif kind == agents_pb2.AgentsChanged.KIND_UNHEALTHY:
+            self.view.upsert_agent(ev.agent)
+        else:
+            raise InvalidArgument(f"AgentsChanged with unknown kind {kind}")
+        for row in await self.repo.held_by(ev.agent.id):
+            await self.reassign(row, why=f"agent {ev.agent.id} is no longer healthy")
+
+    async def sweep_timeouts(self) -> int:
+        overdue = await self.repo.overdue(self.clock() - self.settings.job_timeout_s)
+        for row in overdue:
+            await self.reassign(row, why=f"job {row['job_id']} timed out after {self.settings.job_timeout_s:.0f}s")
+        return len(overdue)
+
+    async def reassign(self, row: Row, *, why: str) -> Row | None:
+        """Move ``row``'s task to another agent (conditional on the attempt), or FAIL it."""
+        task_id, attempt, old_agent = str(row["task_id"]), int(row["attempt"]), str(row["agent_id"])
+        if attempt >= self.settings.max_attempts:
+            detail = f"{why}; gave up after {attempt} attempts"
+            updated = await self.repo.reassign(task_id, attempt, {"state": FAILED, "reason": detail})
+            if updated is not None:
+                self.view.add_load(old_agent, -1)
+                metrics.FINISHED.labels("failed").inc()
+                await self._status(updated, common_pb2.TASK_STATE_FAILED, detail=detail)
+            return updated
+        task_type = str(row["task_type"])
+        capable = self.view.capable(task_type, str(row["workspace_id"]), exclude=frozenset({old_agent}))
+        async with self._assign_lock:
+            ranked = scoring.rank(self.view.candidates(capable, task_type))
+            if not ranked:
+                log.warning("cannot reassign task %s now (%s): no other agent has room", task_id, why)
+                return None
+            chosen, best = ranked[0]
+            self.view.add_load(chosen.agent_id, 1)
+        new = self._row(
+            self._task(row), task_type, chosen.agent_id, best, ranked, attempt=attempt + 1, reason=f"reassigned: {why}"
+        )
+        changes = {k: new[k] for k in ("agent_id", "job_id", "attempt", "score", "candidates", "reason", "assigned_s")}
+        updated = await self.repo.reassign(task_id, attempt, changes)
+        if updated is None:
+            self.view.add_load(chosen.agent_id, -1)
+            return None
+        self.view.add_load(old_agent, -1)
+        metrics.REASSIGNMENTS.inc()
+        await self._announce(updated)
+        return updated
+
+    # -- explain -----------------------------------------------------------------------
+
+    async def explain(self, task_id: str, workspace_id: str) -> coordinator_pb2.Assignment:
+        if not task_id or not workspace_id:
+            raise InvalidArgument("ExplainAssignment needs task_id and workspace_id")
+        row = await self.repo.get(task_id)
+        if row is None or row.get("workspace_id") != workspace_id:
+            raise NotFound(f"no assignment for task {task_id} in workspace {workspace_id}")
+        out = coordinator_pb2.Assignment(
+            task_id=task_id,
+            workspace_id=workspace_id,
+            agent_id=str(row.get("agent_id", "")),
+            job_id=str(row.get("job_id", "")),
+            task_type=str(row.get("task_type", "")),
+            reason=str(row.get("reason", "")),
+            attempt=int(row.get("attempt", 0)),
+            assigned_at=_ts(float(row.get("assigned_s", 0.0))),
+        )
+        ParseDict(row.get("score") or {}, out.score)
+        for c in row.get("candidates") or []:
+            cand = out.candidates.add(agent_id=str(c["agent_id"]))
+            ParseDict(c.get("score") or {}, cand.score)
+        return out

@@ -1,0 +1,30 @@
+"""Settings of the swarm-coordinator (env prefix ``VAPORA_``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from vapora_core.settings import ServiceSettings
+
+
+class CoordinatorSettings(ServiceSettings):
+    service_name: str = "swarm-coordinator"
+    grpc_port: int = 50052
+    metrics_port: int = 9102
+    config_dir: Path = Field(default=Path("config"), description="The repo's config/ directory.")
+    registry_addr: str = Field(default="127.0.0.1:50051", description="agent-registry gRPC address.")
+    kg_addr: str = Field(default="127.0.0.1:50054", description="knowledge-graph gRPC address ('' = none).")
+    workers: int = Field(default=8, ge=1, description="Tasks assigned concurrently.")
+    buffer_per_priority: int = Field(default=64, ge=1, description="Tasks fetched ahead per priority.")
+    job_timeout_s: float = Field(default=600.0, gt=0, description="A job not finished by then is reassigned.")
+    max_attempts: int = Field(default=3, ge=1, description="Assignments of one task before it is FAILED.")
+    no_agent_timeout_s: float = Field(
+        default=60.0, gt=0, description="A task no healthy agent is capable of is FAILED after this long."
+    )
+    no_agent_retry_s: float = Field(default=2.0, gt=0, description="Redelivery delay while no agent is capable.")
+    capacity_wait_s: float = Field(
+        default=10.0, gt=0, description="How long a worker holds a task while every capable agent is full."
+    )
+    registry_refresh_s: float = Field(default=2.0, gt=0, description="Least time between ListAgents on a miss.")
+    sweep_interval_s: float = Field(default=5.0, gt=0, description="How often job timeouts are checked.")

@@ -1,0 +1,140 @@
+"""Test kit of the coordinator's tests: an in-test AgentRegistry over real gRPC, simulated agents."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from vapora.agents.v1 import agents_pb2, agents_pb2_grpc
+from vapora.common.v1 import common_pb2
+from vapora.coordinator.v1 import coordinator_pb2
+from vapora.kg.v1 import kg_pb2
+from vapora.tasks.v1 import tasks_pb2
+from vapora_core.bus import CONSUMERS, Bus, ConsumerSpec, Delivery, subjects
+
+EVENTS = ConsumerSpec(durable="test-events", stream="EVENTS", filter_subjects=("events.>",), batch_size=256)
+
+PRIORITY = {
+    "critical": common_pb2.PRIORITY_CRITICAL,
+    "high": common_pb2.PRIORITY_HIGH,
+    "normal": common_pb2.PRIORITY_NORMAL,
+    "low": common_pb2.PRIORITY_LOW,
+}
+
+
+class FakeRegistry(agents_pb2_grpc.AgentRegistryServicer):
+    """A real AgentRegistry gRPC service whose agents the test sets."""
+
+    def __init__(self) -> None:
+        self.agents: dict[str, agents_pb2.Agent] = {}
+
+    def add(self, agent_id: str, *types: str, max_concurrency: int = 1, workspace_id: str = "") -> agents_pb2.Agent:
+        agent = agents_pb2.Agent(
+            id=agent_id,
+            role="developer",
+            max_concurrency=max_concurrency,
+            workspace_id=workspace_id,
+            status=agents_pb2.AGENT_STATUS_HEALTHY,
+            capabilities=[agents_pb2.Capability(task_type=t) for t in types],
+        )
+        self.agents[agent_id] = agent
+        return agent
+
+    async def ListAgents(self, request: Any, context: Any) -> agents_pb2.ListAgentsResponse:
+        return agents_pb2.ListAgentsResponse(agents=list(self.agents.values()))
+
+
+def task(task_type: str = "coding", priority: str = "normal", workspace: str = "ws1", **kw: Any) -> tasks_pb2.Task:
+    return tasks_pb2.Task(
+        id=kw.pop("id", None) or uuid.uuid4().hex,
+        workspace_id=workspace,
+        task_type=task_type,
+        priority=PRIORITY[priority],
+        title=kw.pop("title", f"a {task_type} task"),
+        **kw,
+    )
+
+
+async def submit(bus: Bus, t: tasks_pb2.Task, priority: str = "normal") -> None:
+    await bus.publish(subjects.task(t.task_type or "untyped", priority), tasks_pb2.TaskSubmitted(task=t), msg_id=t.id)
+
+
+@dataclass
+class SimAgent:
+    """Test code standing in for an agent: consumes jobs.<id>, publishes ExecutionRecorded."""
+
+    agent_id: str
+    bus: Bus
+    succeed: Callable[[coordinator_pb2.JobAssigned], bool] = lambda job: True
+    clock: Callable[[], float] | None = None
+    delay_s: float = 0.0
+    jobs: list[coordinator_pb2.JobAssigned] = field(default_factory=list)
+
+    async def start(self, max_concurrency: int = 1) -> None:
+        await self.bus.subscribe(
+            CONSUMERS.job(self.agent_id, max_concurrency),
+            coordinator_pb2.JobAssigned,
+            self._on_job,
+            max_workers=max_concurrency,
+        )
+
+    async def _on_job(self, job: coordinator_pb2.JobAssigned, _: Delivery) -> None:
+        self.jobs.append(job)
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
+        ok = self.succeed(job)
+        e = kg_pb2.ExecutionRecorded(
+            execution_id=f"ex-{job.job_id}",
+            job_id=job.job_id,
+            task_id=job.task.id,
+            workspace_id=job.task.workspace_id,
+            agent_id=self.agent_id,
+            role="developer",
+            task_type=job.task.task_type,
+            success=ok,
+            quality=0.9 if ok else 0.1,
+            latency_ms=12,
+            provider="offline",
+            model="offline-1",
+            result="ok" if ok else "",
+            error="" if ok else "failed",
+            attempt=job.attempt,
+        )
+        if self.clock is not None:
+            e.finished_at.FromNanoseconds(int(self.clock() * 1e9))
+        await self.bus.publish(subjects.execution(e.task_type, self.agent_id), e, msg_id=e.execution_id)
+
+
+class EventLog:
+    def __init__(self) -> None:
+        self.events: list[tasks_pb2.TaskStatusChanged] = []
+        self.changed = asyncio.Event()
+
+    async def on_event(self, ev: tasks_pb2.TaskStatusChanged, _: Delivery) -> None:
+        self.events.append(ev)
+        self.changed.set()
+
+    def states(self, task_id: str) -> list[int]:
+        return [e.state for e in self.events if e.task_id == task_id]
+
+    def final(self, task_id: str) -> tasks_pb2.TaskStatusChanged | None:
+        done = [
+            e
+            for e in self.events
+            if e.task_id == task_id and e.state in (common_pb2.TASK_STATE_DONE, common_pb2.TASK_STATE_FAILED)
+        ]
+        return done[-1] if done else None
+
+    async def wait_for(self, pred: Callable[[], bool], timeout: float = 20.0) -> None:
+        async def loop() -> None:
+            while not pred():
+                self.changed.clear()
+                with_timeout = asyncio.wait_for(self.changed.wait(), 0.2)
+                with contextlib.suppress(TimeoutError):
+                    await with_timeout
+
+        await asyncio.wait_for(loop(), timeout)

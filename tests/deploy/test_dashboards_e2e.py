@@ -1,0 +1,219 @@
+"""Dashboards and alerts proven against real data.
+
+The whole fleet runs as processes (vapora_testing.fleet), a real Prometheus (Debian's
+`prometheus` binary) scrapes every service's /metrics every second and loads the alert rules,
+tasks go through the fleet (register, submit, wait until done) and one undecodable payload is
+published so the dead-letter path has data too. Then every dashboard panel's query and every
+alert expression is evaluated through Prometheus's HTTP API; a query fails the test when it
+names a metric the fleet does not export, or returns no series.
+
+Alert expressions of the form `<expr> <op> <number>` are evaluated without the comparison: a
+healthy fleet rightly returns nothing for `utilization > 0.8`, but `<expr>` must have series.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from deploy_support import MONITORING, require_tool
+from vapora_testing.fleet import SERVICES, Fleet
+
+pytestmark = pytest.mark.e2e
+
+RULES = MONITORING / "rules" / "vapora-alerts.yml"
+COMPARISON = re.compile(r"^(?P<expr>.*?)\s*(>=|<=|==|!=|>|<)\s*-?[0-9.]+\s*$", re.S)
+METRIC = re.compile(r"\b(vapora_[a-z0-9_]+|up)\b")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def prometheus_config(fleet: Fleet) -> dict[str, Any]:
+    """What k8s/base/monitoring/prometheus.yml does in a cluster: `job` is the service name."""
+    return {
+        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+        "rule_files": [str(RULES)],
+        "scrape_configs": [
+            {"job_name": spec.name, "static_configs": [{"targets": [f"127.0.0.1:{fleet.ports[spec.name][1]}"]}]}
+            for spec in SERVICES
+        ],
+    }
+
+
+class Prometheus:
+    def __init__(self, binary: str, config: dict[str, Any], workdir: Path) -> None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.config_file = workdir / "prometheus.yml"
+        self.config_file.write_text(yaml.safe_dump(config))
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = workdir / "prometheus.log"
+        with self.log.open("wb") as out:
+            self.proc = subprocess.Popen(
+                [
+                    binary,
+                    f"--config.file={self.config_file}",
+                    f"--storage.tsdb.path={workdir / 'data'}",
+                    f"--web.listen-address=127.0.0.1:{self.port}",
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+
+    def get(self, path: str, **params: str) -> Any:
+        url = f"{self.url}{path}" + (f"?{urllib.parse.urlencode(params)}" if params else "")
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            body = json.loads(resp.read())
+        assert body["status"] == "success", body
+        return body["data"]
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, f"prometheus exited:\n{self.log.read_text()[-3000:]}"
+            try:
+                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=1) as resp:
+                    if resp.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"prometheus not ready:\n{self.log.read_text()[-3000:]}")
+
+    def query(self, expr: str) -> list[Any]:
+        return list(self.get("/api/v1/query", query=expr)["result"])
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture
+def fleet(fleet_factory: type[Fleet]) -> Fleet:
+    # the coordinator exports the JetStream gauges (queue depth, consumer lag), every second here
+    f = fleet_factory(service_env={"swarm-coordinator": {"VAPORA_JETSTREAM_STATS_S": "1"}})
+    return f.start(timeout=120)
+
+
+@pytest.fixture
+def prometheus(fleet: Fleet, tmp_path: Path) -> Iterator[Prometheus]:
+    binary = require_tool("prometheus", "apt-get install prometheus")
+    prom = Prometheus(binary, prometheus_config(fleet), tmp_path / "prometheus")
+    try:
+        prom.wait_ready()
+        yield prom
+    finally:
+        prom.stop()
+
+
+def drive_tasks(fleet: Fleet, count: int = 4) -> None:
+    with httpx.Client(base_url=fleet.http_url(), timeout=10) as client:
+        email = f"dash-{uuid.uuid4().hex[:8]}@example.com"
+        r = client.post("/api/v1/auth/register", json={"email": email, "password": "correct horse battery"})
+        assert r.status_code == 201, r.text
+        client.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
+        ids = []
+        for i, task_type in zip(range(count), ["coding", "review", "testing", "documentation"] * count, strict=False):
+            r = client.post(
+                "/api/v1/tasks", json={"title": f"dashboard check {i}", "task_type": task_type, "priority": "normal"}
+            )
+            assert r.status_code == 201, r.text
+            ids.append(r.json()["id"])
+        for task_id in ids:
+            deadline = time.monotonic() + 90
+            state = ""
+            while time.monotonic() < deadline:
+                r = client.get(f"/api/v1/tasks/{task_id}")
+                assert r.status_code == 200, r.text
+                state = r.json()["state"]
+                if state in {"done", "failed", "cancelled"}:
+                    break
+                time.sleep(0.2)
+            assert state == "done", f"task {task_id} ended {state!r}"
+
+
+async def publish_garbage(nats_url: str) -> None:
+    """An undecodable payload on a task subject: the coordinator must dead-letter it."""
+    import nats
+
+    nc = await nats.connect(nats_url)
+    try:
+        await nc.jetstream().publish(
+            "tasks.coding.normal", b"\xff not a protobuf \xff", headers={"Nats-Msg-Id": uuid.uuid4().hex}
+        )
+    finally:
+        await nc.close()
+
+
+def expressions() -> list[tuple[str, str]]:
+    """(where, PromQL) for every dashboard panel target and every alert rule."""
+    out = []
+    for path in sorted((MONITORING / "dashboards").glob("*.json")):
+        dash = json.loads(path.read_text())
+        for panel in dash["panels"]:
+            for target in panel["targets"]:
+                out.append((f"{path.name} / {panel['title']} / {target['refId']}", target["expr"]))
+    for group in yaml.safe_load(RULES.read_text())["groups"]:
+        for rule in group["rules"]:
+            expr = rule["expr"]
+            m = COMPARISON.match(expr)
+            out.append((f"alert {rule['alert']}", m["expr"] if m else expr))
+    return out
+
+
+def test_every_dashboard_panel_and_alert_shows_real_data_from_the_fleet(fleet: Fleet, prometheus: Prometheus) -> None:
+    import asyncio
+
+    drive_tasks(fleet)
+    asyncio.run(publish_garbage(fleet.nats_url))
+
+    # Prometheus loaded every alert rule
+    groups = prometheus.get("/api/v1/rules")["groups"]
+    loaded = {r["name"]: r for g in groups for r in g["rules"]}
+    assert len(loaded) == 6, sorted(loaded)
+    assert all(r["health"] != "err" for r in loaded.values()), [r for r in loaded.values() if r["health"] == "err"]
+
+    checks = expressions()
+    failures: dict[str, str] = {}
+    deadline = time.monotonic() + 45  # rates need a few scrapes; the dead letter needs its retries
+    while True:
+        exported = set(prometheus.get("/api/v1/label/__name__/values"))
+        failures = {}
+        for where, expr in checks:
+            missing = sorted(set(METRIC.findall(expr)) - exported)
+            if missing:
+                failures[where] = f"not exported by the fleet: {', '.join(missing)}  ({expr})"
+            elif not prometheus.query(expr):
+                failures[where] = f"no series  ({expr})"
+        if not failures or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    report = "\n".join(f"- {where}: {why}" for where, why in failures.items())
+    assert not failures, f"{len(failures)} of {len(checks)} queries show no data:\n{report}"
+
+
+def test_the_comparison_stripping_keeps_the_selector() -> None:
+    assert COMPARISON.match("max by (role) (x) > 0.8")["expr"] == "max by (role) (x)"
+    assert COMPARISON.match('up{job=~"a|b"} == 0')["expr"] == 'up{job=~"a|b"}'
+    assert COMPARISON.match("rate(x[5m])") is None

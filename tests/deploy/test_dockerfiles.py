@@ -1,0 +1,122 @@
+"""Every Dockerfile's install steps, replayed without Docker: the build stage's uv commands run
+into a temporary venv, then that venv's python imports every module of the service. A
+dependency missing from a service's pyproject.toml fails here, as it would in the image."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import textwrap
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from deploy_support import ROOT, SERVICES
+from dockerfile_replay import DockerIgnore, parse, replay_build
+
+IMPORT_ALL = textwrap.dedent(
+    """
+    import importlib, importlib.util, pkgutil, sys
+    module = sys.argv[1]
+    package = importlib.import_module(module)
+    assert importlib.util.find_spec(module + ".__main__") is not None, module + " has no __main__"
+    names = [m.name for m in pkgutil.walk_packages(package.__path__, module + ".") if not m.name.endswith("__main__")]
+    for name in names:
+        importlib.import_module(name)
+    for lib in (package, importlib.import_module("vapora_core"), importlib.import_module("vapora.common.v1.common_pb2")):
+        assert sys.prefix in lib.__file__, f"{lib.__name__} imported from {lib.__file__}, not from the venv"
+    for absent in ("vapora_testing", "pytest", "mypy"):
+        assert importlib.util.find_spec(absent) is None, absent + " must not be in the image"
+    print(len(names) + 1)
+    """
+)
+
+
+def build_and_import(service: str, workdir: Path) -> str:
+    replay = replay_build(ROOT / "services" / service / "Dockerfile", ROOT, workdir)
+    assert replay.entry_module == "vapora_" + service.replace("-", "_")
+    assert any(f"--package vapora-{service}" in c and "--no-dev" in c for c in replay.commands)
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONDONTWRITEBYTECODE": "1", "HOME": str(workdir)}
+    proc = subprocess.run(
+        [str(replay.venv / "bin" / "python"), "-c", IMPORT_ALL, replay.entry_module],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, f"{service}: importing from the image's venv failed:\n{proc.stderr}"
+    return proc.stdout.strip()
+
+
+def test_every_service_installs_from_its_dockerfile_and_imports(tmp_path: Path) -> None:
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = {s: pool.submit(build_and_import, s, tmp_path / s) for s in SERVICES}
+    errors = []
+    for service, future in futures.items():
+        try:
+            future.result()
+        except Exception as exc:
+            errors.append(f"{service}: {exc}")
+    assert not errors, "\n\n".join(errors)
+
+
+def test_a_missing_dependency_fails_the_replay(tmp_path: Path) -> None:
+    """The check can fail: a service importing a package its pyproject does not declare."""
+    context = tmp_path / "context"
+    for item in (
+        "pyproject.toml",
+        "uv.lock",
+        ".dockerignore",
+        "config",
+        "libs/proto",
+        "libs/core",
+        "services/agent-registry",
+    ):
+        src = ROOT / item
+        dest = context / item
+        if src.is_dir():
+            import shutil
+
+            shutil.copytree(src, dest, ignore=shutil.ignore_patterns("__pycache__", "tests"))
+        else:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(src.read_bytes())
+    pkg = context / "services/agent-registry/src/vapora_agent_registry"
+    (pkg / "needs_yaml.py").write_text("import yaml  # not a dependency of vapora-agent-registry\n")
+    replay = replay_build(context / "services/agent-registry/Dockerfile", context, tmp_path / "work")
+    proc = subprocess.run(
+        [str(replay.venv / "bin" / "python"), "-c", IMPORT_ALL, replay.entry_module],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PATH": os.environ.get("PATH", "")},
+    )
+    assert proc.returncode != 0
+    assert "No module named 'yaml'" in proc.stderr
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_runtime_stage_runs_as_non_root_with_the_python_m_entry_point(service: str) -> None:
+    runtime = parse(ROOT / "services" / service / "Dockerfile")[-1]
+    ops = dict(runtime.instructions)
+    assert ops["USER"] == "10001:10001"
+    assert ops["ENTRYPOINT"] == f'["python", "-m", "vapora_{service.replace("-", "_")}"]'
+    env = ops["ENV"]
+    assert "PYTHONDONTWRITEBYTECODE=1" in env and "VAPORA_CONFIG_DIR=/app/config" in env
+
+
+def test_dockerignore_keeps_sources_and_drops_local_state() -> None:
+    ignore = DockerIgnore(ROOT / ".dockerignore")
+    assert not ignore.ignored("libs/core/src/vapora_core/bus/bus.py")
+    assert not ignore.ignored("uv.lock")
+    assert not ignore.ignored("config/agents/x.toml")
+    for path in (
+        ".venv/bin/python",
+        ".git/HEAD",
+        "libs/core/src/vapora_core/__pycache__/x.pyc",
+        "services/llm-router/tests/test_x.py",
+        ".data/kg/x",
+        "k8s/base/kustomization.yaml",
+    ):
+        assert ignore.ignored(path), path
