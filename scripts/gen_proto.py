@@ -37,6 +37,7 @@ def generate(out: Path) -> None:
         raise SystemExit("protoc failed")
     for d in [out / "vapora", *[p for p in (out / "vapora").rglob("*") if p.is_dir()]]:
         (d / "__init__.py").touch()
+    (out / "vapora" / "py.typed").touch()
 
 
 def tree(root: Path) -> dict[str, Path]:
@@ -49,7 +50,8 @@ def main() -> int:
             generate(Path(tmp))
             want, have = tree(Path(tmp)), tree(OUT)
             stale = sorted(
-                name for name in want.keys() | have.keys()
+                name
+                for name in want.keys() | have.keys()
                 if name not in want or name not in have or not filecmp.cmp(want[name], have[name], shallow=False)
             )
             if stale:

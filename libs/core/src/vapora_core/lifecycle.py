@@ -45,6 +45,7 @@ def setup_process(settings: ServiceSettings) -> None:
 
 def run(app: App, settings: ServiceSettings, *, ops_server: bool = True) -> None:
     """Run ``app`` until SIGTERM or SIGINT; exit with 1 if it cannot start."""
+    setup_process(settings)
     code = asyncio.run(_main(app, settings, ops_server=ops_server))
     shutdown_tracing()
     sys.exit(code)

@@ -47,6 +47,8 @@ SERVICES: tuple[ServiceSpec, ...] = (
 )
 BY_NAME = {s.name: s for s in SERVICES}
 NATS_PORT, NATS_MONITOR_PORT = 4222, 8222
+# Extra ports a service listens on besides gRPC and ops: (service, env var, default port).
+EXTRA_PORTS: tuple[tuple[str, str, int], ...] = (("mcp-gateway", "VAPORA_MCP_HTTP_PORT", 8090),)
 
 
 @dataclass(slots=True)
@@ -71,6 +73,7 @@ class Fleet:
     nats_url: str = ""
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     ports: dict[str, tuple[int | None, int]] = field(default_factory=dict)
+    extra_ports: dict[str, int] = field(default_factory=dict)
 
     @property
     def traces_file(self) -> Path:
@@ -106,6 +109,8 @@ class Fleet:
                 grpc_port = spec.grpc_port if self.fixed_ports else free_port()
             ops = spec.ops_port if self.fixed_ports else free_port()
             self.ports.setdefault(spec.name, (grpc_port, ops))
+        for _, env_name, default in EXTRA_PORTS:
+            self.extra_ports.setdefault(env_name, default if self.fixed_ports else free_port())
         names = services or tuple(s.name for s in SERVICES)
         for name in names:
             self.start_service(name, wait=False)
@@ -131,6 +136,9 @@ class Fleet:
         )
         if grpc_port is not None:
             env["VAPORA_GRPC_PORT"] = str(grpc_port)
+        for service, env_name, _ in EXTRA_PORTS:
+            if service == name:
+                env[env_name] = str(self.extra_ports[env_name])
         for spec in SERVICES:
             if spec.addr_env:
                 env[spec.addr_env] = f"127.0.0.1:{self.ports[spec.name][0]}"

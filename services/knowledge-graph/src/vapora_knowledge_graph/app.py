@@ -41,7 +41,7 @@ class KnowledgeGraphApp:
         s = self.settings
         self.store = Store(s.resolved_store_url(), NAMESPACE, user=s.store_user, password=s.store_password)
         await self.store.open(SCHEMA)
-        self.bus = Bus(s.nats_url, s.service_name, graceful_timeout=s.shutdown_grace_s)
+        self.bus = Bus.from_settings(s)
         self.kg = KnowledgeGraph(KgRepository(self.store), subscribers.ProfilePublisher(self.bus), clock=self.clock)
         await subscribers.subscribe(self.bus, self.kg, workers=s.consumer_workers)
         await self.bus.start()

@@ -45,7 +45,7 @@ class CoordinatorApp:
         s = self.settings
         self.store = Store(s.resolved_store_url(), NAMESPACE, user=s.store_user, password=s.store_password)
         await self.store.open(SCHEMA)
-        self.bus = Bus(s.nats_url, s.service_name, graceful_timeout=s.shutdown_grace_s)
+        self.bus = Bus.from_settings(s)
         registry = RegistryClient(s.registry_addr, timeout=s.grpc_timeout_s) if s.registry_addr else None
         kg = KgClient(s.kg_addr, timeout=s.grpc_timeout_s) if s.kg_addr else None
         self._clients = [c for c in (registry, kg) if c is not None]
@@ -53,11 +53,16 @@ class CoordinatorApp:
             s, AssignmentRepository(self.store), self.bus, registry=registry, kg=kg, clock=self.clock
         )
         await self.coordinator.restore()
-        await subscribers.subscribe(self.bus, self.coordinator)
+        await subscribers.subscribe(self.bus, self.coordinator, ack_wait_s=s.ack_wait_s)
         await self.bus.start()
         await self.coordinator.refresh_registry(force=True)
         self.intake = subscribers.intake(
-            self.bus, self.coordinator, workers=s.workers, buffer=s.buffer_per_priority, service=s.service_name
+            self.bus,
+            self.coordinator,
+            workers=s.workers,
+            buffer=s.buffer_per_priority,
+            service=s.service_name,
+            ack_wait_s=s.ack_wait_s,
         )
         await self.intake.start()
         self.grpc = GrpcServer(

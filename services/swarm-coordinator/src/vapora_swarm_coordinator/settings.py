@@ -10,6 +10,7 @@ from vapora_core.settings import ServiceSettings
 
 class CoordinatorSettings(ServiceSettings):
     service_name: str = "swarm-coordinator"
+    jetstream_stats_s: float = 5.0  # the coordinator exports JetStream queue depth and consumer lag
     grpc_port: int = 50052
     metrics_port: int = 9102
     config_dir: Path = Field(default=Path("config"), description="The repo's config/ directory.")
@@ -25,6 +26,14 @@ class CoordinatorSettings(ServiceSettings):
     no_agent_retry_s: float = Field(default=2.0, gt=0, description="Redelivery delay while no agent is capable.")
     capacity_wait_s: float = Field(
         default=10.0, gt=0, description="How long a worker holds a task while every capable agent is full."
+    )
+    ack_wait_s: float = Field(
+        default=30.0,
+        gt=0,
+        description=(
+            "Ack wait of the task and execution consumers: how soon a message held by a crashed"
+            " coordinator is delivered again (tasks held longer are kept alive with in-progress acks)."
+        ),
     )
     registry_refresh_s: float = Field(default=2.0, gt=0, description="Least time between ListAgents on a miss.")
     sweep_interval_s: float = Field(default=5.0, gt=0, description="How often job timeouts are checked.")

@@ -1,0 +1,65 @@
+"""agent-runtime: built from settings; no I/O until :meth:`RuntimeApp.start`.
+
+Stateless: no store. On SIGTERM it stops heartbeating and consuming, lets jobs in flight
+finish within the grace period (the bus naks the rest so another replica takes them), and
+does not deregister: the registry marks its agents unhealthy after the heartbeat timeout,
+while replicas hosting the same agent ids keep them alive (see docs/agents.md).
+"""
+
+from __future__ import annotations
+
+from vapora_core.bus import Bus
+from vapora_core.metrics import Readiness
+
+from vapora_agent_runtime.clients import RegistryClient, RouterClient
+from vapora_agent_runtime.host import AgentHost
+from vapora_agent_runtime.manifest import load_manifests
+from vapora_agent_runtime.service import JobExecutor
+from vapora_agent_runtime.settings import RuntimeSettings
+
+
+class RuntimeApp:
+    def __init__(self, settings: RuntimeSettings) -> None:
+        self.settings = settings
+        self.readiness = Readiness(settings.service_name)
+        self.runtime_id = settings.resolved_runtime_id()
+        self.bus = Bus.from_settings(settings)
+        self.registry: RegistryClient | None = None
+        self.router: RouterClient | None = None
+        self.host: AgentHost | None = None
+
+    async def start(self) -> None:
+        manifests = load_manifests(self.settings.agents_dir)
+        self.registry = RegistryClient(self.settings.registry_addr, timeout=self.settings.grpc_timeout_s)
+        self.router = RouterClient(self.settings.router_addr, timeout=self.settings.llm_timeout_s)
+        executor = JobExecutor(
+            self.router.complete,
+            max_tokens=self.settings.max_tokens,
+            result_max_chars=self.settings.result_max_chars,
+        )
+        self.host = AgentHost(
+            bus=self.bus,
+            registry=self.registry,
+            executor=executor,
+            runtime_id=self.runtime_id,
+            job_ack_wait_s=self.settings.job_ack_wait_s,
+            heartbeat_interval_s=self.settings.heartbeat_interval_s,
+            registry_check_interval_s=self.settings.registry_check_interval_s,
+        )
+        await self.host.apply(manifests)
+        await self.bus.start()
+        self.host.start_background()
+
+    async def reload(self) -> None:
+        """Re-read the manifests (SIGHUP); a bad manifest keeps the previous set."""
+        manifests = load_manifests(self.settings.agents_dir)
+        if self.host is not None:
+            await self.host.apply(manifests)
+
+    async def stop(self) -> None:
+        if self.host is not None:
+            await self.host.stop_background()
+        await self.bus.stop()
+        for client in (self.registry, self.router):
+            if client is not None:
+                await client.close()

@@ -1,0 +1,147 @@
+"""The api-gateway process: store, bus, HTTP server; built from settings, no I/O at import time."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from vapora.tasks.v1 import tasks_pb2
+from vapora_core.bus import CONSUMERS, Bus
+from vapora_core.metrics import SERVICE_INFO, Readiness, add_ops_routes
+from vapora_core.store import Store
+
+from vapora_api_gateway import openapi
+from vapora_api_gateway.accounts import Accounts
+from vapora_api_gateway.audit import AuditLog
+from vapora_api_gateway.clients import Clients
+from vapora_api_gateway.context import GATEWAY, Gateway, json_response
+from vapora_api_gateway.middleware import guard, observe
+from vapora_api_gateway.policy import Authorizer
+from vapora_api_gateway.ratelimit import RateLimiter
+from vapora_api_gateway.realtime import EventSource
+from vapora_api_gateway.repository import NAMESPACE, SCHEMA, Repository
+from vapora_api_gateway.routes import Route
+from vapora_api_gateway.routes import auth as auth_routes
+from vapora_api_gateway.routes import events as event_routes
+from vapora_api_gateway.routes import platform as platform_routes
+from vapora_api_gateway.routes import projects as project_routes
+from vapora_api_gateway.routes import tasks as task_routes
+from vapora_api_gateway.routes import workspaces as workspace_routes
+from vapora_api_gateway.security import Passwords, Tokens
+from vapora_api_gateway.service import Tasks
+from vapora_api_gateway.settings import GatewaySettings
+from vapora_api_gateway.subscribers import StatusEvents
+
+log = logging.getLogger("vapora.gateway")
+
+ROUTES: tuple[Route, ...] = (
+    *auth_routes.ROUTES,
+    *workspace_routes.ROUTES,
+    *project_routes.ROUTES,
+    *task_routes.ROUTES,
+    *platform_routes.ROUTES,
+    *event_routes.ROUTES,
+)
+
+
+def jwt_secret(settings: GatewaySettings) -> str:
+    """The configured key, or one generated once and kept beside the embedded store."""
+    if settings.jwt_secret:
+        return settings.jwt_secret
+    path = Path(settings.data_dir) / f"{settings.service_name}.jwt-key"
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(key)
+    return key
+
+
+def build_web_app(gateway: Gateway, readiness: Readiness, max_body_bytes: int) -> web.Application:
+    app = web.Application(middlewares=[observe, guard], client_max_size=max_body_bytes)
+    app[GATEWAY] = gateway
+    for route in ROUTES:
+        app.router.add_route(route.method, route.full_path, route.handler)
+    document = openapi.build(ROUTES)
+    document["paths"]["/api/v1/openapi.json"] = {
+        "get": {"operationId": "meta_openapi", "summary": "This document", "tags": ["meta"], "security": [],
+                "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {
+                    "type": "object"}}}}}}
+    }
+
+    async def serve_openapi(_: web.Request) -> web.Response:
+        return json_response(document)
+
+    app.router.add_get("/api/v1/openapi.json", serve_openapi)
+    add_ops_routes(app, readiness)
+    return app
+
+
+class GatewayApp:
+    def __init__(self, settings: GatewaySettings) -> None:
+        self.settings = settings
+        self.readiness = Readiness(settings.service_name)
+        self.port = settings.http_port
+        self.store: Store | None = None
+        self.bus: Bus | None = None
+        self.gateway: Gateway | None = None
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        s = self.settings
+        SERVICE_INFO.labels(s.service_name).set(1)
+        authorizer = Authorizer(s.policy_dir)
+        tokens = Tokens(jwt_secret(s), access_ttl_s=s.access_ttl_s, refresh_ttl_s=s.refresh_ttl_s)
+        self.store = Store(s.resolved_store_url(), NAMESPACE, user=s.store_user, password=s.store_password)
+        await self.store.open(SCHEMA)
+        repo = Repository(self.store)
+        self.bus = Bus.from_settings(s)
+        tasks = Tasks(repo, self.bus)
+        audit = AuditLog(repo)
+        self.gateway = Gateway(
+            accounts=Accounts(repo, Passwords(time_cost=s.argon2_time_cost, memory_kib=s.argon2_memory_kib), tokens),
+            tasks=tasks,
+            authorizer=authorizer,
+            clients=Clients(s.registry_addr, s.coordinator_addr, s.router_addr, timeout=s.grpc_timeout_s),
+            audit=audit,
+            events=EventSource(self.bus),
+            user_limiter=RateLimiter(s.rate_limit_user, s.rate_window_s, "user"),
+            ip_limiter=RateLimiter(s.rate_limit_ip, s.rate_window_s, "client address"),
+        )
+        await self.bus.subscribe(
+            CONSUMERS.GATEWAY_EVENTS, tasks_pb2.TaskStatusChanged, StatusEvents(tasks).on_status, max_workers=4
+        )
+        await self.bus.start()
+        audit.start()
+        app = build_web_app(self.gateway, self.readiness, s.max_body_bytes)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, s.http_host, s.http_port, backlog=1024)
+        await site.start()
+        server: Any = site._server
+        if server is not None and getattr(server, "sockets", None):
+            self.port = server.sockets[0].getsockname()[1]
+        log.info("api-gateway listening on http://%s:%d", s.http_host, self.port)
+
+    async def stop(self) -> None:
+        """Stop taking requests, let those in flight finish, hand back unacked events, close the store."""
+        self.readiness.set(False)
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self.bus is not None:
+            await self.bus.stop()
+            self.bus = None
+        if self.gateway is not None:
+            await self.gateway.audit.stop()
+            await self.gateway.clients.close()
+            self.gateway = None
+        if self.store is not None:
+            await self.store.close()
+            self.store = None

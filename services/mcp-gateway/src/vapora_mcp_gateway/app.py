@@ -1,0 +1,108 @@
+"""The mcp-gateway process: store, bus, MCP server sessions, gRPC and the MCP endpoint."""
+
+from __future__ import annotations
+
+import logging
+
+from mcp import types as mcp_types
+from vapora.mcp.v1 import mcp_pb2_grpc
+from vapora_core.bus import Bus
+from vapora_core.grpc import GrpcServer
+from vapora_core.metrics import Readiness
+from vapora_core.store import Store
+
+from vapora_mcp_gateway.catalogue import Catalogue
+from vapora_mcp_gateway.config import McpConfig, load_config
+from vapora_mcp_gateway.events import CallPublisher
+from vapora_mcp_gateway.grpc_server import SERVICE_NAME, McpGatewayServicer
+from vapora_mcp_gateway.mcp_endpoint import McpHttpEndpoint
+from vapora_mcp_gateway.pool import ConnectionPool
+from vapora_mcp_gateway.repository import NAMESPACE, SCHEMA, Repository
+from vapora_mcp_gateway.service import GatewayService, tool_from_mcp
+from vapora_mcp_gateway.settings import McpSettings
+
+log = logging.getLogger("vapora.mcp.app")
+
+
+class McpApp:
+    def __init__(self, settings: McpSettings, *, ping_interval_s: float = 5.0) -> None:
+        self.settings = settings
+        self.readiness = Readiness(settings.service_name)
+        self._ping_interval_s = ping_interval_s
+        self.store: Store | None = None
+        self.bus: Bus | None = None
+        self.pool: ConnectionPool | None = None
+        self.service: GatewayService | None = None
+        self.grpc: GrpcServer | None = None
+        self.http: McpHttpEndpoint | None = None
+        self._repo: Repository | None = None
+        self._catalogue = Catalogue()
+
+    def load_config(self) -> McpConfig:
+        s = self.settings
+        return load_config(s.config_path(), data_dir=s.data_dir, config_dir=s.config_dir)
+
+    async def start(self) -> None:
+        s = self.settings
+        config = self.load_config()
+        self.store = Store(s.resolved_store_url(), NAMESPACE, user=s.store_user, password=s.store_password)
+        await self.store.open(SCHEMA)
+        self._repo = repo = Repository(self.store)
+        self._catalogue.load(await repo.load_tools())
+        self.bus = Bus.from_settings(s)
+        await self.bus.start()
+        self.pool = pool = ConnectionPool(
+            on_tools=self._on_tools, on_state=self._on_state, ping_interval_s=self._ping_interval_s
+        )
+        self.service = GatewayService(config, self._catalogue, pool.get, repo, CallPublisher(self.bus))
+        await pool.apply(config)
+        up = await pool.wait_up(s.mcp_start_wait_s)
+        for name, ok in up.items():
+            if not ok:
+                log.warning("MCP server %s is not up yet; its sessions keep retrying", name)
+        self.grpc = GrpcServer(
+            s.service_name, s.grpc_host, s.grpc_port,
+            [(mcp_pb2_grpc.add_McpGatewayServicer_to_server, McpGatewayServicer(self.service), SERVICE_NAME)],
+        )
+        await self.grpc.start()
+        self.http = McpHttpEndpoint(self.service, s.mcp_http_host, s.mcp_http_port)
+        await self.http.start()
+        log.info(
+            "mcp-gateway serving gRPC on %s:%d and MCP on %s", s.grpc_host, self.grpc.port, self.http.url,
+        )
+
+    async def reload(self) -> None:
+        """Re-read config/mcp.toml; an invalid file raises and the old config stays."""
+        config = self.load_config()
+        if self.service is None or self.pool is None:
+            return
+        self.service.config = config
+        await self.pool.apply(config)
+
+    async def stop(self) -> None:
+        grace = self.settings.shutdown_grace_s
+        if self.http is not None:
+            await self.http.stop()
+        if self.grpc is not None:
+            await self.grpc.stop(grace)
+        if self.pool is not None:
+            await self.pool.stop()
+        if self.bus is not None:
+            await self.bus.stop()
+        if self.store is not None:
+            await self.store.close()
+
+    async def _on_tools(self, server: str, tools: list[mcp_types.Tool]) -> None:
+        infos = [tool_from_mcp(server, t) for t in tools]
+        self._catalogue.replace(server, infos)
+        if self._repo is not None:
+            try:
+                await self._repo.save_tools(server, infos)
+            except Exception:
+                log.exception("could not cache the tools of %s", server)
+
+    async def _on_state(self, server: str, up: bool, error: str) -> None:
+        if self._repo is None or self.service is None:
+            return
+        cfg = self.service.config.enabled().get(server)
+        await self._repo.save_server_state(server, cfg.transport if cfg else "", up, error)

@@ -1,0 +1,232 @@
+"""One supervised MCP client session per configured server.
+
+A background task connects (spawning a stdio server, or opening a streamable-HTTP
+session), initialises, lists the tools, then watches the session: the server's
+stdout closing (it exited) or a failed ping ends it. The task then reconnects with
+exponential backoff (0.2 s doubling, capped), so a crashed stdio server is restarted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from typing import Any
+
+import anyio
+from mcp import ClientSession, StdioServerParameters, stdio_client
+from mcp import types as mcp_types
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
+from mcp.shared.message import SessionMessage
+from mcp_types import CONNECTION_CLOSED, INVALID_PARAMS, METHOD_NOT_FOUND, REQUEST_TIMEOUT
+from vapora_core.errors import DeadlineExceeded, Internal, InvalidArgument, Unavailable
+
+from vapora_mcp_gateway import metrics
+from vapora_mcp_gateway.config import ServerConfig
+
+log = logging.getLogger("vapora.mcp.connection")
+
+ToolsCallback = Callable[[str, list[mcp_types.Tool]], Awaitable[None]]
+StateCallback = Callable[[str, bool, str], Awaitable[None]]
+CLIENT_INFO = mcp_types.Implementation(name="vapora-mcp-gateway", version="0.1.0")
+
+
+def describe(exc: BaseException) -> str:
+    """A one-line reason, unwrapping the exception groups anyio raises."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def backoff(attempt: int, maximum: float) -> float:
+    return float(min(maximum, 0.2 * 2**attempt))
+
+
+class ServerConnection:
+    """The session to one MCP server, restarted when it ends."""
+
+    def __init__(
+        self,
+        config: ServerConfig,
+        *,
+        on_tools: ToolsCallback,
+        on_state: StateCallback,
+        ping_interval_s: float = 5.0,
+        max_backoff_s: float = 10.0,
+        stable_after_s: float = 30.0,
+    ) -> None:
+        self.config = config
+        self._on_tools = on_tools
+        self._on_state = on_state
+        self._ping_interval_s = ping_interval_s
+        self._max_backoff_s = max_backoff_s
+        self._stable_after_s = stable_after_s
+        self._session: ClientSession | None = None
+        self._up = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self.restarts = 0
+        self.last_error = ""
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def up(self) -> bool:
+        return self._session is not None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._supervise(), name=f"mcp-server-{self.name}")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
+        self._mark_down()
+
+    async def wait_up(self, timeout: float) -> bool:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._up.wait(), timeout)
+        return self.up
+
+    # -- calling -----------------------------------------------------------------------
+
+    async def call_tool(self, tool: str, arguments: dict[str, Any]) -> mcp_types.CallToolResult:
+        """Call ``tool``; timeouts → DeadlineExceeded, a lost session → Unavailable (both retryable)."""
+        session = self._session
+        if session is None:
+            why = f" ({self.last_error})" if self.last_error else ""
+            raise Unavailable(f"MCP server {self.name!r} is not connected{why}")
+        timeout = self.config.timeout_s
+        try:
+            return await session.call_tool(tool, arguments, read_timeout_seconds=timeout)
+        except MCPError as exc:
+            if exc.code == REQUEST_TIMEOUT:
+                raise DeadlineExceeded(
+                    f"{self.name}.{tool} did not answer within {timeout:g} s"
+                ) from exc
+            if exc.code == CONNECTION_CLOSED:
+                raise Unavailable(f"MCP server {self.name!r} closed the connection during {tool}") from exc
+            if exc.code in (INVALID_PARAMS, METHOD_NOT_FOUND):
+                raise InvalidArgument(f"{self.name}.{tool}: {exc.message}") from exc
+            raise Internal(f"{self.name}.{tool}: MCP error {exc.code}: {exc.message}") from exc
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError) as exc:
+            raise Unavailable(f"MCP server {self.name!r} closed the connection during {tool}") from exc
+
+    # -- the supervisor ----------------------------------------------------------------
+
+    async def _supervise(self) -> None:
+        attempt = 0
+        while not self._stopping:
+            started = time.monotonic()
+            try:
+                await self._session_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.last_error = describe(exc)
+            self._mark_down()
+            with contextlib.suppress(Exception):
+                await self._on_state(self.name, False, self.last_error)
+            if self._stopping:
+                return
+            if time.monotonic() - started > self._stable_after_s:
+                attempt = 0
+            delay = backoff(attempt, self._max_backoff_s)
+            attempt += 1
+            log.warning(
+                "MCP server %s is down (%s); reconnecting in %.1f s", self.name, self.last_error, delay,
+                extra={"mcp_server": self.name},
+            )
+            await asyncio.sleep(delay)
+            self.restarts += 1
+            metrics.SERVER_RESTARTS.labels(self.name).inc()
+
+    def _transport(self) -> AbstractAsyncContextManager[Any]:
+        cfg = self.config
+        if cfg.transport == "stdio":
+            params = StdioServerParameters(
+                command=cfg.command, args=list(cfg.args), env=dict(cfg.env) or None, cwd=cfg.cwd or None
+            )
+            return stdio_client(params, errlog=sys.stderr)
+        return streamable_http_client(cfg.url)
+
+    async def _session_once(self) -> None:
+        closed = anyio.Event()
+        async with AsyncExitStack() as stack:
+            read, write = await stack.enter_async_context(self._transport())
+            send, receive = anyio.create_memory_object_stream[SessionMessage | Exception](0)
+
+            async def pump() -> None:
+                # Forward the transport's messages; its end means the server went away.
+                try:
+                    async with send:
+                        async for item in read:
+                            await send.send(item)
+                except (anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream):
+                    pass
+                finally:
+                    closed.set()
+
+            group = await stack.enter_async_context(anyio.create_task_group())
+            stack.callback(group.cancel_scope.cancel)
+            group.start_soon(pump)
+            session = await stack.enter_async_context(ClientSession(receive, write, client_info=CLIENT_INFO))
+            with anyio.fail_after(self.config.start_timeout_s):
+                await session.initialize()
+                tools = [tool async for tool in _all_tools(session)]
+            await self._on_tools(self.name, tools)
+            self._session = session
+            self.last_error = ""
+            self._up.set()
+            metrics.SERVERS_UP.inc()
+            await self._on_state(self.name, True, "")
+            log.info("MCP server %s is up with %d tools", self.name, len(tools), extra={"mcp_server": self.name})
+            try:
+                await self._watch(session, closed)
+            finally:
+                self._mark_down()
+
+    async def _watch(self, session: ClientSession, closed: anyio.Event) -> None:
+        while True:
+            with anyio.move_on_after(self._ping_interval_s):
+                await closed.wait()
+            if closed.is_set():
+                raise Unavailable("the server closed its connection (exited)")
+            try:
+                with anyio.fail_after(min(self.config.timeout_s, 10.0)):
+                    await session.send_ping()
+            except Exception as exc:
+                raise Unavailable(f"ping failed: {describe(exc)}") from exc
+
+    def _mark_down(self) -> bool:
+        """Forget the session; True if it was up."""
+        if self._session is None:
+            return False
+        self._session = None
+        self._up.clear()
+        metrics.SERVERS_UP.dec()
+        return True
+
+
+async def _all_tools(session: ClientSession) -> AsyncIterator[mcp_types.Tool]:
+    cursor: str | None = None
+    while True:
+        params = mcp_types.PaginatedRequestParams(cursor=cursor) if cursor else None
+        page = await session.list_tools(params=params)
+        for tool in page.tools:
+            yield tool
+        cursor = page.next_cursor
+        if not cursor:
+            return

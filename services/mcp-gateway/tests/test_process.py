@@ -1,0 +1,117 @@
+"""`python -m vapora_mcp_gateway` as a real process: health, ops endpoints, SIGTERM → exit 0."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import grpc
+from vapora.mcp.v1 import mcp_pb2, mcp_pb2_grpc
+from vapora_core.grpc import check_health
+from vapora_testing.ports import free_port
+
+
+def environment(nats_url: str, tmp_path: Path, config_dir: Path) -> tuple[dict[str, str], dict[str, int]]:
+    ports = {"grpc": free_port(), "metrics": free_port(), "mcp": free_port()}
+    env = dict(os.environ)
+    env.update(
+        {
+            "VAPORA_SERVICE_NAME": "mcp-gateway",
+            "VAPORA_NATS_URL": nats_url,
+            "VAPORA_DATA_DIR": str(tmp_path / "data"),
+            "VAPORA_GRPC_PORT": str(ports["grpc"]),
+            "VAPORA_METRICS_PORT": str(ports["metrics"]),
+            "VAPORA_MCP_HTTP_PORT": str(ports["mcp"]),
+            "VAPORA_CONFIG_DIR": str(config_dir),
+            "VAPORA_SHUTDOWN_GRACE_S": "3",
+        }
+    )
+    return env, ports
+
+
+def children(pid: int) -> list[int]:
+    """Pids of the MCP server processes ``pid`` started."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and "vapora_mcp_gateway.servers" in cmdline:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def http_get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as resp:
+            return resp.status, resp.read().decode()
+    except OSError:
+        return 0, ""
+
+
+async def test_the_service_runs_answers_health_and_exits_0_on_sigterm(
+    nats_url: str, tmp_path: Path, config_file: Path
+) -> None:
+    env, ports = environment(nats_url, tmp_path, config_file.parent)
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    log = (tmp_path / "mcp-gateway.log").open("wb")
+    proc = subprocess.Popen([sys.executable, "-m", "vapora_mcp_gateway"], env=env, cwd=run_dir, stdout=log, stderr=log)
+    try:
+        deadline = time.monotonic() + 60
+        while http_get(f"http://127.0.0.1:{ports['metrics']}/readyz")[0] != 200:
+            assert proc.poll() is None, (tmp_path / "mcp-gateway.log").read_text()
+            assert time.monotonic() < deadline, "mcp-gateway did not become ready"
+            time.sleep(0.1)
+        target = f"127.0.0.1:{ports['grpc']}"
+        assert await check_health(target)
+        assert await check_health(target, "vapora.mcp.v1.McpGateway")
+        async with grpc.aio.insecure_channel(target) as channel:
+            reply = await mcp_pb2_grpc.McpGatewayStub(channel).CallTool(
+                mcp_pb2.CallToolRequest(server="workspace", tool="list_files", workspace_id="ws-1")
+            )
+        assert not reply.is_error
+        status, body = http_get(f"http://127.0.0.1:{ports['metrics']}/metrics")
+        assert status == 200
+        assert "vapora_mcp_servers_up 3.0" in body
+        assert 'vapora_mcp_calls_total{outcome="ok",server="workspace",tool="list_files"} 1.0' in body
+
+        servers = children(proc.pid)
+        assert len(servers) == 3  # workspace, sysinfo, private
+
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        log.close()
+    # no MCP server process is left behind
+    assert [pid for pid in servers if Path(f"/proc/{pid}").exists() and not zombie(pid)] == []
+
+
+def test_an_invalid_config_stops_the_start_with_a_clear_message(nats_url: str, tmp_path: Path) -> None:
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    (config_dir / "mcp.toml").write_text('[[servers]]\nname = "x"\ntransport = "stdio"\n')
+    env, _ = environment(nats_url, tmp_path, config_dir)
+    done = subprocess.run(
+        [sys.executable, "-m", "vapora_mcp_gateway"], env=env, cwd=tmp_path, capture_output=True, text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert f"cannot start: {config_dir / 'mcp.toml'}: servers[0]: a stdio server needs a command" in done.stderr
