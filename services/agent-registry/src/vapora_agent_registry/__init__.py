@@ -1,0 +1,1 @@
+"""agent-registry: who is registered, who is alive, who takes which task type."""

@@ -1,0 +1,7 @@
+from vapora_core.lifecycle import run
+
+from vapora_agent_runtime.app import RuntimeApp
+from vapora_agent_runtime.settings import RuntimeSettings
+
+settings = RuntimeSettings()
+run(RuntimeApp(settings), settings)

@@ -1,0 +1,196 @@
+"""The agents this process hosts: job consumers, registration and heartbeats.
+
+One runtime hosts every manifest in ``config/agents``; replicas of the runtime host the
+same agent ids and share each agent's durable job consumer, so a job goes to exactly one
+replica and an unacked job (a killed replica) is redelivered to another after the ack wait.
+
+:meth:`AgentHost.apply` moves the hosted set to a new list of manifests (start-up and
+SIGHUP): new agents are subscribed and registered, removed ones unsubscribed and
+deregistered, changed ones re-registered (and re-subscribed when their concurrency changed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import time
+from collections.abc import Sequence
+
+from vapora.agents.v1 import agents_pb2
+from vapora.coordinator.v1 import coordinator_pb2
+from vapora_core.bus import CONSUMERS, Bus, ConsumerSpec, subjects
+from vapora_core.errors import NotFound, VaporaError
+
+from vapora_agent_runtime import metrics
+from vapora_agent_runtime.clients import RegistryClient
+from vapora_agent_runtime.manifest import AgentManifest
+from vapora_agent_runtime.service import JobExecutor
+from vapora_agent_runtime.subscribers import HostedAgent, JobHandler
+
+log = logging.getLogger("vapora.runtime")
+
+
+class AgentHost:
+    def __init__(
+        self,
+        *,
+        bus: Bus,
+        registry: RegistryClient,
+        executor: JobExecutor,
+        runtime_id: str,
+        job_ack_wait_s: float,
+        heartbeat_interval_s: float,
+        registry_check_interval_s: float,
+    ) -> None:
+        self._bus = bus
+        self._registry = registry
+        self._executor = executor
+        self.runtime_id = runtime_id
+        self._ack_wait = job_ack_wait_s
+        self._heartbeat_every = heartbeat_interval_s
+        self._check_every = registry_check_interval_s
+        self.agents: dict[str, HostedAgent] = {}
+        self._lock = asyncio.Lock()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def job_spec(self, manifest: AgentManifest) -> ConsumerSpec:
+        return dataclasses.replace(
+            CONSUMERS.job(manifest.id, manifest.max_concurrency), ack_wait_s=self._ack_wait
+        )
+
+    # -- hosted set ----------------------------------------------------------------------
+
+    async def apply(self, manifests: Sequence[AgentManifest]) -> None:
+        async with self._lock:
+            wanted = {m.id: m for m in manifests}
+            for agent_id in [i for i in self.agents if i not in wanted]:
+                await self._remove(agent_id)
+            for manifest in manifests:
+                hosted = self.agents.get(manifest.id)
+                if hosted is None:
+                    await self._add(manifest)
+                elif hosted.manifest != manifest:
+                    resubscribe = hosted.manifest.max_concurrency != manifest.max_concurrency
+                    hosted.manifest = manifest
+                    hosted.registered = False
+                    if resubscribe:
+                        await self._unsubscribe(hosted)
+                        await self._subscribe(hosted)
+                    log.info("agent %s updated from %s", manifest.id, manifest.source)
+            metrics.AGENTS.set(len(self.agents))
+
+    async def _add(self, manifest: AgentManifest) -> None:
+        hosted = HostedAgent(manifest)
+        self.agents[manifest.id] = hosted
+        await self._subscribe(hosted)
+        log.info("hosting agent %s (%s) from %s", manifest.id, manifest.role, manifest.source)
+
+    async def _remove(self, agent_id: str) -> None:
+        hosted = self.agents.pop(agent_id)
+        await self._unsubscribe(hosted)
+        try:
+            await self._registry.deregister(agent_id)
+        except NotFound:
+            pass
+        except VaporaError as exc:
+            log.warning("could not deregister removed agent %s: %s", agent_id, exc)
+        log.info("stopped hosting agent %s", agent_id)
+
+    async def _subscribe(self, hosted: HostedAgent) -> None:
+        spec = self.job_spec(hosted.manifest)
+        handler = JobHandler(
+            hosted, self._executor, self._bus, max_deliver=spec.max_deliver, keep_alive_s=max(0.1, self._ack_wait / 3)
+        )
+        hosted.subscription = await self._bus.subscribe(
+            spec, coordinator_pb2.JobAssigned, handler, max_workers=hosted.manifest.max_concurrency
+        )
+
+    async def _unsubscribe(self, hosted: HostedAgent) -> None:
+        if hosted.subscription is not None:
+            await self._bus.unsubscribe(hosted.subscription)  # type: ignore[arg-type]
+            hosted.subscription = None
+
+    # -- registration and heartbeats -----------------------------------------------------
+
+    def _beat(self, hosted: HostedAgent) -> agents_pb2.AgentHeartbeat:
+        beat = agents_pb2.AgentHeartbeat(
+            agent_id=hosted.manifest.id, runtime_id=self.runtime_id, current_load=hosted.in_flight
+        )
+        beat.at.FromNanoseconds(time.time_ns())
+        return beat
+
+    async def register_pending(self) -> int:
+        """Register every agent not yet registered; the number still pending."""
+        pending = 0
+        for hosted in list(self.agents.values()):
+            if hosted.registered:
+                continue
+            agent = hosted.manifest.to_agent(self.runtime_id)
+            agent.current_load = hosted.in_flight
+            try:
+                await self._registry.register(agent)
+            except VaporaError as exc:
+                pending += 1
+                log.warning("registering agent %s failed, will retry: %s", hosted.manifest.id, exc)
+                continue
+            hosted.registered = True
+            log.info("registered agent %s with %s", hosted.manifest.id, self._registry.target)
+        return pending
+
+    async def check_registration(self) -> None:
+        """Ask the registry whether each agent is still known; re-register the forgotten ones."""
+        for hosted in list(self.agents.values()):
+            if not hosted.registered:
+                continue
+            try:
+                await self._registry.heartbeat(self._beat(hosted))
+            except NotFound:
+                log.warning("registry forgot agent %s; registering again", hosted.manifest.id)
+                hosted.registered = False
+            except VaporaError as exc:
+                log.warning("registry check of %s failed: %s", hosted.manifest.id, exc)
+
+    async def publish_heartbeats(self) -> None:
+        beats = [self._beat(h) for h in self.agents.values()]
+        results = await asyncio.gather(
+            *(self._bus.publish(subjects.heartbeat(b.agent_id), b) for b in beats), return_exceptions=True
+        )
+        failed = [r for r in results if isinstance(r, BaseException)]
+        if failed:
+            log.warning("%d heartbeats failed: %s", len(failed), failed[0])
+
+    async def _registration_loop(self) -> None:
+        last_check = time.monotonic()
+        delay = 0.2
+        while True:
+            async with self._lock:
+                pending = await self.register_pending()
+                if time.monotonic() - last_check >= self._check_every:
+                    last_check = time.monotonic()
+                    await self.check_registration()
+            delay = min(delay * 2, 5.0) if pending else 0.2
+            await asyncio.sleep(min(delay, self._check_every) if pending else min(0.5, self._check_every))
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            try:
+                await self.publish_heartbeats()
+            except Exception:
+                log.exception("heartbeat round failed")
+            await asyncio.sleep(self._heartbeat_every)
+
+    def start_background(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._registration_loop(), name="registration"),
+            asyncio.create_task(self._heartbeat_loop(), name="heartbeats"),
+        ]
+
+    async def stop_background(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []

@@ -1,0 +1,145 @@
+"""Agent manifests: ``config/agents/*.toml``, validated at load.
+
+Adding an agent is a manifest change, not a code change: one TOML file per agent.
+A file that does not validate raises :class:`ConfigError` naming the file and the field.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from vapora.agents.v1 import agents_pb2
+from vapora_core.errors import ConfigError
+
+# Agent ids and task types become NATS subject tokens (jobs.<agent_id>, executions.<type>.<id>).
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+
+Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+
+
+class CapabilityManifest(BaseModel):
+    """A task type the agent takes, with an optional proficiency hint in [0, 1]."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    task_type: Name
+    proficiency: float = Field(default=0.5, ge=0.0, le=1.0)
+
+
+class AgentManifest(BaseModel):
+    """One agent: who it is, what it takes, which model it prefers, how much it does at once."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: Name
+    role: Name
+    capabilities: list[CapabilityManifest] = Field(min_length=1)
+    preferred_provider: str = ""
+    preferred_model: str = ""
+    max_concurrency: int = Field(default=1, ge=1, le=256)
+    system_prompt: str = Field(min_length=1)
+    allowed_tools: list[str] = Field(default_factory=list)
+    # Empty: a shared agent that serves every workspace.
+    workspace_id: str = ""
+    # Where the manifest came from (set by the loader, not read from the file).
+    source: str = Field(default="", exclude=True)
+
+    @field_validator("capabilities", mode="before")
+    @classmethod
+    def _plain_names(cls, value: Any) -> Any:
+        """``capabilities = ["coding", "review"]`` is short for tables with default proficiency."""
+        if isinstance(value, list):
+            return [{"task_type": v} if isinstance(v, str) else v for v in value]
+        return value
+
+    @field_validator("capabilities")
+    @classmethod
+    def _unique_types(cls, value: list[CapabilityManifest]) -> list[CapabilityManifest]:
+        seen: set[str] = set()
+        for cap in value:
+            if cap.task_type in seen:
+                raise ValueError(f"task type {cap.task_type!r} is listed twice")
+            seen.add(cap.task_type)
+        return value
+
+    @field_validator("system_prompt")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
+
+    @property
+    def task_types(self) -> list[str]:
+        return [c.task_type for c in self.capabilities]
+
+    def to_agent(self, runtime_id: str) -> agents_pb2.Agent:
+        """The registry's view of this agent, hosted by ``runtime_id``."""
+        return agents_pb2.Agent(
+            id=self.id,
+            role=self.role,
+            capabilities=[
+                agents_pb2.Capability(task_type=c.task_type, proficiency=c.proficiency)
+                for c in self.capabilities
+            ],
+            preferred_provider=self.preferred_provider,
+            preferred_model=self.preferred_model,
+            max_concurrency=self.max_concurrency,
+            status=agents_pb2.AGENT_STATUS_HEALTHY,
+            runtime_id=runtime_id,
+            allowed_tools=list(self.allowed_tools),
+            workspace_id=self.workspace_id,
+            system_prompt=self.system_prompt,
+        )
+
+
+def _field_path(loc: Sequence[int | str]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(file)"
+
+
+def load_manifest(path: Path) -> AgentManifest:
+    """Read and validate one manifest; errors name the file and the field."""
+    source = str(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror or exc}", source=source) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text: {exc}", source=source) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}", source=source, field="(syntax)") from exc
+    try:
+        return AgentManifest.model_validate({**data, "source": source})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = _field_path(first["loc"])
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise ConfigError(f"{first['msg']}{more}", source=source, field=field) from exc
+
+
+def load_manifests(agents_dir: Path) -> list[AgentManifest]:
+    """Every ``*.toml`` in ``agents_dir``, sorted by file name; agent ids must be unique."""
+    if not agents_dir.is_dir():
+        raise ConfigError("agent manifest directory does not exist", source=str(agents_dir))
+    manifests: list[AgentManifest] = []
+    by_id: dict[str, str] = {}
+    for path in sorted(agents_dir.glob("*.toml")):
+        manifest = load_manifest(path)
+        if manifest.id in by_id:
+            raise ConfigError(
+                f"agent id {manifest.id!r} is already defined in {by_id[manifest.id]}",
+                source=str(path),
+                field="id",
+            )
+        by_id[manifest.id] = str(path)
+        manifests.append(manifest)
+    if not manifests:
+        raise ConfigError("no agent manifests (*.toml) found", source=str(agents_dir))
+    return manifests

@@ -1,0 +1,36 @@
+"""agent-runtime settings (env prefix ``VAPORA_``)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+from pydantic import Field
+from vapora_core.settings import ServiceSettings
+
+
+class RuntimeSettings(ServiceSettings):
+    service_name: str = "agent-runtime"
+    metrics_port: int = 9106
+    config_dir: Path = Field(default=Path("config"), description="The repo's config/; manifests in agents/.")
+    runtime_id: str = Field(default="", description="This process's id; default <hostname>-<pid>.")
+    registry_addr: str = Field(default="127.0.0.1:50051", description="agent-registry gRPC address.")
+    router_addr: str = Field(default="127.0.0.1:50053", description="llm-router gRPC address.")
+    heartbeat_interval_s: float = Field(default=2.0, gt=0, description="Heartbeat period of every agent.")
+    registry_check_interval_s: float = Field(
+        default=10.0, gt=0, description="How often registration is checked (and redone if lost)."
+    )
+    job_ack_wait_s: float = Field(
+        default=30.0, gt=0, description="Unacked jobs are redelivered after this long (kept alive while running)."
+    )
+    llm_timeout_s: float = Field(default=120.0, gt=0, description="Deadline of one llm-router Complete call.")
+    max_tokens: int = Field(default=2048, ge=1, description="max_tokens asked of the LLM per job.")
+    result_max_chars: int = Field(default=4000, ge=1, description="Result text kept in an execution event.")
+
+    @property
+    def agents_dir(self) -> Path:
+        return self.config_dir / "agents"
+
+    def resolved_runtime_id(self) -> str:
+        return self.runtime_id or f"{socket.gethostname()}-{os.getpid()}"

@@ -1,0 +1,92 @@
+"""Bus edge of the runtime: one job handler per hosted agent, on ``jobs.<agent_id>``.
+
+- an invalid job (wrong agent, no task, no workspace) → InvalidArgument → dead-lettered
+- a retryable router error → re-raised → the bus naks with backoff and redelivers; on the
+  last delivery the job is recorded as a failed execution instead of being dropped
+- any other router error → a failed execution (success = false, error set)
+While the job runs, ``delivery.in_progress()`` keeps JetStream from redelivering it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+
+from vapora.coordinator.v1 import coordinator_pb2
+from vapora.kg.v1 import kg_pb2
+from vapora_core.bus import Bus, Delivery, subjects
+from vapora_core.errors import InvalidArgument, VaporaError
+
+from vapora_agent_runtime import metrics
+from vapora_agent_runtime.manifest import AgentManifest
+from vapora_agent_runtime.service import JobExecutor, validate_job
+
+log = logging.getLogger("vapora.runtime")
+
+
+@dataclass(slots=True)
+class HostedAgent:
+    """An agent this process hosts; the manifest may be swapped by a reload."""
+
+    manifest: AgentManifest
+    in_flight: int = 0
+    registered: bool = False
+    subscription: object | None = field(default=None, repr=False)
+
+
+async def _keep_alive(delivery: Delivery, every: float) -> None:
+    while True:
+        await asyncio.sleep(every)
+        with contextlib.suppress(Exception):
+            await delivery.in_progress()
+
+
+@dataclass(slots=True)
+class JobHandler:
+    agent: HostedAgent
+    executor: JobExecutor
+    bus: Bus
+    max_deliver: int
+    keep_alive_s: float
+
+    async def __call__(self, job: coordinator_pb2.JobAssigned, delivery: Delivery) -> None:
+        manifest = self.agent.manifest
+        try:
+            validate_job(job, manifest.id)
+        except InvalidArgument:
+            metrics.JOBS.labels(manifest.id, "dead_letter").inc()
+            raise
+        self.agent.in_flight += 1
+        metrics.IN_FLIGHT.labels(manifest.id).inc()
+        ticker = asyncio.create_task(_keep_alive(delivery, self.keep_alive_s))
+        started = time.time()
+        try:
+            event = await self._run(manifest, job, delivery, started)
+        finally:
+            ticker.cancel()
+            self.agent.in_flight -= 1
+            metrics.IN_FLIGHT.labels(manifest.id).dec()
+            metrics.JOB_SECONDS.labels(manifest.role).observe(time.time() - started)
+        await self.bus.publish(
+            subjects.execution(event.task_type, manifest.id), event, msg_id=event.execution_id
+        )
+        metrics.JOBS.labels(manifest.id, "success" if event.success else "failure").inc()
+        log.info(
+            "job %s of task %s done: success=%s quality=%.2f", job.job_id, job.task.id, event.success, event.quality,
+            extra={"agent_id": manifest.id, "workspace_id": job.task.workspace_id, "execution_id": event.execution_id},
+        )
+
+    async def _run(
+        self, manifest: AgentManifest, job: coordinator_pb2.JobAssigned, delivery: Delivery, started: float
+    ) -> kg_pb2.ExecutionRecorded:
+        try:
+            return await self.executor.execute(manifest, job)
+        except VaporaError as exc:
+            if exc.retryable and delivery.num_delivered < self.max_deliver:
+                metrics.JOBS.labels(manifest.id, "retry").inc()
+                raise
+            log.warning("job %s failed: %s", job.job_id, exc, extra={"agent_id": manifest.id})
+            return self.executor.failed(manifest, job, f"{exc.code}: {exc}", started)
