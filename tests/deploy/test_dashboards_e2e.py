@@ -3,7 +3,9 @@
 The whole fleet runs as processes (vapora_testing.fleet), a real Prometheus (Debian's
 `prometheus` binary) scrapes every service's /metrics every second and loads the alert rules,
 tasks go through the fleet (register, submit, wait until done) and one undecodable payload is
-published so the dead-letter path has data too. Then every dashboard panel's query and every
+published so the dead-letter path has data too. The router gets an OpenAI key and a fake OpenAI
+endpoint (the real Chat Completions wire format) that answers 503 "overloaded", so coding tasks,
+which router.toml sends to OpenAI, fall back and the fallback and breaker panels have data. Then every dashboard panel's query and every
 alert expression is evaluated through Prometheus's HTTP API; a query fails the test when it
 names a metric the fleet does not export, or returns no series.
 
@@ -17,11 +19,13 @@ import json
 import re
 import socket
 import subprocess
+import threading
 import time
 import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -109,10 +113,56 @@ class Prometheus:
                 self.proc.wait()
 
 
+class OverloadedOpenAI(BaseHTTPRequestHandler):
+    """OpenAI's API answering every Chat Completions call with 503, as it does when overloaded."""
+
+    calls = 0
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        type(self).calls += 1
+        body = json.dumps(
+            {
+                "error": {
+                    "message": "The server is overloaded or not ready yet.",
+                    "type": "server_error",
+                    "param": None,
+                    "code": None,
+                }
+            }
+        ).encode()
+        self.send_response(503)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
 @pytest.fixture
-def fleet(fleet_factory: type[Fleet]) -> Fleet:
-    # the coordinator exports the JetStream gauges (queue depth, consumer lag), every second here
-    f = fleet_factory(service_env={"swarm-coordinator": {"VAPORA_JETSTREAM_STATS_S": "1"}})
+def fake_openai() -> Iterator[str]:
+    OverloadedOpenAI.calls = 0
+    server = ThreadingHTTPServer(("127.0.0.1", 0), OverloadedOpenAI)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def fleet(fleet_factory: type[Fleet], fake_openai: str) -> Fleet:
+    f = fleet_factory(
+        service_env={
+            # the coordinator exports the JetStream gauges (queue depth, consumer lag), every second here
+            "swarm-coordinator": {"VAPORA_JETSTREAM_STATS_S": "1"},
+            "llm-router": {"VAPORA_OPENAI_API_KEY": "sk-test-not-a-real-key", "VAPORA_OPENAI_BASE_URL": fake_openai},
+        }
+    )
     return f.start(timeout=120)
 
 
@@ -141,16 +191,16 @@ def drive_tasks(fleet: Fleet, count: int = 4) -> None:
             assert r.status_code == 201, r.text
             ids.append(r.json()["id"])
         for task_id in ids:
-            deadline = time.monotonic() + 90
-            state = ""
+            deadline = time.monotonic() + 120
+            task: dict[str, Any] = {}
             while time.monotonic() < deadline:
                 r = client.get(f"/api/v1/tasks/{task_id}")
                 assert r.status_code == 200, r.text
-                state = r.json()["state"]
-                if state in {"done", "failed", "cancelled"}:
+                task = r.json()
+                if task["state"] in {"done", "failed", "cancelled"}:
                     break
                 time.sleep(0.2)
-            assert state == "done", f"task {task_id} ended {state!r}"
+            assert task["state"] == "done", f"task {task_id} did not reach done: {task}"
 
 
 async def publish_garbage(nats_url: str) -> None:
@@ -186,6 +236,7 @@ def test_every_dashboard_panel_and_alert_shows_real_data_from_the_fleet(fleet: F
     import asyncio
 
     drive_tasks(fleet)
+    assert OverloadedOpenAI.calls > 0, "no coding task was routed to OpenAI: the fallback path was not exercised"
     asyncio.run(publish_garbage(fleet.nats_url))
 
     # Prometheus loaded every alert rule

@@ -5,6 +5,7 @@ dependency missing from a service's pyproject.toml fails here, as it would in th
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import textwrap
 from concurrent.futures import ThreadPoolExecutor
@@ -76,14 +77,14 @@ def test_a_missing_dependency_fails_the_replay(tmp_path: Path) -> None:
         src = ROOT / item
         dest = context / item
         if src.is_dir():
-            import shutil
-
             shutil.copytree(src, dest, ignore=shutil.ignore_patterns("__pycache__", "tests"))
         else:
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(src.read_bytes())
     pkg = context / "services/agent-registry/src/vapora_agent_registry"
-    (pkg / "needs_yaml.py").write_text("import yaml  # not a dependency of vapora-agent-registry\n")
+    (pkg / "needs_undeclared.py").write_text(
+        "import kubernetes_validate  # a dev tool, not a dependency of vapora-agent-registry\n"
+    )
     replay = replay_build(context / "services/agent-registry/Dockerfile", context, tmp_path / "work")
     proc = subprocess.run(
         [str(replay.venv / "bin" / "python"), "-c", IMPORT_ALL, replay.entry_module],
@@ -93,7 +94,7 @@ def test_a_missing_dependency_fails_the_replay(tmp_path: Path) -> None:
         env={"PATH": os.environ.get("PATH", "")},
     )
     assert proc.returncode != 0
-    assert "No module named 'yaml'" in proc.stderr
+    assert "No module named 'kubernetes_validate'" in proc.stderr
 
 
 @pytest.mark.parametrize("service", SERVICES)

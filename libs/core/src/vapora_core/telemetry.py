@@ -97,6 +97,18 @@ def span_from(carrier: Mapping[str, str], name: str, tracer_name: str = "vapora"
         yield span
 
 
+@contextmanager
+def consumer_span(headers: Mapping[str, str], subject: str, consumer: str, service: str) -> Iterator[trace.Span]:
+    """The span around one message handled by a bus consumer, child of the publisher's context."""
+    with span_from(headers, f"{consumer} {subject}", service) as span:
+        span.set_attribute("messaging.system", "nats")
+        span.set_attribute("messaging.destination.name", subject)
+        span.set_attribute("messaging.consumer.group.name", consumer)
+        if "Nats-Msg-Id" in headers:
+            span.set_attribute("messaging.message.id", headers["Nats-Msg-Id"])
+        yield span
+
+
 def current_trace_id() -> str:
     ctx = trace.get_current_span().get_span_context()
     return format(ctx.trace_id, "032x") if ctx.is_valid else ""

@@ -11,6 +11,10 @@ raising a non-retryable error, is dead-lettered and acked; :class:`Hold` naks wi
 delay (the task waits in the stream); a retryable or unexpected error naks with backoff
 and is dead-lettered after :data:`MAX_FAILURES` deliveries; on stop, tasks not yet
 started are handed back (nak) at once.
+
+Every fetched task not yet settled (buffered or being handled) gets an in-progress ack
+every third of the ack wait, so a short ack wait (fast redelivery after a crash) never
+redelivers a task this process still holds.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import contextlib
 import logging
 import time
 from collections import deque
+from dataclasses import replace
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -32,7 +37,7 @@ from vapora_core.bus import CONSUMERS, Bus, ConsumerSpec, Delivery, decode
 from vapora_core.bus.topology import PRIORITIES
 from vapora_core.bus.bus import backoff
 from vapora_core.errors import DecodeError, VaporaError
-from vapora_core.telemetry import span_from
+from vapora_core.telemetry import consumer_span
 
 from vapora_swarm_coordinator.service import Hold
 
@@ -44,9 +49,10 @@ FETCH_WAIT_S = 1.0
 Handler = Callable[[tasks_pb2.TaskSubmitted, Delivery, float], Awaitable[None]]
 
 
-def task_consumer(priority: str, *, buffer: int = 64) -> ConsumerSpec:
+def task_consumer(priority: str, *, buffer: int = 64, ack_wait_s: float | None = None) -> ConsumerSpec:
     """The durable consumer of one priority (``tasks.*.<priority>``), from the fleet topology."""
-    return CONSUMERS.coordinator_tasks(priority, buffer=buffer)
+    spec = CONSUMERS.coordinator_tasks(priority, buffer=buffer)
+    return spec if ack_wait_s is None else replace(spec, ack_wait_s=ack_wait_s)
 
 
 class _Lane:
@@ -65,16 +71,28 @@ class _Lane:
 
 
 class PriorityIntake:
-    def __init__(self, bus: Bus, handler: Handler, *, workers: int, buffer: int, service: str) -> None:
+    def __init__(
+        self,
+        bus: Bus,
+        handler: Handler,
+        *,
+        workers: int,
+        buffer: int,
+        service: str,
+        ack_wait_s: float | None = None,
+    ) -> None:
         self.bus = bus
         self.handler = handler
         self.workers_n = workers
         self.buffer_n = buffer
         self.service = service
-        self.lanes = [_Lane(task_consumer(p, buffer=buffer)) for p in PRIORITIES]
+        self.lanes = [_Lane(task_consumer(p, buffer=buffer, ack_wait_s=ack_wait_s)) for p in PRIORITIES]
+        self.keepalive_s = min(lane.spec.ack_wait_s for lane in self.lanes) / 3
         self._cond = asyncio.Condition()
         self._running = False
         self._workers: list[asyncio.Task[None]] = []
+        self._handling: dict[int, Any] = {}  # id(msg) → msg (Msg is not hashable)
+        self._keepalive: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         js = self.bus.js
@@ -98,6 +116,16 @@ class PriorityIntake:
         for lane in self.lanes:
             lane.task = asyncio.create_task(self._fetch_loop(lane))
         self._workers = [asyncio.create_task(self._work_loop()) for _ in range(self.workers_n)]
+        self._keepalive = asyncio.create_task(self._keepalive_loop())
+
+    async def _keepalive_loop(self) -> None:
+        """Tell the server every held task is still being worked on (resets its ack wait)."""
+        while True:
+            await asyncio.sleep(self.keepalive_s)
+            held = [*self._handling.values(), *(m for lane in self.lanes for m in lane.buffer)]
+            for msg in held:
+                with contextlib.suppress(Exception):
+                    await msg.in_progress()
 
     async def stop(self, grace: float) -> None:
         """Stop fetching, hand back what is buffered, let handlers in flight finish."""
@@ -105,6 +133,8 @@ class PriorityIntake:
         for lane in self.lanes:
             if lane.task is not None:
                 lane.task.cancel()
+        if self._keepalive is not None:
+            self._keepalive.cancel()
         async with self._cond:
             self._cond.notify_all()
         _, pending = await asyncio.wait(self._workers, timeout=grace) if self._workers else (set(), set())
@@ -162,7 +192,11 @@ class PriorityIntake:
                 if msg is None:
                     return
                 self._cond.notify_all()
-            await self._handle(msg)
+            self._handling[id(msg)] = msg
+            try:
+                await self._handle(msg)
+            finally:
+                del self._handling[id(msg)]
 
     async def _handle(self, msg: Any) -> None:
         headers = dict(msg.headers or {})
@@ -178,7 +212,7 @@ class PriorityIntake:
             await msg.ack()
             return
         delivery = Delivery(subject=msg.subject, headers=headers, num_delivered=num, _raw=msg)
-        with span_from(headers, f"{durable} {msg.subject}", self.service):
+        with consumer_span(headers, msg.subject, durable, self.service):
             try:
                 await self.handler(decoded, delivery, published)
             except Hold as hold:

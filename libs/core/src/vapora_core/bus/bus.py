@@ -34,7 +34,7 @@ from vapora_core.bus.stats import JetStreamStats
 from vapora_core.bus.topology import STREAMS, ConsumerSpec, StreamSpec, stream_for, subjects
 from vapora_core.errors import DecodeError, Unavailable, VaporaError
 from vapora_core.settings import ServiceSettings
-from vapora_core.telemetry import inject, span_from
+from vapora_core.telemetry import consumer_span, inject
 
 log = logging.getLogger("vapora.bus")
 
@@ -260,12 +260,7 @@ class Bus:
             await raw.ack()
             return
         delivery = Delivery(subject=subject, headers=headers, num_delivered=num, _raw=raw)
-        with span_from(headers, f"{durable} {subject}", self.service) as span:
-            span.set_attribute("messaging.system", "nats")
-            span.set_attribute("messaging.destination.name", subject)
-            span.set_attribute("messaging.consumer.group.name", durable)
-            if MSG_ID in headers:
-                span.set_attribute("messaging.message.id", headers[MSG_ID])
+        with consumer_span(headers, subject, durable, self.service):
             try:
                 await sub.handler(decoded, delivery)
             except asyncio.CancelledError:
