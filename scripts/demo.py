@@ -49,8 +49,8 @@ def main() -> int:
         r = client.post(
             "/api/v1/tasks",
             json={
-                "title": "Design the authentication module",
-                "description": "Propose the components, data model and threat model for login and sessions.",
+                "title": "Design the plugin system for report exporters",
+                "description": "Propose the components, extension points and data model for pluggable exporters.",
                 "priority": "high",
             },
         )
