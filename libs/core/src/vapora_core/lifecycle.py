@@ -71,7 +71,10 @@ async def _main(app: App, settings: ServiceSettings, *, ops_server: bool) -> int
     try:
         if ops is not None:
             await ops.start()
-        await app.start()
+        if not await _start_unless_stopped(app, stopping):
+            log.info("%s stopped while starting", settings.service_name)
+            await _stop(app, ops)
+            return 0
     except VaporaError as exc:
         log.error("%s cannot start: %s", settings.service_name, exc)
         print(f"{settings.service_name}: cannot start: {exc}", file=sys.stderr)
@@ -95,6 +98,21 @@ async def _main(app: App, settings: ServiceSettings, *, ops_server: bool) -> int
         await ops.stop()
     log.info("%s stopped", settings.service_name)
     return 0
+
+
+async def _start_unless_stopped(app: App, stopping: asyncio.Event) -> bool:
+    """``app.start()``, abandoned when SIGTERM arrives first (e.g. while a dependency is down)."""
+    start = asyncio.ensure_future(app.start())
+    stop = asyncio.ensure_future(stopping.wait())
+    await asyncio.wait({start, stop}, return_when=asyncio.FIRST_COMPLETED)
+    if start.done():
+        stop.cancel()
+        start.result()
+        return True
+    start.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await start
+    return False
 
 
 async def _reload(app: object) -> None:

@@ -67,7 +67,9 @@ class RouterApp:
         self.watcher.start()
 
         self.grpc = GrpcServer(
-            s.service_name, s.grpc_host, s.grpc_port,
+            s.service_name,
+            s.grpc_host,
+            s.grpc_port,
             [(llm_pb2_grpc.add_LlmRouterServicer_to_server, LlmRouterServicer(self.service), SERVICE_NAME)],
         )
         await self.grpc.start()

@@ -102,6 +102,7 @@ class Bus:
         self, url: str, service: str, *, graceful_timeout: float = 10.0, stats_interval_s: float = 0.0
     ) -> None:
         self.service = service
+        self._url = url
         self._stats_interval = stats_interval_s
         self._stats: JetStreamStats | None = None
         self.broker = NatsBroker(
@@ -119,9 +120,15 @@ class Bus:
 
     # -- lifecycle ---------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Connect, declare every stream, then start the consumers."""
-        await self.broker.connect()
+    async def start(self, connect_timeout: float = 30.0) -> None:
+        """Connect, declare every stream, then start the consumers.
+
+        Raises :class:`Unavailable` naming the URL when NATS cannot be reached in time.
+        """
+        try:
+            await asyncio.wait_for(self.broker.connect(), connect_timeout)
+        except (TimeoutError, OSError) as exc:
+            raise Unavailable(f"cannot reach NATS at {self._url} within {connect_timeout:.0f}s: {exc!r}") from exc
         await self.declare_streams()
         await self.broker.start()
         self._started = True

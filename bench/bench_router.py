@@ -1,0 +1,284 @@
+"""Router overhead: time the llm-router adds over calling the same local provider directly.
+
+    uv run --group bench python bench/bench_router.py [--requests N]
+
+A local server speaking the OpenAI Chat Completions wire format runs in its own process.
+Measured against it, sequentially, interleaved in rounds so drift hits every client alike:
+
+- direct:       httpx POST /v1/chat/completions (the floor)
+- vapora:       RouterService.complete in-process (rules, breaker, budget reserve/settle,
+                usage record, the httpx OpenAI adapter)
+- vapora-grpc:  the whole RouterApp over gRPC on loopback (with nats-server + embedded store)
+- litellm:      litellm.Router.acompletion against the same server
+
+Overhead = percentile(client) - percentile(direct). Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("LITELLM_TELEMETRY", "False")
+
+ROOT = Path(__file__).resolve().parents[1]
+MESSAGES = [{"role": "user", "content": "Summarise the plan in one line."}]
+REPLY = {
+    "id": "chatcmpl-bench",
+    "object": "chat.completion",
+    "created": 1,
+    "model": "gpt-4o",
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": "A one-line plan."}, "finish_reason": "stop"}],
+    "usage": {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17},
+}
+
+
+# -- the provider server (its own process) ------------------------------------------------
+
+
+def serve(port_file: str) -> None:
+    from aiohttp import web
+
+    body = json.dumps(REPLY).encode()
+
+    async def chat(request: web.Request) -> web.Response:
+        await request.read()
+        return web.Response(body=body, content_type="application/json")
+
+    async def main() -> None:
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", chat)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        Path(port_file).write_text(str(port))  # noqa: ASYNC240 - once, at start
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+# -- clients ------------------------------------------------------------------------------
+
+Call = Callable[[], Awaitable[object]]
+
+
+async def direct_client(url: str) -> tuple[Call, Callable[[], Awaitable[None]]]:
+    import httpx
+
+    client = httpx.AsyncClient(base_url=url)
+    payload = {"model": "gpt-4o", "messages": MESSAGES, "max_tokens": 64, "temperature": 0.0}
+    headers = {"Authorization": "Bearer bench-key"}
+
+    async def call() -> object:
+        resp = await client.post("/v1/chat/completions", json=payload, headers=headers)
+        return resp.json()
+
+    return call, client.aclose
+
+
+def _router_config(tmp: Path) -> Path:
+    cfg = tmp / "config"
+    cfg.mkdir(exist_ok=True)
+    (cfg / "router.toml").write_text(
+        'fallback_chain = ["ollama", "gemini", "openai", "anthropic"]\n'
+        '[[rules]]\nname = "bench"\ntask_types = ["coding"]\nprovider = "openai"\nmodel = "gpt-4o"\n'
+    )
+    (cfg / "budget.toml").write_text("[roles.developer]\nmonthly_cents = 100000000\nweekly_cents = 100000000\n")
+    (cfg / "prices.toml").write_text((ROOT / "config" / "prices.toml").read_text())
+    return cfg
+
+
+async def vapora_client(url: str, tmp: Path) -> tuple[Call, Callable[[], Awaitable[None]]]:
+    from vapora_llm_router.config import load
+    from vapora_llm_router.providers import build_providers
+    from vapora_llm_router.providers.base import ChatTurn
+    from vapora_llm_router.routing import RouteRequest
+    from vapora_llm_router.service import RouterService
+    from vapora_llm_router.settings import RouterSettings
+
+    settings = RouterSettings(config_dir=_router_config(tmp), openai_api_key="bench-key", openai_base_url=url)  # type: ignore[arg-type]
+    providers, unavailable = build_providers(settings)
+    config = load(settings.router_file, settings.budget_file, settings.resolved_prices_file)
+    records: list[object] = []
+    service = RouterService(config, providers, unavailable, usage_sink=records.append)
+    req = RouteRequest(
+        request_id="bench",
+        workspace_id="ws",
+        role="developer",
+        task_type="coding",
+        messages=(ChatTurn("user", MESSAGES[0]["content"]),),
+        max_tokens=64,
+    )
+
+    async def call() -> object:
+        if len(records) > 10_000:
+            records.clear()
+        return await service.complete(req)
+
+    async def close() -> None:
+        for p in providers.values():
+            await p.aclose()
+
+    return call, close
+
+
+async def vapora_grpc_client(url: str, tmp: Path) -> tuple[Call, Callable[[], Awaitable[None]]]:
+    from vapora.llm.v1 import llm_pb2, llm_pb2_grpc
+    from vapora_core.grpc import channel
+    from vapora_llm_router.app import RouterApp
+    from vapora_llm_router.settings import RouterSettings
+    from vapora_testing.nats import NatsServer
+
+    nats = NatsServer(tmp / "nats", log_file=tmp / "nats.log").start()
+    settings = RouterSettings(  # type: ignore[call-arg]
+        config_dir=_router_config(tmp),
+        openai_api_key="bench-key",
+        openai_base_url=url,
+        nats_url=nats.url,
+        store_url=f"surrealkv://{tmp / 'store'}",
+        grpc_port=0,
+        shutdown_grace_s=1.0,
+    )
+    app = RouterApp(settings)
+    await app.start()
+    ch = channel(f"127.0.0.1:{app.grpc_port}", timeout=10.0)
+    stub = llm_pb2_grpc.LlmRouterStub(ch)
+    req = llm_pb2.CompleteRequest(
+        request_id="bench",
+        workspace_id="ws",
+        role="developer",
+        task_type="coding",
+        max_tokens=64,
+        messages=[llm_pb2.ChatMessage(**MESSAGES[0])],
+    )
+
+    async def call() -> object:
+        return await stub.Complete(req)
+
+    async def close() -> None:
+        await ch.close()
+        await app.stop()
+        nats.stop()
+
+    return call, close
+
+
+async def litellm_client(url: str) -> tuple[Call, Callable[[], Awaitable[None]]]:
+    import litellm
+
+    litellm.telemetry = False
+    litellm.suppress_debug_info = True
+    litellm.set_verbose = False
+    router = litellm.Router(
+        model_list=[
+            {
+                "model_name": "gpt-4o",
+                "litellm_params": {"model": "openai/gpt-4o", "api_base": f"{url}/v1", "api_key": "bench-key"},
+            }
+        ],
+        num_retries=0,
+    )
+
+    async def call() -> object:
+        return await router.acompletion(model="gpt-4o", messages=MESSAGES, max_tokens=64, temperature=0.0)
+
+    async def close() -> None:
+        return None
+
+    return call, close
+
+
+# -- measuring ----------------------------------------------------------------------------
+
+
+def pct(samples: list[float], q: float) -> float:
+    s = sorted(samples)
+    return s[min(len(s) - 1, round(q / 100 * (len(s) - 1)))]
+
+
+async def run(requests: int, rounds: int, skip_grpc: bool) -> None:
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        port_file = tmp / "port"
+        server = subprocess.Popen([sys.executable, __file__, "--serve", str(port_file)])  # noqa: ASYNC220
+        try:
+            for _ in range(200):
+                if port_file.exists() and port_file.read_text():
+                    break
+                await asyncio.sleep(0.05)
+            url = f"http://127.0.0.1:{port_file.read_text()}"
+            clients: dict[str, tuple[Call, Callable[[], Awaitable[None]]]] = {
+                "direct": await direct_client(url),
+                "vapora": await vapora_client(url, tmp),
+            }
+            if not skip_grpc:
+                clients["vapora-grpc"] = await vapora_grpc_client(url, tmp)
+            try:
+                clients["litellm"] = await litellm_client(url)
+            except ImportError:
+                print("litellm is not installed: run with `uv run --group bench python bench/bench_router.py`")
+            samples: dict[str, list[float]] = {name: [] for name in clients}
+            for name, (call, _) in clients.items():  # warm up connections, imports, caches
+                for _ in range(50):
+                    await call()
+            per_round = max(1, requests // rounds)
+            for _ in range(rounds):
+                for name, (call, _) in clients.items():
+                    out = samples[name]
+                    for _ in range(per_round):
+                        t0 = time.perf_counter()
+                        await call()
+                        out.append((time.perf_counter() - t0) * 1000)
+            for _, close in clients.values():
+                await close()
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+    base50, base99 = pct(samples["direct"], 50), pct(samples["direct"], 99)
+    print(
+        f"\nrouter overhead over a direct call to the same local OpenAI-format server "
+        f"({len(samples['direct'])} sequential requests per client, {rounds} interleaved rounds)\n"
+    )
+    print(f"{'client':<12} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8} {'overhead p50':>13} {'overhead p99':>13}")
+    for name, s in samples.items():
+        p50, p99 = pct(s, 50), pct(s, 99)
+        over = "" if name == "direct" else f"{p50 - base50:>13.3f} {p99 - base99:>13.3f}"
+        print(f"{name:<12} {p50:>8.3f} {p99:>8.3f} {statistics.fmean(s):>8.3f} {over}")
+    if "litellm" in samples:
+        ours = pct(samples["vapora"], 50) - base50
+        theirs = pct(samples["litellm"], 50) - base50
+        ratio = ours / theirs if theirs > 0 else float("nan")
+        print(
+            f"\nvapora in-process overhead p50 = {ours:.3f} ms; litellm Router = {theirs:.3f} ms; "
+            f"ratio {ratio:.2f} (target ≤ 0.5)"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=1500, help="sequential requests per client")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--no-grpc", action="store_true", help="skip the full-service gRPC figure")
+    parser.add_argument("--serve", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve)
+        return
+    asyncio.run(run(args.requests, args.rounds, args.no_grpc))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""Process lifecycle: readiness, SIGTERM during and after start, start-up failures."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.request
+
+from vapora_testing.ports import free_port, wait_until
+
+APP = textwrap.dedent(
+    """
+    import asyncio, sys
+    from vapora_core.bus import Bus
+    from vapora_core.errors import ConfigError
+    from vapora_core.lifecycle import run
+    from vapora_core.metrics import Readiness
+    from vapora_core.settings import ServiceSettings
+
+    class App:
+        readiness = Readiness("demo")
+        def __init__(self, settings, mode):
+            self.bus = Bus.from_settings(settings)
+            self.mode = mode
+        async def start(self):
+            if self.mode == "bad-config":
+                raise ConfigError("must be positive", source="demo.toml", field="workers")
+            if self.mode == "nats":
+                await self.bus.start()
+        async def stop(self):
+            print("stopped cleanly", flush=True)
+
+    settings = ServiceSettings(service_name="demo")
+    run(App(settings, sys.argv[1]), settings)
+    """
+)
+
+
+def _spawn(mode: str, metrics_port: int, nats_url: str = "") -> subprocess.Popen[str]:
+    env = dict(os.environ, VAPORA_METRICS_PORT=str(metrics_port), VAPORA_NATS_URL=nats_url or "nats://127.0.0.1:1")
+    return subprocess.Popen(
+        [sys.executable, "-c", APP, mode], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def _ready(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=0.5) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+def test_ready_then_sigterm_stops_the_app_and_exits_zero() -> None:
+    port = free_port()
+    proc = _spawn("idle", port)
+    try:
+        wait_until(lambda: _ready(port), 30, "readiness")
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0
+    assert "stopped cleanly" in out
+
+
+def test_sigterm_while_waiting_for_an_unreachable_dependency_exits_promptly() -> None:
+    port = free_port()
+    proc = _spawn("nats", port, f"nats://127.0.0.1:{free_port()}")
+    try:
+        wait_until(lambda: _metrics_up(port), 30, "the ops server")
+        time.sleep(0.5)
+        assert not _ready(port)
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=15)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0
+
+
+def test_a_start_up_error_is_printed_and_exits_one() -> None:
+    proc = _spawn("bad-config", free_port())
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 1
+    assert "demo: cannot start: demo.toml: workers: must be positive" in err
+
+
+def _metrics_up(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=0.5) as r:
+            return r.status == 200
+    except OSError:
+        return False

@@ -1,0 +1,111 @@
+"""The LlmRouter gRPC servicer: decode, call the service, encode. Errors map at the edge."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+from vapora.llm.v1 import llm_pb2, llm_pb2_grpc
+
+from vapora_llm_router.budget import RoleState
+from vapora_llm_router.providers.base import ChatTurn
+from vapora_llm_router.routing import RouteRequest
+from vapora_llm_router.service import Decision, Result, RouterService
+
+SERVICE_NAME = "vapora.llm.v1.LlmRouter"
+
+
+def to_request(msg: llm_pb2.CompleteRequest) -> RouteRequest:
+    return RouteRequest(
+        request_id=msg.request_id,
+        workspace_id=msg.workspace_id,
+        task_id=msg.task_id,
+        agent_id=msg.agent_id,
+        role=msg.role,
+        task_type=msg.task_type,
+        complexity=msg.complexity,
+        system=msg.system,
+        messages=tuple(ChatTurn(m.role, m.content) for m in msg.messages),
+        provider_override=msg.provider_override,
+        model_override=msg.model_override,
+        max_tokens=msg.max_tokens,
+        temperature=msg.temperature,
+        preferred_provider=msg.preferred_provider,
+        preferred_model=msg.preferred_model,
+    )
+
+
+def to_decision(d: Decision) -> llm_pb2.RoutingDecision:
+    return llm_pb2.RoutingDecision(
+        provider=d.provider,
+        model=d.model,
+        reasons=list(d.reasons),
+        fallback_chain=list(d.fallback_chain),
+        estimated_cost_cents=d.estimated_cost_cents,
+    )
+
+
+def to_response(r: Result) -> llm_pb2.CompleteResponse:
+    return llm_pb2.CompleteResponse(
+        text=r.text,
+        provider=r.provider,
+        model=r.model,
+        input_tokens=r.input_tokens,
+        output_tokens=r.output_tokens,
+        cost_cents=r.cost_cents,
+        latency_ms=r.latency_ms,
+        finish_reason=r.finish_reason,
+        decision=to_decision(r.decision),
+        failed_providers=r.failed_providers,
+    )
+
+
+def to_budget(s: RoleState) -> llm_pb2.BudgetStatus:
+    windows = []
+    for w in s.windows:
+        resets = Timestamp()
+        resets.FromDatetime(w.resets_at)
+        windows.append(
+            llm_pb2.BudgetWindow(
+                window=w.window,
+                limit_cents=w.limit_cents,
+                spent_cents=w.spent_cents,
+                reserved_cents=w.reserved_cents,
+                utilization=w.utilization,
+                resets_at=resets,
+            )
+        )
+    return llm_pb2.BudgetStatus(role=s.role, windows=windows, state=s.state)
+
+
+class LlmRouterServicer(llm_pb2_grpc.LlmRouterServicer):
+    def __init__(self, service: RouterService) -> None:
+        self._service = service
+
+    async def Complete(
+        self, request: llm_pb2.CompleteRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> llm_pb2.CompleteResponse:
+        return to_response(await self._service.complete(to_request(request)))
+
+    async def StreamComplete(
+        self, request: llm_pb2.CompleteRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[llm_pb2.StreamCompleteResponse]:
+        async for item in self._service.stream(to_request(request)):
+            if isinstance(item, Result):
+                yield llm_pb2.StreamCompleteResponse(final=to_response(item))
+            else:
+                yield llm_pb2.StreamCompleteResponse(delta=item.delta)
+
+    async def SelectProvider(
+        self, request: llm_pb2.CompleteRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> llm_pb2.RoutingDecision:
+        return to_decision(self._service.select(to_request(request)))
+
+    async def GetBudgetStatus(
+        self, request: llm_pb2.GetBudgetStatusRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> llm_pb2.GetBudgetStatusResponse:
+        return llm_pb2.GetBudgetStatusResponse(
+            budgets=[to_budget(s) for s in self._service.budget_status(request.role)]
+        )
