@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -35,8 +36,11 @@ def tool(name: str) -> str | None:
 
 
 def require_tool(name: str, install: str) -> str:
+    """The tool's path; a skip on a developer's machine without it, a failure in CI (CI=true)."""
     found = tool(name)
     if found is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{name} is not installed ({install}): .ci/run must install it")
         pytest.skip(f"{name} is not installed here ({install}); CI installs it")
     return found
 

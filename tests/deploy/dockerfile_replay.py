@@ -3,7 +3,7 @@
 
 The only RUN line not replayed is the one installing uv itself (uv is already here). Two ENV
 values that change how files land, not which ones, are overridden to keep the replay fast:
-bytecode is not compiled (UV_COMPILE_BYTECODE=0) and files are hard-linked from uv's cache.
+bytecode is not compiled (UV_COMPILE_BYTECODE=0) and files are linked from uv's cache (uv's default).
 """
 
 from __future__ import annotations

@@ -33,6 +33,7 @@ import httpx
 import pytest
 import yaml
 from deploy_support import MONITORING, require_tool
+
 from vapora_testing.fleet import SERVICES, Fleet
 
 pytestmark = pytest.mark.e2e

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import yaml
 from deploy_support import GRPC_SERVICES, K8S, MONITORING, OVERLAYS, SERVICES, by_kind, kustomize, require_tool
+
 from vapora_core.settings import ServiceSettings
 
 STORE_SERVICES = ("api-gateway", "agent-registry", "swarm-coordinator", "llm-router", "knowledge-graph", "mcp-gateway")

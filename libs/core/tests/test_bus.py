@@ -137,7 +137,7 @@ async def test_subject_tokens_cannot_inject_wildcards() -> None:
 
 
 async def test_a_task_on_an_unknown_priority_is_refused_at_publish(bus: Bus) -> None:
-    with pytest.raises(InvalidArgument, match="no stream captures subject 'tasks.coding.urgent'"):
+    with pytest.raises(InvalidArgument, match=r"no stream captures subject 'tasks\.coding\.urgent'"):
         await bus.publish("tasks.coding.urgent", _task("t-urgent"), msg_id="t-urgent")
 
 
@@ -145,5 +145,5 @@ async def test_unreachable_nats_fails_start_with_a_clear_error() -> None:
     from vapora_testing.ports import free_port
 
     b = Bus(f"nats://127.0.0.1:{free_port()}", "test")
-    with pytest.raises(Unavailable, match="cannot reach NATS at nats://127.0.0.1:"):
+    with pytest.raises(Unavailable, match=r"cannot reach NATS at nats://127\.0\.0\.1:"):
         await b.start(connect_timeout=1.0)

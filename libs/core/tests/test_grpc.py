@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import grpc
 import pytest
+
 from vapora.agents.v1 import agents_pb2, agents_pb2_grpc
 from vapora_core import errors
 from vapora_core.grpc import GrpcServer, call, channel, check_health

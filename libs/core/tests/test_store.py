@@ -8,6 +8,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
 from vapora_core.errors import InvalidArgument, StoreLocked
 from vapora_core.store import Store
 

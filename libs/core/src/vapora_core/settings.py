@@ -34,6 +34,7 @@ class ServiceSettings(BaseSettings):
     otlp_endpoint: str = Field(default="", description="OTLP/gRPC collector, e.g. http://otel:4317.")
     traces_file: str = Field(default="", description="Append finished spans as JSON lines here.")
     grpc_timeout_s: float = Field(default=5.0, description="Default deadline of every gRPC call.")
+    jetstream_replicas: int = Field(default=1, ge=1, le=5, description="Replicas of every JetStream stream.")
     jetstream_stats_s: float = Field(
         default=0.0, description="Export JetStream stream/consumer gauges every N s; 0: off."
     )

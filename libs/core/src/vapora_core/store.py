@@ -109,7 +109,9 @@ class Store:
             self._db = surrealdb.AsyncSurreal(self.url)
             await self._db.connect()
             if self._user:
-                await self._db.signin({"username": self._user, "password": self._password})
+                # A namespace-level user (the RPC's NS/user/pass form): each service's
+                # credentials reach its own namespace and nothing else.
+                await self._db.signin({"NS": self.namespace, "user": self._user, "pass": self._password})
             await self._db.use(self.namespace, DATABASE)
             for statement in schema:
                 await self.execute(statement)

@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+
 from vapora_core.bus import Bus
 from vapora_core.store import Store
-
 from vapora_testing.fleet import Fleet
 from vapora_testing.nats import NatsServer
 

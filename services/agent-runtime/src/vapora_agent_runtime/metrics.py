@@ -6,14 +6,19 @@ from prometheus_client import Counter, Gauge, Histogram
 
 JOBS = Counter(
     "vapora_runtime_jobs_total",
-    "Jobs handled, by agent and outcome (success, failure, retry, dead_letter).",
-    ["agent", "outcome"],
+    "Jobs handled, by agent, role, task type and outcome (success, failure, retry, dead_letter).",
+    ["agent", "role", "task_type", "outcome"],
 )
 JOB_SECONDS = Histogram(
     "vapora_runtime_job_seconds",
-    "Time to execute one job, by role.",
-    ["role"],
+    "Time to execute one job, by role and task type.",
+    ["role", "task_type"],
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
+)
+TOKENS = Counter(
+    "vapora_runtime_tokens_total",
+    "LLM tokens spent by executions, by role, task type and direction (input, output).",
+    ["role", "task_type", "direction"],
 )
 IN_FLIGHT = Gauge("vapora_runtime_jobs_in_flight", "Jobs being executed, by agent.", ["agent"])
 AGENTS = Gauge("vapora_runtime_agents", "Agents hosted by this runtime.")

@@ -57,7 +57,7 @@ class JobHandler:
         try:
             validate_job(job, manifest.id)
         except InvalidArgument:
-            metrics.JOBS.labels(manifest.id, "dead_letter").inc()
+            metrics.JOBS.labels(manifest.id, manifest.role, job.task.task_type, "dead_letter").inc()
             raise
         self.agent.in_flight += 1
         metrics.IN_FLIGHT.labels(manifest.id).inc()
@@ -69,11 +69,14 @@ class JobHandler:
             ticker.cancel()
             self.agent.in_flight -= 1
             metrics.IN_FLIGHT.labels(manifest.id).dec()
-            metrics.JOB_SECONDS.labels(manifest.role).observe(time.time() - started)
+            metrics.JOB_SECONDS.labels(manifest.role, job.task.task_type).observe(time.time() - started)
         await self.bus.publish(
             subjects.execution(event.task_type, manifest.id), event, msg_id=event.execution_id
         )
-        metrics.JOBS.labels(manifest.id, "success" if event.success else "failure").inc()
+        outcome = "success" if event.success else "failure"
+        metrics.JOBS.labels(manifest.id, manifest.role, event.task_type, outcome).inc()
+        metrics.TOKENS.labels(manifest.role, event.task_type, "input").inc(event.input_tokens)
+        metrics.TOKENS.labels(manifest.role, event.task_type, "output").inc(event.output_tokens)
         log.info(
             "job %s of task %s done: success=%s quality=%.2f", job.job_id, job.task.id, event.success, event.quality,
             extra={"agent_id": manifest.id, "workspace_id": job.task.workspace_id, "execution_id": event.execution_id},
@@ -86,7 +89,7 @@ class JobHandler:
             return await self.executor.execute(manifest, job)
         except VaporaError as exc:
             if exc.retryable and delivery.num_delivered < self.max_deliver:
-                metrics.JOBS.labels(manifest.id, "retry").inc()
+                metrics.JOBS.labels(manifest.id, manifest.role, job.task.task_type, "retry").inc()
                 raise
             log.warning("job %s failed: %s", job.job_id, exc, extra={"agent_id": manifest.id})
             return self.executor.failed(manifest, job, f"{exc.code}: {exc}", started)

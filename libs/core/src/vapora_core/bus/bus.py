@@ -99,10 +99,17 @@ class Bus:
     """One NATS connection for a service: publish protobuf events, consume durable consumers."""
 
     def __init__(
-        self, url: str, service: str, *, graceful_timeout: float = 10.0, stats_interval_s: float = 0.0
+        self,
+        url: str,
+        service: str,
+        *,
+        graceful_timeout: float = 10.0,
+        stats_interval_s: float = 0.0,
+        replicas: int = 1,
     ) -> None:
         self.service = service
         self._url = url
+        self._replicas = replicas
         self._stats_interval = stats_interval_s
         self._stats: JetStreamStats | None = None
         self.broker = NatsBroker(
@@ -152,6 +159,7 @@ class Bus:
             settings.service_name,
             graceful_timeout=settings.shutdown_grace_s,
             stats_interval_s=settings.jetstream_stats_s,
+            replicas=settings.jetstream_replicas,
         )
 
     @property
@@ -168,6 +176,7 @@ class Bus:
                 max_age=spec.max_age_s,
                 duplicate_window=spec.duplicate_window_s,
                 storage=js_api.StorageType.FILE,
+                num_replicas=self._replicas,
                 description=spec.description,
             )
             try:

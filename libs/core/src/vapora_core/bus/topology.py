@@ -255,10 +255,10 @@ class CONSUMERS:
 
 def _matches(pattern: str, subject: str) -> bool:
     want, got = pattern.split("."), subject.split(".")
-    for i, token in enumerate(want):
-        if token == ">":
+    for i, part in enumerate(want):
+        if part == ">":
             return len(got) > i
-        if i >= len(got) or (token != "*" and token != got[i]):
+        if i >= len(got) or (part != "*" and part != got[i]):
             return False
     return len(got) == len(want)
 
