@@ -8,6 +8,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+
 from vapora.kg.v1 import kg_pb2, kg_pb2_grpc
 from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import Bus, ConsumerSpec, Delivery, subjects

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
+
 from vapora_knowledge_graph.learning import DAY_S, DecayedSums, ProfileState, confidence, recency_weight
 
 

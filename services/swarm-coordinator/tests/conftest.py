@@ -11,6 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from coordinator_testkit import EVENTS, EventLog, FakeRegistry
+
 from vapora.agents.v1 import agents_pb2_grpc
 from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import Bus

@@ -7,6 +7,7 @@ from typing import Any
 import grpc
 import pytest
 from coordinator_testkit import EventLog, SimAgent, submit, task  # type: ignore[import-not-found]
+
 from vapora.common.v1 import common_pb2
 from vapora.coordinator.v1 import coordinator_pb2, coordinator_pb2_grpc
 from vapora_core.bus import Bus

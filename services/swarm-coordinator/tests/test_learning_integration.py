@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from coordinator_testkit import EventLog, SimAgent, submit, task  # type: ignore[import-not-found]
+
 from vapora_core.bus import Bus
 from vapora_knowledge_graph.app import KnowledgeGraphApp
 from vapora_knowledge_graph.settings import KgSettings

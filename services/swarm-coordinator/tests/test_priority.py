@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from coordinator_testkit import EventLog, SimAgent, submit, task  # type: ignore[import-not-found]
+
 from vapora.common.v1 import common_pb2
 from vapora_core.bus import Bus
 from vapora_swarm_coordinator.app import CoordinatorApp

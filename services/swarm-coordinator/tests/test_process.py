@@ -11,6 +11,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
 from vapora_core.grpc import check_health
 from vapora_testing.ports import free_port
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from vapora_swarm_coordinator.inference import infer_task_type
 from vapora_swarm_coordinator.scoring import Candidate, Evidence, load_score, rank, score
 
@@ -47,3 +48,71 @@ def test_an_expert_beats_an_idle_failing_agent_and_a_newcomer_gets_the_neutral_p
 )
 def test_task_type_is_inferred_by_the_documented_keyword_rules(title: str, description: str, expected: str) -> None:
     assert infer_task_type(title, description) == expected
+
+
+def test_top_k_is_the_head_of_the_full_ranking_with_and_without_learning_data() -> None:
+    import random
+
+    from vapora_swarm_coordinator.scoring import top
+
+    rng = random.Random(3)
+    for trial in range(50):
+        cands = [
+            Candidate(
+                f"a{i:03d}",
+                rng.randrange(4),
+                None
+                if trial % 5 == 0 or rng.random() < 0.3
+                else Evidence(rng.choice([0.5, 0.8]), rng.choice([0.4, 0.9]), rng.choice([0.5, 1.0]), 10),
+            )
+            for i in range(rng.randrange(1, 60))
+        ]
+        for k in (1, 3, 10, 100):
+            assert top(cands, k) == rank(cands)[:k]
+
+
+def test_the_views_bounded_walk_picks_exactly_the_head_of_the_full_ranking() -> None:
+    import random
+
+    from vapora.agents.v1 import agents_pb2
+    from vapora.kg.v1 import kg_pb2
+    from vapora_swarm_coordinator.scoring import has_data
+    from vapora_swarm_coordinator.state import FleetView
+
+    rng = random.Random(5)
+    compared = 0
+    for trial in range(200):
+        view = FleetView()
+        n = rng.randrange(1, 80)
+        view.set_agents(
+            agents_pb2.Agent(
+                id=f"a{i:03d}",
+                status=agents_pb2.AGENT_STATUS_HEALTHY if rng.random() < 0.9 else agents_pb2.AGENT_STATUS_UNHEALTHY,
+                max_concurrency=rng.choice([0, 1, 2, 3]),
+                workspace_id=rng.choice(["", "", "ws1", "ws2"]),
+                capabilities=[agents_pb2.Capability(task_type="coding")],
+            )
+            for i in range(n)
+        )
+        for i in range(n):
+            view.add_load(f"a{i:03d}", rng.choice([0, 0, 1, 2, 3]))
+            if trial % 4 and rng.random() < 0.6:
+                view.set_profile(
+                    kg_pb2.LearningProfile(
+                        agent_id=f"a{i:03d}",
+                        task_type="coding",
+                        success_rate=rng.choice([0.25, 0.5, 0.75, 1.0]),
+                        expertise=rng.choice([0.2, 0.5, 0.9]),
+                        confidence=rng.choice([0.5, 1.0]),
+                        executions=rng.choice([0, 10, 20]),
+                    )
+                )
+        exclude = frozenset({f"a{rng.randrange(n):03d}"})
+        cands = view.candidates(view.capable("coding", "ws1", exclude), "coding")
+        every = view.capable("coding", "ws1") + view.capable("coding", "ws2")
+        if any(has_data(c.evidence) for c in cands) != any(has_data(view.profiles.get((a, "coding"))) for a in every):
+            continue  # learning mode is decided over all capable agents there, over those with room in rank()
+        compared += 1
+        for k in (1, 3, 10):
+            assert view.best("coding", "ws1", k, exclude) == rank(cands)[:k]
+    assert compared > 100

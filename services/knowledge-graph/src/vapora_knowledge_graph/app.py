@@ -12,7 +12,6 @@ from vapora_core.bus import Bus
 from vapora_core.grpc import GrpcServer
 from vapora_core.metrics import Readiness
 from vapora_core.store import Store
-
 from vapora_knowledge_graph import subscribers
 from vapora_knowledge_graph.grpc_server import SERVICE_NAME, KnowledgeGraphServicer
 from vapora_knowledge_graph.repository import NAMESPACE, SCHEMA, KgRepository

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
+
 from vapora.kg.v1 import kg_pb2
 from vapora_core.errors import InvalidArgument
 from vapora_core.store import Row
-
 from vapora_knowledge_graph.learning import ProfileState
 
 UNTYPED = "untyped"

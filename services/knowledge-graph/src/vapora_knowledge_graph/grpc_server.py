@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
-from vapora.kg.v1 import kg_pb2, kg_pb2_grpc
 
+from vapora.kg.v1 import kg_pb2, kg_pb2_grpc
 from vapora_knowledge_graph.service import KnowledgeGraph
 
 SERVICE_NAME = "vapora.kg.v1.KnowledgeGraph"

@@ -14,7 +14,6 @@ from typing import Any
 
 from vapora_core.errors import InvalidArgument
 from vapora_core.store import Row, Store
-
 from vapora_knowledge_graph.learning import DecayedSums, ProfileState
 
 NAMESPACE = "kg"

@@ -11,7 +11,6 @@ from typing import Any
 from vapora.kg.v1 import kg_pb2
 from vapora.tasks.v1 import tasks_pb2
 from vapora_core.errors import InvalidArgument, NotFound
-
 from vapora_knowledge_graph import codec
 from vapora_knowledge_graph.learning import DAY_S, DecayedSums, ProfileState
 from vapora_knowledge_graph.metrics import EXECUTIONS, RETENTION_DELETED

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from vapora.kg.v1 import kg_pb2
 from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import CONSUMERS, Bus, Delivery, subjects
-
 from vapora_knowledge_graph.metrics import FEEDBACK
 from vapora_knowledge_graph.service import KnowledgeGraph
 

@@ -1,5 +1,4 @@
 from vapora_core.lifecycle import run
-
 from vapora_swarm_coordinator.app import CoordinatorApp
 from vapora_swarm_coordinator.settings import CoordinatorSettings
 

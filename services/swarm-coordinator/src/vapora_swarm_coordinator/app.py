@@ -12,7 +12,6 @@ from vapora_core.bus import Bus
 from vapora_core.grpc import GrpcServer
 from vapora_core.metrics import Readiness
 from vapora_core.store import Store
-
 from vapora_swarm_coordinator import subscribers
 from vapora_swarm_coordinator.clients import KgClient, RegistryClient
 from vapora_swarm_coordinator.grpc_server import SERVICE_NAME, CoordinatorServicer

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
-from vapora.coordinator.v1 import coordinator_pb2, coordinator_pb2_grpc
 
+from vapora.coordinator.v1 import coordinator_pb2, coordinator_pb2_grpc
 from vapora_swarm_coordinator.service import Coordinator
 
 SERVICE_NAME = "vapora.coordinator.v1.Coordinator"

@@ -9,7 +9,7 @@ before low — even across fetches and restarts.
 Outcomes match :mod:`vapora_core.bus`: a payload that does not decode, or a handler
 raising a non-retryable error, is dead-lettered and acked; :class:`Hold` naks with its
 delay (the task waits in the stream); a retryable or unexpected error naks with backoff
-and is dead-lettered after :data:`MAX_FAILURES` deliveries; on stop, tasks not yet
+and is dead-lettered after the consumer's ``max_failures`` deliveries; on stop, tasks not yet
 started are handed back (nak) at once.
 
 Every fetched task not yet settled (buffered or being handled) gets an in-progress ack
@@ -22,28 +22,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections import deque
-from dataclasses import replace
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import api as js_api
 from nats.js.errors import BadRequestError
-from vapora.tasks.v1 import tasks_pb2
-from vapora_core import metrics as core_metrics
-from vapora_core.bus import CONSUMERS, Bus, ConsumerSpec, Delivery, decode
-from vapora_core.bus.topology import PRIORITIES
-from vapora_core.bus.bus import backoff
-from vapora_core.errors import DecodeError, VaporaError
-from vapora_core.telemetry import consumer_span
 
-from vapora_swarm_coordinator.service import Hold
+from vapora.tasks.v1 import tasks_pb2
+from vapora_core.bus import CONSUMERS, Bus, ConsumerSpec, Delivery
+from vapora_core.bus.topology import PRIORITIES
 
 log = logging.getLogger("vapora.coordinator.intake")
 
-MAX_FAILURES = 10
 FETCH_WAIT_S = 1.0
 
 Handler = Callable[[tasks_pb2.TaskSubmitted, Delivery, float], Awaitable[None]]
@@ -87,6 +80,7 @@ class PriorityIntake:
         self.buffer_n = buffer
         self.service = service
         self.lanes = [_Lane(task_consumer(p, buffer=buffer, ack_wait_s=ack_wait_s)) for p in PRIORITIES]
+        self._specs = {lane.spec.durable: lane.spec for lane in self.lanes}
         self.keepalive_s = min(lane.spec.ack_wait_s for lane in self.lanes) / 3
         self._cond = asyncio.Condition()
         self._running = False
@@ -199,53 +193,10 @@ class PriorityIntake:
                 del self._handling[id(msg)]
 
     async def _handle(self, msg: Any) -> None:
-        headers = dict(msg.headers or {})
-        meta = msg.metadata
-        durable = meta.consumer or "coordinator-tasks"
-        num = meta.num_delivered or 1
-        published = meta.timestamp.timestamp() if meta.timestamp else time.time()
-        started = time.perf_counter()
-        try:
-            decoded = decode(tasks_pb2.TaskSubmitted, msg.data, headers)
-        except DecodeError as exc:
-            await self.bus.dead_letter(msg.subject, msg.data, headers, reason=str(exc), kind="decode", consumer=durable)
-            await msg.ack()
-            return
-        delivery = Delivery(subject=msg.subject, headers=headers, num_delivered=num, _raw=msg)
-        with consumer_span(headers, msg.subject, durable, self.service):
-            try:
-                await self.handler(decoded, delivery, published)
-            except Hold as hold:
-                await delivery.nak(delay=hold.delay)
-                core_metrics.BUS_MESSAGES.labels(durable, "nak").inc()
-            except asyncio.CancelledError:
-                await delivery.nak()
-                raise
-            except VaporaError as exc:
-                await self._failed(delivery, durable, msg.data, exc, retryable=exc.retryable, kind=exc.code)
-            except Exception as exc:
-                log.exception("assigning a task from %s failed", msg.subject)
-                await self._failed(delivery, durable, msg.data, exc, retryable=True, kind="error")
-            else:
-                await delivery.ack()
-                core_metrics.BUS_MESSAGES.labels(durable, "ack").inc()
-            finally:
-                core_metrics.BUS_HANDLE_SECONDS.labels(durable).observe(time.perf_counter() - started)
+        """Settle one task exactly as every bus consumer does (:meth:`Bus.process`)."""
+        durable = (msg.metadata.consumer if msg.metadata else None) or ""
+        spec = self._specs.get(durable, self.lanes[-1].spec)
+        await self.bus.process(spec, tasks_pb2.TaskSubmitted, self._assign, msg)
 
-    async def _failed(
-        self, delivery: Delivery, durable: str, body: bytes, exc: BaseException, *, retryable: bool, kind: str
-    ) -> None:
-        if retryable and delivery.num_delivered < MAX_FAILURES:
-            await delivery.nak(delay=backoff(delivery.num_delivered))
-            core_metrics.BUS_MESSAGES.labels(durable, "nak").inc()
-            return
-        reason = str(exc) if not retryable else f"gave up after {delivery.num_delivered} deliveries: {exc}"
-        await self.bus.dead_letter(
-            delivery.subject,
-            body,
-            delivery.headers,
-            reason=reason,
-            kind=kind if not retryable else "max_deliver",
-            consumer=durable,
-        )
-        await delivery.ack()
+    async def _assign(self, task: tasks_pb2.TaskSubmitted, delivery: Delivery) -> None:
+        await self.handler(task, delivery, delivery.published_at)

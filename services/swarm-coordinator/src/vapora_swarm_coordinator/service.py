@@ -13,14 +13,14 @@ from typing import Any, Protocol
 from google.protobuf.json_format import MessageToDict, ParseDict
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
+
 from vapora.agents.v1 import agents_pb2
 from vapora.common.v1 import common_pb2
 from vapora.coordinator.v1 import coordinator_pb2
 from vapora.kg.v1 import kg_pb2
 from vapora.tasks.v1 import tasks_pb2
-from vapora_core.bus import subjects
+from vapora_core.bus import Hold, subjects
 from vapora_core.errors import InvalidArgument, NotFound, VaporaError
-
 from vapora_swarm_coordinator import metrics, scoring
 from vapora_swarm_coordinator.clients import KgClient, RegistryClient
 from vapora_swarm_coordinator.inference import infer_task_type
@@ -37,14 +37,6 @@ RESULT_LIMIT = 2000
 
 class Publisher(Protocol):
     async def publish(self, subject: str, message: Message, *, msg_id: str | None = None) -> Any: ...
-
-
-class Hold(Exception):
-    """The task cannot be assigned now; hand it back to the queue after ``delay`` seconds."""
-
-    def __init__(self, delay: float, why: str) -> None:
-        super().__init__(why)
-        self.delay = delay
 
 
 def _ts(seconds: float) -> Timestamp:
@@ -144,7 +136,7 @@ class Coordinator:
                 return await self._no_agent(task, task_type, published_s)
             await self._ensure_profiles(task_type, capable)
             async with self._assign_lock:
-                ranked = scoring.rank(self.view.candidates(capable, task_type))
+                ranked = self.view.best(task_type, task.workspace_id, self.settings.explain_candidates)
                 if ranked:
                     chosen, best = ranked[0]
                     self.view.add_load(chosen.agent_id, 1)
@@ -346,9 +338,10 @@ class Coordinator:
                 await self._status(updated, common_pb2.TASK_STATE_FAILED, detail=detail)
             return updated
         task_type = str(row["task_type"])
-        capable = self.view.capable(task_type, str(row["workspace_id"]), exclude=frozenset({old_agent}))
         async with self._assign_lock:
-            ranked = scoring.rank(self.view.candidates(capable, task_type))
+            ranked = self.view.best(
+                task_type, str(row["workspace_id"]), self.settings.explain_candidates, frozenset({old_agent})
+            )
             if not ranked:
                 log.warning("cannot reassign task %s now (%s): no other agent has room", task_id, why)
                 return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic import Field
+
 from vapora_core.settings import ServiceSettings
 
 
@@ -34,6 +35,9 @@ class CoordinatorSettings(ServiceSettings):
             "Ack wait of the task and execution consumers: how soon a message held by a crashed"
             " coordinator is delivered again (tasks held longer are kept alive with in-progress acks)."
         ),
+    )
+    explain_candidates: int = Field(
+        default=10, ge=1, description="How many of the best candidates an assignment stores with their scores."
     )
     registry_refresh_s: float = Field(default=2.0, gt=0, description="Least time between ListAgents on a miss.")
     sweep_interval_s: float = Field(default=5.0, gt=0, description="How often job timeouts are checked.")

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from vapora.agents.v1 import agents_pb2
 from vapora.kg.v1 import kg_pb2
 from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import CONSUMERS, Bus, Delivery
 from vapora_core.errors import InvalidArgument
-
 from vapora_swarm_coordinator.intake import PriorityIntake
 from vapora_swarm_coordinator.service import Coordinator
 
 
-async def subscribe(bus: Bus, coordinator: Coordinator) -> None:
+async def subscribe(bus: Bus, coordinator: Coordinator, *, ack_wait_s: float | None = None) -> None:
     async def on_execution(msg: kg_pb2.ExecutionRecorded, _: Delivery) -> None:
         await coordinator.on_execution(msg)
 
@@ -23,15 +24,20 @@ async def subscribe(bus: Bus, coordinator: Coordinator) -> None:
         for p in msg.profiles:
             coordinator.view.set_profile(p)
 
-    await bus.subscribe(CONSUMERS.COORDINATOR_EXECUTIONS, kg_pb2.ExecutionRecorded, on_execution, max_workers=4)
+    executions = CONSUMERS.COORDINATOR_EXECUTIONS
+    if ack_wait_s is not None:
+        executions = replace(executions, ack_wait_s=ack_wait_s)
+    await bus.subscribe(executions, kg_pb2.ExecutionRecorded, on_execution, max_workers=4)
     await bus.subscribe(CONSUMERS.COORDINATOR_AGENTS, agents_pb2.AgentsChanged, on_agents)
     await bus.subscribe(CONSUMERS.COORDINATOR_PROFILES, kg_pb2.ProfilesChanged, on_profiles)
 
 
-def intake(bus: Bus, coordinator: Coordinator, *, workers: int, buffer: int, service: str) -> PriorityIntake:
+def intake(
+    bus: Bus, coordinator: Coordinator, *, workers: int, buffer: int, service: str, ack_wait_s: float | None = None
+) -> PriorityIntake:
     async def on_task(msg: tasks_pb2.TaskSubmitted, _: Delivery, published_s: float) -> None:
         if not msg.HasField("task"):
             raise InvalidArgument("TaskSubmitted without a task")
         await coordinator.assign(msg.task, published_s=published_s)
 
-    return PriorityIntake(bus, on_task, workers=workers, buffer=buffer, service=service)
+    return PriorityIntake(bus, on_task, workers=workers, buffer=buffer, service=service, ack_wait_s=ack_wait_s)

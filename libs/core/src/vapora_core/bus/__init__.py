@@ -1,6 +1,6 @@
 """The event bus: NATS JetStream through FastStream, protobuf payloads, dead-lettering."""
 
-from vapora_core.bus.bus import Bus, Delivery
+from vapora_core.bus.bus import Bus, Delivery, Hold
 from vapora_core.bus.codec import SCHEMA_HEADER, decode, encode
 from vapora_core.bus.topology import CONSUMERS, STREAMS, ConsumerSpec, StreamSpec, subjects
 
@@ -11,6 +11,7 @@ __all__ = [
     "Bus",
     "ConsumerSpec",
     "Delivery",
+    "Hold",
     "StreamSpec",
     "decode",
     "encode",

@@ -8,7 +8,11 @@ is decided once, here:
 - handler raises a non-retryable error   → dead-letter + ack
 - handler raises a retryable error, or
   an unexpected exception                → nak with backoff; dead-letter after max_deliver
+- handler raises :class:`Hold`            → nak with the hold's delay (not a failure)
 - the process is stopping mid-handler    → nak, so another consumer gets it at once
+
+:meth:`Bus.process` applies these rules to one message; the FastStream consumers use it,
+and so can a service that pulls messages itself (the coordinator's priority intake).
 
 A dead letter never stops the consumer.
 """
@@ -53,6 +57,14 @@ _RETENTION = {
 }
 
 
+class Hold(Exception):
+    """Not a failure: the message cannot be handled yet; put it back for ``delay`` seconds."""
+
+    def __init__(self, delay: float, why: str) -> None:
+        super().__init__(why)
+        self.delay = delay
+
+
 @dataclass(slots=True)
 class Delivery:
     """One delivery of a message to a handler, and what the handler may do with it."""
@@ -62,6 +74,7 @@ class Delivery:
     num_delivered: int
     _raw: Any = field(repr=False)
     settled: bool = False
+    published_at: float = 0.0  # when JetStream stored the message (epoch seconds)
 
     async def ack(self) -> None:
         if not self.settled:
@@ -263,31 +276,39 @@ class Bus:
             await sub.subscriber.stop()
 
     async def _handle(self, sub: _Subscription[Any], body: bytes, msg: NatsMessage) -> None:
-        raw = msg.raw_message
+        await self.process(sub.spec, sub.cls, sub.handler, msg.raw_message)
+
+    async def process(self, spec: ConsumerSpec, cls: type[M], handler: Handler[M], raw: Any) -> None:
+        """Decode one JetStream message, run ``handler`` in a consumer span, settle the message."""
         headers = dict(raw.headers or {})
         subject = raw.subject
-        num = raw.metadata.num_delivered if raw.metadata else 1
-        durable = sub.spec.durable
+        meta = raw.metadata
+        num = (meta.num_delivered if meta else None) or 1
+        durable = spec.durable
         started = time.perf_counter()
         try:
-            decoded = decode(sub.cls, body, headers)
+            decoded = decode(cls, raw.data, headers)
         except DecodeError as exc:
-            await self.dead_letter(subject, body, headers, reason=str(exc), kind="decode", consumer=durable)
+            await self.dead_letter(subject, raw.data, headers, reason=str(exc), kind="decode", consumer=durable)
             await raw.ack()
             return
-        delivery = Delivery(subject=subject, headers=headers, num_delivered=num, _raw=raw)
+        published = meta.timestamp.timestamp() if meta and meta.timestamp else time.time()
+        delivery = Delivery(subject=subject, headers=headers, num_delivered=num, _raw=raw, published_at=published)
         with consumer_span(headers, subject, durable, self.service):
             try:
-                await sub.handler(decoded, delivery)
+                await handler(decoded, delivery)
+            except Hold as hold:
+                await delivery.nak(delay=hold.delay)
+                metrics.BUS_MESSAGES.labels(durable, "nak").inc()
             except asyncio.CancelledError:
                 await delivery.nak()
                 metrics.BUS_MESSAGES.labels(durable, "nak").inc()
                 raise
             except VaporaError as exc:
-                await self._failed(delivery, sub.spec, body, exc, retryable=exc.retryable, kind=exc.code)
+                await self._failed(delivery, spec, raw.data, exc, retryable=exc.retryable, kind=exc.code)
             except Exception as exc:
                 log.exception("handler of %s failed on %s", durable, subject)
-                await self._failed(delivery, sub.spec, body, exc, retryable=True, kind="error")
+                await self._failed(delivery, spec, raw.data, exc, retryable=True, kind="error")
             else:
                 if not delivery.settled:
                     await delivery.ack()
@@ -300,8 +321,7 @@ class Bus:
     ) -> None:
         if delivery.settled:
             return
-        unlimited = spec.max_deliver <= 0
-        if retryable and (unlimited or delivery.num_delivered < spec.max_deliver):
+        if retryable and delivery.num_delivered < spec.failure_limit:
             log.warning(
                 "retrying %s on %s (delivery %d): %s", spec.durable, delivery.subject, delivery.num_delivered, exc
             )

@@ -40,7 +40,15 @@ class ConsumerSpec:
     max_ack_pending: int = 1000
     batch_size: int = 32
     deliver_new_only: bool = False
+    # With unlimited redelivery (max_deliver <= 0), how many deliveries a retryable failure
+    # gets before it is dead-lettered. Holds (nak with a delay) count as deliveries too.
+    max_failures: int = 10
     description: str = field(default="", compare=False)
+
+    @property
+    def failure_limit(self) -> int:
+        """Deliveries after which a message that keeps failing is dead-lettered."""
+        return self.max_deliver if self.max_deliver > 0 else self.max_failures
 
 
 STREAMS: tuple[StreamSpec, ...] = (
