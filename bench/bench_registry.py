@@ -27,8 +27,18 @@ from vapora_core.store import Store
 from vapora_testing.nats import NatsServer
 
 TASK_TYPES = [
-    "architecture", "coding", "review", "testing", "documentation", "security", "devops",
-    "marketing", "presentation", "monitoring", "planning", "decision",
+    "architecture",
+    "coding",
+    "review",
+    "testing",
+    "documentation",
+    "security",
+    "devops",
+    "marketing",
+    "presentation",
+    "monitoring",
+    "planning",
+    "decision",
 ]
 
 
@@ -37,7 +47,10 @@ def agent(i: int) -> agents_pb2.Agent:
     other = TASK_TYPES[i % len(TASK_TYPES)]
     caps = ["coding"] if other == "coding" else ["coding", other]
     return agents_pb2.Agent(
-        id=f"agent-{i:05d}", role="developer", runtime_id=f"rt-{i % 50}", max_concurrency=2,
+        id=f"agent-{i:05d}",
+        role="developer",
+        runtime_id=f"rt-{i % 50}",
+        max_concurrency=2,
         capabilities=[agents_pb2.Capability(task_type=t, proficiency=0.5) for t in caps],
     )
 
@@ -104,8 +117,13 @@ async def main(n: int, seconds: float, concurrency: int) -> None:
         t0 = time.perf_counter()
         await seed(store_url, range(via_rpc, n))
         settings = RegistrySettings(
-            nats_url=nats.url, store_url=store_url, grpc_port=0, metrics_port=0,
-            heartbeat_timeout_s=3600, remove_after_s=7200, log_level="WARNING",
+            nats_url=nats.url,
+            store_url=store_url,
+            grpc_port=0,
+            metrics_port=0,
+            heartbeat_timeout_s=3600,
+            remove_after_s=7200,
+            log_level="WARNING",
         )
         app = RegistryApp(settings)
         await app.start()
@@ -126,15 +144,24 @@ async def main(n: int, seconds: float, concurrency: int) -> None:
                 assert total == n, f"expected {n} registered agents, found {total}"
                 print(f"{total} agents registered")
                 cases = [
-                    ("capability=coding (all match), page_size=100",
-                     agents_pb2.ListAgentsRequest(capability="coding", page_size=100)),
-                    ("capability=coding status=HEALTHY, page_size=100",
-                     agents_pb2.ListAgentsRequest(capability="coding", status=agents_pb2.AGENT_STATUS_HEALTHY,
-                                                  page_size=100)),
-                    ("capability=security (1/12 match), page_size=100",
-                     agents_pb2.ListAgentsRequest(capability="security", page_size=100)),
-                    ("capability=security role=developer, page_size=1000",
-                     agents_pb2.ListAgentsRequest(capability="security", role="developer", page_size=1000)),
+                    (
+                        "capability=coding (all match), page_size=100",
+                        agents_pb2.ListAgentsRequest(capability="coding", page_size=100),
+                    ),
+                    (
+                        "capability=coding status=HEALTHY, page_size=100",
+                        agents_pb2.ListAgentsRequest(
+                            capability="coding", status=agents_pb2.AGENT_STATUS_HEALTHY, page_size=100
+                        ),
+                    ),
+                    (
+                        "capability=security (1/12 match), page_size=100",
+                        agents_pb2.ListAgentsRequest(capability="security", page_size=100),
+                    ),
+                    (
+                        "capability=security role=developer, page_size=1000",
+                        agents_pb2.ListAgentsRequest(capability="security", role="developer", page_size=1000),
+                    ),
                 ]
                 print(f"{concurrency} concurrent callers, {seconds:.0f}s per case")
                 print(f"{'case':55} {'calls/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'agents':>7}")

@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from google.protobuf import descriptor_pool
+
 import vapora.agents.v1.agents_pb2
 import vapora.coordinator.v1.coordinator_pb2
 import vapora.kg.v1.kg_pb2
 import vapora.llm.v1.llm_pb2
 import vapora.mcp.v1.mcp_pb2  # noqa: F401  (registers the services in the pool)
-from google.protobuf import descriptor_pool
 from vapora_core.bus.topology import CONSUMERS, STREAMS
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,14 +13,14 @@ import time
 
 import httpx
 import pytest
+
+from tests.e2e.helpers import spans, submit, wait_terminal
 from vapora.common.v1 import common_pb2
 from vapora.kg.v1 import kg_pb2, kg_pb2_grpc
 from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import Bus
 from vapora_core.grpc import channel
 from vapora_testing.fleet import SERVICES, Fleet
-
-from tests.e2e.helpers import spans, submit, wait_terminal
 
 pytestmark = pytest.mark.e2e
 

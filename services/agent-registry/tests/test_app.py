@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 
 import grpc
 import pytest
+
 from vapora.agents.v1 import agents_pb2, agents_pb2_grpc
 from vapora_agent_registry.app import RegistryApp
 from vapora_agent_registry.settings import RegistrySettings
@@ -22,14 +23,24 @@ CHANGES = ConsumerSpec(durable="test-agents-changed", stream="AGENTS", filter_su
 
 def settings(nats_url: str, store_url: str, **kw: float) -> RegistrySettings:
     return RegistrySettings(
-        nats_url=nats_url, store_url=store_url, grpc_port=0, metrics_port=0, shutdown_grace_s=1.0,
-        sweep_interval_s=0.1, flush_interval_s=0.2, **kw,
+        nats_url=nats_url,
+        store_url=store_url,
+        grpc_port=0,
+        metrics_port=0,
+        shutdown_grace_s=1.0,
+        sweep_interval_s=0.1,
+        flush_interval_s=0.2,
+        **kw,
     )
 
 
 def agent(agent_id: str, *types: str, role: str = "developer") -> agents_pb2.Agent:
     return agents_pb2.Agent(
-        id=agent_id, role=role, runtime_id="rt-test", max_concurrency=2, workspace_id="",
+        id=agent_id,
+        role=role,
+        runtime_id="rt-test",
+        max_concurrency=2,
+        workspace_id="",
         capabilities=[agents_pb2.Capability(task_type=t, proficiency=0.7) for t in types],
     )
 
@@ -92,7 +103,9 @@ async def test_register_get_list_and_every_change_is_published(
 
     await eventually(lambda: len(changes) >= 3)
     assert [(c.kind, c.agent.id) for c in changes[:3]] == [
-        (Kind.KIND_REGISTERED, "dev-1"), (Kind.KIND_REGISTERED, "rev-1"), (Kind.KIND_REMOVED, "rev-1"),
+        (Kind.KIND_REGISTERED, "dev-1"),
+        (Kind.KIND_REGISTERED, "rev-1"),
+        (Kind.KIND_REMOVED, "rev-1"),
     ]
 
 

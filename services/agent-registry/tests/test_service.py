@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from vapora.agents.v1 import agents_pb2
 from vapora_agent_registry.service import HEALTHY, UNHEALTHY, Registry
 from vapora_core.errors import InvalidArgument, NotFound
@@ -54,17 +55,31 @@ def test_register_is_healthy_and_a_second_register_is_an_update(reg: Registry) -
 @pytest.mark.parametrize(
     ("bad", "field"),
     [
-        (agents_pb2.Agent(role="x", capabilities=[agents_pb2.Capability(task_type="coding")], max_concurrency=1),
-         "agent.id"),
-        (agents_pb2.Agent(id="a.b", role="x", capabilities=[agents_pb2.Capability(task_type="c")],
-                          max_concurrency=1), "agent.id"),
-        (agents_pb2.Agent(id="a", capabilities=[agents_pb2.Capability(task_type="c")], max_concurrency=1),
-         "agent.role"),
+        (
+            agents_pb2.Agent(role="x", capabilities=[agents_pb2.Capability(task_type="coding")], max_concurrency=1),
+            "agent.id",
+        ),
+        (
+            agents_pb2.Agent(
+                id="a.b", role="x", capabilities=[agents_pb2.Capability(task_type="c")], max_concurrency=1
+            ),
+            "agent.id",
+        ),
+        (
+            agents_pb2.Agent(id="a", capabilities=[agents_pb2.Capability(task_type="c")], max_concurrency=1),
+            "agent.role",
+        ),
         (agents_pb2.Agent(id="a", role="r", max_concurrency=1), "agent.capabilities"),
-        (agents_pb2.Agent(id="a", role="r", capabilities=[agents_pb2.Capability(task_type="c", proficiency=2)],
-                          max_concurrency=1), "agent.capabilities[0].proficiency"),
-        (agents_pb2.Agent(id="a", role="r", capabilities=[agents_pb2.Capability(task_type="c")]),
-         "agent.max_concurrency"),
+        (
+            agents_pb2.Agent(
+                id="a", role="r", capabilities=[agents_pb2.Capability(task_type="c", proficiency=2)], max_concurrency=1
+            ),
+            "agent.capabilities[0].proficiency",
+        ),
+        (
+            agents_pb2.Agent(id="a", role="r", capabilities=[agents_pb2.Capability(task_type="c")]),
+            "agent.max_concurrency",
+        ),
     ],
 )
 def test_register_refuses_an_invalid_agent_naming_the_field(reg: Registry, bad: agents_pb2.Agent, field: str) -> None:
@@ -133,9 +148,7 @@ def test_silent_agent_turns_unhealthy_then_is_removed_and_a_heartbeat_brings_it_
     assert reg.list_agents(capability="coding") == ([], "")
 
 
-def test_load_is_summed_over_live_replicas_and_a_silent_replica_stops_counting(
-    reg: Registry, clock: Clock
-) -> None:
+def test_load_is_summed_over_live_replicas_and_a_silent_replica_stops_counting(reg: Registry, clock: Clock) -> None:
     reg.register(agent("a1", runtime="rt-1"))
     assert reg.heartbeat(beat("a1", 2, "rt-1")) is not None
     assert reg.heartbeat(beat("a1", 2, "rt-1")) is None  # nothing changed, nothing announced

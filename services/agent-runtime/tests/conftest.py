@@ -22,6 +22,7 @@ from typing import Any
 
 import grpc
 import pytest
+
 from vapora.agents.v1 import agents_pb2, agents_pb2_grpc
 from vapora.coordinator.v1 import coordinator_pb2
 from vapora.kg.v1 import kg_pb2
@@ -62,16 +63,25 @@ class StandInRouter(llm_pb2_grpc.LlmRouterServicer):
         title = request.messages[0].content.splitlines()[1].removeprefix("Title: ")
         return llm_pb2.CompleteResponse(
             text=f"Done: {title}. The work product for {title} follows, step by step.",
-            provider="offline", model="offline-echo", input_tokens=42, output_tokens=17,
-            cost_cents=0.0, latency_ms=3, finish_reason="stop",
+            provider="offline",
+            model="offline-echo",
+            input_tokens=42,
+            output_tokens=17,
+            cost_cents=0.0,
+            latency_ms=3,
+            finish_reason="stop",
         )
 
 
 @pytest.fixture
 async def router() -> AsyncIterator[tuple[StandInRouter, str]]:
     servicer = StandInRouter()
-    server = GrpcServer("llm-router-stand-in", "127.0.0.1", 0,
-                        [(llm_pb2_grpc.add_LlmRouterServicer_to_server, servicer, "vapora.llm.v1.LlmRouter")])
+    server = GrpcServer(
+        "llm-router-stand-in",
+        "127.0.0.1",
+        0,
+        [(llm_pb2_grpc.add_LlmRouterServicer_to_server, servicer, "vapora.llm.v1.LlmRouter")],
+    )
     await server.start()
     yield servicer, f"127.0.0.1:{server.port}"
     await server.stop(0)
@@ -96,15 +106,21 @@ class Procs:
     def spawn(self, module: str, name: str, env: dict[str, str], *, wait: bool = True) -> subprocess.Popen[bytes]:
         ops = free_port()
         full = {k: v for k, v in os.environ.items() if not k.startswith("VAPORA_")}
-        full.update({
-            "VAPORA_NATS_URL": self.nats_url, "VAPORA_DATA_DIR": str(self.tmp / "data"),
-            "VAPORA_METRICS_PORT": str(ops), "VAPORA_SHUTDOWN_GRACE_S": "3", "PYTHONUNBUFFERED": "1",
-        })
+        full.update(
+            {
+                "VAPORA_NATS_URL": self.nats_url,
+                "VAPORA_DATA_DIR": str(self.tmp / "data"),
+                "VAPORA_METRICS_PORT": str(ops),
+                "VAPORA_SHUTDOWN_GRACE_S": "3",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         full.update(env)
         log = self.tmp / f"{name}.log"
         with log.open("ab") as out:
-            proc = subprocess.Popen([sys.executable, "-m", module], env=full, stdout=out, stderr=subprocess.STDOUT,
-                                    cwd=str(self.tmp))
+            proc = subprocess.Popen(
+                [sys.executable, "-m", module], env=full, stdout=out, stderr=subprocess.STDOUT, cwd=str(self.tmp)
+            )
         proc.log = log  # type: ignore[attr-defined]
         self.procs.append(proc)
         if wait:
@@ -130,10 +146,16 @@ def procs(tmp_path: Path, nats_url: str) -> Iterator[Procs]:
 @pytest.fixture
 def registry(procs: Procs) -> str:
     port = free_port()
-    procs.spawn("vapora_agent_registry", "agent-registry", {
-        "VAPORA_GRPC_PORT": str(port), "VAPORA_HEARTBEAT_TIMEOUT_S": str(HEARTBEAT_TIMEOUT_S),
-        "VAPORA_REMOVE_AFTER_S": "60", "VAPORA_SWEEP_INTERVAL_S": "0.2",
-    })
+    procs.spawn(
+        "vapora_agent_registry",
+        "agent-registry",
+        {
+            "VAPORA_GRPC_PORT": str(port),
+            "VAPORA_HEARTBEAT_TIMEOUT_S": str(HEARTBEAT_TIMEOUT_S),
+            "VAPORA_REMOVE_AFTER_S": "60",
+            "VAPORA_SWEEP_INTERVAL_S": "0.2",
+        },
+    )
     return f"127.0.0.1:{port}"
 
 
@@ -150,12 +172,21 @@ def spawn_runtime(
     procs: Procs, registry: str, router: tuple[StandInRouter, str]
 ) -> Callable[..., subprocess.Popen[bytes]]:
     def spawn(config_dir: Path, runtime_id: str, *, wait: bool = True, **env: str) -> subprocess.Popen[bytes]:
-        return procs.spawn("vapora_agent_runtime", runtime_id, {
-            "VAPORA_CONFIG_DIR": str(config_dir), "VAPORA_RUNTIME_ID": runtime_id,
-            "VAPORA_REGISTRY_ADDR": registry, "VAPORA_ROUTER_ADDR": router[1],
-            "VAPORA_HEARTBEAT_INTERVAL_S": "0.3", "VAPORA_REGISTRY_CHECK_INTERVAL_S": "1",
-            "VAPORA_JOB_ACK_WAIT_S": "2", **env,
-        }, wait=wait)
+        return procs.spawn(
+            "vapora_agent_runtime",
+            runtime_id,
+            {
+                "VAPORA_CONFIG_DIR": str(config_dir),
+                "VAPORA_RUNTIME_ID": runtime_id,
+                "VAPORA_REGISTRY_ADDR": registry,
+                "VAPORA_ROUTER_ADDR": router[1],
+                "VAPORA_HEARTBEAT_INTERVAL_S": "0.3",
+                "VAPORA_REGISTRY_CHECK_INTERVAL_S": "1",
+                "VAPORA_JOB_ACK_WAIT_S": "2",
+                **env,
+            },
+            wait=wait,
+        )
 
     return spawn
 
@@ -187,9 +218,13 @@ async def dead_letters(bus: Bus, count: int, timeout: float = 10.0) -> list[tupl
     return got
 
 
-def make_job(job_id: str, agent_id: str, task_id: str, title: str, task_type: str = "coding") -> coordinator_pb2.JobAssigned:
+def make_job(
+    job_id: str, agent_id: str, task_id: str, title: str, task_type: str = "coding"
+) -> coordinator_pb2.JobAssigned:
     return coordinator_pb2.JobAssigned(
-        job_id=job_id, agent_id=agent_id, attempt=1,
+        job_id=job_id,
+        agent_id=agent_id,
+        attempt=1,
         task=tasks_pb2.Task(id=task_id, workspace_id="ws-1", title=title, task_type=task_type),
     )
 

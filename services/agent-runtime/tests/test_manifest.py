@@ -5,21 +5,42 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from vapora_agent_runtime.manifest import load_manifest, load_manifests
 from vapora_core.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[3]
 AGENTS = ROOT / "config" / "agents"
 FLEET_TASK_TYPES = {
-    "architecture", "coding", "review", "testing", "documentation", "security", "devops",
-    "marketing", "presentation", "monitoring", "planning", "decision",
+    "architecture",
+    "coding",
+    "review",
+    "testing",
+    "documentation",
+    "security",
+    "devops",
+    "marketing",
+    "presentation",
+    "monitoring",
+    "planning",
+    "decision",
 }
 ROLES = {
-    "architect", "developer", "code-reviewer", "tester", "documenter", "marketer", "presenter",
-    "devops", "monitor", "security", "project-manager", "decision-maker",
+    "architect",
+    "developer",
+    "code-reviewer",
+    "tester",
+    "documenter",
+    "marketer",
+    "presenter",
+    "devops",
+    "monitor",
+    "security",
+    "project-manager",
+    "decision-maker",
 }
 
-GOOD = '''
+GOOD = """
 id = "translator"
 role = "translator"
 preferred_provider = "openai"
@@ -28,7 +49,7 @@ max_concurrency = 2
 allowed_tools = ["filesystem.read_file"]
 system_prompt = "You translate documentation."
 capabilities = ["documentation", { task_type = "localisation", proficiency = 0.8 }]
-'''
+"""
 
 
 def test_the_twelve_shipped_roles_load_and_cover_every_fleet_task_type() -> None:
@@ -57,16 +78,23 @@ def test_a_manifest_becomes_the_registry_agent_with_its_runtime(tmp_path: Path) 
 @pytest.mark.parametrize(
     ("replace", "field"),
     [
-        (('max_concurrency = 2', 'max_concurrency = 0'), "max_concurrency"),
+        (("max_concurrency = 2", "max_concurrency = 0"), "max_concurrency"),
         (('system_prompt = "You translate documentation."', 'system_prompt = "  "'), "system_prompt"),
         (('id = "translator"', 'id = "Trans lator"'), "id"),
-        (('proficiency = 0.8', 'proficiency = 1.8'), "capabilities[1].proficiency"),
-        (('capabilities = ["documentation", { task_type = "localisation", proficiency = 0.8 }]',
-          'capabilities = []'), "capabilities"),
-        (('preferred_model = "gpt-4o-mini"', 'preferred_model = "gpt-4o-mini"\nmodel_temperature = 3'),
-         "model_temperature"),
+        (("proficiency = 0.8", "proficiency = 1.8"), "capabilities[1].proficiency"),
+        (
+            (
+                'capabilities = ["documentation", { task_type = "localisation", proficiency = 0.8 }]',
+                "capabilities = []",
+            ),
+            "capabilities",
+        ),
+        (
+            ('preferred_model = "gpt-4o-mini"', 'preferred_model = "gpt-4o-mini"\nmodel_temperature = 3'),
+            "model_temperature",
+        ),
         (('role = "translator"', 'role = "translator'), "(syntax)"),
-        (('role = "translator"', ''), "role"),
+        (('role = "translator"', ""), "role"),
     ],
 )
 def test_a_malformed_manifest_names_the_file_and_the_field(

@@ -17,7 +17,7 @@ from vapora_core.bus import Bus
 
 HEALTHY = agents_pb2.AGENT_STATUS_HEALTHY
 
-TRANSLATOR = '''
+TRANSLATOR = """
 id = "translator"
 role = "translator"
 preferred_provider = "gemini"
@@ -28,25 +28,35 @@ system_prompt = "You translate technical documents."
 [[capabilities]]
 task_type = "translation"
 proficiency = 0.9
-'''
+"""
 
 
 def test_a_malformed_manifest_stops_start_up_naming_the_file_and_the_field(config_dir: Path) -> None:
     bad = config_dir / "agents" / "tester.toml"
     bad.write_text(bad.read_text().replace("max_concurrency = 3", 'max_concurrency = "lots"'))
     env = {k: v for k, v in os.environ.items() if not k.startswith("VAPORA_")}
-    env.update({"VAPORA_CONFIG_DIR": str(config_dir), "VAPORA_METRICS_PORT": "0",
-                "VAPORA_NATS_URL": "nats://127.0.0.1:1"})
-    proc = subprocess.run([sys.executable, "-m", "vapora_agent_runtime"], env=env, capture_output=True,
-                          timeout=60, cwd=str(config_dir.parent))
+    env.update(
+        {"VAPORA_CONFIG_DIR": str(config_dir), "VAPORA_METRICS_PORT": "0", "VAPORA_NATS_URL": "nats://127.0.0.1:1"}
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "vapora_agent_runtime"],
+        env=env,
+        capture_output=True,
+        timeout=60,
+        cwd=str(config_dir.parent),
+    )
     assert proc.returncode == 1
     stderr = proc.stderr.decode()
     assert f"{bad}: max_concurrency:" in stderr, stderr[-2000:]
 
 
 async def test_a_new_manifest_on_sighup_registers_a_13th_agent_that_gets_work(
-    spawn_runtime: Any, config_dir: Path, registry: str, bus: Bus,
-    executions: list[kg_pb2.ExecutionRecorded], helpers: Any,
+    spawn_runtime: Any,
+    config_dir: Path,
+    registry: str,
+    bus: Bus,
+    executions: list[kg_pb2.ExecutionRecorded],
+    helpers: Any,
 ) -> None:
     proc = spawn_runtime(config_dir, "rt-hup")
     await _until_agents(helpers, registry, 12)
@@ -58,17 +68,29 @@ async def test_a_new_manifest_on_sighup_registers_a_13th_agent_that_gets_work(
     [translator] = await helpers.list_agents(registry, capability="translation", status=HEALTHY)
     assert translator.runtime_id == "rt-hup"
 
-    await helpers.publish_job(bus, helpers.make_job("j-tr", "translator", "t-tr", "Translate the README", "translation"))
+    await helpers.publish_job(
+        bus, helpers.make_job("j-tr", "translator", "t-tr", "Translate the README", "translation")
+    )
     await helpers.eventually(lambda: len(executions) == 1, what="the translator's execution")
-    assert (executions[0].agent_id, executions[0].task_type, executions[0].success) == ("translator", "translation", True)
+    assert (executions[0].agent_id, executions[0].task_type, executions[0].success) == (
+        "translator",
+        "translation",
+        True,
+    )
 
     proc.send_signal(signal.SIGTERM)
     assert await asyncio.to_thread(proc.wait, 30) == 0
 
 
 async def test_sigkill_mid_job_the_job_is_redelivered_to_a_replica_and_completes_exactly_once(
-    spawn_runtime: Any, config_dir: Path, tmp_path: Path, registry: str, bus: Bus, router: Any,
-    executions: list[kg_pb2.ExecutionRecorded], helpers: Any,
+    spawn_runtime: Any,
+    config_dir: Path,
+    tmp_path: Path,
+    registry: str,
+    bus: Bus,
+    router: Any,
+    executions: list[kg_pb2.ExecutionRecorded],
+    helpers: Any,
 ) -> None:
     # Runtime A hosts the developer and a "solo" agent only it hosts; runtime B is a replica
     # of the developer only.
@@ -123,8 +145,13 @@ async def _until_absent(helpers: Any, registry: str, agent_ids: set[str], timeou
 
 
 async def test_sigterm_mid_job_hands_the_job_back_at_once_and_exits_0(
-    spawn_runtime: Any, tmp_path: Path, config_dir: Path, bus: Bus, router: Any,
-    executions: list[kg_pb2.ExecutionRecorded], helpers: Any,
+    spawn_runtime: Any,
+    tmp_path: Path,
+    config_dir: Path,
+    bus: Bus,
+    router: Any,
+    executions: list[kg_pb2.ExecutionRecorded],
+    helpers: Any,
 ) -> None:
     dev_only = tmp_path / "config-dev"
     (dev_only / "agents").mkdir(parents=True)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from vapora.agents.v1 import agents_pb2
 from vapora.kg.v1 import kg_pb2
 from vapora_agent_runtime.app import RuntimeApp
@@ -37,9 +38,16 @@ async def start_runtime(tmp_path: Path, nats_url: str, router: Any) -> AsyncIter
         (config / "agents").mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / "config" / "agents" / "developer.toml", config / "agents")
         settings = RuntimeSettings(
-            nats_url=nats_url, config_dir=config, runtime_id="rt-inproc", registry_addr=registry_addr,
-            router_addr=router[1], heartbeat_interval_s=0.3, registry_check_interval_s=1.0, job_ack_wait_s=5.0,
-            shutdown_grace_s=2.0, metrics_port=0,
+            nats_url=nats_url,
+            config_dir=config,
+            runtime_id="rt-inproc",
+            registry_addr=registry_addr,
+            router_addr=router[1],
+            heartbeat_interval_s=0.3,
+            registry_check_interval_s=1.0,
+            job_ack_wait_s=5.0,
+            shutdown_grace_s=2.0,
+            metrics_port=0,
         )
         app = RuntimeApp(settings)
         await app.start()
@@ -61,7 +69,11 @@ async def runtime(start_runtime: Any) -> RuntimeApp:
 
 
 async def test_job_is_executed_through_the_router_and_recorded_once(
-    start_runtime: Any, bus: Bus, router: Any, registry: str, executions: list[kg_pb2.ExecutionRecorded],
+    start_runtime: Any,
+    bus: Bus,
+    router: Any,
+    registry: str,
+    executions: list[kg_pb2.ExecutionRecorded],
     helpers: Any,
 ) -> None:
     runtime = await start_runtime(registry)
@@ -73,7 +85,12 @@ async def test_job_is_executed_through_the_router_and_recorded_once(
     await helpers.eventually(lambda: len(executions) == 1, what="the execution")
     [event] = executions
     assert event.execution_id == execution_id("j-1", 1)
-    assert (event.task_id, event.workspace_id, event.agent_id, event.task_type) == ("t-1", "ws-1", "developer", "coding")
+    assert (event.task_id, event.workspace_id, event.agent_id, event.task_type) == (
+        "t-1",
+        "ws-1",
+        "developer",
+        "coding",
+    )
     assert event.success and event.quality > 0.5
     assert (event.provider, event.model, event.input_tokens, event.output_tokens) == ("offline", "offline-echo", 42, 17)
     assert "Implement the login endpoint" in event.result

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from vapora.coordinator.v1 import coordinator_pb2
 from vapora.llm.v1 import llm_pb2
 from vapora.tasks.v1 import tasks_pb2
@@ -18,8 +19,14 @@ DEVELOPER = load_manifest(ROOT / "config" / "agents" / "developer.toml")
 
 
 def job(**task: str) -> coordinator_pb2.JobAssigned:
-    fields = {"id": "t-1", "workspace_id": "ws-1", "title": "Implement the login endpoint",
-              "description": "POST /login with JWT", "task_type": "coding", "complexity": "medium"}
+    fields = {
+        "id": "t-1",
+        "workspace_id": "ws-1",
+        "title": "Implement the login endpoint",
+        "description": "POST /login with JWT",
+        "task_type": "coding",
+        "complexity": "medium",
+    }
     fields.update(task)
     return coordinator_pb2.JobAssigned(job_id="j-1", agent_id="developer", attempt=1, task=tasks_pb2.Task(**fields))
 
@@ -33,8 +40,14 @@ class Router:
     async def __call__(self, request: llm_pb2.CompleteRequest) -> llm_pb2.CompleteResponse:
         self.requests.append(request)
         return llm_pb2.CompleteResponse(
-            text=self.text, provider="offline", model="offline-1", input_tokens=120, output_tokens=80,
-            cost_cents=0.0, latency_ms=12, finish_reason=self.finish,
+            text=self.text,
+            provider="offline",
+            model="offline-1",
+            input_tokens=120,
+            output_tokens=80,
+            cost_cents=0.0,
+            latency_ms=12,
+            finish_reason=self.finish,
         )
 
 
@@ -47,7 +60,11 @@ async def test_job_becomes_a_router_call_with_the_role_prompt_and_a_recorded_exe
     assert "Title: Implement the login endpoint" in request.messages[0].content
     assert "POST /login with JWT" in request.messages[0].content
     assert (request.role, request.agent_id, request.workspace_id, request.task_id) == (
-        "developer", "developer", "ws-1", "t-1")
+        "developer",
+        "developer",
+        "ws-1",
+        "t-1",
+    )
     assert (request.task_type, request.complexity) == ("coding", "medium")
     assert (request.preferred_provider, request.preferred_model) == ("anthropic", "claude-sonnet-4-5")
 
@@ -55,7 +72,12 @@ async def test_job_becomes_a_router_call_with_the_role_prompt_and_a_recorded_exe
     assert event.execution_id == execution_id("j-1", 1) == request.request_id
     assert (event.workspace_id, event.task_id, event.job_id, event.agent_id) == ("ws-1", "t-1", "j-1", "developer")
     assert (event.provider, event.model, event.input_tokens, event.output_tokens, event.latency_ms) == (
-        "offline", "offline-1", 120, 80, 12)
+        "offline",
+        "offline-1",
+        120,
+        80,
+        12,
+    )
     assert event.result.startswith("Here is the login endpoint")
 
 

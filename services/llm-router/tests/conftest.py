@@ -9,6 +9,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from fakes import KEY, FakeProviders
+
 from vapora_llm_router.config import load
 from vapora_llm_router.providers import build_providers
 from vapora_llm_router.service import RouterService, UsageRecord

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from fakes import FakeProviders
+
 from vapora_core.errors import ResourceExhausted
 from vapora_llm_router.providers.base import ChatTurn
 from vapora_llm_router.routing import RouteRequest

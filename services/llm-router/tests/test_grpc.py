@@ -10,6 +10,7 @@ import grpc
 import pytest
 from conftest import keyed_settings
 from fakes import TEXT, FakeProviders
+
 from vapora.llm.v1 import llm_pb2, llm_pb2_grpc
 from vapora_core.bus import Bus, Delivery
 from vapora_core.bus.topology import ConsumerSpec

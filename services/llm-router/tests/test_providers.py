@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from fakes import KEY, TEXT, FakeProviders
+
 from vapora_core.errors import DeadlineExceeded, Internal, InvalidArgument, Unavailable
 from vapora_llm_router.providers.anthropic import AnthropicProvider
 from vapora_llm_router.providers.base import ChatTurn, ProviderAuthError, ProviderRequest

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from vapora_core.errors import ConfigError
 from vapora_llm_router.config import load, parse
 from vapora_llm_router.reload import ConfigWatcher

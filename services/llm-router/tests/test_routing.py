@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from fakes import FakeProviders
+
 from vapora_core.errors import InvalidArgument, Unavailable
 from vapora_llm_router.config import load
 from vapora_llm_router.providers import build_providers

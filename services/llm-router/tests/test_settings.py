@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 import pytest
+
 from vapora_llm_router.providers import build_providers
 from vapora_llm_router.settings import RouterSettings
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+
 from vapora.mcp.v1 import mcp_pb2_grpc
 from vapora_mcp_gateway.app import McpApp
 from vapora_mcp_gateway.settings import McpSettings

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from vapora_core.errors import ConfigError
 from vapora_mcp_gateway.config import load_config, parse_config
 

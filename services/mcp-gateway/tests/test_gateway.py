@@ -12,6 +12,7 @@ from pathlib import Path
 import grpc
 import pytest
 from prometheus_client import REGISTRY
+
 from vapora.mcp.v1 import mcp_pb2, mcp_pb2_grpc
 from vapora_core.bus import Bus, ConsumerSpec, Delivery
 from vapora_core.errors import ConfigError
@@ -20,10 +21,16 @@ from vapora_mcp_gateway.app import McpApp
 WS = "ws-acme"
 
 
-def call(server: str, tool: str, args: object = None, *, ws: str = WS, raw: str | None = None) -> mcp_pb2.CallToolRequest:
+def call(
+    server: str, tool: str, args: object = None, *, ws: str = WS, raw: str | None = None
+) -> mcp_pb2.CallToolRequest:
     return mcp_pb2.CallToolRequest(
-        server=server, tool=tool, arguments_json=raw if raw is not None else json.dumps(args or {}),
-        workspace_id=ws, agent_id="agent-7", task_id="task-9",
+        server=server,
+        tool=tool,
+        arguments_json=raw if raw is not None else json.dumps(args or {}),
+        workspace_id=ws,
+        agent_id="agent-7",
+        task_id="task-9",
     )
 
 
@@ -76,7 +83,11 @@ async def test_call_tool_runs_a_real_tool_and_the_call_is_logged_and_published(
         await asyncio.wait_for(got.wait(), 10)
         event = seen[0]
         assert (event.server, event.tool, event.workspace_id, event.agent_id, event.task_id) == (
-            "workspace", "read_file", WS, "agent-7", "task-9",
+            "workspace",
+            "read_file",
+            WS,
+            "agent-7",
+            "task-9",
         )
         assert event.outcome == "ok" and not event.is_error and event.via == "grpc"
 
@@ -193,7 +204,7 @@ async def test_reload_applies_a_new_config_and_keeps_the_old_one_when_invalid(
     err = await rpc_error(stub.CallTool(call("sysinfo", "utc_now")))
     assert err.code() == grpc.StatusCode.NOT_FOUND
 
-    config_file.write_text(good.replace('timeout_s = 1.5', 'timeout_s = "soon"'))
+    config_file.write_text(good.replace("timeout_s = 1.5", 'timeout_s = "soon"'))
     with pytest.raises(ConfigError, match=r"mcp.toml: servers\[1\].timeout_s"):
         await app.reload()
     reply = await stub.ListTools(mcp_pb2.ListToolsRequest(workspace_id=WS))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx2
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
+
 from vapora.mcp.v1 import mcp_pb2, mcp_pb2_grpc
 from vapora_mcp_gateway.app import McpApp
 

@@ -11,6 +11,7 @@ import urllib.request
 from pathlib import Path
 
 import grpc
+
 from vapora.mcp.v1 import mcp_pb2, mcp_pb2_grpc
 from vapora_core.grpc import check_health
 from vapora_testing.ports import free_port
@@ -110,7 +111,11 @@ def test_an_invalid_config_stops_the_start_with_a_clear_message(nats_url: str, t
     (config_dir / "mcp.toml").write_text('[[servers]]\nname = "x"\ntransport = "stdio"\n')
     env, _ = environment(nats_url, tmp_path, config_dir)
     done = subprocess.run(
-        [sys.executable, "-m", "vapora_mcp_gateway"], env=env, cwd=tmp_path, capture_output=True, text=True,
+        [sys.executable, "-m", "vapora_mcp_gateway"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
         timeout=60,
     )
     assert done.returncode == 1

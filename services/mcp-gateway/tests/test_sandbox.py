@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from vapora_mcp_gateway.servers.sandbox import Sandbox, SandboxError
 
 

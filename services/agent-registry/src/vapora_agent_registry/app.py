@@ -6,17 +6,16 @@ import asyncio
 import contextlib
 
 from vapora.agents.v1 import agents_pb2, agents_pb2_grpc
-from vapora_core.bus import CONSUMERS, Bus
-from vapora_core.grpc import GrpcServer
-from vapora_core.metrics import Readiness
-from vapora_core.store import Store
-
 from vapora_agent_registry.directory import AgentDirectory
 from vapora_agent_registry.grpc_server import SERVICE_NAME, AgentRegistryServicer
 from vapora_agent_registry.repository import NAMESPACE, SCHEMA, AgentRepository
 from vapora_agent_registry.service import Registry
 from vapora_agent_registry.settings import RegistrySettings
 from vapora_agent_registry.subscribers import HeartbeatSubscriber
+from vapora_core.bus import CONSUMERS, Bus
+from vapora_core.grpc import GrpcServer
+from vapora_core.metrics import Readiness
+from vapora_core.store import Store
 
 
 class RegistryApp:
@@ -52,8 +51,13 @@ class RegistryApp:
             self.settings.service_name,
             self.settings.grpc_host,
             self.settings.grpc_port,
-            [(agents_pb2_grpc.add_AgentRegistryServicer_to_server, AgentRegistryServicer(self.directory),
-              SERVICE_NAME)],
+            [
+                (
+                    agents_pb2_grpc.add_AgentRegistryServicer_to_server,
+                    AgentRegistryServicer(self.directory),
+                    SERVICE_NAME,
+                )
+            ],
         )
         await self.grpc.start()
         self._maintenance = asyncio.create_task(

@@ -14,12 +14,11 @@ import time
 from collections.abc import Sequence
 
 from vapora.agents.v1 import agents_pb2
-from vapora_core.bus import Bus, subjects
-from vapora_core.errors import NotFound, VaporaError
-
 from vapora_agent_registry import metrics
 from vapora_agent_registry.repository import AgentRepository
 from vapora_agent_registry.service import HEALTHY, UNHEALTHY, Change, Registry
+from vapora_core.bus import Bus, subjects
+from vapora_core.errors import NotFound, VaporaError
 
 log = logging.getLogger("vapora.registry")
 

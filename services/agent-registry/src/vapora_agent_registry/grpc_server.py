@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
-from vapora.agents.v1 import agents_pb2, agents_pb2_grpc
-from vapora_core.errors import InvalidArgument
 
+from vapora.agents.v1 import agents_pb2, agents_pb2_grpc
 from vapora_agent_registry.directory import AgentDirectory
+from vapora_core.errors import InvalidArgument
 
 SERVICE_NAME = "vapora.agents.v1.AgentRegistry"
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -18,9 +18,7 @@ class AgentRegistryServicer(agents_pb2_grpc.AgentRegistryServicer):
     def __init__(self, directory: AgentDirectory) -> None:
         self._directory = directory
 
-    async def Register(
-        self, request: agents_pb2.RegisterRequest, context: Context
-    ) -> agents_pb2.RegisterResponse:
+    async def Register(self, request: agents_pb2.RegisterRequest, context: Context) -> agents_pb2.RegisterResponse:
         if not request.HasField("agent"):
             raise InvalidArgument("agent is required")
         return agents_pb2.RegisterResponse(agent=await self._directory.register(request.agent))
@@ -33,17 +31,13 @@ class AgentRegistryServicer(agents_pb2_grpc.AgentRegistryServicer):
         await self._directory.deregister(request.agent_id)
         return agents_pb2.DeregisterResponse()
 
-    async def Heartbeat(
-        self, request: agents_pb2.HeartbeatRequest, context: Context
-    ) -> agents_pb2.HeartbeatResponse:
+    async def Heartbeat(self, request: agents_pb2.HeartbeatRequest, context: Context) -> agents_pb2.HeartbeatResponse:
         if not request.HasField("heartbeat"):
             raise InvalidArgument("heartbeat is required")
         status = await self._directory.heartbeat(request.heartbeat)
         return agents_pb2.HeartbeatResponse(status=status)
 
-    async def GetAgent(
-        self, request: agents_pb2.GetAgentRequest, context: Context
-    ) -> agents_pb2.Agent:
+    async def GetAgent(self, request: agents_pb2.GetAgentRequest, context: Context) -> agents_pb2.Agent:
         if not request.agent_id:
             raise InvalidArgument("agent_id is required")
         return self._directory.registry.get(request.agent_id)

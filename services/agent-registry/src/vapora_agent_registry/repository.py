@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from google.protobuf.json_format import MessageToDict, ParseDict, ParseError
+
 from vapora.agents.v1 import agents_pb2
 from vapora_core.store import Store
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pydantic import Field, model_validator
+
 from vapora_core.settings import ServiceSettings
 
 
@@ -13,9 +14,7 @@ class RegistrySettings(ServiceSettings):
     heartbeat_timeout_s: float = Field(
         default=15.0, gt=0, description="No heartbeat for this long: the agent is marked unhealthy."
     )
-    remove_after_s: float = Field(
-        default=60.0, gt=0, description="No heartbeat for this long: the agent is removed."
-    )
+    remove_after_s: float = Field(default=60.0, gt=0, description="No heartbeat for this long: the agent is removed.")
     sweep_interval_s: float = Field(default=1.0, gt=0, description="How often liveness is checked.")
     flush_interval_s: float = Field(
         default=1.0, gt=0, description="How often heartbeat updates are written to the store."

@@ -5,10 +5,9 @@ from __future__ import annotations
 import logging
 
 from vapora.agents.v1 import agents_pb2
+from vapora_agent_registry.directory import AgentDirectory
 from vapora_core.bus import Delivery
 from vapora_core.errors import NotFound
-
-from vapora_agent_registry.directory import AgentDirectory
 
 log = logging.getLogger("vapora.registry")
 

@@ -8,14 +8,13 @@ while replicas hosting the same agent ids keep them alive (see docs/agents.md).
 
 from __future__ import annotations
 
-from vapora_core.bus import Bus
-from vapora_core.metrics import Readiness
-
 from vapora_agent_runtime.clients import RegistryClient, RouterClient
 from vapora_agent_runtime.host import AgentHost
 from vapora_agent_runtime.manifest import load_manifests
 from vapora_agent_runtime.service import JobExecutor
 from vapora_agent_runtime.settings import RuntimeSettings
+from vapora_core.bus import Bus
+from vapora_core.metrics import Readiness
 
 
 class RuntimeApp:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import grpc
+
 from vapora.agents.v1 import agents_pb2, agents_pb2_grpc
 from vapora.llm.v1 import llm_pb2, llm_pb2_grpc
 from vapora_core.grpc import call, channel

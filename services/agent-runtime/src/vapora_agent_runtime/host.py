@@ -20,14 +20,13 @@ from collections.abc import Sequence
 
 from vapora.agents.v1 import agents_pb2
 from vapora.coordinator.v1 import coordinator_pb2
-from vapora_core.bus import CONSUMERS, Bus, ConsumerSpec, subjects
-from vapora_core.errors import NotFound, VaporaError
-
 from vapora_agent_runtime import metrics
 from vapora_agent_runtime.clients import RegistryClient
 from vapora_agent_runtime.manifest import AgentManifest
 from vapora_agent_runtime.service import JobExecutor
 from vapora_agent_runtime.subscribers import HostedAgent, JobHandler
+from vapora_core.bus import CONSUMERS, Bus, ConsumerSpec, subjects
+from vapora_core.errors import NotFound, VaporaError
 
 log = logging.getLogger("vapora.runtime")
 
@@ -56,9 +55,7 @@ class AgentHost:
         self._tasks: list[asyncio.Task[None]] = []
 
     def job_spec(self, manifest: AgentManifest) -> ConsumerSpec:
-        return dataclasses.replace(
-            CONSUMERS.job(manifest.id, manifest.max_concurrency), ack_wait_s=self._ack_wait
-        )
+        return dataclasses.replace(CONSUMERS.job(manifest.id, manifest.max_concurrency), ack_wait_s=self._ack_wait)
 
     # -- hosted set ----------------------------------------------------------------------
 

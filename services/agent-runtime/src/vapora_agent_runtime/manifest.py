@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
 from vapora.agents.v1 import agents_pb2
 from vapora_core.errors import ConfigError
 
@@ -83,8 +84,7 @@ class AgentManifest(BaseModel):
             id=self.id,
             role=self.role,
             capabilities=[
-                agents_pb2.Capability(task_type=c.task_type, proficiency=c.proficiency)
-                for c in self.capabilities
+                agents_pb2.Capability(task_type=c.task_type, proficiency=c.proficiency) for c in self.capabilities
             ],
             preferred_provider=self.preferred_provider,
             preferred_model=self.preferred_model,

@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from vapora.coordinator.v1 import coordinator_pb2
 from vapora.kg.v1 import kg_pb2
 from vapora.llm.v1 import llm_pb2
-from vapora_core.errors import InvalidArgument
-
 from vapora_agent_runtime.check import check_result
 from vapora_agent_runtime.manifest import AgentManifest
+from vapora_core.errors import InvalidArgument
 
 Complete = Callable[[llm_pb2.CompleteRequest], Awaitable[llm_pb2.CompleteResponse]]
 

@@ -7,6 +7,7 @@ import socket
 from pathlib import Path
 
 from pydantic import Field
+
 from vapora_core.settings import ServiceSettings
 
 

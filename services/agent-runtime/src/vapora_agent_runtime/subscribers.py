@@ -17,12 +17,11 @@ from dataclasses import dataclass, field
 
 from vapora.coordinator.v1 import coordinator_pb2
 from vapora.kg.v1 import kg_pb2
-from vapora_core.bus import Bus, Delivery, subjects
-from vapora_core.errors import InvalidArgument, VaporaError
-
 from vapora_agent_runtime import metrics
 from vapora_agent_runtime.manifest import AgentManifest
 from vapora_agent_runtime.service import JobExecutor, validate_job
+from vapora_core.bus import Bus, Delivery, subjects
+from vapora_core.errors import InvalidArgument, VaporaError
 
 log = logging.getLogger("vapora.runtime")
 
@@ -70,15 +69,17 @@ class JobHandler:
             self.agent.in_flight -= 1
             metrics.IN_FLIGHT.labels(manifest.id).dec()
             metrics.JOB_SECONDS.labels(manifest.role, job.task.task_type).observe(time.time() - started)
-        await self.bus.publish(
-            subjects.execution(event.task_type, manifest.id), event, msg_id=event.execution_id
-        )
+        await self.bus.publish(subjects.execution(event.task_type, manifest.id), event, msg_id=event.execution_id)
         outcome = "success" if event.success else "failure"
         metrics.JOBS.labels(manifest.id, manifest.role, event.task_type, outcome).inc()
         metrics.TOKENS.labels(manifest.role, event.task_type, "input").inc(event.input_tokens)
         metrics.TOKENS.labels(manifest.role, event.task_type, "output").inc(event.output_tokens)
         log.info(
-            "job %s of task %s done: success=%s quality=%.2f", job.job_id, job.task.id, event.success, event.quality,
+            "job %s of task %s done: success=%s quality=%.2f",
+            job.job_id,
+            job.task.id,
+            event.success,
+            event.quality,
             extra={"agent_id": manifest.id, "workspace_id": job.task.workspace_id, "execution_id": event.execution_id},
         )
 

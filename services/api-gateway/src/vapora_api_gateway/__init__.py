@@ -1,0 +1,1 @@
+"""api-gateway: the public REST, WebSocket and SSE API of Vapora, and the ``vapora`` CLI."""

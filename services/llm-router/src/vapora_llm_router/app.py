@@ -9,7 +9,6 @@ from vapora_core.bus import Bus
 from vapora_core.grpc import GrpcServer
 from vapora_core.metrics import Readiness
 from vapora_core.store import Store
-
 from vapora_llm_router.budget import WINDOWS, window_start
 from vapora_llm_router.grpc_server import SERVICE_NAME, LlmRouterServicer
 from vapora_llm_router.providers import Provider, build_providers

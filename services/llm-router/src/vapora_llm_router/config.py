@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
 from vapora_core.errors import ConfigError
 
 PROVIDERS = ("offline", "ollama", "gemini", "openai", "anthropic")

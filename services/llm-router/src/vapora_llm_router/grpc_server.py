@@ -7,8 +7,8 @@ from typing import Any
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
-from vapora.llm.v1 import llm_pb2, llm_pb2_grpc
 
+from vapora.llm.v1 import llm_pb2, llm_pb2_grpc
 from vapora_llm_router.budget import RoleState
 from vapora_llm_router.providers.base import ChatTurn
 from vapora_llm_router.routing import RouteRequest

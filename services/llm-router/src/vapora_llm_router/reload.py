@@ -14,7 +14,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from vapora_core.errors import ConfigError
-
 from vapora_llm_router import config as cfg
 from vapora_llm_router import metrics
 

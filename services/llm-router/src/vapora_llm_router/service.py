@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from vapora_core.errors import Internal, InvalidArgument, ResourceExhausted, Unavailable, VaporaError
-
 from vapora_llm_router import metrics
 from vapora_llm_router.breaker import Breakers
 from vapora_llm_router.budget import BudgetLedger, Reservation, RoleState

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic import Field, SecretStr
+
 from vapora_core.settings import ServiceSettings
 
 KEYED_PROVIDERS = ("anthropic", "openai", "gemini")

@@ -12,9 +12,9 @@ import logging
 from typing import Any, Protocol
 
 from google.protobuf.timestamp_pb2 import Timestamp
+
 from vapora.llm.v1 import llm_pb2
 from vapora_core.bus.topology import subjects
-
 from vapora_llm_router import metrics
 from vapora_llm_router.repository import UsageRepository
 from vapora_llm_router.service import UsageRecord

@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 
 from mcp import types as mcp_types
+
 from vapora.mcp.v1 import mcp_pb2_grpc
 from vapora_core.bus import Bus
 from vapora_core.grpc import GrpcServer
 from vapora_core.metrics import Readiness
 from vapora_core.store import Store
-
 from vapora_mcp_gateway.catalogue import Catalogue
 from vapora_mcp_gateway.config import McpConfig, load_config
 from vapora_mcp_gateway.events import CallPublisher
@@ -61,14 +61,19 @@ class McpApp:
             if not ok:
                 log.warning("MCP server %s is not up yet; its sessions keep retrying", name)
         self.grpc = GrpcServer(
-            s.service_name, s.grpc_host, s.grpc_port,
+            s.service_name,
+            s.grpc_host,
+            s.grpc_port,
             [(mcp_pb2_grpc.add_McpGatewayServicer_to_server, McpGatewayServicer(self.service), SERVICE_NAME)],
         )
         await self.grpc.start()
         self.http = McpHttpEndpoint(self.service, s.mcp_http_host, s.mcp_http_port)
         await self.http.start()
         log.info(
-            "mcp-gateway serving gRPC on %s:%d and MCP on %s", s.grpc_host, self.grpc.port, self.http.url,
+            "mcp-gateway serving gRPC on %s:%d and MCP on %s",
+            s.grpc_host,
+            self.grpc.port,
+            self.http.url,
         )
 
     async def reload(self) -> None:

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import jsonschema  # type: ignore[import-untyped]
-from vapora_core.errors import InvalidArgument
 
+from vapora_core.errors import InvalidArgument
 from vapora_mcp_gateway.models import ToolInfo
 
 

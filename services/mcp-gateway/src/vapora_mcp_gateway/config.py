@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
 from vapora_core.errors import ConfigError
 
 SERVER_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")

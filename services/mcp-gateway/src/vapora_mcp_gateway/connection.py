@@ -24,8 +24,8 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from mcp.shared.message import SessionMessage
 from mcp_types import CONNECTION_CLOSED, INVALID_PARAMS, METHOD_NOT_FOUND, REQUEST_TIMEOUT
-from vapora_core.errors import DeadlineExceeded, Internal, InvalidArgument, Unavailable
 
+from vapora_core.errors import DeadlineExceeded, Internal, InvalidArgument, Unavailable
 from vapora_mcp_gateway import metrics
 from vapora_mcp_gateway.config import ServerConfig
 
@@ -113,9 +113,7 @@ class ServerConnection:
             return await session.call_tool(tool, arguments, read_timeout_seconds=timeout)
         except MCPError as exc:
             if exc.code == REQUEST_TIMEOUT:
-                raise DeadlineExceeded(
-                    f"{self.name}.{tool} did not answer within {timeout:g} s"
-                ) from exc
+                raise DeadlineExceeded(f"{self.name}.{tool} did not answer within {timeout:g} s") from exc
             if exc.code == CONNECTION_CLOSED:
                 raise Unavailable(f"MCP server {self.name!r} closed the connection during {tool}") from exc
             if exc.code in (INVALID_PARAMS, METHOD_NOT_FOUND):
@@ -146,7 +144,10 @@ class ServerConnection:
             delay = backoff(attempt, self._max_backoff_s)
             attempt += 1
             log.warning(
-                "MCP server %s is down (%s); reconnecting in %.1f s", self.name, self.last_error, delay,
+                "MCP server %s is down (%s); reconnecting in %.1f s",
+                self.name,
+                self.last_error,
+                delay,
                 extra={"mcp_server": self.name},
             )
             await asyncio.sleep(delay)

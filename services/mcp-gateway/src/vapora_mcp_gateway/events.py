@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from vapora_core.bus import Bus, subjects
 from vapora_core.retry import call_with_retry
-
 from vapora_mcp_gateway.messages import call_message
 from vapora_mcp_gateway.models import CallRecord
 

@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 from vapora.mcp.v1 import mcp_pb2, mcp_pb2_grpc
-
 from vapora_mcp_gateway.messages import call_message
 from vapora_mcp_gateway.models import CallContext
 from vapora_mcp_gateway.service import GatewayService
@@ -23,8 +22,11 @@ class McpGatewayServicer(mcp_pb2_grpc.McpGatewayServicer):
         return mcp_pb2.ListToolsResponse(
             tools=[
                 mcp_pb2.Tool(
-                    server=t.server, name=t.name, description=t.description,
-                    input_schema_json=json.dumps(t.input_schema), available=available,
+                    server=t.server,
+                    name=t.name,
+                    description=t.description,
+                    input_schema_json=json.dumps(t.input_schema),
+                    available=available,
                 )
                 for t, available in tools
             ]
@@ -36,13 +38,18 @@ class McpGatewayServicer(mcp_pb2_grpc.McpGatewayServicer):
         )
         result = await self._service.call_tool(request.server, request.tool, request.arguments_json, ctx)
         return mcp_pb2.CallToolResponse(
-            is_error=result.is_error, text=result.text, structured_json=result.structured_json,
+            is_error=result.is_error,
+            text=result.text,
+            structured_json=result.structured_json,
             latency_ms=result.latency_ms,
         )
 
     async def ListCalls(self, request: mcp_pb2.ListCallsRequest, context: Any) -> mcp_pb2.ListCallsResponse:
         calls = await self._service.list_calls(
-            request.workspace_id, server=request.server, agent_id=request.agent_id, task_id=request.task_id,
+            request.workspace_id,
+            server=request.server,
+            agent_id=request.agent_id,
+            task_id=request.task_id,
             limit=request.limit,
         )
         return mcp_pb2.ListCallsResponse(calls=[call_message(c) for c in calls])

@@ -21,8 +21,8 @@ from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
 from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS
-from vapora_core.errors import NotFound, Unavailable, VaporaError
 
+from vapora_core.errors import NotFound, Unavailable, VaporaError
 from vapora_mcp_gateway.models import CallContext
 from vapora_mcp_gateway.service import GatewayService
 
@@ -63,8 +63,10 @@ def build_server(service: GatewayService) -> Server[Any]:
     ) -> mcp_types.CallToolResult:
         server, _, tool = params.name.partition(".")
         call = CallContext(
-            workspace_id=_header(ctx, WORKSPACE_HEADER), agent_id=_header(ctx, AGENT_HEADER),
-            task_id=_header(ctx, TASK_HEADER), via="mcp-http",
+            workspace_id=_header(ctx, WORKSPACE_HEADER),
+            agent_id=_header(ctx, AGENT_HEADER),
+            task_id=_header(ctx, TASK_HEADER),
+            via="mcp-http",
         )
         if not call.workspace_id:
             return _error(f"header X-Vapora-Workspace-Id is required to call {params.name}")
@@ -132,7 +134,11 @@ class McpHttpEndpoint:
         self.port = sock.getsockname()[1]
         app = build_server(self._service).streamable_http_app(streamable_http_path=PATH, host=self._host)
         config = uvicorn.Config(
-            app, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=2,
+            app,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=2,
         )
         self._server = _Uvicorn(config)
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name="mcp-http")

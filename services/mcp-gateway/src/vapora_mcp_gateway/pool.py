@@ -13,7 +13,11 @@ log = logging.getLogger("vapora.mcp.pool")
 
 class ConnectionPool:
     def __init__(
-        self, *, on_tools: ToolsCallback, on_state: StateCallback, ping_interval_s: float = 5.0,
+        self,
+        *,
+        on_tools: ToolsCallback,
+        on_state: StateCallback,
+        ping_interval_s: float = 5.0,
         max_backoff_s: float = 10.0,
     ) -> None:
         self._on_tools = on_tools
@@ -39,8 +43,11 @@ class ConnectionPool:
         for name, cfg in wanted.items():
             if name not in self.connections:
                 conn = ServerConnection(
-                    cfg, on_tools=self._on_tools, on_state=self._on_state,
-                    ping_interval_s=self._ping_interval_s, max_backoff_s=self._max_backoff_s,
+                    cfg,
+                    on_tools=self._on_tools,
+                    on_state=self._on_state,
+                    ping_interval_s=self._ping_interval_s,
+                    max_backoff_s=self._max_backoff_s,
                 )
                 self.connections[name] = conn
                 conn.start()

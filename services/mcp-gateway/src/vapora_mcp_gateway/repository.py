@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from vapora_core.store import Store
-
 from vapora_mcp_gateway.models import CallRecord, ToolInfo
 
 NAMESPACE = "mcp"
@@ -54,8 +53,7 @@ class Repository:
             for t in tools
         ]
         await self._store.execute(
-            "BEGIN; DELETE tool WHERE server = $server; "
-            "FOR $row IN $rows { CREATE tool CONTENT $row; }; COMMIT;",
+            "BEGIN; DELETE tool WHERE server = $server; FOR $row IN $rows { CREATE tool CONTENT $row; }; COMMIT;",
             {"server": server, "rows": rows},
         )
 
@@ -63,7 +61,9 @@ class Repository:
         rows = await self._store.query("SELECT * FROM tool ORDER BY server, name")
         return [
             ToolInfo(
-                server=r["server"], name=r["name"], description=r.get("description", ""),
+                server=r["server"],
+                name=r["name"],
+                description=r.get("description", ""),
                 input_schema=json.loads(r.get("input_schema_json") or '{"type": "object"}'),
             )
             for r in rows

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from mcp import types as mcp_types
+
 from vapora_core.errors import (
     DeadlineExceeded,
     InvalidArgument,
@@ -22,7 +23,6 @@ from vapora_core.errors import (
     Unavailable,
     VaporaError,
 )
-
 from vapora_mcp_gateway import metrics
 from vapora_mcp_gateway.arguments import check_arguments, parse_arguments
 from vapora_mcp_gateway.catalogue import Catalogue
@@ -165,9 +165,18 @@ class GatewayService:
             latency = int((time.perf_counter() - started) * 1000)
             await self._finish(
                 CallRecord(
-                    id=call_id, server=server, tool=tool, workspace_id=ctx.workspace_id, agent_id=ctx.agent_id,
-                    task_id=ctx.task_id, is_error=True, latency_ms=latency, at=at, outcome=_outcome(exc),
-                    via=ctx.via, error=exc.message[:MAX_ERROR_TEXT],
+                    id=call_id,
+                    server=server,
+                    tool=tool,
+                    workspace_id=ctx.workspace_id,
+                    agent_id=ctx.agent_id,
+                    task_id=ctx.task_id,
+                    is_error=True,
+                    latency_ms=latency,
+                    at=at,
+                    outcome=_outcome(exc),
+                    via=ctx.via,
+                    error=exc.message[:MAX_ERROR_TEXT],
                 )
             )
             raise
@@ -177,9 +186,17 @@ class GatewayService:
         latency = int(elapsed * 1000)
         await self._finish(
             CallRecord(
-                id=call_id, server=server, tool=tool, workspace_id=ctx.workspace_id, agent_id=ctx.agent_id,
-                task_id=ctx.task_id, is_error=result.is_error, latency_ms=latency, at=at,
-                outcome="tool_error" if result.is_error else "ok", via=ctx.via,
+                id=call_id,
+                server=server,
+                tool=tool,
+                workspace_id=ctx.workspace_id,
+                agent_id=ctx.agent_id,
+                task_id=ctx.task_id,
+                is_error=result.is_error,
+                latency_ms=latency,
+                at=at,
+                outcome="tool_error" if result.is_error else "ok",
+                via=ctx.via,
                 error=text[:MAX_ERROR_TEXT] if result.is_error else "",
             )
         )
@@ -210,6 +227,4 @@ class GatewayService:
         if limit < 0:
             raise InvalidArgument(f"limit must not be negative, got {limit}")
         limit = min(limit or 100, MAX_LIST_LIMIT)
-        return await self._log.list_calls(
-            workspace_id, server=server, agent_id=agent_id, task_id=task_id, limit=limit
-        )
+        return await self._log.list_calls(workspace_id, server=server, agent_id=agent_id, task_id=task_id, limit=limit)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
+
 from vapora_core.errors import (
     DeadlineExceeded,
     Internal,

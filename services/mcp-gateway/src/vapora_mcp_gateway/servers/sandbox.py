@@ -97,9 +97,7 @@ class Sandbox:
 
     def write_note(self, name: str, text: str) -> str:
         if not NOTE_NAME.match(name) or ".." in name:
-            raise SandboxError(
-                f"note name {name!r} is not allowed: use letters, digits, '.', '_' or '-' (at most 100)"
-            )
+            raise SandboxError(f"note name {name!r} is not allowed: use letters, digits, '.', '_' or '-' (at most 100)")
         if len(text.encode()) > self.max_read_bytes:
             raise SandboxError(f"note is longer than the limit of {self.max_read_bytes} bytes")
         notes = self.resolve("notes")

@@ -1,0 +1,309 @@
+"""``vapora``: the command line of Vapora (login, tasks with live progress, agents, budgets).
+
+It talks only to the api-gateway (``--url`` / ``VAPORA_URL``, remembered at login).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from vapora_api_gateway.cli_api import Api, CliError, Config
+
+TERMINAL = ("done", "failed", "cancelled")
+RANK = {"submitted": 1, "assigned": 2, "running": 3, "done": 4, "failed": 4, "cancelled": 4}
+FIELDS = (
+    "state",
+    "agent_id",
+    "provider",
+    "model",
+    "result",
+    "execution_id",
+    "task_type",
+    "title",
+    "priority",
+    "updated_at",
+    "history",
+)
+COLORS = {
+    "submitted": "white",
+    "assigned": "cyan",
+    "running": "yellow",
+    "done": "green",
+    "failed": "red",
+    "cancelled": "magenta",
+}
+
+
+def _state(state: str) -> str:
+    return f"[{COLORS.get(state, 'white')}]{state}[/]"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="vapora", description="Vapora from the command line (talks to the api-gateway).")
+    p.add_argument("--url", default=os.environ.get("VAPORA_URL", ""), help="gateway URL (default: the one of login)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    login = sub.add_parser("login", help="log in (or --register) and keep the tokens")
+    login.add_argument("--email", required=True)
+    login.add_argument(
+        "--password", default=os.environ.get("VAPORA_PASSWORD", ""), help="default: $VAPORA_PASSWORD, else asked for"
+    )
+    login.add_argument("--register", action="store_true", help="create the account first")
+    sub.add_parser("logout", help="forget the stored tokens")
+    sub.add_parser("whoami", help="who you are logged in as, and your workspaces")
+
+    tasks = sub.add_parser("tasks", help="submit, list, show and watch tasks").add_subparsers(
+        dest="action", required=True
+    )
+    create = tasks.add_parser("create", help="submit a task")
+    create.add_argument("title")
+    create.add_argument("--description", default="")
+    create.add_argument("--type", dest="task_type", default="")
+    create.add_argument("--priority", choices=("critical", "high", "normal", "low"), default="normal")
+    create.add_argument("--project", default="")
+    create.add_argument("--workspace", default="")
+    create.add_argument("--watch", action="store_true", help="then follow it until it finishes")
+    listing = tasks.add_parser("list", help="tasks of a workspace, newest first")
+    listing.add_argument("--workspace", default="")
+    listing.add_argument("--state", default="")
+    listing.add_argument("--type", dest="task_type", default="")
+    listing.add_argument("--limit", type=int, default=20)
+    listing.add_argument("--all", action="store_true", help="follow the cursor through every page")
+    show = tasks.add_parser("show", help="one task with its history")
+    show.add_argument("task_id")
+    watch = tasks.add_parser("watch", help="live progress of tasks (one task, or the whole workspace)")
+    watch.add_argument("task_id", nargs="?", default="")
+    watch.add_argument("--workspace", default="")
+    watch.add_argument("--after", type=int, default=None, help="replay events after this event id first")
+
+    agents = sub.add_parser("agents", help="agents of the swarm")
+    agents.add_argument("--role", default="")
+    agents.add_argument("--capability", default="")
+    budgets = sub.add_parser("budgets", help="LLM budgets per role")
+    budgets.add_argument("--role", default="")
+    return p
+
+
+def _task_table(tasks: Sequence[dict[str, Any]], title: str = "") -> Table:
+    table = Table(title=title or None)
+    for col in ("id", "title", "type", "priority", "state", "agent", "model", "updated"):
+        table.add_column(col)
+    for t in tasks:
+        table.add_row(
+            str(t["id"]),
+            str(t.get("title", "")),
+            str(t.get("task_type") or "-"),
+            str(t.get("priority", "")),
+            _state(str(t["state"])),
+            str(t.get("agent_id") or "-"),
+            str(t.get("model") or "-"),
+            str(t.get("updated_at", "")),
+        )
+    return table
+
+
+def _login(api: Api, args: argparse.Namespace, console: Console) -> int:
+    password = args.password or getpass.getpass("password: ")
+    body = api.login(args.email, password, register=args.register)
+    console.print(f"logged in as [bold]{body['user']['email']}[/] at {api.config.url}")
+    return 0
+
+
+def _whoami(api: Api, console: Console) -> int:
+    items = api.call("GET", "/api/v1/workspaces")["items"]
+    console.print(f"{api.config.email or '(unknown user)'} at {api.config.url}")
+    table = Table("workspace", "name", "role")
+    for w in items:
+        mark = " *" if w["id"] == api.config.workspace_id else ""
+        table.add_row(str(w["id"]) + mark, str(w["name"]), str(w.get("role", "")))
+    console.print(table)
+    return 0
+
+
+def _list(api: Api, args: argparse.Namespace, console: Console) -> int:
+    ws = api.workspace(args.workspace)
+    params: dict[str, Any] = {"workspace_id": ws, "state": args.state, "task_type": args.task_type, "limit": args.limit}
+    items: list[dict[str, Any]] = []
+    while True:
+        page = api.call("GET", "/api/v1/tasks", params=params)
+        items += page["items"]
+        if not args.all or not page.get("next_cursor"):
+            break
+        params["cursor"] = page["next_cursor"]
+    console.print(_task_table(items, f"tasks of {ws} ({len(items)})"))
+    return 0
+
+
+def _show(api: Api, task_id: str, console: Console) -> int:
+    t = api.call("GET", f"/api/v1/tasks/{task_id}")
+    console.print(_task_table([t]))
+    history = Table("state", "at", "agent", "detail", title="history")
+    for h in t.get("history", []):
+        history.add_row(_state(str(h["state"])), str(h["at"]), str(h.get("agent_id") or "-"), str(h.get("detail", "")))
+    console.print(history)
+    if t.get("result"):
+        console.print(f"[bold]result[/] ({t.get('provider')}/{t.get('model')}):\n{t['result']}")
+    return 0
+
+
+def _watch_task(api: Api, task_id: str, console: Console) -> int:
+    """Follow one task until it finishes; the task is re-read on (re)connect so nothing is missed."""
+    task: dict[str, Any] = api.call("GET", f"/api/v1/tasks/{task_id}")
+    if task["state"] in TERMINAL:
+        return _show(api, task_id, console)
+
+    def merge(update: dict[str, Any]) -> None:
+        """Apply a newer view of the task; a state never moves back (the read model may lag the stream)."""
+        if RANK.get(str(update.get("state")), 0) < RANK.get(str(task["state"]), 0):
+            return
+        task.update({k: v for k, v in update.items() if k in FIELDS and v not in (None, "")})
+
+    def reread() -> None:
+        merge(api.call("GET", f"/api/v1/tasks/{task_id}"))
+
+    with Live(_task_table([task]), console=console, refresh_per_second=8, transient=False) as live:
+        events = api.events(str(task["workspace_id"]), on_connect=reread, on_idle=reread)
+        try:
+            while task["state"] not in TERMINAL:
+                event = next(events)
+                if event["task_id"] == task_id:
+                    merge(event)
+                live.update(_task_table([task]))
+        finally:
+            events.close()
+    console.print(
+        f"task {task_id} {_state(str(task['state']))}"
+        + (f" by {task['agent_id']} ({task['provider']}/{task['model']})" if task.get("agent_id") else "")
+    )
+    if task.get("result"):
+        console.print(str(task["result"]))
+    return 0 if task["state"] == "done" else 1
+
+
+def _watch_workspace(api: Api, args: argparse.Namespace, console: Console) -> int:
+    ws = api.workspace(args.workspace)
+    seen: dict[str, dict[str, Any]] = {}
+    with Live(_task_table([], f"events of {ws}"), console=console, refresh_per_second=8) as live:
+        for event in api.events(ws, after=args.after):
+            row = seen.setdefault(event["task_id"], {"id": event["task_id"], "title": "", "priority": ""})
+            row.update(
+                state=event["state"],
+                agent_id=event.get("agent_id"),
+                model=event.get("model"),
+                task_type=event.get("task_type") or row.get("task_type"),
+                updated_at=event.get("at"),
+            )
+            live.update(_task_table(list(seen.values()), f"events of {ws} (last id {event['id']})"))
+    return 0
+
+
+def _agents(api: Api, args: argparse.Namespace, console: Console) -> int:
+    out = api.call("GET", "/api/v1/agents", params={"role": args.role, "capability": args.capability})
+    table = Table(
+        "id",
+        "role",
+        "status",
+        "load",
+        "capabilities",
+        "provider/model",
+        "last heartbeat",
+        title=f"agents ({len(out['items'])})",
+    )
+    for a in out["items"]:
+        caps = ", ".join(f"{c['task_type']}:{float(c['proficiency']):.2f}" for c in a["capabilities"])
+        table.add_row(
+            str(a["id"]),
+            str(a["role"]),
+            str(a["status"]),
+            f"{a['current_load']}/{a['max_concurrency']}",
+            caps,
+            f"{a.get('preferred_provider') or '-'}/{a.get('preferred_model') or '-'}",
+            str(a.get("last_heartbeat") or "-"),
+        )
+    console.print(table)
+    return 0
+
+
+def _budgets(api: Api, args: argparse.Namespace, console: Console) -> int:
+    out = api.call("GET", "/api/v1/budgets", params={"role": args.role})
+    table = Table("role", "state", "window", "spent ¢", "reserved ¢", "limit ¢", "used", title="LLM budgets")
+    for b in out["items"]:
+        for w in b["windows"] or [{}]:
+            table.add_row(
+                str(b["role"]),
+                str(b["state"]),
+                str(w.get("window", "-")),
+                f"{w.get('spent_cents', 0):.2f}",
+                f"{w.get('reserved_cents', 0):.2f}",
+                f"{w.get('limit_cents', 0):.2f}",
+                f"{100 * float(w.get('utilization', 0)):.0f}%",
+            )
+    console.print(table)
+    return 0
+
+
+def run(argv: Sequence[str] | None = None, console: Console | None = None) -> int:
+    args = _parser().parse_args(argv)
+    console = console or Console()
+    err = Console(stderr=True) if console.file is sys.stdout else console
+    config = Config.load()
+    if args.url:
+        config.url = args.url
+    if args.command == "logout":
+        config.access_token = config.refresh_token = config.workspace_id = ""
+        config.save()
+        console.print("logged out")
+        return 0
+    api = Api(config)
+    try:
+        if args.command == "login":
+            return _login(api, args, console)
+        if args.command == "whoami":
+            return _whoami(api, console)
+        if args.command == "agents":
+            return _agents(api, args, console)
+        if args.command == "budgets":
+            return _budgets(api, args, console)
+        if args.action == "create":
+            ws = api.workspace(args.workspace)
+            t = api.call(
+                "POST",
+                "/api/v1/tasks",
+                json_body={
+                    "title": args.title,
+                    "description": args.description,
+                    "task_type": args.task_type,
+                    "priority": args.priority,
+                    "project_id": args.project,
+                    "workspace_id": ws,
+                },
+            )
+            console.print(f"submitted task [bold]{t['id']}[/] ({t['state']})")
+            return _watch_task(api, str(t["id"]), console) if args.watch else 0
+        if args.action == "list":
+            return _list(api, args, console)
+        if args.action == "show":
+            return _show(api, args.task_id, console)
+        if args.task_id:
+            return _watch_task(api, args.task_id, console)
+        return _watch_workspace(api, args, console)
+    except CliError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        api.close()
+
+
+def main() -> None:
+    sys.exit(run())

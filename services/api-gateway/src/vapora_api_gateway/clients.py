@@ -1,0 +1,111 @@
+"""gRPC clients of agent-registry, swarm-coordinator and llm-router, as JSON-ready dicts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from vapora.agents.v1 import agents_pb2, agents_pb2_grpc
+from vapora.coordinator.v1 import coordinator_pb2, coordinator_pb2_grpc
+from vapora.llm.v1 import llm_pb2, llm_pb2_grpc
+from vapora_core import grpc as vgrpc
+
+
+def _iso(ts: Timestamp) -> str:
+    if not ts.seconds and not ts.nanos:
+        return ""
+    return str(ts.ToJsonString())
+
+
+def _score(s: coordinator_pb2.ScoreBreakdown) -> dict[str, float | bool]:
+    return {
+        "success_rate": s.success_rate,
+        "load": s.load,
+        "load_score": s.load_score,
+        "expertise": s.expertise,
+        "confidence": s.confidence,
+        "total": s.total,
+        "learning_data": s.learning_data,
+    }
+
+
+class Clients:
+    def __init__(self, registry: str, coordinator: str, router: str, *, timeout: float) -> None:
+        self.addrs = {"registry": registry, "coordinator": coordinator, "router": router}
+        self._channels: list[grpc.aio.Channel] = []
+        self._registry = agents_pb2_grpc.AgentRegistryStub(self._channel(registry, timeout))
+        self._coordinator = coordinator_pb2_grpc.CoordinatorStub(self._channel(coordinator, timeout))
+        self._router = llm_pb2_grpc.LlmRouterStub(self._channel(router, timeout))
+
+    def _channel(self, target: str, timeout: float) -> grpc.aio.Channel:
+        ch = vgrpc.channel(target, timeout=timeout)
+        self._channels.append(ch)
+        return ch
+
+    async def close(self) -> None:
+        for ch in self._channels:
+            await ch.close()
+
+    async def agents(self, role: str, capability: str, page_size: int, page_token: str) -> dict[str, Any]:
+        req = agents_pb2.ListAgentsRequest(role=role, capability=capability, page_size=page_size, page_token=page_token)
+        reply = await vgrpc.call(self.addrs["registry"], lambda: self._registry.ListAgents(req))
+        items = []
+        for a in reply.agents:
+            if a.workspace_id:  # agents private to a workspace are not shown here
+                continue
+            items.append(
+                {
+                    "id": a.id,
+                    "role": a.role,
+                    "capabilities": [{"task_type": c.task_type, "proficiency": c.proficiency} for c in a.capabilities],
+                    "status": agents_pb2.AgentStatus.Name(a.status).removeprefix("AGENT_STATUS_").lower(),
+                    "current_load": a.current_load,
+                    "max_concurrency": a.max_concurrency,
+                    "preferred_provider": a.preferred_provider,
+                    "preferred_model": a.preferred_model,
+                    "last_heartbeat": _iso(a.last_heartbeat),
+                }
+            )
+        return {"items": items, "next_page_token": reply.next_page_token}
+
+    async def explain(self, task_id: str, workspace_id: str) -> dict[str, Any]:
+        req = coordinator_pb2.ExplainAssignmentRequest(task_id=task_id, workspace_id=workspace_id)
+        a = await vgrpc.call(self.addrs["coordinator"], lambda: self._coordinator.ExplainAssignment(req))
+        return {
+            "task_id": a.task_id or task_id,
+            "workspace_id": a.workspace_id or workspace_id,
+            "agent_id": a.agent_id,
+            "job_id": a.job_id,
+            "task_type": a.task_type,
+            "score": _score(a.score),
+            "candidates": [{"agent_id": c.agent_id, "score": _score(c.score)} for c in a.candidates],
+            "reason": a.reason,
+            "attempt": a.attempt,
+            "assigned_at": _iso(a.assigned_at),
+        }
+
+    async def budgets(self, role: str) -> dict[str, Any]:
+        req = llm_pb2.GetBudgetStatusRequest(role=role)
+        reply = await vgrpc.call(self.addrs["router"], lambda: self._router.GetBudgetStatus(req))
+        return {
+            "items": [
+                {
+                    "role": b.role,
+                    "state": b.state,
+                    "windows": [
+                        {
+                            "window": w.window,
+                            "limit_cents": w.limit_cents,
+                            "spent_cents": w.spent_cents,
+                            "reserved_cents": w.reserved_cents,
+                            "utilization": w.utilization,
+                            "resets_at": _iso(w.resets_at),
+                        }
+                        for w in b.windows
+                    ],
+                }
+                for b in reply.budgets
+            ]
+        }

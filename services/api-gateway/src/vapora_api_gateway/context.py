@@ -1,0 +1,111 @@
+"""What every request handler shares: the gateway's services, and helpers to authorize and parse."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from vapora_api_gateway.accounts import Accounts, Principal
+from vapora_api_gateway.audit import AuditLog
+from vapora_api_gateway.clients import Clients
+from vapora_api_gateway.policy import Authorizer
+from vapora_api_gateway.ratelimit import RateLimiter
+from vapora_api_gateway.realtime import EventSource
+from vapora_api_gateway.service import Tasks
+from vapora_core.errors import InvalidArgument, NotFound, Unauthenticated
+
+B = TypeVar("B", bound=BaseModel)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(slots=True)
+class Gateway:
+    accounts: Accounts
+    tasks: Tasks
+    authorizer: Authorizer
+    clients: Clients
+    audit: AuditLog
+    events: EventSource
+    user_limiter: RateLimiter
+    ip_limiter: RateLimiter
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+GATEWAY = web.AppKey("gateway", Gateway)
+PRINCIPAL = web.RequestKey("principal", Principal)
+WORKSPACE = web.RequestKey("workspace_id", str)
+ACTION = web.RequestKey("action", str)
+RESOURCE = web.RequestKey("resource", str)
+
+
+def gw(request: web.Request) -> Gateway:
+    return request.app[GATEWAY]
+
+
+def principal(request: web.Request) -> Principal:
+    if PRINCIPAL not in request:
+        raise Unauthenticated("this route needs an access token")
+    return request[PRINCIPAL]
+
+
+def authorize(request: web.Request, action: str, workspace_id: str, *, missing: str = "") -> Principal:
+    """Check ``action`` in ``workspace_id`` for the caller.
+
+    A workspace the caller is not a member of answers 404 (``missing`` names what was asked
+    for), exactly as one that does not exist, so nothing leaks across tenants.
+    """
+    p = principal(request)
+    request[ACTION] = action
+    role = p.role_in(workspace_id)
+    if role is None:
+        raise NotFound(missing or f"no workspace {workspace_id}")
+    request[WORKSPACE] = workspace_id
+    gw(request).authorizer.check(p.user_id, action, workspace_id, role)
+    return p
+
+
+def default_workspace(request: web.Request, workspace_id: str) -> str:
+    if workspace_id:
+        return workspace_id
+    p = principal(request)
+    if not p.roles:
+        raise NotFound("you are not a member of any workspace")
+    return next(iter(p.roles))
+
+
+async def body(request: web.Request, model: type[B]) -> B:
+    if not request.can_read_body:
+        raw: Any = {}
+    else:
+        try:
+            raw = json.loads(await request.read() or b"{}")
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InvalidArgument(f"the request body is not JSON: {exc}") from None
+        except ConnectionResetError:
+            raise InvalidArgument("the connection closed before the whole request body arrived") from None
+    if not isinstance(raw, dict):
+        raise InvalidArgument("the request body must be a JSON object")
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors())
+        raise InvalidArgument(f"invalid request body: {problems}") from None
+
+
+def query_int(request: web.Request, name: str, default: int) -> int:
+    value = request.query.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise InvalidArgument(f"query parameter {name} must be an integer, not {value!r}") from None
+
+
+def json_response(data: Any, status: int = 200) -> web.Response:
+    return web.Response(text=json.dumps(data), status=status, content_type="application/json")

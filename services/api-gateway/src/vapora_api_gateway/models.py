@@ -1,0 +1,297 @@
+"""Request and response bodies of the REST API; the OpenAPI document is built from them."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Priority = Literal["critical", "high", "normal", "low"]
+State = Literal["submitted", "assigned", "running", "done", "failed", "cancelled"]
+Role = Literal["owner", "admin", "member", "viewer"]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+# -- requests --------------------------------------------------------------------------
+
+
+class RegisterIn(Body):
+    email: str = Field(min_length=3, max_length=320)
+    password: str = Field(min_length=8, max_length=1024)
+    display_name: str = Field(default="", max_length=200)
+
+
+class LoginIn(Body):
+    email: str = Field(min_length=1, max_length=320)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class RefreshIn(Body):
+    refresh_token: str = Field(min_length=1, max_length=4096)
+
+
+class WorkspaceIn(Body):
+    name: str = Field(min_length=1, max_length=200)
+
+
+class MemberIn(Body):
+    email: str = Field(min_length=3, max_length=320)
+    role: Role = "member"
+
+
+class RoleIn(Body):
+    role: Role
+
+
+class ProjectIn(Body):
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=10_000)
+
+
+class ProjectPatch(Body):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=10_000)
+
+
+class TaskIn(Body):
+    title: str = Field(min_length=1, max_length=500)
+    description: str = Field(default="", max_length=100_000)
+    task_type: str = Field(default="", max_length=64, pattern=r"^[A-Za-z0-9_-]*$")
+    priority: Priority = "normal"
+    complexity: Literal["", "low", "medium", "high"] = ""
+    project_id: str = Field(default="", max_length=64)
+    workspace_id: str = Field(default="", max_length=64)
+    labels: dict[str, str] = Field(default_factory=dict, max_length=32)
+
+
+class StatusIn(Body):
+    state: Literal["assigned", "running", "done", "failed"]
+    detail: str = Field(default="", max_length=2000)
+
+
+class CancelIn(Body):
+    reason: str = Field(default="", max_length=2000)
+
+
+class FeedbackIn(Body):
+    success: bool
+    quality: float = Field(default=1.0, ge=0.0, le=1.0)
+    comment: str = Field(default="", max_length=5000)
+
+
+class ApiTokenIn(Body):
+    name: str = Field(min_length=1, max_length=200)
+    role: Role = "member"
+
+
+# -- responses -------------------------------------------------------------------------
+
+
+class UserOut(BaseModel):
+    id: str
+    email: str
+    display_name: str = ""
+
+
+class WorkspaceOut(BaseModel):
+    id: str
+    name: str
+    created_at: str = ""
+    role: str = ""
+
+
+class TokensOut(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["Bearer"]
+    expires_in: int
+    refresh_expires_in: int
+
+
+class RegisterOut(TokensOut):
+    user: UserOut
+    workspace: WorkspaceOut
+
+
+class LoginOut(TokensOut):
+    user: UserOut
+
+
+class WorkspaceList(BaseModel):
+    items: list[WorkspaceOut]
+
+
+class MemberOut(BaseModel):
+    user_id: str
+    email: str = ""
+    display_name: str = ""
+    role: str
+    added_at: str = ""
+
+
+class MemberList(BaseModel):
+    items: list[MemberOut]
+
+
+class ProjectOut(BaseModel):
+    id: str
+    workspace_id: str
+    name: str
+    description: str = ""
+    created_at: str = ""
+
+
+class ProjectList(BaseModel):
+    items: list[ProjectOut]
+
+
+class HistoryEntry(BaseModel):
+    state: str
+    at: str
+    agent_id: str = ""
+    detail: str = ""
+
+
+class TaskOut(BaseModel):
+    id: str
+    workspace_id: str
+    project_id: str = ""
+    title: str
+    description: str = ""
+    task_type: str = ""
+    priority: str
+    complexity: str = ""
+    state: str
+    agent_id: str = ""
+    provider: str = ""
+    model: str = ""
+    result: str = ""
+    execution_id: str = ""
+    submitted_by: str = ""
+    created_at: str
+    updated_at: str
+    history: list[HistoryEntry]
+
+
+class TaskPage(BaseModel):
+    items: list[TaskOut]
+    next_cursor: str | None = None
+
+
+class FeedbackOut(BaseModel):
+    task_id: str
+    execution_id: str
+    accepted: bool
+
+
+class CandidateOut(BaseModel):
+    agent_id: str
+    score: dict[str, float | bool]
+
+
+class AssignmentOut(BaseModel):
+    task_id: str
+    workspace_id: str
+    agent_id: str
+    job_id: str = ""
+    task_type: str = ""
+    score: dict[str, float | bool]
+    candidates: list[CandidateOut]
+    reason: str = ""
+    attempt: int = 0
+    assigned_at: str = ""
+
+
+class AgentOut(BaseModel):
+    id: str
+    role: str
+    capabilities: list[dict[str, str | float]]
+    status: str
+    current_load: int
+    max_concurrency: int
+    preferred_provider: str = ""
+    preferred_model: str = ""
+    last_heartbeat: str = ""
+
+
+class AgentList(BaseModel):
+    items: list[AgentOut]
+    next_page_token: str = ""
+
+
+class BudgetWindowOut(BaseModel):
+    window: str
+    limit_cents: float
+    spent_cents: float
+    reserved_cents: float
+    utilization: float
+    resets_at: str = ""
+
+
+class BudgetOut(BaseModel):
+    role: str
+    state: str
+    windows: list[BudgetWindowOut]
+
+
+class BudgetList(BaseModel):
+    items: list[BudgetOut]
+
+
+class ApiTokenOut(BaseModel):
+    id: str
+    workspace_id: str
+    user_id: str
+    name: str
+    role: str
+    created_at: str
+    revoked_at: str | None = None
+    token: str | None = Field(default=None, description="The secret, shown only when the token is created.")
+
+
+class ApiTokenList(BaseModel):
+    items: list[ApiTokenOut]
+
+
+class AuditOut(BaseModel):
+    at: str
+    actor: str
+    action: str
+    method: str
+    path: str
+    resource: str = ""
+    result: str
+    status: int
+    workspace_id: str
+
+
+class AuditPage(BaseModel):
+    items: list[AuditOut]
+    next_cursor: str | None = None
+
+
+class EventOut(BaseModel):
+    id: int = Field(description="The event's sequence number; resume after it.")
+    task_id: str
+    workspace_id: str
+    state: str
+    agent_id: str = ""
+    detail: str = ""
+    provider: str = ""
+    model: str = ""
+    execution_id: str = ""
+    task_type: str = ""
+    result: str = ""
+    at: str = ""
+
+
+class Problem(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str = ""
+    instance: str = ""

@@ -1,0 +1,119 @@
+"""Task events of one workspace, live and replayed, for the WebSocket and SSE streams.
+
+Event ids are the sequence numbers of the JetStream ``EVENTS`` stream, so a client that
+reconnects with the last id it saw gets every later event of its workspace, in stream
+order, exactly once, for as long as the stream keeps them (its retention window).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from nats.js import api as js_api
+
+from vapora.tasks.v1 import tasks_pb2
+from vapora_api_gateway.clock import iso
+from vapora_core.bus import Bus, decode, subjects
+from vapora_core.errors import DecodeError, InvalidArgument
+
+_STATES = {1: "submitted", 2: "assigned", 3: "running", 4: "done", 5: "failed", 6: "cancelled"}
+
+
+def event_json(seq: int, e: tasks_pb2.TaskStatusChanged) -> dict[str, Any]:
+    return {
+        "id": seq,
+        "task_id": e.task_id,
+        "workspace_id": e.workspace_id,
+        "state": _STATES.get(e.state, "unknown"),
+        "agent_id": e.agent_id,
+        "detail": e.detail,
+        "provider": e.provider,
+        "model": e.model,
+        "execution_id": e.execution_id,
+        "task_type": e.task_type,
+        "result": e.result,
+        "at": iso(e.at.ToNanoseconds()) if e.HasField("at") else "",
+    }
+
+
+def resume_token(workspace_id: str, seq: int) -> str:
+    return base64.urlsafe_b64encode(f"{workspace_id}:{seq}".encode()).decode().rstrip("=")
+
+
+def parse_resume_token(token: str, workspace_id: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        ws, _, seq = raw.rpartition(":")
+        value = int(seq)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidArgument(f"resume_token {token!r} is not a token this API gave out") from None
+    if ws != workspace_id or value < 0:
+        raise InvalidArgument("resume_token belongs to another stream")
+    return value
+
+
+class EventSource:
+    def __init__(self, bus: Bus) -> None:
+        self.bus = bus
+        self._closing = asyncio.Event()
+
+    def close(self) -> None:
+        """End every stream now (at shutdown); clients resume with their last event id."""
+        self._closing.set()
+
+    async def stream(
+        self, workspace_id: str, after: int | None, *, heartbeat_s: float = 15.0
+    ) -> AsyncIterator[dict[str, Any] | None]:
+        """Events after sequence ``after`` (None: only new ones); None items are idle heartbeats."""
+        js = self.bus.js
+        if after is None:
+            config = js_api.ConsumerConfig(deliver_policy=js_api.DeliverPolicy.NEW)
+        else:
+            config = js_api.ConsumerConfig(
+                deliver_policy=js_api.DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=after + 1
+            )
+        sub = await js.subscribe(
+            subjects.task_event(workspace_id),
+            stream="EVENTS",
+            ordered_consumer=True,
+            config=config,
+            idle_heartbeat=5.0,
+        )
+        try:
+            # The pending read is never cancelled by an idle timeout (so no message can be lost
+            # to one); it only stops when the stream ends or the gateway shuts down.
+            closing = asyncio.ensure_future(self._closing.wait())
+            getter: asyncio.Future[Any] | None = None
+            try:
+                while True:
+                    if getter is None:
+                        getter = asyncio.ensure_future(sub.next_msg(timeout=None))
+                    done, _ = await asyncio.wait(
+                        {getter, closing}, timeout=heartbeat_s, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    if closing in done:
+                        return
+                    if getter not in done:
+                        yield None
+                        continue
+                    msg, getter = getter.result(), None
+                    seq = msg.metadata.sequence.stream
+                    if after is not None and seq <= after:
+                        continue
+                    try:
+                        event = decode(tasks_pb2.TaskStatusChanged, msg.data, dict(msg.headers or {}))
+                    except DecodeError:
+                        continue
+                    yield event_json(seq, event)
+            finally:
+                for pending in (getter, closing):
+                    if pending is not None:
+                        pending.cancel()
+        finally:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()

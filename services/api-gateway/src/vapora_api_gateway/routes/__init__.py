@@ -1,0 +1,45 @@
+"""HTTP routes: one table (method, path, handler, Cedar action, bodies) that both the
+router and the OpenAPI document are built from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel
+
+from vapora_api_gateway.context import Handler
+
+PREFIX = "/api/v1"
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    name: str
+    description: str
+    kind: Literal["string", "integer"] = "string"
+    where: Literal["query", "header"] = "query"
+    enum: tuple[str, ...] = ()
+    minimum: int | None = None
+    maximum: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    method: str
+    path: str  # below PREFIX, with {placeholders}
+    handler: Handler
+    summary: str
+    tag: str
+    action: str | None = None  # the Cedar action checked, if any
+    public: bool = False  # no credentials needed
+    body: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    params: tuple[Param, ...] = ()
+    media: str = "application/json"
+    errors: tuple[int, ...] = (400, 401, 403, 404, 429)
+
+    @property
+    def full_path(self) -> str:
+        return PREFIX + self.path

@@ -1,0 +1,172 @@
+"""Tasks: submit, list, read, cancel, manual status, feedback, assignment explanation."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from vapora_api_gateway.context import (
+    RESOURCE,
+    authorize,
+    body,
+    default_workspace,
+    gw,
+    json_response,
+    principal,
+    query_int,
+)
+from vapora_api_gateway.models import (
+    AssignmentOut,
+    CancelIn,
+    FeedbackIn,
+    FeedbackOut,
+    StatusIn,
+    TaskIn,
+    TaskOut,
+    TaskPage,
+)
+from vapora_api_gateway.repository import Row
+from vapora_api_gateway.routes import Param, Route
+from vapora_api_gateway.service import RANK, public_task
+from vapora_core.errors import NotFound
+
+FILTERS = ("state", "task_type", "priority", "project_id", "agent_id")
+
+
+async def _task(request: web.Request, action: str) -> Row:
+    """The task named in the path, if it lives in one of the caller's workspaces; then ``action`` is checked."""
+    task_id = request.match_info["task_id"]
+    request[RESOURCE] = f"task:{task_id}"
+    task = await gw(request).tasks.get(principal(request).workspace_ids, task_id)
+    authorize(request, action, str(task["workspace_id"]), missing=f"no task {task_id}")
+    return task
+
+
+async def create_task(request: web.Request) -> web.Response:
+    data = await body(request, TaskIn)
+    ws = default_workspace(request, data.workspace_id)
+    p = authorize(request, "task.create", ws)
+    out = await gw(request).tasks.create(ws, p.user_id, data)
+    request[RESOURCE] = f"task:{out['id']}"
+    return json_response(out, 201)
+
+
+async def list_tasks(request: web.Request) -> web.Response:
+    ws = default_workspace(request, request.query.get("workspace_id", ""))
+    authorize(request, "task.read", ws)
+    filters = {k: request.query[k] for k in FILTERS if request.query.get(k)}
+    page = await gw(request).tasks.page(ws, filters, request.query.get("cursor", ""), query_int(request, "limit", 20))
+    return json_response(page)
+
+
+async def get_task(request: web.Request) -> web.Response:
+    return json_response(public_task(await _task(request, "task.read")))
+
+
+async def cancel_task(request: web.Request) -> web.Response:
+    task = await _task(request, "task.cancel")
+    data = await body(request, CancelIn)
+    out = await gw(request).tasks.cancel(task, principal(request).label, data.reason)
+    return json_response(public_task(out))
+
+
+async def set_status(request: web.Request) -> web.Response:
+    task = await _task(request, "task.update_status")
+    data = await body(request, StatusIn)
+    out = await gw(request).tasks.set_status(task, principal(request).label, data.state, data.detail)
+    return json_response(public_task(out))
+
+
+async def feedback(request: web.Request) -> web.Response:
+    task = await _task(request, "task.feedback")
+    data = await body(request, FeedbackIn)
+    out = await gw(request).tasks.feedback(task, principal(request).label, data.success, data.quality, data.comment)
+    return json_response(out, 202)
+
+
+async def assignment(request: web.Request) -> web.Response:
+    task = await _task(request, "assignment.read")
+    if task["state"] == "submitted":
+        raise NotFound(f"task {task['id']} has not been assigned yet")
+    return json_response(await gw(request).clients.explain(str(task["id"]), str(task["workspace_id"])))
+
+
+TASK = "/tasks/{task_id}"
+ERR = (400, 401, 403, 404, 409, 429)
+ROUTES = (
+    Route(
+        "POST",
+        "/tasks",
+        create_task,
+        "Submit a task",
+        "tasks",
+        action="task.create",
+        body=TaskIn,
+        response=TaskOut,
+        status=201,
+        errors=(400, 401, 403, 404, 413, 429, 503),
+    ),
+    Route(
+        "GET",
+        "/tasks",
+        list_tasks,
+        "Tasks of a workspace, newest first, filtered, cursor-paginated",
+        "tasks",
+        action="task.read",
+        response=TaskPage,
+        params=(
+            Param("workspace_id", "Workspace; default: your first"),
+            Param("state", "Only tasks in this state", enum=tuple(RANK)),
+            Param("task_type", "Only tasks of this type"),
+            Param("priority", "Only tasks of this priority", enum=("critical", "high", "normal", "low")),
+            Param("project_id", "Only tasks of this project"),
+            Param("agent_id", "Only tasks assigned to this agent"),
+            Param("limit", "Page size (1-100, default 20)", "integer", minimum=1, maximum=100),
+            Param("cursor", "next_cursor of the previous page"),
+        ),
+    ),
+    Route("GET", TASK, get_task, "One task with its history", "tasks", action="task.read", response=TaskOut),
+    Route(
+        "POST",
+        TASK + "/cancel",
+        cancel_task,
+        "Cancel a task that has not finished",
+        "tasks",
+        action="task.cancel",
+        body=CancelIn,
+        response=TaskOut,
+        errors=ERR,
+    ),
+    Route(
+        "POST",
+        TASK + "/status",
+        set_status,
+        "Set a task's status by hand (admins)",
+        "tasks",
+        action="task.update_status",
+        body=StatusIn,
+        response=TaskOut,
+        errors=ERR,
+    ),
+    Route(
+        "POST",
+        TASK + "/feedback",
+        feedback,
+        "Correct the outcome of a task's execution",
+        "tasks",
+        action="task.feedback",
+        body=FeedbackIn,
+        response=FeedbackOut,
+        status=202,
+        errors=ERR,
+    ),
+    Route(
+        "GET",
+        TASK + "/assignment",
+        assignment,
+        "Why this agent: the assignment's score breakdown",
+        "tasks",
+        action="assignment.read",
+        response=AssignmentOut,
+        errors=(400, 401, 403, 404, 429, 503),
+    ),
+)

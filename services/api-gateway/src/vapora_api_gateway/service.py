@@ -1,0 +1,224 @@
+"""Tasks: submit, read, list, cancel, manual status, feedback, and the read model's updates."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from vapora.common.v1 import common_pb2
+from vapora.tasks.v1 import tasks_pb2
+from vapora_api_gateway.clock import iso, now_ns
+from vapora_api_gateway.models import TaskIn
+from vapora_api_gateway.repository import TERMINAL, Repository, Row
+from vapora_api_gateway.security import new_id
+from vapora_core.bus import Bus, subjects
+from vapora_core.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
+
+PRIORITIES = {
+    "low": common_pb2.PRIORITY_LOW,
+    "normal": common_pb2.PRIORITY_NORMAL,
+    "high": common_pb2.PRIORITY_HIGH,
+    "critical": common_pb2.PRIORITY_CRITICAL,
+}
+STATES = {
+    common_pb2.TASK_STATE_SUBMITTED: "submitted",
+    common_pb2.TASK_STATE_ASSIGNED: "assigned",
+    common_pb2.TASK_STATE_RUNNING: "running",
+    common_pb2.TASK_STATE_DONE: "done",
+    common_pb2.TASK_STATE_FAILED: "failed",
+    common_pb2.TASK_STATE_CANCELLED: "cancelled",
+}
+STATE_ENUM = {v: k for k, v in STATES.items()}
+RANK = {"submitted": 1, "assigned": 2, "running": 3, "done": 4, "failed": 4, "cancelled": 4}
+PUBLIC_FIELDS = (
+    "id",
+    "workspace_id",
+    "project_id",
+    "title",
+    "description",
+    "task_type",
+    "priority",
+    "complexity",
+    "state",
+    "agent_id",
+    "provider",
+    "model",
+    "result",
+    "execution_id",
+    "submitted_by",
+    "created_at",
+    "updated_at",
+    "history",
+)
+MAX_PAGE = 100
+
+
+def public_task(row: Row) -> dict[str, Any]:
+    return {k: row.get(k) if row.get(k) is not None else "" for k in PUBLIC_FIELDS}
+
+
+def encode_cursor(row: Row) -> str:
+    return base64.urlsafe_b64encode(f"{row['created_ns']}:{row['tid']}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[int, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        ns, _, tid = raw.partition(":")
+        return int(ns), tid
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidArgument(f"cursor {cursor!r} is not a cursor this API returned") from None
+
+
+def _ts(ns: int) -> Timestamp:
+    ts = Timestamp()
+    ts.FromNanoseconds(ns)
+    return ts
+
+
+class Tasks:
+    def __init__(self, repo: Repository, bus: Bus) -> None:
+        self.repo = repo
+        self.bus = bus
+
+    async def create(self, workspace_id: str, user_id: str, body: TaskIn) -> dict[str, Any]:
+        if body.project_id and await self.repo.project([workspace_id], body.project_id) is None:
+            raise InvalidArgument(f"project_id {body.project_id!r} is not a project of this workspace")
+        ns = now_ns()
+        at = iso(ns)
+        task_id = new_id()
+        task_type = body.task_type.lower()
+        row = {
+            "id": task_id,
+            "tid": task_id,
+            "workspace_id": workspace_id,
+            "project_id": body.project_id,
+            "title": body.title,
+            "description": body.description,
+            "task_type": task_type,
+            "priority": body.priority,
+            "complexity": body.complexity,
+            "labels": body.labels,
+            "state": "submitted",
+            "rank": RANK["submitted"],
+            "agent_id": "",
+            "provider": "",
+            "model": "",
+            "result": "",
+            "execution_id": "",
+            "submitted_by": user_id,
+            "created_at": at,
+            "updated_at": at,
+            "created_ns": ns,
+            "history": [{"state": "submitted", "at": at, "agent_id": "", "detail": ""}],
+        }
+        # Empty fields are not stored (reads fill them in): less to encode and write per task.
+        await self.repo.create_task({k: v for k, v in row.items() if v not in ("", {})})
+        message = tasks_pb2.TaskSubmitted(
+            task=tasks_pb2.Task(
+                id=task_id,
+                workspace_id=workspace_id,
+                project_id=body.project_id,
+                title=body.title,
+                description=body.description,
+                task_type=task_type,
+                priority=PRIORITIES[body.priority],
+                complexity=body.complexity,
+                labels=body.labels,
+                submitted_by=user_id,
+                created_at=_ts(ns),
+            )
+        )
+        try:
+            await self.bus.publish(subjects.task(task_type or "untyped", body.priority), message, msg_id=task_id)
+        except Unavailable:
+            await self.repo.store.execute("DELETE type::thing('task', $id)", {"id": task_id})
+            raise
+        return public_task(row)
+
+    async def get(self, workspace_ids: list[str], task_id: str) -> Row:
+        row = await self.repo.task(workspace_ids, task_id)
+        if row is None:
+            raise NotFound(f"no task {task_id}")
+        return row
+
+    async def page(self, workspace_id: str, filters: dict[str, str], cursor: str, limit: int) -> dict[str, Any]:
+        if not 1 <= limit <= MAX_PAGE:
+            raise InvalidArgument(f"limit must be between 1 and {MAX_PAGE}, not {limit}")
+        if filters.get("state") and filters["state"] not in RANK:
+            raise InvalidArgument(f"state must be one of {', '.join(RANK)}, not {filters['state']!r}")
+        if filters.get("priority") and filters["priority"] not in PRIORITIES:
+            raise InvalidArgument(f"priority must be one of {', '.join(PRIORITIES)}, not {filters['priority']!r}")
+        rows = await self.repo.tasks(workspace_id, filters, decode_cursor(cursor) if cursor else None, limit + 1)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return {
+            "items": [public_task(r) for r in rows],
+            "next_cursor": encode_cursor(rows[-1]) if more and rows else None,
+        }
+
+    async def apply(self, event: tasks_pb2.TaskStatusChanged) -> Row | None:
+        """Update the read model from a status event; stale and out-of-order events change nothing."""
+        state = STATES.get(event.state)
+        if state is None:
+            raise InvalidArgument(f"task {event.task_id}: status event without a known state ({event.state})")
+        if not event.task_id:
+            raise InvalidArgument("status event without a task_id")
+        at = iso(event.at.ToNanoseconds()) if event.HasField("at") else iso()
+        changes: dict[str, Any] = {"state": state, "updated_at": iso()}
+        for name in ("agent_id", "provider", "model", "execution_id", "result", "task_type"):
+            value = getattr(event, name)
+            if value:
+                changes[name] = value
+        entry = {"state": state, "at": at, "agent_id": event.agent_id, "detail": event.detail}
+        return await self.repo.apply_status(event.task_id, RANK[state], changes, entry)
+
+    async def _announce(self, task: Row, state: str, detail: str) -> None:
+        event = tasks_pb2.TaskStatusChanged(
+            task_id=str(task["id"]),
+            workspace_id=str(task["workspace_id"]),
+            state=STATE_ENUM[state],
+            agent_id=str(task.get("agent_id") or ""),
+            detail=detail,
+            task_type=str(task.get("task_type") or ""),
+            execution_id=str(task.get("execution_id") or ""),
+            at=_ts(now_ns()),
+        )
+        updated = await self.apply(event)
+        if updated is None:
+            raise FailedPrecondition(f"task {task['id']} is already {task['state']} and cannot become {state}")
+        await self.bus.publish(subjects.task_event(str(task["workspace_id"])), event)
+
+    async def cancel(self, task: Row, actor: str, reason: str) -> Row:
+        if task["state"] in TERMINAL:
+            raise FailedPrecondition(f"task {task['id']} is already {task['state']}")
+        await self._announce(task, "cancelled", f"cancelled by {actor}" + (f": {reason}" if reason else ""))
+        return await self.get([str(task["workspace_id"])], str(task["id"]))
+
+    async def set_status(self, task: Row, actor: str, state: str, detail: str) -> Row:
+        if task["state"] in TERMINAL:
+            raise FailedPrecondition(f"task {task['id']} is already {task['state']}")
+        if RANK[state] < RANK[str(task["state"])]:
+            raise FailedPrecondition(f"task {task['id']} is {task['state']}; it cannot go back to {state}")
+        await self._announce(task, state, f"set by {actor}" + (f": {detail}" if detail else ""))
+        return await self.get([str(task["workspace_id"])], str(task["id"]))
+
+    async def feedback(self, task: Row, actor: str, success: bool, quality: float, comment: str) -> dict[str, Any]:
+        execution_id = str(task.get("execution_id") or "")
+        if not execution_id:
+            raise FailedPrecondition(f"task {task['id']} has no execution to give feedback on yet")
+        message = tasks_pb2.FeedbackCorrection(
+            task_id=str(task["id"]),
+            workspace_id=str(task["workspace_id"]),
+            execution_id=execution_id,
+            success=success,
+            quality=quality,
+            comment=comment,
+            actor=actor,
+            at=_ts(now_ns()),
+        )
+        await self.bus.publish(subjects.feedback(str(task["workspace_id"])), message, msg_id=new_id())
+        return {"task_id": task["id"], "execution_id": execution_id, "accepted": True}

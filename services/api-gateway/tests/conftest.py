@@ -1,0 +1,242 @@
+"""A real gateway per test: real nats-server (JetStream), real embedded SurrealDB, loopback HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from vapora.agents.v1 import agents_pb2, agents_pb2_grpc
+from vapora.coordinator.v1 import coordinator_pb2, coordinator_pb2_grpc
+from vapora.llm.v1 import llm_pb2, llm_pb2_grpc
+from vapora_api_gateway.app import GatewayApp
+from vapora_api_gateway.settings import GatewaySettings
+from vapora_core.errors import InvalidArgument, NotFound
+from vapora_core.grpc import GrpcServer
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+class Client:
+    """A small JSON client of one running gateway."""
+
+    def __init__(self, session: aiohttp.ClientSession, base: str) -> None:
+        self.session = session
+        self.base = base
+
+    async def call(
+        self, method: str, path: str, token: str = "", json: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, Any, Any]:
+        hdrs = dict(headers or {})
+        if token:
+            hdrs["Authorization"] = f"Bearer {token}"
+        async with self.session.request(method, self.base + path, json=json, headers=hdrs) as resp:
+            text = await resp.text()
+            try:
+                body = await resp.json(content_type=None) if text else None
+            except ValueError:
+                body = text
+            return resp.status, body, resp.headers
+
+    async def register(self, email: str, password: str = "correct horse battery") -> dict[str, Any]:
+        status, body, _ = await self.call("POST", "/api/v1/auth/register", json={"email": email, "password": password})
+        assert status == 201, body
+        return dict(body)
+
+
+@pytest.fixture
+def gateway_settings(tmp_path: Path, nats_url: str, store_url: str) -> GatewaySettings:
+    return GatewaySettings(
+        nats_url=nats_url,
+        store_url=store_url,
+        data_dir=tmp_path / "data",
+        http_port=0,
+        config_dir=ROOT / "config",
+        jwt_secret="test-secret-" + "x" * 40,
+        argon2_time_cost=1,
+        argon2_memory_kib=1024,
+        registry_addr="127.0.0.1:1",
+        coordinator_addr="127.0.0.1:1",
+        router_addr="127.0.0.1:1",
+        grpc_timeout_s=2.0,
+        shutdown_grace_s=2.0,
+    )
+
+
+GatewayFactory = Callable[..., Awaitable[tuple[GatewayApp, Client]]]
+
+
+@pytest.fixture
+async def gateway_factory(gateway_settings: GatewaySettings) -> AsyncIterator[GatewayFactory]:
+    apps: list[GatewayApp] = []
+    session = aiohttp.ClientSession()
+
+    async def start(**overrides: Any) -> tuple[GatewayApp, Client]:
+        settings = gateway_settings.model_copy(update=overrides)
+        app = GatewayApp(settings)
+        await app.start()
+        app.readiness.set(True)
+        apps.append(app)
+        return app, Client(session, f"http://127.0.0.1:{app.port}")
+
+    try:
+        yield start
+    finally:
+        for app in apps:
+            await app.stop()
+        await session.close()
+
+
+@pytest.fixture
+async def gateway(gateway_factory: GatewayFactory) -> tuple[GatewayApp, Client]:
+    return await gateway_factory()
+
+
+@pytest.fixture
+def client(gateway: tuple[GatewayApp, Client]) -> Client:
+    return gateway[1]
+
+
+# -- small in-test servicers of the platform's gRPC services, over real loopback --------
+
+AGENTS = [
+    agents_pb2.Agent(
+        id="coder-1",
+        role="developer",
+        status=agents_pb2.AGENT_STATUS_HEALTHY,
+        max_concurrency=4,
+        current_load=1,
+        preferred_provider="offline",
+        preferred_model="echo-1",
+        capabilities=[agents_pb2.Capability(task_type="coding", proficiency=0.9)],
+        last_heartbeat=Timestamp(seconds=1_700_000_000),
+    ),
+    agents_pb2.Agent(
+        id="reviewer-1",
+        role="reviewer",
+        status=agents_pb2.AGENT_STATUS_UNHEALTHY,
+        max_concurrency=2,
+        current_load=2,
+        capabilities=[agents_pb2.Capability(task_type="review", proficiency=0.7)],
+    ),
+    agents_pb2.Agent(id="private-1", role="developer", workspace_id="someone-else", max_concurrency=1),
+]
+
+
+@dataclass
+class Calls:
+    list_agents: list[agents_pb2.ListAgentsRequest] = field(default_factory=list)
+    budgets: list[llm_pb2.GetBudgetStatusRequest] = field(default_factory=list)
+    explain: list[coordinator_pb2.ExplainAssignmentRequest] = field(default_factory=list)
+    assignments: dict[str, coordinator_pb2.Assignment] = field(default_factory=dict)
+
+
+class Registry(agents_pb2_grpc.AgentRegistryServicer):
+    def __init__(self, calls: Calls) -> None:
+        self.calls = calls
+
+    async def ListAgents(self, request: agents_pb2.ListAgentsRequest, context: Any) -> agents_pb2.ListAgentsResponse:
+        self.calls.list_agents.append(request)
+        agents = [a for a in AGENTS if not request.role or a.role == request.role]
+        agents = [
+            a
+            for a in agents
+            if not request.capability or any(c.task_type == request.capability for c in a.capabilities)
+        ]
+        if request.page_token and not (request.page_token.isascii() and request.page_token.isdigit()):
+            raise InvalidArgument(f"page_token {request.page_token!r} is not a token this registry gave out")
+        start = int(request.page_token or 0)
+        size = request.page_size or 100
+        page = agents[start : start + size]
+        token = str(start + size) if start + size < len(agents) else ""
+        return agents_pb2.ListAgentsResponse(agents=page, next_page_token=token)
+
+
+class Router(llm_pb2_grpc.LlmRouterServicer):
+    def __init__(self, calls: Calls) -> None:
+        self.calls = calls
+
+    async def GetBudgetStatus(
+        self, request: llm_pb2.GetBudgetStatusRequest, context: Any
+    ) -> llm_pb2.GetBudgetStatusResponse:
+        self.calls.budgets.append(request)
+        budgets = [
+            llm_pb2.BudgetStatus(
+                role="developer",
+                state="near_limit",
+                windows=[
+                    llm_pb2.BudgetWindow(
+                        window="monthly",
+                        limit_cents=1000,
+                        spent_cents=850,
+                        reserved_cents=20,
+                        utilization=0.87,
+                        resets_at=Timestamp(seconds=1_800_000_000),
+                    )
+                ],
+            ),
+            llm_pb2.BudgetStatus(
+                role="reviewer",
+                state="normal",
+                windows=[llm_pb2.BudgetWindow(window="weekly", limit_cents=200, spent_cents=10, utilization=0.05)],
+            ),
+        ]
+        return llm_pb2.GetBudgetStatusResponse(
+            budgets=[b for b in budgets if not request.role or b.role == request.role]
+        )
+
+
+class Coordinator(coordinator_pb2_grpc.CoordinatorServicer):
+    def __init__(self, calls: Calls) -> None:
+        self.calls = calls
+
+    async def ExplainAssignment(
+        self, request: coordinator_pb2.ExplainAssignmentRequest, context: Any
+    ) -> coordinator_pb2.Assignment:
+        self.calls.explain.append(request)
+        found = self.calls.assignments.get(request.task_id)
+        if found is None or found.workspace_id != request.workspace_id:
+            raise NotFound(f"no assignment for task {request.task_id}")
+        return found
+
+
+async def start_platform() -> tuple[GrpcServer, Calls]:
+    calls = Calls()
+    server = GrpcServer(
+        "fake-platform",
+        "127.0.0.1",
+        0,
+        [
+            (agents_pb2_grpc.add_AgentRegistryServicer_to_server, Registry(calls), "vapora.agents.v1.AgentRegistry"),
+            (llm_pb2_grpc.add_LlmRouterServicer_to_server, Router(calls), "vapora.llm.v1.LlmRouter"),
+            (
+                coordinator_pb2_grpc.add_CoordinatorServicer_to_server,
+                Coordinator(calls),
+                "vapora.coordinator.v1.Coordinator",
+            ),
+        ],
+    )
+    await server.start()
+    return server, calls
+
+
+@pytest.fixture
+async def platform() -> AsyncIterator[tuple[str, Calls]]:
+    """(address, recorded calls) of a loopback gRPC server with AgentRegistry, LlmRouter and Coordinator."""
+    server, calls = await start_platform()
+    try:
+        yield f"127.0.0.1:{server.port}", calls
+    finally:
+        await server.stop(0)
+
+
+@pytest.fixture
+async def platform_gateway(gateway_factory: GatewayFactory, platform: tuple[str, Calls]) -> tuple[Client, Calls]:
+    addr, calls = platform
+    _, client = await gateway_factory(registry_addr=addr, coordinator_addr=addr, router_addr=addr)
+    return client, calls

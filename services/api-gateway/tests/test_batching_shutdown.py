@@ -1,0 +1,72 @@
+"""Batched task inserts and a store that never abandons a query (the SIGABRT-on-SIGTERM fix)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from vapora_api_gateway.batcher import InsertBatcher
+from vapora_api_gateway.repository import SCHEMA
+from vapora_api_gateway.tracked_store import TrackedStore
+from vapora_core.errors import AlreadyExists, Unavailable
+
+
+@pytest.fixture
+async def tstore(store_url: str):
+    s = TrackedStore(store_url, "gateway")
+    await s.open(SCHEMA)
+    yield s
+    await s.close()
+
+
+async def test_concurrent_inserts_share_one_statement(tstore: TrackedStore):
+    statements: list[str] = []
+    real = TrackedStore.execute
+
+    async def counting(sql, vars=None, **kw):
+        statements.append(sql)
+        return await real(tstore, sql, vars, **kw)
+
+    tstore.execute = counting  # type: ignore[method-assign]
+    batcher = InsertBatcher(tstore, "task")
+    await asyncio.gather(*(batcher.insert({"id": f"t{n}", "workspace_id": "w", "n": n}) for n in range(50)))
+    assert statements == ["INSERT INTO task $rows RETURN NONE"]
+    rows = await tstore.query("SELECT n FROM task ORDER BY n")
+    assert [r["n"] for r in rows] == list(range(50))
+
+
+async def test_one_bad_row_fails_alone(tstore: TrackedStore):
+    batcher = InsertBatcher(tstore, "task")
+    await batcher.insert({"id": "dup", "n": 0})
+    results = await asyncio.gather(
+        *(batcher.insert({"id": i, "n": 1}) for i in ("a", "dup", "b")), return_exceptions=True
+    )
+    assert results[0] is None and results[2] is None and isinstance(results[1], AlreadyExists)
+    assert len(await tstore.query("SELECT * FROM task")) == 3
+
+
+async def test_close_writes_what_was_taken_then_refuses(tstore: TrackedStore):
+    batcher = InsertBatcher(tstore, "task")
+    pending = [asyncio.ensure_future(batcher.insert({"id": f"t{n}"})) for n in range(10)]
+    await asyncio.sleep(0)
+    await batcher.close()
+    await asyncio.gather(*pending)
+    assert len(await tstore.query("SELECT * FROM task")) == 10
+    with pytest.raises(Unavailable):
+        await batcher.insert({"id": "late"})
+
+
+async def test_a_cancelled_caller_does_not_abandon_its_query_and_close_waits_for_it(store_url: str):
+    s = TrackedStore(store_url, "gateway")
+    await s.open(SCHEMA)
+    caller = asyncio.ensure_future(s.execute("SLEEP 300ms; CREATE task:slow SET done = true"))
+    await asyncio.sleep(0.05)
+    caller.cancel()
+    assert s.in_flight == 1
+    await s.close()  # waits for the query instead of closing the engine under it
+    assert s.in_flight == 0
+    s2 = TrackedStore(store_url, "gateway")
+    await s2.open(SCHEMA)
+    assert await s2.one("SELECT done FROM task:slow") == {"done": True}
+    await s2.close()

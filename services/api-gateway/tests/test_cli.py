@@ -1,0 +1,169 @@
+"""The `vapora` CLI against a gateway started in the test (real nats-server, embedded SurrealDB, loopback)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
+from rich.console import Console
+
+from vapora.common.v1 import common_pb2
+from vapora.tasks.v1 import tasks_pb2
+from vapora_api_gateway.cli import run
+from vapora_api_gateway.cli_api import Api, Config
+from vapora_core.bus import subjects
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(autouse=True)
+def cli_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "cli" / "config.json"
+    monkeypatch.setenv("VAPORA_CLI_CONFIG", str(path))
+    monkeypatch.setenv("VAPORA_PASSWORD", PASSWORD)
+    return path
+
+
+async def vapora(*argv: str) -> tuple[int, str]:
+    """Run the CLI in a thread (it is synchronous) while the gateway keeps serving on this loop."""
+    out = io.StringIO()
+    code = await asyncio.to_thread(run, list(argv), Console(file=out, width=220, color_system=None))
+    return code, out.getvalue()
+
+
+def _event(task_id: str, ws: str, state: int, n: int, **kw: str) -> tasks_pb2.TaskStatusChanged:
+    return tasks_pb2.TaskStatusChanged(
+        task_id=task_id, workspace_id=ws, state=state, at=Timestamp(seconds=100 + n), detail=f"step {n}", **kw
+    )
+
+
+async def test_login_create_list_show_with_tokens_kept_private(platform_gateway, cli_config: Path):
+    client, _ = platform_gateway
+    code, out = await vapora("--url", client.base, "login", "--register", "--email", "cli@example.com")
+    assert code == 0 and "logged in as cli@example.com" in out
+    stored = json.loads(cli_config.read_text())
+    assert stored["url"] == client.base and stored["access_token"] and stored["refresh_token"]
+    assert cli_config.stat().st_mode & 0o077 == 0
+    ids = []
+    for n in range(5):
+        code, out = await vapora("tasks", "create", f"job number {n}", "--type", "coding", "--priority", "high")
+        assert code == 0, out
+        ids.append(out.split("submitted task ")[1].split()[0])
+    code, out = await vapora("tasks", "list", "--limit", "2")
+    assert code == 0 and "(2)" in out and "job number 4" in out and "job number 0" not in out
+    code, out = await vapora("tasks", "list", "--limit", "2", "--all")
+    assert code == 0 and "(5)" in out and all(f"job number {n}" in out for n in range(5))
+    code, out = await vapora("tasks", "show", ids[0])
+    assert code == 0 and "job number 0" in out and "submitted" in out
+    code, out = await vapora("whoami")
+    assert code == 0 and "cli@example.com" in out and "owner" in out
+
+
+async def test_errors_are_one_line_problems_and_a_wrong_password_fails(platform_gateway):
+    client, _ = platform_gateway
+    assert (await vapora("--url", client.base, "login", "--register", "--email", "err@example.com"))[0] == 0
+    code, out = await vapora("tasks", "show", "0123456789abcdef0123456789abcdef")
+    assert code == 2 and "404" in out and "no task" in out
+    code, out = await vapora("login", "--email", "err@example.com", "--password", "wrong password!")
+    assert code == 2 and "401" in out and "email or password is wrong" in out
+    code, out = await vapora("--url", "http://127.0.0.1:1", "tasks", "list")
+    assert code == 2 and "cannot reach the gateway" in out
+
+
+async def test_an_expired_access_token_is_renewed_with_the_refresh_token(platform_gateway, cli_config: Path):
+    client, _ = platform_gateway
+    assert (await vapora("--url", client.base, "login", "--register", "--email", "ref@example.com"))[0] == 0
+    stored = json.loads(cli_config.read_text())
+    cli_config.write_text(json.dumps({**stored, "access_token": "not-a-valid-token"}))
+    code, out = await vapora("tasks", "list")
+    assert code == 0, out
+    renewed = json.loads(cli_config.read_text())
+    assert renewed["access_token"] != "not-a-valid-token" and renewed["refresh_token"] != stored["refresh_token"]
+
+
+async def test_agents_and_budgets_come_from_the_platform_over_grpc(platform_gateway):
+    client, calls = platform_gateway
+    assert (await vapora("--url", client.base, "login", "--register", "--email", "ops@example.com"))[0] == 0
+    code, out = await vapora("agents", "--capability", "coding")
+    assert code == 0 and "coder-1" in out and "reviewer-1" not in out and "coding:0.90" in out
+    assert calls.list_agents[-1].capability == "coding"
+    code, out = await vapora("budgets")
+    assert code == 0 and "near_limit" in out and "850.00" in out and "reviewer" in out
+
+
+async def test_watch_shows_live_progress_until_the_task_is_done(platform_gateway, bus):
+    client, _ = platform_gateway
+    assert (await vapora("--url", client.base, "login", "--register", "--email", "w@example.com"))[0] == 0
+    code, out = await vapora("tasks", "create", "watch me", "--type", "coding")
+    task_id = out.split("submitted task ")[1].split()[0]
+    ws = Config.load().workspace_id
+    watcher = asyncio.create_task(vapora("tasks", "watch", task_id))
+    await asyncio.sleep(0.5)
+    subject = subjects.task_event(ws)
+    await bus.publish(subject, _event(task_id, ws, common_pb2.TASK_STATE_ASSIGNED, 1, agent_id="coder-1"))
+    await bus.publish(subject, _event(task_id, ws, common_pb2.TASK_STATE_RUNNING, 2, agent_id="coder-1"))
+    await bus.publish(
+        subject,
+        _event(
+            task_id,
+            ws,
+            common_pb2.TASK_STATE_DONE,
+            3,
+            agent_id="coder-1",
+            provider="offline",
+            model="echo-1",
+            result="all green",
+            execution_id="x1",
+        ),
+    )
+    code, out = await asyncio.wait_for(watcher, 20)
+    assert code == 0, out
+    assert f"task {task_id} done by coder-1 (offline/echo-1)" in out and "all green" in out
+
+
+async def test_the_event_stream_resumes_after_the_gateway_restarts_missing_nothing(gateway_factory, bus):
+    app, client = await gateway_factory()
+    me = await client.register("resume@example.com")
+    ws, port = me["workspace"]["id"], app.port
+    api = Api(
+        Config(url=client.base, access_token=me["access_token"], refresh_token=me["refresh_token"]), save=lambda c: None
+    )
+    got: list[dict[str, Any]] = []
+    seen_two = threading.Event()
+
+    def consume() -> None:
+        for event in api.events(ws, after=0, retry_s=0.2):
+            got.append(event)
+            if len(got) == 2:
+                seen_two.set()
+            if len(got) == 6:
+                return
+
+    consumer = asyncio.create_task(asyncio.to_thread(consume))
+    for n in range(2):
+        await bus.publish(subjects.task_event(ws), _event("t1", ws, common_pb2.TASK_STATE_RUNNING, n))
+    assert await asyncio.to_thread(seen_two.wait, 10)
+    await app.stop()  # the stream drops; three events happen while no gateway is up
+    for n in range(2, 5):
+        await bus.publish(subjects.task_event(ws), _event("t1", ws, common_pb2.TASK_STATE_RUNNING, n))
+    await gateway_factory(http_port=port)
+    await bus.publish(subjects.task_event(ws), _event("t1", ws, common_pb2.TASK_STATE_RUNNING, 5))
+    await asyncio.wait_for(consumer, 20)
+    api.close()
+    assert [e["detail"] for e in got] == [f"step {n}" for n in range(6)]
+    assert [e["id"] for e in got] == sorted({e["id"] for e in got})
+
+
+def test_the_vapora_entry_point_is_installed():
+    out = subprocess.run(
+        [str(Path(sys.executable).parent / "vapora"), "--help"], capture_output=True, text=True, timeout=30, check=True
+    )
+    assert "login" in out.stdout and "budgets" in out.stdout

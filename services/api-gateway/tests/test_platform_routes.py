@@ -1,0 +1,122 @@
+"""Agents, budgets and assignment explanations, from small servicers over real loopback gRPC."""
+
+from __future__ import annotations
+
+import asyncio
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from vapora.common.v1 import common_pb2
+from vapora.coordinator.v1 import coordinator_pb2
+from vapora.tasks.v1 import tasks_pb2
+from vapora_core.bus import subjects
+
+
+async def test_agents_are_listed_filtered_and_paged_without_private_agents(platform_gateway):
+    client, calls = platform_gateway
+    me = await client.register("agents@example.com")
+    status, body, _ = await client.call("GET", "/api/v1/agents", me["access_token"])
+    assert status == 200, body
+    assert [a["id"] for a in body["items"]] == ["coder-1", "reviewer-1"]  # private-1 belongs to a workspace
+    coder = body["items"][0]
+    assert coder["status"] == "healthy" and coder["capabilities"] == [{"task_type": "coding", "proficiency": 0.9}]
+    assert coder["last_heartbeat"].startswith("2023-11-14T22:13:20")
+    status, body, _ = await client.call("GET", "/api/v1/agents?role=reviewer", me["access_token"])
+    assert [a["id"] for a in body["items"]] == ["reviewer-1"] and calls.list_agents[-1].role == "reviewer"
+    status, body, _ = await client.call("GET", "/api/v1/agents?page_size=1", me["access_token"])
+    assert [a["id"] for a in body["items"]] == ["coder-1"] and body["next_page_token"] == "1"
+    status, body, _ = await client.call("GET", "/api/v1/agents?page_size=1&page_token=1", me["access_token"])
+    assert [a["id"] for a in body["items"]] == ["reviewer-1"]
+    status, body, _ = await client.call("GET", "/api/v1/agents?page_size=0", me["access_token"])
+    assert status == 400 and "page_size" in body["detail"]
+    status, body, _ = await client.call("GET", "/api/v1/agents?page_token=zz", me["access_token"])
+    assert status == 400 and "page_token" in body["detail"]
+
+
+async def test_budgets_per_role(platform_gateway):
+    client, calls = platform_gateway
+    me = await client.register("budgets@example.com")
+    status, body, _ = await client.call("GET", "/api/v1/budgets?role=developer", me["access_token"])
+    assert status == 200, body
+    assert calls.budgets[-1].role == "developer"
+    [dev] = body["items"]
+    assert dev["role"] == "developer" and dev["state"] == "near_limit"
+    assert dev["windows"] == [
+        {
+            "window": "monthly",
+            "limit_cents": 1000.0,
+            "spent_cents": 850.0,
+            "reserved_cents": 20.0,
+            "utilization": 0.87,
+            "resets_at": "2027-01-15T08:00:00Z",
+        }
+    ]
+    status, body, _ = await client.call("GET", "/api/v1/budgets", me["access_token"])
+    assert [b["role"] for b in body["items"]] == ["developer", "reviewer"]
+
+
+async def test_the_assignment_explanation_comes_from_the_coordinator_for_assigned_tasks_only(platform_gateway, bus):
+    client, calls = platform_gateway
+    me = await client.register("explain@example.com")
+    token, ws = me["access_token"], me["workspace"]["id"]
+    _, task, _ = await client.call("POST", "/api/v1/tasks", token, json={"title": "x", "task_type": "coding"})
+    status, body, _ = await client.call("GET", f"/api/v1/tasks/{task['id']}/assignment", token)
+    assert status == 404 and "not been assigned yet" in body["detail"] and not calls.explain
+    score = coordinator_pb2.ScoreBreakdown(
+        success_rate=0.8, load=0.25, load_score=0.75, expertise=0.9, confidence=0.6, total=0.82, learning_data=True
+    )
+    calls.assignments[task["id"]] = coordinator_pb2.Assignment(
+        task_id=task["id"],
+        workspace_id=ws,
+        agent_id="coder-1",
+        job_id="job-1",
+        task_type="coding",
+        score=score,
+        candidates=[
+            coordinator_pb2.CandidateScore(agent_id="coder-2", score=coordinator_pb2.ScoreBreakdown(total=0.4))
+        ],
+        reason="best total score",
+        attempt=1,
+        assigned_at=Timestamp(seconds=1_700_000_000),
+    )
+    await bus.publish(
+        subjects.task_event(ws),
+        tasks_pb2.TaskStatusChanged(
+            task_id=task["id"],
+            workspace_id=ws,
+            state=common_pb2.TASK_STATE_ASSIGNED,
+            agent_id="coder-1",
+            at=Timestamp(seconds=1_700_000_000),
+        ),
+    )
+    for _ in range(100):
+        status, body, _ = await client.call("GET", f"/api/v1/tasks/{task['id']}/assignment", token)
+        if status == 200:
+            break
+        await asyncio.sleep(0.05)
+    assert status == 200, body
+    assert body["agent_id"] == "coder-1" and body["job_id"] == "job-1" and body["reason"] == "best total score"
+    assert body["score"]["total"] == 0.82 and body["score"]["learning_data"] is True
+    assert body["candidates"] == [
+        {
+            "agent_id": "coder-2",
+            "score": {
+                "success_rate": 0.0,
+                "load": 0.0,
+                "load_score": 0.0,
+                "expertise": 0.0,
+                "confidence": 0.0,
+                "total": 0.4,
+                "learning_data": False,
+            },
+        }
+    ]
+    # The coordinator is asked for this task in the caller's workspace, never another.
+    assert (calls.explain[-1].task_id, calls.explain[-1].workspace_id) == (task["id"], ws)
+
+
+async def test_an_unreachable_dependency_is_503_not_500(client):
+    me = await client.register("down@example.com")
+    status, body, headers = await client.call("GET", "/api/v1/budgets", me["access_token"])
+    assert status == 503, body
+    assert headers["Content-Type"].startswith("application/problem+json") and "127.0.0.1:1" in body["detail"]
