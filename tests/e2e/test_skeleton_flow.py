@@ -25,6 +25,24 @@ from vapora_testing.fleet import SERVICES, Fleet
 pytestmark = pytest.mark.e2e
 
 
+def wait_for_executions(fleet: Fleet, workspace_id: str, task_id: str) -> list[kg_pb2.ExecutionRecorded]:
+    """The task's executions in the knowledge graph, once it has stored at least one."""
+
+    async def query() -> list[kg_pb2.ExecutionRecorded]:
+        async with channel(fleet.grpc_addr("knowledge-graph")) as ch:
+            reply = await kg_pb2_grpc.KnowledgeGraphStub(ch).QueryExecutions(
+                kg_pb2.QueryExecutionsRequest(workspace_id=workspace_id, task_id=task_id)
+            )
+            return list(reply.executions)
+
+    deadline = time.monotonic() + 15
+    while True:
+        found = asyncio.run(query())
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
 def test_a_task_goes_through_every_service_and_reaches_done(fleet: Fleet, client: httpx.Client) -> None:
     task = submit(
         client,
@@ -42,14 +60,7 @@ def test_a_task_goes_through_every_service_and_reaches_done(fleet: Fleet, client
     assert done["execution_id"]
 
     # the knowledge graph stored the execution
-    async def executions() -> list[kg_pb2.ExecutionRecorded]:
-        async with channel(fleet.grpc_addr("knowledge-graph")) as ch:
-            reply = await kg_pb2_grpc.KnowledgeGraphStub(ch).QueryExecutions(
-                kg_pb2.QueryExecutionsRequest(workspace_id=done["workspace_id"], task_id=task["id"])
-            )
-            return list(reply.executions)
-
-    stored = asyncio.run(executions())
+    stored = wait_for_executions(fleet, done["workspace_id"], task["id"])
     assert [e.execution_id for e in stored] == [done["execution_id"]]
     assert stored[0].agent_id == done["agent_id"]
     assert stored[0].success
@@ -129,6 +140,24 @@ def test_garbage_on_tasks_is_dead_lettered_and_the_next_task_completes(fleet: Fl
     assert wait_terminal(client, after["id"])["state"] == "done"
     metrics = httpx.get(f"{fleet.ops_url('swarm-coordinator')}/metrics").text
     assert 'vapora_dead_letters_total{consumer="coordinator-tasks-high",kind="decode"} 1.0' in metrics
+
+
+def test_a_persons_feedback_corrects_the_execution_in_the_knowledge_graph(fleet: Fleet, client: httpx.Client) -> None:
+    task = submit(client, title="Review the payment module", task_type="review", priority="normal")
+    done = wait_terminal(client, task["id"])
+    assert done["state"] == "done"
+    r = client.post(
+        f"/api/v1/tasks/{task['id']}/feedback", json={"success": False, "quality": 0.1, "comment": "wrong file"}
+    )
+    assert r.status_code == 202, r.text
+
+    deadline = time.monotonic() + 15
+    execution = wait_for_executions(fleet, done["workspace_id"], task["id"])[0]
+    while execution.success and time.monotonic() < deadline:
+        time.sleep(0.2)
+        execution = wait_for_executions(fleet, done["workspace_id"], task["id"])[0]
+    assert not execution.success
+    assert execution.quality == pytest.approx(0.1)
 
 
 def test_every_service_exits_cleanly_on_sigterm(fleet: Fleet) -> None:

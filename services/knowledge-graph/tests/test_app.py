@@ -191,6 +191,21 @@ async def test_feedback_corrects_the_execution_and_the_profile_once(bus: Bus, kg
         assert got.executions[0].success
 
 
+async def test_feedback_that_arrives_before_its_execution_is_applied_not_lost(bus: Bus, kg: KnowledgeGraphApp) -> None:
+    fb = tasks_pb2.FeedbackCorrection(execution_id="early", workspace_id="ws1", success=True, quality=0.9)
+    await bus.publish(subjects.feedback("ws1"), fb)
+    await asyncio.sleep(0.3)  # the correction is now being retried: its execution is not stored yet
+    await publish(bus, execution("early", success=False))
+    ch, kg_stub = stub(kg)
+    async with ch:
+
+        async def corrected() -> bool:
+            got = await kg_stub.QueryExecutions(kg_pb2.QueryExecutionsRequest(workspace_id="ws1"))
+            return bool(got.executions) and got.executions[0].success
+
+        await until(corrected)
+
+
 async def test_bad_execution_is_dead_lettered_with_its_reason_and_retention_drops_old_ones(
     bus: Bus, kg: KnowledgeGraphApp, clock: Clock
 ) -> None:

@@ -120,7 +120,9 @@ class KnowledgeGraph:
             raise InvalidArgument("FeedbackCorrection needs an execution_id or a task_id")
         if row is None or row.get("workspace_id") != fb.workspace_id:
             what = fb.execution_id or f"of task {fb.task_id}"
-            raise NotFound(f"no execution {what} in workspace {fb.workspace_id}")
+            # The execution may still be on its way (the task is marked done from the same
+            # event the graph stores): retry with backoff before dead-lettering the correction.
+            raise NotFound(f"no execution {what} in workspace {fb.workspace_id}", retryable=True)
         return row
 
     async def profile(self, agent_id: str, task_type: str) -> kg_pb2.LearningProfile:
