@@ -161,6 +161,26 @@ class Fleet:
         if wait:
             self.wait_ready(name, timeout)
 
+    def start_replica(self, service: str, instance: str, env: dict[str, str], *, timeout: float = 60.0) -> None:
+        """Start one more process of ``service`` (e.g. a second agent-runtime) as ``instance``."""
+        grpc_port = free_port() if BY_NAME[service].grpc_port is not None else None
+        self.ports[instance] = (grpc_port, free_port())
+        environment = self.service_environment(service)
+        environment.update({"VAPORA_METRICS_PORT": str(self.ports[instance][1]), **env})
+        if grpc_port is not None:
+            environment["VAPORA_GRPC_PORT"] = str(grpc_port)
+        log = self.log_path(instance).open("ab")
+        self.procs[instance] = subprocess.Popen(
+            [sys.executable, "-m", BY_NAME[service].module],
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=str(self.run_dir),
+            start_new_session=True,
+        )
+        log.close()
+        self.wait_ready(instance, timeout)
+
     def ready(self, name: str) -> bool:
         proc = self.procs.get(name)
         if proc is not None and proc.poll() is not None:

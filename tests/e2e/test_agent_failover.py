@@ -1,0 +1,180 @@
+"""An agent-runtime killed mid-job: its agent leaves the healthy set and the job moves to another agent.
+
+Real processes: nats-server, agent-registry, swarm-coordinator, llm-router, knowledge-graph,
+api-gateway, and two agent-runtimes, each hosting one agent that can take `coding` tasks. The
+LLM provider is a local fake speaking OpenAI's wire format whose first call hangs, so the job is
+in flight when its runtime is SIGKILLed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.helpers import submit, wait_terminal
+from tests.e2e.test_skeleton_flow import wait_for_executions
+from vapora.agents.v1 import agents_pb2, agents_pb2_grpc
+from vapora_core.grpc import channel
+from vapora_testing.fleet import ROOT, Fleet
+
+pytestmark = pytest.mark.e2e
+
+HEARTBEAT_TIMEOUT_S = 2.0
+
+MANIFEST = """
+id = "{id}"
+role = "developer"
+preferred_provider = "openai"
+preferred_model = "gpt-4o-mini"
+max_concurrency = 1
+system_prompt = "You are a software developer."
+
+[[capabilities]]
+task_type = "coding"
+proficiency = 0.8
+"""
+
+
+class SlowFirstOpenAI(BaseHTTPRequestHandler):
+    """Chat Completions: the first call hangs (the job is in flight), later ones answer at once."""
+
+    calls = 0
+    lock = threading.Lock()
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length", 0))
+        self.rfile.read(length)
+        with SlowFirstOpenAI.lock:
+            SlowFirstOpenAI.calls += 1
+            first = SlowFirstOpenAI.calls == 1
+        if first:
+            time.sleep(20)
+        body = json.dumps(
+            {
+                "id": "chatcmpl-test",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": "gpt-4o-mini",
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": "Implemented the endpoint with tests."},
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": {"prompt_tokens": 20, "completion_tokens": 7, "total_tokens": 27},
+            }
+        ).encode()
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except OSError:
+            pass
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def fake_openai() -> Iterator[str]:
+    SlowFirstOpenAI.calls = 0
+    server = ThreadingHTTPServer(("127.0.0.1", 0), SlowFirstOpenAI)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _config(tmp_path: Path, agent_id: str) -> Path:
+    config = tmp_path / f"config-{agent_id}"
+    shutil.copytree(ROOT / "config", config, ignore=shutil.ignore_patterns("agents"))
+    (config / "agents").mkdir()
+    (config / "agents" / f"{agent_id}.toml").write_text(MANIFEST.format(id=agent_id))
+    return config
+
+
+async def _healthy(fleet: Fleet) -> set[str]:
+    async with channel(fleet.grpc_addr("agent-registry")) as ch:
+        reply = await agents_pb2_grpc.AgentRegistryStub(ch).ListAgents(
+            agents_pb2.ListAgentsRequest(status=agents_pb2.AGENT_STATUS_HEALTHY)
+        )
+        return {a.id for a in reply.agents}
+
+
+def test_a_killed_runtimes_job_is_reassigned_to_another_capable_agent_and_completes_once(
+    fleet_factory: type[Fleet], fake_openai: str, tmp_path: Path
+) -> None:
+    fleet = fleet_factory(
+        service_env={
+            "agent-registry": {"VAPORA_HEARTBEAT_TIMEOUT_S": str(HEARTBEAT_TIMEOUT_S), "VAPORA_REMOVE_AFTER_S": "60"},
+            "llm-router": {"VAPORA_OPENAI_API_KEY": "sk-test-not-a-real-key", "VAPORA_OPENAI_BASE_URL": fake_openai},
+        }
+    )
+    fleet.start(services=("agent-registry", "swarm-coordinator", "llm-router", "knowledge-graph", "api-gateway"))
+    for agent_id in ("coder-a", "coder-b"):
+        fleet.start_replica(
+            "agent-runtime",
+            f"runtime-{agent_id}",
+            {"VAPORA_CONFIG_DIR": str(_config(tmp_path, agent_id)), "VAPORA_HEARTBEAT_INTERVAL_S": "0.5"},
+        )
+    deadline = time.monotonic() + 20
+    while asyncio.run(_healthy(fleet)) != {"coder-a", "coder-b"}:
+        assert time.monotonic() < deadline, "both agents never became healthy"
+        time.sleep(0.2)
+
+    with httpx.Client(base_url=fleet.http_url(), timeout=10) as client:
+        r = client.post(
+            "/api/v1/auth/register",
+            json={"email": f"fo-{uuid.uuid4().hex[:8]}@example.com", "password": "pw-123456789"},
+        )
+        assert r.status_code == 201, r.text
+        client.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
+        task = submit(client, title="Implement the export endpoint", task_type="coding", priority="high")
+
+        # wait until the job is in flight at the first agent (its LLM call hangs)
+        deadline = time.monotonic() + 20
+        first = ""
+        while not first:
+            assert time.monotonic() < deadline, "the task was never assigned"
+            first = client.get(f"/api/v1/tasks/{task['id']}").json().get("agent_id", "")
+            time.sleep(0.1)
+        while SlowFirstOpenAI.calls == 0:
+            assert time.monotonic() < deadline, "the first agent never called the LLM"
+            time.sleep(0.1)
+        other = "coder-b" if first == "coder-a" else "coder-a"
+
+        killed_at = time.monotonic()
+        fleet.procs[f"runtime-{first}"].send_signal(signal.SIGKILL)
+        fleet.procs.pop(f"runtime-{first}").wait()
+
+        # the dead runtime's agent leaves the healthy set within the configured timeout (+ sweep slack)
+        while first in asyncio.run(_healthy(fleet)):
+            assert time.monotonic() - killed_at < HEARTBEAT_TIMEOUT_S + 5, f"{first} still healthy"
+            time.sleep(0.2)
+
+        done = wait_terminal(client, task["id"], timeout=60)
+        assert done["state"] == "done", done
+        assert done["agent_id"] == other
+
+    executions = wait_for_executions(fleet, done["workspace_id"], task["id"])
+    assert [(e.agent_id, e.success) for e in executions] == [(other, True)]
+    assert SlowFirstOpenAI.calls == 2
