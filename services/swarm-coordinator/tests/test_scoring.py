@@ -116,3 +116,51 @@ def test_the_views_bounded_walk_picks_exactly_the_head_of_the_full_ranking() -> 
         for k in (1, 3, 10):
             assert view.best("coding", "ws1", k, exclude) == rank(cands)[:k]
     assert compared > 100
+
+
+def test_the_views_lazy_heap_stays_exact_while_loads_and_profiles_change_between_picks() -> None:
+    import random
+
+    from vapora.agents.v1 import agents_pb2
+    from vapora.kg.v1 import kg_pb2
+    from vapora_swarm_coordinator.state import FleetView
+
+    rng = random.Random(11)
+    view = FleetView()
+    n = 60
+    view.set_agents(
+        agents_pb2.Agent(
+            id=f"a{i:03d}",
+            status=agents_pb2.AGENT_STATUS_HEALTHY,
+            max_concurrency=rng.choice([0, 2, 4]),
+            workspace_id=rng.choice(["", "", "ws1", "ws2"]),
+            capabilities=[agents_pb2.Capability(task_type=t) for t in ("coding", "review")],
+        )
+        for i in range(n)
+    )
+    checked = 0
+    for step in range(3000):
+        agent = f"a{rng.randrange(n):03d}"
+        action = rng.random()
+        if action < 0.4:
+            view.add_load(agent, 1)
+        elif action < 0.7:
+            view.add_load(agent, -1)
+        elif action < 0.8 and step > 500:  # learning data arrives after a while: the mode switches once
+            view.set_profile(
+                kg_pb2.LearningProfile(
+                    agent_id=agent,
+                    task_type="coding",
+                    success_rate=rng.choice([0.25, 0.5, 1.0]),
+                    expertise=rng.choice([0.2, 0.9]),
+                    confidence=rng.choice([0.5, 1.0]),
+                    executions=rng.choice([5, 20]),
+                )
+            )
+        else:
+            exclude = frozenset({agent}) if rng.random() < 0.3 else frozenset()
+            cands = view.candidates(view.capable("coding", "ws1", exclude), "coding")
+            for k in (1, 10):
+                assert view.best("coding", "ws1", k, exclude) == rank(cands)[:k], step
+            checked += 1
+    assert checked > 300

@@ -8,6 +8,7 @@ import logging
 import time
 
 from vapora.coordinator.v1 import coordinator_pb2_grpc
+from vapora.kg.v1 import kg_pb2
 from vapora_core.bus import Bus
 from vapora_core.grpc import GrpcServer
 from vapora_core.metrics import Readiness
@@ -16,6 +17,7 @@ from vapora_swarm_coordinator import subscribers
 from vapora_swarm_coordinator.clients import KgClient, RegistryClient
 from vapora_swarm_coordinator.grpc_server import SERVICE_NAME, CoordinatorServicer
 from vapora_swarm_coordinator.intake import PriorityIntake
+from vapora_swarm_coordinator.pull import PullConsumer
 from vapora_swarm_coordinator.repository import NAMESPACE, SCHEMA, AssignmentRepository
 from vapora_swarm_coordinator.service import Clock, Coordinator
 from vapora_swarm_coordinator.settings import CoordinatorSettings
@@ -33,6 +35,7 @@ class CoordinatorApp:
         self.grpc: GrpcServer | None = None
         self.coordinator: Coordinator | None = None
         self.intake: PriorityIntake | None = None
+        self.executions: PullConsumer[kg_pb2.ExecutionRecorded] | None = None
         self._clients: list[RegistryClient | KgClient] = []
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -52,8 +55,9 @@ class CoordinatorApp:
             s, AssignmentRepository(self.store), self.bus, registry=registry, kg=kg, clock=self.clock
         )
         await self.coordinator.restore()
-        await subscribers.subscribe(self.bus, self.coordinator, ack_wait_s=s.ack_wait_s)
+        self.executions = await subscribers.subscribe(self.bus, self.coordinator, ack_wait_s=s.ack_wait_s)
         await self.bus.start()
+        await self.executions.start()
         await self.coordinator.refresh_registry(force=True)
         self.intake = subscribers.intake(
             self.bus,
@@ -97,6 +101,8 @@ class CoordinatorApp:
                 await t
         if self.intake is not None:
             await self.intake.stop(self.settings.shutdown_grace_s)
+        if self.executions is not None:
+            await self.executions.stop(self.settings.shutdown_grace_s)
         if self.bus is not None:
             await self.bus.stop()
         if self.grpc is not None:

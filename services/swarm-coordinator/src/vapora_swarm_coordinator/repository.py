@@ -4,13 +4,18 @@
 once (CREATE fails when it exists), and every later change is a conditional update inside
 ``BEGIN … COMMIT`` that only applies to the attempt / job the caller saw, so two workers
 (or a restarted process) can never have one task assigned twice at once.
+
+First assignments are written in batches (:meth:`AssignmentRepository.create_many`): one
+``INSERT IGNORE`` of many records in one transaction, which creates exactly the records
+that do not exist yet and returns their ids, so "created once" holds per task as before.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from vapora_core.errors import InvalidArgument
+from vapora_core.errors import Internal, InvalidArgument
 from vapora_core.store import Row, Store
 
 NAMESPACE = "coordinator"
@@ -27,9 +32,28 @@ BEGIN;
 UPDATE type::thing('assignment', $id) MERGE $changes WHERE state = 'assigned' AND attempt = $attempt RETURN AFTER;
 COMMIT;
 """
-_FINISH = """
+_FINISHED = "task_id, workspace_id, task_type, agent_id, job_id, attempt, state, execution_id"
+_FINISH = f"""
 BEGIN;
-UPDATE type::thing('assignment', $id) MERGE $changes WHERE state = 'assigned' AND job_id = $job RETURN AFTER;
+UPDATE type::thing('assignment', $id) MERGE $changes WHERE state = 'assigned' AND job_id = $job RETURN {_FINISHED};
+COMMIT;
+"""
+_FINISH_ONE = (
+    "UPDATE type::thing('assignment', $i{i}) MERGE $c{i} WHERE state = 'assigned' AND job_id = $j{i}"
+    f" RETURN {_FINISHED};"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    task_id: str
+    job_id: str
+    changes: dict[str, Any]
+
+
+_CREATE_MANY = """
+BEGIN;
+INSERT IGNORE INTO assignment $rows RETURN id;
 COMMIT;
 """
 
@@ -53,6 +77,33 @@ class AssignmentRepository:
             raise
         return True
 
+    async def create_many(self, rows: list[dict[str, Any]]) -> set[str]:
+        """Store first assignments at once; the task ids that were created (the others had one)."""
+        records = [{**row, "id": row["task_id"]} for row in rows]
+        results = await self.store.execute(_CREATE_MANY, {"rows": records})
+        created = [r for res in results if isinstance(res, list) for r in res]
+        return {str(r["id"]) for r in created if isinstance(r, dict)}
+
+    async def create_each(self, rows: list[dict[str, Any]]) -> list[bool]:
+        """:meth:`create` of every row in one transaction; a task twice in ``rows``: the first row wins."""
+        first: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            first.setdefault(str(row["task_id"]), row)
+        created = await self.create_many(list(first.values()))
+        return [str(row["task_id"]) in created and first[str(row["task_id"])] is row for row in rows]
+
+    async def finish_each(self, items: list[Finish]) -> list[Row | None]:
+        """:meth:`finish` of every item, in order, in one transaction."""
+        vars_: dict[str, Any] = {}
+        statements = []
+        for i, f in enumerate(items):
+            vars_[f"i{i}"], vars_[f"j{i}"], vars_[f"c{i}"] = f.task_id, f.job_id, f.changes
+            statements.append(_FINISH_ONE.format(i=i))
+        results = await self.store.execute("BEGIN;\n" + "\n".join(statements) + "\nCOMMIT;", vars_)
+        if len(results) != len(items):
+            raise Internal(f"store {self.store.namespace}: {len(results)} results for {len(items)} finishes")
+        return [res[0] if isinstance(res, list) and res else None for res in results]
+
     async def _conditional(self, sql: str, vars_: dict[str, Any]) -> Row | None:
         results = await self.store.execute(sql, vars_)
         rows = [r for res in results if isinstance(res, list) for r in res]
@@ -63,7 +114,7 @@ class AssignmentRepository:
         return await self._conditional(_REASSIGN, {"id": task_id, "attempt": attempt, "changes": changes})
 
     async def finish(self, task_id: str, job_id: str, changes: dict[str, Any]) -> Row | None:
-        """Apply ``changes`` only if ``job_id`` still holds the task."""
+        """Apply ``changes`` only if ``job_id`` still holds the task; the row's identity and state after."""
         return await self._conditional(_FINISH, {"id": task_id, "job": job_id, "changes": changes})
 
     async def active(self) -> list[Row]:

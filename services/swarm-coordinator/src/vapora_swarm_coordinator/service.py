@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from google.protobuf.json_format import MessageToDict, ParseDict
+from google.protobuf.json_format import ParseDict
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -22,6 +23,7 @@ from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import Hold, subjects
 from vapora_core.errors import InvalidArgument, NotFound, VaporaError
 from vapora_swarm_coordinator import metrics, scoring
+from vapora_swarm_coordinator.batching import GroupCommit
 from vapora_swarm_coordinator.clients import KgClient, RegistryClient
 from vapora_swarm_coordinator.inference import infer_task_type
 from vapora_swarm_coordinator.repository import ASSIGNED, DONE, FAILED, AssignmentRepository
@@ -49,15 +51,30 @@ def job_id_for(task_id: str, attempt: int) -> str:
     return f"job-{task_id}-{attempt}"
 
 
-def _breakdown(s: scoring.Score) -> coordinator_pb2.ScoreBreakdown:
-    return coordinator_pb2.ScoreBreakdown(
-        success_rate=s.success_rate,
-        load=s.load,
-        load_score=s.load_score,
-        expertise=s.expertise,
-        confidence=s.confidence,
-        total=s.total,
-        learning_data=s.learning_data,
+def _score_fields(s: scoring.Score) -> dict[str, Any]:
+    """The stored form of a ScoreBreakdown (its proto field names; ``ParseDict`` reads it back)."""
+    return {
+        "success_rate": s.success_rate,
+        "load": s.load,
+        "load_score": s.load_score,
+        "expertise": s.expertise,
+        "confidence": s.confidence,
+        "total": s.total,
+        "learning_data": s.learning_data,
+    }
+
+
+CANDIDATE_FIELDS = ("success_rate", "load", "load_score", "expertise", "confidence", "total", "learning_data")
+
+
+def _ranking(ranked: list[tuple[scoring.Candidate, scoring.Score]]) -> str:
+    """The ranking an assignment keeps for ExplainAssignment, as one JSON value:
+    ``[[agent_id, *CANDIDATE_FIELDS], ...]`` — one field to store, not ~80."""
+    return json.dumps(
+        [
+            [c.agent_id, s.success_rate, s.load, s.load_score, s.expertise, s.confidence, s.total, s.learning_data]
+            for c, s in ranked
+        ]
     )
 
 
@@ -79,6 +96,7 @@ class Coordinator:
         self.kg = kg
         self.clock = clock
         self.view = FleetView()
+        self.commits = GroupCommit(repo)
         self._assign_lock = asyncio.Lock()
         self._last_refresh = 0.0
         self._first_seen: dict[str, float] = {}
@@ -102,8 +120,12 @@ class Coordinator:
         except VaporaError as exc:
             log.warning("cannot list agents from %s: %s", self.registry.target, exc)
 
-    async def _ensure_profiles(self, task_type: str, agent_ids: list[str]) -> None:
+    async def _ensure_profiles(self, task_type: str, workspace_id: str) -> None:
+        """Cold start: the profiles of a task type's capable agents from the knowledge graph, once."""
         if self.kg is None or task_type in self.view.profile_types:
+            return
+        agent_ids = self.view.capable(task_type, workspace_id)
+        if not agent_ids:
             return
         try:
             for p in await self.kg.profiles(agent_ids, task_type):
@@ -115,42 +137,34 @@ class Coordinator:
     # -- assignment --------------------------------------------------------------------
 
     async def assign(self, task: tasks_pb2.Task, *, published_s: float | None = None) -> Row:
-        """Assign ``task`` once; raise :class:`Hold` when no agent can take it now."""
+        """Assign ``task`` once; raise :class:`Hold` when no agent can take it now.
+
+        The fast path scores first and lets the store decide: the assignment is created only
+        if the task has none (a redelivered task keeps the one it has, which is announced
+        again). Only when no agent can take the task now is the store asked first whether the
+        task is assigned already, so a redelivery never waits for capacity it already holds.
+        """
         if not task.id:
             raise InvalidArgument("TaskSubmitted without task.id")
         if not task.workspace_id:
             raise InvalidArgument(f"task {task.id} has no workspace_id")
-        existing = await self.repo.get(task.id)
-        if existing is not None:
-            if existing["state"] == ASSIGNED:
-                await self._announce(existing, task)  # a crash may have lost the publish; job id dedups
-            return existing
         task_type = task.task_type or infer_task_type(task.title, task.description)
-        deadline = time.monotonic() + self.settings.capacity_wait_s
-        while True:
-            capable = self.view.capable(task_type, task.workspace_id)
-            if not capable:
-                await self.refresh_registry(force=not self.view.registry_loaded)
-                capable = self.view.capable(task_type, task.workspace_id)
-            if not capable:
-                return await self._no_agent(task, task_type, published_s)
-            await self._ensure_profiles(task_type, capable)
-            async with self._assign_lock:
-                ranked = self.view.best(task_type, task.workspace_id, self.settings.explain_candidates)
-                if ranked:
-                    chosen, best = ranked[0]
-                    self.view.add_load(chosen.agent_id, 1)
-                    break
-                self.view.capacity.clear()
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                metrics.HELD.labels("busy").inc()
-                raise Hold(self.settings.no_agent_retry_s, f"every agent capable of {task_type} is at capacity")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.view.capacity.wait(), timeout=min(remaining, 1.0))
+        await self._ensure_profiles(task_type, task.workspace_id)
+        ranked = self._pick(task_type, task.workspace_id)
+        if ranked is None:
+            existing = await self.repo.get(task.id)
+            if existing is not None:
+                if existing["state"] == ASSIGNED:
+                    await self._announce(existing, task)  # a crash may have lost the publish; job id dedups
+                return existing
+            waited = await self._wait_for_room(task, task_type, published_s)
+            if isinstance(waited, dict):
+                return waited
+            ranked = waited
+        chosen, best = ranked[0]
         row = self._row(task, task_type, chosen.agent_id, best, ranked, attempt=1, reason="highest score")
         try:
-            created = await self.repo.create(row)
+            created = await self.commits.create(row)
         except BaseException:
             self.view.add_load(chosen.agent_id, -1)
             raise
@@ -164,6 +178,36 @@ class Coordinator:
         metrics.ASSIGNMENTS.labels(task_type, "yes" if best.learning_data else "no").inc()
         await self._announce(row, task)
         return row
+
+    def _pick(self, task_type: str, workspace_id: str) -> list[tuple[scoring.Candidate, scoring.Score]] | None:
+        """The ranked best candidates, the first one's load already taken; None when none has room."""
+        ranked = self.view.best(task_type, workspace_id, self.settings.explain_candidates)
+        if not ranked:
+            return None
+        self.view.add_load(ranked[0][0].agent_id, 1)
+        return ranked
+
+    async def _wait_for_room(
+        self, task: tasks_pb2.Task, task_type: str, published_s: float | None
+    ) -> list[tuple[scoring.Candidate, scoring.Score]] | Row:
+        """Wait (bounded) until a capable agent has room; the FAILED row when none ever can."""
+        deadline = time.monotonic() + self.settings.capacity_wait_s
+        while True:
+            if not self.view.has_capable(task_type, task.workspace_id):
+                await self.refresh_registry(force=not self.view.registry_loaded)
+                if not self.view.has_capable(task_type, task.workspace_id):
+                    return await self._no_agent(task, task_type, published_s)
+                await self._ensure_profiles(task_type, task.workspace_id)
+            ranked = self._pick(task_type, task.workspace_id)
+            if ranked is not None:
+                return ranked
+            self.view.capacity.clear()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                metrics.HELD.labels("busy").inc()
+                raise Hold(self.settings.no_agent_retry_s, f"every agent capable of {task_type} is at capacity")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.view.capacity.wait(), timeout=min(remaining, 1.0))
 
     def _row(
         self,
@@ -187,11 +231,8 @@ class Coordinator:
             "job_id": job_id_for(task.id, attempt),
             "attempt": attempt,
             "state": ASSIGNED,
-            "score": MessageToDict(_breakdown(best), preserving_proto_field_name=True),
-            "candidates": [
-                {"agent_id": c.agent_id, "score": MessageToDict(_breakdown(s), preserving_proto_field_name=True)}
-                for c, s in ranked
-            ],
+            "score": _score_fields(best),
+            "ranking": _ranking(ranked),
             "reason": reason,
             "assigned_s": self.clock(),
             "task": base64.b64encode(typed.SerializeToString()).decode(),
@@ -213,7 +254,7 @@ class Coordinator:
             "attempt": 0,
             "state": FAILED,
             "score": {},
-            "candidates": [],
+            "ranking": "[]",
             "reason": detail,
             "assigned_s": self.clock(),
             "task": base64.b64encode(task.SerializeToString()).decode(),
@@ -228,7 +269,7 @@ class Coordinator:
         """Publish the job and the ASSIGNED event of ``row`` (idempotent: the job id is the msg id)."""
         stored = self._task(row) if task is None or row.get("attempt", 1) > 1 else task
         stored.task_type = str(row["task_type"])
-        score = ParseDict(row.get("score") or {}, coordinator_pb2.ScoreBreakdown())
+        score = coordinator_pb2.ScoreBreakdown(**(row.get("score") or {}))
         job = coordinator_pb2.JobAssigned(
             job_id=str(row["job_id"]),
             task=stored,
@@ -237,8 +278,12 @@ class Coordinator:
             assigned_at=_ts(float(row["assigned_s"])),
             score=score,
         )
-        await self.bus.publish(subjects.job(job.agent_id), job, msg_id=job.job_id)
-        await self._status(row, common_pb2.TASK_STATE_ASSIGNED, detail=str(row.get("reason", "")))
+        # Both go out at once on the one connection, the event first: an agent can only finish
+        # (and DONE be published) after the job is stored, so ASSIGNED always precedes DONE.
+        await asyncio.gather(
+            self._status(row, common_pb2.TASK_STATE_ASSIGNED, detail=str(row.get("reason", ""))),
+            self.bus.publish(subjects.job(job.agent_id), job, msg_id=job.job_id),
+        )
 
     async def _status(self, row: Row, state: int, **fields: Any) -> None:
         event = tasks_pb2.TaskStatusChanged(
@@ -264,16 +309,6 @@ class Coordinator:
         """Mark the task DONE or FAILED when ``e`` comes from the job that holds it."""
         if not e.task_id:
             raise InvalidArgument("ExecutionRecorded without task_id")
-        row = await self.repo.get(e.task_id)
-        if row is None:
-            log.info("execution %s of unknown task %s ignored", e.execution_id, e.task_id)
-            return
-        if e.job_id and e.job_id != row["job_id"]:
-            metrics.STALE.inc()
-            log.info(
-                "stale execution %s of job %s ignored (task now held by %s)", e.execution_id, e.job_id, row["job_id"]
-            )
-            return
         state = common_pb2.TASK_STATE_DONE if e.success else common_pb2.TASK_STATE_FAILED
         changes = {
             "state": DONE if e.success else FAILED,
@@ -284,15 +319,32 @@ class Coordinator:
             "error": e.error,
             "result": e.result[:RESULT_LIMIT],
         }
-        if row["state"] == ASSIGNED:
-            updated = await self.repo.finish(e.task_id, str(row["job_id"]), changes)
-            if updated is None:
+        # The usual case in one round trip: the job named by the execution still holds the task.
+        row = await self.commits.finish(e.task_id, e.job_id, changes) if e.job_id else None
+        if row is not None:
+            self._finished(row, changes)
+        else:
+            row = await self.repo.get(e.task_id)
+            if row is None:
+                log.info("execution %s of unknown task %s ignored", e.execution_id, e.task_id)
                 return
-            self.view.add_load(str(row["agent_id"]), -1)
-            metrics.FINISHED.labels(changes["state"]).inc()
-            row = updated
-        elif row.get("execution_id") != e.execution_id:
-            return
+            if e.job_id and e.job_id != row["job_id"]:
+                metrics.STALE.inc()
+                log.info(
+                    "stale execution %s of job %s ignored (task now held by %s)",
+                    e.execution_id,
+                    e.job_id,
+                    row["job_id"],
+                )
+                return
+            if row["state"] == ASSIGNED:
+                updated = await self.repo.finish(e.task_id, str(row["job_id"]), changes)
+                if updated is None:
+                    return
+                self._finished(updated, changes)
+                row = updated
+            elif row.get("execution_id") != e.execution_id:
+                return
         await self._status(
             row,
             state,
@@ -302,6 +354,10 @@ class Coordinator:
             result=e.result[:RESULT_LIMIT],
             detail=e.error,
         )
+
+    def _finished(self, row: Row, changes: Row) -> None:
+        self.view.add_load(str(row["agent_id"]), -1)
+        metrics.FINISHED.labels(changes["state"]).inc()
 
     # -- registry changes and timeouts -------------------------------------------------
 
@@ -350,7 +406,8 @@ class Coordinator:
         new = self._row(
             self._task(row), task_type, chosen.agent_id, best, ranked, attempt=attempt + 1, reason=f"reassigned: {why}"
         )
-        changes = {k: new[k] for k in ("agent_id", "job_id", "attempt", "score", "candidates", "reason", "assigned_s")}
+        keys = ("agent_id", "job_id", "attempt", "score", "ranking", "reason", "assigned_s")
+        changes = {k: new[k] for k in keys}
         updated = await self.repo.reassign(task_id, attempt, changes)
         if updated is None:
             self.view.add_load(chosen.agent_id, -1)
@@ -379,7 +436,9 @@ class Coordinator:
             assigned_at=_ts(float(row.get("assigned_s", 0.0))),
         )
         ParseDict(row.get("score") or {}, out.score)
-        for c in row.get("candidates") or []:
+        for agent_id, *values in json.loads(str(row.get("ranking") or "[]")):
+            out.candidates.add(agent_id=agent_id, score=dict(zip(CANDIDATE_FIELDS, values, strict=True)))
+        for c in row.get("candidates") or []:  # the form of records written before "ranking"
             cand = out.candidates.add(agent_id=str(c["agent_id"]))
             ParseDict(c.get("score") or {}, cand.score)
         return out

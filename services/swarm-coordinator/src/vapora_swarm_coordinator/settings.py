@@ -17,8 +17,8 @@ class CoordinatorSettings(ServiceSettings):
     config_dir: Path = Field(default=Path("config"), description="The repo's config/ directory.")
     registry_addr: str = Field(default="127.0.0.1:50051", description="agent-registry gRPC address.")
     kg_addr: str = Field(default="127.0.0.1:50054", description="knowledge-graph gRPC address ('' = none).")
-    workers: int = Field(default=8, ge=1, description="Tasks assigned concurrently.")
-    buffer_per_priority: int = Field(default=64, ge=1, description="Tasks fetched ahead per priority.")
+    workers: int = Field(default=256, ge=1, description="Tasks assigned concurrently.")
+    buffer_per_priority: int = Field(default=512, ge=1, description="Tasks fetched ahead per priority.")
     job_timeout_s: float = Field(default=600.0, gt=0, description="A job not finished by then is reassigned.")
     max_attempts: int = Field(default=3, ge=1, description="Assignments of one task before it is FAILED.")
     no_agent_timeout_s: float = Field(

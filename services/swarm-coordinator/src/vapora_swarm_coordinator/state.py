@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import bisect
+import heapq
 from collections.abc import Iterable
 
 from vapora.agents.v1 import agents_pb2
@@ -13,10 +13,18 @@ from vapora_swarm_coordinator.scoring import Candidate, Evidence
 
 HEALTHY = agents_pb2.AGENT_STATUS_HEALTHY
 
+Entry = tuple[float, int, str, int]  # (-total, load, agent id, version): heap order == scoring.rank order
+
 
 class FleetView:
-    """Agents indexed by the task types they can take (healthy ones only), so the candidates
-    of a task cost one dictionary walk over the capable agents, not the whole fleet."""
+    """Agents indexed by the task types they can take (healthy ones only), and per task type a
+    heap of every capable agent keyed by its *current* score, so the best candidates cost
+    O(k log n) whatever the load of the fleet.
+
+    The heaps are lazy: a change of an agent's load or profile bumps the agent's version and
+    pushes a fresh entry; entries of an older version are dropped when they reach the top.
+    A registry change or a switch of learning mode drops a type's heap; it is rebuilt on use.
+    """
 
     def __init__(self) -> None:
         self.agents: dict[str, agents_pb2.Agent] = {}
@@ -26,15 +34,15 @@ class FleetView:
         self.registry_loaded = False
         self.profile_types: set[str] = set()
         self.capacity = asyncio.Event()
-        # type → (learning mode, capable agents by descending score at load 0, then id); rebuilt lazily
-        self._order: dict[str, tuple[bool, list[tuple[float, str]]]] = {}
+        self._version: dict[str, int] = {}  # agent → bumped on every change of its load or profile
+        self._heaps: dict[str, tuple[bool, list[Entry]]] = {}  # type → (learning mode, heap); rebuilt lazily
 
     # -- registry ----------------------------------------------------------------------
 
     def set_agents(self, agents: Iterable[agents_pb2.Agent]) -> None:
         self.agents = {a.id: a for a in agents}
         self._by_type = {}
-        self._order.clear()
+        self._heaps.clear()
         for a in self.agents.values():
             self._index(a)
         self.registry_loaded = True
@@ -49,12 +57,12 @@ class FleetView:
     def remove_agent(self, agent_id: str) -> None:
         old = self.agents.pop(agent_id, None)
         if old is not None:
-            self._order.clear()
+            self._heaps.clear()
             for c in old.capabilities:
                 self._by_type.get(c.task_type, {}).pop(agent_id, None)
 
     def _index(self, agent: agents_pb2.Agent) -> None:
-        self._order.clear()
+        self._heaps.clear()
         if agent.status != HEALTHY:
             return
         entry = (agent.workspace_id, agent.max_concurrency)
@@ -67,16 +75,38 @@ class FleetView:
         self.profiles[(p.agent_id, p.task_type)] = Evidence(
             success_rate=p.success_rate, expertise=p.expertise, confidence=p.confidence, executions=p.executions
         )
-        self._order.pop(p.task_type, None)
+        heap = self._heaps.get(p.task_type)
+        if heap is not None and heap[0] != scoring.has_data(self.profiles[(p.agent_id, p.task_type)]):
+            del self._heaps[p.task_type]  # learning mode may switch: rebuild on use
+        self._touch(p.agent_id)
 
     # -- load --------------------------------------------------------------------------
 
     def add_load(self, agent_id: str, delta: int) -> None:
         self.load[agent_id] = max(0, self.load.get(agent_id, 0) + delta)
+        self._touch(agent_id)
         if delta < 0:
             self.capacity.set()
 
+    def _touch(self, agent_id: str) -> None:
+        """The agent's score changed: outdate its heap entries and push fresh ones."""
+        version = self._version[agent_id] = self._version.get(agent_id, 0) + 1
+        agent = self.agents.get(agent_id)
+        if agent is None or agent.status != HEALTHY or not self._heaps:
+            return
+        for c in agent.capabilities:
+            cached = self._heaps.get(c.task_type)
+            if cached is not None:
+                heap = cached[1]
+                heapq.heappush(heap, self._entry(c.task_type, agent_id, cached[0], version))
+                if len(heap) > 4 * len(self._by_type.get(c.task_type, ())) + 64:
+                    del self._heaps[c.task_type]  # mostly outdated entries: rebuild on use
+
     # -- candidates --------------------------------------------------------------------
+
+    def has_capable(self, task_type: str, workspace_id: str) -> bool:
+        """Some healthy agent with the capability may serve the workspace (at any load)."""
+        return any(not ws or ws == workspace_id for ws, _ in self._by_type.get(task_type, {}).values())
 
     def capable(self, task_type: str, workspace_id: str, exclude: frozenset[str] = frozenset()) -> list[str]:
         """Healthy agents with the capability that may serve the workspace, at any load."""
@@ -106,15 +136,27 @@ class FleetView:
 
     # -- the best candidates (the hot path) ----------------------------------------------
 
-    def _ordered(self, task_type: str) -> tuple[bool, list[tuple[float, str]]]:
-        cached = self._order.get(task_type)
+    def _entry(self, task_type: str, agent_id: str, learning: bool, version: int) -> Entry:
+        n = self.load.get(agent_id, 0)
+        if not learning:
+            t = 1.0 / (1 + n)
+        else:
+            e = self.profiles.get((agent_id, task_type))
+            if e is None or e.executions <= 0:
+                t = scoring.total_at(scoring.PRIOR_SUCCESS_RATE, n, scoring.PRIOR_EXPERTISE, 0.0)
+            else:
+                t = scoring.total_at(e.success_rate, n, e.expertise, e.confidence)
+        return (-t, n, agent_id, version)
+
+    def _heap(self, task_type: str) -> tuple[bool, list[Entry]]:
+        cached = self._heaps.get(task_type)
         if cached is None:
             capable = self._by_type.get(task_type, {})
             learning = any(scoring.has_data(self.profiles.get((a, task_type))) for a in capable)
-            order = sorted(
-                (-scoring.upper_bound(self.profiles.get((a, task_type)), learning=learning), a) for a in capable
-            )
-            cached = self._order[task_type] = (learning, order)
+            version = self._version
+            heap = [self._entry(task_type, a, learning, version.get(a, 0)) for a in capable]
+            heapq.heapify(heap)
+            cached = self._heaps[task_type] = (learning, heap)
         return cached
 
     def best(
@@ -122,40 +164,36 @@ class FleetView:
     ) -> list[tuple[Candidate, scoring.Score]]:
         """The ``k`` best candidates with their scores, best first — ``scoring.rank`` order.
 
-        Learning mode holds when any healthy agent capable of the type has data. Agents are
-        walked by their score at load 0 (an upper bound), so the walk stops as soon as no
-        remaining agent can beat the k-th best found: with spare capacity, a handful of agents
-        are scored instead of the whole fleet.
+        Learning mode holds when any healthy agent capable of the type has data. Entries are
+        popped from the type's heap until ``k`` current ones are found (outdated ones are
+        dropped, agents at capacity too: a fresh entry comes when their load drops), then the
+        current ones are pushed back.
         """
-        learning, order = self._ordered(task_type)
+        learning, heap = self._heap(task_type)
         capable = self._by_type.get(task_type, {})
-        load, profiles = self.load, self.profiles
-        kept: list[tuple[float, int, str]] = []  # (-total, load, id), ascending = best first
-        for neg_ub, agent_id in order:
-            if len(kept) >= k:
-                worst = kept[-1]
-                if -neg_ub < -worst[0] or (-neg_ub == -worst[0] and worst[1] == 0):
-                    break
-            ws, limit = capable[agent_id]
-            n = load.get(agent_id, 0)
-            if (ws and ws != workspace_id) or agent_id in exclude or (0 < limit <= n):
+        version = self._version
+        kept: list[Entry] = []
+        current: list[Entry] = []
+        seen: set[str] = set()
+        while heap and len(kept) < k:
+            entry = heapq.heappop(heap)
+            _, n, agent_id, v = entry
+            where = capable.get(agent_id)
+            if where is None or version.get(agent_id, 0) != v or agent_id in seen:
                 continue
-            if not learning:
-                t = 1.0 / (1 + n)
-            else:
-                e = profiles.get((agent_id, task_type))
-                if e is None or e.executions <= 0:
-                    t = scoring.total_at(scoring.PRIOR_SUCCESS_RATE, n, scoring.PRIOR_EXPERTISE, 0.0)
-                else:
-                    t = scoring.total_at(e.success_rate, n, e.expertise, e.confidence)
-            key = (-t, n, agent_id)
-            if len(kept) < k:
-                bisect.insort(kept, key)
-            elif key < kept[-1]:
-                kept.pop()
-                bisect.insort(kept, key)
+            seen.add(agent_id)
+            ws, limit = where
+            if 0 < limit <= n:
+                continue
+            current.append(entry)
+            if (ws and ws != workspace_id) or agent_id in exclude:
+                continue
+            kept.append(entry)
+        for entry in current:
+            heapq.heappush(heap, entry)
+        profiles = self.profiles
         out = []
-        for _, n, agent_id in kept:
+        for _, n, agent_id, _ in kept:
             e = profiles.get((agent_id, task_type))
             out.append((Candidate(agent_id, n, e), scoring.score(n, e, learning=learning)))
         return out

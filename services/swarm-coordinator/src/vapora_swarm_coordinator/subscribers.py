@@ -10,10 +10,15 @@ from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import CONSUMERS, Bus, Delivery
 from vapora_core.errors import InvalidArgument
 from vapora_swarm_coordinator.intake import PriorityIntake
+from vapora_swarm_coordinator.pull import PullConsumer
 from vapora_swarm_coordinator.service import Coordinator
 
 
-async def subscribe(bus: Bus, coordinator: Coordinator, *, ack_wait_s: float | None = None) -> None:
+async def subscribe(
+    bus: Bus, coordinator: Coordinator, *, ack_wait_s: float | None = None, execution_workers: int = 32
+) -> PullConsumer[kg_pb2.ExecutionRecorded]:
+    """Subscribe the registry and profile feeds; return the executions consumer (start it once the bus runs)."""
+
     async def on_execution(msg: kg_pb2.ExecutionRecorded, _: Delivery) -> None:
         await coordinator.on_execution(msg)
 
@@ -27,9 +32,10 @@ async def subscribe(bus: Bus, coordinator: Coordinator, *, ack_wait_s: float | N
     executions = CONSUMERS.COORDINATOR_EXECUTIONS
     if ack_wait_s is not None:
         executions = replace(executions, ack_wait_s=ack_wait_s)
-    await bus.subscribe(executions, kg_pb2.ExecutionRecorded, on_execution, max_workers=4)
     await bus.subscribe(CONSUMERS.COORDINATOR_AGENTS, agents_pb2.AgentsChanged, on_agents)
     await bus.subscribe(CONSUMERS.COORDINATOR_PROFILES, kg_pb2.ProfilesChanged, on_profiles)
+    executions = replace(executions, batch_size=max(executions.batch_size, 2 * execution_workers))
+    return PullConsumer(bus, executions, kg_pb2.ExecutionRecorded, on_execution, workers=execution_workers)
 
 
 def intake(

@@ -1,0 +1,80 @@
+"""Group commit: many handlers, one store round trip.
+
+Handlers submit an item and await its outcome. While one batch is being written, the items
+that arrive wait and go together in the next one, so under load a round trip carries many
+items and with one in flight it carries one (no added delay).
+
+A batch that the store refuses as a whole (not a conflict, which the store retries) is
+written again item by item, so one bad item fails only its own handler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Generic, TypeVar
+
+from vapora_swarm_coordinator.repository import AssignmentRepository, Finish
+
+MAX_BATCH = 256
+
+In = TypeVar("In")
+Out = TypeVar("Out")
+Row = dict[str, Any]
+
+
+class Batcher(Generic[In, Out]):
+    """Calls ``write_many`` (one result per item, in order) with what has queued up."""
+
+    def __init__(self, write_many: Callable[[list[In]], Awaitable[Sequence[Out]]], *, max_batch: int = MAX_BATCH):
+        self.write_many = write_many
+        self.max_batch = max_batch
+        self._pending: list[tuple[In, asyncio.Future[Out]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def submit(self, item: In) -> Out:
+        future: asyncio.Future[Out] = asyncio.get_running_loop().create_future()
+        self._pending.append((item, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_all())
+        return await future
+
+    async def _write_all(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
+            await self._write(batch)
+
+    async def _write(self, batch: list[tuple[In, asyncio.Future[Out]]]) -> None:
+        try:
+            results = await self.write_many([item for item, _ in batch])
+        except asyncio.CancelledError:
+            for _, future in batch:
+                future.cancel()
+            raise
+        except Exception as exc:
+            if len(batch) == 1:
+                if not batch[0][1].done():
+                    batch[0][1].set_exception(exc)
+                return
+            for one in batch:
+                await self._write([one])
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            if not future.done():
+                future.set_result(result)
+
+
+class GroupCommit:
+    """The coordinator's batched writes: first assignments and finishes."""
+
+    def __init__(self, repo: AssignmentRepository, *, max_batch: int = MAX_BATCH) -> None:
+        self._creates: Batcher[Row, bool] = Batcher(repo.create_each, max_batch=max_batch)
+        self._finishes: Batcher[Finish, Row | None] = Batcher(repo.finish_each, max_batch=max_batch)
+
+    async def create(self, row: Row) -> bool:
+        """Store ``row`` as the task's first assignment; False when the task already has one."""
+        return await self._creates.submit(row)
+
+    async def finish(self, task_id: str, job_id: str, changes: Row) -> Row | None:
+        """Apply ``changes`` only if ``job_id`` still holds the task (see ``AssignmentRepository.finish``)."""
+        return await self._finishes.submit(Finish(task_id, job_id, changes))

@@ -1,0 +1,85 @@
+"""Group commit of first assignments against the real embedded SurrealDB."""
+
+from __future__ import annotations
+
+import asyncio
+
+from vapora_core.store import Store
+from vapora_swarm_coordinator.batching import GroupCommit
+from vapora_swarm_coordinator.repository import SCHEMA, AssignmentRepository
+
+
+def row(task_id: str, agent: str = "a1") -> dict[str, object]:
+    return {"task_id": task_id, "workspace_id": "ws1", "agent_id": agent, "state": "assigned", "attempt": 1}
+
+
+async def test_concurrent_creates_share_a_round_trip_and_each_task_is_created_exactly_once(store_url: str) -> None:
+    store = Store(store_url, "coordinator")
+    await store.open(SCHEMA)
+    try:
+        repo = AssignmentRepository(store)
+        assert await repo.create(row("old", "a0"))
+        commits = GroupCommit(repo)
+        calls = 0
+        create_many = repo.create_many
+
+        async def counted(rows: list[dict[str, object]]) -> set[str]:
+            nonlocal calls
+            calls += 1
+            return await create_many(rows)
+
+        repo.create_many = counted  # type: ignore[method-assign]
+        got = await asyncio.gather(
+            *(commits.create(row(f"t{i}")) for i in range(50)),
+            commits.create(row("t7", "a2")),  # the same task twice at once: only the first row is stored
+            commits.create(row("old", "a3")),  # already assigned: not created again
+        )
+        assert got == [True] * 50 + [False, False]
+        assert calls < 10
+        stored = {r["task_id"]: r["agent_id"] for r in await store.query("SELECT task_id, agent_id FROM assignment")}
+        assert len(stored) == 51
+        assert stored["t7"] == "a1"
+        assert stored["old"] == "a0"
+    finally:
+        await store.close()
+
+
+async def test_a_row_the_store_refuses_fails_only_its_own_task(store_url: str) -> None:
+    store = Store(store_url, "coordinator")
+    await store.open(SCHEMA)
+    try:
+        commits = GroupCommit(AssignmentRepository(store))
+        bad = {**row("bad"), "attempt": object()}  # cannot be encoded for the store
+        results = await asyncio.gather(
+            commits.create(row("g1")), commits.create(bad), commits.create(row("g2")), return_exceptions=True
+        )
+        assert results[0] is True and results[2] is True
+        assert isinstance(results[1], Exception)
+        ids = {r["task_id"] for r in await store.query("SELECT task_id FROM assignment")}
+        assert ids == {"g1", "g2"}
+    finally:
+        await store.close()
+
+
+async def test_batched_finishes_apply_only_where_the_named_job_still_holds_the_task(store_url: str) -> None:
+    store = Store(store_url, "coordinator")
+    await store.open(SCHEMA)
+    try:
+        repo = AssignmentRepository(store)
+        for i in range(3):
+            assert await repo.create({**row(f"f{i}"), "job_id": f"job-f{i}-1"})
+        commits = GroupCommit(repo)
+        done = {"state": "done", "execution_id": "ex"}
+        got = await asyncio.gather(
+            commits.finish("f0", "job-f0-1", done),
+            commits.finish("f1", "job-f1-0", done),  # an older job: not applied
+            commits.finish("f2", "job-f2-1", done),
+            commits.finish("f2", "job-f2-1", done),  # the same execution twice: applied once
+            commits.finish("nope", "job-nope-1", done),  # no such task
+        )
+        assert [r["task_id"] if r else None for r in got] == ["f0", None, "f2", None, None]
+        assert got[0] is not None and got[0]["state"] == "done" and got[0]["agent_id"] == "a1"
+        states = {r["task_id"]: r["state"] for r in await store.query("SELECT task_id, state FROM assignment")}
+        assert states == {"f0": "done", "f1": "assigned", "f2": "done"}
+    finally:
+        await store.close()
