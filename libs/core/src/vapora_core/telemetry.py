@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
@@ -76,7 +77,7 @@ def shutdown_tracing() -> None:
 
 
 def tracer(name: str) -> trace.Tracer:
-    return trace.get_tracer(name)
+    return _tracer(name)
 
 
 def inject(carrier: MutableMapping[str, str]) -> MutableMapping[str, str]:
@@ -89,11 +90,16 @@ def extract(carrier: Mapping[str, str]) -> otel_context.Context:
     return propagate.extract(carrier)
 
 
+@functools.cache
+def _tracer(name: str) -> trace.Tracer:
+    return trace.get_tracer(name)
+
+
 @contextmanager
 def span_from(carrier: Mapping[str, str], name: str, tracer_name: str = "vapora") -> Iterator[trace.Span]:
     """Start a span whose parent is the context carried in ``carrier``."""
     ctx = extract(carrier)
-    with trace.get_tracer(tracer_name).start_as_current_span(name, context=ctx) as span:
+    with _tracer(tracer_name).start_as_current_span(name, context=ctx) as span:
         yield span
 
 
