@@ -94,6 +94,10 @@ class Store:
         self._lock: _LockFile | None = None
 
     @property
+    def is_open(self) -> bool:
+        return self._db is not None
+
+    @property
     def embedded_path(self) -> Path | None:
         if self.url.startswith("surrealkv://"):
             return Path(self.url.removeprefix("surrealkv://"))

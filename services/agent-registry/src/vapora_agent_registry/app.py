@@ -12,6 +12,7 @@ from vapora_agent_registry.repository import NAMESPACE, SCHEMA, AgentRepository
 from vapora_agent_registry.service import Registry
 from vapora_agent_registry.settings import RegistrySettings
 from vapora_agent_registry.subscribers import HeartbeatSubscriber
+from vapora_core.aio import cancel_and_wait
 from vapora_core.bus import CONSUMERS, Bus
 from vapora_core.grpc import GrpcServer
 from vapora_core.metrics import Readiness
@@ -69,12 +70,9 @@ class RegistryApp:
             await self.grpc.stop(self.settings.shutdown_grace_s)
             self.grpc = None
         await self.bus.stop()
-        if self._maintenance is not None:
-            self._maintenance.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._maintenance
-            self._maintenance = None
-        if self.store._db is not None:
+        await cancel_and_wait(self._maintenance)
+        self._maintenance = None
+        if self.store.is_open:
             with contextlib.suppress(Exception):
                 await self.directory.flush()
         await self.store.close()

@@ -13,6 +13,7 @@ from typing import Any
 
 from vapora_api_gateway.clock import iso, now_ns
 from vapora_api_gateway.repository import Repository
+from vapora_core.aio import cancel_and_wait
 
 log = logging.getLogger("vapora.gateway.audit")
 
@@ -67,9 +68,6 @@ class AuditLog:
                 log.exception("could not write %d audit entries", len(batch))
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         await self.flush()

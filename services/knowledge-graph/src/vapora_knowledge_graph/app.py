@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 
 from vapora.kg.v1 import kg_pb2_grpc
+from vapora_core.aio import Periodic
 from vapora_core.bus import Bus
 from vapora_core.grpc import GrpcServer
 from vapora_core.metrics import Readiness
@@ -30,7 +29,7 @@ class KnowledgeGraphApp:
         self.bus: Bus | None = None
         self.grpc: GrpcServer | None = None
         self.kg: KnowledgeGraph | None = None
-        self._sweeper: asyncio.Task[None] | None = None
+        self._sweeper: Periodic | None = None
 
     @property
     def grpc_port(self) -> int:
@@ -51,22 +50,15 @@ class KnowledgeGraphApp:
             [(kg_pb2_grpc.add_KnowledgeGraphServicer_to_server, KnowledgeGraphServicer(self.kg), SERVICE_NAME)],
         )
         await self.grpc.start()
-        self._sweeper = asyncio.create_task(self._sweep_forever())
-
-    async def _sweep_forever(self) -> None:
-        assert self.kg is not None
-        while True:
-            try:
-                await self.kg.sweep(self.settings.retention_days)
-            except Exception:
-                log.exception("retention sweep failed; trying again next interval")
-            await asyncio.sleep(self.settings.retention_interval_s)
+        kg = self.kg
+        self._sweeper = Periodic(
+            "retention-sweep", self.settings.retention_interval_s, lambda: kg.sweep(self.settings.retention_days)
+        )
+        self._sweeper.start()
 
     async def stop(self) -> None:
         if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+            await self._sweeper.stop()
         if self.bus is not None:
             await self.bus.stop()
         if self.grpc is not None:

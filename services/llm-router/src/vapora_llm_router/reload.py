@@ -7,12 +7,12 @@ through ``App.reload``). A file that does not validate is refused with a clear e
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from vapora_core.aio import Periodic
 from vapora_core.errors import ConfigError
 from vapora_llm_router import config as cfg
 from vapora_llm_router import metrics
@@ -39,7 +39,7 @@ class ConfigWatcher:
         self._apply = apply
         self._interval = interval
         self._seen = tuple(_mtime(f) for f in files)
-        self._task: asyncio.Task[None] | None = None
+        self._watcher: Periodic | None = None
         self.last_error: ConfigError | None = None
 
     def load(self) -> cfg.Config:
@@ -77,19 +77,10 @@ class ConfigWatcher:
                 self.reload()
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="config-watcher")
+        self._watcher = Periodic("config-watcher", self._interval, self.check)
+        self._watcher.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            try:
-                self.check()
-            except Exception:
-                log.exception("config watcher failed")
+        if self._watcher is not None:
+            await self._watcher.stop()
+            self._watcher = None

@@ -14,13 +14,12 @@ One service runs it (the swarm-coordinator, ``VAPORA_JETSTREAM_STATS_S``); other
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from typing import Any
 
 from prometheus_client import Gauge
 
+from vapora_core.aio import Periodic
 from vapora_core.bus.topology import STREAMS
 
 log = logging.getLogger("vapora.bus.stats")
@@ -63,28 +62,8 @@ async def collect_once(js: Any) -> None:
             CONSUMER_REDELIVERED.labels(spec.name, name).set(c.num_redelivered or 0)
 
 
-class JetStreamStats:
+class JetStreamStats(Periodic):
     """Polls JetStream every ``interval`` seconds while running."""
 
     def __init__(self, js: Any, interval: float) -> None:
-        self._js = js
-        self._interval = interval
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run())
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await collect_once(self._js)
-            except Exception as exc:
-                log.warning("collecting JetStream stats failed: %s", exc)
-            await asyncio.sleep(self._interval)
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        super().__init__("jetstream-stats", interval, lambda: collect_once(js))

@@ -1,0 +1,51 @@
+"""Background work that stops cleanly: one way to run a loop beside a service and end it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+log = logging.getLogger("vapora.aio")
+
+
+async def cancel_and_wait(task: asyncio.Task[Any] | None) -> None:
+    """Cancel ``task`` and wait until it has finished; a task already done is left as it is."""
+    if task is None:
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+class Periodic:
+    """Runs ``fn`` every ``interval`` seconds until stopped.
+
+    A run that raises is logged and the loop goes on: one failed sweep, poll or check must not
+    end the work of a long-running service.
+    """
+
+    def __init__(self, name: str, interval: float, fn: Callable[[], Awaitable[Any] | Any]) -> None:
+        self.name = name
+        self.interval = interval
+        self._fn = fn
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name=self.name)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                result = self._fn()
+                if isinstance(result, Awaitable):
+                    await result
+            except Exception:
+                log.exception("%s failed; trying again in %.0fs", self.name, self.interval)
+            await asyncio.sleep(self.interval)
+
+    async def stop(self) -> None:
+        await cancel_and_wait(self._task)
+        self._task = None

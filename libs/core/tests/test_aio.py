@@ -1,0 +1,35 @@
+"""Background loops keep going through failures and stop cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+
+from vapora_core.aio import Periodic, cancel_and_wait
+
+
+async def test_periodic_keeps_running_after_a_failing_run_and_stops_cleanly() -> None:
+    runs: list[int] = []
+
+    async def work() -> None:
+        runs.append(len(runs))
+        if len(runs) == 2:
+            raise RuntimeError("one bad sweep")
+
+    loop = Periodic("test-loop", 0.01, work)
+    loop.start()
+    while len(runs) < 5:
+        await asyncio.sleep(0.01)
+    await loop.stop()
+    seen = len(runs)
+    await asyncio.sleep(0.05)
+    assert len(runs) == seen  # nothing runs after stop
+
+
+async def test_cancel_and_wait_accepts_none_and_finished_tasks() -> None:
+    await cancel_and_wait(None)
+    done = asyncio.ensure_future(asyncio.sleep(0))
+    await done
+    await cancel_and_wait(done)
+    pending = asyncio.ensure_future(asyncio.sleep(10))
+    await cancel_and_wait(pending)
+    assert pending.cancelled()
