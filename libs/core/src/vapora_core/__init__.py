@@ -12,4 +12,5 @@ Modules, one job each:
 - ``store``      SurrealDB through the official SDK, one namespace per service
 - ``grpc``       grpc.aio servers (health, reflection, error mapping) and clients
 - ``lifecycle``  signals, graceful shutdown, reload
+- ``aio``        background loops that keep going through failures and stop cleanly
 """
