@@ -272,7 +272,7 @@ async def learning_data_decided(addr: str, task_id: str) -> bool:
 
 async def bench_e2e(
     url: str, data: Path, n_agents: int, n_tasks: int, rate: float, exec_s: float
-) -> tuple[float, list[float], int]:
+) -> tuple[float, list[float], int, float | None]:
     agents, profiles = fleet(n_agents)
     registry = GrpcServer(
         "bench-registry",
@@ -327,11 +327,14 @@ async def drive(pub: Bus, watch: JobWatch, coordinator: CoordinatorProcess, n_ta
         async with sem:
             await send(msg)
 
+    pid = coordinator.proc.pid if coordinator.proc else 0
+    cpu0 = cpu_seconds(pid)
     started = time.perf_counter()
     await asyncio.gather(*(bounded(task_msg(i, "t")) for i in range(n_tasks)))
     await asyncio.wait_for(watch.all_seen.wait(), 120)
     throughput = n_tasks / (time.perf_counter() - started)
     await asyncio.sleep(watch.exec_s + 1.0)  # let the executions of that burst settle
+    cpu = cpu_per_task(pid, cpu0, n_tasks)  # assigning and finishing every task of the burst
 
     # latency at a paced offered load
     n_paced = int(rate * 3)
@@ -348,7 +351,21 @@ async def drive(pub: Bus, watch: JobWatch, coordinator: CoordinatorProcess, n_ta
     await asyncio.wait_for(watch.all_seen.wait(), 60)
     latencies = sorted(watch.seen[t] - sent[t] for t in watch.seen if t.startswith("p"))
     await watch.nc.close()
-    return throughput, latencies, round(achieved)
+    return throughput, latencies, round(achieved), cpu
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of process ``pid`` so far (Linux /proc; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_per_task(pid: int, before: float | None, n: int) -> float | None:
+    after = cpu_seconds(pid)
+    return None if before is None or after is None else (after - before) / n
 
 
 def pct(values: list[float], q: float) -> float:
@@ -361,7 +378,7 @@ async def amain(args: argparse.Namespace) -> None:
         try:
             ceiling = await bench_ceiling(server.url, args.ceiling_msgs)
             data = Path(tmp) / "data"
-            throughput, lat, achieved = await bench_e2e(
+            throughput, lat, achieved, cpu = await bench_e2e(
                 server.url, data, args.agents, args.tasks, args.rate, args.exec_ms / 1000
             )
         finally:
@@ -381,6 +398,8 @@ async def amain(args: argparse.Namespace) -> None:
         f"p50 {pct(lat, 0.5):.1f} ms, p99 {pct(lat, 0.99):.1f} ms, max {lat[-1] * 1000:.1f} ms (target p99 ≤ 50 ms)"
     )
     print(f"mean {statistics.fmean(lat) * 1000:.1f} ms")
+    if cpu is not None:
+        print(f"coordinator CPU per task (assign + finish, burst): {cpu * 1e6:,.0f} µs")
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import functools
 import json
 import logging
 import time
@@ -45,6 +46,11 @@ def _ts(seconds: float) -> Timestamp:
     ts = Timestamp()
     ts.FromNanoseconds(int(seconds * 1e9))
     return ts
+
+
+# Subject names per agent / workspace, computed once (token sanitising is per character).
+_job_subject = functools.lru_cache(maxsize=16384)(subjects.job)
+_event_subject = functools.lru_cache(maxsize=16384)(subjects.task_event)
 
 
 def job_id_for(task_id: str, attempt: int) -> str:
@@ -175,7 +181,7 @@ class Coordinator:
                 await self._announce(stored, task)
             return stored or row
         self._first_seen.pop(task.id, None)
-        metrics.ASSIGNMENTS.labels(task_type, "yes" if best.learning_data else "no").inc()
+        metrics.assigned(task_type, best.learning_data).inc()
         await self._announce(row, task)
         return row
 
@@ -261,7 +267,7 @@ class Coordinator:
         }
         if await self.repo.create(row):
             self._first_seen.pop(task.id, None)
-            metrics.FINISHED.labels("failed").inc()
+            metrics.finished(FAILED).inc()
             await self._status(row, common_pb2.TASK_STATE_FAILED, detail=detail)
         return row
 
@@ -282,7 +288,7 @@ class Coordinator:
         # (and DONE be published) after the job is stored, so ASSIGNED always precedes DONE.
         await asyncio.gather(
             self._status(row, common_pb2.TASK_STATE_ASSIGNED, detail=str(row.get("reason", ""))),
-            self.bus.publish(subjects.job(job.agent_id), job, msg_id=job.job_id),
+            self.bus.publish(_job_subject(job.agent_id), job, msg_id=job.job_id),
         )
 
     async def _status(self, row: Row, state: int, **fields: Any) -> None:
@@ -295,7 +301,7 @@ class Coordinator:
             at=_ts(self.clock()),
             **fields,
         )
-        await self.bus.publish(subjects.task_event(event.workspace_id), event)
+        await self.bus.publish(_event_subject(event.workspace_id), event)
 
     @staticmethod
     def _task(row: Row) -> tasks_pb2.Task:
@@ -357,7 +363,7 @@ class Coordinator:
 
     def _finished(self, row: Row, changes: Row) -> None:
         self.view.add_load(str(row["agent_id"]), -1)
-        metrics.FINISHED.labels(changes["state"]).inc()
+        metrics.finished(changes["state"]).inc()
 
     # -- registry changes and timeouts -------------------------------------------------
 
@@ -390,7 +396,7 @@ class Coordinator:
             updated = await self.repo.reassign(task_id, attempt, {"state": FAILED, "reason": detail})
             if updated is not None:
                 self.view.add_load(old_agent, -1)
-                metrics.FINISHED.labels("failed").inc()
+                metrics.finished(FAILED).inc()
                 await self._status(updated, common_pb2.TASK_STATE_FAILED, detail=detail)
             return updated
         task_type = str(row["task_type"])
