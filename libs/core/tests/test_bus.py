@@ -147,3 +147,28 @@ async def test_unreachable_nats_fails_start_with_a_clear_error() -> None:
     b = Bus(f"nats://127.0.0.1:{free_port()}", "test")
     with pytest.raises(Unavailable, match=r"cannot reach NATS at nats://127\.0\.0\.1:"):
         await b.start(connect_timeout=1.0)
+
+
+async def test_trace_context_propagates_through_the_bus_even_with_tracing_off(bus: Bus) -> None:
+    from opentelemetry import context as otel_context
+    from opentelemetry import trace
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, set_span_in_context
+
+    parent = SpanContext(trace_id=0x1234, span_id=0x99, is_remote=True, trace_flags=TraceFlags(1))
+    seen: list[str] = []
+    got = asyncio.Event()
+
+    async def handler(msg: tasks_pb2.TaskSubmitted, d: Delivery) -> None:
+        seen.append(d.headers.get("traceparent", ""))
+        seen.append(format(trace.get_current_span().get_span_context().trace_id, "032x"))
+        got.set()
+
+    await bus.subscribe(CONSUMERS.coordinator_tasks("high"), tasks_pb2.TaskSubmitted, handler)
+    token = otel_context.attach(set_span_in_context(NonRecordingSpan(parent)))
+    try:
+        await bus.publish(subjects.task("coding", "high"), _task("t-trace"), msg_id="t-trace")
+    finally:
+        otel_context.detach(token)
+    await asyncio.wait_for(got.wait(), 10)
+    assert seen[0].startswith("00-00000000000000000000000000001234-")
+    assert seen[1] == "00000000000000000000000000001234"

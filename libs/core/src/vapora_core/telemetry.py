@@ -56,9 +56,16 @@ class JsonlSpanExporter(SpanExporter):
         return SpanExportResult.SUCCESS
 
 
-def setup_tracing(service: str, *, otlp_endpoint: str = "", traces_file: str = "") -> TracerProvider:
-    """Install the process's tracer provider with the configured exporters."""
+def setup_tracing(service: str, *, otlp_endpoint: str = "", traces_file: str = "") -> TracerProvider | None:
+    """Install the process's tracer provider with the configured exporters.
+
+    With no exporter configured, no SDK provider is installed: spans are then non-recording,
+    costing almost nothing, while the incoming trace context still propagates (logs keep
+    their trace_id and outgoing messages and calls carry the caller's traceparent).
+    """
     global _provider
+    if not traces_file and not otlp_endpoint:
+        return None
     provider = TracerProvider(resource=Resource.create({"service.name": service}))
     if traces_file:
         provider.add_span_processor(SimpleSpanProcessor(JsonlSpanExporter(traces_file)))

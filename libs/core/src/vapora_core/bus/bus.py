@@ -20,6 +20,7 @@ A dead letter never stops the consumer.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -93,6 +94,12 @@ class Delivery:
 
 
 Handler = Callable[[M, Delivery], Awaitable[None]]
+
+
+# Metric children by label, looked up once: these are on every message's path.
+_messages = functools.cache(metrics.BUS_MESSAGES.labels)
+_handle_seconds = functools.cache(metrics.BUS_HANDLE_SECONDS.labels)
+_published = functools.cache(metrics.BUS_PUBLISHED.labels)
 
 
 def backoff(num_delivered: int) -> float:
@@ -234,7 +241,7 @@ class Bus:
             if type(exc).__module__.startswith("nats"):
                 raise Unavailable(f"publishing on {subject} failed: {exc!r}") from exc
             raise
-        metrics.BUS_PUBLISHED.labels(stream).inc()
+        _published(stream).inc()
         return ack
 
     async def publish_raw(self, subject: str, payload: bytes, headers: dict[str, str] | None = None) -> Any:
@@ -307,10 +314,10 @@ class Bus:
                 await handler(decoded, delivery)
             except Hold as hold:
                 await delivery.nak(delay=hold.delay)
-                metrics.BUS_MESSAGES.labels(durable, "nak").inc()
+                _messages(durable, "nak").inc()
             except asyncio.CancelledError:
                 await delivery.nak()
-                metrics.BUS_MESSAGES.labels(durable, "nak").inc()
+                _messages(durable, "nak").inc()
                 raise
             except VaporaError as exc:
                 await self._failed(delivery, spec, raw.data, exc, retryable=exc.retryable, kind=exc.code)
@@ -320,9 +327,9 @@ class Bus:
             else:
                 if not delivery.settled:
                     await delivery.ack()
-                metrics.BUS_MESSAGES.labels(durable, "ack").inc()
+                _messages(durable, "ack").inc()
             finally:
-                metrics.BUS_HANDLE_SECONDS.labels(durable).observe(time.perf_counter() - started)
+                _handle_seconds(durable).observe(time.perf_counter() - started)
 
     async def _failed(
         self, delivery: Delivery, spec: ConsumerSpec, body: bytes, exc: BaseException, *, retryable: bool, kind: str
@@ -334,7 +341,7 @@ class Bus:
                 "retrying %s on %s (delivery %d): %s", spec.durable, delivery.subject, delivery.num_delivered, exc
             )
             await delivery.nak(delay=backoff(delivery.num_delivered))
-            metrics.BUS_MESSAGES.labels(spec.durable, "nak").inc()
+            _messages(spec.durable, "nak").inc()
             return
         reason = str(exc) if not retryable else f"gave up after {delivery.num_delivered} deliveries: {exc}"
         await self.dead_letter(
@@ -362,5 +369,5 @@ class Bus:
         )
         await self.publish_raw(subjects.dead_letter(subject), payload, out)
         metrics.DEAD_LETTERS.labels(consumer, kind).inc()
-        metrics.BUS_MESSAGES.labels(consumer, "dead_letter").inc()
+        _messages(consumer, "dead_letter").inc()
         log.warning("dead-lettered a message from %s: %s", subject, reason, extra={"consumer": consumer})

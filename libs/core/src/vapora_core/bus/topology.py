@@ -5,6 +5,7 @@ docs/messaging.md lists the same table; a test keeps them in step.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -271,8 +272,9 @@ def _matches(pattern: str, subject: str) -> bool:
     return len(got) == len(want)
 
 
+@functools.lru_cache(maxsize=4096)
 def stream_for(subject: str) -> StreamSpec:
-    """The stream that captures ``subject``; ``InvalidArgument`` when none does."""
+    """The stream that captures ``subject``; ``InvalidArgument`` when none does (cached: hot path)."""
     for spec in STREAMS:
         if any(_matches(pattern, subject) for pattern in spec.subjects):
             return spec
