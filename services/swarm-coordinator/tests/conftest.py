@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -10,10 +11,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from coordinator_testkit import EVENTS, EventLog, FakeRegistry
+from coordinator_testkit import EventLog, FakeRegistry
 
 from vapora.agents.v1 import agents_pb2_grpc
-from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import Bus
 from vapora_core.grpc import GrpcServer
 from vapora_swarm_coordinator.app import CoordinatorApp
@@ -21,10 +21,12 @@ from vapora_swarm_coordinator.settings import CoordinatorSettings
 
 
 @pytest.fixture
-async def events(bus: Bus) -> EventLog:
+async def events(bus: Bus) -> AsyncIterator[EventLog]:
     log = EventLog()
-    await bus.subscribe(EVENTS, tasks_pb2.TaskStatusChanged, log.on_event, max_workers=1)
-    return log
+    sub = await log.follow(bus)
+    yield log
+    with contextlib.suppress(Exception):
+        await sub.unsubscribe()
 
 
 @pytest.fixture

@@ -20,11 +20,11 @@ from vapora.common.v1 import common_pb2
 from vapora.coordinator.v1 import coordinator_pb2
 from vapora.kg.v1 import kg_pb2
 from vapora.tasks.v1 import tasks_pb2
-from vapora_core.bus import CONSUMERS, Bus, ConsumerSpec, Delivery, subjects
+from vapora_core.bus import CONSUMERS, Bus, Delivery, subjects
 from vapora_core.grpc import check_health
 from vapora_testing.ports import free_port
 
-EVENTS = ConsumerSpec(durable="test-events", stream="EVENTS", filter_subjects=("events.>",), batch_size=256)
+EVENTS_SUBJECTS = "events.>"
 
 PRIORITY = {
     "critical": common_pb2.PRIORITY_CRITICAL,
@@ -118,13 +118,27 @@ class SimAgent:
 
 
 class EventLog:
+    """Every TaskStatusChanged on the EVENTS stream, in stream order (the order they were published).
+
+    It follows the stream with an ordered consumer whose callback runs one message at a time. A
+    :meth:`Bus.subscribe` consumer is no use here: FastStream starts every message of a fetched
+    batch concurrently (even with ``max_workers=1``), so they may be recorded out of order.
+    """
+
     def __init__(self) -> None:
         self.events: list[tasks_pb2.TaskStatusChanged] = []
         self.changed = asyncio.Event()
 
-    async def on_event(self, ev: tasks_pb2.TaskStatusChanged, _: Delivery) -> None:
-        self.events.append(ev)
-        self.changed.set()
+    async def follow(self, bus: Bus) -> Any:
+        """Start recording; returns the subscription (``await sub.unsubscribe()`` to stop)."""
+
+        async def on_msg(msg: Any) -> None:
+            ev = tasks_pb2.TaskStatusChanged()
+            ev.ParseFromString(msg.data)
+            self.events.append(ev)
+            self.changed.set()
+
+        return await bus.js.subscribe(EVENTS_SUBJECTS, stream="EVENTS", cb=on_msg, ordered_consumer=True)
 
     def states(self, task_id: str) -> list[int]:
         return [e.state for e in self.events if e.task_id == task_id]
