@@ -172,3 +172,30 @@ async def test_trace_context_propagates_through_the_bus_even_with_tracing_off(bu
     await asyncio.wait_for(got.wait(), 10)
     assert seen[0].startswith("00-00000000000000000000000000001234-")
     assert seen[1] == "00000000000000000000000000001234"
+
+
+async def test_one_worker_handles_a_fetched_batch_one_at_a_time_in_stream_order(bus: Bus) -> None:
+    import random
+
+    order: list[str] = []
+    running = 0
+    overlapped = False
+    done = asyncio.Event()
+
+    async def handler(msg: tasks_pb2.TaskSubmitted, d: Delivery) -> None:
+        nonlocal running, overlapped
+        running += 1
+        overlapped = overlapped or running > 1
+        await asyncio.sleep(random.random() * 0.01)
+        order.append(msg.task.id)
+        running -= 1
+        if len(order) == 20:
+            done.set()
+
+    ids = [f"t-{i:02d}" for i in range(20)]
+    for task_id in ids:  # stored before the consumer starts, so one fetch returns a batch
+        await bus.publish(subjects.task("coding", "high"), _task(task_id), msg_id=task_id)
+    await bus.subscribe(CONSUMERS.coordinator_tasks("high"), tasks_pb2.TaskSubmitted, handler, max_workers=1)
+    await asyncio.wait_for(done.wait(), 15)
+    assert not overlapped
+    assert order == ids

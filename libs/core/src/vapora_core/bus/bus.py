@@ -274,8 +274,16 @@ class Bus:
             max_workers=max_workers,
         )
 
+        # FastStream starts every message of a fetched batch at once; with one worker the
+        # messages must be handled one at a time, in stream order (asyncio.Lock is FIFO).
+        one_at_a_time = asyncio.Lock() if max_workers <= 1 else None
+
         async def on_message(body: bytes, msg: NatsMessage) -> None:
-            await self._handle(sub, body, msg)
+            if one_at_a_time is None:
+                await self._handle(sub, body, msg)
+                return
+            async with one_at_a_time:
+                await self._handle(sub, body, msg)
 
         subscriber(on_message)
         sub.subscriber = subscriber
