@@ -269,21 +269,15 @@ class Bus:
             stream=JStream(spec.stream, declare=False),
             durable=spec.durable,
             config=config,
-            pull_sub=PullSub(batch_size=spec.batch_size, timeout=1.0),
+            # FastStream handles every message of a fetched batch concurrently, so one worker
+            # fetches one message at a time: handled one by one, in stream order.
+            pull_sub=PullSub(batch_size=spec.batch_size if max_workers > 1 else 1, timeout=1.0),
             ack_policy=AckPolicy.MANUAL,
             max_workers=max_workers,
         )
 
-        # FastStream starts every message of a fetched batch at once; with one worker the
-        # messages must be handled one at a time, in stream order (asyncio.Lock is FIFO).
-        one_at_a_time = asyncio.Lock() if max_workers <= 1 else None
-
         async def on_message(body: bytes, msg: NatsMessage) -> None:
-            if one_at_a_time is None:
-                await self._handle(sub, body, msg)
-                return
-            async with one_at_a_time:
-                await self._handle(sub, body, msg)
+            await self._handle(sub, body, msg)
 
         subscriber(on_message)
         sub.subscriber = subscriber
