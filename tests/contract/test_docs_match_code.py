@@ -54,3 +54,11 @@ def test_every_metric_the_code_defines_is_documented() -> None:
     assert names, "no metric definitions found"
     missing = sorted(n for n in names if f"`{n}`" not in metrics_doc)
     assert not missing, f"metrics missing from docs/metrics.md: {missing}"
+
+
+def test_every_shared_setting_is_documented() -> None:
+    from vapora_core.settings import ServiceSettings
+
+    architecture = (ROOT / "docs" / "architecture.md").read_text()
+    missing = [n for n in ServiceSettings.model_fields if f"`VAPORA_{n.upper()}`" not in architecture]
+    assert not missing, f"settings missing from docs/architecture.md: {missing}"

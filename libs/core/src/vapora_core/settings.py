@@ -30,7 +30,7 @@ class ServiceSettings(BaseSettings):
     grpc_port: int = Field(default=0, description="gRPC port; 0 picks a free one.")
     metrics_host: str = Field(default="127.0.0.1", description="Interface of /metrics and /readyz.")
     metrics_port: int = Field(default=0, description="Port of /metrics and /readyz; 0 picks a free one.")
-    log_level: str = Field(default="INFO")
+    log_level: str = Field(default="INFO", description="debug, info, warning or error.")
     otlp_endpoint: str = Field(default="", description="OTLP/gRPC collector, e.g. http://otel:4317.")
     traces_file: str = Field(default="", description="Append finished spans as JSON lines here.")
     grpc_timeout_s: float = Field(default=5.0, description="Default deadline of every gRPC call.")
