@@ -9,6 +9,7 @@ from typing import Any
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from vapora.kg.v1 import kg_pb2
+from vapora_core.bus.codec import timestamp
 from vapora_core.errors import InvalidArgument
 from vapora_core.store import Row
 from vapora_knowledge_graph.learning import ProfileState
@@ -22,10 +23,7 @@ def ts_seconds(ts: Timestamp) -> float | None:
     return ts.seconds + ts.nanos / 1e9
 
 
-def to_ts(seconds: float) -> Timestamp:
-    ts = Timestamp()
-    ts.FromNanoseconds(int(seconds * 1e9))
-    return ts
+to_ts = timestamp
 
 
 def day_of(seconds: float) -> str:

@@ -14,7 +14,6 @@ from typing import Any, Protocol
 
 from google.protobuf.json_format import ParseDict
 from google.protobuf.message import Message
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from vapora.agents.v1 import agents_pb2
 from vapora.common.v1 import common_pb2
@@ -22,6 +21,7 @@ from vapora.coordinator.v1 import coordinator_pb2
 from vapora.kg.v1 import kg_pb2
 from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import Hold, subjects
+from vapora_core.bus.codec import timestamp as _ts
 from vapora_core.errors import InvalidArgument, NotFound, VaporaError
 from vapora_swarm_coordinator import metrics, scoring
 from vapora_swarm_coordinator.batching import GroupCommit
@@ -40,12 +40,6 @@ RESULT_LIMIT = 2000
 
 class Publisher(Protocol):
     async def publish(self, subject: str, message: Message, *, msg_id: str | None = None) -> Any: ...
-
-
-def _ts(seconds: float) -> Timestamp:
-    ts = Timestamp()
-    ts.FromNanoseconds(int(seconds * 1e9))
-    return ts
 
 
 # Subject names per agent / workspace, computed once (token sanitising is per character).

@@ -6,6 +6,7 @@ from typing import TypeVar
 
 from google.protobuf.message import DecodeError as PbDecodeError
 from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
 from google.protobuf.unknown_fields import UnknownFieldSet
 
 from vapora_core.errors import DecodeError
@@ -13,6 +14,13 @@ from vapora_core.errors import DecodeError
 SCHEMA_HEADER = "vapora-schema"
 
 M = TypeVar("M", bound=Message)
+
+
+def timestamp(seconds: float) -> Timestamp:
+    """A protobuf ``Timestamp`` for epoch ``seconds``."""
+    ts = Timestamp()
+    ts.FromNanoseconds(int(seconds * 1e9))
+    return ts
 
 
 def schema_of(message: Message | type[Message]) -> str:
