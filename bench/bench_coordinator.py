@@ -45,6 +45,8 @@ from vapora.kg.v1 import kg_pb2
 from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import Bus, subjects
 from vapora_core.grpc import GrpcServer, channel, check_health
+from vapora_core.lifecycle import tune_gc
+from vapora_core.settings import ServiceSettings
 from vapora_swarm_coordinator.state import FleetView
 from vapora_testing.nats import NatsServer
 from vapora_testing.ports import free_port
@@ -373,6 +375,7 @@ def pct(values: list[float], q: float) -> float:
 
 
 async def amain(args: argparse.Namespace) -> None:
+    tune_gc(ServiceSettings().gc_young_threshold)  # this process stands in for services: tuned as they are
     with tempfile.TemporaryDirectory() as tmp:
         server = NatsServer(Path(tmp) / "nats").start()
         try:

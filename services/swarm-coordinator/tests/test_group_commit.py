@@ -6,7 +6,7 @@ import asyncio
 
 from vapora_core.store import Store
 from vapora_swarm_coordinator.batching import GroupCommit
-from vapora_swarm_coordinator.repository import SCHEMA, AssignmentRepository
+from vapora_swarm_coordinator.repository import SCHEMA, AssignmentRepository, Write
 
 
 def row(task_id: str, agent: str = "a1") -> dict[str, object]:
@@ -21,14 +21,14 @@ async def test_concurrent_creates_share_a_round_trip_and_each_task_is_created_ex
         assert await repo.create(row("old", "a0"))
         commits = GroupCommit(repo)
         calls = 0
-        create_many = repo.create_many
+        write_each = repo.write_each
 
-        async def counted(rows: list[dict[str, object]]) -> set[str]:
+        async def counted(items: list[Write]) -> list[bool | dict[str, object] | None]:
             nonlocal calls
             calls += 1
-            return await create_many(rows)
+            return await write_each(items)
 
-        repo.create_many = counted  # type: ignore[method-assign]
+        repo.write_each = counted  # type: ignore[method-assign]
         got = await asyncio.gather(
             *(commits.create(row(f"t{i}")) for i in range(50)),
             commits.create(row("t7", "a2")),  # the same task twice at once: only the first row is stored

@@ -39,6 +39,14 @@ class ServiceSettings(BaseSettings):
         default=0.0, description="Export JetStream stream/consumer gauges every N s; 0: off."
     )
     shutdown_grace_s: float = Field(default=10.0, description="Time to finish in-flight work on SIGTERM.")
+    gc_young_threshold: int = Field(
+        default=20_000,
+        ge=0,
+        description=(
+            "Allocations between collections of Python's youngest GC generation (Python's default"
+            " is 700; 0 keeps Python's thresholds). Objects alive once started are frozen out of GC."
+        ),
+    )
 
     def resolved_store_url(self) -> str:
         """The store URL, defaulting to an embedded store under ``data_dir``."""

@@ -87,9 +87,23 @@ def tracer(name: str) -> trace.Tracer:
     return _tracer(name)
 
 
+def tracing_on() -> bool:
+    """Whether spans are recorded: :func:`setup_tracing` installed a provider with an exporter."""
+    return _provider is not None
+
+
 def inject(carrier: MutableMapping[str, str]) -> MutableMapping[str, str]:
-    """Write the current trace context (``traceparent``) into ``carrier``."""
-    propagate.inject(carrier)
+    """Write the current trace context (``traceparent``) into ``carrier``.
+
+    With tracing off this is the current span context as a ``traceparent`` and nothing more
+    (the hot path of every publish); with tracing on, the configured propagators.
+    """
+    if tracing_on():
+        propagate.inject(carrier)
+        return carrier
+    ctx = trace.get_current_span().get_span_context()
+    if ctx.is_valid:
+        carrier["traceparent"] = f"00-{ctx.trace_id:032x}-{ctx.span_id:016x}-{int(ctx.trace_flags):02x}"
     return carrier
 
 
@@ -102,9 +116,37 @@ def _tracer(name: str) -> trace.Tracer:
     return trace.get_tracer(name)
 
 
+def remote_span(traceparent: str | None) -> trace.Span:
+    """The caller's span as ``traceparent`` names it (W3C ``00-<trace>-<span>-<flags>``), or the invalid span."""
+    if not traceparent or len(traceparent) != 55 or traceparent[:3] != "00-":
+        return trace.INVALID_SPAN
+    try:
+        ctx = trace.SpanContext(
+            trace_id=int(traceparent[3:35], 16),
+            span_id=int(traceparent[36:52], 16),
+            is_remote=True,
+            trace_flags=trace.TraceFlags(int(traceparent[53:55], 16)),
+        )
+    except ValueError:
+        return trace.INVALID_SPAN
+    return trace.NonRecordingSpan(ctx) if ctx.is_valid else trace.INVALID_SPAN
+
+
 @contextmanager
 def span_from(carrier: Mapping[str, str], name: str, tracer_name: str = "vapora") -> Iterator[trace.Span]:
-    """Start a span whose parent is the context carried in ``carrier``."""
+    """Start a span whose parent is the context carried in ``carrier``.
+
+    With tracing off no span is started: the caller's span context becomes the current one,
+    so logs keep its trace id and what this handler publishes or calls carries it on.
+    """
+    if not tracing_on():
+        span = remote_span(carrier.get("traceparent"))
+        token = otel_context.attach(trace.set_span_in_context(span))
+        try:
+            yield span
+        finally:
+            otel_context.detach(token)
+        return
     ctx = extract(carrier)
     with _tracer(tracer_name).start_as_current_span(name, context=ctx) as span:
         yield span
@@ -114,6 +156,9 @@ def span_from(carrier: Mapping[str, str], name: str, tracer_name: str = "vapora"
 def consumer_span(headers: Mapping[str, str], subject: str, consumer: str, service: str) -> Iterator[trace.Span]:
     """The span around one message handled by a bus consumer, child of the publisher's context."""
     with span_from(headers, f"{consumer} {subject}", service) as span:
+        if not span.is_recording():
+            yield span
+            return
         span.set_attribute("messaging.system", "nats")
         span.set_attribute("messaging.destination.name", subject)
         span.set_attribute("messaging.consumer.group.name", consumer)

@@ -2,7 +2,8 @@
 
 Handlers submit an item and await its outcome. While one batch is being written, the items
 that arrive wait and go together in the next one, so under load a round trip carries many
-items and with one in flight it carries one (no added delay).
+items. A batcher may also make a new batch linger ``linger_s`` for company: a round trip to
+the embedded store costs ~0.2 ms of CPU however little it carries.
 
 A batch that the store refuses as a whole (not a conflict, which the store retries) is
 written again item by item, so one bad item fails only its own handler.
@@ -14,9 +15,10 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
-from vapora_swarm_coordinator.repository import AssignmentRepository, Finish
+from vapora_swarm_coordinator.repository import AssignmentRepository, Create, Finish, Write
 
 MAX_BATCH = 256
+FINISH_LINGER_S = 0.005
 
 In = TypeVar("In")
 Out = TypeVar("Out")
@@ -26,9 +28,16 @@ Row = dict[str, Any]
 class Batcher(Generic[In, Out]):
     """Calls ``write_many`` (one result per item, in order) with what has queued up."""
 
-    def __init__(self, write_many: Callable[[list[In]], Awaitable[Sequence[Out]]], *, max_batch: int = MAX_BATCH):
+    def __init__(
+        self,
+        write_many: Callable[[list[In]], Awaitable[Sequence[Out]]],
+        *,
+        max_batch: int = MAX_BATCH,
+        linger_s: float = 0.0,
+    ) -> None:
         self.write_many = write_many
         self.max_batch = max_batch
+        self.linger_s = linger_s
         self._pending: list[tuple[In, asyncio.Future[Out]]] = []
         self._writer: asyncio.Task[None] | None = None
 
@@ -40,6 +49,8 @@ class Batcher(Generic[In, Out]):
         return await future
 
     async def _write_all(self) -> None:
+        if self.linger_s > 0:
+            await asyncio.sleep(self.linger_s)
         while self._pending:
             batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
             await self._write(batch)
@@ -65,16 +76,26 @@ class Batcher(Generic[In, Out]):
 
 
 class GroupCommit:
-    """The coordinator's batched writes: first assignments and finishes."""
+    """The coordinator's batched writes: first assignments, and finishes.
 
-    def __init__(self, repo: AssignmentRepository, *, max_batch: int = MAX_BATCH) -> None:
-        self._creates: Batcher[Row, bool] = Batcher(repo.create_each, max_batch=max_batch)
-        self._finishes: Batcher[Finish, Row | None] = Batcher(repo.finish_each, max_batch=max_batch)
+    Each kind has its own writer, so a first assignment (on the path of a task's latency)
+    never waits behind a batch of finishes. Finishes linger ``finish_linger_s`` for company:
+    nobody waits on them but the DONE event, and fewer round trips leave more CPU to assign.
+    """
+
+    def __init__(
+        self, repo: AssignmentRepository, *, max_batch: int = MAX_BATCH, finish_linger_s: float = FINISH_LINGER_S
+    ) -> None:
+        self._creates: Batcher[Write, bool | Row | None] = Batcher(repo.write_each, max_batch=max_batch)
+        self._finishes: Batcher[Write, bool | Row | None] = Batcher(
+            repo.write_each, max_batch=max_batch, linger_s=finish_linger_s
+        )
 
     async def create(self, row: Row) -> bool:
         """Store ``row`` as the task's first assignment; False when the task already has one."""
-        return await self._creates.submit(row)
+        return bool(await self._creates.submit(Create(row)))
 
     async def finish(self, task_id: str, job_id: str, changes: Row) -> Row | None:
         """Apply ``changes`` only if ``job_id`` still holds the task (see ``AssignmentRepository.finish``)."""
-        return await self._finishes.submit(Finish(task_id, job_id, changes))
+        result = await self._finishes.submit(Finish(task_id, job_id, changes))
+        return result if isinstance(result, dict) else None

@@ -56,6 +56,8 @@ class _Lane:
         self.more = True  # the consumer had messages left after the last fetch
         self.psub: Any = None
         self.task: asyncio.Task[None] | None = None
+        self.room = asyncio.Event()  # set while the buffer is at most half full: time to fetch
+        self.room.set()
 
     @property
     def maybe_waiting(self) -> bool:
@@ -82,7 +84,7 @@ class PriorityIntake:
         self.lanes = [_Lane(task_consumer(p, buffer=buffer, ack_wait_s=ack_wait_s)) for p in PRIORITIES]
         self._specs = {lane.spec.durable: lane.spec for lane in self.lanes}
         self.keepalive_s = min(lane.spec.ack_wait_s for lane in self.lanes) / 3
-        self._cond = asyncio.Condition()
+        self._cond = asyncio.Condition()  # workers wait here for a task they may take
         self._running = False
         self._workers: list[asyncio.Task[None]] = []
         self._handling: dict[int, Any] = {}  # id(msg) → msg (Msg is not hashable)
@@ -125,6 +127,7 @@ class PriorityIntake:
         """Stop fetching, hand back what is buffered, let handlers in flight finish."""
         self._running = False
         for lane in self.lanes:
+            lane.room.set()
             if lane.task is not None:
                 lane.task.cancel()
         if self._keepalive is not None:
@@ -146,8 +149,7 @@ class PriorityIntake:
 
     async def _fetch_loop(self, lane: _Lane) -> None:
         while self._running:
-            async with self._cond:
-                await self._cond.wait_for(lambda: not self._running or len(lane.buffer) <= self.buffer_n // 2)
+            await lane.room.wait()
             if not self._running:
                 return
             room = self.buffer_n - len(lane.buffer)
@@ -165,14 +167,20 @@ class PriorityIntake:
                 lane.buffer.extend(msgs)
                 lane.known = True
                 lane.more = bool(msgs) and msgs[-1].metadata.num_pending > 0
-                self._cond.notify_all()
+                if len(lane.buffer) > self.buffer_n // 2:
+                    lane.room.clear()
+                # as many workers as there are tasks to take (a lower lane's may have waited on this one)
+                self._cond.notify(sum(len(b.buffer) for b in self.lanes))
 
     # -- working -------------------------------------------------------------------------
 
     def _next(self) -> Any | None:
         for lane in self.lanes:
             if lane.buffer:
-                return lane.buffer.popleft()
+                msg = lane.buffer.popleft()
+                if len(lane.buffer) <= self.buffer_n // 2:
+                    lane.room.set()
+                return msg
             if lane.maybe_waiting:
                 return None  # wait for this higher lane's fetch before taking a lower one
         return None
@@ -185,7 +193,6 @@ class PriorityIntake:
                     await self._cond.wait()
                 if msg is None:
                     return
-                self._cond.notify_all()
             self._handling[id(msg)] = msg
             try:
                 await self._handle(msg)

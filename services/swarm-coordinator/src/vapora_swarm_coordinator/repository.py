@@ -5,9 +5,11 @@ once (CREATE fails when it exists), and every later change is a conditional upda
 ``BEGIN … COMMIT`` that only applies to the attempt / job the caller saw, so two workers
 (or a restarted process) can never have one task assigned twice at once.
 
-First assignments are written in batches (:meth:`AssignmentRepository.create_many`): one
-``INSERT IGNORE`` of many records in one transaction, which creates exactly the records
-that do not exist yet and returns their ids, so "created once" holds per task as before.
+First assignments and finishes are written in batches (:meth:`AssignmentRepository.write_each`):
+one transaction holding one ``INSERT IGNORE`` of the new records, which creates exactly the
+records that do not exist yet and returns their ids (so "created once" holds per task), and
+one conditional ``UPDATE`` per finish. A round trip to the embedded engine costs ~0.2 ms of
+CPU whatever it carries, so carrying both kinds at once halves them under a steady load.
 """
 
 from __future__ import annotations
@@ -45,17 +47,23 @@ _FINISH_ONE = (
 
 
 @dataclass(frozen=True, slots=True)
+class Create:
+    """Store ``row`` as its task's first assignment (result: whether it was created)."""
+
+    row: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class Finish:
+    """Apply ``changes`` if ``job_id`` still holds the task (result: the row's identity after, or None)."""
+
     task_id: str
     job_id: str
     changes: dict[str, Any]
 
 
-_CREATE_MANY = """
-BEGIN;
-INSERT IGNORE INTO assignment $rows RETURN id;
-COMMIT;
-"""
+Write = Create | Finish
+_INSERT = "INSERT IGNORE INTO assignment $rows RETURN id;"
 
 
 class AssignmentRepository:
@@ -77,32 +85,40 @@ class AssignmentRepository:
             raise
         return True
 
-    async def create_many(self, rows: list[dict[str, Any]]) -> set[str]:
-        """Store first assignments at once; the task ids that were created (the others had one)."""
-        records = [{**row, "id": row["task_id"]} for row in rows]
-        results = await self.store.execute(_CREATE_MANY, {"rows": records})
-        created = [r for res in results if isinstance(res, list) for r in res]
-        return {str(r["id"]) for r in created if isinstance(r, dict)}
+    async def write_each(self, items: list[Write]) -> list[bool | Row | None]:
+        """Every item in one transaction; one result per item, in order.
 
-    async def create_each(self, rows: list[dict[str, Any]]) -> list[bool]:
-        """:meth:`create` of every row in one transaction; a task twice in ``rows``: the first row wins."""
+        A task created twice in ``items``: the first row wins, the second reports False.
+        """
         first: dict[str, dict[str, Any]] = {}
-        for row in rows:
-            first.setdefault(str(row["task_id"]), row)
-        created = await self.create_many(list(first.values()))
-        return [str(row["task_id"]) in created and first[str(row["task_id"])] is row for row in rows]
-
-    async def finish_each(self, items: list[Finish]) -> list[Row | None]:
-        """:meth:`finish` of every item, in order, in one transaction."""
+        statements: list[str] = []
         vars_: dict[str, Any] = {}
-        statements = []
-        for i, f in enumerate(items):
+        for item in items:
+            if isinstance(item, Create):
+                first.setdefault(str(item.row["task_id"]), item.row)
+        if first:
+            vars_["rows"] = [{**row, "id": task_id} for task_id, row in first.items()]
+            statements.append(_INSERT)
+        finishes = [item for item in items if isinstance(item, Finish)]
+        for i, f in enumerate(finishes):
             vars_[f"i{i}"], vars_[f"j{i}"], vars_[f"c{i}"] = f.task_id, f.job_id, f.changes
             statements.append(_FINISH_ONE.format(i=i))
         results = await self.store.execute("BEGIN;\n" + "\n".join(statements) + "\nCOMMIT;", vars_)
-        if len(results) != len(items):
-            raise Internal(f"store {self.store.namespace}: {len(results)} results for {len(items)} finishes")
-        return [res[0] if isinstance(res, list) and res else None for res in results]
+        if len(results) != len(statements):
+            raise Internal(f"store {self.store.namespace}: {len(results)} results for {len(statements)} statements")
+        created: set[str] = set()
+        if first:
+            inserted = results.pop(0)
+            created = {str(r["id"]) for r in inserted if isinstance(r, dict)} if isinstance(inserted, list) else set()
+        finished = iter(res[0] if isinstance(res, list) and res else None for res in results)
+        out: list[bool | Row | None] = []
+        for item in items:
+            if isinstance(item, Create):
+                task_id = str(item.row["task_id"])
+                out.append(task_id in created and first[task_id] is item.row)
+            else:
+                out.append(next(finished))
+        return out
 
     async def _conditional(self, sql: str, vars_: dict[str, Any]) -> Row | None:
         results = await self.store.execute(sql, vars_)

@@ -41,6 +41,8 @@ RESULT_LIMIT = 2000
 class Publisher(Protocol):
     async def publish(self, subject: str, message: Message, *, msg_id: str | None = None) -> Any: ...
 
+    async def send(self, subject: str, message: Message, *, msg_id: str | None = None) -> asyncio.Future[Any]: ...
+
 
 # Subject names per agent / workspace, computed once (token sanitising is per character).
 _job_subject = functools.lru_cache(maxsize=16384)(subjects.job)
@@ -280,13 +282,20 @@ class Coordinator:
         )
         # Both go out at once on the one connection, the event first: an agent can only finish
         # (and DONE be published) after the job is stored, so ASSIGNED always precedes DONE.
-        await asyncio.gather(
-            self._status(row, common_pb2.TASK_STATE_ASSIGNED, detail=str(row.get("reason", ""))),
-            self.bus.publish(_job_subject(job.agent_id), job, msg_id=job.job_id),
+        assigned = await self.bus.send(
+            _event_subject(row["workspace_id"]),
+            self._event(row, common_pb2.TASK_STATE_ASSIGNED, detail=str(row.get("reason", ""))),
         )
+        delivered = await self.bus.send(_job_subject(job.agent_id), job, msg_id=job.job_id)
+        await assigned
+        await delivered
 
     async def _status(self, row: Row, state: int, **fields: Any) -> None:
-        event = tasks_pb2.TaskStatusChanged(
+        event = self._event(row, state, **fields)
+        await self.bus.publish(_event_subject(event.workspace_id), event)
+
+    def _event(self, row: Row, state: int, **fields: Any) -> tasks_pb2.TaskStatusChanged:
+        return tasks_pb2.TaskStatusChanged(
             task_id=str(row["task_id"]),
             workspace_id=str(row["workspace_id"]),
             state=state,  # type: ignore[arg-type]
@@ -295,7 +304,6 @@ class Coordinator:
             at=_ts(self.clock()),
             **fields,
         )
-        await self.bus.publish(_event_subject(event.workspace_id), event)
 
     @staticmethod
     def _task(row: Row) -> tasks_pb2.Task:

@@ -37,7 +37,7 @@ class CoordinatorSettings(ServiceSettings):
         ),
     )
     explain_candidates: int = Field(
-        default=10, ge=1, description="How many of the best candidates an assignment stores with their scores."
+        default=5, ge=1, description="How many of the best candidates an assignment stores with their scores."
     )
     registry_refresh_s: float = Field(default=2.0, gt=0, description="Least time between ListAgents on a miss.")
     sweep_interval_s: float = Field(default=5.0, gt=0, description="How often job timeouts are checked.")

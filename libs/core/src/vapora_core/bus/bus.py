@@ -34,6 +34,7 @@ from nats.js import api as js_api
 from nats.js.errors import NotFoundError
 
 from vapora_core import metrics
+from vapora_core.bus.acks import PubAcks, Stored
 from vapora_core.bus.codec import decode, encode
 from vapora_core.bus.stats import JetStreamStats
 from vapora_core.bus.topology import STREAMS, ConsumerSpec, StreamSpec, stream_for, subjects
@@ -50,6 +51,7 @@ DLQ_KIND = "vapora-dlq-kind"
 DLQ_CONSUMER = "vapora-dlq-consumer"
 DLQ_SUBJECT = "vapora-dlq-subject"
 MSG_ID = "Nats-Msg-Id"
+EXPECTED_STREAM = "Nats-Expected-Stream"
 
 _RETENTION = {
     "limits": js_api.RetentionPolicy.LIMITS,
@@ -146,6 +148,7 @@ class Bus:
         self._subs: list[_Subscription[Any]] = []
         self._js: Any = None
         self._js_of: Any = None
+        self._acks: PubAcks | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -158,6 +161,8 @@ class Bus:
             await asyncio.wait_for(self.broker.connect(), connect_timeout)
         except (TimeoutError, OSError) as exc:
             raise Unavailable(f"cannot reach NATS at {self._url} within {connect_timeout:.0f}s: {exc!r}") from exc
+        self._acks = PubAcks(self.broker.connection)
+        await self._acks.start()
         await self.declare_streams()
         await self.broker.start()
         self._started = True
@@ -172,6 +177,9 @@ class Bus:
             await self._stats.stop()
             self._stats = None
         await self.broker.stop()
+        if self._acks is not None:
+            await self._acks.stop()
+            self._acks = None
 
     @classmethod
     def from_settings(cls, settings: ServiceSettings) -> Bus:
@@ -222,31 +230,46 @@ class Bus:
         msg_id: str | None = None,
         headers: dict[str, str] | None = None,
         timeout: float = 5.0,
-    ) -> Any:
-        """Publish ``message`` on ``subject`` through JetStream with the trace context."""
+    ) -> Stored:
+        """Publish ``message`` on ``subject`` through JetStream with the trace context; return once stored."""
+        return await (await self.send(subject, message, msg_id=msg_id, headers=headers, timeout=timeout))
+
+    async def send(
+        self,
+        subject: str,
+        message: Message,
+        *,
+        msg_id: str | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 5.0,
+    ) -> asyncio.Future[Stored]:
+        """Write ``message`` to the connection; the future resolves once its stream stored it.
+
+        For a handler with several messages to publish: send them all, then await them all,
+        with no task per message. Raises (or the future fails with) :class:`Unavailable`.
+        """
         payload, hdrs = encode(message)
         if headers:
             hdrs.update(headers)
         if msg_id:
             hdrs[MSG_ID] = msg_id
         inject(hdrs)
-        stream = stream_for(subject).name
-        try:
-            # nats-py's JetStream publish directly: FastStream's publish path costs as much
-            # CPU again per message, and the coordinator publishes three times per task.
-            ack = await self.js.publish(subject, payload, timeout=timeout, stream=stream, headers=hdrs)
-        except (TimeoutError, ConnectionError) as exc:
-            raise Unavailable(f"publishing on {subject} failed: {exc}") from exc
-        except Exception as exc:
-            if type(exc).__module__.startswith("nats"):
-                raise Unavailable(f"publishing on {subject} failed: {exc!r}") from exc
-            raise
-        _published(stream).inc()
-        return ack
+        return await self._send(subject, payload, hdrs, timeout)
 
-    async def publish_raw(self, subject: str, payload: bytes, headers: dict[str, str] | None = None) -> Any:
+    async def publish_raw(self, subject: str, payload: bytes, headers: dict[str, str] | None = None) -> Stored:
         """Publish bytes as they are: for dead letters and for tests of bad input."""
-        return await self.js.publish(subject, payload, stream=stream_for(subject).name, headers=dict(headers or {}))
+        return await (await self._send(subject, payload, dict(headers or {}), 5.0))
+
+    async def _send(
+        self, subject: str, payload: bytes, headers: dict[str, str], timeout: float
+    ) -> asyncio.Future[Stored]:
+        stream = stream_for(subject).name  # InvalidArgument when no stream captures the subject
+        if self._acks is None:
+            raise Unavailable(f"publishing on {subject} failed: the bus is not started")
+        headers[EXPECTED_STREAM] = stream
+        future = await self._acks.send(subject, payload, headers, timeout)
+        _published(stream).inc()
+        return future
 
     # -- consuming ---------------------------------------------------------------------
 
