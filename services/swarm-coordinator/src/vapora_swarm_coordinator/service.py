@@ -54,7 +54,7 @@ def job_id_for(task_id: str, attempt: int) -> str:
 
 
 def _score_fields(s: scoring.Score) -> dict[str, Any]:
-    """The stored form of a ScoreBreakdown (its proto field names; ``ParseDict`` reads it back)."""
+    """A ScoreBreakdown's fields (its proto field names)."""
     return {
         "success_rate": s.success_rate,
         "load": s.load,
@@ -67,6 +67,15 @@ def _score_fields(s: scoring.Score) -> dict[str, Any]:
 
 
 CANDIDATE_FIELDS = ("success_rate", "load", "load_score", "expertise", "confidence", "total", "learning_data")
+
+
+def chosen_score(row: Row) -> dict[str, Any]:
+    """The breakdown of the agent an assignment chose: the head of its ranking (the chosen agent is
+    always ranked first), or the ``score`` field of records written before the ranking held it."""
+    ranking = json.loads(str(row.get("ranking") or "[]"))
+    if ranking and ranking[0][0] == row.get("agent_id"):
+        return dict(zip(CANDIDATE_FIELDS, ranking[0][1:], strict=True))
+    return dict(row.get("score") or {})
 
 
 def _ranking(ranked: list[tuple[scoring.Candidate, scoring.Score]]) -> str:
@@ -178,7 +187,7 @@ class Coordinator:
             return stored or row
         self._first_seen.pop(task.id, None)
         metrics.assigned(task_type, best.learning_data).inc()
-        await self._announce(row, task)
+        await self._announce(row, task, best)
         return row
 
     def _pick(self, task_type: str, workspace_id: str) -> list[tuple[scoring.Candidate, scoring.Score]] | None:
@@ -233,11 +242,10 @@ class Coordinator:
             "job_id": job_id_for(task.id, attempt),
             "attempt": attempt,
             "state": ASSIGNED,
-            "score": _score_fields(best),
             "ranking": _ranking(ranked),
             "reason": reason,
             "assigned_s": self.clock(),
-            "task": base64.b64encode(typed.SerializeToString()).decode(),
+            "task": typed.SerializeToString(),
         }
 
     async def _no_agent(self, task: tasks_pb2.Task, task_type: str, published_s: float | None) -> Row:
@@ -255,11 +263,10 @@ class Coordinator:
             "job_id": "",
             "attempt": 0,
             "state": FAILED,
-            "score": {},
             "ranking": "[]",
             "reason": detail,
             "assigned_s": self.clock(),
-            "task": base64.b64encode(task.SerializeToString()).decode(),
+            "task": task.SerializeToString(),
         }
         if await self.repo.create(row):
             self._first_seen.pop(task.id, None)
@@ -267,11 +274,11 @@ class Coordinator:
             await self._status(row, common_pb2.TASK_STATE_FAILED, detail=detail)
         return row
 
-    async def _announce(self, row: Row, task: tasks_pb2.Task | None = None) -> None:
+    async def _announce(self, row: Row, task: tasks_pb2.Task | None = None, best: scoring.Score | None = None) -> None:
         """Publish the job and the ASSIGNED event of ``row`` (idempotent: the job id is the msg id)."""
         stored = self._task(row) if task is None or row.get("attempt", 1) > 1 else task
         stored.task_type = str(row["task_type"])
-        score = coordinator_pb2.ScoreBreakdown(**(row.get("score") or {}))
+        score = coordinator_pb2.ScoreBreakdown(**(_score_fields(best) if best is not None else chosen_score(row)))
         job = coordinator_pb2.JobAssigned(
             job_id=str(row["job_id"]),
             task=stored,
@@ -308,7 +315,8 @@ class Coordinator:
     @staticmethod
     def _task(row: Row) -> tasks_pb2.Task:
         task = tasks_pb2.Task()
-        task.ParseFromString(base64.b64decode(str(row.get("task", ""))))
+        blob = row.get("task") or b""
+        task.ParseFromString(blob if isinstance(blob, bytes) else base64.b64decode(str(blob)))  # str: older records
         return task
 
     # -- executions --------------------------------------------------------------------
@@ -414,7 +422,7 @@ class Coordinator:
         new = self._row(
             self._task(row), task_type, chosen.agent_id, best, ranked, attempt=attempt + 1, reason=f"reassigned: {why}"
         )
-        keys = ("agent_id", "job_id", "attempt", "score", "ranking", "reason", "assigned_s")
+        keys = ("agent_id", "job_id", "attempt", "ranking", "reason", "assigned_s")
         changes = {k: new[k] for k in keys}
         updated = await self.repo.reassign(task_id, attempt, changes)
         if updated is None:
@@ -443,7 +451,7 @@ class Coordinator:
             attempt=int(row.get("attempt", 0)),
             assigned_at=_ts(float(row.get("assigned_s", 0.0))),
         )
-        ParseDict(row.get("score") or {}, out.score)
+        ParseDict(chosen_score(row), out.score)
         for agent_id, *values in json.loads(str(row.get("ranking") or "[]")):
             out.candidates.add(agent_id=agent_id, score=dict(zip(CANDIDATE_FIELDS, values, strict=True)))
         for c in row.get("candidates") or []:  # the form of records written before "ranking"
