@@ -30,6 +30,7 @@ from vapora_swarm_coordinator.inference import infer_task_type
 from vapora_swarm_coordinator.repository import ASSIGNED, DONE, FAILED, AssignmentRepository
 from vapora_swarm_coordinator.settings import CoordinatorSettings
 from vapora_swarm_coordinator.state import FleetView
+from vapora_swarm_coordinator.waiting import RoomQueue
 
 log = logging.getLogger("vapora.coordinator")
 
@@ -107,6 +108,8 @@ class Coordinator:
         self.kg = kg
         self.clock = clock
         self.view = FleetView()
+        self.waiting = RoomQueue()
+        self.view.on_room = self.waiting.room_freed
         self.commits = GroupCommit(repo)
         self._assign_lock = asyncio.Lock()
         self._last_refresh = 0.0
@@ -161,7 +164,12 @@ class Coordinator:
             raise InvalidArgument(f"task {task.id} has no workspace_id")
         task_type = task.task_type or infer_task_type(task.title, task.description)
         await self._ensure_profiles(task_type, task.workspace_id)
-        ranked = self._pick(task_type, task.workspace_id)
+        priority = task.priority or common_pb2.PRIORITY_NORMAL
+        ranked = (
+            None
+            if self.waiting.ahead(task_type, task.workspace_id, priority)
+            else self._pick(task_type, task.workspace_id)
+        )
         if ranked is None:
             existing = await self.repo.get(task.id)
             if existing is not None:
@@ -201,24 +209,30 @@ class Coordinator:
     async def _wait_for_room(
         self, task: tasks_pb2.Task, task_type: str, published_s: float | None
     ) -> list[tuple[scoring.Candidate, scoring.Score]] | Row:
-        """Wait (bounded) until a capable agent has room; the FAILED row when none ever can."""
+        """Wait (bounded) in the room queue until a capable agent has room for this task and it is
+        its turn (higher priorities first); the FAILED row when no agent ever can."""
         deadline = time.monotonic() + self.settings.capacity_wait_s
-        while True:
-            if not self.view.has_capable(task_type, task.workspace_id):
-                await self.refresh_registry(force=not self.view.registry_loaded)
+        waiter = self.waiting.join(task_type, task.workspace_id, task.priority or common_pb2.PRIORITY_NORMAL)
+        try:
+            while True:
+                waiter.woken.clear()
                 if not self.view.has_capable(task_type, task.workspace_id):
-                    return await self._no_agent(task, task_type, published_s)
-                await self._ensure_profiles(task_type, task.workspace_id)
-            ranked = self._pick(task_type, task.workspace_id)
-            if ranked is not None:
-                return ranked
-            self.view.capacity.clear()
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                metrics.HELD.labels("busy").inc()
-                raise Hold(self.settings.no_agent_retry_s, f"every agent capable of {task_type} is at capacity")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.view.capacity.wait(), timeout=min(remaining, 1.0))
+                    await self.refresh_registry(force=not self.view.registry_loaded)
+                    if not self.view.has_capable(task_type, task.workspace_id):
+                        return await self._no_agent(task, task_type, published_s)
+                    await self._ensure_profiles(task_type, task.workspace_id)
+                if self.waiting.first(waiter):
+                    ranked = self._pick(task_type, task.workspace_id)
+                    if ranked is not None:
+                        return ranked
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    metrics.HELD.labels("busy").inc()
+                    raise Hold(self.settings.no_agent_retry_s, f"every agent capable of {task_type} is at capacity")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(waiter.woken.wait(), timeout=min(remaining, 1.0))
+        finally:
+            self.waiting.leave(waiter)
 
     def _row(
         self,

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import heapq
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from vapora.agents.v1 import agents_pb2
 from vapora.kg.v1 import kg_pb2
@@ -33,7 +32,7 @@ class FleetView:
         self.load: dict[str, int] = {}
         self.registry_loaded = False
         self.profile_types: set[str] = set()
-        self.capacity = asyncio.Event()
+        self.on_room: Callable[[], None] = lambda: None  # called when some agent may have room now
         self._version: dict[str, int] = {}  # agent → bumped on every change of its load or profile
         self._heaps: dict[str, tuple[bool, list[Entry]]] = {}  # type → (learning mode, heap); rebuilt lazily
 
@@ -46,13 +45,13 @@ class FleetView:
         for a in self.agents.values():
             self._index(a)
         self.registry_loaded = True
-        self.capacity.set()
+        self.on_room()
 
     def upsert_agent(self, agent: agents_pb2.Agent) -> None:
         self.remove_agent(agent.id)
         self.agents[agent.id] = agent
         self._index(agent)
-        self.capacity.set()
+        self.on_room()
 
     def remove_agent(self, agent_id: str) -> None:
         old = self.agents.pop(agent_id, None)
@@ -86,7 +85,7 @@ class FleetView:
         self.load[agent_id] = max(0, self.load.get(agent_id, 0) + delta)
         self._touch(agent_id)
         if delta < 0:
-            self.capacity.set()
+            self.on_room()
 
     def _touch(self, agent_id: str) -> None:
         """The agent's score changed: outdate its heap entries and push fresh ones."""
