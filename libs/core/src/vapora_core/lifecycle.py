@@ -102,6 +102,10 @@ async def _main(app: App, settings: ServiceSettings, *, ops_server: bool) -> int
     return 0
 
 
+MIDDLE_COLLECTIONS = 20  # young collections per middle-generation one (Python: 10)
+FULL_COLLECTIONS = 100  # middle collections per full one (Python: 10); a full one pauses the loop longest
+
+
 def tune_gc(young_threshold: int) -> None:
     """Collect garbage less often than Python does by default, and never rescan what start-up built.
 
@@ -114,8 +118,7 @@ def tune_gc(young_threshold: int) -> None:
     gc.collect()
     gc.freeze()  # what start-up built lives as long as the process: out of every collection
     if young_threshold > 0:
-        _, middle, old = gc.get_threshold()
-        gc.set_threshold(young_threshold, middle, old)
+        gc.set_threshold(young_threshold, MIDDLE_COLLECTIONS, FULL_COLLECTIONS)
 
 
 async def _start_unless_stopped(app: App, stopping: asyncio.Event) -> bool:

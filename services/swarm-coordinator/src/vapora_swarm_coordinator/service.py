@@ -347,8 +347,7 @@ class Coordinator:
             "model": e.model,
             "finished_s": self.clock(),
             "error": e.error,
-            "result": e.result[:RESULT_LIMIT],
-        }
+        }  # the result itself is the knowledge graph's (its execution record) and the DONE event's
         # The usual case in one round trip: the job named by the execution still holds the task.
         row = await self.commits.finish(e.task_id, e.job_id, changes) if e.job_id else None
         if row is not None:
