@@ -79,7 +79,8 @@ async def test_a_sigkilled_coordinator_restarts_and_every_task_is_assigned_exact
     first = second = None
     try:
         await register(registry.addr)
-        agents = [SimAgent(a, bus, delay_s=0.002) for a in AGENTS]
+        # jobs take 0.1 s on 4 x 16 slots: at most ~640 tasks/s finish, so the kill lands mid-run
+        agents = [SimAgent(a, bus, delay_s=0.1) for a in AGENTS]
         for agent in agents:
             await agent.start(max_concurrency=16)
         first = await ServiceProcess(

@@ -1,10 +1,10 @@
 """Task intake in priority order: one durable pull consumer per priority on ``TASKS``.
 
-Each priority has a fetcher that keeps up to ``buffer`` tasks in memory; workers always
-take the highest priority whose turn it is. A lower priority is only taken once every
-higher priority is known to be empty (its last fetch came back empty or its last message
-said ``num_pending == 0``), so under a backlog critical goes before high before normal
-before low — even across fetches and restarts.
+Each priority has a :class:`~vapora_core.bus.puller.Puller` that keeps up to ``buffer`` tasks
+in memory or requested; workers always take the highest priority whose turn it is. A lower
+priority is only taken once every higher priority is known to be empty (its last pull request
+ended short or its last message said ``num_pending == 0``), so under a backlog critical goes
+before high before normal before low — even across pull requests and restarts.
 
 Outcomes match :mod:`vapora_core.bus`: a payload that does not decode, or a handler
 raising a non-retryable error, is dead-lettered and acked; :class:`Hold` naks with its
@@ -27,17 +27,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js import api as js_api
 from nats.js.errors import BadRequestError
 
 from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import CONSUMERS, Bus, ConsumerSpec, Delivery
+from vapora_core.bus.puller import Puller
 from vapora_core.bus.topology import PRIORITIES
 
 log = logging.getLogger("vapora.coordinator.intake")
-
-FETCH_WAIT_S = 1.0
 
 Handler = Callable[[tasks_pb2.TaskSubmitted, Delivery, float], Awaitable[None]]
 
@@ -52,12 +50,9 @@ class _Lane:
     def __init__(self, spec: ConsumerSpec) -> None:
         self.spec = spec
         self.buffer: deque[Any] = deque()
-        self.known = False  # a fetch has answered since start
-        self.more = True  # the consumer had messages left after the last fetch
-        self.psub: Any = None
-        self.task: asyncio.Task[None] | None = None
-        self.room = asyncio.Event()  # set while the buffer is at most half full: time to fetch
-        self.room.set()
+        self.known = False  # the consumer has answered since start
+        self.more = True  # the consumer had messages left after the last one delivered
+        self.puller: Puller | None = None
 
     @property
     def maybe_waiting(self) -> bool:
@@ -107,10 +102,10 @@ class PriorityIntake:
                 await js.add_consumer(spec.stream, config)
             except BadRequestError:
                 await js.update_consumer(spec.stream, config)
-            lane.psub = await js.pull_subscribe_bind(durable=spec.durable, stream=spec.stream)
         self._running = True
         for lane in self.lanes:
-            lane.task = asyncio.create_task(self._fetch_loop(lane))
+            lane.puller = self._puller(lane)
+            await lane.puller.start()
         self._workers = [asyncio.create_task(self._work_loop()) for _ in range(self.workers_n)]
         self._keepalive = asyncio.create_task(self._keepalive_loop())
 
@@ -127,9 +122,8 @@ class PriorityIntake:
         """Stop fetching, hand back what is buffered, let handlers in flight finish."""
         self._running = False
         for lane in self.lanes:
-            lane.room.set()
-            if lane.task is not None:
-                lane.task.cancel()
+            if lane.puller is not None:
+                await lane.puller.stop()
         if self._keepalive is not None:
             self._keepalive.cancel()
         async with self._cond:
@@ -141,46 +135,43 @@ class PriorityIntake:
             while lane.buffer:
                 with contextlib.suppress(Exception):
                     await lane.buffer.popleft().nak()
-            if lane.psub is not None:
-                with contextlib.suppress(Exception):
-                    await lane.psub.unsubscribe()
 
     # -- fetching ------------------------------------------------------------------------
 
-    async def _fetch_loop(self, lane: _Lane) -> None:
-        while self._running:
-            await lane.room.wait()
+    def _puller(self, lane: _Lane) -> Puller:
+        async def deliver(msg: Any) -> None:
             if not self._running:
+                with contextlib.suppress(Exception):
+                    await msg.nak()
                 return
-            room = self.buffer_n - len(lane.buffer)
-            try:
-                msgs = await lane.psub.fetch(batch=room, timeout=FETCH_WAIT_S)
-            except (NatsTimeout, TimeoutError):
-                msgs = []
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("fetching %s failed: %s", lane.spec.durable, exc)
-                await asyncio.sleep(0.5)
-                continue
             async with self._cond:
-                lane.buffer.extend(msgs)
+                lane.buffer.append(msg)
                 lane.known = True
-                lane.more = bool(msgs) and msgs[-1].metadata.num_pending > 0
-                if len(lane.buffer) > self.buffer_n // 2:
-                    lane.room.clear()
-                # as many workers as there are tasks to take (a lower lane's may have waited on this one)
+                lane.more = msg.metadata.num_pending > 0
+                self._cond.notify(1)
+
+        async def ended() -> None:
+            async with self._cond:
+                lane.known = True
+                lane.more = False
+                # a lower lane's tasks may have waited on this one: as many workers as there are tasks
                 self._cond.notify(sum(len(b.buffer) for b in self.lanes))
+
+        return Puller(
+            self.bus.broker.connection,
+            lane.spec.stream,
+            lane.spec.durable,
+            deliver=deliver,
+            ended=ended,
+            room=lambda: self.buffer_n - len(lane.buffer),
+        )
 
     # -- working -------------------------------------------------------------------------
 
     def _next(self) -> Any | None:
         for lane in self.lanes:
             if lane.buffer:
-                msg = lane.buffer.popleft()
-                if len(lane.buffer) <= self.buffer_n // 2:
-                    lane.room.set()
-                return msg
+                return lane.buffer.popleft()
             if lane.maybe_waiting:
                 return None  # wait for this higher lane's fetch before taking a lower one
         return None
@@ -193,11 +184,17 @@ class PriorityIntake:
                     await self._cond.wait()
                 if msg is None:
                     return
+            await self._top_up()
             self._handling[id(msg)] = msg
             try:
                 await self._handle(msg)
             finally:
                 del self._handling[id(msg)]
+
+    async def _top_up(self) -> None:
+        for lane in self.lanes:
+            if lane.puller is not None:
+                await lane.puller.top_up()
 
     async def _handle(self, msg: Any) -> None:
         """Settle one task exactly as every bus consumer does (:meth:`Bus.process`)."""

@@ -1,0 +1,95 @@
+"""The puller against a real nats-server: every message delivered, never more asked than there is room for."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from nats.js import api as js_api
+
+from vapora.tasks.v1 import tasks_pb2
+from vapora_core.bus import Bus, subjects
+from vapora_core.bus.puller import Puller
+
+
+async def _consumer(bus: Bus, durable: str) -> None:
+    await bus.js.add_consumer(
+        "TASKS",
+        js_api.ConsumerConfig(
+            durable_name=durable,
+            ack_policy=js_api.AckPolicy.EXPLICIT,
+            filter_subject="tasks.*.low",
+            max_ack_pending=1000,
+        ),
+    )
+
+
+async def _publish(bus: Bus, ids: range) -> None:
+    for i in ids:
+        await bus.publish(subjects.task("coding", "low"), tasks_pb2.TaskSubmitted(task=tasks_pb2.Task(id=f"t{i}")))
+
+
+async def test_every_message_is_delivered_once_and_requests_stay_within_room(bus: Bus) -> None:
+    await _consumer(bus, "puller-test")
+    await _publish(bus, range(30))  # a backlog before start
+    buffer: list[Any] = []
+    room_n = 8
+    over: list[int] = []
+
+    async def deliver(msg: Any) -> None:
+        buffer.append(msg)
+
+    async def ended() -> None:
+        pass
+
+    puller = Puller(
+        bus.broker.connection,
+        "TASKS",
+        "puller-test",
+        deliver=deliver,
+        ended=ended,
+        room=lambda: room_n - len(buffer),
+        expires_s=1.0,
+    )
+    await puller.start()
+    seen: list[str] = []
+    try:
+        publisher = asyncio.create_task(_publish(bus, range(30, 60)))  # and more while it runs
+        for _ in range(400):
+            if len(seen) == 60:
+                break
+            if len(buffer) + puller.requested > room_n:
+                over.append(len(buffer) + puller.requested)
+            while buffer:
+                msg = buffer.pop(0)
+                seen.append(tasks_pb2.TaskSubmitted.FromString(msg.data).task.id)
+                await msg.ack()
+            await puller.top_up()
+            await asyncio.sleep(0.02)
+        await publisher
+    finally:
+        await puller.stop()
+    assert sorted(seen, key=lambda t: int(t[1:])) == [f"t{i}" for i in range(60)]
+    assert len(set(seen)) == 60
+    assert not over, f"asked for more than there was room for: {over[:5]}"
+    assert 0 <= puller.requested <= room_n
+
+
+async def test_an_empty_consumer_answers_at_once(bus: Bus) -> None:
+    await _consumer(bus, "puller-empty")
+    ended = asyncio.Event()
+
+    async def deliver(msg: Any) -> None:
+        raise AssertionError("nothing was published")
+
+    async def on_end() -> None:
+        ended.set()
+
+    puller = Puller(
+        bus.broker.connection, "TASKS", "puller-empty", deliver=deliver, ended=on_end, room=lambda: 16, expires_s=30.0
+    )
+    await puller.start()
+    try:
+        await asyncio.wait_for(ended.wait(), 2.0)  # the no-wait first request, not the 30 s expiry
+    finally:
+        await puller.stop()
