@@ -32,7 +32,7 @@ class RoomQueue:
 
     def ahead(self, task_type: str, workspace_id: str, priority: int) -> bool:
         """Whether a task of ``priority`` or higher already waits in this queue."""
-        heap = self._heaps.get((task_type, workspace_id))
+        heap = self._heaps.get((task_type, workspace_id), [])
         return bool(heap) and heap[0].rank <= -priority
 
     def join(self, task_type: str, workspace_id: str, priority: int) -> Waiter:
@@ -42,7 +42,7 @@ class RoomQueue:
 
     def first(self, waiter: Waiter) -> bool:
         """Whether it is ``waiter``'s turn to take a freed slot."""
-        heap = self._heaps.get(waiter.key)
+        heap = self._heaps.get(waiter.key, [])
         return bool(heap) and heap[0] is waiter
 
     def leave(self, waiter: Waiter) -> None:
