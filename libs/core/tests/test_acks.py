@@ -73,3 +73,19 @@ async def test_a_malformed_traceparent_does_not_stop_the_consumer(bus: Bus) -> N
     await bus.publish_raw(subjects.task("coding", "high"), payload, {"traceparent": "00-zz-not-hex-01"})
     await asyncio.wait_for(done.wait(), 10)
     assert got == ["t-bad-trace"]
+
+
+async def test_publishing_before_connecting_says_so(nats_url: str) -> None:
+    b = Bus(nats_url, "not-connected")
+    with pytest.raises(Unavailable, match="the bus is not connected to NATS"):
+        await b.publish(subjects.task("coding", "high"), tasks_pb2.TaskSubmitted())
+
+
+async def test_a_bus_that_only_connected_can_publish(nats_url: str, bus: Bus) -> None:
+    b = Bus(nats_url, "connect-only")
+    await b.broker.connect()
+    try:
+        stored = await b.publish(subjects.task("coding", "high"), tasks_pb2.TaskSubmitted(task=tasks_pb2.Task(id="c1")))
+        assert stored.stream == "TASKS"
+    finally:
+        await b.broker.stop()

@@ -161,8 +161,7 @@ class Bus:
             await asyncio.wait_for(self.broker.connect(), connect_timeout)
         except (TimeoutError, OSError) as exc:
             raise Unavailable(f"cannot reach NATS at {self._url} within {connect_timeout:.0f}s: {exc!r}") from exc
-        self._acks = PubAcks(self.broker.connection)
-        await self._acks.start()
+        await self._publisher()
         await self.declare_streams()
         await self.broker.start()
         self._started = True
@@ -256,6 +255,17 @@ class Bus:
         inject(hdrs)
         return await self._send(subject, payload, hdrs, timeout)
 
+    async def _publisher(self) -> PubAcks:
+        """The acknowledged publisher of the current connection (made on first use)."""
+        try:
+            connection = self.broker.connection
+        except Exception as exc:  # FastStream's IncorrectState before connect()
+            raise Unavailable(f"{self.service}: the bus is not connected to NATS") from exc
+        if self._acks is None or self._acks.nc is not connection:
+            self._acks = PubAcks(connection)
+            await self._acks.start()
+        return self._acks
+
     async def publish_raw(self, subject: str, payload: bytes, headers: dict[str, str] | None = None) -> Stored:
         """Publish bytes as they are: for dead letters and for tests of bad input."""
         return await (await self._send(subject, payload, dict(headers or {}), 5.0))
@@ -264,10 +274,8 @@ class Bus:
         self, subject: str, payload: bytes, headers: dict[str, str], timeout: float
     ) -> asyncio.Future[Stored]:
         stream = stream_for(subject).name  # InvalidArgument when no stream captures the subject
-        if self._acks is None:
-            raise Unavailable(f"publishing on {subject} failed: the bus is not started")
         headers[EXPECTED_STREAM] = stream
-        future = await self._acks.send(subject, payload, headers, timeout)
+        future = await (await self._publisher()).send(subject, payload, headers, timeout)
         _published(stream).inc()
         return future
 
