@@ -2,29 +2,27 @@
 
 The same outcomes as a :meth:`Bus.subscribe` consumer (ack, nak with backoff, dead-letter),
 without FastStream's per-message dependency-injection machinery, which cost as much CPU as
-the coordinator's own handling of an execution. On stop, fetched messages not yet started
-are handed back (nak) and handlers in flight get the grace period to finish.
+the coordinator's own handling of an execution. Messages come from a
+:class:`~vapora_core.bus.puller.Puller` (pull requests made ahead, up to ``batch_size``
+buffered or requested). On stop, pulled messages not yet started are handed back (nak) and
+handlers in flight get the grace period to finish.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from typing import Any, Generic, TypeVar
 
 from google.protobuf.message import Message
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js import api as js_api
 from nats.js.errors import BadRequestError
 
 from vapora_core.bus import Bus, ConsumerSpec
 from vapora_core.bus.bus import Handler
-
-log = logging.getLogger("vapora.coordinator.pull")
+from vapora_core.bus.puller import Puller
 
 M = TypeVar("M", bound=Message)
-FETCH_WAIT_S = 1.0
 
 
 def consumer_config(spec: ConsumerSpec) -> js_api.ConsumerConfig:
@@ -50,8 +48,9 @@ class PullConsumer(Generic[M]):
         self.cls = cls
         self.handler = handler
         self.workers_n = workers
-        self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=max(1, spec.batch_size))
-        self._fetcher: asyncio.Task[None] | None = None
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()  # the puller asks for no more than there is room for
+        self._room = max(1, spec.batch_size)
+        self._puller: Puller | None = None
         self._workers: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -61,15 +60,27 @@ class PullConsumer(Generic[M]):
             await js.add_consumer(self.spec.stream, config)
         except BadRequestError:
             await js.update_consumer(self.spec.stream, config)
-        psub = await js.pull_subscribe_bind(durable=self.spec.durable, stream=self.spec.stream)
-        self._fetcher = asyncio.create_task(self._fetch_loop(psub))
+
+        async def deliver(msg: Any) -> None:
+            self._queue.put_nowait(msg)
+
+        async def ended() -> None:
+            pass
+
+        self._puller = Puller(
+            self.bus.broker.connection,
+            self.spec.stream,
+            self.spec.durable,
+            deliver=deliver,
+            ended=ended,
+            room=lambda: self._room - self._queue.qsize(),
+        )
+        await self._puller.start()
         self._workers = [asyncio.create_task(self._work_loop()) for _ in range(self.workers_n)]
 
     async def stop(self, grace: float) -> None:
-        if self._fetcher is not None:
-            self._fetcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._fetcher
+        if self._puller is not None:
+            await self._puller.stop()
         while not self._queue.empty():
             msg = self._queue.get_nowait()
             if msg is not None:
@@ -82,31 +93,8 @@ class PullConsumer(Generic[M]):
             for t in pending:
                 t.cancel()
 
-    async def _fetch_loop(self, psub: Any) -> None:
-        try:
-            while True:
-                try:
-                    msgs = await psub.fetch(batch=max(1, self.spec.batch_size), timeout=FETCH_WAIT_S)
-                except (NatsTimeout, TimeoutError):
-                    continue
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    log.warning("fetching %s failed: %s", self.spec.durable, exc)
-                    await asyncio.sleep(0.5)
-                    continue
-                for i, msg in enumerate(msgs):
-                    try:
-                        await self._queue.put(msg)
-                    except asyncio.CancelledError:
-                        for left in msgs[i:]:
-                            with contextlib.suppress(Exception):
-                                await left.nak()
-                        raise
-        finally:
-            with contextlib.suppress(Exception):
-                await psub.unsubscribe()
-
     async def _work_loop(self) -> None:
         while (msg := await self._queue.get()) is not None:
+            if self._puller is not None:
+                await self._puller.top_up()
             await self.bus.process(self.spec, self.cls, self.handler, msg)
