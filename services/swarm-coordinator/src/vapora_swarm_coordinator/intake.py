@@ -148,14 +148,13 @@ class PriorityIntake:
                 lane.buffer.append(msg)
                 lane.known = True
                 lane.more = msg.metadata.num_pending > 0
-                self._cond.notify(1)
+                self._wake()
 
         async def ended() -> None:
             async with self._cond:
                 lane.known = True
                 lane.more = False
-                # a lower lane's tasks may have waited on this one: as many workers as there are tasks
-                self._cond.notify(sum(len(b.buffer) for b in self.lanes))
+                self._wake()
 
         return Puller(
             self.bus.broker.connection,
@@ -165,6 +164,10 @@ class PriorityIntake:
             ended=ended,
             room=lambda: self.buffer_n - len(lane.buffer),
         )
+
+    def _wake(self) -> None:
+        """As many workers as there are tasks buffered: a lower lane's may have waited on this one."""
+        self._cond.notify(sum(len(b.buffer) for b in self.lanes))
 
     # -- working -------------------------------------------------------------------------
 
