@@ -20,6 +20,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from vapora_core.aio import cancel_and_wait
 from vapora_core.errors import Unavailable
 
 STATUS = "Status"
@@ -54,10 +55,7 @@ class PubAcks:
         self._sweeper = asyncio.create_task(self._sweep())
 
     async def stop(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+        await cancel_and_wait(self._sweeper)
         if self._sub is not None:
             with contextlib.suppress(Exception):
                 await self._sub.unsubscribe()

@@ -21,6 +21,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from vapora_core.aio import cancel_and_wait
+
 log = logging.getLogger("vapora.bus.puller")
 
 STATUS = "Status"
@@ -63,10 +65,7 @@ class Puller:
         self._watch = asyncio.create_task(self._watch_loop())
 
     async def stop(self) -> None:
-        if self._watch is not None:
-            self._watch.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watch
+        await cancel_and_wait(self._watch)
         if self._sub is not None:
             with contextlib.suppress(Exception):
                 await self._sub.unsubscribe()
