@@ -82,14 +82,18 @@ class GroupCommit:
     Each kind has its own writer, so a first assignment (on the path of a task's latency)
     never waits behind a batch of finishes. Both linger for company; finishes longer, since
     nobody waits on them but the DONE event, and fewer round trips leave more CPU to assign.
-    At a steady 1,000 tasks/s that is one round trip per ~3 assignments and per ~20 finishes.
     """
 
     def __init__(
-        self, repo: AssignmentRepository, *, max_batch: int = MAX_BATCH, finish_linger_s: float = FINISH_LINGER_S
+        self,
+        repo: AssignmentRepository,
+        *,
+        max_batch: int = MAX_BATCH,
+        create_linger_s: float = CREATE_LINGER_S,
+        finish_linger_s: float = FINISH_LINGER_S,
     ) -> None:
         self._creates: Batcher[Write, bool | Row | None] = Batcher(
-            repo.write_each, max_batch=max_batch, linger_s=CREATE_LINGER_S
+            repo.write_each, max_batch=max_batch, linger_s=create_linger_s
         )
         self._finishes: Batcher[Write, bool | Row | None] = Batcher(
             repo.write_each, max_batch=max_batch, linger_s=finish_linger_s

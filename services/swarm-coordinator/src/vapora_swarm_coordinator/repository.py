@@ -1,15 +1,15 @@
 """SurrealDB access of the ``coordinator`` namespace: one assignment record per task.
 
 ``assignment:<task_id>`` is the source of truth for "who holds this task": it is created
-once (CREATE fails when it exists), and every later change is a conditional update inside
+once (``INSERT IGNORE`` creates only what does not exist), and every later change is a conditional update inside
 ``BEGIN … COMMIT`` that only applies to the attempt / job the caller saw, so two workers
 (or a restarted process) can never have one task assigned twice at once.
 
-First assignments and finishes are written in batches (:meth:`AssignmentRepository.write_each`):
-one transaction holding one ``INSERT IGNORE`` of the new records, which creates exactly the
-records that do not exist yet and returns their ids (so "created once" holds per task), and
-one conditional ``UPDATE`` per finish. A round trip to the embedded engine costs ~0.2 ms of
-CPU whatever it carries, so carrying both kinds at once halves them under a steady load.
+First assignments and finishes are written in batches (:meth:`AssignmentRepository.write_each`,
+driven by ``batching.GroupCommit``): one transaction holding one ``INSERT IGNORE`` of the new
+records, which creates exactly the records that do not exist yet and returns their ids (so
+"created once" holds per task), and one conditional ``UPDATE`` per finish. :meth:`create`
+and :meth:`finish` are the same for one item.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from vapora_core.errors import Internal, InvalidArgument
+from vapora_core.errors import Internal
 from vapora_core.store import Row, Store
 
 NAMESPACE = "coordinator"
@@ -37,11 +37,6 @@ UPDATE type::thing('assignment', $id) MERGE $changes WHERE state = 'assigned' AN
 COMMIT;
 """
 _FINISHED = "task_id, workspace_id, task_type, agent_id, job_id, attempt, state, execution_id"
-_FINISH = f"""
-BEGIN;
-UPDATE type::thing('assignment', $id) MERGE $changes WHERE state = 'assigned' AND job_id = $job RETURN {_FINISHED};
-COMMIT;
-"""
 _FINISH_ONE = (
     "UPDATE type::thing('assignment', $i{i}) MERGE $c{i} WHERE state = 'assigned' AND job_id = $j{i}"
     f" RETURN {_FINISHED};"
@@ -77,15 +72,7 @@ class AssignmentRepository:
 
     async def create(self, row: dict[str, Any]) -> bool:
         """Store a first assignment; False when the task already has one."""
-        try:
-            await self.store.execute(
-                "CREATE type::thing('assignment', $row.task_id) CONTENT $row RETURN NONE", {"row": row}
-            )
-        except InvalidArgument:
-            if await self.get(row["task_id"]) is not None:
-                return False
-            raise
-        return True
+        return bool((await self.write_each([Create(row)]))[0])
 
     async def write_each(self, items: list[Write]) -> list[bool | Row | None]:
         """Every item in one transaction; one result per item, in order.
@@ -133,7 +120,8 @@ class AssignmentRepository:
 
     async def finish(self, task_id: str, job_id: str, changes: dict[str, Any]) -> Row | None:
         """Apply ``changes`` only if ``job_id`` still holds the task; the row's identity and state after."""
-        return await self._conditional(_FINISH, {"id": task_id, "job": job_id, "changes": changes})
+        result = (await self.write_each([Finish(task_id, job_id, changes)]))[0]
+        return result if isinstance(result, dict) else None
 
     async def active(self) -> list[Row]:
         return await self.store.query("SELECT * FROM assignment WHERE state = 'assigned'")
