@@ -39,15 +39,11 @@ async def test_every_message_is_delivered_once_and_requests_stay_within_room(bus
     async def deliver(msg: Any) -> None:
         buffer.append(msg)
 
-    async def ended() -> None:
-        pass
-
     puller = Puller(
         bus.broker.connection,
         "TASKS",
         "puller-test",
         deliver=deliver,
-        ended=ended,
         room=lambda: room_n - len(buffer),
         expires_s=1.0,
     )

@@ -27,12 +27,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
-from nats.js import api as js_api
-from nats.js.errors import BadRequestError
-
 from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import CONSUMERS, Bus, ConsumerSpec, Delivery
-from vapora_core.bus.puller import Puller
+from vapora_core.bus.puller import Puller, declare_consumer
 from vapora_core.bus.topology import PRIORITIES
 
 log = logging.getLogger("vapora.coordinator.intake")
@@ -88,20 +85,7 @@ class PriorityIntake:
     async def start(self) -> None:
         js = self.bus.js
         for lane in self.lanes:
-            spec = lane.spec
-            config = js_api.ConsumerConfig(
-                durable_name=spec.durable,
-                ack_policy=js_api.AckPolicy.EXPLICIT,
-                ack_wait=spec.ack_wait_s,
-                max_deliver=spec.max_deliver,
-                max_ack_pending=spec.max_ack_pending,
-                filter_subject=spec.filter_subjects[0],
-                description=spec.description,
-            )
-            try:
-                await js.add_consumer(spec.stream, config)
-            except BadRequestError:
-                await js.update_consumer(spec.stream, config)
+            await declare_consumer(js, lane.spec)
         self._running = True
         for lane in self.lanes:
             lane.puller = self._puller(lane)
@@ -161,8 +145,8 @@ class PriorityIntake:
             lane.spec.stream,
             lane.spec.durable,
             deliver=deliver,
-            ended=ended,
             room=lambda: self.buffer_n - len(lane.buffer),
+            ended=ended,
         )
 
     def _wake(self) -> None:
@@ -171,33 +155,30 @@ class PriorityIntake:
 
     # -- working -------------------------------------------------------------------------
 
-    def _next(self) -> Any | None:
+    def _next(self) -> tuple[_Lane, Any] | None:
         for lane in self.lanes:
             if lane.buffer:
-                return lane.buffer.popleft()
+                return lane, lane.buffer.popleft()
             if lane.maybe_waiting:
-                return None  # wait for this higher lane's fetch before taking a lower one
+                return None  # wait for this higher lane's pull before taking a lower one
         return None
 
     async def _work_loop(self) -> None:
         while True:
             async with self._cond:
-                msg = None
-                while self._running and (msg := self._next()) is None:
+                taken = None
+                while self._running and (taken := self._next()) is None:
                     await self._cond.wait()
-                if msg is None:
+                if taken is None:
                     return
-            await self._top_up()
+            lane, msg = taken
+            if lane.puller is not None:
+                await lane.puller.top_up()
             self._handling[id(msg)] = msg
             try:
                 await self._handle(msg)
             finally:
                 del self._handling[id(msg)]
-
-    async def _top_up(self) -> None:
-        for lane in self.lanes:
-            if lane.puller is not None:
-                await lane.puller.top_up()
 
     async def _handle(self, msg: Any) -> None:
         """Settle one task exactly as every bus consumer does (:meth:`Bus.process`)."""

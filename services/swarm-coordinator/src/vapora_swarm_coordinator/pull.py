@@ -15,30 +15,12 @@ import contextlib
 from typing import Any, Generic, TypeVar
 
 from google.protobuf.message import Message
-from nats.js import api as js_api
-from nats.js.errors import BadRequestError
 
 from vapora_core.bus import Bus, ConsumerSpec
 from vapora_core.bus.bus import Handler
-from vapora_core.bus.puller import Puller
+from vapora_core.bus.puller import Puller, declare_consumer
 
 M = TypeVar("M", bound=Message)
-
-
-def consumer_config(spec: ConsumerSpec) -> js_api.ConsumerConfig:
-    """``spec`` as JetStream consumer settings (as :meth:`Bus.subscribe` declares them)."""
-    many = len(spec.filter_subjects) > 1
-    return js_api.ConsumerConfig(
-        durable_name=spec.durable,
-        ack_policy=js_api.AckPolicy.EXPLICIT,
-        ack_wait=spec.ack_wait_s,
-        max_deliver=spec.max_deliver,
-        max_ack_pending=spec.max_ack_pending,
-        deliver_policy=js_api.DeliverPolicy.NEW if spec.deliver_new_only else js_api.DeliverPolicy.ALL,
-        filter_subject=None if many else spec.filter_subjects[0],
-        filter_subjects=list(spec.filter_subjects) if many else None,
-        description=spec.description,
-    )
 
 
 class PullConsumer(Generic[M]):
@@ -54,25 +36,16 @@ class PullConsumer(Generic[M]):
         self._workers: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        js = self.bus.js
-        config = consumer_config(self.spec)
-        try:
-            await js.add_consumer(self.spec.stream, config)
-        except BadRequestError:
-            await js.update_consumer(self.spec.stream, config)
+        await declare_consumer(self.bus.js, self.spec)
 
         async def deliver(msg: Any) -> None:
             self._queue.put_nowait(msg)
-
-        async def ended() -> None:
-            pass
 
         self._puller = Puller(
             self.bus.broker.connection,
             self.spec.stream,
             self.spec.durable,
             deliver=deliver,
-            ended=ended,
             room=lambda: self._room - self._queue.qsize(),
         )
         await self._puller.start()

@@ -21,12 +21,41 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from nats.js import api as js_api
+from nats.js.errors import BadRequestError
+
 from vapora_core.aio import cancel_and_wait
+from vapora_core.bus.topology import ConsumerSpec
 
 log = logging.getLogger("vapora.bus.puller")
 
 STATUS = "Status"
 HEARTBEAT = "100"
+
+
+def consumer_config(spec: ConsumerSpec) -> js_api.ConsumerConfig:
+    """``spec`` as JetStream consumer settings (as :meth:`Bus.subscribe` declares them)."""
+    many = len(spec.filter_subjects) > 1
+    return js_api.ConsumerConfig(
+        durable_name=spec.durable,
+        ack_policy=js_api.AckPolicy.EXPLICIT,
+        ack_wait=spec.ack_wait_s,
+        max_deliver=spec.max_deliver,
+        max_ack_pending=spec.max_ack_pending,
+        deliver_policy=js_api.DeliverPolicy.NEW if spec.deliver_new_only else js_api.DeliverPolicy.ALL,
+        filter_subject=None if many else spec.filter_subjects[0],
+        filter_subjects=list(spec.filter_subjects) if many else None,
+        description=spec.description,
+    )
+
+
+async def declare_consumer(js: Any, spec: ConsumerSpec) -> None:
+    """Create ``spec``'s durable consumer, or bring an existing one up to ``spec``."""
+    config = consumer_config(spec)
+    try:
+        await js.add_consumer(spec.stream, config)
+    except BadRequestError:
+        await js.update_consumer(spec.stream, config)
 
 
 class Puller:
@@ -37,13 +66,13 @@ class Puller:
         durable: str,
         *,
         deliver: Callable[[Any], Awaitable[None]],
-        ended: Callable[[], Awaitable[None]],
         room: Callable[[], int],
+        ended: Callable[[], Awaitable[None]] | None = None,
         expires_s: float = 5.0,
     ) -> None:
-        """``deliver(msg)`` gets each message; ``ended()`` is called when a request ends short of
-        its batch (the consumer had nothing more then); ``room()`` says how many messages the
-        owner can take now, buffered or requested."""
+        """``deliver(msg)`` gets each message; ``room()`` says how many messages the owner can
+        take now, buffered or requested; ``ended()``, if given, is called when a request ends
+        short of its batch (the consumer had nothing more then)."""
         self.nc = nc
         self.durable = durable
         self.deliver = deliver
@@ -115,7 +144,8 @@ class Puller:
         if msg.subject not in self._open:
             return
         self._close(msg.subject)  # 404 no messages, 408 expired, 409, 503: the request is over
-        await self.ended()
+        if self.ended is not None:
+            await self.ended()
         if status in ("404", "408"):
             await self.top_up()
         else:  # the consumer is gone or moving: ask again on the next watch, not in a tight loop
