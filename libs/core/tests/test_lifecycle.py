@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import subprocess
@@ -10,6 +11,7 @@ import textwrap
 import time
 import urllib.request
 
+from vapora_core.lifecycle import FULL_COLLECTIONS, MIDDLE_COLLECTIONS, tune_gc
 from vapora_testing.ports import free_port, wait_until
 
 APP = textwrap.dedent(
@@ -95,3 +97,19 @@ def _metrics_up(port: int) -> bool:
             return r.status == 200
     except OSError:
         return False
+
+
+def test_tune_gc_freezes_what_start_up_built_and_raises_the_young_threshold() -> None:
+    before = gc.get_threshold()
+    try:
+        tune_gc(20_000)
+        assert gc.get_threshold() == (20_000, MIDDLE_COLLECTIONS, FULL_COLLECTIONS)
+        assert gc.get_freeze_count() > 0
+        gc.unfreeze()
+        gc.set_threshold(*before)
+        tune_gc(0)  # 0: Python's thresholds stay
+        assert gc.get_threshold() == before
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
