@@ -112,8 +112,8 @@ def tune_gc(young_threshold: int) -> None:
     A service allocates many short-lived containers per message (futures, dicts, headers).
     With Python's default (a young collection every 700 allocations, and a full one every
     100 young ones) the full collections re-walk every long-lived object — agents, profiles,
-    caches — and stall the event loop: in the coordinator they cost a quarter of its
-    throughput and most of its p99 (bench/bench_coordinator.py). Cycles are still collected.
+    caches — and stall the event loop, which shows in the coordinator's throughput and p99
+    (bench/bench_coordinator.py). Cycles are still collected.
     """
     gc.collect()
     gc.freeze()  # what start-up built lives as long as the process: out of every collection

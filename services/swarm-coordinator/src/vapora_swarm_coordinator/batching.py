@@ -3,7 +3,7 @@
 Handlers submit an item and await its outcome. While one batch is being written, the items
 that arrive wait and go together in the next one, so under load a round trip carries many
 items. A batcher may also make a new batch linger ``linger_s`` for company: a round trip to
-the embedded store costs ~0.2 ms of CPU however little it carries.
+the embedded store costs ~0.2 ms of CPU however little it carries (``bench/bench_store.py``).
 
 A batch that the store refuses as a whole (not a conflict, which the store retries) is
 written again item by item, so one bad item fails only its own handler.

@@ -27,7 +27,7 @@ SCHEMA: tuple[str, ...] = (
     "DEFINE TABLE IF NOT EXISTS assignment SCHEMALESS",
     "DEFINE INDEX IF NOT EXISTS assignment_state ON assignment FIELDS state, agent_id",
     # no query looks assignments up by workspace (ExplainAssignment reads the record by id and
-    # compares its workspace_id); the index cost ~20 us of engine CPU on every write
+    # compares its workspace_id); the index cost engine CPU on every write
     "REMOVE INDEX IF EXISTS assignment_ws ON assignment",
 )
 

@@ -2,9 +2,10 @@
 
 nats-py's ``JetStreamContext.publish`` is a request: a fresh inbox token, a done-callback,
 ``asyncio.wait_for`` (a timer and a waiter per message) and a ``PubAck`` dataclass built from
-JSON. The coordinator publishes three times per task, so that machinery was a fifth of its
-CPU. Here a message is written with a reply subject under one wildcard subscription; its
-stream's answer resolves its future, and one sweep fails the futures whose time is up.
+JSON. The coordinator publishes three times per task, so that machinery weighed on its
+CPU per task (``bench/bench_coordinator.py`` prints it). Here a message is written with a
+reply subject under one wildcard subscription; its stream's answer resolves its future, and
+one sweep fails the futures whose time is up.
 
 :meth:`PubAcks.send` returns once the message is written to the connection, with a future
 of the stream's answer: a caller with several messages writes them all, then awaits them.

@@ -1,0 +1,76 @@
+"""The embedded SurrealDB engine's CPU per round trip and per assignment row.
+
+    uv run python bench/bench_store.py
+
+What the coordinator's group commit is tuned against (``batching.py``): process CPU (the
+Python thread plus the engine's own threads) of a trivial query, and of ``write_each`` carrying
+1, 4, 16 and 64 first assignments or finishes, shaped as the coordinator writes them. Prints
+figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from vapora_core.store import Store
+from vapora_swarm_coordinator.repository import NAMESPACE, SCHEMA, AssignmentRepository, Create, Finish
+
+RANKING = json.dumps([[f"agent-{i:04d}", 0.7235, 3, 0.180875, 0.73, 0.85, 0.6356625, True] for i in range(5)])
+
+
+def row(task_id: str) -> dict[str, Any]:
+    return {
+        "task_id": task_id,
+        "workspace_id": "ws1",
+        "task_type": "coding",
+        "agent_id": "agent-0001",
+        "job_id": f"job-{task_id}-1",
+        "attempt": 1,
+        "state": "assigned",
+        "ranking": RANKING,
+        "reason": "highest score",
+        "assigned_s": time.time(),
+        "task": bytes(120),
+    }
+
+
+def done() -> dict[str, Any]:
+    return {"state": "done", "execution_id": "ex", "provider": "offline", "model": "m", "finished_s": 0.0, "error": ""}
+
+
+async def amain() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(f"surrealkv://{Path(tmp) / 'coordinator'}", NAMESPACE)
+        await store.open(SCHEMA)
+        repo = AssignmentRepository(store)
+        try:
+            cpu = time.process_time()
+            for _ in range(200):
+                await store.query("RETURN 1")
+            print(f"round trip (RETURN 1): {(time.process_time() - cpu) / 200 * 1e6:,.0f} µs of CPU")
+            for n in (1, 4, 16, 64):
+                rounds = max(5, 320 // n)
+                created = finished = 0.0
+                for r in range(rounds):
+                    ids = [f"t{n}-{r}-{i}" for i in range(n)]
+                    cpu = time.process_time()
+                    await repo.write_each([Create(row(t)) for t in ids])
+                    created += time.process_time() - cpu
+                    cpu = time.process_time()
+                    await repo.write_each([Finish(t, f"job-{t}-1", done()) for t in ids])
+                    finished += time.process_time() - cpu
+                print(
+                    f"batch {n:3d}: create {created / rounds / n * 1e6:6,.0f} µs/row, "
+                    f"finish {finished / rounds / n * 1e6:6,.0f} µs/row (CPU)"
+                )
+        finally:
+            await store.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(amain())
