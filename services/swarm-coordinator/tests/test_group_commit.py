@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from vapora_core.store import Store
-from vapora_swarm_coordinator.batching import GroupCommit
+from vapora_swarm_coordinator.batching import Batcher, GroupCommit
 from vapora_swarm_coordinator.repository import SCHEMA, AssignmentRepository, Write
 
 
@@ -83,3 +83,19 @@ async def test_batched_finishes_apply_only_where_the_named_job_still_holds_the_t
         assert states == {"f0": "done", "f1": "assigned", "f2": "done"}
     finally:
         await store.close()
+
+
+async def test_a_lingering_batch_waits_for_company_and_is_written_once_flush_at_items_wait() -> None:
+    written: list[list[int]] = []
+
+    async def write_many(items: list[int]) -> list[int]:
+        written.append(list(items))
+        return [i * 10 for i in items]
+
+    batcher: Batcher[int, int] = Batcher(write_many, linger_s=60.0, flush_at=4)
+    first = [asyncio.create_task(batcher.submit(i)) for i in range(2)]
+    await asyncio.sleep(0.05)
+    assert written == []  # lingering for company
+    got = await asyncio.wait_for(asyncio.gather(*first, batcher.submit(2), batcher.submit(3)), 5)
+    assert got == [0, 10, 20, 30]
+    assert written == [[0, 1, 2, 3]]  # the fourth ended the linger: one batch, long before 60 s

@@ -55,7 +55,9 @@ class CoordinatorApp:
             s, AssignmentRepository(self.store), self.bus, registry=registry, kg=kg, clock=self.clock
         )
         await self.coordinator.restore()
-        self.executions = await subscribers.subscribe(self.bus, self.coordinator, ack_wait_s=s.ack_wait_s)
+        self.executions = await subscribers.subscribe(
+            self.bus, self.coordinator, ack_wait_s=s.ack_wait_s, execution_workers=s.execution_workers
+        )
         await self.bus.start()
         await self.executions.start()
         await self.coordinator.refresh_registry(force=True)

@@ -4,6 +4,9 @@ Handlers submit an item and await its outcome. While one batch is being written,
 that arrive wait and go together in the next one, so under load a round trip carries many
 items. A batcher may also make a new batch linger ``linger_s`` for company: a round trip to
 the embedded store costs ~0.2 ms of CPU however little it carries (``bench/bench_store.py``).
+A lingering batch is written at once when ``flush_at`` items are waiting: with as many
+submitters as that, no more company can come, and the linger must not cap the rate at
+``flush_at / linger_s`` items a second.
 
 A batch that the store refuses as a whole (not a conflict, which the store retries) is
 written again item by item, so one bad item fails only its own handler.
@@ -18,7 +21,7 @@ from typing import Any, Generic, TypeVar
 from vapora_swarm_coordinator.repository import AssignmentRepository, Create, Finish, Write
 
 MAX_BATCH = 256
-CREATE_LINGER_S = 0.002  # on the path of a task's latency: short
+CREATE_LINGER_S = 0.0  # on the path of a task's latency: batches form while the previous one is written
 FINISH_LINGER_S = 0.02  # only the DONE event waits on a finish
 
 In = TypeVar("In")
@@ -35,23 +38,35 @@ class Batcher(Generic[In, Out]):
         *,
         max_batch: int = MAX_BATCH,
         linger_s: float = 0.0,
+        flush_at: int | None = None,
     ) -> None:
         self.write_many = write_many
         self.max_batch = max_batch
         self.linger_s = linger_s
+        self.flush_at = min(max_batch, flush_at or max_batch)
         self._pending: list[tuple[In, asyncio.Future[Out]]] = []
         self._writer: asyncio.Task[None] | None = None
+        self._lingering: asyncio.Future[None] | None = None
 
     async def submit(self, item: In) -> Out:
         future: asyncio.Future[Out] = asyncio.get_running_loop().create_future()
         self._pending.append((item, future))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_all())
+        elif len(self._pending) >= self.flush_at and self._lingering is not None:
+            _wake(self._lingering)
         return await future
 
     async def _write_all(self) -> None:
-        if self.linger_s > 0:
-            await asyncio.sleep(self.linger_s)
+        if self.linger_s > 0 and len(self._pending) < self.flush_at:
+            loop = asyncio.get_running_loop()
+            self._lingering = loop.create_future()
+            timer = loop.call_later(self.linger_s, _wake, self._lingering)
+            try:
+                await self._lingering
+            finally:
+                timer.cancel()
+                self._lingering = None
         while self._pending:
             batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
             await self._write(batch)
@@ -76,12 +91,20 @@ class Batcher(Generic[In, Out]):
                 future.set_result(result)
 
 
+def _wake(lingering: asyncio.Future[None]) -> None:
+    if not lingering.done():
+        lingering.set_result(None)
+
+
 class GroupCommit:
     """The coordinator's batched writes: first assignments, and finishes.
 
     Each kind has its own writer, so a first assignment (on the path of a task's latency)
-    never waits behind a batch of finishes. Both linger for company; finishes longer, since
-    nobody waits on them but the DONE event, and fewer round trips leave more CPU to assign.
+    never waits behind a batch of finishes. First assignments do not linger: under load they
+    gather while the previous batch is written, and at low load a linger is pure latency. Finishes
+    linger, since nobody waits on them but the DONE event, and fewer round trips leave more
+    CPU to assign. ``finish_flush_at`` is how many finishes can be submitted at once (the
+    execution workers): that many waiting end the linger.
     """
 
     def __init__(
@@ -91,12 +114,13 @@ class GroupCommit:
         max_batch: int = MAX_BATCH,
         create_linger_s: float = CREATE_LINGER_S,
         finish_linger_s: float = FINISH_LINGER_S,
+        finish_flush_at: int | None = None,
     ) -> None:
         self._creates: Batcher[Write, bool | Row | None] = Batcher(
             repo.write_each, max_batch=max_batch, linger_s=create_linger_s
         )
         self._finishes: Batcher[Write, bool | Row | None] = Batcher(
-            repo.write_each, max_batch=max_batch, linger_s=finish_linger_s
+            repo.write_each, max_batch=max_batch, linger_s=finish_linger_s, flush_at=finish_flush_at
         )
 
     async def create(self, row: Row) -> bool:

@@ -110,7 +110,7 @@ class Coordinator:
         self.view = FleetView()
         self.waiting = RoomQueue()
         self.view.on_room = self.waiting.room_freed
-        self.commits = GroupCommit(repo)
+        self.commits = GroupCommit(repo, finish_flush_at=settings.execution_workers)
         self._assign_lock = asyncio.Lock()
         self._last_refresh = 0.0
         self._first_seen: dict[str, float] = {}

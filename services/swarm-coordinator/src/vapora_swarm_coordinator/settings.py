@@ -18,6 +18,7 @@ class CoordinatorSettings(ServiceSettings):
     registry_addr: str = Field(default="127.0.0.1:50051", description="agent-registry gRPC address.")
     kg_addr: str = Field(default="127.0.0.1:50054", description="knowledge-graph gRPC address ('' = none).")
     workers: int = Field(default=256, ge=1, description="Tasks assigned concurrently.")
+    execution_workers: int = Field(default=256, ge=1, description="Executions settled concurrently.")
     buffer_per_priority: int = Field(default=512, ge=1, description="Tasks fetched ahead per priority.")
     job_timeout_s: float = Field(default=600.0, gt=0, description="A job not finished by then is reassigned.")
     max_attempts: int = Field(default=3, ge=1, description="Assignments of one task before it is FAILED.")

@@ -15,7 +15,7 @@ from vapora_swarm_coordinator.service import Coordinator
 
 
 async def subscribe(
-    bus: Bus, coordinator: Coordinator, *, ack_wait_s: float | None = None, execution_workers: int = 32
+    bus: Bus, coordinator: Coordinator, *, ack_wait_s: float | None = None, execution_workers: int = 256
 ) -> PullConsumer[kg_pb2.ExecutionRecorded]:
     """Subscribe the registry and profile feeds; return the executions consumer (start it once the bus runs)."""
 
