@@ -4,8 +4,9 @@
 
 What the coordinator's group commit is tuned against (``batching.py``): process CPU (the
 Python thread plus the engine's own threads) of a trivial query, and of ``write_each`` carrying
-1, 4, 16 and 64 first assignments or finishes, shaped as the coordinator writes them. Prints
-figures; asserts nothing.
+1, 4, 16 and 64 first assignments or finishes, shaped as the coordinator writes them — on an
+empty store, then again once it holds 20,000 finished assignments (a row costs the engine more
+as the store grows; a coordinator's store is rarely empty). Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 from vapora_core.store import Store
 from vapora_swarm_coordinator.repository import NAMESPACE, SCHEMA, AssignmentRepository, Create, Finish
 
+PREFILL = 20_000
 RANKING = json.dumps([[f"agent-{i:04d}", 0.7235, 3, 0.180875, 0.73, 0.85, 0.6356625, True] for i in range(5)])
 
 
@@ -53,23 +55,33 @@ async def amain() -> None:
             for _ in range(200):
                 await store.query("RETURN 1")
             print(f"round trip (RETURN 1): {(time.process_time() - cpu) / 200 * 1e6:,.0f} µs of CPU")
-            for n in (1, 4, 16, 64):
-                rounds = max(5, 320 // n)
-                created = finished = 0.0
-                for r in range(rounds):
-                    ids = [f"t{n}-{r}-{i}" for i in range(n)]
-                    cpu = time.process_time()
-                    await repo.write_each([Create(row(t)) for t in ids])
-                    created += time.process_time() - cpu
-                    cpu = time.process_time()
-                    await repo.write_each([Finish(t, f"job-{t}-1", done()) for t in ids])
-                    finished += time.process_time() - cpu
-                print(
-                    f"batch {n:3d}: create {created / rounds / n * 1e6:6,.0f} µs/row, "
-                    f"finish {finished / rounds / n * 1e6:6,.0f} µs/row (CPU)"
-                )
+            await measure_rows(repo, "empty store")
+            for b in range(PREFILL // 250):
+                ids = [f"p{b}-{i}" for i in range(250)]
+                await repo.write_each([Create(row(t)) for t in ids])
+                await repo.write_each([Finish(t, f"job-{t}-1", done()) for t in ids])
+            await measure_rows(repo, f"{PREFILL:,} rows stored")
         finally:
             await store.close()
+
+
+async def measure_rows(repo: AssignmentRepository, label: str) -> None:
+    print(label)
+    for n in (1, 4, 16, 64):
+        rounds = max(5, 320 // n)
+        created = finished = 0.0
+        for r in range(rounds):
+            ids = [f"{label[:5]}{n}-{r}-{i}" for i in range(n)]
+            cpu = time.process_time()
+            await repo.write_each([Create(row(t)) for t in ids])
+            created += time.process_time() - cpu
+            cpu = time.process_time()
+            await repo.write_each([Finish(t, f"job-{t}-1", done()) for t in ids])
+            finished += time.process_time() - cpu
+        print(
+            f"  batch {n:3d}: create {created / rounds / n * 1e6:6,.0f} µs/row, "
+            f"finish {finished / rounds / n * 1e6:6,.0f} µs/row (CPU)"
+        )
 
 
 if __name__ == "__main__":
