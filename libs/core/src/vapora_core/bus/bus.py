@@ -36,6 +36,7 @@ from nats.js.errors import NotFoundError
 from vapora_core import metrics
 from vapora_core.bus.acks import PubAcks, Stored
 from vapora_core.bus.codec import decode, encode
+from vapora_core.bus.puller import consumer_config
 from vapora_core.bus.stats import JetStreamStats
 from vapora_core.bus.topology import STREAMS, ConsumerSpec, StreamSpec, stream_for, subjects
 from vapora_core.errors import DecodeError, Unavailable, VaporaError
@@ -286,15 +287,7 @@ class Bus:
     ) -> _Subscription[M]:
         """Consume ``spec``'s durable consumer; starts at once if the bus is running."""
         sub: _Subscription[M] = _Subscription(spec, cls, handler)
-        config = js_api.ConsumerConfig(
-            durable_name=spec.durable,
-            ack_policy=js_api.AckPolicy.EXPLICIT,
-            ack_wait=spec.ack_wait_s,
-            max_deliver=spec.max_deliver,
-            max_ack_pending=spec.max_ack_pending,
-            deliver_policy=js_api.DeliverPolicy.NEW if spec.deliver_new_only else js_api.DeliverPolicy.ALL,
-            filter_subjects=list(spec.filter_subjects) if len(spec.filter_subjects) > 1 else None,
-        )
+        config = consumer_config(spec)
         subscriber = self.broker.subscriber(
             spec.filter_subjects[0],
             stream=JStream(spec.stream, declare=False),

@@ -34,7 +34,7 @@ HEARTBEAT = "100"
 
 
 def consumer_config(spec: ConsumerSpec) -> js_api.ConsumerConfig:
-    """``spec`` as JetStream consumer settings (as :meth:`Bus.subscribe` declares them)."""
+    """``spec`` as JetStream consumer settings: what every durable consumer of the fleet is declared with."""
     many = len(spec.filter_subjects) > 1
     return js_api.ConsumerConfig(
         durable_name=spec.durable,
