@@ -8,6 +8,7 @@ import contextlib
 import functools
 import json
 import logging
+import operator
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -54,20 +55,13 @@ def job_id_for(task_id: str, attempt: int) -> str:
     return f"job-{task_id}-{attempt}"
 
 
+CANDIDATE_FIELDS = ("success_rate", "load", "load_score", "expertise", "confidence", "total", "learning_data")
+_score_values = operator.attrgetter(*CANDIDATE_FIELDS)  # a Score's CANDIDATE_FIELDS, as a tuple
+
+
 def _score_fields(s: scoring.Score) -> dict[str, Any]:
     """A ScoreBreakdown's fields (its proto field names)."""
-    return {
-        "success_rate": s.success_rate,
-        "load": s.load,
-        "load_score": s.load_score,
-        "expertise": s.expertise,
-        "confidence": s.confidence,
-        "total": s.total,
-        "learning_data": s.learning_data,
-    }
-
-
-CANDIDATE_FIELDS = ("success_rate", "load", "load_score", "expertise", "confidence", "total", "learning_data")
+    return dict(zip(CANDIDATE_FIELDS, _score_values(s), strict=True))
 
 
 def chosen_score(row: Row) -> dict[str, Any]:
@@ -82,12 +76,7 @@ def chosen_score(row: Row) -> dict[str, Any]:
 def _ranking(ranked: list[tuple[scoring.Candidate, scoring.Score]]) -> str:
     """The ranking an assignment keeps for ExplainAssignment, as one JSON value:
     ``[[agent_id, *CANDIDATE_FIELDS], ...]`` — one field to store, not ~80."""
-    return json.dumps(
-        [
-            [c.agent_id, s.success_rate, s.load, s.load_score, s.expertise, s.confidence, s.total, s.learning_data]
-            for c, s in ranked
-        ]
-    )
+    return json.dumps([[c.agent_id, *_score_values(s)] for c, s in ranked])
 
 
 class Coordinator:
