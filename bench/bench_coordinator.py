@@ -52,6 +52,7 @@ from vapora_core.grpc import GrpcServer, channel, check_health
 from vapora_core.lifecycle import tune_gc
 from vapora_core.settings import ServiceSettings
 from vapora_swarm_coordinator.state import FleetView
+from vapora_testing.executions import execution_of, publish_execution
 from vapora_testing.nats import NatsServer
 from vapora_testing.ports import free_port
 
@@ -189,22 +190,8 @@ class JobWatch:
 
     async def _finish(self, job: coordinator_pb2.JobAssigned) -> None:
         await asyncio.sleep(self.exec_s)
-        e = kg_pb2.ExecutionRecorded(
-            execution_id=f"ex-{job.job_id}",
-            job_id=job.job_id,
-            task_id=job.task.id,
-            workspace_id=job.task.workspace_id,
-            agent_id=job.agent_id,
-            task_type=job.task.task_type,
-            success=True,
-            quality=0.9,
-            latency_ms=int(self.exec_s * 1000),
-            provider="offline",
-            model="offline-1",
-            result="ok",
-            attempt=job.attempt,
-        )
-        await self.bus.publish(subjects.execution(e.task_type, e.agent_id), e, msg_id=e.execution_id)
+        e = execution_of(job, success=True, quality=0.9, latency_ms=int(self.exec_s * 1000), result="ok")
+        await publish_execution(self.bus, e)
 
     def reset(self, expect: int) -> None:
         self.seen.clear()

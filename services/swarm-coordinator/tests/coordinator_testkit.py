@@ -18,10 +18,10 @@ from typing import Any
 from vapora.agents.v1 import agents_pb2, agents_pb2_grpc
 from vapora.common.v1 import common_pb2
 from vapora.coordinator.v1 import coordinator_pb2
-from vapora.kg.v1 import kg_pb2
 from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import CONSUMERS, Bus, Delivery, subjects
 from vapora_core.grpc import check_health
+from vapora_testing.executions import execution_of, publish_execution
 from vapora_testing.ports import free_port
 
 EVENTS_SUBJECTS = "events.>"
@@ -95,26 +95,19 @@ class SimAgent:
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
         ok = self.succeed(job)
-        e = kg_pb2.ExecutionRecorded(
-            execution_id=f"ex-{job.job_id}",
-            job_id=job.job_id,
-            task_id=job.task.id,
-            workspace_id=job.task.workspace_id,
+        e = execution_of(
+            job,
             agent_id=self.agent_id,
             role="developer",
-            task_type=job.task.task_type,
             success=ok,
             quality=0.9 if ok else 0.1,
             latency_ms=12,
-            provider="offline",
-            model="offline-1",
             result="ok" if ok else "",
             error="" if ok else "failed",
-            attempt=job.attempt,
         )
         if self.clock is not None:
             e.finished_at.FromNanoseconds(int(self.clock() * 1e9))
-        await self.bus.publish(subjects.execution(e.task_type, self.agent_id), e, msg_id=e.execution_id)
+        await publish_execution(self.bus, e)
 
 
 class EventLog:

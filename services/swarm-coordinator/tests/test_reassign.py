@@ -16,10 +16,10 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from vapora.agents.v1 import agents_pb2
 from vapora.common.v1 import common_pb2
 from vapora.coordinator.v1 import coordinator_pb2
-from vapora.kg.v1 import kg_pb2
 from vapora_core.bus import Bus, Delivery, subjects
 from vapora_swarm_coordinator.app import CoordinatorApp
 from vapora_swarm_coordinator.settings import CoordinatorSettings
+from vapora_testing.executions import execution_of, publish_execution
 
 DONE, FAILED, ASSIGNED = common_pb2.TASK_STATE_DONE, common_pb2.TASK_STATE_FAILED, common_pb2.TASK_STATE_ASSIGNED
 
@@ -33,19 +33,7 @@ class SilentAgent(SimAgent):  # type: ignore[misc]
 
 async def late_execution(bus: Bus, job: coordinator_pb2.JobAssigned) -> None:
     """What the silent agent says much later: its (failed) execution of the old job."""
-    e = kg_pb2.ExecutionRecorded(
-        execution_id=f"ex-{job.job_id}",
-        job_id=job.job_id,
-        task_id=job.task.id,
-        workspace_id=job.task.workspace_id,
-        agent_id=job.agent_id,
-        task_type=job.task.task_type,
-        success=False,
-        error="late and wrong",
-        provider="offline",
-        model="offline-1",
-    )
-    await bus.publish(subjects.execution(e.task_type, e.agent_id), e, msg_id=e.execution_id)
+    await publish_execution(bus, execution_of(job, success=False, error="late and wrong"))
 
 
 @pytest.fixture

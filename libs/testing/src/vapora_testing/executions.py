@@ -1,0 +1,32 @@
+"""What a simulated agent reports for a job: tests and benches that play the agents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vapora.coordinator.v1 import coordinator_pb2
+from vapora.kg.v1 import kg_pb2
+from vapora_core.bus import Bus, subjects
+
+
+def execution_of(job: coordinator_pb2.JobAssigned, **fields: Any) -> kg_pb2.ExecutionRecorded:
+    """The execution of ``job``: its identity from the job (``ex-<job id>``), the offline provider,
+    and ``fields`` (success, quality, result, error, …) over those."""
+    values: dict[str, Any] = {
+        "execution_id": f"ex-{job.job_id}",
+        "job_id": job.job_id,
+        "task_id": job.task.id,
+        "workspace_id": job.task.workspace_id,
+        "agent_id": job.agent_id,
+        "task_type": job.task.task_type,
+        "attempt": job.attempt,
+        "provider": "offline",
+        "model": "offline-1",
+    }
+    values.update(fields)
+    return kg_pb2.ExecutionRecorded(**values)
+
+
+async def publish_execution(bus: Bus, e: kg_pb2.ExecutionRecorded) -> None:
+    """Publish ``e`` where an agent does (``executions.<type>.<agent>``, its id as msg id)."""
+    await bus.publish(subjects.execution(e.task_type, e.agent_id), e, msg_id=e.execution_id)
