@@ -19,13 +19,12 @@ import json
 import re
 import socket
 import subprocess
-import threading
 import time
 import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +34,7 @@ import yaml
 from deploy_support import MONITORING, require_tool
 
 from vapora_testing.fleet import SERVICES, Fleet
+from vapora_testing.http import serve_http
 
 pytestmark = pytest.mark.e2e
 
@@ -145,14 +145,8 @@ class OverloadedOpenAI(BaseHTTPRequestHandler):
 @pytest.fixture
 def fake_openai() -> Iterator[str]:
     OverloadedOpenAI.calls = 0
-    server = ThreadingHTTPServer(("127.0.0.1", 0), OverloadedOpenAI)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_http(OverloadedOpenAI) as url:
+        yield url
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from tests.e2e.test_skeleton_flow import wait_for_executions
 from vapora.agents.v1 import agents_pb2, agents_pb2_grpc
 from vapora_core.grpc import channel
 from vapora_testing.fleet import ROOT, Fleet
+from vapora_testing.http import serve_http
 
 pytestmark = pytest.mark.e2e
 
@@ -93,15 +94,8 @@ class SlowFirstOpenAI(BaseHTTPRequestHandler):
 @pytest.fixture
 def fake_openai() -> Iterator[str]:
     SlowFirstOpenAI.calls = 0
-    server = ThreadingHTTPServer(("127.0.0.1", 0), SlowFirstOpenAI)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_http(SlowFirstOpenAI) as url:
+        yield url
 
 
 def _config(tmp_path: Path, agent_id: str) -> Path:
