@@ -6,11 +6,18 @@ import asyncio
 
 from vapora_core.store import Store
 from vapora_swarm_coordinator.batching import Batcher, GroupCommit
-from vapora_swarm_coordinator.repository import SCHEMA, AssignmentRepository, Write
+from vapora_swarm_coordinator.repository import SCHEMA, AssignmentRepository, Holder, Write
 
 
 def row(task_id: str, agent: str = "a1") -> dict[str, object]:
-    return {"task_id": task_id, "workspace_id": "ws1", "agent_id": agent, "state": "assigned", "attempt": 1}
+    return {
+        "task_id": task_id,
+        "workspace_id": "ws1",
+        "task_type": "testing",
+        "agent_id": agent,
+        "state": "assigned",
+        "attempt": 1,
+    }
 
 
 async def test_concurrent_creates_share_a_round_trip_and_each_task_is_created_exactly_once(store_url: str) -> None:
@@ -23,7 +30,7 @@ async def test_concurrent_creates_share_a_round_trip_and_each_task_is_created_ex
         calls = 0
         write_each = repo.write_each
 
-        async def counted(items: list[Write]) -> list[bool | dict[str, object] | None]:
+        async def counted(items: list[Write]) -> list[bool | Holder | None]:
             nonlocal calls
             calls += 1
             return await write_each(items)
@@ -77,8 +84,8 @@ async def test_batched_finishes_apply_only_where_the_named_job_still_holds_the_t
             commits.finish("f2", "job-f2-1", done),  # the same execution twice: applied once
             commits.finish("nope", "job-nope-1", done),  # no such task
         )
-        assert [r["task_id"] if r else None for r in got] == ["f0", None, "f2", None, None]
-        assert got[0] is not None and got[0]["state"] == "done" and got[0]["agent_id"] == "a1"
+        held = Holder(agent_id="a1", workspace_id="ws1", task_type="testing")
+        assert got == [held, None, held, None, None]
         states = {r["task_id"]: r["state"] for r in await store.query("SELECT task_id, state FROM assignment")}
         assert states == {"f0": "done", "f1": "assigned", "f2": "done"}
     finally:

@@ -18,7 +18,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
-from vapora_swarm_coordinator.repository import AssignmentRepository, Create, Finish, Write
+from vapora_swarm_coordinator.repository import AssignmentRepository, Create, Finish, Holder, Write
 
 MAX_BATCH = 256
 CREATE_LINGER_S = 0.0  # on the path of a task's latency: batches form while the previous one is written
@@ -116,10 +116,10 @@ class GroupCommit:
         finish_linger_s: float = FINISH_LINGER_S,
         finish_flush_at: int | None = None,
     ) -> None:
-        self._creates: Batcher[Write, bool | Row | None] = Batcher(
+        self._creates: Batcher[Write, bool | Holder | None] = Batcher(
             repo.write_each, max_batch=max_batch, linger_s=create_linger_s
         )
-        self._finishes: Batcher[Write, bool | Row | None] = Batcher(
+        self._finishes: Batcher[Write, bool | Holder | None] = Batcher(
             repo.write_each, max_batch=max_batch, linger_s=finish_linger_s, flush_at=finish_flush_at
         )
 
@@ -127,7 +127,7 @@ class GroupCommit:
         """Store ``row`` as the task's first assignment; False when the task already has one."""
         return bool(await self._creates.submit(Create(row)))
 
-    async def finish(self, task_id: str, job_id: str, changes: Row) -> Row | None:
+    async def finish(self, task_id: str, job_id: str, changes: Row) -> Holder | None:
         """Apply ``changes`` only if ``job_id`` still holds the task (see ``AssignmentRepository.finish``)."""
         result = await self._finishes.submit(Finish(task_id, job_id, changes))
-        return result if isinstance(result, dict) else None
+        return result if isinstance(result, Holder) else None

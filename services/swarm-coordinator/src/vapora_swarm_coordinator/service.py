@@ -28,7 +28,7 @@ from vapora_swarm_coordinator import metrics, scoring
 from vapora_swarm_coordinator.batching import GroupCommit
 from vapora_swarm_coordinator.clients import KgClient, RegistryClient
 from vapora_swarm_coordinator.inference import infer_task_type
-from vapora_swarm_coordinator.repository import ASSIGNED, DONE, FAILED, AssignmentRepository
+from vapora_swarm_coordinator.repository import ASSIGNED, DONE, FAILED, AssignmentRepository, Holder
 from vapora_swarm_coordinator.settings import CoordinatorSettings
 from vapora_swarm_coordinator.state import FleetView
 from vapora_swarm_coordinator.waiting import RoomQueue
@@ -338,10 +338,9 @@ class Coordinator:
             "error": e.error,
         }  # the result itself is the knowledge graph's (its execution record) and the DONE event's
         # The usual case in one round trip: the job named by the execution still holds the task.
-        row = await self.commits.finish(e.task_id, e.job_id, changes) if e.job_id else None
-        if row is not None:
-            self._finished(row, changes)
-        else:
+        holder = await self.commits.finish(e.task_id, e.job_id, changes) if e.job_id else None
+        applied = holder is not None
+        if holder is None:
             row = await self.repo.get(e.task_id)
             if row is None:
                 log.info("execution %s of unknown task %s ignored", e.execution_id, e.task_id)
@@ -356,15 +355,19 @@ class Coordinator:
                 )
                 return
             if row["state"] == ASSIGNED:
-                updated = await self.repo.finish(e.task_id, str(row["job_id"]), changes)
-                if updated is None:
+                holder = await self.repo.finish(e.task_id, str(row["job_id"]), changes)
+                if holder is None:
                     return
-                self._finished(updated, changes)
-                row = updated
+                applied = True
             elif row.get("execution_id") != e.execution_id:
                 return
+            else:  # this execution was applied before; its DONE may not have gone out
+                holder = Holder.of(row)
+        if applied:
+            self.view.add_load(holder.agent_id, -1)
+            metrics.finished(changes["state"]).inc()
         await self._status(
-            row,
+            {"task_id": e.task_id, **holder.fields()},
             state,
             provider=e.provider,
             model=e.model,
@@ -372,10 +375,6 @@ class Coordinator:
             result=e.result[:RESULT_LIMIT],
             detail=e.error,
         )
-
-    def _finished(self, row: Row, changes: Row) -> None:
-        self.view.add_load(str(row["agent_id"]), -1)
-        metrics.finished(changes["state"]).inc()
 
     # -- registry changes and timeouts -------------------------------------------------
 
