@@ -17,8 +17,9 @@
    ``jobs.>`` (a core NATS subscription) gives tasks/s, and p50/p99 latency at a paced
    offered load. Simulated agents finish every job after ``--exec-ms`` (ExecutionRecorded on
    ``executions.>``), so the coordinator also settles executions as in production and the
-   fleet's load stays bounded. The coordinator's CPU per task is read once every execution
-   of the burst is settled (its executions consumer has nothing pending or unacked).
+   fleet's load stays bounded. CPU per task — of the coordinator, of nats-server and of this
+   harness, which share the machine — is read once every execution of the burst is settled
+   (the coordinator's executions consumer has nothing pending or unacked).
 
 The load generator, the job watcher and the simulated agents share this process; the
 coordinator has its own. Prints figures; asserts nothing.
@@ -29,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
 import os
 import signal
 import statistics
@@ -52,7 +54,7 @@ from vapora_core.grpc import GrpcServer, channel, check_health
 from vapora_core.lifecycle import tune_gc
 from vapora_core.settings import ServiceSettings
 from vapora_swarm_coordinator.state import FleetView
-from vapora_testing.executions import execution_of, publish_execution
+from vapora_testing.executions import execution_of, send_execution
 from vapora_testing.nats import NatsServer
 from vapora_testing.ports import free_port
 
@@ -159,7 +161,12 @@ async def bench_ceiling(url: str, n: int) -> float:
 
 class JobWatch:
     """Sees every JobAssigned as JetStream stores it (a core subscription on jobs.>), and plays
-    the agents: each job is finished ``exec_s`` later with an ExecutionRecorded."""
+    the agents: each job is finished ``exec_s`` later with an ExecutionRecorded.
+
+    The agents are one loop, not a task per job: jobs wait in arrival order (every job takes
+    ``exec_s``, so that is also the order they are due), and each turn sends every execution
+    that is due, then awaits their acknowledgements together. The harness shares the machine
+    with the coordinator, so it costs it as little CPU as it can."""
 
     def __init__(self, bus: Bus, exec_s: float) -> None:
         self.bus = bus
@@ -167,8 +174,12 @@ class JobWatch:
         self.seen: dict[str, float] = {}
         self.all_seen = asyncio.Event()
         self.expect = 0
-        self.executions: set[asyncio.Task[None]] = set()
+        self.due: collections.deque[tuple[float, coordinator_pb2.JobAssigned]] = collections.deque()
+        self.job_arrived = asyncio.Event()
+        self.idle = asyncio.Event()  # every job seen so far has its execution published and stored
+        self.idle.set()
         self.first_job: coordinator_pb2.JobAssigned | None = None
+        self._agents: asyncio.Task[None] | None = None
 
     async def start(self, url: str) -> None:
         self.nc = await nats.connect(url)
@@ -182,16 +193,37 @@ class JobWatch:
                 self.all_seen.set()
             job = coordinator_pb2.JobAssigned.FromString(msg.data)
             self.first_job = self.first_job or job
-            t = asyncio.create_task(self._finish(job))
-            self.executions.add(t)
-            t.add_done_callback(self.executions.discard)
+            self.due.append((now + self.exec_s, job))
+            self.idle.clear()
+            self.job_arrived.set()
 
         await self.nc.subscribe("jobs.>", cb=on_msg)
+        self._agents = asyncio.create_task(self._play_agents())
 
-    async def _finish(self, job: coordinator_pb2.JobAssigned) -> None:
-        await asyncio.sleep(self.exec_s)
-        e = execution_of(job, success=True, quality=0.9, latency_ms=int(self.exec_s * 1000), result="ok")
-        await publish_execution(self.bus, e)
+    async def stop(self) -> None:
+        if self._agents is not None:
+            self._agents.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._agents
+        await self.nc.close()
+
+    async def _play_agents(self) -> None:
+        while True:
+            if not self.due:
+                self.idle.set()
+                self.job_arrived.clear()
+                await self.job_arrived.wait()
+                continue
+            wait = self.due[0][0] - time.perf_counter()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            now = time.perf_counter()
+            stored = []
+            while self.due and self.due[0][0] <= now:
+                _, job = self.due.popleft()
+                e = execution_of(job, success=True, quality=0.9, latency_ms=int(self.exec_s * 1000), result="ok")
+                stored.append(await send_execution(self.bus, e))
+            await asyncio.gather(*stored)
 
     def reset(self, expect: int) -> None:
         self.seen.clear()
@@ -269,8 +301,8 @@ async def learning_data_decided(addr: str, task_id: str) -> bool:
 
 
 async def bench_e2e(
-    url: str, data: Path, n_agents: int, n_tasks: int, rate: float, exec_s: float
-) -> tuple[float, list[float], int, float | None, float]:
+    url: str, nats_pid: int, data: Path, n_agents: int, n_tasks: int, rate: float, exec_s: float
+) -> tuple[float, list[float], int, dict[str, float], float]:
     agents, profiles = fleet(n_agents)
     registry = GrpcServer(
         "bench-registry",
@@ -287,10 +319,9 @@ async def bench_e2e(
     try:
         await pub.publish(subjects.PROFILES_CHANGED, kg_pb2.ProfilesChanged(profiles=profiles))
         await watch.start(url)
-        return await drive(pub, watch, coordinator, n_tasks, rate)
+        return await drive(pub, watch, coordinator, nats_pid, n_tasks, rate)
     finally:
-        for t in list(watch.executions):
-            t.cancel()
+        await watch.stop()
         await pub.stop()
         code = coordinator.stop()
         if code != 0:
@@ -298,7 +329,9 @@ async def bench_e2e(
         await registry.stop(0)
 
 
-async def drive(pub: Bus, watch: JobWatch, coordinator: CoordinatorProcess, n_tasks: int, rate: float) -> Any:
+async def drive(
+    pub: Bus, watch: JobWatch, coordinator: CoordinatorProcess, nats_pid: int, n_tasks: int, rate: float
+) -> Any:
     subject = subjects.task(TASK_TYPE, "normal")
     sent: dict[str, float] = {}
 
@@ -325,15 +358,19 @@ async def drive(pub: Bus, watch: JobWatch, coordinator: CoordinatorProcess, n_ta
         async with sem:
             await send(msg)
 
-    pid = coordinator.proc.pid if coordinator.proc else 0
-    cpu0 = cpu_seconds(pid)
+    pids = {
+        "coordinator": coordinator.proc.pid if coordinator.proc else 0,
+        "nats-server": nats_pid,
+        "harness": os.getpid(),
+    }
+    cpu0 = {name: cpu_seconds(pid) for name, pid in pids.items()}
     started = time.perf_counter()
     await asyncio.gather(*(bounded(task_msg(i, "t")) for i in range(n_tasks)))
     await asyncio.wait_for(watch.all_seen.wait(), 120)
     throughput = n_tasks / (time.perf_counter() - started)
     await asyncio.wait_for(settled(pub, watch), 120)  # every execution of the burst finished
     settle_rate = n_tasks / (time.perf_counter() - started)
-    cpu = cpu_per_task(pid, cpu0, n_tasks)  # assigning and finishing every task of the burst
+    cpu = cpu_per_task(pids, cpu0, n_tasks)  # assigning and finishing every task of the burst
 
     # latency at a paced offered load
     n_paced = int(rate * 3)
@@ -349,14 +386,13 @@ async def drive(pub: Bus, watch: JobWatch, coordinator: CoordinatorProcess, n_ta
     achieved = n_paced / (time.perf_counter() - t0)
     await asyncio.wait_for(watch.all_seen.wait(), 60)
     latencies = sorted(watch.seen[t] - sent[t] for t in watch.seen if t.startswith("p"))
-    await watch.nc.close()
     return throughput, latencies, round(achieved), cpu, settle_rate
 
 
 async def settled(bus: Bus, watch: JobWatch) -> None:
     """Every simulated execution published and acked by the coordinator's executions consumer,
     which acks only after the finish is stored and DONE published."""
-    await asyncio.gather(*list(watch.executions))  # every job was seen: its execution is under way
+    await watch.idle.wait()  # every job was seen: its execution is published
     while True:
         info = await bus.js.consumer_info("EXECUTIONS", "coordinator-executions")
         if info.num_pending == 0 and info.num_ack_pending == 0:
@@ -373,9 +409,14 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def cpu_per_task(pid: int, before: float | None, n: int) -> float | None:
-    after = cpu_seconds(pid)
-    return None if before is None or after is None else (after - before) / n
+def cpu_per_task(pids: dict[str, int], before: dict[str, float | None], n: int) -> dict[str, float]:
+    """CPU seconds per task each process spent since ``before`` (those that /proc can tell)."""
+    spent: dict[str, float] = {}
+    for name, pid in pids.items():
+        after, was = cpu_seconds(pid), before[name]
+        if after is not None and was is not None:
+            spent[name] = (after - was) / n
+    return spent
 
 
 def pct(values: list[float], q: float) -> float:
@@ -391,7 +432,13 @@ async def amain(args: argparse.Namespace) -> None:
             ceiling = max([await bench_ceiling(server.url, args.ceiling_msgs) for _ in range(3)])
             data = Path(tmp) / "data"
             throughput, lat, achieved, cpu, settle_rate = await bench_e2e(
-                server.url, data, args.agents, args.tasks, args.rate, args.exec_ms / 1000
+                server.url,
+                server.proc.pid if server.proc else 0,
+                data,
+                args.agents,
+                args.tasks,
+                args.rate,
+                args.exec_ms / 1000,
             )
         finally:
             server.stop()
@@ -411,8 +458,9 @@ async def amain(args: argparse.Namespace) -> None:
     )
     print(f"mean {statistics.fmean(lat) * 1000:.1f} ms")
     print(f"the burst's executions all settled (DONE stored and published): {settle_rate:,.0f} tasks/s")
-    if cpu is not None:
-        print(f"coordinator CPU per task (assign + finish, burst): {cpu * 1e6:,.0f} µs")
+    if cpu:
+        split = ", ".join(f"{name} {seconds * 1e6:,.0f} µs" for name, seconds in cpu.items())
+        print(f"CPU per task over the burst (assign + finish): {split}; {os.cpu_count()} cores here")
 
 
 def main() -> None:

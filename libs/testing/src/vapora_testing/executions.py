@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from vapora.coordinator.v1 import coordinator_pb2
 from vapora.kg.v1 import kg_pb2
 from vapora_core.bus import Bus, subjects
+from vapora_core.bus.acks import Stored
 
 
 def execution_of(job: coordinator_pb2.JobAssigned, **fields: Any) -> kg_pb2.ExecutionRecorded:
@@ -27,6 +29,12 @@ def execution_of(job: coordinator_pb2.JobAssigned, **fields: Any) -> kg_pb2.Exec
     return kg_pb2.ExecutionRecorded(**values)
 
 
+async def send_execution(bus: Bus, e: kg_pb2.ExecutionRecorded) -> asyncio.Future[Stored]:
+    """Write ``e`` where an agent does (``executions.<type>.<agent>``, its id as msg id); the
+    future resolves once it is stored (see :meth:`Bus.send`)."""
+    return await bus.send(subjects.execution(e.task_type, e.agent_id), e, msg_id=e.execution_id)
+
+
 async def publish_execution(bus: Bus, e: kg_pb2.ExecutionRecorded) -> None:
-    """Publish ``e`` where an agent does (``executions.<type>.<agent>``, its id as msg id)."""
-    await bus.publish(subjects.execution(e.task_type, e.agent_id), e, msg_id=e.execution_id)
+    """:func:`send_execution`, returning once ``e`` is stored."""
+    await (await send_execution(bus, e))
