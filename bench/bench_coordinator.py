@@ -225,6 +225,16 @@ class JobWatch:
                 stored.append(await send_execution(self.bus, e))
             await asyncio.gather(*stored)
 
+    async def drained(self) -> None:
+        """Until every job seen so far has its execution stored; raises what stopped the agents."""
+        idle = asyncio.ensure_future(self.idle.wait())
+        assert self._agents is not None, "start() first"
+        await asyncio.wait({idle, self._agents}, return_when=asyncio.FIRST_COMPLETED)
+        if self._agents.done():
+            idle.cancel()
+            self._agents.result()  # the exception that ended the agents' loop
+            raise RuntimeError("the simulated agents stopped")
+
     def reset(self, expect: int) -> None:
         self.seen.clear()
         self.expect = expect
@@ -392,7 +402,7 @@ async def drive(
 async def settled(bus: Bus, watch: JobWatch) -> None:
     """Every simulated execution published and acked by the coordinator's executions consumer,
     which acks only after the finish is stored and DONE published."""
-    await watch.idle.wait()  # every job was seen: its execution is published
+    await watch.drained()  # every job was seen: its execution is stored
     while True:
         info = await bus.js.consumer_info("EXECUTIONS", "coordinator-executions")
         if info.num_pending == 0 and info.num_ack_pending == 0:
