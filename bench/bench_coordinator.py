@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
-import contextlib
 import os
 import signal
 import statistics
@@ -48,6 +47,7 @@ from vapora.agents.v1 import agents_pb2, agents_pb2_grpc
 from vapora.coordinator.v1 import coordinator_pb2, coordinator_pb2_grpc
 from vapora.kg.v1 import kg_pb2
 from vapora.tasks.v1 import tasks_pb2
+from vapora_core.aio import cancel_and_wait
 from vapora_core.bus import Bus, subjects
 from vapora_core.bus.acks import PubAcks
 from vapora_core.grpc import GrpcServer, channel, check_health
@@ -201,10 +201,7 @@ class JobWatch:
         self._agents = asyncio.create_task(self._play_agents())
 
     async def stop(self) -> None:
-        if self._agents is not None:
-            self._agents.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._agents
+        await cancel_and_wait(self._agents)
         await self.nc.close()
 
     async def _play_agents(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from vapora_core.aio import Periodic, cancel_and_wait
+from vapora_core.aio import Periodic, cancel_and_wait, finish_within
 
 
 async def test_periodic_keeps_running_after_a_failing_run_and_stops_cleanly() -> None:
@@ -33,3 +33,13 @@ async def test_cancel_and_wait_accepts_none_and_finished_tasks() -> None:
     pending = asyncio.ensure_future(asyncio.sleep(10))
     await cancel_and_wait(pending)
     assert pending.cancelled()
+
+
+async def test_finish_within_lets_quick_tasks_end_and_cancels_the_rest() -> None:
+    quick = asyncio.ensure_future(asyncio.sleep(0.01, "done"))
+    slow = asyncio.ensure_future(asyncio.sleep(10))
+    await finish_within([quick, slow], 0.2)
+    await asyncio.sleep(0)
+    assert quick.result() == "done"
+    assert slow.cancelled()
+    await finish_within([], 0.2)  # nothing to wait for

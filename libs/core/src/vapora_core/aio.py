@@ -20,6 +20,15 @@ async def cancel_and_wait(task: asyncio.Task[Any] | None) -> None:
         await task
 
 
+async def finish_within(tasks: list[asyncio.Task[Any]], grace: float) -> None:
+    """Let ``tasks`` finish for up to ``grace`` seconds, then cancel the ones still running."""
+    if not tasks:
+        return
+    _, pending = await asyncio.wait(tasks, timeout=grace)
+    for task in pending:
+        task.cancel()
+
+
 class Periodic:
     """Runs ``fn`` every ``interval`` seconds until stopped.
 

@@ -9,6 +9,7 @@ import time
 
 from vapora.coordinator.v1 import coordinator_pb2_grpc
 from vapora.kg.v1 import kg_pb2
+from vapora_core.aio import cancel_and_wait
 from vapora_core.bus import Bus
 from vapora_core.grpc import GrpcServer
 from vapora_core.metrics import Readiness
@@ -98,9 +99,7 @@ class CoordinatorApp:
 
     async def stop(self) -> None:
         for t in self._tasks:
-            t.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await t
+            await cancel_and_wait(t)
         if self.intake is not None:
             await self.intake.stop(self.settings.shutdown_grace_s)
         if self.executions is not None:

@@ -28,6 +28,7 @@ from dataclasses import replace
 from typing import Any
 
 from vapora.tasks.v1 import tasks_pb2
+from vapora_core.aio import cancel_and_wait, finish_within
 from vapora_core.bus import CONSUMERS, Bus, ConsumerSpec, Delivery
 from vapora_core.bus.puller import Puller, declare_consumer
 from vapora_core.bus.topology import PRIORITIES
@@ -108,13 +109,10 @@ class PriorityIntake:
         for lane in self.lanes:
             if lane.puller is not None:
                 await lane.puller.stop()
-        if self._keepalive is not None:
-            self._keepalive.cancel()
+        await cancel_and_wait(self._keepalive)
         async with self._cond:
             self._cond.notify_all()
-        _, pending = await asyncio.wait(self._workers, timeout=grace) if self._workers else (set(), set())
-        for t in pending:
-            t.cancel()
+        await finish_within(self._workers, grace)
         for lane in self.lanes:
             while lane.buffer:
                 with contextlib.suppress(Exception):

@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 
 from google.protobuf.message import Message
 
+from vapora_core.aio import finish_within
 from vapora_core.bus import Bus, ConsumerSpec
 from vapora_core.bus.bus import Handler
 from vapora_core.bus.puller import Puller, declare_consumer
@@ -61,10 +62,7 @@ class PullConsumer(Generic[M]):
                     await msg.nak()
         for _ in self._workers:
             self._queue.put_nowait(None)
-        if self._workers:
-            _, pending = await asyncio.wait(self._workers, timeout=grace)
-            for t in pending:
-                t.cancel()
+        await finish_within(self._workers, grace)
 
     async def _work_loop(self) -> None:
         while (msg := await self._queue.get()) is not None:
