@@ -19,7 +19,9 @@
    ``executions.>``), so the coordinator also settles executions as in production and the
    fleet's load stays bounded. CPU per task — of the coordinator, of nats-server and of this
    harness, which share the machine — is read once every execution of the burst is settled
-   (the coordinator's executions consumer has nothing pending or unacked).
+   (the coordinator's executions consumer has nothing pending or unacked). The coordinator's
+   store round trips during the paced phase (how many, items each, ms each, per kind) are read
+   from its own ``/metrics``.
 
 The load generator, the job watcher and the simulated agents share this process; the
 coordinator has its own. Prints figures; asserts nothing.
@@ -37,11 +39,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import nats
 from nats.js import api as js_api
+from prometheus_client.parser import text_string_to_metric_families
 
 from vapora.agents.v1 import agents_pb2, agents_pb2_grpc
 from vapora.coordinator.v1 import coordinator_pb2, coordinator_pb2_grpc
@@ -258,19 +263,38 @@ class CoordinatorProcess:
     def __init__(self, url: str, data: Path, registry_addr: str) -> None:
         data.mkdir(parents=True, exist_ok=True)
         self.addr = f"127.0.0.1:{free_port()}"
+        self.metrics_port = free_port()
         self.log = data / "coordinator.log"
         self.env = {
             **os.environ,
             "VAPORA_NATS_URL": url,
             "VAPORA_DATA_DIR": str(data),
             "VAPORA_GRPC_PORT": self.addr.rsplit(":", 1)[1],
-            "VAPORA_METRICS_PORT": str(free_port()),
+            "VAPORA_METRICS_PORT": str(self.metrics_port),
             "VAPORA_REGISTRY_ADDR": registry_addr,
             "VAPORA_KG_ADDR": "",
             "VAPORA_LOG_LEVEL": "WARNING",
         }
         self.cwd = data
         self.proc: subprocess.Popen[bytes] | None = None
+
+    async def store_trips(self) -> dict[str, tuple[float, float, float]]:
+        """Per kind of store write (create, finish): round trips, items and seconds so far, read
+        from the coordinator's own metrics."""
+        async with httpx.AsyncClient() as client:
+            text = (await client.get(f"http://127.0.0.1:{self.metrics_port}/metrics")).text
+        value: dict[tuple[str, str], float] = {}
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                value[(sample.name, sample.labels.get("kind", ""))] = sample.value
+        return {
+            kind: (
+                value.get(("vapora_coordinator_store_batch_items_count", kind), 0.0),
+                value.get(("vapora_coordinator_store_batch_items_sum", kind), 0.0),
+                value.get(("vapora_coordinator_store_write_seconds_sum", kind), 0.0),
+            )
+            for kind in ("create", "finish")
+        }
 
     def spawn(self) -> subprocess.Popen[bytes]:
         with self.log.open("ab") as out:
@@ -309,7 +333,7 @@ async def learning_data_decided(addr: str, task_id: str) -> bool:
 
 async def bench_e2e(
     url: str, nats_pid: int, data: Path, n_agents: int, n_tasks: int, rate: float, exec_s: float
-) -> tuple[float, list[float], int, dict[str, float], float]:
+) -> E2E:
     agents, profiles = fleet(n_agents)
     registry = GrpcServer(
         "bench-registry",
@@ -336,9 +360,19 @@ async def bench_e2e(
         await registry.stop(0)
 
 
+@dataclass
+class E2E:
+    throughput: float  # tasks/s, publish → JobAssigned, of the burst
+    latencies: list[float]  # seconds, sorted, of the paced phase
+    achieved: int  # tasks/s offered in the paced phase
+    cpu: dict[str, float]  # CPU seconds per task of the burst, by process
+    settle_rate: float  # tasks/s until every execution of the burst was settled
+    trips: dict[str, tuple[float, float, float]]  # store round trips, items, seconds in the paced phase, by kind
+
+
 async def drive(
     pub: Bus, watch: JobWatch, coordinator: CoordinatorProcess, nats_pid: int, n_tasks: int, rate: float
-) -> Any:
+) -> E2E:
     subject = subjects.task(TASK_TYPE, "normal")
     sent: dict[str, float] = {}
 
@@ -382,6 +416,7 @@ async def drive(
     # latency at a paced offered load
     n_paced = int(rate * 3)
     watch.reset(n_paced)
+    trips0 = await coordinator.store_trips()
     pending: list[asyncio.Task[None]] = []
     t0 = time.perf_counter()
     for i in range(n_paced):
@@ -393,7 +428,13 @@ async def drive(
     achieved = n_paced / (time.perf_counter() - t0)
     await asyncio.wait_for(watch.all_seen.wait(), 60)
     latencies = sorted(watch.seen[t] - sent[t] for t in watch.seen if t.startswith("p"))
-    return throughput, latencies, round(achieved), cpu, settle_rate
+    trips1 = await coordinator.store_trips()
+    trips = {
+        kind: (n1 - n0, items1 - items0, s1 - s0)
+        for kind, (n0, items0, s0) in trips0.items()
+        for n1, items1, s1 in [trips1[kind]]
+    }
+    return E2E(throughput, latencies, round(achieved), cpu, settle_rate, trips)
 
 
 async def settled(bus: Bus, watch: JobWatch) -> None:
@@ -438,7 +479,7 @@ async def amain(args: argparse.Namespace) -> None:
             # the best of three: the ceiling is what JetStream and this client can do at most here
             ceiling = max([await bench_ceiling(server.url, args.ceiling_msgs) for _ in range(3)])
             data = Path(tmp) / "data"
-            throughput, lat, achieved, cpu, settle_rate = await bench_e2e(
+            e2e = await bench_e2e(
                 server.url,
                 server.proc.pid if server.proc else 0,
                 data,
@@ -453,20 +494,27 @@ async def amain(args: argparse.Namespace) -> None:
         f"raw JetStream publish+consume (ceiling): {ceiling:,.0f} msg/s "
         f"({args.ceiling_msgs} msgs, {IN_FLIGHT} in flight)"
     )
+    lat = e2e.latencies
     print(
-        f"end to end publish → JobAssigned:        {throughput:,.0f} tasks/s "
+        f"end to end publish → JobAssigned:        {e2e.throughput:,.0f} tasks/s "
         f"({args.tasks} tasks, {args.agents} agents, jobs finished after {args.exec_ms:.0f} ms)"
-        f" = {100 * throughput / ceiling:.0f}% of the ceiling"
+        f" = {100 * e2e.throughput / ceiling:.0f}% of the ceiling"
         " (target ≥ 25%)"
     )
     print(
-        f"latency at {args.rate:.0f} tasks/s offered ({achieved} achieved, {len(lat)} tasks): "
+        f"latency at {args.rate:.0f} tasks/s offered ({e2e.achieved} achieved, {len(lat)} tasks): "
         f"p50 {pct(lat, 0.5):.1f} ms, p99 {pct(lat, 0.99):.1f} ms, max {lat[-1] * 1000:.1f} ms (target p99 ≤ 50 ms)"
     )
     print(f"mean {statistics.fmean(lat) * 1000:.1f} ms")
-    print(f"the burst's executions all settled (DONE stored and published): {settle_rate:,.0f} tasks/s")
-    if cpu:
-        split = ", ".join(f"{name} {seconds * 1e6:,.0f} µs" for name, seconds in cpu.items())
+    trips = [
+        f"{kind} {n:,.0f} round trips of {items / n:.1f} items, {1000 * seconds / n:.1f} ms each"
+        for kind, (n, items, seconds) in e2e.trips.items()
+        if n
+    ]
+    print(f"  store writes in those 3 s (means): {'; '.join(trips)}")
+    print(f"the burst's executions all settled (DONE stored and published): {e2e.settle_rate:,.0f} tasks/s")
+    if e2e.cpu:
+        split = ", ".join(f"{name} {seconds * 1e6:,.0f} µs" for name, seconds in e2e.cpu.items())
         print(f"CPU per task over the burst (assign + finish): {split}; {os.cpu_count()} cores here")
 
 

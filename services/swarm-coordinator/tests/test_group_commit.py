@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from prometheus_client import REGISTRY
+
 from vapora_core.store import Store
 from vapora_swarm_coordinator.batching import Batcher, GroupCommit
 from vapora_swarm_coordinator.repository import SCHEMA, AssignmentRepository, Holder, Write
@@ -106,3 +108,46 @@ async def test_a_lingering_batch_waits_for_company_and_is_written_once_flush_at_
     got = await asyncio.wait_for(asyncio.gather(*first, batcher.submit(2), batcher.submit(3)), 5)
     assert got == [0, 10, 20, 30]
     assert written == [[0, 1, 2, 3]]  # the fourth ended the linger: one batch, long before 60 s
+
+
+def _sample(name: str, kind: str) -> float:
+    return REGISTRY.get_sample_value(name, {"kind": kind}) or 0.0
+
+
+async def test_every_round_trip_is_measured_by_kind_with_the_items_it_carried(store_url: str) -> None:
+    store = Store(store_url, "coordinator")
+    await store.open(SCHEMA)
+    try:
+        before = {
+            (name, kind): _sample(name, kind)
+            for name in ("vapora_coordinator_store_write_seconds_count", "vapora_coordinator_store_batch_items_sum")
+            for kind in ("create", "finish")
+        }
+        commits = GroupCommit(AssignmentRepository(store), finish_linger_s=0.0)
+        assert all(await asyncio.gather(*(commits.create({**row(f"m{i}"), "job_id": f"job-m{i}-1"}) for i in range(5))))
+        done = {"state": "done", "execution_id": "ex"}
+        await asyncio.gather(*(commits.finish(f"m{i}", f"job-m{i}-1", done) for i in range(3)))
+
+        def grew(name: str, kind: str) -> float:
+            return _sample(name, kind) - before[(name, kind)]
+
+        assert grew("vapora_coordinator_store_batch_items_sum", "create") == 5
+        assert grew("vapora_coordinator_store_batch_items_sum", "finish") == 3
+        assert 1 <= grew("vapora_coordinator_store_write_seconds_count", "create") <= 5
+        assert 1 <= grew("vapora_coordinator_store_write_seconds_count", "finish") <= 3
+    finally:
+        await store.close()
+
+
+async def test_a_batch_refused_as_a_whole_is_measured_and_so_is_each_item_written_again() -> None:
+    trips: list[int] = []
+
+    async def write_many(items: list[int]) -> list[int]:
+        if len(items) > 1:
+            raise ValueError("refused as a whole")
+        return [items[0] * 10]
+
+    batcher: Batcher[int, int] = Batcher(write_many, on_write=lambda n, took: trips.append(n))
+    got = await asyncio.gather(*(batcher.submit(i) for i in range(3)))
+    assert got == [0, 10, 20]
+    assert sorted(trips) == [1, 1, 1, 3]  # the refused batch of 3, then each item alone

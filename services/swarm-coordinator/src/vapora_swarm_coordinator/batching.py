@@ -8,6 +8,11 @@ A lingering batch is written at once when ``flush_at`` items are waiting: with a
 submitters as that, no more company can come, and the linger must not cap the rate at
 ``flush_at / linger_s`` items a second.
 
+Each round trip is measured (``vapora_coordinator_store_write_seconds`` and
+``vapora_coordinator_store_batch_items``, by kind): how long the store takes, and how many
+items a round trip carries, are what a task's latency and the coordinator's CPU per task
+depend on.
+
 A batch that the store refuses as a whole (not a conflict, which the store retries) is
 written again item by item, so one bad item fails only its own handler.
 """
@@ -15,9 +20,11 @@ written again item by item, so one bad item fails only its own handler.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
+from vapora_swarm_coordinator import metrics
 from vapora_swarm_coordinator.repository import AssignmentRepository, Create, Finish, Holder, Write
 
 MAX_BATCH = 256
@@ -39,8 +46,10 @@ class Batcher(Generic[In, Out]):
         max_batch: int = MAX_BATCH,
         linger_s: float = 0.0,
         flush_at: int | None = None,
+        on_write: Callable[[int, float], None] | None = None,
     ) -> None:
         self.write_many = write_many
+        self.on_write = on_write  # (items, seconds) of every round trip, whatever its outcome
         self.max_batch = max_batch
         self.linger_s = linger_s
         self.flush_at = min(max_batch, flush_at or max_batch)
@@ -72,6 +81,7 @@ class Batcher(Generic[In, Out]):
             await self._write(batch)
 
     async def _write(self, batch: list[tuple[In, asyncio.Future[Out]]]) -> None:
+        started = time.perf_counter()
         try:
             results = await self.write_many([item for item, _ in batch])
         except asyncio.CancelledError:
@@ -79,6 +89,7 @@ class Batcher(Generic[In, Out]):
                 future.cancel()
             raise
         except Exception as exc:
+            self._observe(len(batch), started)
             if len(batch) == 1:
                 if not batch[0][1].done():
                     batch[0][1].set_exception(exc)
@@ -86,9 +97,14 @@ class Batcher(Generic[In, Out]):
             for one in batch:
                 await self._write([one])
             return
+        self._observe(len(batch), started)
         for (_, future), result in zip(batch, results, strict=True):
             if not future.done():
                 future.set_result(result)
+
+    def _observe(self, items: int, started: float) -> None:
+        if self.on_write is not None:
+            self.on_write(items, time.perf_counter() - started)
 
 
 def _wake(lingering: asyncio.Future[None]) -> None:
@@ -117,10 +133,14 @@ class GroupCommit:
         finish_flush_at: int | None = None,
     ) -> None:
         self._creates: Batcher[Write, bool | Holder | None] = Batcher(
-            repo.write_each, max_batch=max_batch, linger_s=create_linger_s
+            repo.write_each, max_batch=max_batch, linger_s=create_linger_s, on_write=_measured("create")
         )
         self._finishes: Batcher[Write, bool | Holder | None] = Batcher(
-            repo.write_each, max_batch=max_batch, linger_s=finish_linger_s, flush_at=finish_flush_at
+            repo.write_each,
+            max_batch=max_batch,
+            linger_s=finish_linger_s,
+            flush_at=finish_flush_at,
+            on_write=_measured("finish"),
         )
 
     async def create(self, row: Row) -> bool:
@@ -131,3 +151,14 @@ class GroupCommit:
         """Apply ``changes`` only if ``job_id`` still holds the task (see ``AssignmentRepository.finish``)."""
         result = await self._finishes.submit(Finish(task_id, job_id, changes))
         return result if isinstance(result, Holder) else None
+
+
+def _measured(kind: str) -> Callable[[int, float], None]:
+    """Records one round trip of ``kind`` in the store-write metrics (their children looked up once)."""
+    seconds, items = metrics.STORE_WRITE_SECONDS.labels(kind), metrics.STORE_BATCH_ITEMS.labels(kind)
+
+    def observe(n: int, took: float) -> None:
+        seconds.observe(took)
+        items.observe(n)
+
+    return observe

@@ -6,7 +6,7 @@ combination's child: ``Counter.labels`` costs a lock and a tuple of the label va
 
 import functools
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Histogram
 
 ASSIGNMENTS = Counter(
     "vapora_coordinator_assignments_total",
@@ -16,6 +16,18 @@ ASSIGNMENTS = Counter(
 FINISHED = Counter("vapora_coordinator_tasks_finished_total", "Tasks finished, by state (done, failed).", ["state"])
 REASSIGNMENTS = Counter("vapora_coordinator_reassignments_total", "Tasks moved to another agent.")
 HELD = Counter("vapora_coordinator_held_total", "Tasks handed back to the queue, by why (busy, no_agent).", ["why"])
+STORE_WRITE_SECONDS = Histogram(
+    "vapora_coordinator_store_write_seconds",
+    "One group-commit round trip to the store (a transaction of many items), by kind (create, finish).",
+    ["kind"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+STORE_BATCH_ITEMS = Histogram(
+    "vapora_coordinator_store_batch_items",
+    "Items carried by one group-commit round trip, by kind (create, finish).",
+    ["kind"],
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+)
 STALE = Counter("vapora_coordinator_stale_executions_total", "Executions of jobs that no longer hold their task.")
 
 
