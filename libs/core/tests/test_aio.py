@@ -43,3 +43,19 @@ async def test_finish_within_lets_quick_tasks_end_and_cancels_the_rest() -> None
     assert quick.result() == "done"
     assert slow.cancelled()
     await finish_within([], 0.2)  # nothing to wait for
+
+
+async def test_periodic_with_wait_first_runs_only_after_one_interval() -> None:
+    runs: list[float] = []
+    loop = Periodic("test-wait-first", 0.2, lambda: runs.append(1.0), wait_first=True)
+    loop.start()
+    await asyncio.sleep(0.05)
+    assert runs == []  # not at start
+    while not runs:
+        await asyncio.sleep(0.01)
+    await loop.stop()
+    eager = Periodic("test-eager", 10.0, lambda: runs.append(2.0))
+    eager.start()
+    await asyncio.sleep(0.05)
+    await eager.stop()
+    assert runs == [1.0, 2.0]  # the default runs at once, long before its 10 s interval

@@ -30,22 +30,28 @@ async def finish_within(tasks: list[asyncio.Task[Any]], grace: float) -> None:
 
 
 class Periodic:
-    """Runs ``fn`` every ``interval`` seconds until stopped.
+    """Runs ``fn`` every ``interval`` seconds until stopped: at once on start, or first after one
+    interval (``wait_first``, for work that start-up has just done).
 
     A run that raises is logged and the loop goes on: one failed sweep, poll or check must not
     end the work of a long-running service.
     """
 
-    def __init__(self, name: str, interval: float, fn: Callable[[], Awaitable[Any] | Any]) -> None:
+    def __init__(
+        self, name: str, interval: float, fn: Callable[[], Awaitable[Any] | Any], *, wait_first: bool = False
+    ) -> None:
         self.name = name
         self.interval = interval
         self._fn = fn
+        self._wait_first = wait_first
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name=self.name)
 
     async def _run(self) -> None:
+        if self._wait_first:
+            await asyncio.sleep(self.interval)
         while True:
             try:
                 result = self._fn()

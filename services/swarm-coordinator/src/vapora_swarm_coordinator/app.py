@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import logging
 import time
 
 from vapora.coordinator.v1 import coordinator_pb2_grpc
 from vapora.kg.v1 import kg_pb2
-from vapora_core.aio import cancel_and_wait
+from vapora_core.aio import Periodic
 from vapora_core.bus import Bus
 from vapora_core.grpc import GrpcServer
 from vapora_core.metrics import Readiness
@@ -22,8 +20,6 @@ from vapora_swarm_coordinator.pull import PullConsumer
 from vapora_swarm_coordinator.repository import NAMESPACE, SCHEMA, AssignmentRepository
 from vapora_swarm_coordinator.service import Clock, Coordinator
 from vapora_swarm_coordinator.settings import CoordinatorSettings
-
-log = logging.getLogger("vapora.coordinator")
 
 
 class CoordinatorApp:
@@ -38,7 +34,7 @@ class CoordinatorApp:
         self.intake: PriorityIntake | None = None
         self.executions: PullConsumer[kg_pb2.ExecutionRecorded] | None = None
         self._clients: list[RegistryClient | KgClient] = []
-        self._tasks: list[asyncio.Task[None]] = []
+        self._sweeper: Periodic | None = None
 
     @property
     def grpc_port(self) -> int:
@@ -84,22 +80,18 @@ class CoordinatorApp:
             ],
         )
         await self.grpc.start()
-        self._tasks = [asyncio.create_task(self._sweep_forever())]
+        self._sweeper = Periodic("timeout-sweep", s.sweep_interval_s, self._sweep, wait_first=True)
+        self._sweeper.start()
 
-    async def _sweep_forever(self) -> None:
+    async def _sweep(self) -> None:
         assert self.coordinator is not None
-        while True:
-            await asyncio.sleep(self.settings.sweep_interval_s)
-            try:
-                if not self.coordinator.view.registry_loaded:
-                    await self.coordinator.refresh_registry()
-                await self.coordinator.sweep_timeouts()
-            except Exception:
-                log.exception("timeout sweep failed; trying again next interval")
+        if not self.coordinator.view.registry_loaded:
+            await self.coordinator.refresh_registry()
+        await self.coordinator.sweep_timeouts()
 
     async def stop(self) -> None:
-        for t in self._tasks:
-            await cancel_and_wait(t)
+        if self._sweeper is not None:
+            await self._sweeper.stop()
         if self.intake is not None:
             await self.intake.stop(self.settings.shutdown_grace_s)
         if self.executions is not None:
