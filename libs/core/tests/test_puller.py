@@ -89,3 +89,29 @@ async def test_an_empty_consumer_answers_at_once(bus: Bus) -> None:
         await asyncio.wait_for(ended.wait(), 2.0)  # the no-wait first request, not the 30 s expiry
     finally:
         await puller.stop()
+
+
+async def test_a_request_whose_end_never_came_is_forgotten_and_the_supply_resumes(bus: Bus) -> None:
+    await _consumer(bus, "puller-lost")
+    got: list[Any] = []
+
+    async def deliver(msg: Any) -> None:
+        got.append(msg)
+        await msg.ack()
+
+    puller = Puller(bus.broker.connection, "TASKS", "puller-lost", deliver=deliver, room=lambda: 8, expires_s=0.2)
+    await puller.start()
+    try:
+        # as after a reconnect: a request the puller counts as open, whose closing status was lost
+        lost_at = asyncio.get_running_loop().time() - 10
+        puller._open["lost"] = (50, lost_at)
+        puller.requested += 50
+        await asyncio.sleep(0.5)  # the live requests expire; top_up asks for nothing while 50 are "due"
+        await _publish(bus, range(3))
+        for _ in range(100):
+            if len(got) == 3:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        await puller.stop()
+    assert len(got) == 3  # the watch forgot the lost request and asked again

@@ -21,7 +21,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from vapora_core.aio import cancel_and_wait
+from vapora_core.aio import Periodic
 from vapora_core.errors import Unavailable
 
 STATUS = "Status"
@@ -48,15 +48,15 @@ class PubAcks:
         self._pending: dict[str, tuple[asyncio.Future[Stored], str]] = {}
         self._deadlines: list[tuple[float, str]] = []
         self._sub: Any = None
-        self._sweeper: asyncio.Task[None] | None = None
+        self._sweeper = Periodic("pub-ack-sweep", SWEEP_S, self._sweep, wait_first=True)
 
     async def start(self) -> None:
         self._prefix = self.nc.new_inbox() + "."
         self._sub = await self.nc.subscribe(self._prefix + "*", cb=self._on_reply)
-        self._sweeper = asyncio.create_task(self._sweep())
+        self._sweeper.start()
 
     async def stop(self) -> None:
-        await cancel_and_wait(self._sweeper)
+        await self._sweeper.stop()
         if self._sub is not None:
             with contextlib.suppress(Exception):
                 await self._sub.unsubscribe()
@@ -108,14 +108,12 @@ class PubAcks:
                 Unavailable(f"publishing on {subject}: unreadable acknowledgement {msg.data!r}: {exc}")
             )
 
-    async def _sweep(self) -> None:
-        loop = asyncio.get_running_loop()
+    def _sweep(self) -> None:
+        """Fail the futures whose time is up."""
+        now = asyncio.get_running_loop().time()
         deadlines = self._deadlines
-        while True:
-            await asyncio.sleep(SWEEP_S)
-            now = loop.time()
-            while deadlines and deadlines[0][0] <= now:
-                _, token = heapq.heappop(deadlines)
-                entry = self._pending.pop(token, None)
-                if entry is not None and not entry[0].done():
-                    entry[0].set_exception(Unavailable(f"publishing on {entry[1]} failed: no acknowledgement in time"))
+        while deadlines and deadlines[0][0] <= now:
+            _, token = heapq.heappop(deadlines)
+            entry = self._pending.pop(token, None)
+            if entry is not None and not entry[0].done():
+                entry[0].set_exception(Unavailable(f"publishing on {entry[1]} failed: no acknowledgement in time"))

@@ -24,7 +24,7 @@ from typing import Any
 from nats.js import api as js_api
 from nats.js.errors import BadRequestError
 
-from vapora_core.aio import cancel_and_wait
+from vapora_core.aio import Periodic
 from vapora_core.bus.topology import ConsumerSpec
 
 log = logging.getLogger("vapora.bus.puller")
@@ -85,16 +85,16 @@ class Puller:
         self._open: dict[str, tuple[int, float]] = {}  # reply subject → (messages still due, when asked)
         self._n = 0
         self._sub: Any = None
-        self._watch: asyncio.Task[None] | None = None
+        self._watch = Periodic(f"puller-watch-{durable}", expires_s, self._watch_once, wait_first=True)
 
     async def start(self) -> None:
         self._prefix = self.nc.new_inbox() + "."
         self._sub = await self.nc.subscribe(self._prefix + "*", cb=self._on_msg)
         await self._ask(max(1, self.room()), no_wait=True)  # answered at once, even when empty
-        self._watch = asyncio.create_task(self._watch_loop())
+        self._watch.start()
 
     async def stop(self) -> None:
-        await cancel_and_wait(self._watch)
+        await self._watch.stop()
         if self._sub is not None:
             with contextlib.suppress(Exception):
                 await self._sub.unsubscribe()
@@ -151,13 +151,10 @@ class Puller:
         else:  # the consumer is gone or moving: ask again on the next watch, not in a tight loop
             log.warning("pull request on %s ended: %s %s", self.durable, status, msg.headers.get("Description", ""))
 
-    async def _watch_loop(self) -> None:
+    async def _watch_once(self) -> None:
         """Forget requests whose end never came (e.g. across a reconnect), then ask again."""
-        loop = asyncio.get_running_loop()
-        while True:
-            await asyncio.sleep(self.expires_s)
-            cutoff = loop.time() - 2 * self.expires_s
-            for reply in [r for r, (_, asked) in self._open.items() if asked < cutoff]:
-                self._close(reply)
-            with contextlib.suppress(Exception):
-                await self.top_up()
+        cutoff = asyncio.get_running_loop().time() - 2 * self.expires_s
+        for reply in [r for r, (_, asked) in self._open.items() if asked < cutoff]:
+            self._close(reply)
+        with contextlib.suppress(Exception):
+            await self.top_up()
