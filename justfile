@@ -56,10 +56,10 @@ lint: setup
     {{uv}} run --frozen ruff check .
     {{uv}} run --frozen ruff format --check .
 
-# mypy --strict on every library and service
+# mypy --strict on every library, service and benchmark
 [group('test')]
 typecheck: setup
-    {{uv}} run --frozen mypy libs/core/src libs/testing/src services/*/src
+    {{uv}} run --frozen mypy libs/core/src libs/testing/src services/*/src bench
 
 # every check and every test: proto-check, lint, typecheck, unit, integration and e2e
 [group('test')]

@@ -1,6 +1,7 @@
 """swarm-coordinator throughput and latency.
 
     uv run --group bench python bench/bench_coordinator.py [--agents 1000] [--tasks 4000] [--rate 1000]
+                                                           [--without-store]
 
 1. Scoring path, warm: 1,000 healthy agents in the in-memory view, every one capable of the
    task type and with a learning profile, loads 0-3; one assignment =
@@ -22,6 +23,10 @@
    (the coordinator's executions consumer has nothing pending or unacked). The coordinator's
    store round trips during the paced phase (how many, items each, ms each, per kind) are read
    from its own ``/metrics``.
+
+``--without-store`` runs the coordinator with its assignment writes kept in a dict
+(``bench/coordinator_without_store.py``), everything else real: the most any change to the store
+could give end to end.
 
 The load generator, the job watcher and the simulated agents share this process; the
 coordinator has its own. Prints figures; asserts nothing.
@@ -45,6 +50,7 @@ from typing import Any
 
 import httpx
 import nats
+from nats.aio.msg import Msg
 from nats.js import api as js_api
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -189,7 +195,7 @@ class JobWatch:
     async def start(self, url: str) -> None:
         self.nc = await nats.connect(url)
 
-        async def on_msg(msg: nats.aio.msg.Msg) -> None:
+        async def on_msg(msg: Msg) -> None:
             now = time.perf_counter()
             job_id = (msg.headers or {}).get("Nats-Msg-Id", "")
             task_id = job_id[4:].rsplit("-", 1)[0]  # job-<task>-<attempt>
@@ -250,6 +256,8 @@ def task_msg(i: int, run: str) -> tasks_pb2.TaskSubmitted:
 
 
 class Registry(agents_pb2_grpc.AgentRegistryServicer):
+    """Serves ListAgents (the coordinator's cold start) and nothing else."""
+
     def __init__(self, agents: list[agents_pb2.Agent]) -> None:
         self.agents = agents
 
@@ -257,11 +265,18 @@ class Registry(agents_pb2_grpc.AgentRegistryServicer):
         return agents_pb2.ListAgentsResponse(agents=self.agents)
 
 
-class CoordinatorProcess:
-    """``python -m vapora_swarm_coordinator``, stopped by its own pid."""
+WITHOUT_STORE = Path(__file__).with_name("coordinator_without_store.py")
 
-    def __init__(self, url: str, data: Path, registry_addr: str) -> None:
+
+class CoordinatorProcess:
+    """``python -m vapora_swarm_coordinator`` (or ``coordinator_without_store.py``), stopped by its own pid."""
+
+    def __init__(self, url: str, data: Path, registry_addr: str, *, without_store: bool = False) -> None:
         data.mkdir(parents=True, exist_ok=True)
+        self.command = [
+            sys.executable,
+            *([str(WITHOUT_STORE)] if without_store else ["-m", "vapora_swarm_coordinator"]),
+        ]
         self.addr = f"127.0.0.1:{free_port()}"
         self.metrics_port = free_port()
         self.log = data / "coordinator.log"
@@ -298,9 +313,7 @@ class CoordinatorProcess:
 
     def spawn(self) -> subprocess.Popen[bytes]:
         with self.log.open("ab") as out:
-            return subprocess.Popen(
-                [sys.executable, "-m", "vapora_swarm_coordinator"], env=self.env, cwd=self.cwd, stdout=out, stderr=out
-            )
+            return subprocess.Popen(self.command, env=self.env, cwd=self.cwd, stdout=out, stderr=out)
 
     async def start(self) -> None:
         self.proc = self.spawn()
@@ -332,17 +345,26 @@ async def learning_data_decided(addr: str, task_id: str) -> bool:
 
 
 async def bench_e2e(
-    url: str, nats_pid: int, data: Path, n_agents: int, n_tasks: int, rate: float, exec_s: float
+    url: str,
+    nats_pid: int,
+    data: Path,
+    n_agents: int,
+    n_tasks: int,
+    rate: float,
+    exec_s: float,
+    *,
+    without_store: bool = False,
 ) -> E2E:
     agents, profiles = fleet(n_agents)
+    servicer = Registry(agents)  # type: ignore[abstract]
     registry = GrpcServer(
         "bench-registry",
         "127.0.0.1",
         0,
-        [(agents_pb2_grpc.add_AgentRegistryServicer_to_server, Registry(agents), "vapora.agents.v1.AgentRegistry")],
+        [(agents_pb2_grpc.add_AgentRegistryServicer_to_server, servicer, "vapora.agents.v1.AgentRegistry")],
     )
     await registry.start()
-    coordinator = CoordinatorProcess(url, data, f"127.0.0.1:{registry.port}")
+    coordinator = CoordinatorProcess(url, data, f"127.0.0.1:{registry.port}", without_store=without_store)
     await coordinator.start()
     pub = Bus(url, "bench-gateway")
     await pub.start()
@@ -487,6 +509,7 @@ async def amain(args: argparse.Namespace) -> None:
                 args.tasks,
                 args.rate,
                 args.exec_ms / 1000,
+                without_store=args.without_store,
             )
         finally:
             server.stop()
@@ -495,6 +518,8 @@ async def amain(args: argparse.Namespace) -> None:
         f"({args.ceiling_msgs} msgs, {IN_FLIGHT} in flight)"
     )
     lat = e2e.latencies
+    if args.without_store:
+        print("the coordinator WITHOUT its store (assignment writes in a dict; a bound, not the product):")
     print(
         f"end to end publish → JobAssigned:        {e2e.throughput:,.0f} tasks/s "
         f"({args.tasks} tasks, {args.agents} agents, jobs finished after {args.exec_ms:.0f} ms)"
@@ -511,7 +536,8 @@ async def amain(args: argparse.Namespace) -> None:
         for kind, (n, items, seconds) in e2e.trips.items()
         if n
     ]
-    print(f"  store writes in those 3 s (means): {'; '.join(trips)}")
+    if trips and not args.without_store:
+        print(f"  store writes in those 3 s (means): {'; '.join(trips)}")
     print(f"the burst's executions all settled (DONE stored and published): {e2e.settle_rate:,.0f} tasks/s")
     if e2e.cpu:
         split = ", ".join(f"{name} {seconds * 1e6:,.0f} µs" for name, seconds in e2e.cpu.items())
@@ -525,6 +551,11 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=1000.0)
     ap.add_argument("--ceiling-msgs", type=int, default=20000)
     ap.add_argument("--exec-ms", type=float, default=200.0, help="How long a simulated agent takes per job.")
+    ap.add_argument(
+        "--without-store",
+        action="store_true",
+        help="Run the coordinator with its assignment writes in a dict (bench/coordinator_without_store.py).",
+    )
     args = ap.parse_args()
     rate = bench_scoring(args.agents)
     print(f"scoring path, {args.agents} agents warm: {rate:,.0f} assignments/s ({1e6 / rate:.0f} µs each)")

@@ -76,7 +76,7 @@ def make_world(seed: int, n_agents: int, days: int, per_day: int) -> World:
     for day in range(days):
         if day == int(REGIME_DAY):  # regime change: best and worst type swap for every agent
             for a in agents:
-                ranked = sorted(TYPES, key=lambda t, a=a: skill[(a, t)])
+                ranked = sorted(TYPES, key=lambda t: skill[(a, t)])  # sorted at once: no late binding
                 lo, hi = ranked[0], ranked[-1]
                 skill[(a, lo)], skill[(a, hi)] = skill[(a, hi)], skill[(a, lo)]
         by_day.append(dict(skill))

@@ -60,7 +60,7 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
 
-async def register_all(stub: agents_pb2_grpc.AgentRegistryStub, n: int, concurrency: int) -> float:
+async def register_all(stub: agents_pb2_grpc.AgentRegistryAsyncStub, n: int, concurrency: int) -> float:
     queue = iter(range(n))  # ids 0..n-1; the seeded ones follow
     started = time.perf_counter()
 
@@ -73,7 +73,10 @@ async def register_all(stub: agents_pb2_grpc.AgentRegistryStub, n: int, concurre
 
 
 async def hammer(
-    stub: agents_pb2_grpc.AgentRegistryStub, request: agents_pb2.ListAgentsRequest, seconds: float, concurrency: int
+    stub: agents_pb2_grpc.AgentRegistryAsyncStub,
+    request: agents_pb2.ListAgentsRequest,
+    seconds: float,
+    concurrency: int,
 ) -> tuple[int, list[float], int]:
     latencies: list[float] = []
     returned = 0

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import os
 import statistics
@@ -27,6 +28,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("LITELLM_TELEMETRY", "False")
@@ -101,6 +103,8 @@ def _router_config(tmp: Path) -> Path:
 
 
 async def vapora_client(url: str, tmp: Path) -> tuple[Call, Callable[[], Awaitable[None]]]:
+    from pydantic import SecretStr
+
     from vapora_llm_router.config import load
     from vapora_llm_router.providers import build_providers
     from vapora_llm_router.providers.base import ChatTurn
@@ -108,7 +112,9 @@ async def vapora_client(url: str, tmp: Path) -> tuple[Call, Callable[[], Awaitab
     from vapora_llm_router.service import RouterService
     from vapora_llm_router.settings import RouterSettings
 
-    settings = RouterSettings(config_dir=_router_config(tmp), openai_api_key="bench-key", openai_base_url=url)  # type: ignore[arg-type]
+    settings = RouterSettings(
+        config_dir=_router_config(tmp), openai_api_key=SecretStr("bench-key"), openai_base_url=url
+    )
     providers, unavailable = build_providers(settings)
     config = load(settings.router_file, settings.budget_file, settings.resolved_prices_file)
     records: list[object] = []
@@ -135,6 +141,8 @@ async def vapora_client(url: str, tmp: Path) -> tuple[Call, Callable[[], Awaitab
 
 
 async def vapora_grpc_client(url: str, tmp: Path) -> tuple[Call, Callable[[], Awaitable[None]]]:
+    from pydantic import SecretStr
+
     from vapora.llm.v1 import llm_pb2, llm_pb2_grpc
     from vapora_core.grpc import channel
     from vapora_llm_router.app import RouterApp
@@ -142,9 +150,9 @@ async def vapora_grpc_client(url: str, tmp: Path) -> tuple[Call, Callable[[], Aw
     from vapora_testing.nats import NatsServer
 
     nats = NatsServer(tmp / "nats", log_file=tmp / "nats.log").start()
-    settings = RouterSettings(  # type: ignore[call-arg]
+    settings = RouterSettings(
         config_dir=_router_config(tmp),
-        openai_api_key="bench-key",
+        openai_api_key=SecretStr("bench-key"),
         openai_base_url=url,
         nats_url=nats.url,
         store_url=f"surrealkv://{tmp / 'store'}",
@@ -176,11 +184,10 @@ async def vapora_grpc_client(url: str, tmp: Path) -> tuple[Call, Callable[[], Aw
 
 
 async def litellm_client(url: str) -> tuple[Call, Callable[[], Awaitable[None]]]:
-    import litellm
-
+    # typed as Any: the comparison drives litellm as its docs show, not against its stubs
+    litellm: Any = importlib.import_module("litellm")
     litellm.telemetry = False
     litellm.suppress_debug_info = True
-    litellm.set_verbose = False
     router = litellm.Router(
         model_list=[
             {

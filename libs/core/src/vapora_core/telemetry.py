@@ -153,7 +153,9 @@ def span_from(carrier: Mapping[str, str], name: str, tracer_name: str = "vapora"
 
 
 @contextmanager
-def consumer_span(headers: Mapping[str, str], subject: str, consumer: str, service: str) -> Iterator[trace.Span]:
+def consumer_span(
+    headers: Mapping[str, str], subject: str, consumer: str, service: str, *, message_id: str = ""
+) -> Iterator[trace.Span]:
     """The span around one message handled by a bus consumer, child of the publisher's context."""
     with span_from(headers, f"{consumer} {subject}", service) as span:
         if not span.is_recording():
@@ -162,8 +164,8 @@ def consumer_span(headers: Mapping[str, str], subject: str, consumer: str, servi
         span.set_attribute("messaging.system", "nats")
         span.set_attribute("messaging.destination.name", subject)
         span.set_attribute("messaging.consumer.group.name", consumer)
-        if "Nats-Msg-Id" in headers:
-            span.set_attribute("messaging.message.id", headers["Nats-Msg-Id"])
+        if message_id:
+            span.set_attribute("messaging.message.id", message_id)
         yield span
 
 

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from vapora_core.aio import Periodic
+from vapora_core.bus.headers import STATUS
 from vapora_core.errors import Unavailable
 
-STATUS = "Status"
 NO_RESPONDERS = "503"
 SWEEP_S = 0.1
 

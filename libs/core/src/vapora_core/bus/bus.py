@@ -36,6 +36,7 @@ from nats.js.errors import NotFoundError
 from vapora_core import metrics
 from vapora_core.bus.acks import PubAcks, Stored
 from vapora_core.bus.codec import decode, encode
+from vapora_core.bus.headers import EXPECTED_STREAM, MSG_ID
 from vapora_core.bus.puller import consumer_config
 from vapora_core.bus.stats import JetStreamStats
 from vapora_core.bus.topology import STREAMS, ConsumerSpec, StreamSpec, stream_for, subjects
@@ -51,8 +52,6 @@ DLQ_REASON = "vapora-dlq-reason"
 DLQ_KIND = "vapora-dlq-kind"
 DLQ_CONSUMER = "vapora-dlq-consumer"
 DLQ_SUBJECT = "vapora-dlq-subject"
-MSG_ID = "Nats-Msg-Id"
-EXPECTED_STREAM = "Nats-Expected-Stream"
 
 _RETENTION = {
     "limits": js_api.RetentionPolicy.LIMITS,
@@ -335,7 +334,7 @@ class Bus:
             return
         published = meta.timestamp.timestamp() if meta and meta.timestamp else time.time()
         delivery = Delivery(subject=subject, headers=headers, num_delivered=num, _raw=raw, published_at=published)
-        with consumer_span(headers, subject, durable, self.service):
+        with consumer_span(headers, subject, durable, self.service, message_id=headers.get(MSG_ID, "")):
             try:
                 await handler(decoded, delivery)
             except Hold as hold:
@@ -384,7 +383,7 @@ class Bus:
         self, subject: str, payload: bytes, headers: dict[str, str], *, reason: str, kind: str, consumer: str
     ) -> None:
         """Keep ``payload`` on ``dlq.<subject>`` with why it could not be handled."""
-        out = {k: v for k, v in headers.items() if k not in (MSG_ID, "Nats-Expected-Stream")}
+        out = {k: v for k, v in headers.items() if k not in (MSG_ID, EXPECTED_STREAM)}
         out.update(
             {
                 DLQ_REASON: reason[:1000].replace("\r", " ").replace("\n", " "),

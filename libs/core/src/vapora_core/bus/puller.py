@@ -25,11 +25,11 @@ from nats.js import api as js_api
 from nats.js.errors import BadRequestError
 
 from vapora_core.aio import Periodic
+from vapora_core.bus.headers import STATUS
 from vapora_core.bus.topology import ConsumerSpec
 
 log = logging.getLogger("vapora.bus.puller")
 
-STATUS = "Status"
 HEARTBEAT = "100"
 
 

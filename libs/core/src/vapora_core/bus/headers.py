@@ -1,0 +1,5 @@
+"""NATS header names the bus reads or writes, defined once."""
+
+MSG_ID = "Nats-Msg-Id"  # JetStream's de-duplication id (within the stream's duplicate window)
+EXPECTED_STREAM = "Nats-Expected-Stream"  # the stream must be this one, or the publish is refused
+STATUS = "Status"  # a status message's code: 100 heartbeat, 404/408/409 end of a pull request, 503 no responders
