@@ -1,5 +1,6 @@
-"""Replay a Dockerfile's build stage without Docker: its ARGs, ENVs, COPYs (honouring
-.dockerignore) and RUN lines, in a temporary directory standing in for the image's WORKDIR.
+"""Replay a Dockerfile's build stage without Docker: its ARGs (with the build arguments given),
+ENVs, COPYs (honouring .dockerignore) and RUN lines, in a temporary directory standing in for the
+image's WORKDIR.
 
 The only RUN line not replayed is the one installing uv itself (uv is already here). Two ENV
 values that change how files land, not which ones, are overridden to keep the replay fast:
@@ -102,22 +103,51 @@ def copy_from_context(context: Path, src: str, dest: Path, ignore: DockerIgnore)
 
 @dataclass
 class Replay:
-    """The result: the venv the build stage made, and the runtime stage's entry module."""
+    """The result: the venv the build stage made, and the runtime stage's environment."""
 
     venv: Path
-    entry_module: str
+    runtime_env: dict[str, str]
     commands: list[str]
 
+    @property
+    def entry_module(self) -> str:
+        """The module the image runs (``python -m``)."""
+        return self.runtime_env["VAPORA_SERVICE_MODULE"]
 
-def replay_build(dockerfile: Path, context: Path, workdir: Path, *, image_venv: str = "/app/.venv") -> Replay:
+
+def stage_variables(stages: list[Stage], stage: Stage, build_args: dict[str, str]) -> dict[str, str]:
+    """The ARG values ``stage`` sees: global and its own ARGs, from ``build_args`` or their defaults."""
+    variables: dict[str, str] = {}
+    for op, args in stages[0].instructions + stage.instructions:
+        if op == "ARG":
+            key, _, default = args.partition("=")
+            variables[key] = build_args.get(key, shlex.split(default)[0] if default else "")
+    return variables
+
+
+def runtime_env(dockerfile: Path, build_args: dict[str, str]) -> dict[str, str]:
+    """The ENV of the image's last (runtime) stage, built with ``build_args``."""
+    stages = parse(dockerfile)
+    variables = stage_variables(stages, stages[-1], build_args)
+    env: dict[str, str] = {}
+    for op, args in stages[-1].instructions:
+        if op == "ENV":
+            env.update(parse_env(args, {**variables, **env}))
+    return env
+
+
+def replay_build(
+    dockerfile: Path,
+    context: Path,
+    workdir: Path,
+    *,
+    build_args: dict[str, str] | None = None,
+    image_venv: str = "/app/.venv",
+) -> Replay:
     stages = parse(dockerfile)
     build = next(s for s in stages if s.name == "build")
     runtime = stages[-1]
-    variables: dict[str, str] = {}
-    for op, args in stages[0].instructions + build.instructions:
-        if op == "ARG":
-            key, _, default = args.partition("=")
-            variables[key] = default
+    variables = stage_variables(stages, build, build_args or {})
     ignore = DockerIgnore(context / ".dockerignore")
     venv = workdir / "venv"
     src_dir = workdir / "src"
@@ -131,7 +161,7 @@ def replay_build(dockerfile: Path, context: Path, workdir: Path, *, image_venv: 
             env.update(values)
         elif op == "COPY":
             assert not args.startswith("--"), f"build stage COPY with flags is not replayed: {args}"
-            *sources, dest = shlex.split(args)
+            *sources, dest = shlex.split(substitute(args, variables))
             for src in sources:
                 target = src_dir / dest if dest not in ("./", ".") else src_dir / Path(src).name
                 copy_from_context(context, src, target, ignore)
@@ -156,7 +186,4 @@ def replay_build(dockerfile: Path, context: Path, workdir: Path, *, image_venv: 
     assert variables.get("UV_PROJECT_ENVIRONMENT") == image_venv, "the build stage must install into " + image_venv
     copies = [args for op, args in runtime.instructions if op == "COPY" and args.startswith("--from=build")]
     assert copies == [f"--from=build {image_venv} {image_venv}"], copies
-    entry = next(args for op, args in runtime.instructions if op == "ENTRYPOINT")
-    argv = [substitute(a, variables) for a in __import__("json").loads(entry)]
-    assert argv[:2] == ["python", "-m"], argv
-    return Replay(venv, argv[2], commands)
+    return Replay(venv, runtime_env(dockerfile, build_args or {}), commands)

@@ -1,9 +1,11 @@
-"""Every Dockerfile's install steps, replayed without Docker: the build stage's uv commands run
-into a temporary venv, then that venv's python imports every module of the service. A
-dependency missing from a service's pyproject.toml fails here, as it would in the image."""
+"""The one Dockerfile (``services/Dockerfile``), built for each service with skaffold.yaml's build
+arguments and replayed without Docker: the build stage's uv commands run into a temporary venv,
+then that venv's python imports every module of the service. A dependency missing from a
+service's pyproject.toml fails here, as it would in the image; so does a wrong build argument."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -12,8 +14,20 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from deploy_support import ROOT, SERVICES
-from dockerfile_replay import DockerIgnore, parse, replay_build
+import yaml
+from deploy_support import ROOT, SERVICES, by_kind, kustomize
+from dockerfile_replay import DockerIgnore, parse, replay_build, runtime_env, stage_variables
+
+DOCKERFILE = ROOT / "services" / "Dockerfile"
+
+
+def build_args(service: str) -> dict[str, str]:
+    """The build arguments skaffold.yaml gives the service's artifact."""
+    app = [d for d in yaml.safe_load_all((ROOT / "skaffold.yaml").read_text()) if d][-1]
+    artifact = next(a for a in app["build"]["artifacts"] if a["image"] == f"vapora-{service}")
+    assert artifact["docker"]["dockerfile"] == "services/Dockerfile"
+    return {k: str(v) for k, v in artifact["docker"]["buildArgs"].items()}
+
 
 IMPORT_ALL = textwrap.dedent(
     """
@@ -34,7 +48,7 @@ IMPORT_ALL = textwrap.dedent(
 
 
 def build_and_import(service: str, workdir: Path) -> str:
-    replay = replay_build(ROOT / "services" / service / "Dockerfile", ROOT, workdir)
+    replay = replay_build(DOCKERFILE, ROOT, workdir, build_args=build_args(service))
     assert replay.entry_module == "vapora_" + service.replace("-", "_")
     assert any(f"--package vapora-{service}" in c and "--no-dev" in c for c in replay.commands)
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONDONTWRITEBYTECODE": "1", "HOME": str(workdir)}
@@ -70,6 +84,7 @@ def test_a_missing_dependency_fails_the_replay(tmp_path: Path) -> None:
         "uv.lock",
         ".dockerignore",
         "config",
+        "services/Dockerfile",
         "libs/proto",
         "libs/core",
         "services/agent-registry",
@@ -85,7 +100,9 @@ def test_a_missing_dependency_fails_the_replay(tmp_path: Path) -> None:
     (pkg / "needs_undeclared.py").write_text(
         "import kubernetes_validate  # a dev tool, not a dependency of vapora-agent-registry\n"
     )
-    replay = replay_build(context / "services/agent-registry/Dockerfile", context, tmp_path / "work")
+    replay = replay_build(
+        context / "services/Dockerfile", context, tmp_path / "work", build_args=build_args("agent-registry")
+    )
     proc = subprocess.run(
         [str(replay.venv / "bin" / "python"), "-c", IMPORT_ALL, replay.entry_module],
         capture_output=True,
@@ -98,13 +115,30 @@ def test_a_missing_dependency_fails_the_replay(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_runtime_stage_runs_as_non_root_with_the_python_m_entry_point(service: str) -> None:
-    runtime = parse(ROOT / "services" / service / "Dockerfile")[-1]
-    ops = dict(runtime.instructions)
+def test_runtime_stage_runs_the_service_module_as_non_root(service: str) -> None:
+    ops = dict(parse(DOCKERFILE)[-1].instructions)
     assert ops["USER"] == "10001:10001"
-    assert ops["ENTRYPOINT"] == f'["python", "-m", "vapora_{service.replace("-", "_")}"]'
-    env = ops["ENV"]
-    assert "PYTHONDONTWRITEBYTECODE=1" in env and "VAPORA_CONFIG_DIR=/app/config" in env
+    assert json.loads(ops["ENTRYPOINT"]) == ["/bin/sh", "-c", 'exec python -m "$VAPORA_SERVICE_MODULE"']
+    env = runtime_env(DOCKERFILE, build_args(service))
+    assert env["VAPORA_SERVICE_MODULE"] == "vapora_" + service.replace("-", "_")
+    assert env["VAPORA_SERVICE_NAME"] == service
+    assert env["PYTHONDONTWRITEBYTECODE"] == "1" and env["VAPORA_CONFIG_DIR"] == "/app/config"
+
+
+def test_each_image_exposes_the_ports_its_deployment_declares() -> None:
+    objects = kustomize("prod/apps")
+    for service in SERVICES:
+        workload = {**by_kind(objects, "Deployment"), **by_kind(objects, "StatefulSet")}[service]
+        containers = workload["spec"]["template"]["spec"]["containers"]
+        declared = {p["containerPort"] for c in containers for p in c.get("ports", [])}
+        stages = parse(DOCKERFILE)
+        args = stage_variables(stages, stages[-1], build_args(service))
+        assert {int(p) for p in args["PORTS"].split()} == declared, service
+
+
+def test_a_build_without_the_service_arguments_stops_at_once(tmp_path: Path) -> None:
+    with pytest.raises(AssertionError, match="build with --build-arg SERVICE"):
+        replay_build(DOCKERFILE, ROOT, tmp_path)
 
 
 def test_dockerignore_keeps_sources_and_drops_local_state() -> None:

@@ -37,7 +37,7 @@ def test_the_schema_check_can_fail() -> None:
         jsonschema.validate(doc, schema())
 
 
-def test_one_artifact_per_service_built_from_the_repo_root_with_its_dockerfile() -> None:
+def test_one_artifact_per_service_built_from_the_repo_root_with_the_one_dockerfile() -> None:
     app = configs()[1]
     artifacts = {a["image"]: a for a in app["build"]["artifacts"]}
     assert set(artifacts) == {f"vapora-{s}" for s in SERVICES}
@@ -46,7 +46,9 @@ def test_one_artifact_per_service_built_from_the_repo_root_with_its_dockerfile()
         assert artifact["context"] == "."
         dockerfile = ROOT / artifact["context"] / artifact["docker"]["dockerfile"]
         assert dockerfile.is_file(), f"{dockerfile} does not exist"
-        assert f"--package vapora-{service}" in dockerfile.read_text()
+        assert "--package vapora-${SERVICE}" in dockerfile.read_text()
+        args = artifact["docker"]["buildArgs"]
+        assert (args["SERVICE"], args["MODULE"]) == (service, "vapora_" + service.replace("-", "_"))
     assert "gitCommit" in app["build"]["tagPolicy"]
 
 
