@@ -38,7 +38,6 @@ import argparse
 import asyncio
 import collections
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -61,13 +60,13 @@ from vapora.tasks.v1 import tasks_pb2
 from vapora_core.aio import cancel_and_wait
 from vapora_core.bus import Bus, subjects
 from vapora_core.bus.acks import PubAcks
-from vapora_core.grpc import GrpcServer, channel, check_health
+from vapora_core.grpc import GrpcServer, channel
 from vapora_core.lifecycle import tune_gc
 from vapora_core.settings import ServiceSettings
 from vapora_swarm_coordinator.state import FleetView
 from vapora_testing.executions import execution_of, send_execution
 from vapora_testing.nats import NatsServer
-from vapora_testing.ports import free_port
+from vapora_testing.process import ServiceProcess, service_env
 
 TASK_TYPE = "coding"
 IN_FLIGHT = 256
@@ -268,72 +267,30 @@ class Registry(agents_pb2_grpc.AgentRegistryServicer):
 WITHOUT_STORE = Path(__file__).with_name("coordinator_without_store.py")
 
 
-class CoordinatorProcess:
-    """``python -m vapora_swarm_coordinator`` (or ``coordinator_without_store.py``), stopped by its own pid."""
+def coordinator_process(url: str, data: Path, registry_addr: str, *, without_store: bool) -> ServiceProcess:
+    """``python -m vapora_swarm_coordinator`` (or ``coordinator_without_store.py``) on this NATS."""
+    env = service_env(url, data, VAPORA_REGISTRY_ADDR=registry_addr, VAPORA_KG_ADDR="", VAPORA_LOG_LEVEL="WARNING")
+    command = [str(WITHOUT_STORE)] if without_store else []
+    return ServiceProcess("vapora_swarm_coordinator", env, data, data / "coordinator.log", command=command)
 
-    def __init__(self, url: str, data: Path, registry_addr: str, *, without_store: bool = False) -> None:
-        data.mkdir(parents=True, exist_ok=True)
-        self.command = [
-            sys.executable,
-            *([str(WITHOUT_STORE)] if without_store else ["-m", "vapora_swarm_coordinator"]),
-        ]
-        self.addr = f"127.0.0.1:{free_port()}"
-        self.metrics_port = free_port()
-        self.log = data / "coordinator.log"
-        self.env = {
-            **os.environ,
-            "VAPORA_NATS_URL": url,
-            "VAPORA_DATA_DIR": str(data),
-            "VAPORA_GRPC_PORT": self.addr.rsplit(":", 1)[1],
-            "VAPORA_METRICS_PORT": str(self.metrics_port),
-            "VAPORA_REGISTRY_ADDR": registry_addr,
-            "VAPORA_KG_ADDR": "",
-            "VAPORA_LOG_LEVEL": "WARNING",
-        }
-        self.cwd = data
-        self.proc: subprocess.Popen[bytes] | None = None
 
-    async def store_trips(self) -> dict[str, tuple[float, float, float]]:
-        """Per kind of store write (create, finish): round trips, items and seconds so far, read
-        from the coordinator's own metrics."""
-        async with httpx.AsyncClient() as client:
-            text = (await client.get(f"http://127.0.0.1:{self.metrics_port}/metrics")).text
-        value: dict[tuple[str, str], float] = {}
-        for family in text_string_to_metric_families(text):
-            for sample in family.samples:
-                value[(sample.name, sample.labels.get("kind", ""))] = sample.value
-        return {
-            kind: (
-                value.get(("vapora_coordinator_store_batch_items_count", kind), 0.0),
-                value.get(("vapora_coordinator_store_batch_items_sum", kind), 0.0),
-                value.get(("vapora_coordinator_store_write_seconds_sum", kind), 0.0),
-            )
-            for kind in ("create", "finish")
-        }
-
-    def spawn(self) -> subprocess.Popen[bytes]:
-        with self.log.open("ab") as out:
-            return subprocess.Popen(self.command, env=self.env, cwd=self.cwd, stdout=out, stderr=out)
-
-    async def start(self) -> None:
-        self.proc = self.spawn()
-        deadline = time.monotonic() + 30
-        while not await check_health(self.addr):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"the coordinator did not start:\n{self.log.read_text()[-3000:]}")
-            await asyncio.sleep(0.1)
-
-    def stop(self) -> int | None:
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                return self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        return self.proc.wait()
+async def store_trips(metrics_port: int) -> dict[str, tuple[float, float, float]]:
+    """Per kind of store write (create, finish): round trips, items and seconds so far, read
+    from the coordinator's own metrics."""
+    async with httpx.AsyncClient() as client:
+        text = (await client.get(f"http://127.0.0.1:{metrics_port}/metrics")).text
+    value: dict[tuple[str, str], float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            value[(sample.name, sample.labels.get("kind", ""))] = sample.value
+    return {
+        kind: (
+            value.get(("vapora_coordinator_store_batch_items_count", kind), 0.0),
+            value.get(("vapora_coordinator_store_batch_items_sum", kind), 0.0),
+            value.get(("vapora_coordinator_store_write_seconds_sum", kind), 0.0),
+        )
+        for kind in ("create", "finish")
+    }
 
 
 async def learning_data_decided(addr: str, task_id: str) -> bool:
@@ -364,8 +321,8 @@ async def bench_e2e(
         [(agents_pb2_grpc.add_AgentRegistryServicer_to_server, servicer, "vapora.agents.v1.AgentRegistry")],
     )
     await registry.start()
-    coordinator = CoordinatorProcess(url, data, f"127.0.0.1:{registry.port}", without_store=without_store)
-    await coordinator.start()
+    coordinator = coordinator_process(url, data, f"127.0.0.1:{registry.port}", without_store=without_store)
+    await coordinator.start(timeout=30)
     pub = Bus(url, "bench-gateway")
     await pub.start()
     watch = JobWatch(pub, exec_s)
@@ -376,9 +333,13 @@ async def bench_e2e(
     finally:
         await watch.stop()
         await pub.stop()
-        code = coordinator.stop()
+        try:
+            code: int | None = coordinator.terminate()
+        except subprocess.TimeoutExpired:
+            coordinator.kill()
+            code = None
         if code != 0:
-            print(f"coordinator exited with {code}:\n{coordinator.log.read_text()[-3000:]}", file=sys.stderr)
+            print(f"coordinator exited with {code}:\n{coordinator.tail()}", file=sys.stderr)
         await registry.stop(0)
 
 
@@ -393,7 +354,7 @@ class E2E:
 
 
 async def drive(
-    pub: Bus, watch: JobWatch, coordinator: CoordinatorProcess, nats_pid: int, n_tasks: int, rate: float
+    pub: Bus, watch: JobWatch, coordinator: ServiceProcess, nats_pid: int, n_tasks: int, rate: float
 ) -> E2E:
     subject = subjects.task(TASK_TYPE, "normal")
     sent: dict[str, float] = {}
@@ -438,7 +399,7 @@ async def drive(
     # latency at a paced offered load
     n_paced = int(rate * 3)
     watch.reset(n_paced)
-    trips0 = await coordinator.store_trips()
+    trips0 = await store_trips(coordinator.metrics_port)
     pending: list[asyncio.Task[None]] = []
     t0 = time.perf_counter()
     for i in range(n_paced):
@@ -450,7 +411,7 @@ async def drive(
     achieved = n_paced / (time.perf_counter() - t0)
     await asyncio.wait_for(watch.all_seen.wait(), 60)
     latencies = sorted(watch.seen[t] - sent[t] for t in watch.seen if t.startswith("p"))
-    trips1 = await coordinator.store_trips()
+    trips1 = await store_trips(coordinator.metrics_port)
     trips = {
         kind: (n1 - n0, items1 - items0, s1 - s0)
         for kind, (n0, items0, s0) in trips0.items()

@@ -45,6 +45,11 @@ def require_tool(name: str, install: str) -> str:
     return found
 
 
+def skaffold_configs() -> list[dict[str, Any]]:
+    """The documents of ``skaffold.yaml``: the infrastructure config, then the app config."""
+    return [d for d in yaml.safe_load_all((ROOT / "skaffold.yaml").read_text()) if d]
+
+
 _built: dict[str, list[dict[str, Any]]] = {}
 
 

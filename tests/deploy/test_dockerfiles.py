@@ -14,8 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-import yaml
-from deploy_support import ROOT, SERVICES, by_kind, kustomize
+from deploy_support import ROOT, SERVICES, by_kind, kustomize, skaffold_configs
 from dockerfile_replay import DockerIgnore, parse, replay_build, runtime_env, stage_variables
 
 DOCKERFILE = ROOT / "services" / "Dockerfile"
@@ -23,7 +22,7 @@ DOCKERFILE = ROOT / "services" / "Dockerfile"
 
 def build_args(service: str) -> dict[str, str]:
     """The build arguments skaffold.yaml gives the service's artifact."""
-    app = [d for d in yaml.safe_load_all((ROOT / "skaffold.yaml").read_text()) if d][-1]
+    app = skaffold_configs()[-1]
     artifact = next(a for a in app["build"]["artifacts"] if a["image"] == f"vapora-{service}")
     assert artifact["docker"]["dockerfile"] == "services/Dockerfile"
     return {k: str(v) for k, v in artifact["docker"]["buildArgs"].items()}

@@ -7,12 +7,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-import yaml
-from deploy_support import ROOT, SCHEMAS, SERVICES, by_kind, kustomize
-
-
-def configs() -> list[dict[str, Any]]:
-    return [d for d in yaml.safe_load_all((ROOT / "skaffold.yaml").read_text()) if d]
+from deploy_support import ROOT, SCHEMAS, SERVICES, by_kind, kustomize, skaffold_configs
 
 
 def schema() -> dict[str, Any]:
@@ -23,7 +18,7 @@ def schema() -> dict[str, Any]:
 
 
 def test_every_config_validates_against_the_skaffold_v4beta14_schema() -> None:
-    docs = configs()
+    docs = skaffold_configs()
     assert [d["metadata"]["name"] for d in docs] == ["vapora-infra", "vapora"]
     for doc in docs:
         assert doc["apiVersion"] == "skaffold/v4beta14"
@@ -31,14 +26,14 @@ def test_every_config_validates_against_the_skaffold_v4beta14_schema() -> None:
 
 
 def test_the_schema_check_can_fail() -> None:
-    doc = configs()[1]
+    doc = skaffold_configs()[1]
     doc["build"]["artifacts"][0]["dockerfil"] = "Dockerfile"
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(doc, schema())
 
 
 def test_one_artifact_per_service_built_from_the_repo_root_with_the_one_dockerfile() -> None:
-    app = configs()[1]
+    app = skaffold_configs()[1]
     artifacts = {a["image"]: a for a in app["build"]["artifacts"]}
     assert set(artifacts) == {f"vapora-{s}" for s in SERVICES}
     for service in SERVICES:
@@ -53,7 +48,7 @@ def test_one_artifact_per_service_built_from_the_repo_root_with_the_one_dockerfi
 
 
 def test_the_app_config_requires_the_infrastructure_config_with_the_same_profile() -> None:
-    infra, app = configs()
+    infra, app = skaffold_configs()
     assert app["requires"] == [
         {
             "configs": ["vapora-infra"],
@@ -77,7 +72,7 @@ def test_the_app_config_requires_the_infrastructure_config_with_the_same_profile
 
 
 def test_images_the_manifests_use_are_exactly_the_artifacts() -> None:
-    artifacts = {a["image"] for a in configs()[1]["build"]["artifacts"]}
+    artifacts = {a["image"] for a in skaffold_configs()[1]["build"]["artifacts"]}
     objects = kustomize("prod/apps")
     images = set()
     for kind in ("Deployment", "Job"):

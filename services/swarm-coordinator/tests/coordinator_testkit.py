@@ -4,15 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import signal
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from vapora.agents.v1 import agents_pb2, agents_pb2_grpc
@@ -20,9 +14,7 @@ from vapora.common.v1 import common_pb2
 from vapora.coordinator.v1 import coordinator_pb2
 from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import CONSUMERS, Bus, Delivery, subjects
-from vapora_core.grpc import check_health
 from vapora_testing.executions import execution_of, publish_execution
-from vapora_testing.ports import free_port
 
 EVENTS_SUBJECTS = "events.>"
 
@@ -153,57 +145,3 @@ class EventLog:
                     await with_timeout
 
         await asyncio.wait_for(loop(), timeout)
-
-
-class ServiceProcess:
-    """A service run as ``python -m <module>`` with its output in ``<log>``; stopped by its own pid."""
-
-    def __init__(self, module: str, env: dict[str, str], cwd: Path, log: Path) -> None:
-        self.module, self.env, self.cwd, self.log = module, env, cwd, log
-        self.grpc_port = int(env["VAPORA_GRPC_PORT"])
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def addr(self) -> str:
-        return f"127.0.0.1:{self.grpc_port}"
-
-    async def start(self, timeout: float = 20.0) -> ServiceProcess:
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", self.module], env=self.env, cwd=self.cwd, stdout=out, stderr=out
-            )
-        deadline = time.monotonic() + timeout
-        while not await check_health(self.addr):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.kill()
-                raise AssertionError(f"{self.module} did not become healthy:\n{self.tail()}")
-            await asyncio.sleep(0.1)
-        return self
-
-    def tail(self, lines: int = 40) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:]) if self.log.exists() else ""
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown code runs."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(timeout=10)
-
-    def terminate(self, timeout: float = 30.0) -> int:
-        assert self.proc is not None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=timeout)
-
-
-def service_env(nats_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
-    data_dir.mkdir(parents=True, exist_ok=True)
-    return {
-        **os.environ,
-        "VAPORA_NATS_URL": nats_url,
-        "VAPORA_DATA_DIR": str(data_dir),
-        "VAPORA_GRPC_PORT": str(free_port()),
-        "VAPORA_METRICS_PORT": str(free_port()),
-        "VAPORA_LOG_LEVEL": "INFO",
-        **extra,
-    }

@@ -24,9 +24,7 @@ from typing import Any
 import pytest
 from coordinator_testkit import (  # type: ignore[import-not-found]
     EventLog,
-    ServiceProcess,
     SimAgent,
-    service_env,
     submit,
     task,
 )
@@ -39,6 +37,7 @@ from vapora_core.grpc import channel
 from vapora_core.store import Store
 from vapora_swarm_coordinator.repository import NAMESPACE
 from vapora_testing.ports import free_port
+from vapora_testing.process import ServiceProcess, service_env
 
 TASKS = 500
 KILL_AFTER_DONE = 150

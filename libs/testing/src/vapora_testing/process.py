@@ -1,0 +1,76 @@
+"""A service run as its own process, for tests and benches that need one: started, watched
+through its gRPC health, killed or stopped by its own pid."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from vapora_core.grpc import check_health
+from vapora_testing.ports import free_port
+
+
+class ServiceProcess:
+    """``python -m <module>`` (or ``python <command...>``) with its output in ``log``."""
+
+    def __init__(self, module: str, env: dict[str, str], cwd: Path, log: Path, *, command: Sequence[str] = ()) -> None:
+        self.module, self.env, self.cwd, self.log = module, env, cwd, log
+        self.argv = [sys.executable, *(command or ("-m", module))]
+        self.grpc_port = int(env["VAPORA_GRPC_PORT"])
+        self.metrics_port = int(env["VAPORA_METRICS_PORT"])
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def addr(self) -> str:
+        return f"127.0.0.1:{self.grpc_port}"
+
+    def spawn(self) -> subprocess.Popen[bytes]:
+        """Start the process (its output appended to ``log``); :meth:`start` also waits for its health."""
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(self.argv, env=self.env, cwd=self.cwd, stdout=out, stderr=out)
+        return self.proc
+
+    async def start(self, timeout: float = 20.0) -> ServiceProcess:
+        proc = self.spawn()
+        deadline = time.monotonic() + timeout
+        while not await check_health(self.addr):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                self.kill()
+                raise AssertionError(f"{self.module} did not become healthy:\n{self.tail()}")
+            await asyncio.sleep(0.1)
+        return self
+
+    def tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:]) if self.log.exists() else ""
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def terminate(self, timeout: float = 30.0) -> int:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=timeout)
+
+
+def service_env(nats_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment of a service process: this NATS, its own data dir, free gRPC and metrics ports."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return {
+        **os.environ,
+        "VAPORA_NATS_URL": nats_url,
+        "VAPORA_DATA_DIR": str(data_dir),
+        "VAPORA_GRPC_PORT": str(free_port()),
+        "VAPORA_METRICS_PORT": str(free_port()),
+        "VAPORA_LOG_LEVEL": "INFO",
+        **extra,
+    }
