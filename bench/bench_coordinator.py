@@ -9,7 +9,10 @@
    ``Coordinator.assign`` does.
 2. Raw JetStream ceiling, same run: N messages published (256 in flight, acknowledged, through
    the same ``PubAcks`` path the services use) to a work-queue stream while one pull consumer
-   fetches and acks them; publish + consume rate, the best of three runs.
+   fetches and acks them; publish + consume rate, the best of three runs, and its CPU per
+   message (this process and nats-server). From that, the CPU budget of a task for the
+   end-to-end target (25% of the ceiling with every core busy), in µs and in ceiling messages,
+   against what a task of the burst costs.
 3. End to end against the same real nats-server: the coordinator as its own process
    (``python -m vapora_swarm_coordinator``: embedded SurrealDB store, priority intake), its
    1,000 agents served by an AgentRegistry over gRPC from this process (ListAgents at cold
@@ -121,9 +124,16 @@ def bench_scoring(n_agents: int, seconds: float = 3.0) -> float:
     return done / elapsed
 
 
-async def bench_ceiling(url: str, n: int) -> float:
+@dataclass
+class Ceiling:
+    rate: float  # messages/s, published and consumed
+    cpu: dict[str, float]  # CPU seconds per message, by process (this one and nats-server)
+
+
+async def bench_ceiling(url: str, nats_pid: int, n: int) -> Ceiling:
     """Publish ``n`` messages (acknowledged, IN_FLIGHT at once, through the same ``PubAcks`` path
-    the services publish with) while one pull consumer fetches and acks them: messages/s."""
+    the services publish with) while one pull consumer fetches and acks them: messages/s, and
+    what each message cost this process and nats-server in CPU."""
     nc = await nats.connect(url)
     js = nc.jetstream()
     await js.add_stream(
@@ -160,13 +170,16 @@ async def bench_ceiling(url: str, n: int) -> float:
         for f in window:
             await f
 
+    pids = {"harness": os.getpid(), "nats-server": nats_pid}
+    cpu0 = {name: cpu_seconds(pid) for name, pid in pids.items()}
     started = time.perf_counter()
     await asyncio.gather(publish(), consume())
     elapsed = time.perf_counter() - started
+    cpu = cpu_per_task(pids, cpu0, n)
     await acks.stop()
     await js.delete_stream("BENCH")
     await nc.close()
-    return n / elapsed
+    return Ceiling(n / elapsed, cpu)
 
 
 class JobWatch:
@@ -460,11 +473,13 @@ async def amain(args: argparse.Namespace) -> None:
         server = NatsServer(Path(tmp) / "nats").start()
         try:
             # the best of three: the ceiling is what JetStream and this client can do at most here
-            ceiling = max([await bench_ceiling(server.url, args.ceiling_msgs) for _ in range(3)])
+            nats_pid = server.proc.pid if server.proc else 0
+            runs = [await bench_ceiling(server.url, nats_pid, args.ceiling_msgs) for _ in range(3)]
+            best = max(runs, key=lambda c: c.rate)
             data = Path(tmp) / "data"
             e2e = await bench_e2e(
                 server.url,
-                server.proc.pid if server.proc else 0,
+                nats_pid,
                 data,
                 args.agents,
                 args.tasks,
@@ -474,6 +489,7 @@ async def amain(args: argparse.Namespace) -> None:
             )
         finally:
             server.stop()
+    ceiling = best.rate
     print(
         f"raw JetStream publish+consume (ceiling): {ceiling:,.0f} msg/s "
         f"({args.ceiling_msgs} msgs, {IN_FLIGHT} in flight)"
@@ -503,6 +519,24 @@ async def amain(args: argparse.Namespace) -> None:
     if e2e.cpu:
         split = ", ".join(f"{name} {seconds * 1e6:,.0f} µs" for name, seconds in e2e.cpu.items())
         print(f"CPU per task over the burst (assign + finish): {split}; {os.cpu_count()} cores here")
+        if best.cpu:
+            print_budget(best, e2e)
+
+
+def print_budget(ceiling: Ceiling, e2e: E2E) -> None:
+    """The CPU a task may cost the machine for 25% of the ceiling, against what it costs, both also
+    in ceiling messages (one acknowledged publish plus one pulled and acked delivery)."""
+    per_msg = sum(ceiling.cpu.values())
+    per_task = sum(e2e.cpu.values())
+    target = 0.25 * ceiling.rate
+    allowed = (os.cpu_count() or 1) / target  # every core busy with nothing else
+    split = ", ".join(f"{name} {seconds * 1e6:,.0f} µs" for name, seconds in ceiling.cpu.items())
+    print(f"CPU per message of the ceiling: {split}")
+    print(
+        f"CPU budget for 25% of the ceiling ({target:,.0f} tasks/s): at most {allowed * 1e6:,.0f} µs per task "
+        f"with every core busy = {allowed / per_msg:.1f} ceiling messages; a task costs "
+        f"{per_task * 1e6:,.0f} µs = {per_task / per_msg:.1f}"
+    )
 
 
 def main() -> None:
