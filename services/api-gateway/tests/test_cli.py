@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
 import subprocess
 import sys
 import threading
 from pathlib import Path
+from subprocess import PIPE, STDOUT
 from typing import Any
 
 import pytest
@@ -167,3 +169,24 @@ def test_the_vapora_entry_point_is_installed():
         [str(Path(sys.executable).parent / "vapora"), "--help"], capture_output=True, text=True, timeout=30, check=True
     )
     assert "login" in out.stdout and "budgets" in out.stdout
+
+
+async def test_the_password_can_come_on_stdin_and_none_at_all_is_a_clear_error(platform_gateway, monkeypatch):
+    client, _ = platform_gateway
+    monkeypatch.delenv("VAPORA_PASSWORD")
+    env = {k: v for k, v in os.environ.items() if k != "VAPORA_PASSWORD"}
+    argv = [str(Path(sys.executable).parent / "vapora"), "--url", client.base, "login", "--register"]
+
+    async def login(email: str, stdin: bytes) -> tuple[int, str]:
+        proc = await asyncio.create_subprocess_exec(
+            *argv, "--email", email, stdin=PIPE, stdout=PIPE, stderr=STDOUT, env=env
+        )
+        out, _ = await asyncio.wait_for(proc.communicate(stdin), 60)
+        return proc.returncode or 0, out.decode()
+
+    code, out = await login("piped@example.com", f"{PASSWORD}\n".encode())
+    assert code == 0 and "logged in as piped@example.com" in out, out
+    code, out = await vapora("login", "--email", "piped@example.com", "--password", PASSWORD)
+    assert code == 0, out  # the piped line, without its newline, is the password
+    code, out = await login("nopassword@example.com", b"")
+    assert code == 2 and "no password" in out and "Traceback" not in out, out

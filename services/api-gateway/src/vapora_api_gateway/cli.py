@@ -55,7 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     login = sub.add_parser("login", help="log in (or --register) and keep the tokens")
     login.add_argument("--email", required=True)
     login.add_argument(
-        "--password", default=os.environ.get("VAPORA_PASSWORD", ""), help="default: $VAPORA_PASSWORD, else asked for"
+        "--password",
+        default=os.environ.get("VAPORA_PASSWORD", ""),
+        help="default: $VAPORA_PASSWORD, else asked for (or read from stdin when it is not a terminal)",
     )
     login.add_argument("--register", action="store_true", help="create the account first")
     sub.add_parser("logout", help="forget the stored tokens")
@@ -111,8 +113,21 @@ def _task_table(tasks: Sequence[dict[str, Any]], title: str = "") -> Table:
     return table
 
 
+def _password(args: argparse.Namespace) -> str:
+    """--password or $VAPORA_PASSWORD; else the first line of stdin when it is not a terminal
+    (``echo "$PW" | vapora login ...``); else a prompt."""
+    if args.password:
+        return str(args.password)
+    if not sys.stdin.isatty():
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise CliError("no password: pass --password, set VAPORA_PASSWORD, or give it on stdin")
+        return password
+    return getpass.getpass("password: ")
+
+
 def _login(api: Api, args: argparse.Namespace, console: Console) -> int:
-    password = args.password or getpass.getpass("password: ")
+    password = _password(args)
     body = api.login(args.email, password, register=args.register)
     console.print(f"logged in as [bold]{body['user']['email']}[/] at {api.config.url}")
     return 0
