@@ -131,6 +131,39 @@ async def test_watch_shows_live_progress_until_the_task_is_done(platform_gateway
     assert f"task {task_id} done by coder-1 (offline/echo-1)" in out and "all green" in out
 
 
+async def test_watch_ends_when_the_task_finished_before_its_event_stream_connected(platform_gateway, bus, monkeypatch):
+    """The DONE event goes out between the watch's first read of the task and its stream's
+    connection, so the stream never carries it: the re-read on connect must end the watch."""
+    client, _ = platform_gateway
+    assert (await vapora("--url", client.base, "login", "--register", "--email", "race@example.com"))[0] == 0
+    code, out = await vapora("tasks", "create", "quick one", "--type", "coding")
+    task_id = out.split("submitted task ")[1].split()[0]
+    config = Config.load()
+    first_read, finished = threading.Event(), threading.Event()
+    real_call = Api.call
+
+    def call(self: Api, method: str, path: str, **kw: Any) -> Any:
+        body = real_call(self, method, path, **kw)
+        if path == f"/api/v1/tasks/{task_id}" and not first_read.is_set():
+            first_read.set()
+            assert finished.wait(20), "the task never finished"
+        return body
+
+    monkeypatch.setattr(Api, "call", call)
+    watcher = asyncio.create_task(vapora("tasks", "watch", task_id))
+    assert await asyncio.to_thread(first_read.wait, 20)
+    done = _event(task_id, config.workspace_id, common_pb2.TASK_STATE_DONE, 1, agent_id="coder-1", result="fast")
+    await bus.publish(subjects.task_event(config.workspace_id), done)
+    for _ in range(200):
+        _, body, _ = await client.call("GET", f"/api/v1/tasks/{task_id}", token=config.access_token)
+        if body["state"] == "done":
+            break
+        await asyncio.sleep(0.05)
+    finished.set()
+    code, out = await asyncio.wait_for(watcher, 20)
+    assert code == 0 and f"task {task_id} done by coder-1" in out and "fast" in out, out
+
+
 async def test_the_event_stream_resumes_after_the_gateway_restarts_missing_nothing(gateway_factory, bus):
     app, client = await gateway_factory()
     me = await client.register("resume@example.com")

@@ -182,17 +182,22 @@ def _watch_task(api: Api, task_id: str, console: Console) -> int:
             return
         task.update({k: v for k, v in update.items() if k in FIELDS and v not in (None, "")})
 
-    def reread() -> None:
-        merge(api.call("GET", f"/api/v1/tasks/{task_id}"))
-
     with Live(_task_table([task]), console=console, refresh_per_second=8, transient=False) as live:
+
+        def reread() -> bool:
+            """The task as stored (it may have finished before the stream connected); True once it has."""
+            merge(api.call("GET", f"/api/v1/tasks/{task_id}"))
+            live.update(_task_table([task]))
+            return task["state"] in TERMINAL
+
         events = api.events(str(task["workspace_id"]), on_connect=reread, on_idle=reread)
         try:
-            while task["state"] not in TERMINAL:
-                event = next(events)
+            for event in events:
                 if event["task_id"] == task_id:
                     merge(event)
                 live.update(_task_table([task]))
+                if task["state"] in TERMINAL:
+                    break
         finally:
             events.close()
     console.print(

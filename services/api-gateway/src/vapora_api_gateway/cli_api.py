@@ -148,12 +148,15 @@ class Api:
         workspace_id: str,
         *,
         after: int | None = None,
-        on_connect: Callable[[], object] | None = None,
-        on_idle: Callable[[], object] | None = None,
+        on_connect: Callable[[], bool] | None = None,
+        on_idle: Callable[[], bool] | None = None,
         retry_s: float = 1.0,
         max_retries: int = 30,
     ) -> Generator[dict[str, Any], None, None]:
-        """Task events of a workspace from the SSE stream, resumed with Last-Event-ID after a drop."""
+        """Task events of a workspace from the SSE stream, resumed with Last-Event-ID after a drop.
+
+        ``on_connect`` is called each time the stream is (re)connected and ``on_idle`` on each
+        keep-alive; either one returning True ends the stream (the caller has what it waited for)."""
         last = after
         failures = 0
         path = f"/api/v1/workspaces/{workspace_id}/events"
@@ -175,11 +178,11 @@ class Api:
                     event_id: int | None = None
                     for line in resp.iter_lines():
                         if line.startswith(": connected"):
-                            if on_connect is not None:
-                                on_connect()
+                            if on_connect is not None and on_connect():
+                                return
                         elif line.startswith(": keep-alive"):
-                            if on_idle is not None:
-                                on_idle()
+                            if on_idle is not None and on_idle():
+                                return
                         elif line.startswith("id:"):
                             event_id = int(line[3:].strip())
                         elif line.startswith("data:"):
