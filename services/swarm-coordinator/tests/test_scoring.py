@@ -33,6 +33,25 @@ def test_an_expert_beats_an_idle_failing_agent_and_a_newcomer_gets_the_neutral_p
     assert new.total == pytest.approx(0.3 * 0.5 + 0.5 * 0.5)
 
 
+def test_on_a_cold_start_an_equal_load_goes_to_the_higher_declared_proficiency() -> None:
+    ranked = rank([Candidate("developer", 0, None, 0.5), Candidate("tester", 0, None, 0.9)])
+    assert [c.agent_id for c, _ in ranked] == ["tester", "developer"]
+    assert [s.total for _, s in ranked] == [1.0, 1.0]  # the load alone scores; the declaration only breaks the tie
+    ranked = rank([Candidate("developer", 0, None, 0.5), Candidate("tester", 1, None, 0.9)])
+    assert [c.agent_id for c, _ in ranked] == ["developer", "tester"]  # but never outweighs load
+
+
+def test_a_newcomer_starts_from_its_declared_proficiency_and_none_declared_is_neutral() -> None:
+    known = Evidence(success_rate=0.6, expertise=0.6, confidence=1.0, executions=20)  # 0.18 + 0.3 + 0.2 = 0.68
+    ranked = rank([Candidate("known", 0, known), Candidate("declared", 0, None, 0.95), Candidate("silent", 0, None, 0)])
+    assert [c.agent_id for c, _ in ranked] == ["declared", "known", "silent"]
+    declared, silent = ranked[0][1], ranked[2][1]
+    assert declared.total == pytest.approx(0.3 * 0.95 + 0.5 * 0.95)  # 0.76
+    assert (declared.success_rate, declared.expertise, declared.confidence) == (0.95, 0.95, 0.0)
+    assert not declared.learning_data
+    assert silent.total == pytest.approx(0.3 * 0.5 + 0.5 * 0.5)
+
+
 @pytest.mark.parametrize(
     ("title", "description", "expected"),
     [
@@ -64,6 +83,7 @@ def test_top_k_is_the_head_of_the_full_ranking_with_and_without_learning_data() 
                 None
                 if trial % 5 == 0 or rng.random() < 0.3
                 else Evidence(rng.choice([0.5, 0.8]), rng.choice([0.4, 0.9]), rng.choice([0.5, 1.0]), 10),
+                rng.choice([0.0, 0.5, 0.9]),
             )
             for i in range(rng.randrange(1, 60))
         ]
@@ -90,7 +110,7 @@ def test_the_views_bounded_walk_picks_exactly_the_head_of_the_full_ranking() -> 
                 status=agents_pb2.AGENT_STATUS_HEALTHY if rng.random() < 0.9 else agents_pb2.AGENT_STATUS_UNHEALTHY,
                 max_concurrency=rng.choice([0, 1, 2, 3]),
                 workspace_id=rng.choice(["", "", "ws1", "ws2"]),
-                capabilities=[agents_pb2.Capability(task_type="coding")],
+                capabilities=[agents_pb2.Capability(task_type="coding", proficiency=rng.choice([0.0, 0.5, 0.9]))],
             )
             for i in range(n)
         )

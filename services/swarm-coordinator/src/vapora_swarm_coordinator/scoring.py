@@ -6,9 +6,11 @@
 No learning data: when *no* candidate has a learning profile with at least one execution
 for the task type, the load decides alone: ``total = load_score`` with ``success_rate = 1``,
 i.e. ``1 / (1 + load)``. When some candidates have data and others do not, the ones
-without data get the neutral prior ``success_rate = expertise = 0.5`` and ``confidence = 0``,
-so a newcomer is neither favoured nor starved against a known agent.
-Ties go to the lower load, then to the smaller agent id (deterministic).
+without data start from what their manifest declares: ``success_rate = expertise =
+proficiency`` and ``confidence = 0`` (a proficiency of 0, i.e. none declared, counts as the
+neutral 0.5). Ties go to the lower load, then to the higher declared proficiency, then to the
+smaller agent id (deterministic): on a cold start the tester, not whoever sorts first, gets
+the first testing task, and so the first evidence.
 
 :func:`top` is the hot path: the same order as :func:`rank`, but it scores every
 candidate as plain floats and builds :class:`Score` objects only for the ``k`` best.
@@ -23,8 +25,7 @@ from dataclasses import dataclass
 W_LOAD = 0.3
 W_EXPERTISE = 0.5
 W_CONFIDENCE = 0.2
-PRIOR_SUCCESS_RATE = 0.5
-PRIOR_EXPERTISE = 0.5
+NEUTRAL_PRIOR = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,12 @@ class Candidate:
     agent_id: str
     load: int
     evidence: Evidence | None
+    proficiency: float = NEUTRAL_PRIOR  # declared in the agent's manifest, see prior()
+
+
+def prior(proficiency: float) -> float:
+    """What an agent without data starts from: its declared proficiency; 0 (none) is neutral."""
+    return proficiency if proficiency > 0 else NEUTRAL_PRIOR
 
 
 def load_score(success_rate: float, load: int) -> float:
@@ -63,28 +70,18 @@ def total(load_score_: float, expertise: float, confidence: float) -> float:
     return W_LOAD * load_score_ + W_EXPERTISE * expertise + W_CONFIDENCE * confidence
 
 
-def upper_bound(evidence: Evidence | None, *, learning: bool) -> float:
-    """The score at load 0: no load can raise a candidate above it."""
-    if not learning:
-        return 1.0
-    if evidence is None or evidence.executions <= 0:
-        return total_at(PRIOR_SUCCESS_RATE, 0, PRIOR_EXPERTISE, 0.0)
-    return total_at(evidence.success_rate, 0, evidence.expertise, evidence.confidence)
-
-
 def has_data(evidence: Evidence | None) -> bool:
     return evidence is not None and evidence.executions > 0
 
 
-def score(load: int, evidence: Evidence | None, *, learning: bool) -> Score:
+def score(load: int, evidence: Evidence | None, *, learning: bool, proficiency: float = NEUTRAL_PRIOR) -> Score:
     """The score of one candidate; ``learning`` is False when no candidate has data."""
     if not learning:
         ls = load_score(1.0, load)
         return Score(1.0, load, ls, 0.0, 0.0, ls, False)
     if evidence is None or evidence.executions <= 0:
-        ls = load_score(PRIOR_SUCCESS_RATE, load)
-        t = total_at(PRIOR_SUCCESS_RATE, max(0, load), PRIOR_EXPERTISE, 0.0)
-        return Score(PRIOR_SUCCESS_RATE, load, ls, PRIOR_EXPERTISE, 0.0, t, False)
+        p = prior(proficiency)
+        return Score(p, load, load_score(p, load), p, 0.0, total_at(p, max(0, load), p, 0.0), False)
     ls = load_score(evidence.success_rate, load)
     t = total_at(evidence.success_rate, max(0, load), evidence.expertise, evidence.confidence)
     return Score(evidence.success_rate, load, ls, evidence.expertise, evidence.confidence, t, True)
@@ -93,8 +90,8 @@ def score(load: int, evidence: Evidence | None, *, learning: bool) -> Score:
 def rank(candidates: Sequence[Candidate]) -> list[tuple[Candidate, Score]]:
     """Every candidate with its score, best first."""
     learning = any(has_data(c.evidence) for c in candidates)
-    scored = [(c, score(c.load, c.evidence, learning=learning)) for c in candidates]
-    scored.sort(key=lambda cs: (-cs[1].total, cs[0].load, cs[0].agent_id))
+    scored = [(c, score(c.load, c.evidence, learning=learning, proficiency=c.proficiency)) for c in candidates]
+    scored.sort(key=lambda cs: (-cs[1].total, cs[0].load, -prior(cs[0].proficiency), cs[0].agent_id))
     return scored
 
 
@@ -108,16 +105,20 @@ def top(candidates: Sequence[Candidate], k: int) -> list[tuple[Candidate, Score]
     if not candidates:
         return []
     learning = any(c.evidence is not None and c.evidence.executions > 0 for c in candidates)
-    keyed: list[tuple[float, int, str, int]] = []
+    keyed: list[tuple[float, int, float, str, int]] = []
     for i, c in enumerate(candidates):
         load = c.load if c.load > 0 else 0
         e = c.evidence
+        p = prior(c.proficiency)
         if not learning:
             t = 1.0 / (1 + load)
         elif e is None or e.executions <= 0:
-            t = total_at(PRIOR_SUCCESS_RATE, load, PRIOR_EXPERTISE, 0.0)
+            t = total_at(p, load, p, 0.0)
         else:
             t = total_at(e.success_rate, load, e.expertise, e.confidence)
-        keyed.append((-t, c.load, c.agent_id, i))
+        keyed.append((-t, c.load, -p, c.agent_id, i))
     best = heapq.nsmallest(k, keyed) if k < len(keyed) else sorted(keyed)
-    return [(candidates[i], score(candidates[i].load, candidates[i].evidence, learning=learning)) for *_, i in best]
+    return [
+        (c, score(c.load, c.evidence, learning=learning, proficiency=c.proficiency))
+        for c in (candidates[i] for *_, i in best)
+    ]

@@ -12,7 +12,8 @@ from vapora_swarm_coordinator.scoring import Candidate, Evidence
 
 HEALTHY = agents_pb2.AGENT_STATUS_HEALTHY
 
-Entry = tuple[float, int, str, int]  # (-total, load, agent id, version): heap order == scoring.rank order
+# (-total, load, -prior, agent id, version): heap order == scoring.rank order
+Entry = tuple[float, int, float, str, int]
 
 
 class FleetView:
@@ -27,7 +28,8 @@ class FleetView:
 
     def __init__(self) -> None:
         self.agents: dict[str, agents_pb2.Agent] = {}
-        self._by_type: dict[str, dict[str, tuple[str, int]]] = {}  # type → id → (workspace, max_concurrency)
+        # type → id → (workspace, max_concurrency, declared proficiency)
+        self._by_type: dict[str, dict[str, tuple[str, int, float]]] = {}
         self.profiles: dict[tuple[str, str], Evidence] = {}
         self.load: dict[str, int] = {}
         self.registry_loaded = False
@@ -64,9 +66,12 @@ class FleetView:
         self._heaps.clear()
         if agent.status != HEALTHY:
             return
-        entry = (agent.workspace_id, agent.max_concurrency)
         for c in agent.capabilities:
-            self._by_type.setdefault(c.task_type, {})[agent.id] = entry
+            self._by_type.setdefault(c.task_type, {})[agent.id] = (
+                agent.workspace_id,
+                agent.max_concurrency,
+                c.proficiency,
+            )
 
     # -- profiles ----------------------------------------------------------------------
 
@@ -105,13 +110,13 @@ class FleetView:
 
     def has_capable(self, task_type: str, workspace_id: str) -> bool:
         """Some healthy agent with the capability may serve the workspace (at any load)."""
-        return any(not ws or ws == workspace_id for ws, _ in self._by_type.get(task_type, {}).values())
+        return any(not ws or ws == workspace_id for ws, _, _ in self._by_type.get(task_type, {}).values())
 
     def capable(self, task_type: str, workspace_id: str, exclude: frozenset[str] = frozenset()) -> list[str]:
         """Healthy agents with the capability that may serve the workspace, at any load."""
         return [
             agent_id
-            for agent_id, (ws, _) in self._by_type.get(task_type, {}).items()
+            for agent_id, (ws, _, _) in self._by_type.get(task_type, {}).items()
             if (not ws or ws == workspace_id) and agent_id not in exclude
         ]
 
@@ -122,30 +127,30 @@ class FleetView:
 
     def candidates(self, agent_ids: Iterable[str], task_type: str) -> list[Candidate]:
         """The agents among ``agent_ids`` with room (``load < max_concurrency``, 0 = no cap)."""
-        limits = self._by_type.get(task_type, {})
+        capable = self._by_type.get(task_type, {})
         load, profiles = self.load, self.profiles
         out = []
         for a in agent_ids:
             n = load.get(a, 0)
-            entry = limits.get(a)
-            limit = entry[1] if entry is not None else 0
+            _, limit, proficiency = capable.get(a, ("", 0, 0.0))
             if limit <= 0 or n < limit:
-                out.append(Candidate(a, n, profiles.get((a, task_type))))
+                out.append(Candidate(a, n, profiles.get((a, task_type)), proficiency))
         return out
 
     # -- the best candidates (the hot path) ----------------------------------------------
 
     def _entry(self, task_type: str, agent_id: str, learning: bool, version: int) -> Entry:
         n = self.load.get(agent_id, 0)
+        p = scoring.prior(self._by_type[task_type][agent_id][2])
         if not learning:
             t = 1.0 / (1 + n)
         else:
             e = self.profiles.get((agent_id, task_type))
             if e is None or e.executions <= 0:
-                t = scoring.total_at(scoring.PRIOR_SUCCESS_RATE, n, scoring.PRIOR_EXPERTISE, 0.0)
+                t = scoring.total_at(p, n, p, 0.0)
             else:
                 t = scoring.total_at(e.success_rate, n, e.expertise, e.confidence)
-        return (-t, n, agent_id, version)
+        return (-t, n, -p, agent_id, version)
 
     def _heap(self, task_type: str) -> tuple[bool, list[Entry]]:
         cached = self._heaps.get(task_type)
@@ -176,12 +181,12 @@ class FleetView:
         seen: set[str] = set()
         while heap and len(kept) < k:
             entry = heapq.heappop(heap)
-            _, n, agent_id, v = entry
+            _, n, _, agent_id, v = entry
             where = capable.get(agent_id)
             if where is None or version.get(agent_id, 0) != v or agent_id in seen:
                 continue
             seen.add(agent_id)
-            ws, limit = where
+            ws, limit, _ = where
             if 0 < limit <= n:
                 continue
             current.append(entry)
@@ -192,7 +197,13 @@ class FleetView:
             heapq.heappush(heap, entry)
         profiles = self.profiles
         out = []
-        for _, n, agent_id, _ in kept:
+        for _, n, _, agent_id, _ in kept:
             e = profiles.get((agent_id, task_type))
-            out.append((Candidate(agent_id, n, e), scoring.score(n, e, learning=learning)))
+            proficiency = capable[agent_id][2]
+            out.append(
+                (
+                    Candidate(agent_id, n, e, proficiency),
+                    scoring.score(n, e, learning=learning, proficiency=proficiency),
+                )
+            )
         return out
