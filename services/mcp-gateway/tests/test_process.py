@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -15,24 +12,18 @@ import grpc
 from vapora.mcp.v1 import mcp_pb2, mcp_pb2_grpc
 from vapora_core.grpc import check_health
 from vapora_testing.ports import free_port
+from vapora_testing.process import ServiceProcess, service_env
 
 
-def environment(nats_url: str, tmp_path: Path, config_dir: Path) -> tuple[dict[str, str], dict[str, int]]:
-    ports = {"grpc": free_port(), "metrics": free_port(), "mcp": free_port()}
-    env = dict(os.environ)
-    env.update(
-        {
-            "VAPORA_SERVICE_NAME": "mcp-gateway",
-            "VAPORA_NATS_URL": nats_url,
-            "VAPORA_DATA_DIR": str(tmp_path / "data"),
-            "VAPORA_GRPC_PORT": str(ports["grpc"]),
-            "VAPORA_METRICS_PORT": str(ports["metrics"]),
-            "VAPORA_MCP_HTTP_PORT": str(ports["mcp"]),
-            "VAPORA_CONFIG_DIR": str(config_dir),
-            "VAPORA_SHUTDOWN_GRACE_S": "3",
-        }
+def environment(nats_url: str, tmp_path: Path, config_dir: Path) -> dict[str, str]:
+    return service_env(
+        nats_url,
+        tmp_path / "data",
+        VAPORA_SERVICE_NAME="mcp-gateway",
+        VAPORA_MCP_HTTP_PORT=str(free_port()),
+        VAPORA_CONFIG_DIR=str(config_dir),
+        VAPORA_SHUTDOWN_GRACE_S="3",
     )
-    return env, ports
 
 
 def children(pid: int) -> list[int]:
@@ -67,18 +58,12 @@ def http_get(url: str) -> tuple[int, str]:
 async def test_the_service_runs_answers_health_and_exits_0_on_sigterm(
     nats_url: str, tmp_path: Path, config_file: Path
 ) -> None:
-    env, ports = environment(nats_url, tmp_path, config_file.parent)
-    run_dir = tmp_path / "run"
-    run_dir.mkdir()
-    log = (tmp_path / "mcp-gateway.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "vapora_mcp_gateway"], env=env, cwd=run_dir, stdout=log, stderr=log)
+    env = environment(nats_url, tmp_path, config_file.parent)
+    gateway = ServiceProcess("vapora_mcp_gateway", env, tmp_path / "run", tmp_path / "mcp-gateway.log")
+    metrics = f"http://127.0.0.1:{gateway.metrics_port}/metrics"
     try:
-        deadline = time.monotonic() + 60
-        while http_get(f"http://127.0.0.1:{ports['metrics']}/readyz")[0] != 200:
-            assert proc.poll() is None, (tmp_path / "mcp-gateway.log").read_text()
-            assert time.monotonic() < deadline, "mcp-gateway did not become ready"
-            time.sleep(0.1)
-        target = f"127.0.0.1:{ports['grpc']}"
+        await gateway.start(timeout=60)
+        target = gateway.addr
         assert await check_health(target)
         assert await check_health(target, "vapora.mcp.v1.McpGateway")
         async with grpc.aio.insecure_channel(target) as channel:
@@ -86,21 +71,18 @@ async def test_the_service_runs_answers_health_and_exits_0_on_sigterm(
                 mcp_pb2.CallToolRequest(server="workspace", tool="list_files", workspace_id="ws-1")
             )
         assert not reply.is_error
-        status, body = http_get(f"http://127.0.0.1:{ports['metrics']}/metrics")
+        status, body = http_get(metrics)
         assert status == 200
         assert "vapora_mcp_servers_up 3.0" in body
         assert 'vapora_mcp_calls_total{outcome="ok",server="workspace",tool="list_files"} 1.0' in body
 
-        servers = children(proc.pid)
+        assert gateway.proc is not None
+        servers = children(gateway.proc.pid)
         assert len(servers) == 3  # workspace, sysinfo, private
 
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(30) == 0
+        assert gateway.terminate(timeout=30) == 0, gateway.tail()
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        log.close()
+        gateway.kill()
     # no MCP server process is left behind
     assert [pid for pid in servers if Path(f"/proc/{pid}").exists() and not zombie(pid)] == []
 
@@ -109,7 +91,7 @@ def test_an_invalid_config_stops_the_start_with_a_clear_message(nats_url: str, t
     config_dir = tmp_path / "config"
     config_dir.mkdir()
     (config_dir / "mcp.toml").write_text('[[servers]]\nname = "x"\ntransport = "stdio"\n')
-    env, _ = environment(nats_url, tmp_path, config_dir)
+    env = environment(nats_url, tmp_path, config_dir)
     done = subprocess.run(
         [sys.executable, "-m", "vapora_mcp_gateway"],
         env=env,

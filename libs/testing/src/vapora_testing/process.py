@@ -1,5 +1,6 @@
-"""A service run as its own process, for tests and benches that need one: started, watched
-through its gRPC health, killed or stopped by its own pid."""
+"""A service run as its own process, for tests and benches that need one: started, waited for
+until its ``/readyz`` says it has started (its gRPC server included), killed or stopped by its
+own pid."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from vapora_core.grpc import check_health
+import httpx
+
 from vapora_testing.ports import free_port
 
 
@@ -20,6 +22,7 @@ class ServiceProcess:
     """``python -m <module>`` (or ``python <command...>``) with its output in ``log``."""
 
     def __init__(self, module: str, env: dict[str, str], cwd: Path, log: Path, *, command: Sequence[str] = ()) -> None:
+        cwd.mkdir(parents=True, exist_ok=True)
         self.module, self.env, self.cwd, self.log = module, env, cwd, log
         self.argv = [sys.executable, *(command or ("-m", module))]
         self.grpc_port = int(env["VAPORA_GRPC_PORT"])
@@ -39,12 +42,19 @@ class ServiceProcess:
     async def start(self, timeout: float = 20.0) -> ServiceProcess:
         proc = self.spawn()
         deadline = time.monotonic() + timeout
-        while not await check_health(self.addr):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                self.kill()
-                raise AssertionError(f"{self.module} did not become healthy:\n{self.tail()}")
-            await asyncio.sleep(0.1)
+        async with httpx.AsyncClient(timeout=1.0) as http:
+            while not await self._ready(http):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    self.kill()
+                    raise AssertionError(f"{self.module} did not become ready:\n{self.tail()}")
+                await asyncio.sleep(0.1)
         return self
+
+    async def _ready(self, http: httpx.AsyncClient) -> bool:
+        try:
+            return (await http.get(f"http://127.0.0.1:{self.metrics_port}/readyz")).status_code == 200
+        except httpx.HTTPError:
+            return False
 
     def tail(self, lines: int = 40) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:]) if self.log.exists() else ""
@@ -63,10 +73,11 @@ class ServiceProcess:
 
 
 def service_env(nats_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
-    """The environment of a service process: this NATS, its own data dir, free gRPC and metrics ports."""
+    """The environment of a service process: this NATS, its own data dir, free gRPC and metrics
+    ports, and ``extra``; no ``VAPORA_`` setting of this process leaks in (a provider key, a store URL)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     return {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if not k.startswith("VAPORA_")},
         "VAPORA_NATS_URL": nats_url,
         "VAPORA_DATA_DIR": str(data_dir),
         "VAPORA_GRPC_PORT": str(free_port()),
