@@ -66,6 +66,16 @@ def test_a_task_goes_through_every_service_and_reaches_done(fleet: Fleet, client
     assert stored[0].success
 
 
+def test_on_a_fresh_fleet_the_declared_specialist_takes_the_first_task_of_its_type(client: httpx.Client) -> None:
+    """config/agents: tester declares testing 0.9, developer testing 0.5; with no evidence yet the
+    load alone scores them equal, and the declaration breaks the tie."""
+    task = submit(client, title="Cover the parser with tests", task_type="testing", priority="normal")
+    done = wait_terminal(client, task["id"])
+    assert done["state"] == "done" and done["agent_id"] == "tester", done
+    explained = client.get(f"/api/v1/tasks/{task['id']}/assignment").json()
+    assert explained["score"]["learning_data"] is False  # chosen before any testing evidence existed
+
+
 def test_one_trace_spans_gateway_coordinator_runtime_router_and_knowledge_graph(
     fleet: Fleet, client: httpx.Client
 ) -> None:
