@@ -69,28 +69,6 @@ def test_task_type_is_inferred_by_the_documented_keyword_rules(title: str, descr
     assert infer_task_type(title, description) == expected
 
 
-def test_top_k_is_the_head_of_the_full_ranking_with_and_without_learning_data() -> None:
-    import random
-
-    from vapora_swarm_coordinator.scoring import top
-
-    rng = random.Random(3)
-    for trial in range(50):
-        cands = [
-            Candidate(
-                f"a{i:03d}",
-                rng.randrange(4),
-                None
-                if trial % 5 == 0 or rng.random() < 0.3
-                else Evidence(rng.choice([0.5, 0.8]), rng.choice([0.4, 0.9]), rng.choice([0.5, 1.0]), 10),
-                rng.choice([0.0, 0.5, 0.9]),
-            )
-            for i in range(rng.randrange(1, 60))
-        ]
-        for k in (1, 3, 10, 100):
-            assert top(cands, k) == rank(cands)[:k]
-
-
 def test_the_views_bounded_walk_picks_exactly_the_head_of_the_full_ranking() -> None:
     import random
 

@@ -12,13 +12,12 @@ neutral 0.5). Ties go to the lower load, then to the higher declared proficiency
 smaller agent id (deterministic): on a cold start the tester, not whoever sorts first, gets
 the first testing task, and so the first evidence.
 
-:func:`top` is the hot path: the same order as :func:`rank`, but it scores every
-candidate as plain floats and builds :class:`Score` objects only for the ``k`` best.
+:func:`rank` is the reference order; the coordinator's hot path, ``FleetView.best`` (``state.py``),
+keeps the same order in a heap per task type and is tested against it.
 """
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -98,27 +97,3 @@ def rank(candidates: Sequence[Candidate]) -> list[tuple[Candidate, Score]]:
 def total_at(success_rate: float, load: int, expertise: float, confidence: float) -> float:
     """``total(load_score(success_rate, load), expertise, confidence)`` with the same float operations."""
     return W_LOAD * (success_rate / (1 + load)) + W_EXPERTISE * expertise + W_CONFIDENCE * confidence
-
-
-def top(candidates: Sequence[Candidate], k: int) -> list[tuple[Candidate, Score]]:
-    """``rank(candidates)[:k]``, in O(n log k) with no per-candidate objects."""
-    if not candidates:
-        return []
-    learning = any(c.evidence is not None and c.evidence.executions > 0 for c in candidates)
-    keyed: list[tuple[float, int, float, str, int]] = []
-    for i, c in enumerate(candidates):
-        load = c.load if c.load > 0 else 0
-        e = c.evidence
-        p = prior(c.proficiency)
-        if not learning:
-            t = 1.0 / (1 + load)
-        elif e is None or e.executions <= 0:
-            t = total_at(p, load, p, 0.0)
-        else:
-            t = total_at(e.success_rate, load, e.expertise, e.confidence)
-        keyed.append((-t, c.load, -p, c.agent_id, i))
-    best = heapq.nsmallest(k, keyed) if k < len(keyed) else sorted(keyed)
-    return [
-        (c, score(c.load, c.evidence, learning=learning, proficiency=c.proficiency))
-        for c in (candidates[i] for *_, i in best)
-    ]
