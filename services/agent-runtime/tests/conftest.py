@@ -14,7 +14,6 @@ import os
 import shutil
 import subprocess
 import sys
-import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +32,7 @@ from vapora_core.bus import Bus, Delivery, subjects
 from vapora_core.bus.topology import ConsumerSpec
 from vapora_core.grpc import GrpcServer, channel
 from vapora_testing.ports import free_port, wait_until
+from vapora_testing.process import ready
 
 ROOT = Path(__file__).resolve().parents[3]
 HEARTBEAT_TIMEOUT_S = 1.5
@@ -90,11 +90,7 @@ async def router() -> AsyncIterator[tuple[StandInRouter, str]]:
 def _ready(port: int, proc: subprocess.Popen[bytes], log: Path) -> bool:
     if proc.poll() is not None:
         raise RuntimeError(f"exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=0.5) as resp:
-            return bool(resp.status == 200)
-    except OSError:
-        return False
+    return ready(port)
 
 
 @dataclass

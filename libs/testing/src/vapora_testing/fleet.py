@@ -14,12 +14,12 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from vapora_testing.nats import NatsServer
 from vapora_testing.ports import free_port, wait_until
+from vapora_testing.process import ready as ops_ready
 
 ROOT = Path(__file__).resolve().parents[4]
 
@@ -186,11 +186,7 @@ class Fleet:
         if proc is not None and proc.poll() is not None:
             tail = self.log_path(name).read_text(errors="replace")[-3000:]
             raise RuntimeError(f"{name} exited with {proc.returncode}; log tail:\n{tail}")
-        try:
-            with urllib.request.urlopen(f"{self.ops_url(name)}/readyz", timeout=0.5) as resp:
-                return bool(resp.status == 200)
-        except OSError:
-            return False
+        return ops_ready(self.ports[name][1])
 
     def wait_ready(self, name: str, timeout: float = 60.0) -> None:
         wait_until(lambda: self.ready(name), timeout, f"{name} to be ready", interval=0.1)
@@ -316,14 +312,7 @@ def cmd_status(run_dir: Path) -> int:
     services = state.get("services", {})
     for name, s in services.items() if isinstance(services, dict) else []:
         alive = _alive(s.get("pid"))
-        ready = False
-        if alive:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{s['ops_port']}/readyz", timeout=1) as r:
-                    ready = r.status == 200
-            except OSError:
-                ready = False
-        status = "ready" if ready else ("up" if alive else "DOWN")
+        status = "ready" if alive and ops_ready(s["ops_port"], timeout=1) else ("up" if alive else "DOWN")
         grpc = f"grpc :{s['grpc_port']}" if s.get("grpc_port") else ""
         print(f"{name:17} {status:5} pid {s.get('pid')}  http :{s['ops_port']}  {grpc}")
     return 0

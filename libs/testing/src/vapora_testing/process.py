@@ -10,12 +10,20 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
-import httpx
-
 from vapora_testing.ports import free_port
+
+
+def ready(ops_port: int, timeout: float = 0.5) -> bool:
+    """Whether the service whose ops server listens on ``ops_port`` answers ``/readyz`` with 200."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{ops_port}/readyz", timeout=timeout) as resp:
+            return bool(resp.status == 200)
+    except OSError:
+        return False
 
 
 class ServiceProcess:
@@ -42,19 +50,12 @@ class ServiceProcess:
     async def start(self, timeout: float = 20.0) -> ServiceProcess:
         proc = self.spawn()
         deadline = time.monotonic() + timeout
-        async with httpx.AsyncClient(timeout=1.0) as http:
-            while not await self._ready(http):
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    self.kill()
-                    raise AssertionError(f"{self.module} did not become ready:\n{self.tail()}")
-                await asyncio.sleep(0.1)
+        while not await asyncio.to_thread(ready, self.metrics_port):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                self.kill()
+                raise AssertionError(f"{self.module} did not become ready:\n{self.tail()}")
+            await asyncio.sleep(0.1)
         return self
-
-    async def _ready(self, http: httpx.AsyncClient) -> bool:
-        try:
-            return (await http.get(f"http://127.0.0.1:{self.metrics_port}/readyz")).status_code == 200
-        except httpx.HTTPError:
-            return False
 
     def tail(self, lines: int = 40) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:]) if self.log.exists() else ""
