@@ -76,6 +76,28 @@ def test_on_a_fresh_fleet_the_declared_specialist_takes_the_first_task_of_its_ty
     assert explained["score"]["learning_data"] is False  # chosen before any testing evidence existed
 
 
+def test_what_the_swarm_learned_about_an_agent_is_shown_by_the_gateway(client: httpx.Client) -> None:
+    """gateway → agent-registry (GetAgent) and knowledge-graph (GetLearningProfiles, GetLearningCurve)."""
+    first_day = time.strftime("%Y-%m-%d", time.gmtime())
+    task = submit(client, title="Document the export API", task_type="documentation", priority="normal")
+    done = wait_terminal(client, task["id"])
+    assert done["state"] == "done", done
+    agent = done["agent_id"]
+    deadline = time.monotonic() + 15
+    while True:
+        profiles = client.get(f"/api/v1/agents/{agent}/profiles")
+        assert profiles.status_code == 200, profiles.text
+        mine = [p for p in profiles.json()["items"] if p["task_type"] == "documentation"]
+        if mine or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert mine and mine[0]["executions"] >= 1 and mine[0]["successes"] >= 1, profiles.json()
+    curve = client.get(f"/api/v1/agents/{agent}/profiles/documentation/curve?days=1").json()
+    assert curve["points"][-1]["day"] in (first_day, time.strftime("%Y-%m-%d", time.gmtime()))  # UTC midnight
+    assert curve["points"][-1]["executions"] >= 1
+    assert client.get("/api/v1/agents/nobody/profiles").status_code == 404
+
+
 def test_one_trace_spans_gateway_coordinator_runtime_router_and_knowledge_graph(
     fleet: Fleet, client: httpx.Client
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,11 +14,16 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from vapora.agents.v1 import agents_pb2, agents_pb2_grpc
 from vapora.coordinator.v1 import coordinator_pb2, coordinator_pb2_grpc
+from vapora.kg.v1 import kg_pb2
 from vapora.llm.v1 import llm_pb2, llm_pb2_grpc
 from vapora_api_gateway.app import GatewayApp
 from vapora_api_gateway.settings import GatewaySettings
+from vapora_core.bus import Bus
 from vapora_core.errors import InvalidArgument, NotFound
 from vapora_core.grpc import GrpcServer
+from vapora_knowledge_graph.app import KnowledgeGraphApp
+from vapora_knowledge_graph.settings import KgSettings
+from vapora_testing.executions import publish_execution
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -63,6 +69,7 @@ def gateway_settings(tmp_path: Path, nats_url: str, store_url: str) -> GatewaySe
         registry_addr="127.0.0.1:1",
         coordinator_addr="127.0.0.1:1",
         router_addr="127.0.0.1:1",
+        kg_addr="127.0.0.1:1",
         grpc_timeout_s=2.0,
         shutdown_grace_s=2.0,
     )
@@ -134,11 +141,18 @@ class Calls:
     budgets: list[llm_pb2.GetBudgetStatusRequest] = field(default_factory=list)
     explain: list[coordinator_pb2.ExplainAssignmentRequest] = field(default_factory=list)
     assignments: dict[str, coordinator_pb2.Assignment] = field(default_factory=dict)
+    more_agents: list[agents_pb2.Agent] = field(default_factory=list)  # known to GetAgent besides AGENTS
 
 
 class Registry(agents_pb2_grpc.AgentRegistryServicer):
     def __init__(self, calls: Calls) -> None:
         self.calls = calls
+
+    async def GetAgent(self, request: agents_pb2.GetAgentRequest, context: Any) -> agents_pb2.Agent:
+        for a in [*AGENTS, *self.calls.more_agents]:
+            if a.id == request.agent_id:
+                return a
+        raise NotFound(f"agent {request.agent_id} is not registered")
 
     async def ListAgents(self, request: agents_pb2.ListAgentsRequest, context: Any) -> agents_pb2.ListAgentsResponse:
         self.calls.list_agents.append(request)
@@ -240,3 +254,60 @@ async def platform_gateway(gateway_factory: GatewayFactory, platform: tuple[str,
     addr, calls = platform
     _, client = await gateway_factory(registry_addr=addr, coordinator_addr=addr, router_addr=addr)
     return client, calls
+
+
+@pytest.fixture
+async def kg(nats_url: str, tmp_path: Path) -> AsyncIterator[KnowledgeGraphApp]:
+    """A real knowledge-graph (its consumers, embedded store and gRPC) on the test's nats-server."""
+    app = KnowledgeGraphApp(
+        KgSettings(nats_url=nats_url, store_url=f"surrealkv://{tmp_path / 'kg'}", grpc_port=0, shutdown_grace_s=2)
+    )
+    await app.start()
+    try:
+        yield app
+    finally:
+        await app.stop()
+
+
+@pytest.fixture
+async def learning_gateway(
+    gateway_factory: GatewayFactory, platform: tuple[str, Calls], kg: KnowledgeGraphApp
+) -> tuple[Client, Calls]:
+    """:func:`platform_gateway`, with the real knowledge-graph behind it."""
+    addr, calls = platform
+    _, client = await gateway_factory(
+        registry_addr=addr, coordinator_addr=addr, router_addr=addr, kg_addr=f"127.0.0.1:{kg.grpc_port}"
+    )
+    return client, calls
+
+
+Executed = Callable[[str, str, str, list[bool]], Awaitable[None]]
+
+
+@pytest.fixture
+def executed(bus: Bus) -> Executed:
+    """``await executed(agent, task_type, workspace, [success, ...])``: one execution per outcome,
+    published where agents publish them (quality 0.9 on success, 0.1 on failure, 200 ms, 0.5¢)."""
+
+    async def record(agent: str, task_type: str, ws: str, outcomes: list[bool]) -> None:
+        for i, success in enumerate(outcomes):
+            await publish_execution(
+                bus,
+                kg_pb2.ExecutionRecorded(
+                    execution_id=f"ex-{agent}-{task_type}-{i}",
+                    job_id=f"job-{agent}-{task_type}-{i}",
+                    task_id=f"task-{agent}-{task_type}-{i}",
+                    workspace_id=ws,
+                    agent_id=agent,
+                    task_type=task_type,
+                    success=success,
+                    quality=0.9 if success else 0.1,
+                    latency_ms=200,
+                    cost_cents=0.5,
+                    provider="offline",
+                    model="offline-1",
+                    finished_at=Timestamp(seconds=int(time.time())),
+                ),
+            )
+
+    return record

@@ -101,6 +101,28 @@ async def test_agents_and_budgets_come_from_the_platform_over_grpc(platform_gate
     assert code == 0 and "near_limit" in out and "850.00" in out and "reviewer" in out
 
 
+async def test_learning_shows_an_agents_profiles_and_one_types_daily_curve(learning_gateway, executed):
+    client, _ = learning_gateway
+    assert (await vapora("--url", client.base, "login", "--register", "--email", "learn@example.com"))[0] == 0
+    code, out = await vapora("learning", "coder-1")
+    assert code == 0 and "no executions of coder-1 recorded yet" in out
+    ws = json.loads(Path(os.environ["VAPORA_CLI_CONFIG"]).read_text())["workspace_id"]
+    await executed("coder-1", "coding", ws, [True, True, False, True])
+    for _ in range(200):
+        code, out = await vapora("learning", "coder-1", "--type", "coding", "--days", "7")
+        if "3/4" in out:
+            break
+        await asyncio.sleep(0.05)
+    assert code == 0, out
+    profile = next(line for line in out.splitlines() if "coding" in line and "3/4" in line)
+    assert "0.750" in profile and "0.20" in profile and "0.70" in profile  # expertise; confidence 4/20; quality
+    assert "coding, last 7 days" in out
+    code, out = await vapora("learning", "private-1")
+    assert code == 2 and "404" in out and "no agent private-1" in out
+    code, out = await vapora("learning", "coder-1", "--type", "coding", "--days", "0")
+    assert code == 2 and "days must be between 1 and 365" in out
+
+
 async def test_watch_shows_live_progress_until_the_task_is_done(platform_gateway, bus):
     client, _ = platform_gateway
     assert (await vapora("--url", client.base, "login", "--register", "--email", "w@example.com"))[0] == 0

@@ -1,11 +1,15 @@
-"""Agents, budgets and assignment explanations, from small servicers over real loopback gRPC."""
+"""Agents, budgets and assignment explanations, from small servicers over real loopback gRPC;
+learning profiles and curves from a real knowledge-graph."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 
+import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from vapora.agents.v1 import agents_pb2
 from vapora.common.v1 import common_pb2
 from vapora.coordinator.v1 import coordinator_pb2
 from vapora.tasks.v1 import tasks_pb2
@@ -120,3 +124,65 @@ async def test_an_unreachable_dependency_is_503_not_500(client):
     status, body, headers = await client.call("GET", "/api/v1/budgets", me["access_token"])
     assert status == 503, body
     assert headers["Content-Type"].startswith("application/problem+json") and "127.0.0.1:1" in body["detail"]
+
+
+async def _profiles(client, token: str, agent: str, executions: int) -> dict[str, object]:
+    """The agent's profiles once the knowledge graph has counted ``executions`` in all."""
+    for _ in range(200):
+        status, body, _ = await client.call("GET", f"/api/v1/agents/{agent}/profiles", token)
+        assert status == 200, body
+        if sum(p["executions"] for p in body["items"]) == executions:
+            return dict(body)
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the knowledge graph never counted {executions} executions of {agent}: {body}")
+
+
+async def test_learning_profiles_and_curves_come_from_the_knowledge_graph(learning_gateway, executed):
+    client, _ = learning_gateway
+    first_day = time.strftime("%Y-%m-%d", time.gmtime())
+    me = await client.register("learning@example.com")
+    token, ws = me["access_token"], me["workspace"]["id"]
+    await executed("coder-1", "coding", ws, [True, True, True, False])
+    await executed("coder-1", "review", "another-ws", [True])
+
+    body = await _profiles(client, token, "coder-1", 5)
+    assert body["agent_id"] == "coder-1"
+    coding, review = body["items"]  # sorted by task type
+    assert coding["task_type"] == "coding" and review["task_type"] == "review"
+    assert (coding["executions"], coding["successes"], coding["success_rate"]) == (4, 3, 0.75)
+    assert coding["confidence"] == pytest.approx(4 / 20)
+    assert coding["expertise"] == pytest.approx(0.75, abs=1e-3)  # the same age: equal recency weights
+    assert coding["mean_quality"] == pytest.approx((3 * 0.9 + 0.1) / 4)
+    assert coding["mean_latency_ms"] == 200 and coding["mean_cost_cents"] == 0.5
+    assert coding["updated_at"]
+
+    status, body, _ = await client.call("GET", "/api/v1/agents/coder-1/profiles/coding/curve?days=7", token)
+    assert status == 200, body
+    assert (body["agent_id"], body["task_type"], body["days"]) == ("coder-1", "coding", 7)
+    [today] = body["points"]
+    assert today["day"] in (first_day, time.strftime("%Y-%m-%d", time.gmtime()))  # across UTC midnight
+    assert (today["executions"], today["successes"], today["success_rate"]) == (4, 3, 0.75)
+    status, body, _ = await client.call("GET", "/api/v1/agents/coder-1/profiles/testing/curve", token)
+    assert status == 200 and body["points"] == [] and body["days"] == 30
+    for days in ("0", "366", "week"):
+        status, body, _ = await client.call("GET", f"/api/v1/agents/coder-1/profiles/coding/curve?days={days}", token)
+        assert status == 400 and "days" in body["detail"], body
+
+
+async def test_an_agent_private_to_another_workspace_has_no_profiles_to_show(learning_gateway, executed):
+    client, calls = learning_gateway
+    mine = await client.register("owner-of-private@example.com")
+    other = await client.register("someone-else@example.com")
+    calls.more_agents.append(agents_pb2.Agent(id="mine-1", role="developer", workspace_id=mine["workspace"]["id"]))
+    await executed("mine-1", "coding", mine["workspace"]["id"], [True, False])
+    await _profiles(client, mine["access_token"], "mine-1", 2)  # visible in the workspace it belongs to
+
+    for agent in ("mine-1", "private-1", "nobody"):  # another workspace's private agents are as unknown ones
+        for path in (f"/api/v1/agents/{agent}/profiles", f"/api/v1/agents/{agent}/profiles/coding/curve"):
+            status, body, _ = await client.call("GET", path, other["access_token"])
+            assert status == 404 and body["detail"] == f"no agent {agent}", (path, body)
+    # nor can the other account ask as the owner's workspace
+    status, body, _ = await client.call(
+        "GET", f"/api/v1/agents/mine-1/profiles?workspace_id={mine['workspace']['id']}", other["access_token"]
+    )
+    assert status == 404 and "mine-1" not in body["detail"]

@@ -12,8 +12,8 @@ import pytest
 pytestmark = pytest.mark.timeout(150)
 
 
-async def test_schemathesis_finds_no_server_errors(platform_gateway, tmp_path: Path):
-    client, _ = platform_gateway
+async def test_schemathesis_finds_no_server_errors(learning_gateway, tmp_path: Path):
+    client, _ = learning_gateway
     me = await client.register("fuzz@example.com")
     # A task that has been assigned, so the assignment route reaches the coordinator too.
     _, task, _ = await client.call("POST", "/api/v1/tasks", me["access_token"], json={"title": "fuzz target"})

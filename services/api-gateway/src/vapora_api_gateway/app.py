@@ -119,7 +119,7 @@ class GatewayApp:
             accounts=Accounts(repo, passwords, tokens),
             tasks=tasks,
             authorizer=authorizer,
-            clients=Clients(s.registry_addr, s.coordinator_addr, s.router_addr, timeout=s.grpc_timeout_s),
+            clients=Clients(s.registry_addr, s.coordinator_addr, s.router_addr, s.kg_addr, timeout=s.grpc_timeout_s),
             audit=audit,
             events=EventSource(self.bus),
             user_limiter=RateLimiter(s.rate_limit_user, s.rate_window_s, "user"),

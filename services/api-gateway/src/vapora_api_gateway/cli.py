@@ -1,4 +1,4 @@
-"""``vapora``: the command line of Vapora (login, tasks with live progress, agents, budgets).
+"""``vapora``: the command line of Vapora (login, tasks with live progress, agents, learning, budgets).
 
 It talks only to the api-gateway (``--url`` / ``VAPORA_URL``, remembered at login).
 """
@@ -9,6 +9,7 @@ import argparse
 import getpass
 import os
 import sys
+import urllib.parse
 from collections.abc import Sequence
 from typing import Any
 
@@ -90,6 +91,11 @@ def _parser() -> argparse.ArgumentParser:
     agents = sub.add_parser("agents", help="agents of the swarm")
     agents.add_argument("--role", default="")
     agents.add_argument("--capability", default="")
+    learning = sub.add_parser("learning", help="what the swarm learned about an agent, per task type")
+    learning.add_argument("agent_id")
+    learning.add_argument("--type", dest="task_type", default="", help="also the daily learning curve of this type")
+    learning.add_argument("--days", type=int, default=30, help="days of the curve (1-365)")
+    learning.add_argument("--workspace", default="", help="ask as this workspace (agents private to it)")
     budgets = sub.add_parser("budgets", help="LLM budgets per role")
     budgets.add_argument("--role", default="")
     return p
@@ -253,6 +259,46 @@ def _agents(api: Api, args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _learning(api: Api, args: argparse.Namespace, console: Console) -> int:
+    agent = urllib.parse.quote(args.agent_id, safe="")
+    ws = api.workspace(args.workspace)
+    out = api.call("GET", f"/api/v1/agents/{agent}/profiles", params={"workspace_id": ws})
+    table = Table(
+        "task type", "expertise", "confidence", "ok/runs", "quality", "latency", "cost ¢",
+        title=f"learning profiles of {args.agent_id}",
+    )  # fmt: skip
+    for p in out["items"]:
+        table.add_row(
+            str(p["task_type"]),
+            f"{p['expertise']:.3f}",
+            f"{p['confidence']:.2f}",
+            f"{p['successes']}/{p['executions']}",
+            f"{p['mean_quality']:.2f}",
+            f"{p['mean_latency_ms']:.0f} ms",
+            f"{p['mean_cost_cents']:.2f}",
+        )
+    console.print(table if out["items"] else f"no executions of {args.agent_id} recorded yet")
+    if not args.task_type:
+        return 0
+    task_type = urllib.parse.quote(args.task_type, safe="")
+    c = api.call(
+        "GET", f"/api/v1/agents/{agent}/profiles/{task_type}/curve", params={"days": str(args.days), "workspace_id": ws}
+    )
+    curve = Table(
+        "day", "executions", "successes", "success rate", "quality", title=f"{args.task_type}, last {c['days']} days"
+    )
+    for pt in c["points"]:
+        curve.add_row(
+            str(pt["day"]),
+            str(pt["executions"]),
+            str(pt["successes"]),
+            f"{100 * pt['success_rate']:.0f}%",
+            f"{pt['mean_quality']:.2f}",
+        )
+    console.print(curve)
+    return 0
+
+
 def _budgets(api: Api, args: argparse.Namespace, console: Console) -> int:
     out = api.call("GET", "/api/v1/budgets", params={"role": args.role})
     table = Table("role", "state", "window", "spent ¢", "reserved ¢", "limit ¢", "used", title="LLM budgets")
@@ -291,6 +337,8 @@ def run(argv: Sequence[str] | None = None, console: Console | None = None) -> in
             return _whoami(api, console)
         if args.command == "agents":
             return _agents(api, args, console)
+        if args.command == "learning":
+            return _learning(api, args, console)
         if args.command == "budgets":
             return _budgets(api, args, console)
         if args.action == "create":

@@ -1,4 +1,4 @@
-"""gRPC clients of agent-registry, swarm-coordinator and llm-router, as JSON-ready dicts."""
+"""gRPC clients of agent-registry, swarm-coordinator, llm-router and knowledge-graph, as JSON-ready dicts."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from vapora.agents.v1 import agents_pb2, agents_pb2_grpc
 from vapora.coordinator.v1 import coordinator_pb2, coordinator_pb2_grpc
+from vapora.kg.v1 import kg_pb2, kg_pb2_grpc
 from vapora.llm.v1 import llm_pb2, llm_pb2_grpc
 from vapora_core import grpc as vgrpc
 
@@ -32,12 +33,13 @@ def _score(s: coordinator_pb2.ScoreBreakdown) -> dict[str, float | bool]:
 
 
 class Clients:
-    def __init__(self, registry: str, coordinator: str, router: str, *, timeout: float) -> None:
-        self.addrs = {"registry": registry, "coordinator": coordinator, "router": router}
+    def __init__(self, registry: str, coordinator: str, router: str, kg: str, *, timeout: float) -> None:
+        self.addrs = {"registry": registry, "coordinator": coordinator, "router": router, "kg": kg}
         self._channels: list[grpc.aio.Channel] = []
         self._registry = agents_pb2_grpc.AgentRegistryStub(self._channel(registry, timeout))
         self._coordinator = coordinator_pb2_grpc.CoordinatorStub(self._channel(coordinator, timeout))
         self._router = llm_pb2_grpc.LlmRouterStub(self._channel(router, timeout))
+        self._kg = kg_pb2_grpc.KnowledgeGraphStub(self._channel(kg, timeout))
 
     def _channel(self, target: str, timeout: float) -> grpc.aio.Channel:
         ch = vgrpc.channel(target, timeout=timeout)
@@ -69,6 +71,47 @@ class Clients:
                 }
             )
         return {"items": items, "next_page_token": reply.next_page_token}
+
+    async def agent_workspace(self, agent_id: str) -> str:
+        """The workspace an agent is private to ('' for a shared agent); NotFound for an unknown agent."""
+        req = agents_pb2.GetAgentRequest(agent_id=agent_id)
+        agent = await vgrpc.call(self.addrs["registry"], lambda: self._registry.GetAgent(req))
+        return str(agent.workspace_id)
+
+    async def profiles(self, agent_id: str) -> dict[str, Any]:
+        req = kg_pb2.GetLearningProfilesRequest(agent_ids=[agent_id])
+        reply = await vgrpc.call(self.addrs["kg"], lambda: self._kg.GetLearningProfiles(req))
+        items = [
+            {
+                "task_type": p.task_type,
+                "expertise": p.expertise,
+                "confidence": p.confidence,
+                "executions": p.executions,
+                "successes": p.successes,
+                "success_rate": p.success_rate,
+                "mean_quality": p.mean_quality,
+                "mean_latency_ms": p.mean_latency_ms,
+                "mean_cost_cents": p.mean_cost_cents,
+                "updated_at": _iso(p.updated_at),
+            }
+            for p in sorted(reply.profiles, key=lambda p: p.task_type)
+        ]
+        return {"agent_id": agent_id, "items": items}
+
+    async def curve(self, agent_id: str, task_type: str, days: int) -> dict[str, Any]:
+        req = kg_pb2.GetLearningCurveRequest(agent_id=agent_id, task_type=task_type, days=days)
+        reply = await vgrpc.call(self.addrs["kg"], lambda: self._kg.GetLearningCurve(req))
+        points = [
+            {
+                "day": c.day,
+                "executions": c.executions,
+                "successes": c.successes,
+                "success_rate": c.success_rate,
+                "mean_quality": c.mean_quality,
+            }
+            for c in reply.points
+        ]
+        return {"agent_id": agent_id, "task_type": task_type, "days": days, "points": points}
 
     async def explain(self, task_id: str, workspace_id: str) -> dict[str, Any]:
         req = coordinator_pb2.ExplainAssignmentRequest(task_id=task_id, workspace_id=workspace_id)

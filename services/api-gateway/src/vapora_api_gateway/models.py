@@ -222,6 +222,39 @@ class AgentList(BaseModel):
     next_page_token: str = ""
 
 
+class ProfileOut(BaseModel):
+    task_type: str
+    expertise: float = Field(description="Recency-weighted success rate, w = 3·e^(−age_days/7).")
+    confidence: float = Field(description="min(1, executions / 20).")
+    executions: int
+    successes: int
+    success_rate: float
+    mean_quality: float
+    mean_latency_ms: float
+    mean_cost_cents: float
+    updated_at: str = ""
+
+
+class ProfileList(BaseModel):
+    agent_id: str
+    items: list[ProfileOut]
+
+
+class CurvePointOut(BaseModel):
+    day: str = Field(description="UTC day, YYYY-MM-DD.")
+    executions: int
+    successes: int
+    success_rate: float
+    mean_quality: float
+
+
+class CurveOut(BaseModel):
+    agent_id: str
+    task_type: str
+    days: int
+    points: list[CurvePointOut] = Field(description="One point per day with executions, oldest first.")
+
+
 class BudgetWindowOut(BaseModel):
     window: str
     limit_cents: float

@@ -27,6 +27,7 @@ class GatewaySettings(ServiceSettings):
     registry_addr: str = Field(default="127.0.0.1:50051", description="agent-registry gRPC address.")
     coordinator_addr: str = Field(default="127.0.0.1:50052", description="swarm-coordinator gRPC address.")
     router_addr: str = Field(default="127.0.0.1:50053", description="llm-router gRPC address.")
+    kg_addr: str = Field(default="127.0.0.1:50054", description="knowledge-graph gRPC address.")
     argon2_time_cost: int = Field(default=2, description="argon2id time cost of password hashes.")
     argon2_memory_kib: int = Field(default=19 * 1024, description="argon2id memory cost (KiB).")
 
