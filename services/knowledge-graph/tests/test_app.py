@@ -8,11 +8,13 @@ from pathlib import Path
 
 import grpc
 import pytest
+from prometheus_client import REGISTRY
 
 from vapora.kg.v1 import kg_pb2, kg_pb2_grpc
 from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import Bus, ConsumerSpec, Delivery, subjects
 from vapora_core.grpc import channel
+from vapora_knowledge_graph import metrics
 from vapora_knowledge_graph.app import KnowledgeGraphApp
 from vapora_knowledge_graph.learning import DAY_S
 from vapora_knowledge_graph.settings import KgSettings
@@ -138,6 +140,35 @@ async def test_executions_build_a_recency_weighted_profile_counted_once_and_anno
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await kg_stub.GetLearningProfile(kg_pb2.GetLearningProfileRequest(agent_id="nobody", task_type="testing"))
         assert err.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_the_metrics_show_every_profile_also_after_a_restart(
+    bus: Bus, nats_url: str, tmp_path: Path, clock: Clock
+) -> None:
+    settings = KgSettings(nats_url=nats_url, store_url=f"surrealkv://{tmp_path / 'kg-m'}", grpc_port=0)
+    exported = REGISTRY.get_sample_value
+    labels = {"agent_id": "m1", "task_type": "testing"}
+    app = KnowledgeGraphApp(settings, clock=clock)
+    await app.start()
+    try:
+        await publish(bus, execution("m-1", agent="m1", success=True), execution("m-2", agent="m1", success=False))
+
+        async def counted() -> bool:
+            return exported("vapora_kg_profile_confidence", labels) == pytest.approx(2 / 20)
+
+        await until(counted)
+        assert exported("vapora_kg_profile_expertise", labels) == pytest.approx(0.5)
+    finally:
+        await app.stop()
+    metrics.EXPERTISE.clear()
+    metrics.CONFIDENCE.clear()
+    app = KnowledgeGraphApp(settings, clock=clock)
+    await app.start()  # no new execution: the stored profile is shown from the start
+    try:
+        assert exported("vapora_kg_profile_expertise", labels) == pytest.approx(0.5)
+        assert exported("vapora_kg_profile_confidence", labels) == pytest.approx(2 / 20)
+    finally:
+        await app.stop()
 
 
 async def test_query_executions_never_returns_another_workspaces_executions(bus: Bus, kg: KnowledgeGraphApp) -> None:

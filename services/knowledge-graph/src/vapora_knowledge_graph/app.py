@@ -13,6 +13,7 @@ from vapora_core.metrics import Readiness
 from vapora_core.store import Store
 from vapora_knowledge_graph import subscribers
 from vapora_knowledge_graph.grpc_server import SERVICE_NAME, KnowledgeGraphServicer
+from vapora_knowledge_graph.metrics import export_profiles
 from vapora_knowledge_graph.repository import NAMESPACE, SCHEMA, KgRepository
 from vapora_knowledge_graph.service import Clock, KnowledgeGraph
 from vapora_knowledge_graph.settings import KgSettings
@@ -41,6 +42,7 @@ class KnowledgeGraphApp:
         await self.store.open(SCHEMA)
         self.bus = Bus.from_settings(s)
         self.kg = KnowledgeGraph(KgRepository(self.store), subscribers.ProfilePublisher(self.bus), clock=self.clock)
+        export_profiles(await self.kg.profiles([], ""))  # the metrics show every stored profile from the start
         await subscribers.subscribe(self.bus, self.kg, workers=s.consumer_workers)
         await self.bus.start()
         self.grpc = GrpcServer(

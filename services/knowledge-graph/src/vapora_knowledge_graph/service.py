@@ -13,7 +13,7 @@ from vapora.tasks.v1 import tasks_pb2
 from vapora_core.errors import InvalidArgument, NotFound
 from vapora_knowledge_graph import codec
 from vapora_knowledge_graph.learning import DAY_S, DecayedSums, ProfileState
-from vapora_knowledge_graph.metrics import EXECUTIONS, RETENTION_DELETED
+from vapora_knowledge_graph.metrics import EXECUTIONS, RETENTION_DELETED, export_profiles
 from vapora_knowledge_graph.repository import KgRepository
 
 log = logging.getLogger("vapora.kg")
@@ -60,8 +60,13 @@ class KnowledgeGraph:
         EXECUTIONS.labels("new" if new else "duplicate").inc()
         if profile is not None:
             # Published on duplicates too: a crash between commit and publish is repaired by redelivery.
-            await self.publish([codec.profile_to_pb(profile)])
+            await self._changed(codec.profile_to_pb(profile))
         return new
+
+    async def _changed(self, profile: kg_pb2.LearningProfile) -> None:
+        """A profile changed: shown in the metrics and published on ``kg.profiles.changed``."""
+        export_profiles([profile])
+        await self.publish([profile])
 
     async def correct(self, fb: tasks_pb2.FeedbackCorrection) -> None:
         """Apply a person's correction to the execution and its profile (idempotent)."""
@@ -100,7 +105,7 @@ class KnowledgeGraph:
                 ds=int(fb.success) - int(old_s),
                 dq=fb.quality - old_q,
             )
-        await self.publish([codec.profile_to_pb(profile)])
+        await self._changed(codec.profile_to_pb(profile))
 
     async def _target(self, fb: tasks_pb2.FeedbackCorrection) -> dict[str, Any]:
         if fb.execution_id:
