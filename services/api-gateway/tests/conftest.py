@@ -22,7 +22,6 @@ from vapora_core.bus import Bus
 from vapora_core.errors import InvalidArgument, NotFound
 from vapora_core.grpc import GrpcServer
 from vapora_knowledge_graph.app import KnowledgeGraphApp
-from vapora_knowledge_graph.settings import KgSettings
 from vapora_testing.executions import publish_execution
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -257,26 +256,13 @@ async def platform_gateway(gateway_factory: GatewayFactory, platform: tuple[str,
 
 
 @pytest.fixture
-async def kg(nats_url: str, tmp_path: Path) -> AsyncIterator[KnowledgeGraphApp]:
-    """A real knowledge-graph (its consumers, embedded store and gRPC) on the test's nats-server."""
-    app = KnowledgeGraphApp(
-        KgSettings(nats_url=nats_url, store_url=f"surrealkv://{tmp_path / 'kg'}", grpc_port=0, shutdown_grace_s=2)
-    )
-    await app.start()
-    try:
-        yield app
-    finally:
-        await app.stop()
-
-
-@pytest.fixture
 async def learning_gateway(
-    gateway_factory: GatewayFactory, platform: tuple[str, Calls], kg: KnowledgeGraphApp
+    gateway_factory: GatewayFactory, platform: tuple[str, Calls], kg_app: KnowledgeGraphApp
 ) -> tuple[Client, Calls]:
-    """:func:`platform_gateway`, with the real knowledge-graph behind it."""
+    """:func:`platform_gateway`, with a real knowledge-graph (``kg_app``) behind it."""
     addr, calls = platform
     _, client = await gateway_factory(
-        registry_addr=addr, coordinator_addr=addr, router_addr=addr, kg_addr=f"127.0.0.1:{kg.grpc_port}"
+        registry_addr=addr, coordinator_addr=addr, router_addr=addr, kg_addr=f"127.0.0.1:{kg_app.grpc_port}"
     )
     return client, calls
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +16,6 @@ from coordinator_testkit import EventLog, SimAgent, submit, task  # type: ignore
 
 from vapora_core.bus import Bus
 from vapora_knowledge_graph.app import KnowledgeGraphApp
-from vapora_knowledge_graph.settings import KgSettings
 from vapora_swarm_coordinator.app import CoordinatorApp
 from vapora_swarm_coordinator.settings import CoordinatorSettings
 
@@ -30,18 +28,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture
-async def kg_app(nats_url: str, tmp_path: Path) -> AsyncIterator[KnowledgeGraphApp]:
-    app = KnowledgeGraphApp(
-        KgSettings(nats_url=nats_url, store_url=f"surrealkv://{tmp_path / 'kg'}", grpc_port=0, shutdown_grace_s=2)
-    )
-    await app.start()
-    try:
-        yield app
-    finally:
-        await app.stop()
 
 
 @pytest.fixture
