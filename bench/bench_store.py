@@ -1,16 +1,19 @@
 """The embedded SurrealDB engine's CPU per round trip and per assignment row.
 
-    uv run python bench/bench_store.py
+    uv run python bench/bench_store.py [--engine surrealkv|mem]
 
 What the coordinator's group commit is tuned against (``batching.py``): process CPU (the
 Python thread plus the engine's own threads) of a trivial query, and of ``write_each`` carrying
 1, 4, 16 and 64 first assignments or finishes, shaped as the coordinator writes them — on an
 empty store, then again once it holds 20,000 finished assignments (a row costs the engine more
-as the store grows; a coordinator's store is rarely empty). Prints figures; asserts nothing.
+as the store grows; a coordinator's store is rarely empty). ``--engine mem`` runs the same on the
+in-memory engine, to show what durability costs (the coordinator needs it: an assignment must
+survive a crash). Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import tempfile
@@ -45,9 +48,11 @@ def done() -> dict[str, Any]:
     return {"state": "done", "execution_id": "ex", "provider": "offline", "model": "m", "finished_s": 0.0, "error": ""}
 
 
-async def amain() -> None:
+async def amain(engine: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store(f"surrealkv://{Path(tmp) / 'coordinator'}", NAMESPACE)
+        url = "mem://" if engine == "mem" else f"surrealkv://{Path(tmp) / 'coordinator'}"
+        print(f"engine: {url.split('://', maxsplit=1)[0]}")
+        store = Store(url, NAMESPACE)
         await store.open(SCHEMA)
         repo = AssignmentRepository(store)
         try:
@@ -85,4 +90,6 @@ async def measure_rows(repo: AssignmentRepository, label: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(amain())
+    ap = argparse.ArgumentParser(description="the embedded SurrealDB engine's CPU per assignment row")
+    ap.add_argument("--engine", choices=("surrealkv", "mem"), default="surrealkv")
+    asyncio.run(amain(ap.parse_args().engine))
