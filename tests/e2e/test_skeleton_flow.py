@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from tests.e2e.helpers import spans, submit, wait_terminal
+from vapora.agents.v1 import agents_pb2, agents_pb2_grpc
 from vapora.common.v1 import common_pb2
 from vapora.kg.v1 import kg_pb2, kg_pb2_grpc
 from vapora.tasks.v1 import tasks_pb2
@@ -96,6 +97,34 @@ def test_what_the_swarm_learned_about_an_agent_is_shown_by_the_gateway(client: h
     assert curve["points"][-1]["day"] in (first_day, time.strftime("%Y-%m-%d", time.gmtime()))  # UTC midnight
     assert curve["points"][-1]["executions"] >= 1
     assert client.get("/api/v1/agents/nobody/profiles").status_code == 404
+
+
+def test_a_workspace_lists_the_shared_agents_and_its_own_private_ones(fleet: Fleet, client: httpx.Client) -> None:
+    """gateway → agent-registry ListAgents(workspace_id): another workspace's private agent stays unseen."""
+    mine = client.headers["X-Test-Workspace"]
+
+    async def register() -> None:
+        private = agents_pb2.Agent(
+            id="e2e-private",
+            role="developer",
+            workspace_id=mine,
+            max_concurrency=1,
+            capabilities=[agents_pb2.Capability(task_type="e2e-private-work")],  # no task of this type is sent
+        )
+        async with channel(fleet.grpc_addr("agent-registry")) as ch:
+            await agents_pb2_grpc.AgentRegistryStub(ch).Register(agents_pb2.RegisterRequest(agent=private))
+
+    asyncio.run(register())
+    listed = client.get("/api/v1/agents").json()["items"]
+    assert ("e2e-private", mine) in [(a["id"], a["workspace_id"]) for a in listed]
+    assert any(a["workspace_id"] == "" for a in listed)  # the shared agents of config/agents
+    other = httpx.post(
+        f"{fleet.http_url()}/api/v1/auth/register",
+        json={"email": f"other-{mine}@example.com", "password": "correct horse battery"},
+    ).json()
+    seen = httpx.get(f"{fleet.http_url()}/api/v1/agents", headers={"Authorization": f"Bearer {other['access_token']}"})
+    assert seen.status_code == 200 and seen.json()["items"]
+    assert "e2e-private" not in [a["id"] for a in seen.json()["items"]]
 
 
 def test_one_trace_spans_gateway_coordinator_runtime_router_and_knowledge_graph(

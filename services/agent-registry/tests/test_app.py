@@ -34,13 +34,13 @@ def settings(nats_url: str, store_url: str, **kw: float) -> RegistrySettings:
     )
 
 
-def agent(agent_id: str, *types: str, role: str = "developer") -> agents_pb2.Agent:
+def agent(agent_id: str, *types: str, role: str = "developer", workspace: str = "") -> agents_pb2.Agent:
     return agents_pb2.Agent(
         id=agent_id,
         role=role,
         runtime_id="rt-test",
         max_concurrency=2,
-        workspace_id="",
+        workspace_id=workspace,
         capabilities=[agents_pb2.Capability(task_type=t, proficiency=0.7) for t in types],
     )
 
@@ -72,6 +72,16 @@ async def app(nats_url: str, store_url: str) -> AsyncIterator[RegistryApp]:
         yield a
     finally:
         await a.stop()
+
+
+async def test_list_agents_for_a_workspace_over_grpc(app: RegistryApp) -> None:
+    async with channel(f"127.0.0.1:{app.grpc_port}") as ch:
+        stub = agents_pb2_grpc.AgentRegistryStub(ch)
+        await stub.Register(agents_pb2.RegisterRequest(agent=agent("dev-1", "coding")))
+        await stub.Register(agents_pb2.RegisterRequest(agent=agent("own-1", "coding", workspace="ws2")))
+        for workspace, ids in [("ws1", ["dev-1"]), ("ws2", ["dev-1", "own-1"]), ("", ["dev-1", "own-1"])]:
+            visible = await stub.ListAgents(agents_pb2.ListAgentsRequest(workspace_id=workspace))
+            assert [a.id for a in visible.agents] == ids
 
 
 async def test_register_get_list_and_every_change_is_published(

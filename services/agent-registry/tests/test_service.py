@@ -19,9 +19,12 @@ class Clock:
         return self.now
 
 
-def agent(agent_id: str, *types: str, role: str = "developer", runtime: str = "rt-1") -> agents_pb2.Agent:
+def agent(
+    agent_id: str, *types: str, role: str = "developer", runtime: str = "rt-1", workspace: str = ""
+) -> agents_pb2.Agent:
     return agents_pb2.Agent(
         id=agent_id,
+        workspace_id=workspace,
         role=role,
         capabilities=[agents_pb2.Capability(task_type=t, proficiency=0.5) for t in types or ("coding",)],
         max_concurrency=2,
@@ -114,6 +117,24 @@ def test_list_filters_by_capability_role_and_status_and_pages_in_id_order(reg: R
     healthy = reg.list_agents(capability="coding", status=HEALTHY)[0]
     assert len(healthy) == 25 and "rev-1" not in {a.id for a in healthy}
     assert [a.id for a in reg.list_agents(status=UNHEALTHY)[0]] == ["doc-1", "rev-1"]
+
+
+def test_list_for_a_workspace_holds_shared_agents_and_its_own_private_ones_on_full_pages(reg: Registry) -> None:
+    for agent_id, workspace in [("a", ""), ("b", "ws2"), ("c", "ws1"), ("d", "ws2"), ("e", "")]:
+        reg.register(agent(agent_id, workspace=workspace))
+
+    def every(workspace_id: str) -> list[list[str]]:
+        pages, token = [], ""
+        while True:
+            page, token = reg.list_agents(workspace_id=workspace_id, page_size=2, page_token=token)
+            pages.append([a.id for a in page])
+            if not token:
+                return pages
+
+    assert every("ws1") == [["a", "c"], ["e"]]
+    assert every("ws2") == [["a", "b"], ["d", "e"]]
+    assert every("ws3") == [["a", "e"]]
+    assert every("") == [["a", "b"], ["c", "d"], ["e"]]  # the fleet's own callers see every agent
 
 
 def test_bad_page_token_and_negative_page_size_are_invalid_arguments(reg: Registry) -> None:

@@ -140,7 +140,7 @@ class Calls:
     budgets: list[llm_pb2.GetBudgetStatusRequest] = field(default_factory=list)
     explain: list[coordinator_pb2.ExplainAssignmentRequest] = field(default_factory=list)
     assignments: dict[str, coordinator_pb2.Assignment] = field(default_factory=dict)
-    more_agents: list[agents_pb2.Agent] = field(default_factory=list)  # known to GetAgent besides AGENTS
+    more_agents: list[agents_pb2.Agent] = field(default_factory=list)  # known to GetAgent and ListAgents besides AGENTS
 
 
 class Registry(agents_pb2_grpc.AgentRegistryServicer):
@@ -155,7 +155,12 @@ class Registry(agents_pb2_grpc.AgentRegistryServicer):
 
     async def ListAgents(self, request: agents_pb2.ListAgentsRequest, context: Any) -> agents_pb2.ListAgentsResponse:
         self.calls.list_agents.append(request)
-        agents = [a for a in AGENTS if not request.role or a.role == request.role]
+        agents = [
+            a
+            for a in [*AGENTS, *self.calls.more_agents]
+            if a.workspace_id in ("", request.workspace_id) or not request.workspace_id
+        ]
+        agents = [a for a in agents if not request.role or a.role == request.role]
         agents = [
             a
             for a in agents

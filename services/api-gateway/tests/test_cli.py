@@ -17,6 +17,7 @@ import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 from rich.console import Console
 
+from vapora.agents.v1 import agents_pb2
 from vapora.common.v1 import common_pb2
 from vapora.tasks.v1 import tasks_pb2
 from vapora_api_gateway.cli import run
@@ -97,6 +98,11 @@ async def test_agents_and_budgets_come_from_the_platform_over_grpc(platform_gate
     code, out = await vapora("agents", "--capability", "coding")
     assert code == 0 and "coder-1" in out and "reviewer-1" not in out and "coding:0.90" in out
     assert calls.list_agents[-1].capability == "coding"
+    mine = calls.list_agents[-1].workspace_id  # the account's first workspace, by default
+    calls.more_agents.append(agents_pb2.Agent(id="mine-1", role="developer", workspace_id=mine))
+    code, out = await vapora("agents", "--workspace", mine)
+    assert code == 0 and calls.list_agents[-1].workspace_id == mine
+    assert "mine-1" in out and mine in out and "shared" in out and "private-1" not in out
     code, out = await vapora("budgets")
     assert code == 0 and "near_limit" in out and "850.00" in out and "reviewer" in out
 

@@ -16,12 +16,23 @@ from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import subjects
 
 
-async def test_agents_are_listed_filtered_and_paged_without_private_agents(platform_gateway):
+async def test_agents_are_listed_filtered_and_paged_with_the_workspaces_own_private_agents(platform_gateway):
     client, calls = platform_gateway
     me = await client.register("agents@example.com")
+    mine = me["workspace"]["id"]
+    calls.more_agents.append(agents_pb2.Agent(id="mine-1", role="developer", workspace_id=mine))
     status, body, _ = await client.call("GET", "/api/v1/agents", me["access_token"])
     assert status == 200, body
-    assert [a["id"] for a in body["items"]] == ["coder-1", "reviewer-1"]  # private-1 belongs to a workspace
+    assert calls.list_agents[-1].workspace_id == mine  # the registry filters, so every page is full
+    # private-1 belongs to another workspace
+    assert [(a["id"], a["workspace_id"]) for a in body["items"]] == [
+        ("coder-1", ""),
+        ("reviewer-1", ""),
+        ("mine-1", mine),
+    ]
+    other = await client.register("not-the-owner@example.com")
+    status, body, _ = await client.call("GET", "/api/v1/agents", other["access_token"])
+    assert [a["id"] for a in body["items"]] == ["coder-1", "reviewer-1"]
     coder = body["items"][0]
     assert coder["status"] == "healthy" and coder["capabilities"] == [{"task_type": "coding", "proficiency": 0.9}]
     assert coder["last_heartbeat"].startswith("2023-11-14T22:13:20")

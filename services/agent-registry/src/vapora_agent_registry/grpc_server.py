@@ -51,5 +51,6 @@ class AgentRegistryServicer(agents_pb2_grpc.AgentRegistryServicer):
             status=request.status,
             page_size=request.page_size,
             page_token=request.page_token,
+            workspace_id=request.workspace_id,
         )
         return agents_pb2.ListAgentsResponse(agents=agents, next_page_token=token)

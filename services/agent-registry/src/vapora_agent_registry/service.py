@@ -120,8 +120,10 @@ class Registry:
         status: int = agents_pb2.AGENT_STATUS_UNSPECIFIED,
         page_size: int = 0,
         page_token: str = "",
+        workspace_id: str = "",
     ) -> tuple[list[agents_pb2.Agent], str]:
-        """One page of agents matching every given filter, ordered by id."""
+        """One page of agents matching every given filter, ordered by id. With ``workspace_id``,
+        only the agents that workspace may use: shared ones and those private to it."""
         if page_size < 0:
             raise InvalidArgument(f"page_size must not be negative, got {page_size}")
         size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
@@ -141,6 +143,8 @@ class Registry:
                 continue
             agent = self._agents[agent_id]
             if status and agent.status != status:
+                continue
+            if workspace_id and agent.workspace_id not in ("", workspace_id):
                 continue
             if len(page) == size:
                 return page, encode_token(page[-1].id)

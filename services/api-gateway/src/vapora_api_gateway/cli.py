@@ -91,6 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     agents = sub.add_parser("agents", help="agents of the swarm")
     agents.add_argument("--role", default="")
     agents.add_argument("--capability", default="")
+    agents.add_argument("--workspace", default="", help="ask as this workspace (also lists the agents private to it)")
     learning = sub.add_parser("learning", help="what the swarm learned about an agent, per task type")
     learning.add_argument("agent_id")
     learning.add_argument("--type", dest="task_type", default="", help="also the daily learning curve of this type")
@@ -233,10 +234,12 @@ def _watch_workspace(api: Api, args: argparse.Namespace, console: Console) -> in
 
 
 def _agents(api: Api, args: argparse.Namespace, console: Console) -> int:
-    out = api.call("GET", "/api/v1/agents", params={"role": args.role, "capability": args.capability})
+    params = {"role": args.role, "capability": args.capability, "workspace_id": args.workspace}
+    out = api.call("GET", "/api/v1/agents", params=params)
     table = Table(
         "id",
         "role",
+        "workspace",
         "status",
         "load",
         "capabilities",
@@ -249,6 +252,7 @@ def _agents(api: Api, args: argparse.Namespace, console: Console) -> int:
         table.add_row(
             str(a["id"]),
             str(a["role"]),
+            str(a.get("workspace_id") or "shared"),
             str(a["status"]),
             f"{a['current_load']}/{a['max_concurrency']}",
             caps,

@@ -50,26 +50,29 @@ class Clients:
         for ch in self._channels:
             await ch.close()
 
-    async def agents(self, role: str, capability: str, page_size: int, page_token: str) -> dict[str, Any]:
-        req = agents_pb2.ListAgentsRequest(role=role, capability=capability, page_size=page_size, page_token=page_token)
+    async def agents(
+        self, workspace_id: str, role: str, capability: str, page_size: int, page_token: str
+    ) -> dict[str, Any]:
+        """One page of the agents ``workspace_id`` may use: the shared ones and its own private ones."""
+        req = agents_pb2.ListAgentsRequest(
+            workspace_id=workspace_id, role=role, capability=capability, page_size=page_size, page_token=page_token
+        )
         reply = await vgrpc.call(self.addrs["registry"], lambda: self._registry.ListAgents(req))
-        items = []
-        for a in reply.agents:
-            if a.workspace_id:  # agents private to a workspace are not shown here
-                continue
-            items.append(
-                {
-                    "id": a.id,
-                    "role": a.role,
-                    "capabilities": [{"task_type": c.task_type, "proficiency": c.proficiency} for c in a.capabilities],
-                    "status": agents_pb2.AgentStatus.Name(a.status).removeprefix("AGENT_STATUS_").lower(),
-                    "current_load": a.current_load,
-                    "max_concurrency": a.max_concurrency,
-                    "preferred_provider": a.preferred_provider,
-                    "preferred_model": a.preferred_model,
-                    "last_heartbeat": _iso(a.last_heartbeat),
-                }
-            )
+        items = [
+            {
+                "id": a.id,
+                "role": a.role,
+                "workspace_id": a.workspace_id,
+                "capabilities": [{"task_type": c.task_type, "proficiency": c.proficiency} for c in a.capabilities],
+                "status": agents_pb2.AgentStatus.Name(a.status).removeprefix("AGENT_STATUS_").lower(),
+                "current_load": a.current_load,
+                "max_concurrency": a.max_concurrency,
+                "preferred_provider": a.preferred_provider,
+                "preferred_model": a.preferred_model,
+                "last_heartbeat": _iso(a.last_heartbeat),
+            }
+            for a in reply.agents
+        ]
         return {"items": items, "next_page_token": reply.next_page_token}
 
     async def agent_workspace(self, agent_id: str) -> str:

@@ -208,6 +208,7 @@ class AssignmentOut(BaseModel):
 class AgentOut(BaseModel):
     id: str
     role: str
+    workspace_id: str = Field("", description="The workspace this agent is private to; empty for a shared agent.")
     capabilities: list[dict[str, str | float]]
     status: str
     current_load: int

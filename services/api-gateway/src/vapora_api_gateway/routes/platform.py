@@ -14,13 +14,14 @@ MAX_CURVE_DAYS = 365
 
 
 async def agents(request: web.Request) -> web.Response:
-    authorize(request, "agent.read", default_workspace(request, request.query.get("workspace_id", "")))
+    workspace_id = default_workspace(request, request.query.get("workspace_id", ""))
+    authorize(request, "agent.read", workspace_id)
     page_size = query_int(request, "page_size", 100)
     if not 1 <= page_size <= 500:
         raise InvalidArgument(f"page_size must be between 1 and 500, not {page_size}")
     q = request.query
     out = await gw(request).clients.agents(
-        q.get("role", ""), q.get("capability", ""), page_size, q.get("page_token", "")
+        workspace_id, q.get("role", ""), q.get("capability", ""), page_size, q.get("page_token", "")
     )
     return json_response(out)
 
@@ -64,7 +65,7 @@ ROUTES = (
         "GET",
         "/agents",
         agents,
-        "Agents of the swarm (from agent-registry)",
+        "Agents a workspace may use: the shared ones and its own private ones (from agent-registry)",
         "platform",
         action="agent.read",
         response=AgentList,

@@ -134,18 +134,20 @@ class GetAgentRequest(_message.Message):
     def __init__(self, agent_id: _Optional[str] = ...) -> None: ...
 
 class ListAgentsRequest(_message.Message):
-    __slots__ = ("role", "capability", "status", "page_size", "page_token")
+    __slots__ = ("role", "capability", "status", "page_size", "page_token", "workspace_id")
     ROLE_FIELD_NUMBER: _ClassVar[int]
     CAPABILITY_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
     role: str
     capability: str
     status: AgentStatus
     page_size: int
     page_token: str
-    def __init__(self, role: _Optional[str] = ..., capability: _Optional[str] = ..., status: _Optional[_Union[AgentStatus, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    workspace_id: str
+    def __init__(self, role: _Optional[str] = ..., capability: _Optional[str] = ..., status: _Optional[_Union[AgentStatus, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., workspace_id: _Optional[str] = ...) -> None: ...
 
 class ListAgentsResponse(_message.Message):
     __slots__ = ("agents", "next_page_token")
