@@ -127,6 +127,15 @@ def test_a_workspace_lists_the_shared_agents_and_its_own_private_ones(fleet: Fle
     assert "e2e-private" not in [a["id"] for a in seen.json()["items"]]
 
 
+def test_a_task_type_no_agent_takes_is_refused_naming_the_types_agents_take(client: httpx.Client) -> None:
+    """gateway → agent-registry ListAgents(capability): a typo answers 400 at once, not FAILED after 60 s."""
+    r = client.post("/api/v1/tasks", json={"title": "Cover the parser", "task_type": "tesing"})
+    assert r.status_code == 400, r.text
+    detail = r.json()["detail"]
+    assert detail.startswith("task_type 'tesing': no agent of this workspace takes it (the types they take: ")
+    assert "coding" in detail and "testing" in detail  # from config/agents
+
+
 def test_one_trace_spans_gateway_coordinator_runtime_router_and_knowledge_graph(
     fleet: Fleet, client: httpx.Client
 ) -> None:

@@ -197,3 +197,53 @@ async def test_an_agent_private_to_another_workspace_has_no_profiles_to_show(lea
         "GET", f"/api/v1/agents/mine-1/profiles?workspace_id={mine['workspace']['id']}", other["access_token"]
     )
     assert status == 404 and "mine-1" not in body["detail"]
+
+
+async def test_a_task_of_a_type_no_agent_of_the_workspace_takes_is_refused_at_once(platform_gateway):
+    client, calls = platform_gateway
+    me = await client.register("typos@example.com")
+    token, mine = me["access_token"], me["workspace"]["id"]
+    calls.more_agents.append(
+        agents_pb2.Agent(
+            id="mine-1", role="developer", workspace_id=mine, capabilities=[agents_pb2.Capability(task_type="haiku")]
+        )
+    )
+    calls.more_agents.append(
+        agents_pb2.Agent(
+            id="theirs-1",
+            role="developer",
+            workspace_id="someone-else",
+            capabilities=[agents_pb2.Capability(task_type="secret")],
+        )
+    )
+
+    async def submit(task_type: str) -> tuple[int, dict[str, str]]:
+        status, body, _ = await client.call("POST", "/api/v1/tasks", token, json={"title": "t", "task_type": task_type})
+        return status, body
+
+    for refused in ("tesing", "secret"):  # a typo; a type only another workspace's private agent takes
+        status, body = await submit(refused)
+        assert status == 400, body
+        assert body["detail"] == (
+            f"task_type '{refused}': no agent of this workspace takes it (the types they take: coding, haiku, review)"
+        )
+    status, listed, _ = await client.call("GET", "/api/v1/tasks", token)
+    assert listed["items"] == []  # nothing stored, nothing published
+
+    for accepted in ("Coding", "haiku", "review"):  # any case; its own private agent; an unhealthy agent's type
+        status, body = await submit(accepted)
+        assert status == 201 and body["task_type"] == accepted.lower(), body
+    asked = len(calls.list_agents)
+    assert (await submit("coding"))[0] == 201
+    assert len(calls.list_agents) == asked  # a type found is remembered: no registry call per task
+    assert (await submit(""))[0] == 201  # no type: the coordinator infers one
+
+
+async def test_tasks_are_accepted_while_the_registry_cannot_be_asked(client):
+    """The default gateway of these tests has no agent-registry to ask (127.0.0.1:1)."""
+    token = (await client.register("no-registry@example.com"))["access_token"]
+    for _ in range(2):
+        status, body, _ = await client.call(
+            "POST", "/api/v1/tasks", token, json={"title": "t", "task_type": "whatever"}
+        )
+        assert status == 201 and body["task_type"] == "whatever", body

@@ -33,6 +33,7 @@ from vapora_api_gateway.security import Passwords, Tokens
 from vapora_api_gateway.service import Tasks
 from vapora_api_gateway.settings import GatewaySettings
 from vapora_api_gateway.subscribers import StatusEvents
+from vapora_api_gateway.task_types import TaskTypeCheck
 from vapora_api_gateway.tracked_store import TrackedStore
 from vapora_core.bus import CONSUMERS, Bus
 from vapora_core.metrics import SERVICE_INFO, Readiness, add_ops_routes
@@ -115,11 +116,13 @@ class GatewayApp:
         passwords = Passwords(time_cost=s.argon2_time_cost, memory_kib=s.argon2_memory_kib)
         await passwords.dummy_hash()  # made now, so the first unknown-email login costs what the others do
         audit = AuditLog(repo)
+        clients = Clients(s.registry_addr, s.coordinator_addr, s.router_addr, s.kg_addr, timeout=s.grpc_timeout_s)
         self.gateway = Gateway(
             accounts=Accounts(repo, passwords, tokens),
             tasks=tasks,
             authorizer=authorizer,
-            clients=Clients(s.registry_addr, s.coordinator_addr, s.router_addr, s.kg_addr, timeout=s.grpc_timeout_s),
+            clients=clients,
+            task_types=TaskTypeCheck(clients),
             audit=audit,
             events=EventSource(self.bus),
             user_limiter=RateLimiter(s.rate_limit_user, s.rate_window_s, "user"),

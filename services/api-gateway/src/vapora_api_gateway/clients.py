@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import grpc
@@ -74,6 +75,24 @@ class Clients:
             for a in reply.agents
         ]
         return {"items": items, "next_page_token": reply.next_page_token}
+
+    async def takes(self, workspace_id: str, task_type: str) -> bool:
+        """Whether an agent ``workspace_id`` may use takes ``task_type`` (asked once: no retries)."""
+        req = agents_pb2.ListAgentsRequest(workspace_id=workspace_id, capability=task_type, page_size=1)
+        reply = await vgrpc.call(self.addrs["registry"], lambda: self._registry.ListAgents(req), attempts=1)
+        return bool(reply.agents)
+
+    async def task_types(self, workspace_id: str) -> list[str]:
+        """Every task type the agents ``workspace_id`` may use take, sorted."""
+        types: set[str] = set()
+        token = ""
+        while True:
+            req = agents_pb2.ListAgentsRequest(workspace_id=workspace_id, page_token=token)
+            reply = await vgrpc.call(self.addrs["registry"], functools.partial(self._registry.ListAgents, req))
+            types.update(c.task_type for a in reply.agents for c in a.capabilities)
+            token = reply.next_page_token
+            if not token:
+                return sorted(types)
 
     async def agent_workspace(self, agent_id: str) -> str:
         """The workspace an agent is private to ('' for a shared agent); NotFound for an unknown agent."""

@@ -17,6 +17,7 @@ from vapora_api_gateway.policy import Authorizer
 from vapora_api_gateway.ratelimit import RateLimiter
 from vapora_api_gateway.realtime import EventSource
 from vapora_api_gateway.service import Tasks
+from vapora_api_gateway.task_types import TaskTypeCheck
 from vapora_core.errors import InvalidArgument, NotFound, Unauthenticated
 
 B = TypeVar("B", bound=BaseModel)
@@ -29,6 +30,7 @@ class Gateway:
     tasks: Tasks
     authorizer: Authorizer
     clients: Clients
+    task_types: TaskTypeCheck
     audit: AuditLog
     events: EventSource
     user_limiter: RateLimiter
