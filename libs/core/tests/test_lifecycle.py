@@ -11,7 +11,10 @@ import textwrap
 import time
 import urllib.request
 
+import httpx
+
 from vapora_core.lifecycle import FULL_COLLECTIONS, MIDDLE_COLLECTIONS, tune_gc
+from vapora_core.metrics import OpsServer, Readiness
 from vapora_testing.ports import free_port, wait_until
 
 APP = textwrap.dedent(
@@ -113,3 +116,23 @@ def test_tune_gc_freezes_what_start_up_built_and_raises_the_young_threshold() ->
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+async def test_readyz_waits_for_what_the_service_still_needs_and_names_it() -> None:
+    readiness = Readiness("demo")
+    ops = OpsServer(readiness, "127.0.0.1", 0)
+    await ops.start()
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ops.port}") as client:
+            readiness.wait_for("agents registered")
+            readiness.set(True)  # started, but still waiting
+            r = await client.get("/readyz")
+            assert r.status_code == 503
+            assert r.json() == {"ready": False, "service": "demo", "waiting_for": ["agents registered"]}
+            readiness.have("agents registered")
+            r = await client.get("/readyz")
+            assert (r.status_code, r.json()) == (200, {"ready": True, "service": "demo"})
+            readiness.set(False)  # stopping
+            assert (await client.get("/readyz")).status_code == 503
+    finally:
+        await ops.stop()

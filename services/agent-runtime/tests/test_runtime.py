@@ -16,7 +16,7 @@ import pytest
 
 from vapora.agents.v1 import agents_pb2
 from vapora.kg.v1 import kg_pb2
-from vapora_agent_runtime.app import RuntimeApp
+from vapora_agent_runtime.app import REGISTERED, RuntimeApp
 from vapora_agent_runtime.service import execution_id
 from vapora_agent_runtime.settings import RuntimeSettings
 from vapora_core import errors
@@ -78,6 +78,7 @@ async def test_job_is_executed_through_the_router_and_recorded_once(
 ) -> None:
     runtime = await start_runtime(registry)
     await helpers.eventually(lambda: runtime.host.agents["developer"].registered, what="registration")
+    await helpers.eventually(lambda: not runtime.readiness.waiting_for, what="readiness")
     [agent] = await helpers.list_agents(registry, capability="coding", status=HEALTHY)
     assert (agent.id, agent.runtime_id, agent.role) == ("developer", "rt-inproc", "developer")
 
@@ -102,6 +103,7 @@ async def test_job_is_executed_through_the_router_and_recorded_once(
 async def test_transient_router_failures_are_retried_with_backoff_and_recorded_once(
     runtime: RuntimeApp, bus: Bus, router: Any, executions: list[kg_pb2.ExecutionRecorded], helpers: Any
 ) -> None:
+    assert runtime.readiness.waiting_for == [REGISTERED]  # not ready while its agents are not registered
     servicer = router[0]
     # vapora_core.grpc.call retries 3 times per delivery; 4 failures force a bus redelivery too.
     servicer.fail["t-flaky"] = (4, errors.Unavailable("provider overloaded"))

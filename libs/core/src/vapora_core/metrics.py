@@ -49,15 +49,34 @@ async def metrics_handler(_: web.Request) -> web.Response:
 
 @dataclass(slots=True)
 class Readiness:
-    """What ``/readyz`` answers: ready once the service has started, not while it stops."""
+    """What ``/readyz`` answers: ready once the service has started and waits for nothing else
+    (``waiting_for``: what it still needs before it can do its work), not while it stops."""
 
     service: str
-    ready: bool = False
-    reasons: list[str] = field(default_factory=list)
+    started: bool = False
+    waiting_for: list[str] = field(default_factory=list)
 
-    def set(self, ready: bool) -> None:
-        self.ready = ready
-        SERVICE_READY.labels(self.service).set(1 if ready else 0)
+    @property
+    def ready(self) -> bool:
+        return self.started and not self.waiting_for
+
+    def set(self, started: bool) -> None:
+        self.started = started
+        self._export()
+
+    def wait_for(self, what: str) -> None:
+        """Not ready until :meth:`have` ``what``."""
+        if what not in self.waiting_for:
+            self.waiting_for.append(what)
+        self._export()
+
+    def have(self, what: str) -> None:
+        if what in self.waiting_for:
+            self.waiting_for.remove(what)
+        self._export()
+
+    def _export(self) -> None:
+        SERVICE_READY.labels(self.service).set(1 if self.ready else 0)
 
 
 def add_ops_routes(app: web.Application, readiness: Readiness) -> None:
@@ -67,8 +86,10 @@ def add_ops_routes(app: web.Application, readiness: Readiness) -> None:
         return web.json_response({"status": "ok", "service": readiness.service})
 
     async def readyz(_: web.Request) -> web.Response:
-        status = 200 if readiness.ready else 503
-        return web.json_response({"ready": readiness.ready, "service": readiness.service}, status=status)
+        body: dict[str, object] = {"ready": readiness.ready, "service": readiness.service}
+        if readiness.waiting_for:
+            body["waiting_for"] = readiness.waiting_for
+        return web.json_response(body, status=200 if readiness.ready else 503)
 
     app.router.add_get("/metrics", metrics_handler)
     app.router.add_get("/healthz", healthz)

@@ -16,6 +16,8 @@ from vapora_agent_runtime.settings import RuntimeSettings
 from vapora_core.bus import Bus
 from vapora_core.metrics import Readiness
 
+REGISTERED = "every hosted agent registered with agent-registry"
+
 
 class RuntimeApp:
     def __init__(self, settings: RuntimeSettings) -> None:
@@ -47,7 +49,10 @@ class RuntimeApp:
         )
         await self.host.apply(manifests)
         await self.bus.start()
-        self.host.start_background()
+        # Ready once its agents are registered: until then the coordinator cannot send it a job,
+        # and the gateway refuses tasks of types only these agents take.
+        self.readiness.wait_for(REGISTERED)
+        self.host.start_background(on_registered=lambda: self.readiness.have(REGISTERED))
 
     async def reload(self) -> None:
         """Re-read the manifests (SIGHUP); a bad manifest keeps the previous set."""

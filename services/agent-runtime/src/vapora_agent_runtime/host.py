@@ -16,7 +16,7 @@ import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from vapora.agents.v1 import agents_pb2
 from vapora.coordinator.v1 import coordinator_pb2
@@ -158,12 +158,14 @@ class AgentHost:
         if failed:
             log.warning("%d heartbeats failed: %s", len(failed), failed[0])
 
-    async def _registration_loop(self) -> None:
+    async def _registration_loop(self, on_registered: Callable[[], None]) -> None:
         last_check = time.monotonic()
         delay = 0.2
         while True:
             async with self._lock:
                 pending = await self.register_pending()
+                if not pending:
+                    on_registered()
                 if time.monotonic() - last_check >= self._check_every:
                     last_check = time.monotonic()
                     await self.check_registration()
@@ -178,9 +180,10 @@ class AgentHost:
                 log.exception("heartbeat round failed")
             await asyncio.sleep(self._heartbeat_every)
 
-    def start_background(self) -> None:
+    def start_background(self, on_registered: Callable[[], None] = lambda: None) -> None:
+        """Registration (``on_registered`` whenever every hosted agent is registered) and heartbeats."""
         self._tasks = [
-            asyncio.create_task(self._registration_loop(), name="registration"),
+            asyncio.create_task(self._registration_loop(on_registered), name="registration"),
             asyncio.create_task(self._heartbeat_loop(), name="heartbeats"),
         ]
 
