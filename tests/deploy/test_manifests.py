@@ -162,6 +162,33 @@ def test_surrealdb_is_a_statefulset_with_root_credentials_from_a_secret() -> Non
         assert {f"{var}_USERNAME", f"{var}_PASSWORD"} <= job_env, name
 
 
+def _secret_refs(objects: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    """(Secret, key) of every required secretKeyRef of every pod template."""
+    refs = set()
+    for o in objects:
+        pod = o.get("spec", {}).get("template", {}).get("spec", {})
+        for c in [*pod.get("containers", []), *pod.get("initContainers", [])]:
+            for e in c.get("env", []):
+                ref = e.get("valueFrom", {}).get("secretKeyRef")
+                if ref and not ref.get("optional"):
+                    refs.add((ref["name"], ref["key"]))
+    return refs
+
+
+def test_the_dev_overlay_creates_every_secret_key_the_pods_need() -> None:
+    objects = kustomize("dev")
+    secrets = {name: set(o.get("data", {})) for name, o in by_kind(objects, "Secret").items()}
+    missing = {(name, key) for name, key in _secret_refs(objects) if key not in secrets.get(name, set())}
+    assert not missing, f"the dev overlay creates no Secret key for {sorted(missing)}"
+
+
+def test_the_mcp_endpoint_listens_beyond_loopback_only_with_a_token_from_a_secret() -> None:
+    for overlay in ("dev", "prod"):
+        env = env_of(kustomize(overlay), "mcp-gateway")
+        assert env["VAPORA_MCP_HTTP_HOST"] == "0.0.0.0"
+        assert env["VAPORA_MCP_HTTP_TOKEN"] == {"secretKeyRef": {"name": "mcp-gateway-http", "key": "token"}}
+
+
 def test_agent_runtime_has_an_hpa_in_every_overlay() -> None:
     for overlay in ("dev", "prod"):
         hpa = by_kind(kustomize(overlay), "HorizontalPodAutoscaler")["agent-runtime"]

@@ -15,7 +15,7 @@ from vapora_mcp_gateway.catalogue import Catalogue
 from vapora_mcp_gateway.config import McpConfig, load_config
 from vapora_mcp_gateway.events import CallPublisher
 from vapora_mcp_gateway.grpc_server import SERVICE_NAME, McpGatewayServicer
-from vapora_mcp_gateway.mcp_endpoint import McpHttpEndpoint
+from vapora_mcp_gateway.mcp_endpoint import McpHttpEndpoint, require_token_beyond_loopback
 from vapora_mcp_gateway.pool import ConnectionPool
 from vapora_mcp_gateway.repository import NAMESPACE, SCHEMA, Repository
 from vapora_mcp_gateway.service import GatewayService, tool_from_mcp
@@ -44,6 +44,7 @@ class McpApp:
 
     async def start(self) -> None:
         s = self.settings
+        require_token_beyond_loopback(s.mcp_http_host, s.mcp_http_token)
         config = self.load_config()
         self.store = Store(s.resolved_store_url(), NAMESPACE, user=s.store_user, password=s.store_password)
         await self.store.open(SCHEMA)
@@ -67,7 +68,7 @@ class McpApp:
             [(mcp_pb2_grpc.add_McpGatewayServicer_to_server, McpGatewayServicer(self.service), SERVICE_NAME)],
         )
         await self.grpc.start()
-        self.http = McpHttpEndpoint(self.service, s.mcp_http_host, s.mcp_http_port)
+        self.http = McpHttpEndpoint(self.service, s.mcp_http_host, s.mcp_http_port, token=s.mcp_http_token)
         await self.http.start()
         log.info(
             "mcp-gateway serving gRPC on %s:%d and MCP on %s",

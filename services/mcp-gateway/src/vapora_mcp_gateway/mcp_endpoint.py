@@ -3,12 +3,19 @@
 Tools are named ``<server>.<tool>``. The caller says who it is in headers:
 ``X-Vapora-Workspace-Id`` (required to call), ``X-Vapora-Agent-Id``, ``X-Vapora-Task-Id``.
 Calls go through :class:`GatewayService`, so they land in the same call log.
+
+With a token (``VAPORA_MCP_HTTP_TOKEN``), every request must carry ``Authorization: Bearer
+<token>``; any other answers 401 before it reaches the MCP server. Listening beyond loopback
+without a token is refused at start: the workspace headers are trusted, so the endpoint must
+only be reachable by callers that hold the token.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
+import ipaddress
 import json
 import logging
 import socket
@@ -21,8 +28,10 @@ from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
 from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from vapora_core.errors import NotFound, Unavailable, VaporaError
+from vapora_core.errors import ConfigError, NotFound, Unavailable, VaporaError
 from vapora_mcp_gateway.models import CallContext
 from vapora_mcp_gateway.service import GatewayService
 
@@ -98,6 +107,41 @@ def _error(text: str) -> mcp_types.CallToolResult:
     return mcp_types.CallToolResult(content=[mcp_types.TextContent(type="text", text=text)], is_error=True)
 
 
+class BearerToken:
+    """ASGI middleware: an HTTP request without ``Authorization: Bearer <token>`` answers 401."""
+
+    def __init__(self, app: ASGIApp, token: str) -> None:
+        self.app = app
+        self.expected = f"Bearer {token}".encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            given = next((v for k, v in scope["headers"] if k == b"authorization"), b"")
+            if not hmac.compare_digest(given, self.expected):
+                what = "a wrong bearer token" if given else "no Authorization header"
+                refused = JSONResponse(
+                    {"error": f"the MCP endpoint needs Authorization: Bearer <VAPORA_MCP_HTTP_TOKEN>; got {what}"},
+                    status_code=401,
+                    headers={"WWW-Authenticate": 'Bearer realm="vapora-mcp"'},
+                )
+                await refused(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def require_token_beyond_loopback(host: str, token: str) -> None:
+    """Refuse to serve the endpoint beyond loopback without a token (checked before anything starts)."""
+    if token or host == "localhost":
+        return
+    with contextlib.suppress(ValueError):
+        if ipaddress.ip_address(host).is_loopback:
+            return
+    raise ConfigError(
+        f"the MCP endpoint would listen on {host} with no token; set VAPORA_MCP_HTTP_TOKEN (or bind it to loopback)",
+        field="VAPORA_MCP_HTTP_TOKEN",
+    )
+
+
 class _Uvicorn(uvicorn.Server):
     """uvicorn without its own signal handlers: the process lifecycle owns SIGTERM and SIGINT."""
 
@@ -109,9 +153,10 @@ class _Uvicorn(uvicorn.Server):
 class McpHttpEndpoint:
     """uvicorn serving the MCP server's Starlette app on ``host:port`` (0 = a free port)."""
 
-    def __init__(self, service: GatewayService, host: str, port: int) -> None:
+    def __init__(self, service: GatewayService, host: str, port: int, *, token: str = "") -> None:
         self._service = service
         self._host = host
+        self._token = token
         self.port = port
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
@@ -132,7 +177,9 @@ class McpHttpEndpoint:
                 "set VAPORA_MCP_HTTP_PORT (0 picks a free port)"
             ) from exc
         self.port = sock.getsockname()[1]
-        app = build_server(self._service).streamable_http_app(streamable_http_path=PATH, host=self._host)
+        app: ASGIApp = build_server(self._service).streamable_http_app(streamable_http_path=PATH, host=self._host)
+        if self._token:
+            app = BearerToken(app, self._token)
         config = uvicorn.Config(
             app,
             log_config=None,

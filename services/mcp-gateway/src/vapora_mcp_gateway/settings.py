@@ -19,6 +19,13 @@ class McpSettings(ServiceSettings):
     )
     mcp_http_host: str = Field(default="127.0.0.1", description="Interface of the MCP endpoint.")
     mcp_http_port: int = Field(default=8090, description="Port of the MCP endpoint; 0 picks a free one.")
+    mcp_http_token: str = Field(
+        default="",
+        description=(
+            "Bearer token every MCP endpoint request must carry (Authorization: Bearer ...); required when"
+            " the endpoint listens beyond loopback, optional (empty: none) on loopback."
+        ),
+    )
     mcp_start_wait_s: float = Field(
         default=15.0, description="How long start() waits for the configured servers' first connection."
     )
