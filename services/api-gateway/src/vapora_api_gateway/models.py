@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 Priority = Literal["critical", "high", "normal", "low"]
 State = Literal["submitted", "assigned", "running", "done", "failed", "cancelled"]
@@ -59,7 +59,9 @@ class ProjectPatch(Body):
 class TaskIn(Body):
     title: str = Field(min_length=1, max_length=500)
     description: str = Field(default="", max_length=100_000)
-    task_type: str = Field(default="", max_length=64, pattern=r"^[A-Za-z0-9_-]*$")
+    task_type: Annotated[str, StringConstraints(to_lower=True)] = Field(
+        default="", max_length=64, pattern=r"^[A-Za-z0-9_-]*$"
+    )
     priority: Priority = "normal"
     complexity: Literal["", "low", "medium", "high"] = ""
     project_id: str = Field(default="", max_length=64)

@@ -90,7 +90,6 @@ class Tasks:
         ns = now_ns()
         at = iso(ns)
         task_id = new_id()
-        task_type = body.task_type.lower()
         row = {
             "id": task_id,
             "tid": task_id,
@@ -98,7 +97,7 @@ class Tasks:
             "project_id": body.project_id,
             "title": body.title,
             "description": body.description,
-            "task_type": task_type,
+            "task_type": body.task_type,
             "priority": body.priority,
             "complexity": body.complexity,
             "labels": body.labels,
@@ -124,7 +123,7 @@ class Tasks:
                 project_id=body.project_id,
                 title=body.title,
                 description=body.description,
-                task_type=task_type,
+                task_type=body.task_type,
                 priority=PRIORITIES[body.priority],
                 complexity=body.complexity,
                 labels=body.labels,
@@ -133,7 +132,7 @@ class Tasks:
             )
         )
         try:
-            await self.bus.publish(subjects.task(task_type or "untyped", body.priority), message, msg_id=task_id)
+            await self.bus.publish(subjects.task(body.task_type or "untyped", body.priority), message, msg_id=task_id)
         except Unavailable:
             await self.repo.store.execute("DELETE type::thing('task', $id)", {"id": task_id})
             raise

@@ -46,7 +46,7 @@ async def create_task(request: web.Request) -> web.Response:
     ws = default_workspace(request, data.workspace_id)
     p = authorize(request, "task.create", ws)
     if data.task_type:
-        await gw(request).task_types.check(ws, data.task_type.lower())
+        await gw(request).task_types.check(ws, data.task_type)
     out = await gw(request).tasks.create(ws, p.user_id, data)
     request[RESOURCE] = f"task:{out['id']}"
     return json_response(out, 201)
