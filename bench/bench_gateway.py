@@ -19,26 +19,18 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import aiohttp
 
 from vapora_testing.nats import NatsServer
 from vapora_testing.ports import free_port, wait_until
+from vapora_testing.process import ready
 
 ROOT = Path(__file__).resolve().parents[1]
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
 DURATION = float(os.environ.get("BENCH_SECONDS", "10"))
 WARMUP = float(os.environ.get("BENCH_WARMUP_SECONDS", "2"))
-
-
-def _ready(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=0.5) as r:
-            return bool(r.status == 200)
-    except OSError:
-        return False
 
 
 async def _drive(base: str, token: str) -> tuple[int, int, list[float], float]:
@@ -152,7 +144,7 @@ def main() -> None:
             [sys.executable, "-m", "vapora_api_gateway"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp
         )
         try:
-            wait_until(lambda: _ready(port), 30, "api-gateway to be ready")
+            wait_until(lambda: ready(port), 30, "api-gateway to be ready")
             base = f"http://127.0.0.1:{port}"
             token = asyncio.run(_register(base))
             cpu_before = _cpu_s(proc.pid)

@@ -16,6 +16,7 @@ import httpx
 from vapora_core.lifecycle import FULL_COLLECTIONS, MIDDLE_COLLECTIONS, tune_gc
 from vapora_core.metrics import OpsServer, Readiness
 from vapora_testing.ports import free_port, wait_until
+from vapora_testing.process import ready
 
 APP = textwrap.dedent(
     """
@@ -52,19 +53,11 @@ def _spawn(mode: str, metrics_port: int, nats_url: str = "") -> subprocess.Popen
     )
 
 
-def _ready(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=0.5) as r:
-            return r.status == 200
-    except OSError:
-        return False
-
-
 def test_ready_then_sigterm_stops_the_app_and_exits_zero() -> None:
     port = free_port()
     proc = _spawn("idle", port)
     try:
-        wait_until(lambda: _ready(port), 30, "readiness")
+        wait_until(lambda: ready(port), 30, "readiness")
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=30)
     finally:
@@ -79,7 +72,7 @@ def test_sigterm_while_waiting_for_an_unreachable_dependency_exits_promptly() ->
     try:
         wait_until(lambda: _metrics_up(port), 30, "the ops server")
         time.sleep(0.5)
-        assert not _ready(port)
+        assert not ready(port)
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=15)
     finally:
