@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
 from vapora.common.v1 import common_pb2
+from vapora.coordinator.v1 import coordinator_pb2
 from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import Bus, Delivery, subjects
 from vapora_core.bus.bus import DLQ_CONSUMER, DLQ_KIND, DLQ_REASON
@@ -199,3 +201,42 @@ async def test_one_worker_handles_a_fetched_batch_one_at_a_time_in_stream_order(
     await asyncio.wait_for(done.wait(), 15)
     assert not overlapped
     assert order == ids
+
+
+async def test_a_broadcast_reaches_every_listener_and_bad_ones_are_dead_lettered(bus: Bus) -> None:
+    heard: dict[str, list[str]] = {"one": [], "two": []}
+    both = asyncio.Event()
+
+    def listener(name: str) -> Any:
+        async def on_stop(stop: coordinator_pb2.JobStopped) -> None:
+            if stop.job_id == "boom":
+                raise InvalidArgument("cannot stop boom")
+            heard[name].append(stop.job_id)
+            if all(heard.values()):
+                both.set()
+
+        return on_stop
+
+    subs = [await bus.listen(subjects.STOPS, coordinator_pb2.JobStopped, listener(n)) for n in heard]
+    await bus.broadcast(subjects.stop("a1"), coordinator_pb2.JobStopped(job_id="boom"))
+    await bus.broker.connection.publish(subjects.stop("a1"), b"\xff not protobuf")
+    await bus.broadcast(subjects.stop("a1"), coordinator_pb2.JobStopped(job_id="job-1"))
+    await asyncio.wait_for(both.wait(), 5)
+    assert heard == {"one": ["job-1"], "two": ["job-1"]}  # each listener hears every broadcast once
+
+    dead: list[tuple[str, dict[str, str], bytes]] = []
+    for _ in range(20):
+        await _collect_dlq(bus, dead)
+        if len(dead) >= 4:  # two listeners, each dead-letters the bad payload and the failing stop
+            break
+    kinds = sorted(h[DLQ_KIND] for _, h, _ in dead)
+    assert kinds == ["decode", "decode", "error", "error"]
+    assert {s for s, _, _ in dead} == {"dlq.stops.a1"}
+    for sub in subs:
+        await sub.unsubscribe()
+
+
+async def test_broadcast_without_a_connection_is_unavailable(nats_url: str) -> None:
+    idle = Bus(nats_url, "test-idle")
+    with pytest.raises(Unavailable, match=r"cannot broadcast on stops\.a1"):
+        await idle.broadcast(subjects.stop("a1"), coordinator_pb2.JobStopped(job_id="j"))

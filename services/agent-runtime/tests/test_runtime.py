@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from vapora.agents.v1 import agents_pb2
+from vapora.coordinator.v1 import coordinator_pb2
 from vapora.kg.v1 import kg_pb2
 from vapora_agent_runtime.app import REGISTERED, RuntimeApp
 from vapora_agent_runtime.service import execution_id
@@ -205,3 +207,73 @@ async def test_reload_adds_changes_and_removes_agents_and_a_bad_manifest_keeps_t
     await runtime.reload()
     assert set(runtime.host.agents) == {"developer"}
     assert await ids() == {"developer"}
+
+
+def stopped_jobs() -> float:
+    labels = {"agent": "developer", "role": "developer", "task_type": "coding", "outcome": "stopped"}
+    return REGISTRY.get_sample_value("vapora_runtime_jobs_total", labels) or 0.0
+
+
+async def settled(bus: Bus, helpers: Any) -> None:
+    """Every job on the developer's consumer delivered and acked: none will come back."""
+
+    async def info() -> Any:
+        return await bus.js.consumer_info("JOBS", "job-developer")
+
+    for _ in range(100):
+        got = await info()
+        if got.num_pending == 0 and got.num_ack_pending == 0:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"jobs still pending or unacked: {await info()}")
+
+
+def stop(job_id: str, task_id: str) -> coordinator_pb2.JobStopped:
+    return coordinator_pb2.JobStopped(
+        job_id=job_id, task_id=task_id, workspace_id="ws-1", agent_id="developer", reason="task cancelled"
+    )
+
+
+async def test_a_stop_broadcast_cancels_the_running_job_without_an_execution_and_the_agent_keeps_working(
+    runtime: RuntimeApp, bus: Bus, router: Any, executions: list[kg_pb2.ExecutionRecorded], helpers: Any
+) -> None:
+    servicer = router[0]
+    servicer.hold_first.add("t-stop")  # its LLM call blocks until the caller goes away
+    before = stopped_jobs()
+    await helpers.publish_job(bus, helpers.make_job("j-stop", "developer", "t-stop", "A job to be cancelled"))
+    await asyncio.wait_for(servicer.arrival("t-stop").wait(), 10)
+    assert runtime.host is not None
+    hosted = runtime.host.agents["developer"]
+    assert hosted.in_flight == 1
+
+    await bus.broadcast(subjects.stop("developer"), stop("j-stop", "t-stop"))  # from another connection
+    await helpers.eventually(lambda: hosted.in_flight == 0, what="the running job to stop")
+    assert stopped_jobs() == before + 1
+
+    await helpers.publish_job(bus, helpers.make_job("j-next", "developer", "t-next", "Implement the next thing"))
+    await helpers.eventually(lambda: len(executions) == 1, what="the next job's execution")
+    assert executions[0].job_id == "j-next" and executions[0].success
+    await settled(bus, helpers)  # the stopped job was acked, not handed back
+    await asyncio.sleep(0.3)
+    assert [e.job_id for e in executions] == ["j-next"]
+    assert [c.task_id for c in servicer.calls] == ["t-stop", "t-next"]
+
+
+async def test_a_job_arriving_after_its_stop_is_skipped_and_acked(
+    runtime: RuntimeApp, bus: Bus, router: Any, executions: list[kg_pb2.ExecutionRecorded], helpers: Any
+) -> None:
+    assert runtime.host is not None
+    stops = runtime.host.stops
+    before = stopped_jobs()
+    await bus.broadcast(subjects.stop("developer"), stop("j-early", "t-early"))
+    await helpers.eventually(lambda: stops.stopped("j-early"), what="the runtime to hear the stop")
+
+    await helpers.publish_job(bus, helpers.make_job("j-early", "developer", "t-early", "Cancelled before it ran"))
+    await helpers.publish_job(bus, helpers.make_job("j-after", "developer", "t-after", "Write the changelog"))
+    await helpers.eventually(lambda: len(executions) == 1, what="the following job's execution")
+    assert executions[0].job_id == "j-after"
+    await settled(bus, helpers)
+    await asyncio.sleep(0.3)
+    assert [e.job_id for e in executions] == ["j-after"]
+    assert [c.task_id for c in router[0].calls] == ["t-after"]
+    assert stopped_jobs() == before + 1

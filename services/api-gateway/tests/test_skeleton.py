@@ -124,3 +124,27 @@ async def test_metrics_and_readiness_are_served_on_the_api_port(client):
     assert status == 200 and 'vapora_http_requests_total{method="GET",route="/api/v1/tasks/{task_id}"' in text
     status, body, _ = await client.call("GET", "/readyz")
     assert status == 200 and body["ready"] is True
+
+
+async def test_cancel_tells_the_coordinator_with_task_cancelled_then_marks_the_task(client, bus):
+    me = await client.register("cancel@example.com")
+    token, ws = me["access_token"], me["workspace"]["id"]
+    _, task, _ = await client.call(
+        "POST", "/api/v1/tasks", token, json={"title": "Port the CLI", "task_type": "coding"}
+    )
+    status, body, _ = await client.call("POST", f"/api/v1/tasks/{task['id']}/cancel", token, json={"reason": "dup"})
+    assert status == 200 and body["state"] == "cancelled", body
+    sub = await bus.js.pull_subscribe(subjects.cancel(ws), durable=None, stream="CANCELS")
+    msg = (await sub.fetch(1, timeout=5))[0]
+    assert msg.headers["Nats-Msg-Id"] == task["id"]
+    sent = tasks_pb2.TaskCancelled.FromString(msg.data)
+    assert (sent.task_id, sent.workspace_id, sent.actor, sent.reason) == (
+        task["id"],
+        ws,
+        f"user:{me['user']['id']}",
+        "dup",
+    )
+    # a finished task is not cancelled again, and nothing more is sent
+    status, problem, _ = await client.call("POST", f"/api/v1/tasks/{task['id']}/cancel", token, json={})
+    assert status == 409, problem
+    assert (await bus.js.stream_info("CANCELS")).state.messages == 1

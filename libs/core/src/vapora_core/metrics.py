@@ -25,7 +25,11 @@ BUS_HANDLE_SECONDS = Histogram(
     ["consumer"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
-BUS_PUBLISHED = Counter("vapora_bus_published_total", "Messages published, by stream.", ["stream"])
+BUS_PUBLISHED = Counter(
+    "vapora_bus_published_total",
+    "Messages published, by stream (broadcast: core NATS, in no stream).",
+    ["stream"],
+)
 DEAD_LETTERS = Counter(
     "vapora_dead_letters_total",
     "Payloads sent to the dead-letter stream, by consumer and kind of reason.",

@@ -49,6 +49,7 @@ class RuntimeApp:
         )
         await self.host.apply(manifests)
         await self.bus.start()
+        await self.host.listen()  # stops are core NATS: only a connected bus can hear them
         # Ready once its agents are registered: until then the coordinator cannot send it a job,
         # and the gateway refuses tasks of types only these agents take.
         self.readiness.wait_for(REGISTERED)

@@ -7,6 +7,9 @@ replica and an unacked job (a killed replica) is redelivered to another after th
 :meth:`AgentHost.apply` moves the hosted set to a new list of manifests (start-up and
 SIGHUP): new agents are subscribed and registered, removed ones unsubscribed and
 deregistered, changed ones re-registered (and re-subscribed when their concurrency changed).
+
+One :class:`Stops` hears every agent's ``stops.<agent_id>`` broadcasts (:meth:`AgentHost.listen`)
+and is shared by all job handlers, so a job of a cancelled task is skipped or cancelled.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from vapora.agents.v1 import agents_pb2
 from vapora.coordinator.v1 import coordinator_pb2
@@ -24,6 +28,7 @@ from vapora_agent_runtime import metrics
 from vapora_agent_runtime.clients import RegistryClient
 from vapora_agent_runtime.manifest import AgentManifest
 from vapora_agent_runtime.service import JobExecutor
+from vapora_agent_runtime.stops import Stops
 from vapora_agent_runtime.subscribers import HostedAgent, JobHandler
 from vapora_core.bus import CONSUMERS, Bus, ConsumerSpec, subjects
 from vapora_core.errors import NotFound, VaporaError
@@ -53,6 +58,8 @@ class AgentHost:
         self.agents: dict[str, HostedAgent] = {}
         self._lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
+        self.stops = Stops()
+        self._stops_sub: Any = None
 
     def job_spec(self, manifest: AgentManifest) -> ConsumerSpec:
         return dataclasses.replace(CONSUMERS.job(manifest.id, manifest.max_concurrency), ack_wait_s=self._ack_wait)
@@ -98,7 +105,12 @@ class AgentHost:
     async def _subscribe(self, hosted: HostedAgent) -> None:
         spec = self.job_spec(hosted.manifest)
         handler = JobHandler(
-            hosted, self._executor, self._bus, max_deliver=spec.max_deliver, keep_alive_s=max(0.1, self._ack_wait / 3)
+            hosted,
+            self._executor,
+            self._bus,
+            self.stops,
+            max_deliver=spec.max_deliver,
+            keep_alive_s=max(0.1, self._ack_wait / 3),
         )
         hosted.subscription = await self._bus.subscribe(
             spec, coordinator_pb2.JobAssigned, handler, max_workers=hosted.manifest.max_concurrency
@@ -108,6 +120,20 @@ class AgentHost:
         if hosted.subscription is not None:
             await self._bus.unsubscribe(hosted.subscription)  # type: ignore[arg-type]
             hosted.subscription = None
+
+    # -- stops ---------------------------------------------------------------------------
+
+    async def listen(self) -> None:
+        """Hear every agent's stops; needs a started bus (core NATS subscription)."""
+        if self._stops_sub is None:
+            self._stops_sub = await self._bus.listen(subjects.STOPS, coordinator_pb2.JobStopped, self.stops.on_stop)
+
+    async def stop_listening(self) -> None:
+        """On shutdown; a job handed back then is skipped by the replica that heard its stop."""
+        if self._stops_sub is not None:
+            sub, self._stops_sub = self._stops_sub, None
+            with contextlib.suppress(Exception):  # the connection may be gone already
+                await sub.unsubscribe()
 
     # -- registration and heartbeats -----------------------------------------------------
 

@@ -6,7 +6,7 @@ from prometheus_client import Counter, Gauge, Histogram
 
 JOBS = Counter(
     "vapora_runtime_jobs_total",
-    "Jobs handled, by agent, role, task type and outcome (success, failure, retry, dead_letter).",
+    "Jobs handled, by agent, role, task type and outcome (success, failure, retry, dead_letter, stopped).",
     ["agent", "role", "task_type", "outcome"],
 )
 JOB_SECONDS = Histogram(

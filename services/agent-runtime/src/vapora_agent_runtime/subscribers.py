@@ -4,6 +4,8 @@
 - a retryable router error → re-raised → the bus naks with backoff and redelivers; on the
   last delivery the job is recorded as a failed execution instead of being dropped
 - any other router error → a failed execution (success = false, error set)
+- a stopped job (its task was cancelled, see :mod:`.stops`) → acked, no execution: skipped
+  when the stop came first, cancelled when it came while the job ran
 While the job runs, ``delivery.in_progress()`` keeps JetStream from redelivering it.
 """
 
@@ -20,6 +22,7 @@ from vapora.kg.v1 import kg_pb2
 from vapora_agent_runtime import metrics
 from vapora_agent_runtime.manifest import AgentManifest
 from vapora_agent_runtime.service import JobExecutor, validate_job
+from vapora_agent_runtime.stops import Stops
 from vapora_core.bus import Bus, Delivery, subjects
 from vapora_core.errors import InvalidArgument, VaporaError
 
@@ -48,6 +51,7 @@ class JobHandler:
     agent: HostedAgent
     executor: JobExecutor
     bus: Bus
+    stops: Stops
     max_deliver: int
     keep_alive_s: float
 
@@ -58,17 +62,23 @@ class JobHandler:
         except InvalidArgument:
             metrics.JOBS.labels(manifest.id, manifest.role, job.task.task_type, "dead_letter").inc()
             raise
+        if self.stops.stopped(job.job_id):
+            self._stopped(manifest, job, "skipped")
+            return
         self.agent.in_flight += 1
         metrics.IN_FLIGHT.labels(manifest.id).inc()
         ticker = asyncio.create_task(_keep_alive(delivery, self.keep_alive_s))
         started = time.time()
         try:
-            event = await self._run(manifest, job, delivery, started)
+            event = await self.stops.run(job.job_id, self._run(manifest, job, delivery, started))
         finally:
             ticker.cancel()
             self.agent.in_flight -= 1
             metrics.IN_FLIGHT.labels(manifest.id).dec()
             metrics.JOB_SECONDS.labels(manifest.role, job.task.task_type).observe(time.time() - started)
+        if event is None:
+            self._stopped(manifest, job, "cancelled while running")
+            return
         await self.bus.publish(subjects.execution(event.task_type, manifest.id), event, msg_id=event.execution_id)
         outcome = "success" if event.success else "failure"
         metrics.JOBS.labels(manifest.id, manifest.role, event.task_type, outcome).inc()
@@ -81,6 +91,17 @@ class JobHandler:
             event.success,
             event.quality,
             extra={"agent_id": manifest.id, "workspace_id": job.task.workspace_id, "execution_id": event.execution_id},
+        )
+
+    def _stopped(self, manifest: AgentManifest, job: coordinator_pb2.JobAssigned, how: str) -> None:
+        """A stopped job is acked without an execution: its task is cancelled, nobody waits for it."""
+        metrics.JOBS.labels(manifest.id, manifest.role, job.task.task_type, "stopped").inc()
+        log.info(
+            "job %s of task %s stopped (%s): no execution",
+            job.job_id,
+            job.task.id,
+            how,
+            extra={"agent_id": manifest.id, "workspace_id": job.task.workspace_id},
         )
 
     async def _run(

@@ -192,8 +192,15 @@ class Tasks:
         await self.bus.publish(subjects.task_event(str(task["workspace_id"])), event)
 
     async def cancel(self, task: Row, actor: str, reason: str) -> Row:
+        """Tell swarm-coordinator first (it never assigns the task, or stops its job), then mark it
+        cancelled: when NATS is down the request fails and nothing has changed."""
         if task["state"] in TERMINAL:
             raise FailedPrecondition(f"task {task['id']} is already {task['state']}")
+        workspace_id = str(task["workspace_id"])
+        message = tasks_pb2.TaskCancelled(
+            task_id=str(task["id"]), workspace_id=workspace_id, actor=actor, reason=reason, at=_ts(now_ns())
+        )
+        await self.bus.publish(subjects.cancel(workspace_id), message, msg_id=str(task["id"]))
         await self._announce(task, "cancelled", f"cancelled by {actor}" + (f": {reason}" if reason else ""))
         return await self.get([str(task["workspace_id"])], str(task["id"]))
 

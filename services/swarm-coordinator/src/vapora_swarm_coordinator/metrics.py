@@ -13,7 +13,9 @@ ASSIGNMENTS = Counter(
     "Tasks assigned, by task type and whether learning data decided.",
     ["task_type", "learning_data"],
 )
-FINISHED = Counter("vapora_coordinator_tasks_finished_total", "Tasks finished, by state (done, failed).", ["state"])
+FINISHED = Counter(
+    "vapora_coordinator_tasks_finished_total", "Tasks finished, by state (done, failed, cancelled).", ["state"]
+)
 REASSIGNMENTS = Counter("vapora_coordinator_reassignments_total", "Tasks moved to another agent.")
 HELD = Counter("vapora_coordinator_held_total", "Tasks handed back to the queue, by why (busy, no_agent).", ["why"])
 STORE_WRITE_SECONDS = Histogram(

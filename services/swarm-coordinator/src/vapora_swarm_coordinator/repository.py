@@ -21,7 +21,7 @@ from vapora_core.errors import Internal
 from vapora_core.store import Row, Store
 
 NAMESPACE = "coordinator"
-ASSIGNED, DONE, FAILED = "assigned", "done", "failed"
+ASSIGNED, DONE, FAILED, CANCELLED = "assigned", "done", "failed", "cancelled"
 
 SCHEMA: tuple[str, ...] = (
     "DEFINE TABLE IF NOT EXISTS assignment SCHEMALESS",
@@ -34,6 +34,16 @@ SCHEMA: tuple[str, ...] = (
 _REASSIGN = """
 BEGIN;
 UPDATE type::thing('assignment', $id) MERGE $changes WHERE state = 'assigned' AND attempt = $attempt RETURN AFTER;
+COMMIT;
+"""
+# A cancel: a task not assigned yet gets a cancelled record (so it never will be); an assigned
+# one becomes cancelled; one cancelled before is touched again, so a redelivered cancel still
+# learns which job to stop. Done and failed tasks stay as they are.
+_CANCEL = """
+BEGIN;
+INSERT IGNORE INTO assignment $row RETURN NONE;
+UPDATE type::thing('assignment', $id) SET state = 'cancelled', reason = $reason, finished_s = $at
+  WHERE state IN ['assigned', 'cancelled'] AND workspace_id = $ws RETURN BEFORE;
 COMMIT;
 """
 # A finish returns only what its DONE event needs beyond the execution: every returned field
@@ -140,6 +150,25 @@ class AssignmentRepository:
         """Apply ``changes`` only if ``job_id`` still holds the task; who held it, or None."""
         result = (await self.write_each([Finish(task_id, job_id, changes)]))[0]
         return result if isinstance(result, Holder) else None
+
+    async def cancel(self, task_id: str, workspace_id: str, reason: str, at_s: float) -> Row | None:
+        """Cancel the task of ``workspace_id``; the record as it was before (None: done, failed,
+        or another workspace's). A task with no record yet gets a cancelled one."""
+        row = {
+            "id": task_id,
+            "task_id": task_id,
+            "workspace_id": workspace_id,
+            "task_type": "",
+            "agent_id": "",
+            "job_id": "",
+            "attempt": 0,
+            "state": CANCELLED,
+            "ranking": "[]",
+            "reason": reason,
+            "assigned_s": at_s,
+        }
+        vars_ = {"row": row, "id": task_id, "ws": workspace_id, "reason": reason, "at": at_s}
+        return await self._conditional(_CANCEL, vars_)
 
     async def active(self) -> list[Row]:
         return await self.store.query("SELECT * FROM assignment WHERE state = 'assigned'")

@@ -28,7 +28,7 @@ from vapora_swarm_coordinator import metrics, scoring
 from vapora_swarm_coordinator.batching import GroupCommit
 from vapora_swarm_coordinator.clients import KgClient, RegistryClient
 from vapora_swarm_coordinator.inference import infer_task_type
-from vapora_swarm_coordinator.repository import ASSIGNED, DONE, FAILED, AssignmentRepository, Holder
+from vapora_swarm_coordinator.repository import ASSIGNED, CANCELLED, DONE, FAILED, AssignmentRepository, Holder
 from vapora_swarm_coordinator.settings import CoordinatorSettings
 from vapora_swarm_coordinator.state import FleetView
 from vapora_swarm_coordinator.waiting import RoomQueue
@@ -44,6 +44,8 @@ class Publisher(Protocol):
     async def publish(self, subject: str, message: Message, *, msg_id: str | None = None) -> Any: ...
 
     async def send(self, subject: str, message: Message, *, msg_id: str | None = None) -> asyncio.Future[Any]: ...
+
+    async def broadcast(self, subject: str, message: Message) -> None: ...
 
 
 # Subject names per agent / workspace, computed once (token sanitising is per character).
@@ -375,6 +377,31 @@ class Coordinator:
             result=e.result[:RESULT_LIMIT],
             detail=e.error,
         )
+
+    # -- cancellations -----------------------------------------------------------------
+
+    async def on_cancel(self, c: tasks_pb2.TaskCancelled) -> None:
+        """Never assign ``c``'s task; if a job holds it, free its agent and tell the runtimes to
+        stop the job (a redelivered cancel tells them again)."""
+        if not c.task_id or not c.workspace_id:
+            raise InvalidArgument("TaskCancelled needs task_id and workspace_id")
+        reason = f"cancelled by {c.actor or 'someone'}" + (f": {c.reason}" if c.reason else "")
+        before = await self.repo.cancel(c.task_id, c.workspace_id, reason, self.clock())
+        if before is None or not before.get("job_id"):
+            return  # finished already, another workspace's, or never assigned
+        agent_id = str(before["agent_id"])
+        if before["state"] == ASSIGNED:
+            self.view.add_load(agent_id, -1)
+            metrics.finished(CANCELLED).inc()
+        stop = coordinator_pb2.JobStopped(
+            job_id=str(before["job_id"]),
+            task_id=c.task_id,
+            workspace_id=c.workspace_id,
+            agent_id=agent_id,
+            reason=reason,
+        )
+        await self.bus.broadcast(subjects.stop(agent_id), stop)
+        log.info("job %s of cancelled task %s stopped", stop.job_id, c.task_id, extra={"agent_id": agent_id})
 
     # -- registry changes and timeouts -------------------------------------------------
 

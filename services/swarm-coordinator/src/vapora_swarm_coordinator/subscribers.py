@@ -17,10 +17,14 @@ from vapora_swarm_coordinator.service import Coordinator
 async def subscribe(
     bus: Bus, coordinator: Coordinator, *, ack_wait_s: float | None = None, execution_workers: int = 256
 ) -> PullConsumer[kg_pb2.ExecutionRecorded]:
-    """Subscribe the registry and profile feeds; return the executions consumer (start it once the bus runs)."""
+    """Subscribe cancels and the registry and profile feeds; return the executions consumer (start
+    it once the bus runs)."""
 
     async def on_execution(msg: kg_pb2.ExecutionRecorded, _: Delivery) -> None:
         await coordinator.on_execution(msg)
+
+    async def on_cancel(msg: tasks_pb2.TaskCancelled, _: Delivery) -> None:
+        await coordinator.on_cancel(msg)
 
     async def on_agents(msg: agents_pb2.AgentsChanged, _: Delivery) -> None:
         await coordinator.on_agents_changed(msg)
@@ -32,6 +36,7 @@ async def subscribe(
     executions = CONSUMERS.COORDINATOR_EXECUTIONS
     if ack_wait_s is not None:
         executions = replace(executions, ack_wait_s=ack_wait_s)
+    await bus.subscribe(CONSUMERS.COORDINATOR_CANCELS, tasks_pb2.TaskCancelled, on_cancel)
     await bus.subscribe(CONSUMERS.COORDINATOR_AGENTS, agents_pb2.AgentsChanged, on_agents)
     await bus.subscribe(CONSUMERS.COORDINATOR_PROFILES, kg_pb2.ProfilesChanged, on_profiles)
     executions = replace(executions, batch_size=max(executions.batch_size, 2 * execution_workers))

@@ -15,6 +15,10 @@ is decided once, here:
 and so can a service that pulls messages itself (the coordinator's priority intake).
 
 A dead letter never stops the consumer.
+
+Broadcasts (:meth:`Bus.broadcast`, :meth:`Bus.listen`) are core NATS, stored in no stream:
+every listener connected at that moment gets the message, a listener that is not connected
+never will. For notices that matter only to who is up now (``stops.<agent_id>``).
 """
 
 from __future__ import annotations
@@ -278,6 +282,51 @@ class Bus:
         future = await (await self._publisher()).send(subject, payload, headers, timeout)
         _published(stream).inc()
         return future
+
+    # -- broadcasts (core NATS, in no stream) -------------------------------------------
+
+    async def broadcast(self, subject: str, message: Message) -> None:
+        """Publish ``message`` to every :meth:`listen` on ``subject`` connected now, stored nowhere:
+        for notices that matter only to who is up (a job to stop). Raises :class:`Unavailable`."""
+        payload, headers = encode(message)
+        inject(headers)
+        try:
+            await self.broker.connection.publish(subject, payload, headers=headers)
+        except Exception as exc:  # not connected, or the connection closed
+            raise Unavailable(f"{self.service}: cannot broadcast on {subject}: {exc}") from exc
+        _published("broadcast").inc()
+
+    async def listen(self, subject: str, cls: type[M], handler: Callable[[M], Awaitable[None]]) -> Any:
+        """Receive :meth:`broadcast` messages on ``subject`` (wildcards allowed) from now on; returns
+        the subscription (``await sub.unsubscribe()``). A payload that does not decode, and one whose
+        handler raises, is dead-lettered and the next one is handled as usual."""
+        consumer = f"{self.service}-listen"
+
+        async def on_message(raw: Any) -> None:
+            headers = dict(raw.headers or {})
+            try:
+                decoded = decode(cls, raw.data, headers)
+            except DecodeError as exc:
+                await self._dead_letter_quietly(raw, headers, str(exc), "decode", consumer)
+                return
+            with consumer_span(headers, raw.subject, consumer, self.service):
+                try:
+                    await handler(decoded)
+                except Exception as exc:
+                    log.exception("listener of %s failed", raw.subject)
+                    await self._dead_letter_quietly(raw, headers, str(exc), "error", consumer)
+                    return
+            _messages(consumer, "ack").inc()
+
+        return await self.broker.connection.subscribe(subject, cb=on_message)
+
+    async def _dead_letter_quietly(
+        self, raw: Any, headers: dict[str, str], reason: str, kind: str, consumer: str
+    ) -> None:
+        try:
+            await self.dead_letter(raw.subject, raw.data, headers, reason=reason, kind=kind, consumer=consumer)
+        except VaporaError as exc:  # a broadcast cannot be redelivered: say what was lost
+            log.error("could not dead-letter a message from %s (%s: %s): %s", raw.subject, kind, reason, exc)
 
     # -- consuming ---------------------------------------------------------------------
 

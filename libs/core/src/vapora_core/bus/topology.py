@@ -63,6 +63,14 @@ STREAMS: tuple[StreamSpec, ...] = (
         description="Submitted tasks, tasks.<type>.<priority>; the task id is the message id.",
     ),
     StreamSpec(
+        name="CANCELS",
+        subjects=("cancels.*",),
+        retention="workqueue",
+        max_age_s=1 * DAY,
+        duplicate_window_s=3600.0,
+        description="Cancelled tasks, cancels.<workspace>; the task id is the message id.",
+    ),
+    StreamSpec(
         name="JOBS",
         subjects=("jobs.>",),
         retention="workqueue",
@@ -138,6 +146,15 @@ class subjects:
         return f"executions.{cls.token(task_type)}.{cls.token(agent_id)}"
 
     @classmethod
+    def cancel(cls, workspace_id: str) -> str:
+        return f"cancels.{cls.token(workspace_id)}"
+
+    @classmethod
+    def stop(cls, agent_id: str) -> str:
+        """Core NATS, in no stream: a job that must not run (``Bus.broadcast`` / ``Bus.listen``)."""
+        return f"stops.{cls.token(agent_id)}"
+
+    @classmethod
     def task_event(cls, workspace_id: str) -> str:
         return f"events.task.{cls.token(workspace_id)}"
 
@@ -145,6 +162,7 @@ class subjects:
     def heartbeat(cls, agent_id: str) -> str:
         return f"agents.heartbeat.{cls.token(agent_id)}"
 
+    STOPS = "stops.*"  # every agent's stops, for Bus.listen
     AGENTS_CHANGED = "agents.changed"
     PROFILES_CHANGED = "kg.profiles.changed"
 
@@ -174,6 +192,12 @@ class CONSUMERS:
         filter_subjects=("executions.>",),
         deliver_new_only=True,
         description="swarm-coordinator: marks tasks done or failed.",
+    )
+    COORDINATOR_CANCELS = ConsumerSpec(
+        durable="coordinator-cancels",
+        stream="CANCELS",
+        filter_subjects=("cancels.*",),
+        description="swarm-coordinator: never assigns a cancelled task, stops its job.",
     )
     COORDINATOR_AGENTS = ConsumerSpec(
         durable="coordinator-agents",

@@ -52,6 +52,20 @@ class JobAssigned(_message.Message):
     score: ScoreBreakdown
     def __init__(self, job_id: _Optional[str] = ..., task: _Optional[_Union[_tasks_pb2.Task, _Mapping]] = ..., agent_id: _Optional[str] = ..., attempt: _Optional[int] = ..., assigned_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., score: _Optional[_Union[ScoreBreakdown, _Mapping]] = ...) -> None: ...
 
+class JobStopped(_message.Message):
+    __slots__ = ("job_id", "task_id", "workspace_id", "agent_id", "reason")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    task_id: str
+    workspace_id: str
+    agent_id: str
+    reason: str
+    def __init__(self, job_id: _Optional[str] = ..., task_id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., agent_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
 class Assignment(_message.Message):
     __slots__ = ("task_id", "workspace_id", "agent_id", "job_id", "task_type", "score", "candidates", "reason", "attempt", "assigned_at")
     TASK_ID_FIELD_NUMBER: _ClassVar[int]

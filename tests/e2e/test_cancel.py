@@ -1,0 +1,76 @@
+"""Cancelling a task stops its work: the job in flight is stopped and its agent takes the next task.
+
+Real processes: nats-server, agent-registry, swarm-coordinator, llm-router, knowledge-graph,
+api-gateway and one agent-runtime hosting one `coding` agent that runs one job at a time. The
+LLM provider is the local fake speaking OpenAI's wire format whose first call hangs for 20 s, so
+the first task's job is in flight when it is cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.helpers import submit, wait_terminal
+from tests.e2e.test_agent_failover import SlowFirstOpenAI, _config, fake_openai  # noqa: F401 (a fixture)
+from tests.e2e.test_skeleton_flow import wait_for_executions
+from vapora.kg.v1 import kg_pb2, kg_pb2_grpc
+from vapora_core.grpc import channel
+from vapora_testing.fleet import Fleet
+
+pytestmark = pytest.mark.e2e
+
+
+async def _executions(fleet: Fleet, workspace_id: str, task_id: str) -> list[kg_pb2.ExecutionRecorded]:
+    async with channel(fleet.grpc_addr("knowledge-graph")) as ch:
+        reply = await kg_pb2_grpc.KnowledgeGraphStub(ch).QueryExecutions(
+            kg_pb2.QueryExecutionsRequest(workspace_id=workspace_id, task_id=task_id)
+        )
+    return list(reply.executions)
+
+
+def test_cancelling_a_running_task_stops_its_job_and_frees_its_agent(
+    fleet_factory: type[Fleet],
+    fake_openai: str,  # noqa: F811 (the fixture imported above)
+    tmp_path: Path,
+) -> None:
+    fleet = fleet_factory(
+        service_env={
+            "llm-router": {"VAPORA_OPENAI_API_KEY": "sk-test-not-a-real-key", "VAPORA_OPENAI_BASE_URL": fake_openai},
+        }
+    )
+    fleet.start(services=("agent-registry", "swarm-coordinator", "llm-router", "knowledge-graph", "api-gateway"))
+    fleet.start_replica("agent-runtime", "runtime-coder", {"VAPORA_CONFIG_DIR": str(_config(tmp_path, "coder"))})
+
+    with httpx.Client(base_url=fleet.http_url(), timeout=10) as client:
+        r = client.post(
+            "/api/v1/auth/register",
+            json={"email": f"cx-{uuid.uuid4().hex[:8]}@example.com", "password": "pw-123456789"},
+        )
+        assert r.status_code == 201, r.text
+        client.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
+        first = submit(client, title="Implement the export endpoint", task_type="coding")
+
+        deadline = time.monotonic() + 20
+        while SlowFirstOpenAI.calls == 0:  # the job is in flight: its LLM call hangs
+            assert time.monotonic() < deadline, "the agent never called the LLM"
+            time.sleep(0.1)
+        r = client.post(f"/api/v1/tasks/{first['id']}/cancel", json={"reason": "not needed"})
+        assert r.status_code == 200 and r.json()["state"] == "cancelled", r.text
+
+        second = submit(client, title="Implement the import endpoint", task_type="coding")
+        done = wait_terminal(client, second["id"], timeout=60)
+        assert done["state"] == "done" and done["agent_id"] == "coder", done
+        assert client.get(f"/api/v1/tasks/{first['id']}").json()["state"] == "cancelled"
+
+    workspace_id = done["workspace_id"]
+    assert [e.task_id for e in wait_for_executions(fleet, workspace_id, second["id"])] == [second["id"]]
+    # Had the first job not been stopped, it would have held the agent's one slot until its call
+    # returned, then recorded its execution before the second job could start.
+    assert asyncio.run(_executions(fleet, workspace_id, first["id"])) == []
+    assert SlowFirstOpenAI.calls == 2
