@@ -30,26 +30,30 @@ async def test_a_job_stopped_before_it_starts_never_runs() -> None:
     assert not ran
 
 
-async def test_a_job_stopped_while_it_runs_is_cancelled() -> None:
-    stops = Stops()
-    started = asyncio.Event()
-    cancelled = False
+class Blocking:
+    """A job that runs until it is cancelled, and says whether it started and was cancelled."""
 
-    async def job() -> str:
-        nonlocal cancelled
-        started.set()
+    def __init__(self) -> None:
+        self.started = asyncio.Event()
+        self.cancelled = False
+
+    async def __call__(self) -> str:
+        self.started.set()
         try:
             await asyncio.Event().wait()
         except asyncio.CancelledError:
-            cancelled = True
+            self.cancelled = True
             raise
         return "never"
 
+
+async def test_a_job_stopped_while_it_runs_is_cancelled() -> None:
+    stops, job = Stops(), Blocking()
     running = asyncio.create_task(stops.run("j-1", job()))
-    await started.wait()
+    await job.started.wait()
     await stops.on_stop(stop("j-1"))
     assert await asyncio.wait_for(running, 2) is None
-    assert cancelled
+    assert job.cancelled
 
 
 async def test_a_job_not_stopped_returns_its_result_and_a_stop_of_another_job_does_not_touch_it() -> None:
@@ -87,41 +91,21 @@ async def test_the_stopped_ids_are_bounded_and_the_oldest_forgotten_first() -> N
 
 
 async def test_cancelling_the_caller_propagates_and_cancels_the_job() -> None:
-    stops = Stops()
-    started = asyncio.Event()
-    cancelled = False
-
-    async def job() -> str:
-        nonlocal cancelled
-        started.set()
-        try:
-            await asyncio.Event().wait()
-        except asyncio.CancelledError:
-            cancelled = True
-            raise
-        return "never"
-
+    stops, job = Stops(), Blocking()
     caller = asyncio.create_task(stops.run("j-1", job()))
-    await started.wait()
+    await job.started.wait()
     caller.cancel()
     with pytest.raises(asyncio.CancelledError):
         await caller
-    assert cancelled
+    assert job.cancelled
     assert not stops.stopped("j-1")
     assert await stops.run("j-1", asyncio.sleep(0, "again")) == "again"  # unregistered, runs again
 
 
 async def test_cancelling_the_caller_propagates_even_when_the_job_was_stopped_too() -> None:
-    stops = Stops()
-    started = asyncio.Event()
-
-    async def job() -> str:
-        started.set()
-        await asyncio.Event().wait()
-        return "never"
-
+    stops, job = Stops(), Blocking()
     caller = asyncio.create_task(stops.run("j-1", job()))
-    await started.wait()
+    await job.started.wait()
     caller.cancel()  # shutdown ...
     await stops.on_stop(stop("j-1"))  # ... and a stop at the same time: shutdown wins
     with pytest.raises(asyncio.CancelledError):

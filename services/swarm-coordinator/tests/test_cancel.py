@@ -48,14 +48,19 @@ async def until_state(coordinator: Any, task_id: str, state: str, timeout: float
     await asyncio.wait_for(loop(), timeout)
 
 
+async def started_agent(registry: Any, coordinator: Any, bus: Bus, agent_id: str, delay_s: float = 0.0) -> SimAgent:
+    """One coding agent (one job at a time) that the coordinator knows, consuming its jobs."""
+    registry[0].add(agent_id, "coding", max_concurrency=1)
+    await coordinator.coordinator.refresh_registry(force=True)
+    agent = SimAgent(agent_id, bus, delay_s=delay_s)
+    await agent.start()
+    return agent
+
+
 async def test_a_task_cancelled_before_it_is_consumed_is_never_assigned(
     bus: Bus, events: EventLog, registry: Any, coordinator: Any
 ) -> None:
-    fake, _ = registry
-    fake.add("a-coder", "coding")
-    await coordinator.coordinator.refresh_registry(force=True)
-    agent = SimAgent("a-coder", bus)
-    await agent.start()
+    agent = await started_agent(registry, coordinator, bus, "a-coder")
     first, later = task("coding"), task("coding")
     await cancel(bus, cancelled(first))
     await until_state(coordinator, first.id, "cancelled")
@@ -70,12 +75,8 @@ async def test_a_task_cancelled_before_it_is_consumed_is_never_assigned(
 async def test_cancelling_an_assigned_task_frees_its_agent_and_stops_its_job(
     bus: Bus, events: EventLog, registry: Any, coordinator: Any
 ) -> None:
-    fake, _ = registry
-    fake.add("a-slow", "coding", max_concurrency=1)
-    await coordinator.coordinator.refresh_registry(force=True)
     heard, sub = await stops_heard(bus)
-    agent = SimAgent("a-slow", bus, delay_s=1.5)  # still running its job when the cancel comes
-    await agent.start()
+    agent = await started_agent(registry, coordinator, bus, "a-slow", delay_s=1.5)  # busy when the cancel comes
     t = task("coding")
     await submit(bus, t)
     await until(lambda: len(agent.jobs) == 1)
@@ -103,12 +104,8 @@ async def test_cancelling_an_assigned_task_frees_its_agent_and_stops_its_job(
 async def test_a_cancel_for_another_workspace_or_a_finished_task_changes_nothing(
     bus: Bus, events: EventLog, registry: Any, coordinator: Any
 ) -> None:
-    fake, _ = registry
-    fake.add("a-coder", "coding")
-    await coordinator.coordinator.refresh_registry(force=True)
     heard, sub = await stops_heard(bus)
-    agent = SimAgent("a-coder", bus, delay_s=1.0)
-    await agent.start()
+    agent = await started_agent(registry, coordinator, bus, "a-coder", delay_s=1.0)
     running, done = task("coding", workspace="ws-a"), task("coding", workspace="ws-a")
     await submit(bus, done)
     await events.wait_for(lambda: events.final(done.id) is not None)
