@@ -18,20 +18,10 @@ import pytest
 
 from tests.e2e.helpers import submit, wait_terminal
 from tests.e2e.test_agent_failover import SlowFirstOpenAI, _config, fake_openai  # noqa: F401 (a fixture)
-from tests.e2e.test_skeleton_flow import wait_for_executions
-from vapora.kg.v1 import kg_pb2, kg_pb2_grpc
-from vapora_core.grpc import channel
+from tests.e2e.test_skeleton_flow import query_executions, wait_for_executions
 from vapora_testing.fleet import Fleet
 
 pytestmark = pytest.mark.e2e
-
-
-async def _executions(fleet: Fleet, workspace_id: str, task_id: str) -> list[kg_pb2.ExecutionRecorded]:
-    async with channel(fleet.grpc_addr("knowledge-graph")) as ch:
-        reply = await kg_pb2_grpc.KnowledgeGraphStub(ch).QueryExecutions(
-            kg_pb2.QueryExecutionsRequest(workspace_id=workspace_id, task_id=task_id)
-        )
-    return list(reply.executions)
 
 
 def test_cancelling_a_running_task_stops_its_job_and_frees_its_agent(
@@ -72,5 +62,5 @@ def test_cancelling_a_running_task_stops_its_job_and_frees_its_agent(
     assert [e.task_id for e in wait_for_executions(fleet, workspace_id, second["id"])] == [second["id"]]
     # Had the first job not been stopped, it would have held the agent's one slot until its call
     # returned, then recorded its execution before the second job could start.
-    assert asyncio.run(_executions(fleet, workspace_id, first["id"])) == []
+    assert asyncio.run(query_executions(fleet, workspace_id, first["id"])) == []
     assert SlowFirstOpenAI.calls == 2

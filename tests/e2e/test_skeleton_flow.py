@@ -26,19 +26,20 @@ from vapora_testing.fleet import SERVICES, Fleet
 pytestmark = pytest.mark.e2e
 
 
+async def query_executions(fleet: Fleet, workspace_id: str, task_id: str) -> list[kg_pb2.ExecutionRecorded]:
+    """The task's executions in the knowledge graph now."""
+    async with channel(fleet.grpc_addr("knowledge-graph")) as ch:
+        reply = await kg_pb2_grpc.KnowledgeGraphStub(ch).QueryExecutions(
+            kg_pb2.QueryExecutionsRequest(workspace_id=workspace_id, task_id=task_id)
+        )
+        return list(reply.executions)
+
+
 def wait_for_executions(fleet: Fleet, workspace_id: str, task_id: str) -> list[kg_pb2.ExecutionRecorded]:
     """The task's executions in the knowledge graph, once it has stored at least one."""
-
-    async def query() -> list[kg_pb2.ExecutionRecorded]:
-        async with channel(fleet.grpc_addr("knowledge-graph")) as ch:
-            reply = await kg_pb2_grpc.KnowledgeGraphStub(ch).QueryExecutions(
-                kg_pb2.QueryExecutionsRequest(workspace_id=workspace_id, task_id=task_id)
-            )
-            return list(reply.executions)
-
     deadline = time.monotonic() + 15
     while True:
-        found = asyncio.run(query())
+        found = asyncio.run(query_executions(fleet, workspace_id, task_id))
         if found or time.monotonic() > deadline:
             return found
         time.sleep(0.1)
