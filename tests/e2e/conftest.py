@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.e2e.helpers import sign_up
 from vapora_testing.fleet import Fleet
 
 
@@ -25,12 +25,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
 @pytest.fixture(scope="module")
 def client(fleet: Fleet) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=fleet.http_url(), timeout=10) as c:
-        email = f"e2e-{uuid.uuid4().hex[:8]}@example.com"
-        r = c.post("/api/v1/auth/register", json={"email": email, "password": "correct horse battery"})
-        assert r.status_code == 201, r.text
-        body = r.json()
-        c.headers["Authorization"] = f"Bearer {body['access_token']}"
-        c.headers["X-Test-Workspace"] = body["workspace"]["id"]
+        c.headers["X-Test-Workspace"] = sign_up(c)["workspace"]["id"]
         yield c
 
 

@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 TERMINAL = {"done", "failed", "cancelled"}
+
+
+def sign_up(client: httpx.Client, prefix: str = "e2e") -> dict[str, Any]:
+    """Register a fresh person (and their workspace); ``client`` acts as them from now on."""
+    email = f"{prefix}-{uuid.uuid4().hex[:8]}@example.com"
+    r = client.post("/api/v1/auth/register", json={"email": email, "password": "correct horse battery"})
+    assert r.status_code == 201, r.text
+    body = dict(r.json())
+    client.headers["Authorization"] = f"Bearer {body['access_token']}"
+    return body
 
 
 def submit(client: httpx.Client, **fields: Any) -> dict[str, Any]:

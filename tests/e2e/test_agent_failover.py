@@ -14,7 +14,6 @@ import shutil
 import signal
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.helpers import submit, wait_terminal
+from tests.e2e.helpers import sign_up, submit, wait_terminal
 from tests.e2e.test_skeleton_flow import wait_for_executions
 from vapora.agents.v1 import agents_pb2, agents_pb2_grpc
 from vapora_core.grpc import channel
@@ -136,12 +135,7 @@ def test_a_killed_runtimes_job_is_reassigned_to_another_capable_agent_and_comple
         time.sleep(0.2)
 
     with httpx.Client(base_url=fleet.http_url(), timeout=10) as client:
-        r = client.post(
-            "/api/v1/auth/register",
-            json={"email": f"fo-{uuid.uuid4().hex[:8]}@example.com", "password": "pw-123456789"},
-        )
-        assert r.status_code == 201, r.text
-        client.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
+        sign_up(client, "fo")
         task = submit(client, title="Implement the export endpoint", task_type="coding", priority="high")
 
         # wait until the job is in flight at the first agent (its LLM call hangs)

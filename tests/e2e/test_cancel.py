@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.e2e.helpers import submit, wait_terminal
+from tests.e2e.helpers import sign_up, submit, wait_terminal
 from tests.e2e.test_agent_failover import SlowFirstOpenAI, _config, fake_openai  # noqa: F401 (a fixture)
 from tests.e2e.test_skeleton_flow import query_executions, wait_for_executions
 from vapora_testing.fleet import Fleet
@@ -38,12 +37,7 @@ def test_cancelling_a_running_task_stops_its_job_and_frees_its_agent(
     fleet.start_replica("agent-runtime", "runtime-coder", {"VAPORA_CONFIG_DIR": str(_config(tmp_path, "coder"))})
 
     with httpx.Client(base_url=fleet.http_url(), timeout=10) as client:
-        r = client.post(
-            "/api/v1/auth/register",
-            json={"email": f"cx-{uuid.uuid4().hex[:8]}@example.com", "password": "pw-123456789"},
-        )
-        assert r.status_code == 201, r.text
-        client.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
+        sign_up(client, "cx")
         first = submit(client, title="Implement the export endpoint", task_type="coding")
 
         deadline = time.monotonic() + 20

@@ -14,7 +14,7 @@ import time
 import httpx
 import pytest
 
-from tests.e2e.helpers import spans, submit, wait_terminal
+from tests.e2e.helpers import sign_up, spans, submit, wait_terminal
 from vapora.agents.v1 import agents_pb2, agents_pb2_grpc
 from vapora.common.v1 import common_pb2
 from vapora.kg.v1 import kg_pb2, kg_pb2_grpc
@@ -119,11 +119,9 @@ def test_a_workspace_lists_the_shared_agents_and_its_own_private_ones(fleet: Fle
     listed = client.get("/api/v1/agents").json()["items"]
     assert ("e2e-private", mine) in [(a["id"], a["workspace_id"]) for a in listed]
     assert any(a["workspace_id"] == "" for a in listed)  # the shared agents of config/agents
-    other = httpx.post(
-        f"{fleet.http_url()}/api/v1/auth/register",
-        json={"email": f"other-{mine}@example.com", "password": "correct horse battery"},
-    ).json()
-    seen = httpx.get(f"{fleet.http_url()}/api/v1/agents", headers={"Authorization": f"Bearer {other['access_token']}"})
+    with httpx.Client(base_url=fleet.http_url(), timeout=10) as other:
+        sign_up(other, "other")
+        seen = other.get("/api/v1/agents")
     assert seen.status_code == 200 and seen.json()["items"]
     assert "e2e-private" not in [a["id"] for a in seen.json()["items"]]
 
