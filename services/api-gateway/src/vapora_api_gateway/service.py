@@ -202,7 +202,7 @@ class Tasks:
         )
         await self.bus.publish(subjects.cancel(workspace_id), message, msg_id=str(task["id"]))
         await self._announce(task, "cancelled", f"cancelled by {actor}" + (f": {reason}" if reason else ""))
-        return await self.get([str(task["workspace_id"])], str(task["id"]))
+        return await self.get([workspace_id], str(task["id"]))
 
     async def set_status(self, task: Row, actor: str, state: str, detail: str) -> Row:
         if task["state"] in TERMINAL:
