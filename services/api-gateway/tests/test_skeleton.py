@@ -148,3 +148,35 @@ async def test_cancel_tells_the_coordinator_with_task_cancelled_then_marks_the_t
     status, problem, _ = await client.call("POST", f"/api/v1/tasks/{task['id']}/cancel", token, json={})
     assert status == 409, problem
     assert (await bus.js.stream_info("CANCELS")).state.messages == 1
+
+
+async def test_an_admin_sets_a_status_by_hand_and_a_final_one_calls_off_the_work(client, bus):
+    me = await client.register("status@example.com")
+    token, ws = me["access_token"], me["workspace"]["id"]
+    _, task, _ = await client.call("POST", "/api/v1/tasks", token, json={"title": "Tidy docs", "task_type": "coding"})
+    url = f"/api/v1/tasks/{task['id']}/status"
+    member = await client.register("status-member@example.com")
+    status, _, _ = await client.call(
+        "POST", f"/api/v1/workspaces/{ws}/members", token, json={"email": "status-member@example.com", "role": "member"}
+    )
+    assert status == 201
+    status, problem, _ = await client.call("POST", url, member["access_token"], json={"state": "done"})
+    assert status == 403 and "task.update_status" in problem["detail"], problem
+    status, body, _ = await client.call("POST", url, token, json={"state": "running"})
+    assert status == 200 and body["state"] == "running", body
+    assert body["history"][-1]["detail"] == f"set by user:{me['user']['id']}"
+    # a state that is not final changes the read model only
+    assert (await bus.js.stream_info("CANCELS")).state.messages == 0
+    status, problem, _ = await client.call("POST", url, token, json={"state": "assigned"})
+    assert status == 409 and "cannot go back to assigned" in problem["detail"], problem
+    status, problem, _ = await client.call("POST", url, token, json={"state": "paused"})
+    assert status == 400 and "state" in problem["detail"], problem
+
+    status, body, _ = await client.call("POST", url, token, json={"state": "failed", "detail": "done elsewhere"})
+    assert status == 200 and body["state"] == "failed", body
+    sub = await bus.js.pull_subscribe(subjects.cancel(ws), durable=None, stream="CANCELS")
+    sent = tasks_pb2.TaskCancelled.FromString((await sub.fetch(1, timeout=5))[0].data)
+    assert (sent.task_id, sent.workspace_id, sent.reason) == (task["id"], ws, "set failed by hand: done elsewhere")
+    status, problem, _ = await client.call("POST", url, token, json={"state": "done"})
+    assert status == 409 and "already failed" in problem["detail"], problem
+    assert (await bus.js.stream_info("CANCELS")).state.messages == 1

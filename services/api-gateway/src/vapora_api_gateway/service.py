@@ -192,25 +192,33 @@ class Tasks:
         await self.bus.publish(subjects.task_event(str(task["workspace_id"])), event)
 
     async def cancel(self, task: Row, actor: str, reason: str) -> Row:
-        """Tell swarm-coordinator first (it never assigns the task, or stops its job), then mark it
-        cancelled: when NATS is down the request fails and nothing has changed."""
+        """Call off the task's work (:meth:`_call_off`), then mark it cancelled."""
         if task["state"] in TERMINAL:
             raise FailedPrecondition(f"task {task['id']} is already {task['state']}")
+        await self._call_off(task, actor, reason)
+        await self._announce(task, "cancelled", f"cancelled by {actor}" + (f": {reason}" if reason else ""))
+        return await self.get([str(task["workspace_id"])], str(task["id"]))
+
+    async def set_status(self, task: Row, actor: str, state: str, detail: str) -> Row:
+        """Set a task's state by hand. A final state (done, failed, cancelled) also calls off its
+        work, as a cancel does: nobody goes on working on a task that is over."""
+        if task["state"] in TERMINAL:
+            raise FailedPrecondition(f"task {task['id']} is already {task['state']}")
+        if RANK[state] < RANK[str(task["state"])]:
+            raise FailedPrecondition(f"task {task['id']} is {task['state']}; it cannot go back to {state}")
+        if state in TERMINAL:
+            await self._call_off(task, actor, f"set {state} by hand" + (f": {detail}" if detail else ""))
+        await self._announce(task, state, f"set by {actor}" + (f": {detail}" if detail else ""))
+        return await self.get([str(task["workspace_id"])], str(task["id"]))
+
+    async def _call_off(self, task: Row, actor: str, reason: str) -> None:
+        """Tell swarm-coordinator with ``TaskCancelled`` (it never assigns the task, or stops its job)
+        before the read model changes: when NATS is down the request fails and nothing has changed."""
         workspace_id = str(task["workspace_id"])
         message = tasks_pb2.TaskCancelled(
             task_id=str(task["id"]), workspace_id=workspace_id, actor=actor, reason=reason, at=_ts(now_ns())
         )
         await self.bus.publish(subjects.cancel(workspace_id), message, msg_id=str(task["id"]))
-        await self._announce(task, "cancelled", f"cancelled by {actor}" + (f": {reason}" if reason else ""))
-        return await self.get([workspace_id], str(task["id"]))
-
-    async def set_status(self, task: Row, actor: str, state: str, detail: str) -> Row:
-        if task["state"] in TERMINAL:
-            raise FailedPrecondition(f"task {task['id']} is already {task['state']}")
-        if RANK[state] < RANK[str(task["state"])]:
-            raise FailedPrecondition(f"task {task['id']} is {task['state']}; it cannot go back to {state}")
-        await self._announce(task, state, f"set by {actor}" + (f": {detail}" if detail else ""))
-        return await self.get([str(task["workspace_id"])], str(task["id"]))
 
     async def feedback(self, task: Row, actor: str, success: bool, quality: float, comment: str) -> dict[str, Any]:
         execution_id = str(task.get("execution_id") or "")
