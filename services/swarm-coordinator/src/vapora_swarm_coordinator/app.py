@@ -34,7 +34,7 @@ class CoordinatorApp:
         self.intake: PriorityIntake | None = None
         self.executions: PullConsumer[kg_pb2.ExecutionRecorded] | None = None
         self._clients: list[RegistryClient | KgClient] = []
-        self._sweeper: Periodic | None = None
+        self._sweepers: list[Periodic] = []
 
     @property
     def grpc_port(self) -> int:
@@ -80,8 +80,12 @@ class CoordinatorApp:
             ],
         )
         await self.grpc.start()
-        self._sweeper = Periodic("timeout-sweep", s.sweep_interval_s, self._sweep, wait_first=True)
-        self._sweeper.start()
+        self._sweepers = [
+            Periodic("timeout-sweep", s.sweep_interval_s, self._sweep, wait_first=True),
+            Periodic("retention-sweep", s.retention_interval_s, self.coordinator.sweep_retention),
+        ]
+        for sweeper in self._sweepers:
+            sweeper.start()
 
     async def _sweep(self) -> None:
         assert self.coordinator is not None
@@ -90,8 +94,8 @@ class CoordinatorApp:
         await self.coordinator.sweep_timeouts()
 
     async def stop(self) -> None:
-        if self._sweeper is not None:
-            await self._sweeper.stop()
+        for sweeper in self._sweepers:
+            await sweeper.stop()
         if self.intake is not None:
             await self.intake.stop(self.settings.shutdown_grace_s)
         if self.executions is not None:

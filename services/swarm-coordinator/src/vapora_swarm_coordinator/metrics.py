@@ -17,6 +17,9 @@ FINISHED = Counter(
     "vapora_coordinator_tasks_finished_total", "Tasks finished, by state (done, failed, cancelled).", ["state"]
 )
 REASSIGNMENTS = Counter("vapora_coordinator_reassignments_total", "Tasks moved to another agent.")
+RETENTION_DELETED = Counter(
+    "vapora_coordinator_retention_deleted_total", "Assignments of finished tasks deleted by the retention sweep."
+)
 HELD = Counter("vapora_coordinator_held_total", "Tasks handed back to the queue, by why (busy, no_agent).", ["why"])
 STORE_WRITE_SECONDS = Histogram(
     "vapora_coordinator_store_write_seconds",

@@ -89,6 +89,12 @@ class Finish:
 
 Write = Create | Finish
 _INSERT = "INSERT IGNORE INTO assignment $rows RETURN id;"
+# finished_s is set by a finish and a cancel; a task failed with no agent, or after its last
+# attempt, has only assigned_s (the time it failed)
+_DELETE_FINISHED = (
+    "DELETE assignment WHERE state IN ['done', 'failed', 'cancelled'] AND (finished_s ?? assigned_s) < $cutoff"
+    " RETURN VALUE $before.id"
+)
 
 
 class AssignmentRepository:
@@ -177,6 +183,12 @@ class AssignmentRepository:
         return await self.store.query(
             "SELECT * FROM assignment WHERE state = 'assigned' AND agent_id = $a", {"a": agent_id}
         )
+
+    async def delete_finished_before(self, cutoff_s: float) -> int:
+        """Delete the records of tasks that are over (done, failed, cancelled) and were last changed
+        before ``cutoff_s``; how many. Assigned tasks are kept however old they are."""
+        deleted = await self.store.query(_DELETE_FINISHED, {"cutoff": cutoff_s})
+        return len(deleted)
 
     async def overdue(self, cutoff_s: float) -> list[Row]:
         return await self.store.query(

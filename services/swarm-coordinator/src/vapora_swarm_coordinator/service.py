@@ -426,6 +426,15 @@ class Coordinator:
             await self.reassign(row, why=f"job {row['job_id']} timed out after {self.settings.job_timeout_s:.0f}s")
         return len(overdue)
 
+    async def sweep_retention(self) -> int:
+        """Delete the assignments of tasks that ended more than ``retention_days`` ago."""
+        days = self.settings.retention_days
+        deleted = await self.repo.delete_finished_before(self.clock() - days * 86400.0)
+        metrics.RETENTION_DELETED.inc(deleted)
+        if deleted:
+            log.info("retention removed %d assignments of tasks that ended over %.0f days ago", deleted, days)
+        return deleted
+
     async def reassign(self, row: Row, *, why: str) -> Row | None:
         """Move ``row``'s task to another agent (conditional on the attempt), or FAIL it."""
         task_id, attempt, old_agent = str(row["task_id"]), int(row["attempt"]), str(row["agent_id"])
@@ -468,7 +477,10 @@ class Coordinator:
             raise InvalidArgument("ExplainAssignment needs task_id and workspace_id")
         row = await self.repo.get(task_id)
         if row is None or row.get("workspace_id") != workspace_id:
-            raise NotFound(f"no assignment for task {task_id} in workspace {workspace_id}")
+            raise NotFound(
+                f"no assignment for task {task_id} in workspace {workspace_id} (not assigned yet, or ended"
+                f" over {self.settings.retention_days:g} days ago)"
+            )
         out = coordinator_pb2.Assignment(
             task_id=task_id,
             workspace_id=workspace_id,

@@ -42,3 +42,12 @@ class CoordinatorSettings(ServiceSettings):
     )
     registry_refresh_s: float = Field(default=2.0, gt=0, description="Least time between ListAgents on a miss.")
     sweep_interval_s: float = Field(default=5.0, gt=0, description="How often job timeouts are checked.")
+    retention_days: float = Field(
+        default=30.0,
+        gt=0,
+        description=(
+            "Assignments of tasks that are over (done, failed, cancelled) are deleted this many days"
+            " after they ended; ExplainAssignment then answers not found."
+        ),
+    )
+    retention_interval_s: float = Field(default=3600.0, gt=0, description="How often the retention sweep runs.")
