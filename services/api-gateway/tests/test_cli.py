@@ -66,6 +66,12 @@ async def test_login_create_list_show_with_tokens_kept_private(platform_gateway,
     assert code == 0 and "(5)" in out and all(f"job number {n}" in out for n in range(5))
     code, out = await vapora("tasks", "show", ids[0])
     assert code == 0 and "job number 0" in out and "submitted" in out
+    code, out = await vapora("tasks", "cancel", ids[1], "--reason", "not needed")
+    assert code == 0 and f"task {ids[1]} cancelled" in out, out
+    code, out = await vapora("tasks", "show", ids[1])
+    assert code == 0 and "cancelled" in out and ": not needed" in out, out
+    code, out = await vapora("tasks", "cancel", ids[1])
+    assert code == 2 and "409" in out and "already cancelled" in out, out
     code, out = await vapora("whoami")
     assert code == 0 and "cli@example.com" in out and "owner" in out
 

@@ -64,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("logout", help="forget the stored tokens")
     sub.add_parser("whoami", help="who you are logged in as, and your workspaces")
 
-    tasks = sub.add_parser("tasks", help="submit, list, show and watch tasks").add_subparsers(
+    tasks = sub.add_parser("tasks", help="submit, list, show, watch and cancel tasks").add_subparsers(
         dest="action", required=True
     )
     create = tasks.add_parser("create", help="submit a task")
@@ -83,6 +83,9 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--all", action="store_true", help="follow the cursor through every page")
     show = tasks.add_parser("show", help="one task with its history")
     show.add_argument("task_id")
+    cancel = tasks.add_parser("cancel", help="cancel a task: it is never assigned, or its job is stopped")
+    cancel.add_argument("task_id")
+    cancel.add_argument("--reason", default="")
     watch = tasks.add_parser("watch", help="live progress of tasks (one task, or the whole workspace)")
     watch.add_argument("task_id", nargs="?", default="")
     watch.add_argument("--workspace", default="")
@@ -365,6 +368,10 @@ def run(argv: Sequence[str] | None = None, console: Console | None = None) -> in
             return _list(api, args, console)
         if args.action == "show":
             return _show(api, args.task_id, console)
+        if args.action == "cancel":
+            t = api.call("POST", f"/api/v1/tasks/{args.task_id}/cancel", json_body={"reason": args.reason})
+            console.print(f"task [bold]{t['id']}[/] {_state(str(t['state']))}")
+            return 0
         if args.task_id:
             return _watch_task(api, args.task_id, console)
         return _watch_workspace(api, args, console)
