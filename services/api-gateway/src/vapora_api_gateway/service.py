@@ -196,19 +196,19 @@ class Tasks:
         if task["state"] in TERMINAL:
             raise FailedPrecondition(f"task {task['id']} is already {task['state']}")
         await self._call_off(task, actor, reason)
-        await self._announce(task, "cancelled", f"cancelled by {actor}" + (f": {reason}" if reason else ""))
+        await self._announce(task, "cancelled", _said(f"cancelled by {actor}", reason))
         return await self.get([str(task["workspace_id"])], str(task["id"]))
 
     async def set_status(self, task: Row, actor: str, state: str, detail: str) -> Row:
-        """Set a task's state by hand. A final state (done, failed, cancelled) also calls off its
-        work, as a cancel does: nobody goes on working on a task that is over."""
+        """Set a task's state by hand. A final state (done, failed) also calls off its work, as a
+        cancel does: nobody goes on working on a task that is over."""
         if task["state"] in TERMINAL:
             raise FailedPrecondition(f"task {task['id']} is already {task['state']}")
         if RANK[state] < RANK[str(task["state"])]:
             raise FailedPrecondition(f"task {task['id']} is {task['state']}; it cannot go back to {state}")
         if state in TERMINAL:
-            await self._call_off(task, actor, f"set {state} by hand" + (f": {detail}" if detail else ""))
-        await self._announce(task, state, f"set by {actor}" + (f": {detail}" if detail else ""))
+            await self._call_off(task, actor, _said(f"set {state} by hand", detail))
+        await self._announce(task, state, _said(f"set by {actor}", detail))
         return await self.get([str(task["workspace_id"])], str(task["id"]))
 
     async def _call_off(self, task: Row, actor: str, reason: str) -> None:
@@ -236,3 +236,8 @@ class Tasks:
         )
         await self.bus.publish(subjects.feedback(str(task["workspace_id"])), message, msg_id=new_id())
         return {"task_id": task["id"], "execution_id": execution_id, "accepted": True}
+
+
+def _said(what: str, words: str) -> str:
+    """``what``, followed by the person's own ``words`` when they gave any."""
+    return f"{what}: {words}" if words else what
