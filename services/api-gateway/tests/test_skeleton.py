@@ -150,7 +150,7 @@ async def test_cancel_tells_the_coordinator_with_task_cancelled_then_marks_the_t
     assert (await bus.js.stream_info("CANCELS")).state.messages == 1
 
 
-async def test_an_admin_sets_a_status_by_hand_and_a_final_one_calls_off_the_work(client, bus):
+async def test_a_status_by_hand_is_for_owners_and_admins_and_a_final_one_calls_off_the_work(client, bus):
     me = await client.register("status@example.com")
     token, ws = me["access_token"], me["workspace"]["id"]
     _, task, _ = await client.call("POST", "/api/v1/tasks", token, json={"title": "Tidy docs", "task_type": "coding"})
