@@ -59,6 +59,8 @@ async def budgets(request: web.Request) -> web.Response:
     return json_response(await gw(request).clients.budgets(request.query.get("role", "")))
 
 
+# every route here answers as one of the caller's workspaces
+ASKING_AS = Param("workspace_id", "Workspace you ask as; default: your first")
 ERR = (400, 401, 403, 404, 429, 503)
 ROUTES = (
     Route(
@@ -71,7 +73,7 @@ ROUTES = (
         response=AgentList,
         errors=ERR,
         params=(
-            Param("workspace_id", "Workspace you ask as; default: your first"),
+            ASKING_AS,
             Param("role", "Only agents of this role"),
             Param("capability", "Only agents taking this task type"),
             Param("page_size", "Page size (1-500)", "integer", minimum=1, maximum=500),
@@ -87,7 +89,7 @@ ROUTES = (
         action="agent.read",
         response=ProfileList,
         errors=ERR,
-        params=(Param("workspace_id", "Workspace you ask as; default: your first"),),
+        params=(ASKING_AS,),
     ),
     Route(
         "GET",
@@ -99,7 +101,7 @@ ROUTES = (
         response=CurveOut,
         errors=ERR,
         params=(
-            Param("workspace_id", "Workspace you ask as; default: your first"),
+            ASKING_AS,
             Param("days", "How many days back (1-365, default 30)", "integer", minimum=1, maximum=MAX_CURVE_DAYS),
         ),
     ),
@@ -112,6 +114,6 @@ ROUTES = (
         action="budget.read",
         response=BudgetList,
         errors=ERR,
-        params=(Param("workspace_id", "Workspace you ask as; default: your first"), Param("role", "Only this role")),
+        params=(ASKING_AS, Param("role", "Only this role")),
     ),
 )
