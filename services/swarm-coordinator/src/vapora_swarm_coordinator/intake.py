@@ -35,7 +35,7 @@ from vapora_core.bus.topology import PRIORITIES
 
 log = logging.getLogger("vapora.coordinator.intake")
 
-Handler = Callable[[tasks_pb2.TaskSubmitted, Delivery, float], Awaitable[None]]
+Handler = Callable[[tasks_pb2.TaskSubmitted, Delivery], Awaitable[None]]
 
 
 def task_consumer(priority: str, *, buffer: int = 64, ack_wait_s: float | None = None) -> ConsumerSpec:
@@ -75,7 +75,6 @@ class PriorityIntake:
         self.buffer_n = buffer
         self.service = service
         self.lanes = [_Lane(task_consumer(p, buffer=buffer, ack_wait_s=ack_wait_s)) for p in PRIORITIES]
-        self._specs = {lane.spec.durable: lane.spec for lane in self.lanes}
         self.keepalive_s = min(lane.spec.ack_wait_s for lane in self.lanes) / 3
         self._cond = asyncio.Condition()  # workers wait here for a task they may take
         self._running = False
@@ -173,16 +172,7 @@ class PriorityIntake:
             if lane.puller is not None:
                 await lane.puller.top_up()
             self._handling[id(msg)] = msg
-            try:
-                await self._handle(msg)
+            try:  # settled exactly as every bus consumer settles a message (Bus.process)
+                await self.bus.process(lane.spec, tasks_pb2.TaskSubmitted, self.handler, msg)
             finally:
                 del self._handling[id(msg)]
-
-    async def _handle(self, msg: Any) -> None:
-        """Settle one task exactly as every bus consumer does (:meth:`Bus.process`)."""
-        durable = (msg.metadata.consumer if msg.metadata else None) or ""
-        spec = self._specs.get(durable, self.lanes[-1].spec)
-        await self.bus.process(spec, tasks_pb2.TaskSubmitted, self._assign, msg)
-
-    async def _assign(self, task: tasks_pb2.TaskSubmitted, delivery: Delivery) -> None:
-        await self.handler(task, delivery, delivery.published_at)

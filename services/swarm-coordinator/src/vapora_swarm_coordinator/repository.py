@@ -19,6 +19,7 @@ from typing import Any
 
 from vapora_core.errors import Internal
 from vapora_core.store import Row, Store
+from vapora_swarm_coordinator import ranking
 
 NAMESPACE = "coordinator"
 ASSIGNED, DONE, FAILED, CANCELLED = "assigned", "done", "failed", "cancelled"
@@ -169,7 +170,7 @@ class AssignmentRepository:
             "job_id": "",
             "attempt": 0,
             "state": CANCELLED,
-            "ranking": "[]",
+            "ranking": ranking.EMPTY,
             "reason": reason,
             "assigned_s": at_s,
         }

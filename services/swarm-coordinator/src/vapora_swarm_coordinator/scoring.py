@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 W_LOAD = 0.3
 W_EXPERTISE = 0.5
@@ -37,8 +38,10 @@ class Evidence:
     executions: int
 
 
-@dataclass(frozen=True, slots=True)
-class Score:
+class Score(NamedTuple):
+    """One candidate's score and what it is made of; its fields are a ScoreBreakdown's. A tuple: the
+    coordinator builds several per assignment and stores them field by field (``ranking.pack``)."""
+
     success_rate: float
     load: int
     load_score: float
@@ -48,8 +51,7 @@ class Score:
     learning_data: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
+class Candidate(NamedTuple):
     agent_id: str
     load: int
     evidence: Evidence | None

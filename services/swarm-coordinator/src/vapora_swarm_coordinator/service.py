@@ -6,9 +6,7 @@ import asyncio
 import base64
 import contextlib
 import functools
-import json
 import logging
-import operator
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -24,7 +22,7 @@ from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import Hold, subjects
 from vapora_core.bus.codec import timestamp as _ts
 from vapora_core.errors import InvalidArgument, NotFound, VaporaError
-from vapora_swarm_coordinator import metrics, scoring
+from vapora_swarm_coordinator import metrics, ranking, scoring
 from vapora_swarm_coordinator.batching import GroupCommit
 from vapora_swarm_coordinator.clients import KgClient, RegistryClient
 from vapora_swarm_coordinator.inference import infer_task_type
@@ -57,28 +55,13 @@ def job_id_for(task_id: str, attempt: int) -> str:
     return f"job-{task_id}-{attempt}"
 
 
-CANDIDATE_FIELDS = ("success_rate", "load", "load_score", "expertise", "confidence", "total", "learning_data")
-_score_values = operator.attrgetter(*CANDIDATE_FIELDS)  # a Score's CANDIDATE_FIELDS, as a tuple
-
-
-def _score_fields(s: scoring.Score) -> dict[str, Any]:
-    """A ScoreBreakdown's fields (its proto field names)."""
-    return dict(zip(CANDIDATE_FIELDS, _score_values(s), strict=True))
-
-
 def chosen_score(row: Row) -> dict[str, Any]:
     """The breakdown of the agent an assignment chose: the head of its ranking (the chosen agent is
     always ranked first), or the ``score`` field of records written before the ranking held it."""
-    ranking = json.loads(str(row.get("ranking") or "[]"))
-    if ranking and ranking[0][0] == row.get("agent_id"):
-        return dict(zip(CANDIDATE_FIELDS, ranking[0][1:], strict=True))
+    ranked = ranking.unpack(row.get("ranking"))
+    if ranked and ranked[0][0] == row.get("agent_id"):
+        return ranked[0][1]._asdict()
     return dict(row.get("score") or {})
-
-
-def _ranking(ranked: list[tuple[scoring.Candidate, scoring.Score]]) -> str:
-    """The ranking an assignment keeps for ExplainAssignment, as one JSON value:
-    ``[[agent_id, *CANDIDATE_FIELDS], ...]`` — one field to store, not ~80."""
-    return json.dumps([[c.agent_id, *_score_values(s)] for c, s in ranked])
 
 
 class Coordinator:
@@ -236,9 +219,7 @@ class Coordinator:
         attempt: int,
         reason: str,
     ) -> Row:
-        typed = tasks_pb2.Task()
-        typed.CopyFrom(task)
-        typed.task_type = task_type
+        task.task_type = task_type  # the task as assigned, its type decided (the message is the caller's own)
         return {
             "task_id": task.id,
             "workspace_id": task.workspace_id,
@@ -247,10 +228,10 @@ class Coordinator:
             "job_id": job_id_for(task.id, attempt),
             "attempt": attempt,
             "state": ASSIGNED,
-            "ranking": _ranking(ranked),
+            "ranking": ranking.pack(ranked),
             "reason": reason,
             "assigned_s": self.clock(),
-            "task": typed.SerializeToString(),
+            "task": task.SerializeToString(),
         }
 
     async def _no_agent(self, task: tasks_pb2.Task, task_type: str, published_s: float | None) -> Row:
@@ -268,7 +249,7 @@ class Coordinator:
             "job_id": "",
             "attempt": 0,
             "state": FAILED,
-            "ranking": "[]",
+            "ranking": ranking.EMPTY,
             "reason": detail,
             "assigned_s": self.clock(),
             "task": task.SerializeToString(),
@@ -283,7 +264,7 @@ class Coordinator:
         """Publish the job and the ASSIGNED event of ``row`` (idempotent: the job id is the msg id)."""
         stored = self._task(row) if task is None or row.get("attempt", 1) > 1 else task
         stored.task_type = str(row["task_type"])
-        score = coordinator_pb2.ScoreBreakdown(**(_score_fields(best) if best is not None else chosen_score(row)))
+        score = coordinator_pb2.ScoreBreakdown(**(best._asdict() if best is not None else chosen_score(row)))
         job = coordinator_pb2.JobAssigned(
             job_id=str(row["job_id"]),
             task=stored,
@@ -492,8 +473,8 @@ class Coordinator:
             assigned_at=_ts(float(row.get("assigned_s", 0.0))),
         )
         ParseDict(chosen_score(row), out.score)
-        for agent_id, *values in json.loads(str(row.get("ranking") or "[]")):
-            out.candidates.add(agent_id=agent_id, score=dict(zip(CANDIDATE_FIELDS, values, strict=True)))
+        for agent_id, score in ranking.unpack(row.get("ranking")):
+            out.candidates.add(agent_id=agent_id, score=score._asdict())
         for c in row.get("candidates") or []:  # the form of records written before "ranking"
             cand = out.candidates.add(agent_id=str(c["agent_id"]))
             ParseDict(c.get("score") or {}, cand.score)

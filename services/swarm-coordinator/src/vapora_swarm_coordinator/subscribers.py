@@ -46,9 +46,9 @@ async def subscribe(
 def intake(
     bus: Bus, coordinator: Coordinator, *, workers: int, buffer: int, service: str, ack_wait_s: float | None = None
 ) -> PriorityIntake:
-    async def on_task(msg: tasks_pb2.TaskSubmitted, _: Delivery, published_s: float) -> None:
+    async def on_task(msg: tasks_pb2.TaskSubmitted, delivery: Delivery) -> None:
         if not msg.HasField("task"):
             raise InvalidArgument("TaskSubmitted without a task")
-        await coordinator.assign(msg.task, published_s=published_s)
+        await coordinator.assign(msg.task, published_s=delivery.published_at)
 
     return PriorityIntake(bus, on_task, workers=workers, buffer=buffer, service=service, ack_wait_s=ack_wait_s)

@@ -18,8 +18,7 @@ import contextlib
 import heapq
 import itertools
 import json
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from vapora_core.aio import Periodic
 from vapora_core.bus.headers import STATUS
@@ -29,9 +28,8 @@ NO_RESPONDERS = "503"
 SWEEP_S = 0.1
 
 
-@dataclass(frozen=True, slots=True)
-class Stored:
-    """A stream's acknowledgement of one published message."""
+class Stored(NamedTuple):
+    """A stream's acknowledgement of one published message (a tuple: one is made per publish)."""
 
     stream: str
     seq: int
