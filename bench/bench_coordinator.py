@@ -421,12 +421,11 @@ async def drive(
     }
     await asyncio.wait_for(settled(pub, watch), 120)
 
-    async def burst(run: str) -> float:
-        """Publish ``n_tasks`` as fast as the gateway could (IN_FLIGHT at once), as the ceiling
-        does: the messages built before the clock starts, a window of acknowledgements (no task
-        per message) keeping IN_FLIGHT of them unacknowledged; tasks/s until every job is seen."""
-        watch.reset(n_tasks)
-        messages = [task_msg(i, run) for i in range(n_tasks)]
+    async def burst(messages: list[tasks_pb2.TaskSubmitted]) -> float:
+        """Publish ``messages`` as fast as the gateway could (IN_FLIGHT at once), as the ceiling
+        does: built before the clock starts, a window of acknowledgements (no task per message)
+        keeping IN_FLIGHT of them unacknowledged; tasks/s until every job is seen."""
+        watch.reset(len(messages))
         window: collections.deque[asyncio.Future[Any]] = collections.deque()
         started = time.perf_counter()
         for msg in messages:
@@ -437,13 +436,13 @@ async def drive(
         for f in window:
             await f
         await asyncio.wait_for(watch.all_seen.wait(), 120)
-        return n_tasks / (time.perf_counter() - started)
+        return len(messages) / (time.perf_counter() - started)
 
     # publish → JobAssigned: the agents hold their jobs, the coordinator only assigns
     watch.exec_s = None
     bursts = []
     for r in range(3):
-        bursts.append(await burst(f"h{r}-"))
+        bursts.append(await burst([task_msg(i, f"h{r}-") for i in range(n_tasks)]))
         await asyncio.sleep(0.5)
 
     # the same with every job finished after exec_s: the coordinator also settles executions
@@ -453,9 +452,10 @@ async def drive(
         "nats-server": nats_pid,
         "harness": os.getpid(),
     }
+    messages = [task_msg(i, "t") for i in range(n_tasks)]
     cpu0 = {name: cpu_seconds(pid) for name, pid in pids.items()}
     started = time.perf_counter()
-    mixed = await burst("t")
+    mixed = await burst(messages)
     await asyncio.wait_for(settled(pub, watch), 120)  # every execution of the burst finished
     settle_rate = n_tasks / (time.perf_counter() - started)
     cpu = cpu_per_task(pids, cpu0, n_tasks)  # assigning and finishing every task of the burst
