@@ -23,19 +23,17 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
 from vapora.tasks.v1 import tasks_pb2
 from vapora_core.aio import cancel_and_wait, finish_within
-from vapora_core.bus import CONSUMERS, Bus, ConsumerSpec, Delivery
+from vapora_core.bus import CONSUMERS, Bus, ConsumerSpec
+from vapora_core.bus.bus import Handler
 from vapora_core.bus.puller import Puller, declare_consumer
 from vapora_core.bus.topology import PRIORITIES
 
 log = logging.getLogger("vapora.coordinator.intake")
-
-Handler = Callable[[tasks_pb2.TaskSubmitted, Delivery], Awaitable[None]]
 
 
 def task_consumer(priority: str, *, buffer: int = 64, ack_wait_s: float | None = None) -> ConsumerSpec:
@@ -62,7 +60,7 @@ class PriorityIntake:
     def __init__(
         self,
         bus: Bus,
-        handler: Handler,
+        handler: Handler[tasks_pb2.TaskSubmitted],
         *,
         workers: int,
         buffer: int,
