@@ -2,9 +2,9 @@
 
 One bytes value per assignment. Per candidate: its :class:`~vapora_swarm_coordinator.scoring.Score`
 fields as fixed-size binary (the doubles exact), then its agent id. The JSON text of the same
-numbers cost the coordinator ~8 µs per assignment in float formatting alone, ~5% of its CPU
-per task (``bench/bench_coordinator.py``); packing costs ~2. Records written before hold the
-JSON form, ``[[agent_id, *Score fields], ...]``; :func:`unpack` reads both.
+numbers spent most of its time formatting floats, on every assignment; packing them is several
+times cheaper. Records written before hold the JSON form, ``[[agent_id, *Score fields], ...]``;
+:func:`unpack` reads both.
 """
 
 from __future__ import annotations
