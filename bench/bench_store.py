@@ -1,6 +1,6 @@
 """The embedded SurrealDB engine's CPU per round trip and per assignment row.
 
-    uv run python bench/bench_store.py [--engine surrealkv|mem]
+    uv run python bench/bench_store.py [--engine surrealkv|mem] [--sdk-codec]
 
 What the coordinator's group commit is tuned against (``batching.py``): process CPU (the
 Python thread plus the engine's own threads) of a trivial query, and of ``write_each`` carrying
@@ -8,24 +8,30 @@ Python thread plus the engine's own threads) of a trivial query, and of ``write_
 empty store, then again once it holds 20,000 finished assignments (a row costs the engine more
 as the store grows; a coordinator's store is rarely empty). ``--engine mem`` runs the same on the
 in-memory engine, to show what durability costs (the coordinator needs it: an assignment must
-survive a crash). Prints figures; asserts nothing.
+survive a crash). Each figure is followed by the part of it spent in the Python thread (encoding
+the request, decoding the answer); the rest is the engine's own threads. ``--sdk-codec`` runs
+the same through the SDK's own (pure Python) CBOR codec in place of ``vapora_core.surreal_cbor``.
+Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from vapora_core.store import Store
+from vapora_swarm_coordinator import ranking
 from vapora_swarm_coordinator.repository import NAMESPACE, SCHEMA, AssignmentRepository, Create, Finish
+from vapora_swarm_coordinator.scoring import Candidate, Score
 
 PREFILL = 20_000
-RANKING = json.dumps([[f"agent-{i:04d}", 0.7235, 3, 0.180875, 0.73, 0.85, 0.6356625, True] for i in range(5)])
+RANKING = ranking.pack(
+    (Candidate(f"agent-{i:04d}", 3, None), Score(0.7235, 3, 0.180875, 0.73, 0.85, 0.6356625, True)) for i in range(5)
+)
 
 
 def row(task_id: str) -> dict[str, Any]:
@@ -48,12 +54,15 @@ def done() -> dict[str, Any]:
     return {"state": "done", "execution_id": "ex", "provider": "offline", "model": "m", "finished_s": 0.0, "error": ""}
 
 
-async def amain(engine: str) -> None:
+async def amain(engine: str, sdk_codec: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = "mem://" if engine == "mem" else f"surrealkv://{Path(tmp) / 'coordinator'}"
-        print(f"engine: {url.split('://', maxsplit=1)[0]}")
+        codec = "the SDK's CBOR codec" if sdk_codec else "vapora_core.surreal_cbor"
+        print(f"engine: {url.split('://', maxsplit=1)[0]}; requests through {codec}")
         store = Store(url, NAMESPACE)
         await store.open(SCHEMA)
+        if sdk_codec:
+            store._engine = None  # every query through the SDK's query_raw
         repo = AssignmentRepository(store)
         try:
             cpu = time.process_time()
@@ -74,22 +83,28 @@ async def measure_rows(repo: AssignmentRepository, label: str) -> None:
     print(label)
     for n in (1, 4, 16, 64):
         rounds = max(5, 320 // n)
-        created = finished = 0.0
+        spent = {"create": [0.0, 0.0], "finish": [0.0, 0.0]}  # process CPU, Python thread CPU
         for r in range(rounds):
             ids = [f"{label[:5]}{n}-{r}-{i}" for i in range(n)]
-            cpu = time.process_time()
-            await repo.write_each([Create(row(t)) for t in ids])
-            created += time.process_time() - cpu
-            cpu = time.process_time()
-            await repo.write_each([Finish(t, f"job-{t}-1", done()) for t in ids])
-            finished += time.process_time() - cpu
+            for kind, items in (
+                ("create", [Create(row(t)) for t in ids]),
+                ("finish", [Finish(t, f"job-{t}-1", done()) for t in ids]),
+            ):
+                cpu, thread = time.process_time(), time.thread_time()
+                await repo.write_each(items)
+                spent[kind][0] += time.process_time() - cpu
+                spent[kind][1] += time.thread_time() - thread
+        per_row = {kind: [s / rounds / n * 1e6 for s in pair] for kind, pair in spent.items()}
         print(
-            f"  batch {n:3d}: create {created / rounds / n * 1e6:6,.0f} µs/row, "
-            f"finish {finished / rounds / n * 1e6:6,.0f} µs/row (CPU)"
+            f"  batch {n:3d}: "
+            + ", ".join(f"{kind} {cpu:4,.0f} µs/row (Python {py:3,.0f})" for kind, (cpu, py) in per_row.items())
+            + " of CPU"
         )
 
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description="the embedded SurrealDB engine's CPU per assignment row")
     ap.add_argument("--engine", choices=("surrealkv", "mem"), default="surrealkv")
-    asyncio.run(amain(ap.parse_args().engine))
+    ap.add_argument("--sdk-codec", action="store_true", help="Send every query through the SDK's own CBOR codec.")
+    args = ap.parse_args()
+    asyncio.run(amain(args.engine, args.sdk_codec))

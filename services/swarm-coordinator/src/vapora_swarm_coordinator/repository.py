@@ -7,7 +7,7 @@ once (``INSERT IGNORE`` creates only what does not exist), and every later chang
 
 First assignments and finishes are written in batches (:meth:`AssignmentRepository.write_each`,
 driven by ``batching.GroupCommit``): one transaction holding one ``INSERT IGNORE`` of the new
-records, which creates exactly the records that do not exist yet and returns their ids (so
+records, which creates exactly the records that do not exist yet and returns their task ids (so
 "created once" holds per task), and one conditional ``UPDATE`` per finish. :meth:`create`
 and :meth:`finish` are the same for one item.
 """
@@ -89,7 +89,9 @@ class Finish:
 
 
 Write = Create | Finish
-_INSERT = "INSERT IGNORE INTO assignment $rows RETURN id;"
+# what a created record returns is its task id as a plain string: a record id would cost the
+# engine and the decoder more, for every record of every batch
+_INSERT = "INSERT IGNORE INTO assignment $rows RETURN VALUE task_id;"
 # finished_s is set by a finish and a cancel; a task failed with no agent, or after its last
 # attempt, has only assigned_s (the time it failed)
 _DELETE_FINISHED = (
@@ -133,7 +135,7 @@ class AssignmentRepository:
         created: set[str] = set()
         if first:
             inserted = results.pop(0)
-            created = {str(r["id"]) for r in inserted if isinstance(r, dict)} if isinstance(inserted, list) else set()
+            created = {r for r in inserted if isinstance(r, str)} if isinstance(inserted, list) else set()
         finished = iter(_holder(res) for res in results)
         out: list[bool | Holder | None] = []
         for item in items:
