@@ -25,7 +25,7 @@ from typing import Any
 
 from vapora_core.store import Store
 from vapora_swarm_coordinator import ranking
-from vapora_swarm_coordinator.repository import NAMESPACE, SCHEMA, AssignmentRepository, Create, Finish
+from vapora_swarm_coordinator.repository import NAMESPACE, SCHEMA, AssignmentRepository, Create, Finish, Write
 from vapora_swarm_coordinator.scoring import Candidate, Score
 
 PREFILL = 20_000
@@ -86,10 +86,11 @@ async def measure_rows(repo: AssignmentRepository, label: str) -> None:
         spent = {"create": [0.0, 0.0], "finish": [0.0, 0.0]}  # process CPU, Python thread CPU
         for r in range(rounds):
             ids = [f"{label[:5]}{n}-{r}-{i}" for i in range(n)]
-            for kind, items in (
+            writes: list[tuple[str, list[Write]]] = [
                 ("create", [Create(row(t)) for t in ids]),
                 ("finish", [Finish(t, f"job-{t}-1", done()) for t in ids]),
-            ):
+            ]
+            for kind, items in writes:
                 cpu, thread = time.process_time(), time.thread_time()
                 await repo.write_each(items)
                 spent[kind][0] += time.process_time() - cpu

@@ -240,3 +240,92 @@ async def test_broadcast_without_a_connection_is_unavailable(nats_url: str) -> N
     idle = Bus(nats_url, "test-idle")
     with pytest.raises(Unavailable, match=r"cannot broadcast on stops\.a1"):
         await idle.broadcast(subjects.stop("a1"), coordinator_pb2.JobStopped(job_id="j"))
+
+
+async def test_a_batch_is_settled_message_by_message_by_each_outcome(bus: Bus) -> None:
+    """process_batch: one message that does not decode is dead-lettered before the handler sees
+    the rest; each of the others is settled by its own outcome (ack, hold, dead letter, retry);
+    what each one publishes inside its ``traced()`` carries its own trace."""
+    from opentelemetry import trace
+
+    from vapora_core.bus import Hold
+
+    spec = ConsumerSpec(durable="batched", stream="TASKS", filter_subjects=("tasks.>",), max_deliver=3, ack_wait_s=5)
+    await bus.js.add_consumer("TASKS", durable_name="batched", ack_policy="explicit", max_deliver=3, ack_wait=5)
+    names = ["t-ok", "t-hold", "t-invalid", "t-retry"]
+    for i, name in enumerate(names):
+        parent = f"00-{i + 1:032x}-{i + 1:016x}-01"
+        await bus.publish_raw(subjects.task("coding", "high"), _task(name).SerializeToString(), {"traceparent": parent})
+    await bus.publish_raw(subjects.task("coding", "high"), b"\xff not protobuf")
+    psub = await bus.js.pull_subscribe_bind("batched", "TASKS")
+    raws = await psub.fetch(5, timeout=5)
+    assert len(raws) == 5
+
+    traced: dict[str, str] = {}
+
+    async def handler(batch: list[tuple[tasks_pb2.TaskSubmitted, Delivery]]) -> list[BaseException | None]:
+        outcomes: list[BaseException | None] = []
+        for msg, delivery in batch:
+            with delivery.traced():
+                traced[msg.task.id] = format(trace.get_current_span().get_span_context().trace_id, "032x")
+            outcomes.append(
+                {
+                    "t-ok": None,
+                    "t-hold": Hold(0.3, "no room yet"),
+                    "t-invalid": InvalidArgument("task.title is empty"),
+                    "t-retry": Unavailable("llm-router is down"),
+                }[msg.task.id]
+            )
+        return outcomes
+
+    await bus.process_batch(spec, tasks_pb2.TaskSubmitted, handler, raws)
+    assert traced == {name: f"{i + 1:032x}" for i, name in enumerate(names)}
+    dead: list[tuple[str, dict[str, str], bytes]] = []
+    while len(dead) < 2:
+        await _collect_dlq(bus, dead)
+    kinds = sorted(headers[DLQ_KIND] for _, headers, _ in dead)
+    assert kinds == ["decode", "invalid_argument"]
+    again = []  # the held one (after its 0.3 s) and the retried one (after its backoff), nothing else
+    while len(again) < 2:
+        again += await psub.fetch(5, timeout=5)
+    assert sorted(_task_id(m.data) for m in again) == ["t-hold", "t-retry"]
+    assert all(m.metadata.num_delivered == 2 for m in again)
+    for m in again:
+        await m.ack()
+    for _ in range(50):  # acks are applied by the server shortly after they are written
+        info = await bus.js.consumer_info("TASKS", "batched")
+        if info.num_ack_pending == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert (info.num_pending, info.num_ack_pending) == (0, 0)  # the handled one was acked too
+
+
+async def test_a_batch_handler_that_raises_fails_every_message_it_did_not_settle(bus: Bus) -> None:
+    spec = ConsumerSpec(durable="batched2", stream="TASKS", filter_subjects=("tasks.>",), max_deliver=3, ack_wait_s=5)
+    await bus.js.add_consumer("TASKS", durable_name="batched2", ack_policy="explicit", max_deliver=3, ack_wait=5)
+    for name in ("t-first", "t-second", "t-third"):
+        await bus.publish(subjects.task("coding", "high"), _task(name), msg_id=name)
+    psub = await bus.js.pull_subscribe_bind("batched2", "TASKS")
+    raws = await psub.fetch(3, timeout=5)
+
+    async def handler(batch: list[tuple[tasks_pb2.TaskSubmitted, Delivery]]) -> list[BaseException | None]:
+        await batch[0][1].ack()  # settled by the handler before it failed: stays acked
+        raise Unavailable("the store is down")
+
+    await bus.process_batch(spec, tasks_pb2.TaskSubmitted, handler, raws)
+    again = await psub.fetch(3, timeout=5)
+    assert sorted(_task_id(m.data) for m in again) == ["t-second", "t-third"]
+
+    async def miscounts(batch: list[tuple[tasks_pb2.TaskSubmitted, Delivery]]) -> list[BaseException | None]:
+        return [None]  # one outcome for two messages: a bug, named in the dead letters
+
+    await bus.process_batch(spec, tasks_pb2.TaskSubmitted, miscounts, again)
+    dead: list[tuple[str, dict[str, str], bytes]] = []
+    while len(dead) < 2:
+        await _collect_dlq(bus, dead)
+    assert len(dead) == 2
+    assert all("gave 1 outcomes for 2 messages" in headers[DLQ_REASON] for _, headers, _ in dead)
+
+
+def _task_id(data: bytes) -> str:
+    return tasks_pb2.TaskSubmitted.FromString(data).task.id

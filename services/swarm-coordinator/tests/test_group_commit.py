@@ -70,6 +70,23 @@ async def test_a_row_the_store_refuses_fails_only_its_own_task(store_url: str) -
         await store.close()
 
 
+async def test_rows_submitted_together_each_get_their_own_outcome(store_url: str) -> None:
+    store = Store(store_url, "coordinator")
+    await store.open(SCHEMA)
+    try:
+        repo = AssignmentRepository(store)
+        assert await repo.create(row("held"))
+        commits = GroupCommit(repo)
+        bad = {**row("bad"), "attempt": object()}
+        got = await commits.create_many([row("m1"), bad, row("held", "a9"), row("m2")])
+        assert got[0] is True and got[2] is False and got[3] is True
+        assert isinstance(got[1], Exception)
+        ids = {r["task_id"] for r in await store.query("SELECT task_id FROM assignment")}
+        assert ids == {"held", "m1", "m2"}
+    finally:
+        await store.close()
+
+
 async def test_batched_finishes_apply_only_where_the_named_job_still_holds_the_task(store_url: str) -> None:
     store = Store(store_url, "coordinator")
     await store.open(SCHEMA)

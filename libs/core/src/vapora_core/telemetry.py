@@ -152,21 +152,50 @@ def span_from(carrier: Mapping[str, str], name: str, tracer_name: str = "vapora"
         yield span
 
 
+def start_consumer_span(
+    headers: Mapping[str, str], subject: str, consumer: str, service: str, *, message_id: str = ""
+) -> trace.Span:
+    """The span of one message handled by a bus consumer, child of the publisher's context, started:
+    end it once the message is settled. With tracing off it is the publisher's span context itself
+    (not recording; ending it does nothing)."""
+    if not tracing_on():
+        return remote_span(headers.get("traceparent"))
+    span = _tracer(service).start_span(f"{consumer} {subject}", context=extract(headers))
+    span.set_attribute("messaging.system", "nats")
+    span.set_attribute("messaging.destination.name", subject)
+    span.set_attribute("messaging.consumer.group.name", consumer)
+    if message_id:
+        span.set_attribute("messaging.message.id", message_id)
+    return span
+
+
+@contextmanager
+def in_span(span: trace.Span) -> Iterator[trace.Span]:
+    """``span`` as the current span while the block runs (logs carry its trace id, what is published
+    or called carries it on); an exception leaving the block is recorded on it."""
+    token = otel_context.attach(trace.set_span_in_context(span))
+    try:
+        yield span
+    except Exception as exc:
+        if span.is_recording():
+            span.record_exception(exc)
+            span.set_status(trace.Status(trace.StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+        raise
+    finally:
+        otel_context.detach(token)
+
+
 @contextmanager
 def consumer_span(
     headers: Mapping[str, str], subject: str, consumer: str, service: str, *, message_id: str = ""
 ) -> Iterator[trace.Span]:
     """The span around one message handled by a bus consumer, child of the publisher's context."""
-    with span_from(headers, f"{consumer} {subject}", service) as span:
-        if not span.is_recording():
+    span = start_consumer_span(headers, subject, consumer, service, message_id=message_id)
+    try:
+        with in_span(span):
             yield span
-            return
-        span.set_attribute("messaging.system", "nats")
-        span.set_attribute("messaging.destination.name", subject)
-        span.set_attribute("messaging.consumer.group.name", consumer)
-        if message_id:
-            span.set_attribute("messaging.message.id", message_id)
-        yield span
+    finally:
+        span.end()
 
 
 def current_trace_id() -> str:

@@ -63,6 +63,7 @@ class CoordinatorApp:
             self.coordinator,
             workers=s.workers,
             buffer=s.buffer_per_priority,
+            batch=s.intake_batch,
             service=s.service_name,
             ack_wait_s=s.ack_wait_s,
         )

@@ -58,13 +58,29 @@ class Batcher(Generic[In, Out]):
         self._lingering: asyncio.Future[None] | None = None
 
     async def submit(self, item: In) -> Out:
-        future: asyncio.Future[Out] = asyncio.get_running_loop().create_future()
-        self._pending.append((item, future))
+        outcome = (await self.submit_many([item]))[0]
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    async def submit_many(self, items: Sequence[In]) -> list[Out | Exception]:
+        """The outcome of each of ``items``, submitted together (written in as few round trips as
+        the batch size allows): its result, or the error that failed it (a batch the store refuses
+        is written again item by item, so one bad item fails alone)."""
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[Out]] = [loop.create_future() for _ in items]
+        self._pending.extend(zip(items, futures, strict=True))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_all())
         elif len(self._pending) >= self.flush_at and self._lingering is not None:
             _wake(self._lingering)
-        return await future
+        outcomes: list[Out | Exception] = []
+        for future in futures:
+            try:
+                outcomes.append(await future)
+            except Exception as exc:
+                outcomes.append(exc)
+        return outcomes
 
     async def _write_all(self) -> None:
         if self.linger_s > 0 and len(self._pending) < self.flush_at:
@@ -146,6 +162,11 @@ class GroupCommit:
     async def create(self, row: Row) -> bool:
         """Store ``row`` as the task's first assignment; False when the task already has one."""
         return bool(await self._creates.submit(Create(row)))
+
+    async def create_many(self, rows: Sequence[Row]) -> list[bool | Exception]:
+        """:meth:`create` for each of ``rows``, submitted together: whether it was created, or the error."""
+        outcomes = await self._creates.submit_many([Create(row) for row in rows])
+        return [outcome if isinstance(outcome, Exception) else bool(outcome) for outcome in outcomes]
 
     async def finish(self, task_id: str, job_id: str, changes: Row) -> Holder | None:
         """Apply ``changes`` only if ``job_id`` still holds the task (see ``AssignmentRepository.finish``)."""

@@ -1,12 +1,15 @@
 """Task intake in priority order: one durable pull consumer per priority on ``TASKS``.
 
 Each priority has a :class:`~vapora_core.bus.puller.Puller` that keeps up to ``buffer`` tasks
-in memory or requested; workers always take the highest priority whose turn it is. A lower
+in memory or requested; workers always take the highest priority whose turn it is, up to
+``batch`` buffered tasks of it at once, handled together (under a backlog a worker's turn
+carries many tasks; at a light load, one). A lower
 priority is only taken once every higher priority is known to be empty (its last pull request
 ended short or its last message said ``num_pending == 0``), so under a backlog critical goes
 before high before normal before low — even across pull requests and restarts.
 
-Outcomes match :mod:`vapora_core.bus`: a payload that does not decode, or a handler
+Outcomes match :mod:`vapora_core.bus` (:meth:`~vapora_core.bus.Bus.process_batch` settles each
+task by its own outcome): a payload that does not decode, or a handler
 raising a non-retryable error, is dead-lettered and acked; :class:`Hold` naks with its
 delay (the task waits in the stream); a retryable or unexpected error naks with backoff
 and is dead-lettered after the consumer's ``max_failures`` deliveries; on stop, tasks not yet
@@ -29,7 +32,7 @@ from typing import Any
 from vapora.tasks.v1 import tasks_pb2
 from vapora_core.aio import cancel_and_wait, finish_within
 from vapora_core.bus import CONSUMERS, Bus, ConsumerSpec
-from vapora_core.bus.bus import Handler
+from vapora_core.bus.bus import BatchHandler
 from vapora_core.bus.puller import Puller, declare_consumer
 from vapora_core.bus.topology import PRIORITIES
 
@@ -60,10 +63,11 @@ class PriorityIntake:
     def __init__(
         self,
         bus: Bus,
-        handler: Handler[tasks_pb2.TaskSubmitted],
+        handler: BatchHandler[tasks_pb2.TaskSubmitted],
         *,
         workers: int,
         buffer: int,
+        batch: int = 1,
         service: str,
         ack_wait_s: float | None = None,
     ) -> None:
@@ -71,6 +75,7 @@ class PriorityIntake:
         self.handler = handler
         self.workers_n = workers
         self.buffer_n = buffer
+        self.batch_n = batch
         self.service = service
         self.lanes = [_Lane(task_consumer(p, buffer=buffer, ack_wait_s=ack_wait_s)) for p in PRIORITIES]
         self.keepalive_s = min(lane.spec.ack_wait_s for lane in self.lanes) / 3
@@ -150,10 +155,12 @@ class PriorityIntake:
 
     # -- working -------------------------------------------------------------------------
 
-    def _next(self) -> tuple[_Lane, Any] | None:
+    def _next(self) -> tuple[_Lane, list[Any]] | None:
+        """Up to ``batch`` tasks of the highest priority that has any, if no higher one may be coming."""
         for lane in self.lanes:
             if lane.buffer:
-                return lane, lane.buffer.popleft()
+                buffer = lane.buffer
+                return lane, [buffer.popleft() for _ in range(min(self.batch_n, len(buffer)))]
             if lane.maybe_waiting:
                 return None  # wait for this higher lane's pull before taking a lower one
         return None
@@ -166,11 +173,13 @@ class PriorityIntake:
                     await self._cond.wait()
                 if taken is None:
                     return
-            lane, msg = taken
+            lane, msgs = taken
             if lane.puller is not None:
                 await lane.puller.top_up()
-            self._handling[id(msg)] = msg
-            try:  # settled exactly as every bus consumer settles a message (Bus.process)
-                await self.bus.process(lane.spec, tasks_pb2.TaskSubmitted, self.handler, msg)
+            for msg in msgs:
+                self._handling[id(msg)] = msg
+            try:  # each settled exactly as every bus consumer settles a message
+                await self.bus.process_batch(lane.spec, tasks_pb2.TaskSubmitted, self.handler, msgs)
             finally:
-                del self._handling[id(msg)]
+                for msg in msgs:
+                    del self._handling[id(msg)]

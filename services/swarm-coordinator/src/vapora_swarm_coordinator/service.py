@@ -8,7 +8,7 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from google.protobuf.json_format import ParseDict
@@ -19,7 +19,7 @@ from vapora.common.v1 import common_pb2
 from vapora.coordinator.v1 import coordinator_pb2
 from vapora.kg.v1 import kg_pb2
 from vapora.tasks.v1 import tasks_pb2
-from vapora_core.bus import Hold, subjects
+from vapora_core.bus import Delivery, Hold, subjects
 from vapora_core.bus.codec import timestamp as _ts
 from vapora_core.errors import InvalidArgument, NotFound, VaporaError
 from vapora_swarm_coordinator import metrics, ranking, scoring
@@ -35,6 +35,7 @@ log = logging.getLogger("vapora.coordinator")
 
 Clock = Callable[[], float]
 Row = dict[str, Any]
+Ranked = list[tuple[scoring.Candidate, scoring.Score]]  # the best candidates, the chosen one first
 RESULT_LIMIT = 2000
 
 
@@ -132,18 +133,8 @@ class Coordinator:
         again). Only when no agent can take the task now is the store asked first whether the
         task is assigned already, so a redelivery never waits for capacity it already holds.
         """
-        if not task.id:
-            raise InvalidArgument("TaskSubmitted without task.id")
-        if not task.workspace_id:
-            raise InvalidArgument(f"task {task.id} has no workspace_id")
-        task_type = task.task_type or infer_task_type(task.title, task.description)
-        await self._ensure_profiles(task_type, task.workspace_id)
-        priority = task.priority or common_pb2.PRIORITY_NORMAL
-        ranked = (
-            None
-            if self.waiting.ahead(task_type, task.workspace_id, priority)
-            else self._pick(task_type, task.workspace_id)
-        )
+        task_type = await self._prepare(task)
+        ranked = self._pick_now(task, task_type)
         if ranked is None:
             existing = await self.repo.get(task.id)
             if existing is not None:
@@ -155,7 +146,7 @@ class Coordinator:
                 return waited
             ranked = waited
         chosen, best = ranked[0]
-        row = self._row(task, task_type, chosen.agent_id, best, ranked, attempt=1, reason="highest score")
+        row = self._first_row(task, task_type, ranked)
         try:
             created = await self.commits.create(row)
         except BaseException:
@@ -167,12 +158,109 @@ class Coordinator:
             if stored is not None and stored["state"] == ASSIGNED:
                 await self._announce(stored, task)
             return stored or row
-        self._first_seen.pop(task.id, None)
-        metrics.assigned(task_type, best.learning_data).inc()
+        self._assigned(task, task_type, best)
         await self._announce(row, task, best)
         return row
 
-    def _pick(self, task_type: str, workspace_id: str) -> list[tuple[scoring.Candidate, scoring.Score]] | None:
+    async def assign_batch(self, batch: Sequence[tuple[tasks_pb2.Task, Delivery]]) -> list[BaseException | None]:
+        """Assign each task of ``batch`` once; one outcome per task, in order: None, or the
+        exception :meth:`assign` would have raised for it.
+
+        The tasks an agent has room for now are scored in turn, stored with one group commit,
+        announced together, and each acked once both its messages are stored. The others (waiting
+        for room, or already assigned: a redelivery) then go through :meth:`assign`, concurrently,
+        so a task waiting for room holds up no other. A worker taking several tasks at once pays
+        the event loop's cost of a store write and of awaiting acknowledgements once per batch, not
+        once per task.
+        """
+        outcomes: list[BaseException | None] = [None] * len(batch)
+        picked: list[tuple[int, str, Ranked]] = []
+        alone: list[int] = []
+        for i, (task, _) in enumerate(batch):
+            try:
+                task_type = await self._prepare(task)
+            except VaporaError as exc:
+                outcomes[i] = exc
+                continue
+            ranked = self._pick_now(task, task_type)
+            if ranked is None:
+                alone.append(i)
+            else:
+                picked.append((i, task_type, ranked))
+        rows = [self._first_row(batch[i][0], task_type, ranked) for i, task_type, ranked in picked]
+        try:
+            made = await self.commits.create_many(rows)
+        except BaseException:
+            for _, _, ranked in picked:
+                self.view.add_load(ranked[0][0].agent_id, -1)
+            raise
+        announced: list[tuple[int, tuple[asyncio.Future[Any], ...]]] = []
+        for (i, task_type, ranked), row, created in zip(picked, rows, made, strict=True):
+            task, delivery = batch[i]
+            chosen, best = ranked[0]
+            if created is not True:
+                self.view.add_load(chosen.agent_id, -1)
+                if isinstance(created, Exception):
+                    outcomes[i] = created
+                else:
+                    alone.append(i)  # assigned before this delivery: assign() announces what is stored
+                continue
+            self._assigned(task, task_type, best)
+            try:
+                with delivery.traced():
+                    announced.append((i, await self._send_announce(row, task, best)))
+            except VaporaError as exc:
+                outcomes[i] = exc
+        for i, stored in announced:
+            try:
+                for future in stored:
+                    await future
+            except VaporaError as exc:
+                outcomes[i] = exc
+            else:
+                await batch[i][1].ack()
+        if alone:
+            one_by_one = await asyncio.gather(*(self._assign_one(*batch[i]) for i in alone))
+            for i, outcome in zip(alone, one_by_one, strict=True):
+                outcomes[i] = outcome
+        return outcomes
+
+    async def _assign_one(self, task: tasks_pb2.Task, delivery: Delivery) -> BaseException | None:
+        """:meth:`assign` in ``delivery``'s trace; what it raised, or None."""
+        with delivery.traced():
+            try:
+                await self.assign(task, published_s=delivery.published_at)
+            except Exception as exc:
+                return exc
+        return None
+
+    async def _prepare(self, task: tasks_pb2.Task) -> str:
+        """The task's type (inferred when missing), once the task is known to be assignable and the
+        learning profiles of its type are in the view; InvalidArgument when it cannot be."""
+        if not task.id:
+            raise InvalidArgument("TaskSubmitted without task.id")
+        if not task.workspace_id:
+            raise InvalidArgument(f"task {task.id} has no workspace_id")
+        task_type = task.task_type or infer_task_type(task.title, task.description)
+        await self._ensure_profiles(task_type, task.workspace_id)
+        return task_type
+
+    def _pick_now(self, task: tasks_pb2.Task, task_type: str) -> Ranked | None:
+        """The ranked candidates if an agent can take the task now and no task is waiting ahead of it."""
+        priority = task.priority or common_pb2.PRIORITY_NORMAL
+        if self.waiting.ahead(task_type, task.workspace_id, priority):
+            return None
+        return self._pick(task_type, task.workspace_id)
+
+    def _first_row(self, task: tasks_pb2.Task, task_type: str, ranked: Ranked) -> Row:
+        chosen, best = ranked[0]
+        return self._row(task, task_type, chosen.agent_id, best, ranked, attempt=1, reason="highest score")
+
+    def _assigned(self, task: tasks_pb2.Task, task_type: str, best: scoring.Score) -> None:
+        self._first_seen.pop(task.id, None)
+        metrics.assigned(task_type, best.learning_data).inc()
+
+    def _pick(self, task_type: str, workspace_id: str) -> Ranked | None:
         """The ranked best candidates, the first one's load already taken; None when none has room."""
         ranked = self.view.best(task_type, workspace_id, self.settings.explain_candidates)
         if not ranked:
@@ -180,9 +268,7 @@ class Coordinator:
         self.view.add_load(ranked[0][0].agent_id, 1)
         return ranked
 
-    async def _wait_for_room(
-        self, task: tasks_pb2.Task, task_type: str, published_s: float | None
-    ) -> list[tuple[scoring.Candidate, scoring.Score]] | Row:
+    async def _wait_for_room(self, task: tasks_pb2.Task, task_type: str, published_s: float | None) -> Ranked | Row:
         """Wait (bounded) in the room queue until a capable agent has room for this task and it is
         its turn (higher priorities first); the FAILED row when no agent ever can."""
         deadline = time.monotonic() + self.settings.capacity_wait_s
@@ -214,7 +300,7 @@ class Coordinator:
         task_type: str,
         agent_id: str,
         best: scoring.Score,
-        ranked: list[tuple[scoring.Candidate, scoring.Score]],
+        ranked: Ranked,
         *,
         attempt: int,
         reason: str,
@@ -262,6 +348,13 @@ class Coordinator:
 
     async def _announce(self, row: Row, task: tasks_pb2.Task | None = None, best: scoring.Score | None = None) -> None:
         """Publish the job and the ASSIGNED event of ``row`` (idempotent: the job id is the msg id)."""
+        for future in await self._send_announce(row, task, best):
+            await future
+
+    async def _send_announce(
+        self, row: Row, task: tasks_pb2.Task | None = None, best: scoring.Score | None = None
+    ) -> tuple[asyncio.Future[Any], ...]:
+        """Send what :meth:`_announce` publishes; the futures of their acknowledgements."""
         stored = self._task(row) if task is None or row.get("attempt", 1) > 1 else task
         stored.task_type = str(row["task_type"])
         score = coordinator_pb2.ScoreBreakdown(**(best._asdict() if best is not None else chosen_score(row)))
@@ -280,8 +373,7 @@ class Coordinator:
             self._event(row, common_pb2.TASK_STATE_ASSIGNED, detail=str(row.get("reason", ""))),
         )
         delivered = await self.bus.send(_job_subject(job.agent_id), job, msg_id=job.job_id)
-        await assigned
-        await delivered
+        return assigned, delivered
 
     async def _status(self, row: Row, state: int, **fields: Any) -> None:
         event = self._event(row, state, **fields)

@@ -20,6 +20,11 @@ class CoordinatorSettings(ServiceSettings):
     workers: int = Field(default=256, ge=1, description="Tasks assigned concurrently.")
     execution_workers: int = Field(default=256, ge=1, description="Executions settled concurrently.")
     buffer_per_priority: int = Field(default=512, ge=1, description="Tasks fetched ahead per priority.")
+    intake_batch: int = Field(
+        default=32,
+        ge=1,
+        description="Buffered tasks a worker takes at once, assigned together (one store write, one round of acks).",
+    )
     job_timeout_s: float = Field(default=600.0, gt=0, description="A job not finished by then is reassigned.")
     max_attempts: int = Field(default=3, ge=1, description="Assignments of one task before it is FAILED.")
     no_agent_timeout_s: float = Field(

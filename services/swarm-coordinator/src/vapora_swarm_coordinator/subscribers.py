@@ -44,11 +44,28 @@ async def subscribe(
 
 
 def intake(
-    bus: Bus, coordinator: Coordinator, *, workers: int, buffer: int, service: str, ack_wait_s: float | None = None
+    bus: Bus,
+    coordinator: Coordinator,
+    *,
+    workers: int,
+    buffer: int,
+    batch: int,
+    service: str,
+    ack_wait_s: float | None = None,
 ) -> PriorityIntake:
-    async def on_task(msg: tasks_pb2.TaskSubmitted, delivery: Delivery) -> None:
-        if not msg.HasField("task"):
-            raise InvalidArgument("TaskSubmitted without a task")
-        await coordinator.assign(msg.task, published_s=delivery.published_at)
+    async def on_tasks(batch: list[tuple[tasks_pb2.TaskSubmitted, Delivery]]) -> list[BaseException | None]:
+        outcomes: list[BaseException | None] = [None] * len(batch)
+        tasks = []
+        for i, (msg, delivery) in enumerate(batch):
+            if msg.HasField("task"):
+                tasks.append((i, msg.task, delivery))
+            else:
+                outcomes[i] = InvalidArgument("TaskSubmitted without a task")
+        assigned = await coordinator.assign_batch([(task, delivery) for _, task, delivery in tasks])
+        for (i, _, _), outcome in zip(tasks, assigned, strict=True):
+            outcomes[i] = outcome
+        return outcomes
 
-    return PriorityIntake(bus, on_task, workers=workers, buffer=buffer, service=service, ack_wait_s=ack_wait_s)
+    return PriorityIntake(
+        bus, on_tasks, workers=workers, buffer=buffer, batch=batch, service=service, ack_wait_s=ack_wait_s
+    )

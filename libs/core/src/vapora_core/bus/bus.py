@@ -12,7 +12,9 @@ is decided once, here:
 - the process is stopping mid-handler    → nak, so another consumer gets it at once
 
 :meth:`Bus.process` applies these rules to one message; the FastStream consumers use it,
-and so can a service that pulls messages itself (the coordinator's priority intake).
+and so can a service that pulls messages itself. :meth:`Bus.process_batch` applies them to
+several messages handled together, each settled by its own outcome (the coordinator's priority
+intake, whose workers take several tasks at once).
 
 A dead letter never stops the consumer.
 
@@ -27,7 +29,8 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -36,6 +39,7 @@ from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
 from google.protobuf.message import Message
 from nats.js import api as js_api
 from nats.js.errors import NotFoundError
+from opentelemetry import trace
 
 from vapora_core import metrics
 from vapora_core.bus.acks import PubAcks, Stored
@@ -44,9 +48,9 @@ from vapora_core.bus.headers import EXPECTED_STREAM, MSG_ID
 from vapora_core.bus.puller import consumer_config
 from vapora_core.bus.stats import JetStreamStats
 from vapora_core.bus.topology import STREAMS, ConsumerSpec, StreamSpec, stream_for, subjects
-from vapora_core.errors import DecodeError, Unavailable, VaporaError
+from vapora_core.errors import DecodeError, Internal, Unavailable, VaporaError
 from vapora_core.settings import ServiceSettings
-from vapora_core.telemetry import consumer_span, inject
+from vapora_core.telemetry import consumer_span, in_span, inject, start_consumer_span
 
 log = logging.getLogger("vapora.bus")
 
@@ -82,6 +86,16 @@ class Delivery:
     _raw: Any = field(repr=False)
     settled: bool = False
     published_at: float = 0.0  # when JetStream stored the message (epoch seconds)
+    span: trace.Span = field(default=trace.INVALID_SPAN, repr=False)  # its consumer span
+
+    @property
+    def body(self) -> bytes:
+        return bytes(self._raw.data)
+
+    def traced(self) -> AbstractContextManager[trace.Span]:
+        """This message's consumer span as the current one while the block runs: what a handler
+        publishes or calls for this message carries its trace (a batch handler, for each message)."""
+        return in_span(self.span)
 
     async def ack(self) -> None:
         if not self.settled:
@@ -100,6 +114,8 @@ class Delivery:
 
 
 Handler = Callable[[M, Delivery], Awaitable[None]]
+# several messages at once: one outcome per message, in order (None: handled; or what its handling raised)
+BatchHandler = Callable[[list[tuple[M, Delivery]]], Awaitable[Sequence[BaseException | None]]]
 
 
 # Metric children by label, looked up once: these are on every message's path.
@@ -369,44 +385,113 @@ class Bus:
 
     async def process(self, spec: ConsumerSpec, cls: type[M], handler: Handler[M], raw: Any) -> None:
         """Decode one JetStream message, run ``handler`` in a consumer span, settle the message."""
+        started = time.perf_counter()
+        received = await self._receive(spec, cls, raw)
+        if received is None:
+            return
+        decoded, delivery = received
+        try:
+            with delivery.traced():
+                try:
+                    await handler(decoded, delivery)
+                except asyncio.CancelledError as cancelled:
+                    await self._settle(spec, delivery, cancelled)
+                    raise
+                except Exception as exc:
+                    await self._settle(spec, delivery, exc)
+                else:
+                    await self._settle(spec, delivery, None)
+        finally:
+            delivery.span.end()
+            _handle_seconds(spec.durable).observe(time.perf_counter() - started)
+
+    async def process_batch(
+        self, spec: ConsumerSpec, cls: type[M], handler: BatchHandler[M], raws: Sequence[Any]
+    ) -> None:
+        """:meth:`process` for several messages of one consumer, handed to ``handler`` together.
+
+        Each message is decoded on its own (one that does not decode is dead-lettered, as ever) and
+        has its own consumer span. ``handler`` gets the decoded ones with their deliveries and returns
+        one outcome per message, in order: None (handled: acked unless the handler settled it) or the
+        exception its handling raised, settled as :meth:`process` settles it. An exception the
+        handler raises is the outcome of every message it had not settled.
+        """
+        started = time.perf_counter()
+        batch: list[tuple[M, Delivery]] = []
+        for raw in raws:
+            received = await self._receive(spec, cls, raw)
+            if received is not None:
+                batch.append(received)
+        if not batch:
+            return
+        try:
+            outcomes: list[BaseException | None]
+            try:
+                outcomes = list(await handler(batch))
+            except asyncio.CancelledError as cancelled:
+                for _, delivery in batch:
+                    await self._settle(spec, delivery, cancelled)
+                raise
+            except Exception as exc:
+                outcomes = [exc] * len(batch)
+            if len(outcomes) != len(batch):
+                wrong = Internal(
+                    f"the handler of {spec.durable} gave {len(outcomes)} outcomes for {len(batch)} messages"
+                )
+                outcomes = [wrong] * len(batch)
+            for (_, delivery), outcome in zip(batch, outcomes, strict=True):
+                with delivery.traced():
+                    await self._settle(spec, delivery, outcome)
+        finally:
+            seconds = _handle_seconds(spec.durable)
+            elapsed = time.perf_counter() - started
+            for _, delivery in batch:
+                delivery.span.end()
+                seconds.observe(elapsed)
+
+    async def _receive(self, spec: ConsumerSpec, cls: type[M], raw: Any) -> tuple[M, Delivery] | None:
+        """``raw`` decoded, with its delivery (its consumer span started); None when it does not
+        decode: it is then dead-lettered and acked."""
         headers = dict(raw.headers or {})
         subject = raw.subject
-        meta = raw.metadata
-        num = (meta.num_delivered if meta else None) or 1
-        durable = spec.durable
-        started = time.perf_counter()
         try:
             decoded = decode(cls, raw.data, headers)
         except DecodeError as exc:
-            await self.dead_letter(subject, raw.data, headers, reason=str(exc), kind="decode", consumer=durable)
+            await self.dead_letter(subject, raw.data, headers, reason=str(exc), kind="decode", consumer=spec.durable)
             await raw.ack()
-            return
-        published = meta.timestamp.timestamp() if meta and meta.timestamp else time.time()
-        delivery = Delivery(subject=subject, headers=headers, num_delivered=num, _raw=raw, published_at=published)
-        with consumer_span(headers, subject, durable, self.service, message_id=headers.get(MSG_ID, "")):
-            try:
-                await handler(decoded, delivery)
-            except Hold as hold:
-                await delivery.nak(delay=hold.delay)
-                _messages(durable, "nak").inc()
-            except asyncio.CancelledError:
-                await delivery.nak()
-                _messages(durable, "nak").inc()
-                raise
-            except VaporaError as exc:
-                await self._failed(delivery, spec, raw.data, exc, retryable=exc.retryable, kind=exc.code)
-            except Exception as exc:
-                log.exception("handler of %s failed on %s", durable, subject)
-                await self._failed(delivery, spec, raw.data, exc, retryable=True, kind="error")
-            else:
-                if not delivery.settled:
-                    await delivery.ack()
-                _messages(durable, "ack").inc()
-            finally:
-                _handle_seconds(durable).observe(time.perf_counter() - started)
+            return None
+        meta = raw.metadata
+        delivery = Delivery(
+            subject=subject,
+            headers=headers,
+            num_delivered=(meta.num_delivered if meta else None) or 1,
+            _raw=raw,
+            published_at=meta.timestamp.timestamp() if meta and meta.timestamp else time.time(),
+            span=start_consumer_span(headers, subject, spec.durable, self.service, message_id=headers.get(MSG_ID, "")),
+        )
+        return decoded, delivery
+
+    async def _settle(self, spec: ConsumerSpec, delivery: Delivery, outcome: BaseException | None) -> None:
+        """What happens to a handled message, by the outcome of its handling (see the module's doc)."""
+        durable = spec.durable
+        if outcome is None:
+            if not delivery.settled:
+                await delivery.ack()
+            _messages(durable, "ack").inc()
+        elif isinstance(outcome, Hold):
+            await delivery.nak(delay=outcome.delay)
+            _messages(durable, "nak").inc()
+        elif isinstance(outcome, asyncio.CancelledError):
+            await delivery.nak()
+            _messages(durable, "nak").inc()
+        elif isinstance(outcome, VaporaError):
+            await self._failed(delivery, spec, outcome, retryable=outcome.retryable, kind=outcome.code)
+        else:
+            log.error("handler of %s failed on %s", durable, delivery.subject, exc_info=outcome)
+            await self._failed(delivery, spec, outcome, retryable=True, kind="error")
 
     async def _failed(
-        self, delivery: Delivery, spec: ConsumerSpec, body: bytes, exc: BaseException, *, retryable: bool, kind: str
+        self, delivery: Delivery, spec: ConsumerSpec, exc: BaseException, *, retryable: bool, kind: str
     ) -> None:
         if delivery.settled:
             return
@@ -420,7 +505,7 @@ class Bus:
         reason = str(exc) if not retryable else f"gave up after {delivery.num_delivered} deliveries: {exc}"
         await self.dead_letter(
             delivery.subject,
-            body,
+            delivery.body,
             delivery.headers,
             reason=reason,
             kind=kind if not retryable else "max_deliver",

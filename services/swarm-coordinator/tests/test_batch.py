@@ -1,0 +1,59 @@
+"""A worker's turn takes several buffered tasks and assigns them together; each keeps its own fate."""
+
+from __future__ import annotations
+
+import collections
+from typing import Any
+
+from coordinator_testkit import EventLog, SimAgent, submit, task  # type: ignore[import-not-found]
+from prometheus_client import REGISTRY
+
+from vapora.common.v1 import common_pb2
+from vapora.tasks.v1 import tasks_pb2
+from vapora_core.bus import Bus, subjects
+from vapora_swarm_coordinator.app import CoordinatorApp
+from vapora_swarm_coordinator.settings import CoordinatorSettings
+
+
+def create_round_trips() -> float:
+    return REGISTRY.get_sample_value("vapora_coordinator_store_batch_items_count", {"kind": "create"}) or 0.0
+
+
+async def test_a_backlog_taken_in_batches_is_each_assigned_once_whatever_the_mix(
+    bus: Bus, events: EventLog, registry: Any, coordinator_settings: CoordinatorSettings
+) -> None:
+    """One worker, batches of 8, a backlog published before the coordinator starts: tasks an agent
+    has room for, tasks that must wait for room, the same task published twice, and one without a
+    workspace. Every valid task is assigned once and done; the invalid one is dead-lettered; the
+    tasks with room were stored in far fewer round trips than there are tasks."""
+    fake, _ = registry
+    fake.add("busy", "coding", max_concurrency=3)
+    fake.add("rev", "review", max_concurrency=0)
+    coding = [task("coding") for _ in range(6)]  # 3 fit at once; the others wait for room
+    review = [task("review") for _ in range(12)]  # room for all
+    twice = review[0]
+    invalid = task("review", workspace="")
+    for t in [*coding, *review, invalid]:
+        await submit(bus, t)
+    await bus.publish(
+        subjects.task("review", "normal"), tasks_pb2.TaskSubmitted(task=twice), msg_id=twice.id + "-again"
+    )
+    dlq = await bus.broker.connection.subscribe("dlq.tasks.>")
+    before = create_round_trips()
+    app = CoordinatorApp(coordinator_settings.model_copy(update={"workers": 1, "intake_batch": 8}))
+    await app.start()
+    agents = [SimAgent("busy", bus, delay_s=0.3), SimAgent("rev", bus)]
+    try:
+        for agent, concurrency in zip(agents, (3, 8), strict=True):
+            await agent.start(max_concurrency=concurrency)
+        valid = [*coding, *review]
+        await events.wait_for(lambda: all(events.final(t.id) is not None for t in valid), timeout=30)
+        dead = await dlq.next_msg(timeout=10)
+    finally:
+        await app.stop()
+    assert all(events.final(t.id).state == common_pb2.TASK_STATE_DONE for t in valid)  # type: ignore[union-attr]
+    jobs = collections.Counter(job.task.id for agent in agents for job in agent.jobs)
+    assert jobs == {t.id: 1 for t in valid}  # the task published twice too: one job
+    assert {job.task.id for job in agents[0].jobs} == {t.id for t in coding}
+    assert "has no workspace_id" in dead.headers["vapora-dlq-reason"]
+    assert create_round_trips() - before < len(valid) / 2
