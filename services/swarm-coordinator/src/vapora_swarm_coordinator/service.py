@@ -168,10 +168,10 @@ class Coordinator:
 
         The tasks an agent has room for now are scored in turn, stored with one group commit,
         announced together, and each acked once both its messages are stored. The others (waiting
-        for room, or already assigned: a redelivery) then go through :meth:`assign`, concurrently,
-        so a task waiting for room holds up no other. A worker taking several tasks at once pays
-        the event loop's cost of a store write and of awaiting acknowledgements once per batch, not
-        once per task.
+        for room, or already assigned: a redelivery) go through :meth:`assign` meanwhile, each on
+        its own, so a task waiting for room holds up no other and joins the room queue at once. A
+        worker taking several tasks at once pays the event loop's cost of a store write and of
+        awaiting acknowledgements once per batch, not once per task.
         """
         outcomes: list[BaseException | None] = [None] * len(batch)
         picked: list[tuple[int, str, Ranked]] = []
@@ -187,6 +187,40 @@ class Coordinator:
                 alone.append(i)
             else:
                 picked.append((i, task_type, ranked))
+        # the tasks with no room now join the room queue at once, in their order, as assign() would
+        one_by_one: list[asyncio.Future[BaseException | None]] = [
+            asyncio.ensure_future(self._assign_one(*batch[i])) for i in alone
+        ]
+        try:
+            announced = await self._store_and_announce(batch, picked, outcomes, alone, one_by_one)
+            for i, stored in announced:
+                try:
+                    for future in stored:
+                        await future
+                except VaporaError as exc:
+                    outcomes[i] = exc
+                else:
+                    await batch[i][1].ack()
+        except BaseException:
+            for running in one_by_one:
+                running.cancel()
+            await asyncio.gather(*one_by_one, return_exceptions=True)
+            raise
+        for i, running in zip(alone, one_by_one, strict=True):
+            outcomes[i] = await running
+        return outcomes
+
+    async def _store_and_announce(
+        self,
+        batch: Sequence[tuple[tasks_pb2.Task, Delivery]],
+        picked: list[tuple[int, str, Ranked]],
+        outcomes: list[BaseException | None],
+        alone: list[int],
+        one_by_one: list[asyncio.Future[BaseException | None]],
+    ) -> list[tuple[int, tuple[asyncio.Future[Any], ...]]]:
+        """The picked tasks of a batch stored with one group commit and announced; the futures of
+        their acknowledgements. A task assigned before (a redelivery) goes to ``assign()`` as one
+        with no room does; one the store refused gets its error as its outcome."""
         rows = [self._first_row(batch[i][0], task_type, ranked) for i, task_type, ranked in picked]
         try:
             made = await self.commits.create_many(rows)
@@ -202,8 +236,9 @@ class Coordinator:
                 self.view.add_load(chosen.agent_id, -1)
                 if isinstance(created, Exception):
                     outcomes[i] = created
-                else:
-                    alone.append(i)  # assigned before this delivery: assign() announces what is stored
+                else:  # assigned before this delivery: assign() announces what is stored
+                    alone.append(i)
+                    one_by_one.append(asyncio.ensure_future(self._assign_one(task, delivery)))
                 continue
             self._assigned(task, task_type, best)
             try:
@@ -211,19 +246,7 @@ class Coordinator:
                     announced.append((i, await self._send_announce(row, task, best)))
             except VaporaError as exc:
                 outcomes[i] = exc
-        for i, stored in announced:
-            try:
-                for future in stored:
-                    await future
-            except VaporaError as exc:
-                outcomes[i] = exc
-            else:
-                await batch[i][1].ack()
-        if alone:
-            one_by_one = await asyncio.gather(*(self._assign_one(*batch[i]) for i in alone))
-            for i, outcome in zip(alone, one_by_one, strict=True):
-                outcomes[i] = outcome
-        return outcomes
+        return announced
 
     async def _assign_one(self, task: tasks_pb2.Task, delivery: Delivery) -> BaseException | None:
         """:meth:`assign` in ``delivery``'s trace; what it raised, or None."""
