@@ -208,7 +208,6 @@ class JobWatch:
         self.job_arrived = asyncio.Event()
         self.idle = asyncio.Event()  # every job seen so far has its execution published and stored
         self.idle.set()
-        self.first_job: coordinator_pb2.JobAssigned | None = None
         self._agents: asyncio.Task[None] | None = None
 
     async def start(self, url: str) -> None:
@@ -221,10 +220,8 @@ class JobWatch:
             self.seen.setdefault(task_id, now)
             if len(self.seen) >= self.expect:
                 self.all_seen.set()
-            job = coordinator_pb2.JobAssigned.FromString(msg.data)
-            self.first_job = self.first_job or job
-            if self.exec_s is not None:
-                self.due.append((now + self.exec_s, job))
+            if self.exec_s is not None:  # the agents finish their jobs: read what they were given
+                self.due.append((now + self.exec_s, coordinator_pb2.JobAssigned.FromString(msg.data)))
                 self.idle.clear()
                 self.job_arrived.set()
 

@@ -3,14 +3,14 @@
 Each priority has a :class:`~vapora_core.bus.puller.Puller` that keeps up to ``buffer`` tasks
 in memory or requested; workers always take the highest priority whose turn it is, up to
 ``batch`` buffered tasks of it at once, handled together (under a backlog a worker's turn
-carries many tasks; at a light load, one). A lower
-priority is only taken once every higher priority is known to be empty (its last pull request
-ended short or its last message said ``num_pending == 0``), so under a backlog critical goes
-before high before normal before low — even across pull requests and restarts.
+carries many tasks; at a light load, one). A lower priority is only taken once every higher
+priority is known to be empty (its last pull request ended short or its last message said
+``num_pending == 0``), so under a backlog critical goes before high before normal before low —
+even across pull requests and restarts.
 
 Outcomes match :mod:`vapora_core.bus` (:meth:`~vapora_core.bus.Bus.process_batch` settles each
-task by its own outcome): a payload that does not decode, or a handler
-raising a non-retryable error, is dead-lettered and acked; :class:`Hold` naks with its
+task by its own outcome): a payload that does not decode, or a handler raising a non-retryable
+error, is dead-lettered and acked; :class:`Hold` naks with its
 delay (the task waits in the stream); a retryable or unexpected error naks with backoff
 and is dead-lettered after the consumer's ``max_failures`` deliveries; on stop, tasks not yet
 started are handed back (nak) at once.
@@ -180,6 +180,8 @@ class PriorityIntake:
                 self._handling[id(msg)] = msg
             try:  # each settled exactly as every bus consumer settles a message
                 await self.bus.process_batch(lane.spec, tasks_pb2.TaskSubmitted, self.handler, msgs)
+            except Exception:  # settling failed (NATS gone): what was not settled comes back after the ack wait
+                log.exception("a worker could not settle %d tasks of %s", len(msgs), lane.spec.durable)
             finally:
                 for msg in msgs:
                     del self._handling[id(msg)]

@@ -418,13 +418,13 @@ class Bus:
         """
         started = time.perf_counter()
         batch: list[tuple[M, Delivery]] = []
-        for raw in raws:
-            received = await self._receive(spec, cls, raw)
-            if received is not None:
-                batch.append(received)
-        if not batch:
-            return
         try:
+            for raw in raws:
+                received = await self._receive(spec, cls, raw)
+                if received is not None:
+                    batch.append(received)
+            if not batch:
+                return
             outcomes: list[BaseException | None]
             try:
                 outcomes = list(await handler(batch))
