@@ -150,8 +150,11 @@ class PriorityIntake:
         )
 
     def _wake(self) -> None:
-        """As many workers as there are tasks buffered: a lower lane's may have waited on this one."""
-        self._cond.notify(sum(len(b.buffer) for b in self.lanes))
+        """As many workers as it takes to take every task buffered, in every lane (a lower lane's
+        may have waited on this one); a worker takes up to ``batch`` of one lane. Waking more only
+        costs: ``notify`` walks past every worker woken and not yet running, on every delivery."""
+        batch = self.batch_n
+        self._cond.notify(sum(-(-len(lane.buffer) // batch) for lane in self.lanes))
 
     # -- working -------------------------------------------------------------------------
 
