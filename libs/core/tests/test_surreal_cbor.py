@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import datetime
 import uuid
 from decimal import Decimal
@@ -18,6 +19,7 @@ from vapora_core.errors import InvalidArgument
 from vapora_core.store import Store
 
 UTC = datetime.UTC
+Row = collections.namedtuple("Row", "gone amount")
 ROW = {
     "id": "t1",
     "workspace_id": "ws1",
@@ -50,6 +52,8 @@ VALUES: list[Any] = [
     {"table": Table("assignment")},
     {"took": Duration.parse("1h30m")},  # a type only the SDK writes: the whole value goes through it
     {"id": "1", "method": "query", "params": ["SELECT * FROM t WHERE a = $a", {"a": None, "b": [1, None]}]},
+    {"a": collections.OrderedDict(b=None)},  # a None inside a mapping of another class
+    {"x": [Row(None, Decimal("1"))]},  # and inside a named tuple
 ]
 
 

@@ -35,7 +35,8 @@ from surrealdb.data.types.table import Table
 
 TAG_NONE = b"\xc6\xf6"  # tag 6 around null: SurrealDB's NONE
 TAG_TABLE, TAG_RECORD_ID, TAG_DECIMAL = 7, 8, 10
-_CONTAINERS = (dict, list, tuple, set, frozenset)
+_CONTAINERS = (list, tuple, set, frozenset)
+_SCALARS = frozenset({str, int, float, bool, bytes})  # what holds neither None nor a Decimal
 
 
 class _Foreign(Exception):
@@ -63,20 +64,23 @@ _OVERRIDES: dict[type, Callable[[Any, Any], None]] = {type(None): _none, Decimal
 
 
 def _needs_overrides(value: Any) -> bool:
-    """Whether ``value`` holds a None or a Decimal anywhere (cbor2 would write them its own way)."""
-    if value is None or type(value) is Decimal:
+    """Whether ``value`` holds a None or a Decimal anywhere (cbor2 would write them its own way),
+    looking into every mapping, list, tuple and set, of any class."""
+    if value is None or isinstance(value, Decimal):
         return True
-    items = value.values() if type(value) is dict else value
-    for item in items:
-        if item is None or type(item) is Decimal or (type(item) in _CONTAINERS and _needs_overrides(item)):
-            return True
-    return False
+    if isinstance(value, Mapping):
+        items: Any = value.values()
+    elif isinstance(value, _CONTAINERS):
+        items = value
+    else:
+        return False
+    return any(type(item) not in _SCALARS and _needs_overrides(item) for item in items)
 
 
 def encode(value: Any) -> bytes:
     """``value`` as SurrealDB's CBOR: the bytes the SDK's encoder writes."""
     try:
-        if type(value) in _CONTAINERS and not _needs_overrides(value):
+        if not _needs_overrides(value):
             return cbor2.dumps(value, default=_default, timezone=datetime.UTC)
         return cbor2.dumps(value, default=_default, encoders=_OVERRIDES, timezone=datetime.UTC)
     except (cbor2.CBOREncodeError, _Foreign):
