@@ -16,8 +16,8 @@ Values are written as the SDK writes them:
   makes the whole value go through the SDK's encoder.
 
 Answers are read with the SDK's own tag decoder for SurrealDB's tags, given what each tag holds
-as lists and dicts, as the SDK's decoder gives it (cbor2 gives tuples and frozen mappings). ``test_surreal_cbor.py``
-holds both codecs to the same bytes and the same values.
+as lists and dicts, as the SDK's decoder gives it (cbor2 gives tuples and frozen mappings).
+``test_surreal_cbor.py`` holds both codecs to the same bytes and the same values.
 """
 
 from __future__ import annotations

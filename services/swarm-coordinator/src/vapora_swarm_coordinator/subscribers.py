@@ -53,10 +53,10 @@ def intake(
     service: str,
     ack_wait_s: float | None = None,
 ) -> PriorityIntake:
-    async def on_tasks(batch: list[tuple[tasks_pb2.TaskSubmitted, Delivery]]) -> list[BaseException | None]:
-        outcomes: list[BaseException | None] = [None] * len(batch)
+    async def on_tasks(delivered: list[tuple[tasks_pb2.TaskSubmitted, Delivery]]) -> list[BaseException | None]:
+        outcomes: list[BaseException | None] = [None] * len(delivered)
         tasks = []
-        for i, (msg, delivery) in enumerate(batch):
+        for i, (msg, delivery) in enumerate(delivered):
             if msg.HasField("task"):
                 tasks.append((i, msg.task, delivery))
             else:
