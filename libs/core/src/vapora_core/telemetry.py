@@ -133,6 +133,22 @@ def remote_span(traceparent: str | None) -> trace.Span:
 
 
 @contextmanager
+def in_span(span: trace.Span) -> Iterator[trace.Span]:
+    """``span`` as the current span while the block runs (logs carry its trace id, what is published
+    or called carries it on); an exception leaving the block is recorded on it."""
+    token = otel_context.attach(trace.set_span_in_context(span))
+    try:
+        yield span
+    except Exception as exc:
+        if span.is_recording():
+            span.record_exception(exc)
+            span.set_status(trace.Status(trace.StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+        raise
+    finally:
+        otel_context.detach(token)
+
+
+@contextmanager
 def span_from(carrier: Mapping[str, str], name: str, tracer_name: str = "vapora") -> Iterator[trace.Span]:
     """Start a span whose parent is the context carried in ``carrier``.
 
@@ -140,12 +156,8 @@ def span_from(carrier: Mapping[str, str], name: str, tracer_name: str = "vapora"
     so logs keep its trace id and what this handler publishes or calls carries it on.
     """
     if not tracing_on():
-        span = remote_span(carrier.get("traceparent"))
-        token = otel_context.attach(trace.set_span_in_context(span))
-        try:
+        with in_span(remote_span(carrier.get("traceparent"))) as span:
             yield span
-        finally:
-            otel_context.detach(token)
         return
     ctx = extract(carrier)
     with _tracer(tracer_name).start_as_current_span(name, context=ctx) as span:
@@ -167,22 +179,6 @@ def start_consumer_span(
     if message_id:
         span.set_attribute("messaging.message.id", message_id)
     return span
-
-
-@contextmanager
-def in_span(span: trace.Span) -> Iterator[trace.Span]:
-    """``span`` as the current span while the block runs (logs carry its trace id, what is published
-    or called carries it on); an exception leaving the block is recorded on it."""
-    token = otel_context.attach(trace.set_span_in_context(span))
-    try:
-        yield span
-    except Exception as exc:
-        if span.is_recording():
-            span.record_exception(exc)
-            span.set_status(trace.Status(trace.StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
-        raise
-    finally:
-        otel_context.detach(token)
 
 
 @contextmanager
