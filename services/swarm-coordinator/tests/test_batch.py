@@ -5,12 +5,14 @@ from __future__ import annotations
 import collections
 from typing import Any
 
+import pytest
 from coordinator_testkit import EventLog, SimAgent, submit, task  # type: ignore[import-not-found]
 from prometheus_client import REGISTRY
 
 from vapora.common.v1 import common_pb2
 from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import Bus, subjects
+from vapora_core.errors import Unavailable
 from vapora_swarm_coordinator.app import CoordinatorApp
 from vapora_swarm_coordinator.settings import CoordinatorSettings
 
@@ -57,3 +59,39 @@ async def test_a_backlog_taken_in_batches_is_each_assigned_once_whatever_the_mix
     assert {job.task.id for job in agents[0].jobs} == {t.id for t in coding}
     assert "has no workspace_id" in dead.headers["vapora-dlq-reason"]
     assert create_round_trips() - before < len(valid) / 2
+
+
+async def test_a_worker_whose_batch_cannot_be_settled_takes_the_next_one(
+    bus: Bus,
+    events: EventLog,
+    registry: Any,
+    coordinator_settings: CoordinatorSettings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The only worker's first batch fails to settle (as when NATS goes away mid-batch): the worker
+    logs it and goes on, so the task after it is still assigned and done."""
+    fake, _ = registry
+    fake.add("rev", "review", max_concurrency=0)
+    real = Bus.process_batch
+    failed: list[int] = []
+
+    async def fails_once(self: Bus, *args: Any) -> None:
+        if not failed:
+            failed.append(len(args[3]))
+            raise Unavailable("NATS went away while settling")
+        await real(self, *args)
+
+    monkeypatch.setattr(Bus, "process_batch", fails_once)
+    app = CoordinatorApp(coordinator_settings.model_copy(update={"workers": 1}))
+    await app.start()
+    try:
+        await SimAgent("rev", bus).start(max_concurrency=4)
+        lost, later = task("review"), task("review")
+        await submit(bus, lost)
+        await events.wait_for(lambda: bool(failed))
+        await submit(bus, later)
+        await events.wait_for(lambda: events.final(later.id) is not None)
+    finally:
+        await app.stop()
+    assert failed == [1]
+    assert events.final(later.id).state == common_pb2.TASK_STATE_DONE  # type: ignore[union-attr]
