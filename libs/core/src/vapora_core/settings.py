@@ -26,6 +26,13 @@ class ServiceSettings(BaseSettings):
     )
     store_user: str = Field(default="", description="SurrealDB user for ws:// servers.")
     store_password: str = Field(default="", description="SurrealDB password for ws:// servers.")
+    store_fast_path: bool = Field(
+        default=True,
+        description=(
+            "Speak to an embedded store's engine directly (vapora_core.surreal_engine); false: every"
+            " query through the SDK's query_raw. Off by itself on an SDK version it was not verified on."
+        ),
+    )
     grpc_host: str = Field(default="127.0.0.1", description="Interface the gRPC server binds.")
     grpc_port: int = Field(default=0, description="gRPC port; 0 picks a free one.")
     metrics_host: str = Field(default="127.0.0.1", description="Interface of /metrics and /readyz.")

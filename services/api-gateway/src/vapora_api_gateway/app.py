@@ -7,7 +7,6 @@ import logging
 import os
 import secrets
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
 
@@ -34,9 +33,10 @@ from vapora_api_gateway.service import Tasks
 from vapora_api_gateway.settings import GatewaySettings
 from vapora_api_gateway.subscribers import StatusEvents
 from vapora_api_gateway.task_types import TaskTypeCheck
-from vapora_api_gateway.tracked_store import TrackedStore
 from vapora_core.bus import CONSUMERS, Bus
+from vapora_core.http_site import start_site
 from vapora_core.metrics import SERVICE_INFO, Readiness, add_ops_routes
+from vapora_core.store import Store
 
 log = logging.getLogger("vapora.gateway")
 
@@ -96,7 +96,7 @@ class GatewayApp:
         self.settings = settings
         self.readiness = Readiness(settings.service_name)
         self.port = settings.http_port
-        self.store: TrackedStore | None = None
+        self.store: Store | None = None
         self.bus: Bus | None = None
         self.gateway: Gateway | None = None
         self._runner: web.AppRunner | None = None
@@ -106,9 +106,7 @@ class GatewayApp:
         SERVICE_INFO.labels(s.service_name).set(1)
         authorizer = Authorizer(s.policy_dir)
         tokens = Tokens(jwt_secret(s), access_ttl_s=s.access_ttl_s, refresh_ttl_s=s.refresh_ttl_s)
-        self.store = TrackedStore(
-            s.resolved_store_url(), NAMESPACE, user=s.store_user, password=s.store_password, drain_s=s.shutdown_grace_s
-        )
+        self.store = Store.from_settings(s, NAMESPACE)
         await self.store.open(SCHEMA)
         repo = Repository(self.store)
         self.bus = Bus.from_settings(s)
@@ -136,11 +134,7 @@ class GatewayApp:
         app = build_web_app(self.gateway, self.readiness, s.max_body_bytes)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=s.shutdown_grace_s)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, s.http_host, s.http_port, backlog=1024)
-        await site.start()
-        server: Any = site._server
-        if server is not None and getattr(server, "sockets", None):
-            self.port = server.sockets[0].getsockname()[1]
+        self.port = await start_site(self._runner, s.http_host, s.http_port, backlog=1024)
         # Everything built so far lives as long as the process: keep it out of the garbage
         # collector's full scans, which otherwise stall the event loop for tens of ms under load.
         gc.collect()

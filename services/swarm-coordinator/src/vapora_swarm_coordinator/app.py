@@ -42,7 +42,7 @@ class CoordinatorApp:
 
     async def start(self) -> None:
         s = self.settings
-        self.store = Store(s.resolved_store_url(), NAMESPACE, user=s.store_user, password=s.store_password)
+        self.store = Store.from_settings(s, NAMESPACE)
         await self.store.open(SCHEMA)
         self.bus = Bus.from_settings(s)
         registry = RegistryClient(s.registry_addr, timeout=s.grpc_timeout_s) if s.registry_addr else None
