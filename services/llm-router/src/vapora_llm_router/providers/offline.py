@@ -7,7 +7,7 @@ counts, so tests and local runs of the whole fleet behave the same every time.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from vapora_llm_router.providers.base import Completion, ProviderRequest, StreamEvent
 
@@ -44,7 +44,7 @@ class OfflineProvider:
     async def complete(self, request: ProviderRequest) -> Completion:
         return self._answer(request)
 
-    async def stream(self, request: ProviderRequest) -> AsyncIterator[StreamEvent]:
+    async def stream(self, request: ProviderRequest) -> AsyncGenerator[StreamEvent, None]:
         result = self._answer(request)
         words = result.text.split(" ")
         for i, word in enumerate(words):
