@@ -8,12 +8,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from fakes import KEY, FakeProviders
-
 from vapora_llm_router.config import load
 from vapora_llm_router.providers import build_providers
 from vapora_llm_router.service import RouterService, UsageRecord
 from vapora_llm_router.settings import RouterSettings
+from vapora_testing.fake_providers import KEY, FakeProviders
 
 PRICES = """
 [models."claude-sonnet-4-5"]
