@@ -169,7 +169,7 @@ async def vapora_grpc_client(url: str, tmp: Path) -> tuple[Call, Callable[[], Aw
         role="developer",
         task_type="coding",
         max_tokens=64,
-        messages=[llm_pb2.ChatMessage(**MESSAGES[0])],
+        messages=[llm_pb2.ChatMessage(role=MESSAGES[0]["role"], content=MESSAGES[0]["content"])],
     )
 
     async def call() -> object:
