@@ -112,13 +112,6 @@ class FakeProviders:
             await self._runner.cleanup()
             self._runner = None
 
-    async def __aenter__(self) -> FakeProviders:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.stop()
-
     # -- common ------------------------------------------------------------------------
 
     async def _begin(self, provider: str, request: web.Request, key_ok: bool) -> tuple[str, dict[str, Any]]:

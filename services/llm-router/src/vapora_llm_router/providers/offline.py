@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import AsyncGenerator
+from typing import Any
 
 from vapora_llm_router.providers.base import Completion, ProviderRequest, StreamEvent, ToolCall
 from vapora_llm_router.providers.explore import Step, history, listed_files, next_calls, task_title
@@ -73,63 +74,51 @@ def _seen(step: Step) -> str:
 class OfflineProvider:
     name = "offline"
 
-    def _limit(self, request: ProviderRequest, text: str, finish: str = "stop") -> tuple[str, str]:
-        words = text.split()
-        limit = max(1, request.max_tokens) if request.max_tokens > 0 else len(words)
-        return " ".join(words[:limit]), finish if limit >= len(words) else "length"
-
     def _answer(self, request: ProviderRequest) -> Completion:
         prompt = _prompt(request)
         digest = hashlib.sha256(prompt.encode()).hexdigest()[:12]
+        if request.tools and (planned := next_calls(request.tools, request.messages)):
+            return self._calls(request, prompt, planned)
         if request.tools:
-            return self._explore(request, prompt, digest)
-        last = next((m.content for m in reversed(request.messages) if m.role == "user"), "")
-        topic = " ".join(last.split()[:24]) or "(empty prompt)"
-        text, finish = self._limit(
-            request,
-            f"[offline {digest}] Deterministic answer to: {topic}. "
-            "This response was produced without calling a model; configure a provider key "
-            "to get real completions.",
-        )
+            steps = history(request.messages)
+            seen = "; ".join(_seen(s) for s in steps) if steps else NOTHING_FITS
+            text = (
+                f"[offline {digest}] Offline exploration of {task_title(request.messages)!r}, "
+                f"not the work itself: {seen}. {NEEDS_A_KEY}"
+            )
+        else:
+            last = next((m.content for m in reversed(request.messages) if m.role == "user"), "")
+            topic = " ".join(last.split()[:24]) or "(empty prompt)"
+            text = (
+                f"[offline {digest}] Deterministic answer to: {topic}. "
+                "This response was produced without calling a model; configure a provider key "
+                "to get real completions."
+            )
+        words = text.split()
+        limit = max(1, request.max_tokens) if request.max_tokens > 0 else len(words)
+        text = " ".join(words[:limit])
         return Completion(
             text=text,
             input_tokens=_words(prompt),
             output_tokens=_words(text),
-            finish_reason=finish,
+            finish_reason="stop" if limit >= len(words) else "length",
             model=request.model or MODEL,
             unverified=True,
         )
 
-    def _explore(self, request: ProviderRequest, prompt: str, digest: str) -> Completion:
-        planned = next_calls(request.tools, request.messages)
-        if planned:
-            turn = sum(1 for m in request.messages if m.tool_calls) + 1
-            calls = tuple(
-                ToolCall(id=f"offline_{turn}_{i}", name=name, arguments_json=json.dumps(args))
-                for i, (name, args) in enumerate(planned)
-            )
-            return Completion(
-                text="",
-                input_tokens=_words(prompt),
-                output_tokens=sum(_words(f"{c.name} {c.arguments_json}") for c in calls),
-                finish_reason="tool_calls",
-                model=request.model or MODEL,
-                tool_calls=calls,
-                unverified=True,
-            )
-        steps = history(request.messages)
-        seen = "; ".join(_seen(s) for s in steps) if steps else NOTHING_FITS
-        text, finish = self._limit(
-            request,
-            f"[offline {digest}] Offline exploration of {task_title(request.messages)!r}, not the work itself: "
-            f"{seen}. {NEEDS_A_KEY}",
+    def _calls(self, request: ProviderRequest, prompt: str, planned: list[tuple[str, dict[str, Any]]]) -> Completion:
+        turn = sum(1 for m in request.messages if m.tool_calls) + 1
+        calls = tuple(
+            ToolCall(id=f"offline_{turn}_{i}", name=name, arguments_json=json.dumps(args))
+            for i, (name, args) in enumerate(planned)
         )
         return Completion(
-            text=text,
+            text="",
             input_tokens=_words(prompt),
-            output_tokens=_words(text),
-            finish_reason=finish,
+            output_tokens=sum(_words(f"{c.name} {c.arguments_json}") for c in calls),
+            finish_reason="tool_calls",
             model=request.model or MODEL,
+            tool_calls=calls,
             unverified=True,
         )
 
