@@ -128,7 +128,7 @@ class AnthropicProvider:
                 block = dig(self.name, data, "content_block")
                 if isinstance(block, dict) and block.get("type") == "tool_use":
                     index = as_int(data.get("index"))
-                    parts.add(index, id=block.get("id"), name=block.get("name"), arguments=block.get("input"))
+                    parts.add(index, call_id=block.get("id"), name=block.get("name"), arguments=block.get("input"))
             elif kind == "content_block_delta":
                 delta = dig(self.name, data, "delta")
                 if delta.get("type") == "input_json_delta":

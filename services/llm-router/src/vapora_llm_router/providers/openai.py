@@ -128,7 +128,7 @@ class OpenAIProvider:
                 delta = choice.get("delta") or {}
                 for piece in delta.get("tool_calls") or []:
                     fn = piece.get("function") or {}
-                    parts.add(as_int(piece.get("index")), id=piece.get("id"), name=fn.get("name"))
+                    parts.add(as_int(piece.get("index")), call_id=piece.get("id"), name=fn.get("name"))
                     parts.add(as_int(piece.get("index")), arguments=fn.get("arguments"))
                 text = delta.get("content") or ""
                 if text:

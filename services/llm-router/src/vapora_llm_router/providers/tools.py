@@ -126,10 +126,10 @@ class ToolCallParts:
 
     _calls: dict[int, dict[str, Any]] = field(default_factory=dict)
 
-    def add(self, key: int, *, id: Any = None, name: Any = None, arguments: Any = None) -> None:
+    def add(self, key: int, *, call_id: Any = None, name: Any = None, arguments: Any = None) -> None:
         call = self._calls.setdefault(key, {"id": None, "name": None, "parts": [], "start": None})
-        if id and call["id"] is None:
-            call["id"] = id
+        if call_id and call["id"] is None:
+            call["id"] = call_id
         if name and call["name"] is None:
             call["name"] = name
         if isinstance(arguments, str):
