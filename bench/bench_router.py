@@ -62,9 +62,8 @@ def serve(port_file: str) -> None:
         app.router.add_post("/v1/chat/completions", chat)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        port = runner.addresses[0][1]
         Path(port_file).write_text(str(port))  # noqa: ASYNC240 - once, at start
         await asyncio.Event().wait()
 
