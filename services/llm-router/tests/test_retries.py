@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -92,3 +93,39 @@ async def test_every_failed_attempt_counts_towards_the_breaker(fake: FakeProvide
     assert result.provider == "ollama" and result.failed_providers == ["anthropic"]
     assert svc.breakers.get("anthropic").state(svc.breakers.now()) == "open"
     assert fake.hits["anthropic"] == 3
+
+
+def half_open(svc: RouterService) -> list[float]:
+    """Open anthropic's breaker, then let its cooldown pass: the next call is the one trial."""
+    clock = [1000.0]
+    svc.breakers._clock = lambda: clock[0]
+    breaker = svc.breakers.get("anthropic")
+    for _ in range(3):
+        breaker.failure(clock[0])
+    clock[0] += 31
+    assert breaker.state(clock[0]) == "half_open" and breaker.can_try(clock[0])
+    return clock
+
+
+async def test_a_stream_dropped_by_its_caller_does_not_keep_the_half_open_trial(
+    fake: FakeProviders, config_dir: Path
+) -> None:
+    svc = service(fake, config_dir, [])
+    clock = half_open(svc)
+    stream = svc.stream(REQ)
+    first = await anext(stream)
+    assert first.delta == "Hello"  # type: ignore[union-attr]
+    assert not svc.breakers.get("anthropic").can_try(clock[0])  # the trial is in flight
+    await stream.aclose()  # the client went away mid-stream
+    assert svc.breakers.get("anthropic").can_try(clock[0])
+
+
+async def test_a_call_cancelled_by_its_deadline_does_not_keep_the_half_open_trial(
+    fake: FakeProviders, config_dir: Path
+) -> None:
+    svc = service(fake, config_dir, [])
+    clock = half_open(svc)
+    fake.script["anthropic"] = ["slow"]
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(svc.complete(REQ), timeout=0.1)
+    assert svc.breakers.get("anthropic").can_try(clock[0])

@@ -107,9 +107,13 @@ class Attempts:
                     await events.aclose()
                     raise
         async with aclosing(events):
-            while event.final is None:
-                yield event
-                event = await self._verdict(name, partial(_next, name, events))
+            try:
+                while event.final is None:
+                    yield event
+                    event = await self._verdict(name, partial(_next, name, events))
+            except (GeneratorExit, asyncio.CancelledError):
+                self.breakers.get(name).release()  # the caller went away: no verdict on the provider
+                raise
             self.breakers.get(name).success()
             yield event
 
