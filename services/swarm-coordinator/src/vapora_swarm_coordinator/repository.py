@@ -26,10 +26,9 @@ ASSIGNED, DONE, FAILED, CANCELLED = "assigned", "done", "failed", "cancelled"
 
 SCHEMA: tuple[str, ...] = (
     "DEFINE TABLE IF NOT EXISTS assignment SCHEMALESS",
+    # no index on workspace_id: no query looks assignments up by workspace (ExplainAssignment reads
+    # the record by id and compares its workspace_id), and every index costs engine CPU per write
     "DEFINE INDEX IF NOT EXISTS assignment_state ON assignment FIELDS state, agent_id",
-    # no query looks assignments up by workspace (ExplainAssignment reads the record by id and
-    # compares its workspace_id); the index cost engine CPU on every write
-    "REMOVE INDEX IF EXISTS assignment_ws ON assignment",
 )
 
 _REASSIGN = """
