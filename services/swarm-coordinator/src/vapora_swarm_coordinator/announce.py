@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from google.protobuf.message import Message
@@ -39,10 +40,10 @@ _job_subject = functools.lru_cache(maxsize=16384)(subjects.job)
 _event_subject = functools.lru_cache(maxsize=16384)(subjects.task_event)
 
 
+@dataclass(frozen=True, slots=True)
 class Announcer:
-    def __init__(self, bus: Publisher, clock: Clock) -> None:
-        self.bus = bus
-        self.clock = clock
+    bus: Publisher
+    clock: Clock
 
     async def assignment(self, row: Row, task: tasks_pb2.Task | None = None, best: Score | None = None) -> None:
         """Publish the job and the ASSIGNED event of ``row`` (idempotent: the job id is the msg id)."""

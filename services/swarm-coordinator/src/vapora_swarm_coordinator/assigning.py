@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from vapora.common.v1 import common_pb2
@@ -64,28 +64,17 @@ class Stored:
     again: list[Alone]  # assigned before this delivery: announced by assign(), started as found
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Assigner:
-    def __init__(
-        self,
-        settings: CoordinatorSettings,
-        *,
-        repo: AssignmentRepository,
-        commits: GroupCommit,
-        view: FleetView,
-        waiting: RoomQueue,
-        lookups: Lookups,
-        announcer: Announcer,
-        clock: Clock,
-    ) -> None:
-        self.settings = settings
-        self.repo = repo
-        self.commits = commits
-        self.view = view
-        self.waiting = waiting
-        self.lookups = lookups
-        self.announcer = announcer
-        self.clock = clock
-        self._first_seen: dict[str, float] = {}
+    settings: CoordinatorSettings
+    repo: AssignmentRepository
+    commits: GroupCommit
+    view: FleetView
+    waiting: RoomQueue
+    lookups: Lookups
+    announcer: Announcer
+    clock: Clock
+    _first_seen: dict[str, float] = field(default_factory=dict, init=False)  # task → when first seen with no agent
 
     async def assign(self, task: tasks_pb2.Task, *, published_s: float | None = None) -> Row:
         """Assign ``task`` once; raise :class:`Hold` when no agent can take it now."""

@@ -10,6 +10,7 @@ broadcasts the stop again. Done and failed tasks, and another workspace's, are l
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from vapora.coordinator.v1 import coordinator_pb2
 from vapora.tasks.v1 import tasks_pb2
@@ -23,12 +24,12 @@ from vapora_swarm_coordinator.state import FleetView
 log = logging.getLogger("vapora.coordinator")
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Canceller:
-    def __init__(self, *, repo: AssignmentRepository, view: FleetView, announcer: Announcer, clock: Clock) -> None:
-        self.repo = repo
-        self.view = view
-        self.announcer = announcer
-        self.clock = clock
+    repo: AssignmentRepository
+    view: FleetView
+    announcer: Announcer
+    clock: Clock
 
     async def on_cancel(self, c: tasks_pb2.TaskCancelled) -> None:
         """Never assign ``c``'s task; if a job holds it, free its agent and tell the runtimes to

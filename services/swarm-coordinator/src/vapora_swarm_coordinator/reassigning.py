@@ -11,6 +11,7 @@ where it is until the next change or sweep. Executions of the older job are igno
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from vapora.agents.v1 import agents_pb2
 from vapora.common.v1 import common_pb2
@@ -27,21 +28,13 @@ log = logging.getLogger("vapora.coordinator")
 _MOVED = ("agent_id", "job_id", "attempt", "ranking", "reason", "assigned_s")  # what a reassign changes
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Reassigner:
-    def __init__(
-        self,
-        settings: CoordinatorSettings,
-        *,
-        repo: AssignmentRepository,
-        view: FleetView,
-        announcer: Announcer,
-        clock: Clock,
-    ) -> None:
-        self.settings = settings
-        self.repo = repo
-        self.view = view
-        self.announcer = announcer
-        self.clock = clock
+    settings: CoordinatorSettings
+    repo: AssignmentRepository
+    view: FleetView
+    announcer: Announcer
+    clock: Clock
 
     async def on_agents_changed(self, ev: agents_pb2.AgentsChanged) -> None:
         """Keep the view current; move the tasks of an agent that is no longer healthy."""

@@ -63,7 +63,7 @@ class Coordinator:
         self.lookups = Lookups(self.view, registry=registry, kg=kg, registry_refresh_s=settings.registry_refresh_s)
         announcer = Announcer(bus, clock)
         self._assigning = Assigner(
-            settings,
+            settings=settings,
             repo=repo,
             commits=self.commits,
             view=self.view,
@@ -74,7 +74,7 @@ class Coordinator:
         )
         self._settling = Settler(repo=repo, commits=self.commits, view=self.view, announcer=announcer, clock=clock)
         self._cancels = Canceller(repo=repo, view=self.view, announcer=announcer, clock=clock)
-        self._reassigning = Reassigner(settings, repo=repo, view=self.view, announcer=announcer, clock=clock)
+        self._reassigning = Reassigner(settings=settings, repo=repo, view=self.view, announcer=announcer, clock=clock)
 
     # -- start-up and the view's lookups -------------------------------------------------
 

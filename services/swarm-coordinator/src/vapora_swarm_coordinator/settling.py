@@ -13,6 +13,7 @@ event carries its first ``RESULT_LIMIT`` characters.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from vapora.common.v1 import common_pb2
 from vapora.kg.v1 import kg_pb2
@@ -29,21 +30,13 @@ log = logging.getLogger("vapora.coordinator")
 RESULT_LIMIT = 2000
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Settler:
-    def __init__(
-        self,
-        *,
-        repo: AssignmentRepository,
-        commits: GroupCommit,
-        view: FleetView,
-        announcer: Announcer,
-        clock: Clock,
-    ) -> None:
-        self.repo = repo
-        self.commits = commits
-        self.view = view
-        self.announcer = announcer
-        self.clock = clock
+    repo: AssignmentRepository
+    commits: GroupCommit
+    view: FleetView
+    announcer: Announcer
+    clock: Clock
 
     async def on_execution(self, e: kg_pb2.ExecutionRecorded) -> None:
         """Mark the task DONE or FAILED when ``e`` comes from the job that holds it."""
