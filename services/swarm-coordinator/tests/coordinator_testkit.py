@@ -1,11 +1,12 @@
-"""Test kit of the coordinator's tests: an in-test AgentRegistry over real gRPC, simulated agents."""
+"""Test kit of the coordinator's tests: an in-test AgentRegistry over real gRPC, simulated agents, the
+coordinator started and stopped."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +15,8 @@ from vapora.common.v1 import common_pb2
 from vapora.coordinator.v1 import coordinator_pb2
 from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import CONSUMERS, Bus, Delivery, subjects
+from vapora_swarm_coordinator.app import CoordinatorApp
+from vapora_swarm_coordinator.settings import CoordinatorSettings
 from vapora_testing.executions import execution_of, publish_execution
 
 EVENTS_SUBJECTS = "events.>"
@@ -46,6 +49,17 @@ class FakeRegistry(agents_pb2_grpc.AgentRegistryServicer):
 
     async def ListAgents(self, request: Any, context: Any) -> agents_pb2.ListAgentsResponse:
         return agents_pb2.ListAgentsResponse(agents=list(self.agents.values()))
+
+
+@contextlib.asynccontextmanager
+async def running(settings: CoordinatorSettings, **changes: Any) -> AsyncIterator[CoordinatorApp]:
+    """The coordinator in this process, started with ``settings`` (``changes`` applied); stopped on exit."""
+    app = CoordinatorApp(settings.model_copy(update=changes))
+    await app.start()
+    try:
+        yield app
+    finally:
+        await app.stop()
 
 
 def task(task_type: str = "coding", priority: str = "normal", workspace: str = "ws1", **kw: Any) -> tasks_pb2.Task:

@@ -124,16 +124,9 @@ class AgentHost:
     # -- stops ---------------------------------------------------------------------------
 
     async def listen(self) -> None:
-        """Hear every agent's stops; needs a started bus (core NATS subscription)."""
+        """Hear every agent's stops; needs a started bus (core NATS subscription, which ends with the bus)."""
         if self._stops_sub is None:
             self._stops_sub = await self._bus.listen(subjects.STOPS, coordinator_pb2.JobStopped, self.stops.on_stop)
-
-    async def stop_listening(self) -> None:
-        """On shutdown; a job handed back then is skipped by the replica that heard its stop."""
-        if self._stops_sub is not None:
-            sub, self._stops_sub = self._stops_sub, None
-            with contextlib.suppress(Exception):  # the connection may be gone already
-                await sub.unsubscribe()
 
     # -- registration and heartbeats -----------------------------------------------------
 

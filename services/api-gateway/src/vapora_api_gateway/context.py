@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -35,7 +35,6 @@ class Gateway:
     events: EventSource
     user_limiter: RateLimiter
     ip_limiter: RateLimiter
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 GATEWAY = web.AppKey("gateway", Gateway)

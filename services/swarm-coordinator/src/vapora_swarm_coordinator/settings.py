@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pydantic import Field
 
 from vapora_core.settings import ServiceSettings
@@ -14,7 +12,6 @@ class CoordinatorSettings(ServiceSettings):
     jetstream_stats_s: float = 5.0  # the coordinator exports JetStream queue depth and consumer lag
     grpc_port: int = 50052
     metrics_port: int = 9102
-    config_dir: Path = Field(default=Path("config"), description="The repo's config/ directory.")
     registry_addr: str = Field(default="127.0.0.1:50051", description="agent-registry gRPC address.")
     kg_addr: str = Field(default="127.0.0.1:50054", description="knowledge-graph gRPC address ('' = none).")
     workers: int = Field(default=256, ge=1, description="Tasks assigned concurrently.")
