@@ -40,7 +40,7 @@ async def test_a_backlog_taken_in_batches_is_each_assigned_once_whatever_the_mix
     await bus.publish(
         subjects.task("review", "normal"), tasks_pb2.TaskSubmitted(task=twice), msg_id=twice.id + "-again"
     )
-    dlq = await bus.broker.connection.subscribe("dlq.tasks.>")
+    dlq = await bus.nc.subscribe("dlq.tasks.>")
     before = create_round_trips()
     app = CoordinatorApp(coordinator_settings.model_copy(update={"workers": 1, "intake_batch": 8}))
     await app.start()

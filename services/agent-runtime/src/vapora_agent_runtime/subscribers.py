@@ -23,7 +23,7 @@ from vapora_agent_runtime import metrics
 from vapora_agent_runtime.manifest import AgentManifest
 from vapora_agent_runtime.service import JobExecutor, validate_job
 from vapora_agent_runtime.stops import Stops
-from vapora_core.bus import Bus, Delivery, subjects
+from vapora_core.bus import Bus, Consumer, Delivery, subjects
 from vapora_core.errors import InvalidArgument, VaporaError
 
 log = logging.getLogger("vapora.runtime")
@@ -36,7 +36,7 @@ class HostedAgent:
     manifest: AgentManifest
     in_flight: int = 0
     registered: bool = False
-    subscription: object | None = field(default=None, repr=False)
+    subscription: Consumer | None = field(default=None, repr=False)
 
 
 async def _keep_alive(delivery: Delivery, every: float) -> None:
