@@ -6,13 +6,12 @@
 - any other router error → a failed execution (success = false, error set)
 - a stopped job (its task was cancelled, see :mod:`.stops`) → acked, no execution: skipped
   when the stop came first, cancelled when it came while the job ran
-While the job runs, ``delivery.in_progress()`` keeps JetStream from redelivering it.
+While the job runs, the bus's consumer keeps it alive (in-progress acks every third of the ack
+wait), so JetStream does not redeliver it however long it takes.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -39,13 +38,6 @@ class HostedAgent:
     subscription: Consumer | None = field(default=None, repr=False)
 
 
-async def _keep_alive(delivery: Delivery, every: float) -> None:
-    while True:
-        await asyncio.sleep(every)
-        with contextlib.suppress(Exception):
-            await delivery.in_progress()
-
-
 @dataclass(slots=True)
 class JobHandler:
     agent: HostedAgent
@@ -53,7 +45,6 @@ class JobHandler:
     bus: Bus
     stops: Stops
     max_deliver: int
-    keep_alive_s: float
 
     async def __call__(self, job: coordinator_pb2.JobAssigned, delivery: Delivery) -> None:
         manifest = self.agent.manifest
@@ -67,12 +58,10 @@ class JobHandler:
             return
         self.agent.in_flight += 1
         metrics.IN_FLIGHT.labels(manifest.id).inc()
-        ticker = asyncio.create_task(_keep_alive(delivery, self.keep_alive_s))
         started = time.time()
         try:
             event = await self.stops.run(job.job_id, self._run(manifest, job, delivery, started))
         finally:
-            ticker.cancel()
             self.agent.in_flight -= 1
             metrics.IN_FLIGHT.labels(manifest.id).dec()
             metrics.JOB_SECONDS.labels(manifest.role, job.task.task_type).observe(time.time() - started)
