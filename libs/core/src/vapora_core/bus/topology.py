@@ -1,6 +1,8 @@
 """Every JetStream stream, subject and durable consumer of the fleet, declared in one place.
 
-docs/messaging.md lists the same table; a test keeps them in step.
+The one exception: the coordinator's four task consumers are its own policy (their buffer and
+failure bound), declared in its package. docs/messaging.md lists the same tables; a test keeps
+them in step.
 """
 
 from __future__ import annotations
