@@ -161,7 +161,7 @@ def test_status_changes_are_published_as_events(fleet: Fleet, client: httpx.Clie
 
     async def events() -> list[int]:
         bus = Bus(fleet.nats_url, "e2e-observer")
-        await bus.broker.connect()
+        await bus.connect()
         try:
             sub = await bus.js.subscribe(f"events.task.{workspace}", ordered_consumer=True, deliver_policy="all")
             states: list[int] = []
@@ -176,7 +176,7 @@ def test_status_changes_are_published_as_events(fleet: Fleet, client: httpx.Clie
                     states.append(ev.state)
             return states
         finally:
-            await bus.broker.stop()
+            await bus.stop()
 
     states = asyncio.run(events())
     assert states[-1] == common_pb2.TASK_STATE_DONE
@@ -186,7 +186,7 @@ def test_status_changes_are_published_as_events(fleet: Fleet, client: httpx.Clie
 def test_garbage_on_tasks_is_dead_lettered_and_the_next_task_completes(fleet: Fleet, client: httpx.Client) -> None:
     async def publish_garbage_and_read_dlq() -> dict[str, str]:
         bus = Bus(fleet.nats_url, "e2e-producer")
-        await bus.broker.connect()
+        await bus.connect()
         try:
             await bus.publish_raw("tasks.coding.high", b"\x0a\xff\xff\xff garbage, not protobuf")
             sub = await bus.js.pull_subscribe("dlq.tasks.coding.high", durable="e2e-dlq", stream="DLQ")
@@ -199,7 +199,7 @@ def test_garbage_on_tasks_is_dead_lettered_and_the_next_task_completes(fleet: Fl
                 return dict(msgs[0].headers or {})
             raise AssertionError("nothing reached the dead-letter subject")
         finally:
-            await bus.broker.stop()
+            await bus.stop()
 
     headers = asyncio.run(publish_garbage_and_read_dlq())
     assert headers["vapora-dlq-consumer"] == "coordinator-tasks-high"

@@ -42,9 +42,6 @@ class ServiceSettings(BaseSettings):
     traces_file: str = Field(default="", description="Append finished spans as JSON lines here.")
     grpc_timeout_s: float = Field(default=5.0, description="Default deadline of every gRPC call.")
     jetstream_replicas: int = Field(default=1, ge=1, le=5, description="Replicas of every JetStream stream.")
-    jetstream_stats_s: float = Field(
-        default=0.0, description="Export JetStream stream/consumer gauges every N s; 0: off."
-    )
     shutdown_grace_s: float = Field(default=10.0, description="Time to finish in-flight work on SIGTERM.")
     gc_young_threshold: int = Field(
         default=20_000,

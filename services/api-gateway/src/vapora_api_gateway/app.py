@@ -127,7 +127,7 @@ class GatewayApp:
             ip_limiter=RateLimiter(s.rate_limit_ip, s.rate_window_s, "client address"),
         )
         await self.bus.subscribe(
-            CONSUMERS.GATEWAY_EVENTS, tasks_pb2.TaskStatusChanged, StatusEvents(tasks).on_status, max_workers=4
+            CONSUMERS.GATEWAY_EVENTS, tasks_pb2.TaskStatusChanged, StatusEvents(tasks).on_status, workers=4
         )
         await self.bus.start()
         audit.start()
