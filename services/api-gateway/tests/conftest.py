@@ -35,12 +35,18 @@ class Client:
         self.base = base
 
     async def call(
-        self, method: str, path: str, token: str = "", json: Any = None, headers: dict[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        token: str = "",
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+        data: bytes | None = None,
     ) -> tuple[int, Any, Any]:
         hdrs = dict(headers or {})
         if token:
             hdrs["Authorization"] = f"Bearer {token}"
-        async with self.session.request(method, self.base + path, json=json, headers=hdrs) as resp:
+        async with self.session.request(method, self.base + path, json=json, data=data, headers=hdrs) as resp:
             text = await resp.text()
             try:
                 body = await resp.json(content_type=None) if text else None

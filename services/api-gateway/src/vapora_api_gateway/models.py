@@ -1,36 +1,126 @@
-"""Request and response bodies of the REST API; the OpenAPI document is built from them."""
+"""Request and response bodies of the REST API; the OpenAPI document is built from them.
+
+Every request body is a :class:`Body`: unknown fields are refused, types are strict (``"0.5"`` is
+not a number, ``1`` not a boolean), and every string in it — nested ones and dictionary keys too —
+follows the one text rule of :mod:`vapora_api_gateway.text`. Strings are stripped of surrounding
+white space after their length is checked; one with a minimum length must not be blank. A
+:data:`Verbatim` string (a password) is kept exactly as sent. The JSON Schema of a body says all
+of that, so what the document allows is what the server accepts.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+import annotated_types
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
+
+from vapora_api_gateway import text
 
 Priority = Literal["critical", "high", "normal", "low"]
 State = Literal["submitted", "assigned", "running", "done", "failed", "cancelled"]
 Role = Literal["owner", "admin", "member", "viewer"]
 
+EMAIL_PATTERN = r"^[^@\s\u0000\ud800-\udfff]{1,64}@[^@\s\u0000\ud800-\udfff]{1,255}$"
+EMAIL = re.compile(EMAIL_PATTERN)
+TASK_TYPE_PATTERN = r"^[A-Za-z0-9_-]*$"
+ID_PATTERN = r"^(?:[0-9a-f]{32})?$"  # what security.new_id makes (projects, tasks, workspaces, users)
+
+
+class _Verbatim:
+    """Marks a string field that is neither stripped nor required to be non-blank."""
+
+    def __repr__(self) -> str:
+        return "Verbatim"
+
+
+VERBATIM = _Verbatim()
+
+
+def _check(value: Any, where: str) -> None:
+    if isinstance(value, str):
+        problem = text.flaw(value)
+        if problem is not None:
+            raise PydanticCustomError("text", "{where}{problem}", {"where": where, "problem": problem})
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check(key, f"key '{text.escape(str(key))}' ")
+            _check(item, f"['{text.escape(str(key))}'] ")
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            _check(item, f"[{i}] ")
+
+
+def _document(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """Say the text rule (and, where a minimum length is set, "not blank") in the JSON Schema."""
+    for name, prop in schema.get("properties", {}).items():
+        field = model.model_fields.get(name)
+        verbatim = field is not None and VERBATIM in field.metadata
+        _document_string(prop, not_blank=not verbatim)
+
+
+def _document_string(schema: dict[str, Any], *, not_blank: bool) -> None:
+    for branch in schema.get("anyOf", ()):
+        _document_string(branch, not_blank=not_blank)
+    if schema.get("type") == "object":
+        for sub in ("additionalProperties", "propertyNames"):
+            if isinstance(schema.get(sub), dict):
+                schema[sub].setdefault("pattern", text.PATTERN)
+    if schema.get("type") != "string" or "enum" in schema or "const" in schema:
+        return
+    if "pattern" not in schema:  # a field's own pattern already refuses NUL and surrogates (a test checks)
+        schema["pattern"] = text.PATTERN
+        if not_blank and schema.get("minLength", 0) > 0:
+            schema["allOf"] = [{"pattern": text.NOT_BLANK}]
+
 
 class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", strict=True, regex_engine="python-re", json_schema_extra=_document)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _text_rule(cls, value: Any) -> Any:
+        _check(value, "")
+        return value
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _strip(cls, value: Any, info: ValidationInfo) -> Any:
+        if not isinstance(value, str) or info.field_name is None:
+            return value
+        metadata = cls.model_fields[info.field_name].metadata
+        if VERBATIM in metadata:
+            return value
+        stripped = value.strip()
+        if not stripped and any(isinstance(m, annotated_types.MinLen) and m.min_length > 0 for m in metadata):
+            raise PydanticCustomError("blank", "must not be blank (white space only)")
+        return stripped
+
+
+Verbatim = Annotated[str, VERBATIM]
+Email = Annotated[str, Field(min_length=3, max_length=320, pattern=EMAIL_PATTERN)]
+LabelKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+LabelValue = Annotated[str, StringConstraints(max_length=500)]
 
 
 # -- requests --------------------------------------------------------------------------
 
 
 class RegisterIn(Body):
-    email: str = Field(min_length=3, max_length=320)
-    password: str = Field(min_length=8, max_length=1024)
+    email: Email
+    password: Verbatim = Field(min_length=8, max_length=1024)
     display_name: str = Field(default="", max_length=200)
 
 
 class LoginIn(Body):
     email: str = Field(min_length=1, max_length=320)
-    password: str = Field(min_length=1, max_length=1024)
+    password: Verbatim = Field(min_length=1, max_length=1024)
 
 
 class RefreshIn(Body):
-    refresh_token: str = Field(min_length=1, max_length=4096)
+    refresh_token: Verbatim = Field(min_length=1, max_length=4096)
 
 
 class WorkspaceIn(Body):
@@ -38,7 +128,7 @@ class WorkspaceIn(Body):
 
 
 class MemberIn(Body):
-    email: str = Field(min_length=3, max_length=320)
+    email: Email
     role: Role = "member"
 
 
@@ -60,13 +150,13 @@ class TaskIn(Body):
     title: str = Field(min_length=1, max_length=500)
     description: str = Field(default="", max_length=100_000)
     task_type: Annotated[str, StringConstraints(to_lower=True)] = Field(
-        default="", max_length=64, pattern=r"^[A-Za-z0-9_-]*$"
+        default="", max_length=64, pattern=TASK_TYPE_PATTERN
     )
     priority: Priority = "normal"
     complexity: Literal["", "low", "medium", "high"] = ""
-    project_id: str = Field(default="", max_length=64)
+    project_id: str = Field(default="", max_length=32, pattern=ID_PATTERN)
     workspace_id: str = Field(default="", max_length=64)
-    labels: dict[str, str] = Field(default_factory=dict, max_length=32)
+    labels: dict[LabelKey, LabelValue] = Field(default_factory=dict, max_length=32)
 
 
 class StatusIn(Body):
