@@ -17,6 +17,7 @@ from vapora_api_gateway.accounts import Accounts
 from vapora_api_gateway.audit import AuditLog
 from vapora_api_gateway.clients import Clients
 from vapora_api_gateway.context import GATEWAY, Gateway, json_response
+from vapora_api_gateway.http_server import GatewayRunner
 from vapora_api_gateway.middleware import guard, observe
 from vapora_api_gateway.policy import Authorizer
 from vapora_api_gateway.ratelimit import RateLimiter
@@ -134,7 +135,7 @@ class GatewayApp:
         await self.bus.start()
         audit.start()
         app = build_web_app(self.gateway, self.readiness, s.max_body_bytes)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=s.shutdown_grace_s)
+        self._runner = GatewayRunner(app, shutdown_timeout=s.shutdown_grace_s)
         await self._runner.setup()
         site = web.TCPSite(self._runner, s.http_host, s.http_port, backlog=1024)
         await site.start()

@@ -156,7 +156,9 @@ PATH_PARAMS: dict[str, Param] = {
 
 
 # Browsers' EventSource and WebSocket cannot set headers: the event streams take the token here too.
-ACCESS_TOKEN = Param("access_token", "Access token, for clients that cannot set headers", max_length=4096)
+ACCESS_TOKEN = Param(
+    "access_token", "Access token, for clients that cannot set headers", max_length=4096, pattern=r"[A-Za-z0-9._~+/=-]+"
+)
 
 
 def path_param(name: str) -> Param:

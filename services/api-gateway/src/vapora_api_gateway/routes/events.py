@@ -20,7 +20,9 @@ log = logging.getLogger("vapora.gateway.events")
 # Event ids are JetStream stream sequence numbers: 1 and up, within a signed 64-bit integer here.
 LAST_EVENT_ID = IntParam("Last-Event-ID", "Resume after this event id", 0, INT64_MAX, where="header")
 AFTER = IntParam("after", "Resume after this event id (for clients that cannot set headers)", 0, INT64_MAX)
-RESUME_TOKEN = Param("resume_token", "resume_token of the last message received", max_length=256)
+RESUME_TOKEN = Param(
+    "resume_token", "resume_token of the last message received", max_length=256, pattern=r"[A-Za-z0-9_-]+"
+)
 
 
 async def sse(request: web.Request) -> web.StreamResponse:
