@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vapora_api_gateway.clock import iso
+from vapora_api_gateway.keyed_lock import KeyedLock
 from vapora_api_gateway.policy import ROLES
 from vapora_api_gateway.repository import Repository, Row
 from vapora_api_gateway.security import (
@@ -62,6 +63,7 @@ class Accounts:
         self.tokens = tokens
         self._roles: dict[str, tuple[float, dict[str, str]]] = {}
         self._api_tokens: dict[str, tuple[float, Row | None]] = {}
+        self._refreshing = KeyedLock()
 
     # -- credentials -------------------------------------------------------------------
 
@@ -114,18 +116,26 @@ class Accounts:
         return {"user": self.public_user(user), **tokens}
 
     async def refresh(self, refresh_token: str) -> dict[str, Any]:
+        """Rotate a refresh token: one use wins; any other use of it is reuse and revokes its family.
+
+        Marking the token used is one conditional UPDATE. SurrealDB's embedded engine can still let
+        two concurrent updates of one record both see it unused (a lost update; the refresh-race test
+        shows it), so uses of one token are also taken one at a time here, and the winner's new token
+        is stored before the next use is looked at: a reuse then revokes that new token too.
+        """
         claims = self.tokens.verify_refresh(refresh_token)
-        before = await self.repo.use_refresh(claims.jti)
-        if before is None:
-            raise Unauthenticated("the refresh token is not known")
-        if before.get("revoked") or await self.repo.family_revoked(claims.family):
-            raise Unauthenticated("the refresh token has been revoked; log in again")
-        if before.get("used"):
-            await self.repo.revoke_family(claims.family)
-            raise Unauthenticated(
-                "the refresh token was already used; every token of its session is now revoked, log in again"
-            )
-        return await self._tokens_for(claims.user_id, claims.family)
+        async with self._refreshing.hold(claims.jti):
+            before = await self.repo.use_refresh(claims.jti)
+            if before is None:
+                if await self.repo.refresh_token(claims.jti) is None:
+                    raise Unauthenticated("the refresh token is not known")
+                await self.repo.revoke_family(claims.family)
+                raise Unauthenticated(
+                    "the refresh token was already used; every token of its session is now revoked, log in again"
+                )
+            if before.get("revoked") or await self.repo.family_revoked(claims.family):
+                raise Unauthenticated("the refresh token has been revoked; log in again")
+            return await self._tokens_for(claims.user_id, claims.family)
 
     async def authenticate(self, authorization: str) -> Principal:
         scheme, _, token = authorization.partition(" ")

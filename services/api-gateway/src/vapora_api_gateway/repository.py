@@ -230,10 +230,14 @@ class Repository:
         )
 
     async def use_refresh(self, jti: str) -> Row | None:
-        """Mark the token used; return its record as it was before, or None if unknown."""
+        """Mark the token used if it was not; return its record as it was before, or None when this
+        call did not mark it (used before, or unknown): one conditional UPDATE."""
         return await self.store.one(
-            "UPDATE type::thing('refresh_token', $id) SET used = true RETURN BEFORE", {"id": jti}
+            "UPDATE type::thing('refresh_token', $id) SET used = true WHERE used = false RETURN BEFORE", {"id": jti}
         )
+
+    async def refresh_token(self, jti: str) -> Row | None:
+        return await self.store.one("SELECT * FROM ONLY type::thing('refresh_token', $id)", {"id": jti})
 
     async def family_revoked(self, family: str) -> bool:
         row = await self.store.one(
