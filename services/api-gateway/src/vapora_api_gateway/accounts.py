@@ -9,6 +9,7 @@ from typing import Any
 
 from vapora_api_gateway.clock import iso
 from vapora_api_gateway.keyed_lock import KeyedLock
+from vapora_api_gateway.login_throttle import LoginThrottle
 from vapora_api_gateway.policy import ROLES
 from vapora_api_gateway.repository import Repository, Row
 from vapora_api_gateway.security import (
@@ -57,10 +58,11 @@ def _rank(role: str) -> int:
 
 
 class Accounts:
-    def __init__(self, repo: Repository, passwords: Passwords, tokens: Tokens) -> None:
+    def __init__(self, repo: Repository, passwords: Passwords, tokens: Tokens, throttle: LoginThrottle) -> None:
         self.repo = repo
         self.passwords = passwords
         self.tokens = tokens
+        self.throttle = throttle
         self._roles: dict[str, tuple[float, dict[str, str]]] = {}
         self._api_tokens: dict[str, tuple[float, Row | None]] = {}
         self._refreshing = KeyedLock()
@@ -104,12 +106,19 @@ class Accounts:
         tokens = await self._tokens_for(user["id"])
         return {"user": self.public_user(user), "workspace": ws, **tokens}
 
-    async def login(self, email: str, password: str) -> dict[str, Any]:
-        user = await self.repo.user_by_email(email.strip().lower())
-        # An unknown email is verified against a real hash with the same parameters, so it costs
-        # the same argon2 time and the answer's timing does not tell which emails exist.
-        hashed = str(user["password_hash"]) if user else await self.passwords.dummy_hash()
-        ok = await self.passwords.verify(hashed, password)
+    async def login(self, email: str, password: str, address: str) -> dict[str, Any]:
+        """Check the password (throttled per account and per client ``address``, :mod:`login_throttle`)."""
+        email = email.strip().lower()
+        attempt = self.throttle.begin(email, address)
+        ok: bool | None = None
+        try:
+            user = await self.repo.user_by_email(email)
+            # An unknown email is verified against a real hash with the same parameters, so it costs
+            # the same argon2 time and the answer's timing does not tell which emails exist.
+            hashed = str(user["password_hash"]) if user else await self.passwords.dummy_hash()
+            ok = await self.passwords.verify(hashed, password) and user is not None
+        finally:
+            attempt.end(ok)
         if user is None or not ok:
             raise Unauthenticated("email or password is wrong")
         tokens = await self._tokens_for(str(user["id"]))

@@ -18,6 +18,7 @@ from vapora_api_gateway.audit import AuditLog
 from vapora_api_gateway.clients import Clients
 from vapora_api_gateway.context import GATEWAY, Gateway, json_response
 from vapora_api_gateway.http_server import GatewayRunner
+from vapora_api_gateway.login_throttle import LoginThrottle
 from vapora_api_gateway.middleware import guard, observe
 from vapora_api_gateway.policy import Authorizer
 from vapora_api_gateway.ratelimit import RateLimiter
@@ -119,7 +120,17 @@ class GatewayApp:
         audit = AuditLog(repo)
         clients = Clients(s.registry_addr, s.coordinator_addr, s.router_addr, s.kg_addr, timeout=s.grpc_timeout_s)
         self.gateway = Gateway(
-            accounts=Accounts(repo, passwords, tokens),
+            accounts=Accounts(
+                repo,
+                passwords,
+                tokens,
+                LoginThrottle(
+                    account_free=s.login_free_attempts,
+                    address_free=s.login_free_attempts_ip,
+                    backoff_s=s.login_backoff_s,
+                    backoff_max_s=s.login_backoff_max_s,
+                ),
+            ),
             tasks=tasks,
             authorizer=authorizer,
             clients=clients,
