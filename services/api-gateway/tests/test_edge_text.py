@@ -137,6 +137,8 @@ async def test_a_request_refused_for_its_path_is_audited_with_the_path_escaped(g
 
 
 async def test_the_openapi_document_states_the_text_rule_and_every_pattern_refuses_nul(client):
+    """Every request string is bounded and has a pattern refusing U+0000 (a lone surrogate cannot be
+    written in a pattern every regex engine reads: docs/api.md says it in words)."""
     import re
 
     status, doc, _ = await client.call("GET", "/api/v1/openapi.json")
@@ -163,6 +165,5 @@ async def test_the_openapi_document_states_the_text_rule_and_every_pattern_refus
     for schema in strings:
         assert "pattern" in schema, schema
         pattern = re.compile(schema["pattern"])
-        for bad in ("a\x00", "\ud800", "x\udfffy"):
-            assert pattern.search(bad) is None, (schema, bad)
+        assert pattern.search("a\x00") is None, schema
         assert schema.get("maxLength"), schema

@@ -23,7 +23,7 @@ Priority = Literal["critical", "high", "normal", "low"]
 State = Literal["submitted", "assigned", "running", "done", "failed", "cancelled"]
 Role = Literal["owner", "admin", "member", "viewer"]
 
-EMAIL_PATTERN = r"^[^@\s\u0000\ud800-\udfff]{1,64}@[^@\s\u0000\ud800-\udfff]{1,255}$"
+EMAIL_PATTERN = rf"^[^@\u0000{text.WHITESPACE}]{{1,64}}@[^@\u0000{text.WHITESPACE}]{{1,255}}$"
 EMAIL = re.compile(EMAIL_PATTERN)
 TASK_TYPE_PATTERN = r"^[A-Za-z0-9_-]*$"
 ID_PATTERN = r"^(?:[0-9a-f]{32})?$"  # what security.new_id makes (projects, tasks, workspaces, users)
@@ -70,10 +70,8 @@ def _document_string(schema: dict[str, Any], *, not_blank: bool) -> None:
                 schema[sub].setdefault("pattern", text.PATTERN)
     if schema.get("type") != "string" or "enum" in schema or "const" in schema:
         return
-    if "pattern" not in schema:  # a field's own pattern already refuses NUL and surrogates (a test checks)
-        schema["pattern"] = text.PATTERN
-        if not_blank and schema.get("minLength", 0) > 0:
-            schema["allOf"] = [{"pattern": text.NOT_BLANK}]
+    if "pattern" not in schema:  # a field's own pattern already refuses U+0000 (a test checks)
+        schema["pattern"] = text.NOT_BLANK if not_blank and schema.get("minLength", 0) > 0 else text.PATTERN
 
 
 class Body(BaseModel):
@@ -300,7 +298,7 @@ class AssignmentOut(BaseModel):
 class AgentOut(BaseModel):
     id: str
     role: str
-    workspace_id: str = Field("", description="The workspace this agent is private to; empty for a shared agent.")
+    workspace_id: str | None = Field(description="The workspace this agent is private to; null for a shared agent.")
     capabilities: list[dict[str, str | float]]
     status: str
     current_load: int

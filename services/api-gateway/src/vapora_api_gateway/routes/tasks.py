@@ -27,7 +27,7 @@ from vapora_api_gateway.params import TASK_TYPE, IntParam, Param, ident
 from vapora_api_gateway.repository import Row
 from vapora_api_gateway.routes import Route
 from vapora_api_gateway.service import CURSOR, MAX_PAGE, PRIORITIES, RANK, public_task
-from vapora_core.errors import NotFound
+from vapora_core.errors import FailedPrecondition
 
 WORKSPACE = ident("workspace_id", "Workspace; default: your first")
 FILTERS = (
@@ -96,8 +96,8 @@ async def feedback(request: web.Request) -> web.Response:
 
 async def assignment(request: web.Request) -> web.Response:
     task = await _task(request, "assignment.read")
-    if task["state"] == "submitted":
-        raise NotFound(f"task {task['id']} has not been assigned yet")
+    if task["state"] == "submitted":  # the task is there; its state does not allow this yet (as feedback)
+        raise FailedPrecondition(f"task {task['id']} has not been assigned yet")
     return json_response(await gw(request).clients.explain(str(task["id"]), str(task["workspace_id"])))
 
 
@@ -114,7 +114,7 @@ ROUTES = (
         body=TaskIn,
         response=TaskOut,
         status=201,
-        errors=(400, 401, 403, 404, 413, 429, 503),
+        errors=(400, 401, 403, 404, 409, 413, 429, 503),
     ),
     Route(
         "GET",
@@ -169,6 +169,6 @@ ROUTES = (
         "tasks",
         action="assignment.read",
         response=AssignmentOut,
-        errors=(400, 401, 403, 404, 429, 503),
+        errors=(400, 401, 403, 404, 409, 429, 503),
     ),
 )
