@@ -10,7 +10,6 @@ import asyncio
 import json
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -23,7 +22,8 @@ from vapora_api_gateway.app import GatewayApp
 from vapora_api_gateway.settings import GatewaySettings
 from vapora_testing.nats import NatsServer
 
-ROOT = Path(__file__).resolve().parents[3]
+from .conftest import settings_for_tests
+
 PROFILE = settings(
     max_examples=100,
     deadline=None,
@@ -80,23 +80,8 @@ class LiveGateway:
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[httpx.Client, dict[str, Any]]]:
     tmp = tmp_path_factory.mktemp("edge-properties")
     nats = NatsServer(tmp / "jetstream", log_file=tmp / "nats.log").start()
-    settings = GatewaySettings(
-        nats_url=nats.url,
-        store_url=f"surrealkv://{tmp / 'store'}",
-        data_dir=tmp / "data",
-        http_port=0,
-        config_dir=ROOT / "config",
-        jwt_secret="test-secret-" + "x" * 40,
-        argon2_time_cost=1,
-        argon2_memory_kib=1024,
-        registry_addr="127.0.0.1:1",
-        coordinator_addr="127.0.0.1:1",
-        router_addr="127.0.0.1:1",
-        kg_addr="127.0.0.1:1",
-        grpc_timeout_s=1.0,
-        shutdown_grace_s=2.0,
-        rate_limit_user=1_000_000,
-        rate_limit_ip=1_000_000,
+    settings = settings_for_tests(
+        tmp, nats.url, f"surrealkv://{tmp / 'store'}", rate_limit_user=1_000_000, rate_limit_ip=1_000_000
     )
     try:
         with LiveGateway(settings) as gw, httpx.Client(base_url=gw.base, timeout=30) as http:
