@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 from vapora_api_gateway.clock import iso
 from vapora_api_gateway.keyed_lock import KeyedLock
 from vapora_api_gateway.login_throttle import LoginThrottle
+from vapora_api_gateway.models import EMAIL
 from vapora_api_gateway.policy import ROLES
 from vapora_api_gateway.repository import Repository, Row
 from vapora_api_gateway.security import (
@@ -29,7 +29,6 @@ from vapora_core.errors import (
     Unauthenticated,
 )
 
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
 ROLE_CACHE_TTL_S = 2.0
 
 
