@@ -43,7 +43,7 @@ async def test_schemathesis_with_every_check_and_phase_finds_nothing(learning_ga
         "--header",
         f"Authorization: Bearer {me['access_token']}",
         "--max-examples",
-        "25",
+        "40",
         "--seed",
         "7",
         # One worker: the coverage phase parses regexes with Python's ast, which in CPython 3.11
