@@ -134,7 +134,6 @@ class BudgetExceeded(ResourceExhausted):
         window: str = "",
         message: str = "",
     ) -> None:
-        super().__init__(message or _budget_message(scope, owner, limit, cap, spent, reserved, needed, window))
         self.scope: BudgetScope = scope
         self.owner = owner
         self.limit: BudgetLimit = limit
@@ -143,6 +142,20 @@ class BudgetExceeded(ResourceExhausted):
         self.reserved = reserved
         self.needed = needed
         self.window = window
+        super().__init__(message or self._describe())
+
+    def _describe(self) -> str:
+        unit = "¢" if self.limit == "cost" else " tokens"
+        kind = "cost" if self.limit == "cost" else "token"
+        what = (
+            f"the {kind} cap of task {self.owner}"
+            if self.scope == "task"
+            else f"the {self.window} budget of role {self.owner}"
+        )
+        return (
+            f"{what} ({self.cap:g}{unit}) is reached: {self.spent:g}{unit} spent, {self.reserved:g}{unit} "
+            f"reserved, and the smallest call needs {self.needed:g}{unit}"
+        )
 
     def details(self) -> dict[str, str]:
         return {
@@ -173,18 +186,6 @@ class BudgetExceeded(ResourceExhausted):
             window=details.get("window", ""),
             message=message,
         )
-
-
-def _budget_message(
-    scope: str, owner: str, limit: str, cap: float, spent: float, reserved: float, needed: float, window: str
-) -> str:
-    unit = "¢" if limit == "cost" else " tokens"
-    kind = "cost" if limit == "cost" else "token"
-    what = f"the {kind} cap of task {owner}" if scope == "task" else f"the {window} budget of role {owner}"
-    return (
-        f"{what} ({cap:g}{unit}) is reached: {spent:g}{unit} spent, {reserved:g}{unit} reserved, "
-        f"and the smallest call needs {needed:g}{unit}"
-    )
 
 
 class Unavailable(VaporaError):

@@ -64,15 +64,17 @@ def error_trailers(exc: errors.VaporaError) -> tuple[tuple[str, str], ...]:
     return ((ERROR_KEY, exc.code), *fields)
 
 
+def _trailers(exc: grpc.RpcError) -> dict[str, str]:
+    # grpc.aio gives a Metadata of (key, value) pairs, sync grpc a tuple of namedtuples: both unpack
+    items: Any = exc.trailing_metadata() if hasattr(exc, "trailing_metadata") else None
+    return {k: v for k, v in (items or ()) if isinstance(v, str)}
+
+
 def error_from_rpc(exc: grpc.RpcError, target: str) -> errors.VaporaError:
     code = exc.code() if hasattr(exc, "code") else grpc.StatusCode.UNKNOWN
     detail = exc.details() if hasattr(exc, "details") else str(exc)
     message = f"{target}: {detail or code.name}"
-    trailers = (
-        {k: v for k, v in (exc.trailing_metadata() or ()) if isinstance(v, str)}
-        if hasattr(exc, "trailing_metadata")
-        else {}
-    )
+    trailers = _trailers(exc)
     if ERROR_KEY in trailers:
         prefix = f"{ERROR_KEY}-"
         details = {k[len(prefix) :]: urllib.parse.unquote(v) for k, v in trailers.items() if k.startswith(prefix)}
