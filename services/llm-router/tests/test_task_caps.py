@@ -16,12 +16,12 @@ from pathlib import Path
 import grpc
 import pytest
 from budgeting import metric, only_paid_providers, req
+from conftest import serving
 
 from vapora.llm.v1 import llm_pb2, llm_pb2_grpc
 from vapora_core.errors import BudgetExceeded, InvalidArgument
-from vapora_core.grpc import GrpcServer, call, channel
+from vapora_core.grpc import call
 from vapora_llm_router.budget import BudgetLedger
-from vapora_llm_router.grpc_server import SERVICE_NAME, LlmRouterServicer
 from vapora_llm_router.providers.base import ChatTurn, ToolDefinition, ToolResult
 from vapora_llm_router.results import Result
 from vapora_llm_router.routing import RouteRequest
@@ -197,19 +197,8 @@ async def test_bad_caps_are_refused_naming_the_field(
 async def stub(
     capped: tuple[RouterService, list[UsageRecord]],
 ) -> AsyncIterator[tuple[str, llm_pb2_grpc.LlmRouterStub]]:
-    svc, _ = capped
-    server = GrpcServer(
-        "llm-router",
-        "127.0.0.1",
-        0,
-        [(llm_pb2_grpc.add_LlmRouterServicer_to_server, LlmRouterServicer(svc), SERVICE_NAME)],
-    )
-    await server.start()
-    try:
-        async with channel(f"127.0.0.1:{server.port}", timeout=10.0) as ch:
-            yield f"127.0.0.1:{server.port}", llm_pb2_grpc.LlmRouterStub(ch)
-    finally:
-        await server.stop(0)
+    async with serving(capped[0]) as served:
+        yield served
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["complete", "stream"])
