@@ -5,12 +5,18 @@ with the error's message, counts every call in Prometheus, and starts a span who
 parent is the caller's trace context (W3C ``traceparent`` in metadata). Client side,
 :func:`channel` adds the trace context and a default deadline to every call, and
 :func:`call` turns RPC errors back into :class:`VaporaError`, retrying retryable ones.
+
+An error's code and :meth:`~vapora_core.errors.VaporaError.details` go back in trailing metadata
+(``vapora-error`` and ``vapora-error-<field>``, values percent-encoded), so
+:func:`error_from_rpc` rebuilds an error that carries data (a budget refusal) as the same type
+with the same fields: a caller reads ``exc.scope``, never the message.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -49,11 +55,34 @@ def status_for(exc: errors.VaporaError) -> grpc.StatusCode:
     return grpc.StatusCode.INTERNAL
 
 
+ERROR_KEY = "vapora-error"
+
+
+def error_trailers(exc: errors.VaporaError) -> tuple[tuple[str, str], ...]:
+    """Trailing metadata that carries ``exc``'s code and data to the client."""
+    fields = ((f"{ERROR_KEY}-{k}", urllib.parse.quote(v, safe="")) for k, v in exc.details().items())
+    return ((ERROR_KEY, exc.code), *fields)
+
+
+def _trailers(exc: grpc.RpcError) -> dict[str, str]:
+    # grpc.aio gives a Metadata of (key, value) pairs, sync grpc a tuple of namedtuples: both unpack
+    items: Any = exc.trailing_metadata() if hasattr(exc, "trailing_metadata") else None
+    return {k: v for k, v in (items or ()) if isinstance(v, str)}
+
+
 def error_from_rpc(exc: grpc.RpcError, target: str) -> errors.VaporaError:
     code = exc.code() if hasattr(exc, "code") else grpc.StatusCode.UNKNOWN
     detail = exc.details() if hasattr(exc, "details") else str(exc)
+    message = f"{target}: {detail or code.name}"
+    trailers = _trailers(exc)
+    if ERROR_KEY in trailers:
+        prefix = f"{ERROR_KEY}-"
+        details = {k[len(prefix) :]: urllib.parse.unquote(v) for k, v in trailers.items() if k.startswith(prefix)}
+        typed = errors.rebuild(trailers[ERROR_KEY], message, details)
+        if typed is not None:
+            return typed
     cls = _FROM_STATUS.get(code, errors.Internal)
-    return cls(f"{target}: {detail or code.name}")
+    return cls(message)
 
 
 class ErrorInterceptor(grpc.aio.ServerInterceptor):
@@ -85,7 +114,7 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
             metrics.GRPC_REQUESTS.labels(method, code.name).inc()
             metrics.GRPC_SECONDS.labels(method).observe(time.perf_counter() - started)
             if isinstance(exc, errors.VaporaError):
-                await context.abort(code, exc.message)
+                await context.abort(code, exc.message, error_trailers(exc))
             elif exc is not None:
                 log.exception("%s failed", method, exc_info=exc)
                 await context.abort(code, f"internal error in {method}: {type(exc).__name__}")
