@@ -1,15 +1,16 @@
-"""pytest fixtures: real nats-server, real embedded SurrealDB, real fleet."""
+"""pytest fixtures: real nats-server, real embedded SurrealDB, real fleet, job-token keys."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from vapora_core.bus import Bus
+from vapora_core.jobtoken import JobClaims, JobSigner, generate_key_pair
 from vapora_core.store import Store
 from vapora_testing.fleet import Fleet
 from vapora_testing.nats import NatsServer
@@ -72,6 +73,50 @@ async def kg_app(nats_url: str, tmp_path: Path) -> AsyncIterator[Any]:
         yield app
     finally:
         await app.stop()
+
+
+@pytest.fixture(scope="session")
+def job_keys() -> tuple[str, str]:
+    """An Ed25519 key pair for job tokens, (private PEM, public PEM): the coordinator's and the
+    verifying services' keys (``VAPORA_JOB_SIGNING_KEY`` / ``VAPORA_JOB_VERIFY_KEY``)."""
+    return generate_key_pair()
+
+
+@pytest.fixture
+def job_signer(job_keys: tuple[str, str]) -> JobSigner:
+    return JobSigner(job_keys[0])
+
+
+@pytest.fixture
+def mint_job_token(job_signer: JobSigner) -> Callable[..., str]:
+    """``mint_job_token(agent_id=..., tools=[...], ...)``: a signed token as the coordinator mints it."""
+
+    def mint(
+        *,
+        agent_id: str = "agent-1",
+        role: str = "developer",
+        workspace_id: str = "ws-1",
+        task_id: str = "task-1",
+        job_id: str = "job-1",
+        project_id: str = "",
+        tools: tuple[str, ...] | list[str] = (),
+        lifetime_s: float = 300.0,
+        now: float | None = None,
+    ) -> str:
+        claims = JobClaims.issue(
+            agent_id=agent_id,
+            role=role,
+            workspace_id=workspace_id,
+            task_id=task_id,
+            job_id=job_id,
+            project_id=project_id,
+            tools=tools,
+            lifetime_s=lifetime_s,
+            now=now,
+        )
+        return job_signer.sign(claims)
+
+    return mint
 
 
 @pytest.fixture
