@@ -21,7 +21,9 @@ RUNS = {"runner.run_tests", "runner.run_check", "runner.run_shell"}
 
 
 @pytest.fixture
-async def catalogue(nats_url: str, store_url: str, tmp_path: Path, job_keys: tuple[str, str]) -> AsyncIterator[ToolCatalogue]:
+async def catalogue(
+    nats_url: str, store_url: str, tmp_path: Path, job_keys: tuple[str, str]
+) -> AsyncIterator[ToolCatalogue]:
     settings = McpSettings(
         nats_url=nats_url,
         store_url=store_url,
