@@ -89,32 +89,19 @@ def job_signer(job_keys: tuple[str, str]) -> JobSigner:
 
 @pytest.fixture
 def mint_job_token(job_signer: JobSigner) -> Callable[..., str]:
-    """``mint_job_token(agent_id=..., tools=[...], ...)``: a signed token as the coordinator mints it."""
+    """``mint_job_token(agent_id=..., tools=[...], ...)``: a token as the coordinator signs it, from
+    :meth:`JobClaims.issue`'s keywords (defaults: agent-1, developer, ws-1, task-1, job-1, 300 s)."""
+    defaults: dict[str, Any] = {
+        "agent_id": "agent-1",
+        "role": "developer",
+        "workspace_id": "ws-1",
+        "task_id": "task-1",
+        "job_id": "job-1",
+        "lifetime_s": 300.0,
+    }
 
-    def mint(
-        *,
-        agent_id: str = "agent-1",
-        role: str = "developer",
-        workspace_id: str = "ws-1",
-        task_id: str = "task-1",
-        job_id: str = "job-1",
-        project_id: str = "",
-        tools: tuple[str, ...] | list[str] = (),
-        lifetime_s: float = 300.0,
-        now: float | None = None,
-    ) -> str:
-        claims = JobClaims.issue(
-            agent_id=agent_id,
-            role=role,
-            workspace_id=workspace_id,
-            task_id=task_id,
-            job_id=job_id,
-            project_id=project_id,
-            tools=tools,
-            lifetime_s=lifetime_s,
-            now=now,
-        )
-        return job_signer.sign(claims)
+    def mint(**claims: Any) -> str:
+        return job_signer.sign(JobClaims.issue(**{**defaults, **claims}))
 
     return mint
 
