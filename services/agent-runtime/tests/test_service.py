@@ -56,7 +56,7 @@ async def test_job_becomes_a_router_call_with_the_role_prompt_and_a_recorded_exe
     event = await JobExecutor(router).execute(DEVELOPER, job())
     [request] = router.requests
     assert request.system.startswith("You are a senior software developer")
-    assert "filesystem.read_file" in request.system
+    assert "files.read_text_file" in request.system
     assert "Title: Implement the login endpoint" in request.messages[0].content
     assert "POST /login with JWT" in request.messages[0].content
     assert (request.role, request.agent_id, request.workspace_id, request.task_id) == (

@@ -83,6 +83,8 @@ class PermissionDenied(VaporaError):
 
 
 class Unauthenticated(VaporaError):
+    """No credentials, or ones that do not verify (gRPC UNAUTHENTICATED, HTTP 401)."""
+
     code = "unauthenticated"
 
 
