@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vapora_api_gateway.clock import iso
-from vapora_api_gateway.keyed_lock import KeyedLock
 from vapora_api_gateway.login_throttle import LoginThrottle
 from vapora_api_gateway.models import EMAIL
 from vapora_api_gateway.policy import ROLES
@@ -28,6 +27,7 @@ from vapora_core.errors import (
     NotFound,
     Unauthenticated,
 )
+from vapora_core.keyed_lock import KeyedLock
 
 ROLE_CACHE_TTL_S = 2.0
 

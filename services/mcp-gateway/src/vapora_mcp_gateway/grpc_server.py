@@ -23,7 +23,7 @@ from vapora_mcp_gateway.service import GatewayService
 SERVICE_NAME = "vapora.mcp.v1.McpGateway"
 
 
-def _authorization(context: grpc.aio.ServicerContext[Any, Any]) -> str:
+def authorization(context: grpc.aio.ServicerContext[Any, Any]) -> str:
     for key, value in context.invocation_metadata() or ():
         if key == METADATA_KEY and isinstance(value, str):
             return value
@@ -49,7 +49,7 @@ class McpGatewayServicer(mcp_pb2_grpc.McpGatewayServicer):
         self, request: mcp_pb2.ListToolsRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> mcp_pb2.ListToolsResponse:
         ctx = self._auth.caller(
-            _authorization(context), via="grpc", workspace_id=request.workspace_id, agent_id=request.agent_id
+            authorization(context), via="grpc", workspace_id=request.workspace_id, agent_id=request.agent_id
         )
         tools = self._service.list_tools(ctx, request.server)
         return mcp_pb2.ListToolsResponse(tools=[_tool(t, available) for t, available in tools])
@@ -58,7 +58,7 @@ class McpGatewayServicer(mcp_pb2_grpc.McpGatewayServicer):
         self, request: mcp_pb2.CallToolRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> mcp_pb2.CallToolResponse:
         ctx = self._auth.caller(
-            _authorization(context),
+            authorization(context),
             via="grpc",
             workspace_id=request.workspace_id,
             agent_id=request.agent_id,

@@ -1,4 +1,4 @@
-"""One asyncio lock per key (a refresh token's id), dropped as soon as nobody holds or awaits it."""
+"""One asyncio lock per key (a refresh token, a repository, a task), dropped as soon as nobody holds or awaits it."""
 
 from __future__ import annotations
 
