@@ -27,6 +27,7 @@ from surrealdb.connections.async_embedded import AsyncEmbeddedSurrealConnection
 
 from vapora_core import surreal_cbor
 from vapora_core.errors import InvalidArgument, StoreLocked, Unavailable
+from vapora_core.store_guard import check_params
 
 log = logging.getLogger("vapora.store")
 
@@ -153,6 +154,7 @@ class Store:
         whose earlier statements must not run twice), then raised as :class:`StoreConflict`,
         which is retryable.
         """
+        check_params(vars)  # a string the store cannot keep is refused before it is written
         for attempt in range(CONFLICT_ATTEMPTS if retry_conflicts else 1):
             try:
                 return await self._execute_once(sql, vars)
