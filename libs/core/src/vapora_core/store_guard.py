@@ -5,6 +5,7 @@ contain it: one such value makes each later ``SELECT`` of its table fail, for go
 surrogate (U+D800–U+DFFF) cannot be encoded at all. :func:`check_params` refuses both with an
 :class:`~vapora_core.errors.InvalidArgument` naming where the string sits in the parameters
 (``rows[3].title``), before anything is written. Keys of mappings are checked like values.
+Text that must be kept whatever it holds (a tool's output) goes through :func:`scrub` first.
 
 It runs on every query, so it is cheap: one ``in`` test per string, and a regex search only for
 strings that are not ASCII (``str.isascii`` does not scan the string).
@@ -31,6 +32,14 @@ def text_problem(value: str) -> str | None:
         if found is not None:
             return f"holds a lone surrogate (U+{ord(found.group()):04X})"
     return None
+
+
+def scrub(value: str) -> str:
+    """``value`` with each character the store cannot keep (U+0000, a lone surrogate) replaced by
+    U+FFFD: for text from outside that must be kept rather than refused (a tool's output)."""
+    if "\x00" not in value and value.isascii():
+        return value
+    return _SURROGATE.sub("\ufffd", value.replace("\x00", "\ufffd"))
 
 
 def check_params(params: Mapping[str, Any] | None) -> None:

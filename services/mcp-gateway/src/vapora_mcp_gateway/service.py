@@ -23,6 +23,7 @@ from vapora_core.errors import (
     Unavailable,
     VaporaError,
 )
+from vapora_core.store_guard import scrub
 from vapora_mcp_gateway import metrics
 from vapora_mcp_gateway.arguments import check_arguments, parse_arguments
 from vapora_mcp_gateway.catalogue import Catalogue
@@ -68,11 +69,12 @@ def _outcome(exc: VaporaError) -> str:
 
 
 def result_text(result: mcp_types.CallToolResult) -> tuple[str, str]:
-    """(text parts joined, structured content as JSON)."""
+    """(text parts joined, structured content as JSON). A tool's text is the outside world's: a NUL
+    or a lone surrogate in it (which protobuf and the store cannot carry) becomes U+FFFD."""
     parts: list[str] = []
     for block in result.content:
         if isinstance(block, mcp_types.TextContent):
-            parts.append(block.text)
+            parts.append(scrub(block.text))
         else:
             mime = getattr(block, "mime_type", "") or ""
             parts.append(f"[{block.type}{' ' + mime if mime else ''}]")
@@ -81,7 +83,9 @@ def result_text(result: mcp_types.CallToolResult) -> tuple[str, str]:
 
 
 def tool_from_mcp(server: str, tool: mcp_types.Tool) -> ToolInfo:
-    return ToolInfo(server=server, name=tool.name, description=tool.description or "", input_schema=tool.input_schema)
+    return ToolInfo(
+        server=server, name=scrub(tool.name), description=scrub(tool.description or ""), input_schema=tool.input_schema
+    )
 
 
 class GatewayService:
