@@ -8,6 +8,7 @@ path (``agent.capabilities[3].task_type``), and the rule:
 - a float or double is finite (NaN and ±inf are not numbers JSON can carry);
 - an enum holds one of its declared values;
 - a ``google.protobuf.Timestamp`` lies within ``Rules.earliest_s`` .. ``Rules.latest_s``;
+- a number with ``Rules.bounds`` for its field (by full name) lies within them, ends included;
 - with :class:`Limits`: an id (a field named ``id``, ``*_id`` or ``*_ids``) has at most
   ``id_bytes`` bytes, any other string or bytes field ``string_bytes``, a repeated or map field
   ``items`` entries; ``fields`` overrides either for one field, by its full name
@@ -17,8 +18,8 @@ Protobuf refuses invalid UTF-8 (so lone surrogates) when it parses a message: a 
 can hold every Unicode character but U+0000 here.
 
 It runs on every event a consumer takes, so each message type's fields are sorted once into a
-plan (integers and booleans need no check and are skipped), and a field's path is only spelt
-out when it breaks a rule.
+plan (booleans need no check and are skipped), and a field's path is only spelt out when it
+breaks a rule.
 """
 
 from __future__ import annotations
@@ -40,8 +41,21 @@ TIMESTAMP = "google.protobuf.Timestamp"
 TIMESTAMP_MIN_S = -62_135_596_800
 TIMESTAMP_MAX_S = 253_402_300_799
 
-_TEXT, _BYTES, _FLOAT, _ENUM, _MESSAGE, _MAP, _OTHER = range(7)
+_TEXT, _BYTES, _FLOAT, _INT, _ENUM, _MESSAGE, _MAP, _OTHER = range(8)
+_INTS = (
+    FieldDescriptor.TYPE_INT32,
+    FieldDescriptor.TYPE_INT64,
+    FieldDescriptor.TYPE_UINT32,
+    FieldDescriptor.TYPE_UINT64,
+    FieldDescriptor.TYPE_SINT32,
+    FieldDescriptor.TYPE_SINT64,
+    FieldDescriptor.TYPE_FIXED32,
+    FieldDescriptor.TYPE_FIXED64,
+    FieldDescriptor.TYPE_SFIXED32,
+    FieldDescriptor.TYPE_SFIXED64,
+)
 _KINDS = {
+    **dict.fromkeys(_INTS, _INT),
     FieldDescriptor.TYPE_STRING: _TEXT,
     FieldDescriptor.TYPE_BYTES: _BYTES,
     FieldDescriptor.TYPE_DOUBLE: _FLOAT,
@@ -63,11 +77,13 @@ class Limits:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Rules:
-    """What :func:`check_message` checks: sizes (optional) and the window timestamps must lie in."""
+    """What :func:`check_message` checks: sizes (optional), the window timestamps must lie in, and
+    the range of numbers by their field's full name (``vapora.kg.v1.ExecutionRecorded.quality``)."""
 
     limits: Limits | None = None
     earliest_s: float = TIMESTAMP_MIN_S
     latest_s: float = TIMESTAMP_MAX_S
+    bounds: Mapping[str, tuple[float, float]] = field(default_factory=dict)
 
 
 class _Broken(Exception):
@@ -156,9 +172,13 @@ def _value(f: _Field, value: Any, rules: Rules) -> None:
             _size(f, len(value.encode()), rules.limits)
     elif kind == _MESSAGE:
         _message(value, rules)
-    elif kind == _FLOAT:
-        if not math.isfinite(value):
+    elif kind in (_FLOAT, _INT):
+        if kind == _FLOAT and not math.isfinite(value):
             raise _Broken("", f"must be a finite number, got {value}")
+        if rules.bounds:
+            span = rules.bounds.get(f.full_name)
+            if span is not None and not span[0] <= value <= span[1]:
+                raise _Broken("", f"is {value}, outside [{span[0]:g}, {span[1]:g}]")
     elif kind == _ENUM:
         if value not in f.enum_values:
             raise _Broken("", f"is {value}, not a value of its enum")
@@ -197,7 +217,7 @@ def _when(seconds: float) -> str:
 
 @functools.cache
 def _plan(descriptor: Descriptor) -> tuple[_Field, ...]:
-    """The fields of ``descriptor`` that may break a rule (integers and booleans cannot)."""
+    """The fields of ``descriptor`` that may break a rule (booleans cannot)."""
     return tuple(f for f in (_field(fd) for fd in descriptor.fields) if f is not None)
 
 

@@ -39,6 +39,11 @@ class ServiceSettings(BaseSettings):
         default=0.0, description="Export JetStream stream/consumer gauges every N s; 0: off."
     )
     shutdown_grace_s: float = Field(default=10.0, description="Time to finish in-flight work on SIGTERM.")
+    event_skew_s: float = Field(
+        default=300.0,
+        ge=0,
+        description="How far past this process's clock an event's timestamps may lie before it is dead-lettered.",
+    )
     gc_young_threshold: int = Field(
         default=20_000,
         ge=0,

@@ -5,6 +5,8 @@ is decided once, here:
 
 - handler returns                        → ack (unless it settled the message itself)
 - payload does not decode                → dead-letter (reason in headers) + ack
+- payload breaks an event rule (NaN, a
+  date in the future, …: ``validate``)    → dead-letter (kind ``invalid``) + ack
 - handler raises a non-retryable error   → dead-letter + ack
 - handler raises a retryable error, or
   an unexpected exception                → nak with backoff; dead-letter after max_deliver
@@ -48,7 +50,8 @@ from vapora_core.bus.headers import EXPECTED_STREAM, MSG_ID
 from vapora_core.bus.puller import consumer_config
 from vapora_core.bus.stats import JetStreamStats
 from vapora_core.bus.topology import STREAMS, ConsumerSpec, StreamSpec, stream_for, subjects
-from vapora_core.errors import DecodeError, Internal, Unavailable, VaporaError
+from vapora_core.bus.validate import DEFAULT_SKEW_S, EventRules
+from vapora_core.errors import DecodeError, Internal, InvalidArgument, PayloadTooLarge, Unavailable, VaporaError
 from vapora_core.settings import ServiceSettings
 from vapora_core.telemetry import consumer_span, in_span, inject, start_consumer_span
 
@@ -148,8 +151,10 @@ class Bus:
         graceful_timeout: float = 10.0,
         stats_interval_s: float = 0.0,
         replicas: int = 1,
+        event_skew_s: float = DEFAULT_SKEW_S,
     ) -> None:
         self.service = service
+        self.rules = EventRules(event_skew_s)
         self._url = url
         self._replicas = replicas
         self._stats_interval = stats_interval_s
@@ -209,6 +214,7 @@ class Bus:
             graceful_timeout=settings.shutdown_grace_s,
             stats_interval_s=settings.jetstream_stats_s,
             replicas=settings.jetstream_replicas,
+            event_skew_s=settings.event_skew_s,
         )
 
     @property
@@ -290,12 +296,21 @@ class Bus:
         """Publish bytes as they are: for dead letters and for tests of bad input."""
         return await (await self._send(subject, payload, dict(headers or {}), 5.0))
 
+    @property
+    def max_payload(self) -> int:
+        """The most bytes (payload and headers) the connected NATS server takes in one message."""
+        return int(self.broker.connection.max_payload)
+
     async def _send(
         self, subject: str, payload: bytes, headers: dict[str, str], timeout: float
     ) -> asyncio.Future[Stored]:
         stream = stream_for(subject).name  # InvalidArgument when no stream captures the subject
         headers[EXPECTED_STREAM] = stream
-        future = await (await self._publisher()).send(subject, payload, headers, timeout)
+        publisher = await self._publisher()
+        size = len(payload) + sum(len(k) + len(v) + 4 for k, v in headers.items()) + 12  # as NATS counts it
+        if size > publisher.nc.max_payload:  # the caller's message is what is wrong: not retryable
+            raise PayloadTooLarge(f"the message on {subject}", size, publisher.nc.max_payload)
+        future = await publisher.send(subject, payload, headers, timeout)
         _published(stream).inc()
         return future
 
@@ -322,8 +337,10 @@ class Bus:
             headers = dict(raw.headers or {})
             try:
                 decoded = decode(cls, raw.data, headers)
-            except DecodeError as exc:
-                await self._dead_letter_quietly(raw, headers, str(exc), "decode", consumer)
+                self.rules.check(decoded)
+            except InvalidArgument as exc:
+                kind = "decode" if isinstance(exc, DecodeError) else "invalid"
+                await self._dead_letter_quietly(raw, headers, str(exc), kind, consumer)
                 return
             with consumer_span(headers, raw.subject, consumer, self.service):
                 try:
@@ -456,8 +473,10 @@ class Bus:
         subject = raw.subject
         try:
             decoded = decode(cls, raw.data, headers)
-        except DecodeError as exc:
-            await self.dead_letter(subject, raw.data, headers, reason=str(exc), kind="decode", consumer=spec.durable)
+            self.rules.check(decoded)
+        except InvalidArgument as exc:
+            kind = "decode" if isinstance(exc, DecodeError) else "invalid"
+            await self.dead_letter(subject, raw.data, headers, reason=str(exc), kind=kind, consumer=spec.durable)
             await raw.ack()
             return None
         meta = raw.metadata
