@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -101,14 +102,13 @@ async def test_any_order_of_delivery_ends_at_the_same_state(
         assert (row["state"], row["history"][-1]["detail"]) == (STATES[top[0]], f"{top[1]}")
 
 
-async def test_through_the_gateways_consumer_every_task_ends_done(gateway: tuple[object, object], bus: Bus) -> None:
+async def test_through_the_gateways_consumer_every_task_ends_done(client: Any, bus: Bus) -> None:
     """The real consumer (four workers) takes each task's DONE and ASSIGNED from the EVENTS stream."""
-    app, client = gateway
-    me = await client.register("converge@example.com")  # type: ignore[attr-defined]
+    me = await client.register("converge@example.com")
     token, ws = me["access_token"], me["workspace"]["id"]
     ids = []
     for n in range(40):
-        status_code, task, _ = await client.call("POST", "/api/v1/tasks", token, json={"title": f"t{n}"})  # type: ignore[attr-defined]
+        status_code, task, _ = await client.call("POST", "/api/v1/tasks", token, json={"title": f"t{n}"})
         assert status_code == 201
         ids.append(task["id"])
     for tid in ids:  # DONE published before ASSIGNED: the worst order the stream can hold
@@ -118,7 +118,7 @@ async def test_through_the_gateways_consumer_every_task_ends_done(gateway: tuple
     states: dict[str, str] = {}
     while time.monotonic() < deadline:
         for tid in ids:
-            _, row, _ = await client.call("GET", f"/api/v1/tasks/{tid}", token)  # type: ignore[attr-defined]
+            _, row, _ = await client.call("GET", f"/api/v1/tasks/{tid}", token)
             states[tid] = row["state"]
         if set(states.values()) == {"done"}:
             break
