@@ -98,8 +98,8 @@ async def test_nan_costs_and_dates_in_the_year_9999_are_dead_lettered_with_their
     assert reasons["future"].startswith("finished_at is 9999-12-31T")
     assert "outside the accepted 2020-01-01T00:00:00+00:00 .. " in reasons["future"]
     assert reasons["old"].startswith("started_at is 1970-01-01T00:16:40+00:00, outside the accepted 2020-01-01")
-    assert reasons["tokens"] == "input_tokens is -5, outside [0, 1e+09]"
-    assert reasons["quality"] == "quality is 1.5, outside [0, 1]"
+    assert reasons["tokens"] == "input_tokens must be within [0, 1e+09], got -5"
+    assert reasons["quality"] == "quality must be within [0, 1], got 1.5"
     assert reasons["nul"] == "result holds a NUL character (U+0000)"
     assert {h[DLQ_KIND] for h in outcomes.dead.values()} == {"invalid"}
     assert DEAD_LETTERS.labels("kg-executions", "invalid")._value.get() == before + len(bad)

@@ -178,7 +178,7 @@ def _value(f: _Field, value: Any, rules: Rules) -> None:
         if rules.bounds:
             span = rules.bounds.get(f.full_name)
             if span is not None and not span[0] <= value <= span[1]:
-                raise _Broken("", f"is {value}, outside [{span[0]:g}, {span[1]:g}]")
+                raise _Broken("", f"must be within [{span[0]:g}, {span[1]:g}], got {value}")
     elif kind == _ENUM:
         if value not in f.enum_values:
             raise _Broken("", f"is {value}, not a value of its enum")

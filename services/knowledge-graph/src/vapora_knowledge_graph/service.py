@@ -21,6 +21,7 @@ log = logging.getLogger("vapora.kg")
 Clock = Callable[[], float]
 Publish = Callable[[Sequence[kg_pb2.LearningProfile]], Awaitable[None]]
 MAX_QUERY_LIMIT = 1000
+MAX_CURVE_DAYS = 3650
 
 
 class KnowledgeGraph:
@@ -144,8 +145,8 @@ class KnowledgeGraph:
     async def curve(self, agent_id: str, task_type: str, days: int) -> list[kg_pb2.CurvePoint]:
         if not agent_id or not task_type:
             raise InvalidArgument("GetLearningCurve needs agent_id and task_type")
-        if days < 0:
-            raise InvalidArgument(f"days must not be negative, got {days}")
+        if not 0 <= days <= MAX_CURVE_DAYS:
+            raise InvalidArgument(f"days must be within [0, {MAX_CURVE_DAYS}] (0: 30), got {days}")
         since = codec.day_of(self.clock() - (days or 30) * DAY_S)
         return [codec.curve_point(r) for r in await self.repo.curve(agent_id, task_type, since)]
 
