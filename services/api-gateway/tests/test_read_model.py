@@ -9,8 +9,10 @@ commit, the later (ASSIGNED) over the earlier.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -124,3 +126,60 @@ async def test_through_the_gateways_consumer_every_task_ends_done(client: Any, b
             break
         await asyncio.sleep(0.2)
     assert set(states.values()) == {"done"}, states
+
+
+def _strict(text: str) -> Any:
+    def refuse(name: str) -> None:
+        raise AssertionError(f"{name} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+@dataclass
+class Account:
+    token: str
+    workspace_id: str
+    dead_letters: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+async def account(client: Any, bus: Bus) -> AsyncIterator[Account]:
+    """One account for every example, and the dead letters of status events as they come."""
+    me = await client.register("fuzz@example.com")
+    acc = Account(me["access_token"], me["workspace"]["id"])
+
+    async def on_dead(msg: Any) -> None:
+        acc.dead_letters.append(msg.data.decode(errors="replace"))
+
+    sub = await bus.broker.connection.subscribe("dlq.events.>", cb=on_dead)
+    yield acc
+    await sub.unsubscribe()
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    detail=st.text(st.characters(codec="utf-8"), max_size=40),
+    agent=st.text(st.characters(codec="utf-8"), max_size=20),
+    at_s=st.integers(min_value=-62_135_596_800, max_value=253_402_300_799),
+)
+async def test_any_status_event_is_applied_or_dead_lettered_and_the_task_list_stays_readable(
+    client: Any, bus: Bus, account: Account, detail: str, agent: str, at_s: int
+) -> None:
+    token, ws = account.token, account.workspace_id
+    _, task, _ = await client.call("POST", "/api/v1/tasks", token, json={"title": "fuzzed"})
+    event = tasks_pb2.TaskStatusChanged(
+        task_id=task["id"], workspace_id=ws, state=ASSIGNED, detail=detail, agent_id=agent, at=Timestamp(seconds=at_s)
+    )
+    await bus.publish(subjects.task_event(ws), event)
+    for _ in range(300):
+        _, row, _ = await client.call("GET", f"/api/v1/tasks/{task['id']}", token)
+        if row["state"] == "assigned" or any(task["id"] in d for d in account.dead_letters):
+            break
+        await asyncio.sleep(0.02)
+    else:
+        raise AssertionError("the status event was neither applied nor dead-lettered")
+    headers = {"Authorization": f"Bearer {token}"}
+    async with client.session.get(f"{client.base}/api/v1/tasks?limit=100", headers=headers) as resp:
+        assert resp.status == 200
+        listed = _strict(await resp.text())
+    assert all("\x00" not in (item["agent_id"] + str(item["history"])) for item in listed["items"])
