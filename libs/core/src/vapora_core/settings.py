@@ -19,6 +19,8 @@ class ServiceSettings(BaseSettings):
 
     service_name: str = Field(default="vapora", description="Name in logs, traces and metrics.")
     nats_url: str = Field(default="nats://127.0.0.1:4222", description="NATS server URL(s), comma-separated.")
+    nats_user: str = Field(default="", description="NATS user of this service; empty: connect without one.")
+    nats_password: str = Field(default="", description="Password of VAPORA_NATS_USER.")
     data_dir: Path = Field(default=Path(".data"), description="Where embedded stores live.")
     store_url: str = Field(
         default="",

@@ -38,6 +38,7 @@ from typing import Any, Generic, TypeVar
 
 from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
+from faststream.security import SASLPlaintext
 from google.protobuf.message import Message
 from nats.js import api as js_api
 from nats.js.errors import NotFoundError
@@ -152,7 +153,10 @@ class Bus:
         stats_interval_s: float = 0.0,
         replicas: int = 1,
         event_skew_s: float = DEFAULT_SKEW_S,
+        user: str = "",
+        password: str = "",
     ) -> None:
+        """``user`` and ``password``: this service's NATS credentials (none when ``user`` is empty)."""
         self.service = service
         self.rules = EventRules(event_skew_s)
         self._url = url
@@ -168,6 +172,7 @@ class Bus:
             log_level=logging.DEBUG,
             max_reconnect_attempts=-1,
             reconnect_time_wait=1,
+            security=SASLPlaintext(username=user, password=password) if user else None,
         )
         self._started = False
         self._subs: list[_Subscription[Any]] = []
@@ -215,6 +220,8 @@ class Bus:
             stats_interval_s=settings.jetstream_stats_s,
             replicas=settings.jetstream_replicas,
             event_skew_s=settings.event_skew_s,
+            user=settings.nats_user,
+            password=settings.nats_password,
         )
 
     @property
