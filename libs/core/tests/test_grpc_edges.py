@@ -14,8 +14,8 @@ from vapora.agents.v1 import agents_pb2, agents_pb2_grpc
 from vapora_core import errors
 from vapora_core.grpc import MAX_DETAIL_BYTES, GrpcServer
 from vapora_core.message_check import Limits
+from vapora_testing.edges import NOT_FOR_BAD_INPUT, status_of
 
-NOT_FOR_BAD_INPUT = {grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL, grpc.StatusCode.UNAVAILABLE}
 GET_AGENT = "/vapora.agents.v1.AgentRegistry/GetAgent"
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -58,24 +58,16 @@ async def served() -> AsyncIterator[tuple[grpc.aio.Channel, _Registry]]:
     await server.stop(0)
 
 
-async def _status(call: object) -> tuple[grpc.StatusCode, str]:
-    try:
-        await call  # type: ignore[misc]
-    except grpc.RpcError as exc:
-        return exc.code(), exc.details() or ""
-    return grpc.StatusCode.OK, ""
-
-
 async def test_bytes_that_are_not_the_request_are_invalid_argument_on_every_service(
     served: tuple[grpc.aio.Channel, _Registry],
 ) -> None:
     ch, servicer = served
     for method in (GET_AGENT, "/grpc.health.v1.Health/Check"):
-        code, details = await _status(ch.unary_unary(method)(b"\xff\xff\xff"))
+        code, details = await status_of(ch.unary_unary(method)(b"\xff\xff\xff"))
         assert code == grpc.StatusCode.INVALID_ARGUMENT, (method, code, details)
         assert f"the request of {method} does not decode" in details
     # a string field holding bytes that are not UTF-8 (a lone surrogate, as CESU-8)
-    code, details = await _status(ch.unary_unary(GET_AGENT)(b"\x0a\x03\xed\xa0\x80"))
+    code, details = await status_of(ch.unary_unary(GET_AGENT)(b"\x0a\x03\xed\xa0\x80"))
     assert code == grpc.StatusCode.INVALID_ARGUMENT, details
     assert servicer.calls == 0  # no handler ran
     # the reflection service streams its requests in: a bad one ends the stream the same way
@@ -99,16 +91,18 @@ async def test_requests_over_a_limit_are_refused_naming_the_field_and_the_limit(
 ) -> None:
     ch, servicer = served
     stub = agents_pb2_grpc.AgentRegistryStub(ch)
-    code, details = await _status(stub.GetAgent(agents_pb2.GetAgentRequest(agent_id="x" * 100_000)))
+    code, details = await status_of(stub.GetAgent(agents_pb2.GetAgentRequest(agent_id="x" * 100_000)))
     assert (code, details) == (grpc.StatusCode.INVALID_ARGUMENT, "agent_id has 100000 bytes; at most 64 are allowed")
     caps = [agents_pb2.Capability(task_type="coding")] * 11
-    code, details = await _status(stub.Register(agents_pb2.RegisterRequest(agent=agents_pb2.Agent(capabilities=caps))))
+    code, details = await status_of(
+        stub.Register(agents_pb2.RegisterRequest(agent=agents_pb2.Agent(capabilities=caps)))
+    )
     assert (code, details) == (
         grpc.StatusCode.INVALID_ARGUMENT,
         "agent.capabilities has 11 items; at most 10 are allowed",
     )
     prompt = agents_pb2.Agent(id="a", system_prompt="é" * 3000)
-    code, details = await _status(stub.Register(agents_pb2.RegisterRequest(agent=prompt)))
+    code, details = await status_of(stub.Register(agents_pb2.RegisterRequest(agent=prompt)))
     assert code == grpc.StatusCode.INVALID_ARGUMENT
     assert details == "agent.system_prompt has 6000 bytes; at most 4096 are allowed"
     assert servicer.calls == 0
@@ -119,14 +113,14 @@ async def test_nul_characters_and_numbers_that_are_not_finite_are_refused(
 ) -> None:
     ch, _ = served
     stub = agents_pb2_grpc.AgentRegistryStub(ch)
-    code, details = await _status(stub.GetAgent(agents_pb2.GetAgentRequest(agent_id="a\x00b")))
+    code, details = await status_of(stub.GetAgent(agents_pb2.GetAgentRequest(agent_id="a\x00b")))
     assert (code, details) == (grpc.StatusCode.INVALID_ARGUMENT, "agent_id holds a NUL character (U+0000)")
     for bad in (float("nan"), float("inf"), float("-inf")):
         agent = agents_pb2.Agent(id="a", capabilities=[agents_pb2.Capability(task_type="t", proficiency=bad)])
-        code, details = await _status(stub.Register(agents_pb2.RegisterRequest(agent=agent)))
+        code, details = await status_of(stub.Register(agents_pb2.RegisterRequest(agent=agent)))
         assert code == grpc.StatusCode.INVALID_ARGUMENT
         assert details == f"agent.capabilities[0].proficiency must be a finite number, got {bad}"
-    code, details = await _status(stub.Register(agents_pb2.RegisterRequest(agent=agents_pb2.Agent(status=7))))  # type: ignore[arg-type]
+    code, details = await status_of(stub.Register(agents_pb2.RegisterRequest(agent=agents_pb2.Agent(status=7))))  # type: ignore[arg-type]
     assert (code, details) == (grpc.StatusCode.INVALID_ARGUMENT, "agent.status is 7, not a value of its enum")
 
 
@@ -135,7 +129,7 @@ async def test_an_error_message_that_echoes_a_large_input_is_cut_to_a_bounded_si
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as ch:
             stub = agents_pb2_grpc.AgentRegistryStub(ch)
-            code, details = await _status(stub.GetAgent(agents_pb2.GetAgentRequest(agent_id="é" * 100_000)))
+            code, details = await status_of(stub.GetAgent(agents_pb2.GetAgentRequest(agent_id="é" * 100_000)))
     finally:
         await server.stop(0)
     assert code == grpc.StatusCode.NOT_FOUND  # its own code, not RESOURCE_EXHAUSTED from oversized metadata
@@ -150,7 +144,7 @@ async def test_any_bytes_as_a_request_get_a_status_that_is_not_a_server_fault(
     served: tuple[grpc.aio.Channel, _Registry], body: bytes
 ) -> None:
     ch, _ = served
-    code, details = await _status(ch.unary_unary(GET_AGENT)(body))
+    code, details = await status_of(ch.unary_unary(GET_AGENT)(body))
     assert code not in NOT_FOR_BAD_INPUT, (code, details)
     assert len(details.encode()) <= MAX_DETAIL_BYTES
 
@@ -177,6 +171,6 @@ async def test_any_field_values_get_a_status_that_is_not_a_server_fault(
         stub.GetAgent(agents_pb2.GetAgentRequest(agent_id=agent_id)),
         stub.Register(agents_pb2.RegisterRequest(agent=agent)),
     ):
-        code, details = await _status(call)
+        code, details = await status_of(call)
         assert code not in NOT_FOR_BAD_INPUT, (code, details)
         assert len(details.encode()) <= MAX_DETAIL_BYTES

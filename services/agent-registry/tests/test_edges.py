@@ -23,8 +23,7 @@ from vapora_agent_registry.settings import RegistrySettings
 from vapora_core.bus import Bus, subjects
 from vapora_core.bus.bus import DLQ_KIND, DLQ_REASON
 from vapora_core.grpc import channel
-
-NOT_FOR_BAD_INPUT = {grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL, grpc.StatusCode.UNAVAILABLE}
+from vapora_testing.edges import NOT_FOR_BAD_INPUT, status_of
 
 
 def manifest(agent_id: str = "coder-1", **fields: object) -> agents_pb2.Agent:
@@ -62,27 +61,19 @@ async def stub(app: RegistryApp) -> AsyncIterator[agents_pb2_grpc.AgentRegistryS
         yield agents_pb2_grpc.AgentRegistryStub(ch)
 
 
-async def _status(call: object) -> tuple[grpc.StatusCode, str]:
-    try:
-        await call  # type: ignore[misc]
-    except grpc.RpcError as exc:
-        return exc.code(), exc.details() or ""
-    return grpc.StatusCode.OK, ""
-
-
 async def test_a_manifest_too_big_for_nats_is_invalid_argument_and_changes_nothing(
     app: RegistryApp, stub: agents_pb2_grpc.AgentRegistryStub
 ) -> None:
     await stub.Register(agents_pb2.RegisterRequest(agent=manifest()))
     limit = app.bus.max_payload
     prompt = "p" * (limit - 100)  # under the gRPC limit of a string, over what agents.changed can carry
-    code, details = await _status(stub.Register(agents_pb2.RegisterRequest(agent=manifest(system_prompt=prompt))))
+    code, details = await status_of(stub.Register(agents_pb2.RegisterRequest(agent=manifest(system_prompt=prompt))))
     assert code == grpc.StatusCode.INVALID_ARGUMENT, details
     assert details.startswith("agent 'coder-1' (as its agents.changed event) is ")
     assert details.endswith(f"at most {limit:,} fit (the NATS server's max_payload)")
     kept = await stub.GetAgent(agents_pb2.GetAgentRequest(agent_id="coder-1"))
     assert kept.system_prompt == ""  # the registered agent is as it was
-    code, details = await _status(
+    code, details = await status_of(
         stub.Register(agents_pb2.RegisterRequest(agent=manifest(system_prompt="p" * 3_000_000)))
     )
     assert (code, details) == (
@@ -103,12 +94,12 @@ async def test_nul_and_non_finite_fields_are_refused_before_they_reach_memory_or
         (manifest(allowed_tools=["ok", "x\x00"]), "agent.allowed_tools[1] holds a NUL character (U+0000)"),
     ]
     for agent, message in bad:
-        assert await _status(stub.Register(agents_pb2.RegisterRequest(agent=agent))) == (
+        assert await status_of(stub.Register(agents_pb2.RegisterRequest(agent=agent))) == (
             grpc.StatusCode.INVALID_ARGUMENT,
             message,
         )
     beat = agents_pb2.AgentHeartbeat(agent_id="coder-1", runtime_id="r\x00")
-    assert await _status(stub.Heartbeat(agents_pb2.HeartbeatRequest(heartbeat=beat))) == (
+    assert await status_of(stub.Heartbeat(agents_pb2.HeartbeatRequest(heartbeat=beat))) == (
         grpc.StatusCode.INVALID_ARGUMENT,
         "heartbeat.runtime_id holds a NUL character (U+0000)",
     )
@@ -168,7 +159,7 @@ async def test_any_manifest_gets_a_caller_status_and_the_registry_stays_readable
 ) -> None:
     agent = manifest(agent_id or "x", role=role, system_prompt=prompt, max_concurrency=concurrency)
     agent.capabilities[0].proficiency = proficiency
-    code, details = await _status(stub.Register(agents_pb2.RegisterRequest(agent=agent)))
+    code, details = await status_of(stub.Register(agents_pb2.RegisterRequest(agent=agent)))
     assert code not in NOT_FOR_BAD_INPUT, (code, details)
     await stub.ListAgents(agents_pb2.ListAgentsRequest())
     await app.directory.flush()

@@ -27,8 +27,8 @@ from vapora_core.bus import Bus, subjects
 from vapora_core.bus.bus import DLQ_KIND, DLQ_REASON
 from vapora_core.grpc import channel
 from vapora_knowledge_graph.app import KnowledgeGraphApp
+from vapora_testing.edges import NOT_FOR_BAD_INPUT
 
-NOT_FOR_BAD_INPUT = {grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL, grpc.StatusCode.UNAVAILABLE}
 YEAR_9999_NS = 253_402_300_000 * 10**9
 
 

@@ -9,23 +9,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vapora.mcp.v1 import mcp_pb2, mcp_pb2_grpc
+from vapora_testing.edges import NOT_FOR_BAD_INPUT, status_of
 
 WS = "ws-limits"
-NOT_FOR_BAD_INPUT = {grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL, grpc.StatusCode.UNAVAILABLE}
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def read_file(raw: str, **fields: str) -> mcp_pb2.CallToolRequest:
     base = {"server": "workspace", "tool": "read_file", "workspace_id": WS, "agent_id": "agent-1"}
     return mcp_pb2.CallToolRequest(arguments_json=raw, **{**base, **fields})
-
-
-async def _status(call: object) -> tuple[grpc.StatusCode, str]:
-    try:
-        await call  # type: ignore[misc]
-    except grpc.RpcError as exc:
-        return exc.code(), exc.details() or ""
-    return grpc.StatusCode.OK, ""
 
 
 async def test_unbounded_json_is_invalid_argument_naming_the_limit(stub: mcp_pb2_grpc.McpGatewayStub) -> None:
@@ -43,10 +35,10 @@ async def test_unbounded_json_is_invalid_argument_naming_the_limit(stub: mcp_pb2
         ('{"p": "' + "x" * (1 << 20) + '"}', "arguments_json has 1048585 bytes; at most 1048576 are allowed"),
     ]
     for raw, message in cases:
-        code, details = await _status(stub.CallTool(read_file(raw)))
+        code, details = await status_of(stub.CallTool(read_file(raw)))
         assert code == grpc.StatusCode.INVALID_ARGUMENT, (raw[:40], code, details)
         assert details.startswith(message), (raw[:40], details)
-    code, details = await _status(stub.CallTool(read_file("{}", tool="t" * 300)))
+    code, details = await status_of(stub.CallTool(read_file("{}", tool="t" * 300)))
     assert (code, details) == (grpc.StatusCode.INVALID_ARGUMENT, "tool has 300 bytes; at most 256 are allowed")
     # every refusal is in the call log, and the log still reads
     calls = await stub.ListCalls(mcp_pb2.ListCallsRequest(workspace_id=WS))
@@ -59,7 +51,7 @@ async def test_any_path_text_escaped_in_json_is_answered_without_a_server_fault(
     stub: mcp_pb2_grpc.McpGatewayStub, path: str
 ) -> None:
     """Every Unicode category, control characters and lone surrogates included, escaped in JSON."""
-    code, details = await _status(stub.CallTool(read_file(json.dumps({"path": path}))))
+    code, details = await status_of(stub.CallTool(read_file(json.dumps({"path": path}))))
     assert code not in NOT_FOR_BAD_INPUT, (path, code, details)
     await stub.ListCalls(mcp_pb2.ListCallsRequest(workspace_id=WS))  # the call log stays readable
 
@@ -78,5 +70,5 @@ async def test_any_path_text_escaped_in_json_is_answered_without_a_server_fault(
 async def test_any_arguments_json_is_answered_without_a_server_fault(
     stub: mcp_pb2_grpc.McpGatewayStub, raw: str
 ) -> None:
-    code, details = await _status(stub.CallTool(read_file(raw)))
+    code, details = await status_of(stub.CallTool(read_file(raw)))
     assert code not in NOT_FOR_BAD_INPUT, (raw[:80], code, details)
