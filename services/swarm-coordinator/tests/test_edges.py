@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
 from coordinator_testkit import EventLog, SimAgent, submit, task  # type: ignore[import-not-found]
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from vapora.common.v1 import common_pb2
 from vapora.coordinator.v1 import coordinator_pb2
 from vapora.kg.v1 import kg_pb2
+from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import CONSUMERS, Bus, Delivery, subjects
 from vapora_swarm_coordinator.app import CoordinatorApp
 from vapora_swarm_coordinator.settings import CoordinatorSettings
@@ -83,3 +89,53 @@ async def test_an_execution_with_a_nan_cost_is_dead_lettered_and_the_task_finish
     finally:
         await app.stop()
     assert events.final(t.id).state == common_pb2.TASK_STATE_DONE  # type: ignore[union-attr]
+
+
+@pytest.fixture
+async def running(
+    bus: Bus, registry: Any, coordinator_settings: CoordinatorSettings
+) -> AsyncIterator[tuple[CoordinatorApp, list[str]]]:
+    """A coordinator with one roomy agent, and the task ids of its dead letters as they come."""
+    fake, _ = registry
+    fake.add("any", "review", max_concurrency=0)
+    dead: list[str] = []
+
+    async def on_dead(msg: Any) -> None:
+        with contextlib.suppress(Exception):
+            dead.append(tasks_pb2.TaskSubmitted.FromString(msg.data).task.id)
+
+    sub = await bus.broker.connection.subscribe("dlq.tasks.>", cb=on_dead)
+    app = CoordinatorApp(coordinator_settings.model_copy(update={"workers": 2}))
+    await app.start()
+    await SimAgent("any", bus).start(max_concurrency=16)
+    try:
+        yield app, dead
+    finally:
+        await app.stop()
+        await sub.unsubscribe()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    title=st.text(st.characters(codec="utf-8"), min_size=1, max_size=40),
+    label=st.text(st.characters(codec="utf-8"), max_size=10),
+    priority=st.integers(min_value=-(2**31), max_value=2**31 - 1),
+    created_s=st.integers(min_value=-62_135_596_800, max_value=253_402_300_799),
+)
+async def test_any_task_is_done_or_dead_lettered_and_the_coordinator_goes_on(
+    bus: Bus,
+    events: EventLog,
+    running: tuple[CoordinatorApp, list[str]],
+    title: str,
+    label: str,
+    priority: int,
+    created_s: int,
+) -> None:
+    _, dead = running
+    t = task("review", title=title, labels={"k": label} if label else {})
+    t.priority = priority  # type: ignore[assignment]
+    t.created_at.seconds = created_s
+    await submit(bus, t)
+    await events.wait_for(lambda: events.final(t.id) is not None or t.id in dead, timeout=20)
+    final = events.final(t.id)
+    assert final is None or final.state == common_pb2.TASK_STATE_DONE
