@@ -18,15 +18,18 @@ Protobuf refuses invalid UTF-8 (so lone surrogates) when it parses a message: a 
 can hold every Unicode character but U+0000 here.
 
 It runs on every event a consumer takes, so each message type's fields are sorted once into a
-plan (booleans need no check and are skipped), and a field's path is only spelt out when it
-breaks a rule.
+plan (booleans need no check and are skipped). Without limits (the bus's case) a first pass
+takes each kind of field of a message at once (every string in one ``attrgetter``, one search
+for U+0000 in them all); only a message it cannot pass is walked field by field, to name the
+field that breaks a rule.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Mapping
+import operator
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -106,8 +109,22 @@ class _Field:
     value: _Field | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _Kinds:
+    """One message type's fields by what the first pass does with them."""
+
+    texts: Callable[[Any], tuple[str, ...]] | None
+    floats: Callable[[Any], tuple[float, ...]] | None
+    numbers: tuple[tuple[str, str], ...]  # (name, full name) of fields a range may apply to
+    enums: tuple[tuple[str, frozenset[int]], ...]
+    messages: tuple[str, ...]
+    repeated: tuple[_Field, ...]
+
+
 def check_message(message: Message, rules: Rules) -> None:
     """Raise :class:`InvalidArgument` naming the first field of ``message`` that breaks ``rules``."""
+    if rules.limits is None and _passes(message, rules):
+        return
     try:
         _message(message, rules)
     except _Broken as broken:
@@ -213,6 +230,64 @@ def _when(seconds: float) -> str:
         return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="seconds")
     except (OverflowError, OSError, ValueError):
         return f"{seconds:.0f} s after the epoch"
+
+
+def _passes(message: Any, rules: Rules) -> bool:
+    """True when ``message`` breaks no rule; False when it may (then :func:`_message` says where)."""
+    if message.DESCRIPTOR.full_name == TIMESTAMP:
+        try:
+            _time(message, rules)
+        except _Broken:
+            return False
+        return True
+    kinds = _kinds(message.DESCRIPTOR)
+    if kinds.texts is not None and "\x00" in "".join(kinds.texts(message)):
+        return False
+    if kinds.floats is not None and not all(map(math.isfinite, kinds.floats(message))):
+        return False
+    bounds = rules.bounds
+    if bounds:
+        for name, full_name in kinds.numbers:
+            span = bounds.get(full_name)
+            if span is not None and not span[0] <= getattr(message, name) <= span[1]:
+                return False
+    for name, values in kinds.enums:
+        if getattr(message, name) not in values:
+            return False
+    for name in kinds.messages:
+        if message.HasField(name) and not _passes(getattr(message, name), rules):
+            return False
+    for f in kinds.repeated:
+        values = getattr(message, f.name)
+        if values:
+            try:
+                _repeated(f, values, rules)
+            except _Broken:
+                return False
+    return True
+
+
+def _getter(names: list[str]) -> Callable[[Any], tuple[Any, ...]] | None:
+    """A function giving the values of ``names`` of a message as one tuple (None: no names)."""
+    if not names:
+        return None
+    if len(names) == 1:
+        one = operator.attrgetter(names[0])
+        return lambda message: (one(message),)
+    return operator.attrgetter(*names)
+
+
+@functools.cache
+def _kinds(descriptor: Descriptor) -> _Kinds:
+    singular = [f for f in _plan(descriptor) if not f.repeated]
+    return _Kinds(
+        texts=_getter([f.name for f in singular if f.kind == _TEXT]),
+        floats=_getter([f.name for f in singular if f.kind == _FLOAT]),
+        numbers=tuple((f.name, f.full_name) for f in singular if f.kind in (_FLOAT, _INT)),
+        enums=tuple((f.name, f.enum_values) for f in singular if f.kind == _ENUM),
+        messages=tuple(f.name for f in singular if f.kind == _MESSAGE),
+        repeated=tuple(f for f in _plan(descriptor) if f.repeated),
+    )
 
 
 @functools.cache

@@ -19,7 +19,6 @@ must not cost a job. ``docs/limits.md`` lists them.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 from google.protobuf.message import Message
 
@@ -65,14 +64,27 @@ BOUNDS: dict[str, tuple[float, float]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
 class EventRules:
-    """The rules of every event a consumer takes, against its own clock."""
+    """The rules of every event a consumer takes, against its own clock (read once a second: the
+    latest accepted time lags the clock by at most that, against a skew of minutes)."""
 
-    skew_s: float = DEFAULT_SKEW_S
+    __slots__ = ("_rules", "_until", "skew_s")
+
+    def __init__(self, skew_s: float = DEFAULT_SKEW_S) -> None:
+        self.skew_s = skew_s
+        self._rules = self._at(time.time())
+        self._until = time.monotonic() + 1.0
+
+    def _at(self, now_s: float) -> Rules:
+        return Rules(earliest_s=EARLIEST_S, latest_s=now_s + self.skew_s, bounds=BOUNDS)
 
     def check(self, message: Message, now_s: float | None = None) -> None:
         """Raise :class:`~vapora_core.errors.InvalidArgument` naming the first field of ``message``
-        that breaks a rule."""
-        latest = (time.time() if now_s is None else now_s) + self.skew_s
-        check_message(message, Rules(earliest_s=EARLIEST_S, latest_s=latest, bounds=BOUNDS))
+        that breaks a rule (at ``now_s``, when given)."""
+        if now_s is not None:
+            check_message(message, self._at(now_s))
+            return
+        if time.monotonic() >= self._until:
+            self._rules = self._at(time.time())
+            self._until = time.monotonic() + 1.0
+        check_message(message, self._rules)
