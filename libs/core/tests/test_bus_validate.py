@@ -15,7 +15,9 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from vapora.agents.v1 import agents_pb2
 from vapora.kg.v1 import kg_pb2
+from vapora.llm.v1 import llm_pb2
 from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import Bus, Delivery, subjects
 from vapora_core.bus.bus import DLQ_KIND, DLQ_REASON
@@ -180,3 +182,28 @@ async def test_whatever_numbers_an_execution_holds_the_handler_sees_only_valid_o
         assert "\x00" not in got.error
     else:
         assert outcomes.dead[execution_id][DLQ_KIND] == "invalid"
+
+
+@pytest.mark.parametrize(
+    ("message", "reason"),
+    [
+        (llm_pb2.LlmUsage(cost_cents=math.nan), "cost_cents must be a finite number, got nan"),
+        (llm_pb2.LlmUsage(output_tokens=-1), "output_tokens must be within [0, 1e+09], got -1"),
+        (llm_pb2.LlmUsage(at=Timestamp(seconds=YEAR_9999)), "at is 9999-12-31T"),
+        (tasks_pb2.FeedbackCorrection(quality=-0.5), "quality must be within [0, 1], got -0.5"),
+        (agents_pb2.AgentHeartbeat(current_load=-2), "current_load must be within [0, 1e+06], got -2"),
+        (tasks_pb2.TaskStatusChanged(task_id="t", at=Timestamp(seconds=100)), "at is 1970-01-01T00:01:40"),
+        (
+            tasks_pb2.TaskSubmitted(task=tasks_pb2.Task(created_at=Timestamp(seconds=YEAR_9999))),
+            "task.created_at is 9999",
+        ),
+        (
+            agents_pb2.AgentsChanged(agent=agents_pb2.Agent(capabilities=[agents_pb2.Capability(proficiency=2.0)])),
+            "agent.capabilities[0].proficiency must be within [0, 1], got 2.0",
+        ),
+    ],
+)
+def test_each_event_family_is_held_to_its_ranges(message: Any, reason: str) -> None:
+    with pytest.raises(InvalidArgument) as info:
+        EventRules().check(message)
+    assert str(info.value).startswith(reason)
