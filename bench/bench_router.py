@@ -62,9 +62,8 @@ def serve(port_file: str) -> None:
         app.router.add_post("/v1/chat/completions", chat)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        port = runner.addresses[0][1]
         Path(port_file).write_text(str(port))  # noqa: ASYNC240 - once, at start
         await asyncio.Event().wait()
 
@@ -169,7 +168,7 @@ async def vapora_grpc_client(url: str, tmp: Path) -> tuple[Call, Callable[[], Aw
         role="developer",
         task_type="coding",
         max_tokens=64,
-        messages=[llm_pb2.ChatMessage(**MESSAGES[0])],
+        messages=[llm_pb2.ChatMessage(role=MESSAGES[0]["role"], content=MESSAGES[0]["content"])],
     )
 
     async def call() -> object:

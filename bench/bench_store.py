@@ -10,7 +10,8 @@ as the store grows; a coordinator's store is rarely empty). ``--engine mem`` run
 in-memory engine, to show what durability costs (the coordinator needs it: an assignment must
 survive a crash). Each figure is followed by the part of it spent in the Python thread (encoding
 the request, decoding the answer); the rest is the engine's own threads. ``--sdk-codec`` runs
-the same through the SDK's own (pure Python) CBOR codec in place of ``vapora_core.surreal_cbor``.
+the same with the store's fast path off (``Store(fast_path=False)``): every query through the
+SDK's ``query_raw`` and its own (pure Python) CBOR codec, in place of ``vapora_core.surreal_engine``.
 Prints figures; asserts nothing.
 """
 
@@ -29,6 +30,7 @@ from vapora_swarm_coordinator.repository import NAMESPACE, SCHEMA, AssignmentRep
 from vapora_swarm_coordinator.scoring import Candidate, Score
 
 PREFILL = 20_000
+ROUND_TRIPS = 2_000
 RANKING = ranking.pack(
     (Candidate(f"agent-{i:04d}", 3, None), Score(0.7235, 3, 0.180875, 0.73, 0.85, 0.6356625, True)) for i in range(5)
 )
@@ -57,18 +59,18 @@ def done() -> dict[str, Any]:
 async def amain(engine: str, sdk_codec: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = "mem://" if engine == "mem" else f"surrealkv://{Path(tmp) / 'coordinator'}"
-        codec = "the SDK's CBOR codec" if sdk_codec else "vapora_core.surreal_cbor"
-        print(f"engine: {url.split('://', maxsplit=1)[0]}; requests through {codec}")
-        store = Store(url, NAMESPACE)
+        store = Store(url, NAMESPACE, fast_path=not sdk_codec)
         await store.open(SCHEMA)
-        if sdk_codec:
-            store._engine = None  # every query through the SDK's query_raw
+        codec = "vapora_core.surreal_engine" if store.fast_path else "the SDK's query_raw and CBOR codec"
+        print(f"engine: {url.split('://', maxsplit=1)[0]}; requests through {codec}")
         repo = AssignmentRepository(store)
         try:
-            cpu = time.process_time()
-            for _ in range(200):
+            cpu, thread = time.process_time(), time.thread_time()
+            for _ in range(ROUND_TRIPS):
                 await store.query("RETURN 1")
-            print(f"round trip (RETURN 1): {(time.process_time() - cpu) / 200 * 1e6:,.0f} µs of CPU")
+            cpu, thread = time.process_time() - cpu, time.thread_time() - thread
+            per = 1e6 / ROUND_TRIPS
+            print(f"round trip (RETURN 1): {cpu * per:,.0f} µs of CPU (Python {thread * per:,.0f})")
             await measure_rows(repo, "empty store")
             for b in range(PREFILL // 250):
                 ids = [f"p{b}-{i}" for i in range(250)]
@@ -106,6 +108,8 @@ async def measure_rows(repo: AssignmentRepository, label: str) -> None:
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description="the embedded SurrealDB engine's CPU per assignment row")
     ap.add_argument("--engine", choices=("surrealkv", "mem"), default="surrealkv")
-    ap.add_argument("--sdk-codec", action="store_true", help="Send every query through the SDK's own CBOR codec.")
+    ap.add_argument(
+        "--sdk-codec", action="store_true", help="Fast path off: every query through the SDK's query_raw and codec."
+    )
     args = ap.parse_args()
     asyncio.run(amain(args.engine, args.sdk_codec))

@@ -13,6 +13,7 @@ import vapora.kg.v1.kg_pb2
 import vapora.llm.v1.llm_pb2
 import vapora.mcp.v1.mcp_pb2  # noqa: F401  (registers the services in the pool)
 from vapora_core.bus.topology import CONSUMERS, STREAMS
+from vapora_swarm_coordinator.intake import task_consumers
 
 ROOT = Path(__file__).resolve().parents[2]
 MESSAGING = (ROOT / "docs" / "messaging.md").read_text()
@@ -33,7 +34,7 @@ def test_every_stream_and_its_subjects_are_documented() -> None:
 
 
 def test_every_durable_consumer_is_documented() -> None:
-    for spec in CONSUMERS.all():
+    for spec in (*task_consumers(), *CONSUMERS.all()):
         assert f"`{spec.durable}`" in MESSAGING, spec.durable
     assert "`job-<agent_id>`" in MESSAGING
 

@@ -20,7 +20,7 @@ from vapora.kg.v1 import kg_pb2
 from vapora.llm.v1 import llm_pb2
 from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import Bus, Delivery, subjects
-from vapora_core.bus.bus import DLQ_KIND, DLQ_REASON
+from vapora_core.bus.headers import DLQ_KIND, DLQ_REASON
 from vapora_core.bus.topology import CONSUMERS
 from vapora_core.bus.validate import BOUNDS, EARLIEST_S, EventRules
 from vapora_core.errors import InvalidArgument, PayloadTooLarge

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import subprocess
 import sys
 import textwrap
@@ -9,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from vapora_core.errors import InvalidArgument, StoreLocked
+from vapora_core.errors import InvalidArgument, StoreLocked, Unavailable
+from vapora_core.settings import ServiceSettings
 from vapora_core.store import Store
 
 
@@ -91,3 +94,54 @@ async def test_same_process_cannot_open_twice_either(store_url: str) -> None:
 async def test_a_statement_that_does_not_parse_is_an_invalid_argument(store: Store) -> None:
     with pytest.raises(InvalidArgument, match="Parse error"):
         await store.execute("SELECT * FROM thing WHERE ;")
+
+
+async def test_a_cancelled_caller_does_not_abandon_its_query_and_close_waits_for_it(store_url: str) -> None:
+    s = Store(store_url, "svc")
+    await s.open()
+    caller = asyncio.ensure_future(s.execute("SLEEP 300ms; CREATE task:slow SET done = true"))
+    await asyncio.sleep(0.05)
+    caller.cancel()
+    assert s.in_flight == 1
+    await s.close()  # waits for the query instead of closing the engine under it
+    assert s.in_flight == 0
+    s2 = Store(store_url, "svc")
+    await s2.open()
+    assert await s2.one("SELECT done FROM task:slow") == {"done": True}
+    await s2.close()
+
+
+async def test_close_refuses_new_queries_while_it_waits_for_those_in_flight(store_url: str) -> None:
+    s = Store(store_url, "svc")
+    await s.open()
+    slow = asyncio.ensure_future(s.execute("SLEEP 300ms; CREATE task:slow SET done = true"))
+    await asyncio.sleep(0.05)
+    closing = asyncio.ensure_future(s.close())
+    await asyncio.sleep(0)
+    assert not closing.done() and s.in_flight == 1
+    with pytest.raises(Unavailable, match="store svc is not open"):
+        await s.execute("CREATE task:late SET done = true")
+    await closing
+    assert (await slow)[-1] == [{"id": "slow", "done": True}]
+    s2 = Store(store_url, "svc")
+    await s2.open()
+    assert await s2.query("SELECT VALUE id FROM task") == ["slow"]
+    await s2.close()
+
+
+async def test_close_waits_the_shutdown_grace_at_most_and_says_what_it_left(
+    store_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    s = Store.from_settings(ServiceSettings(store_url=store_url, shutdown_grace_s=0.05), "svc")
+    await s.open()
+    slow = asyncio.ensure_future(s.execute("SLEEP 1s; RETURN 'done'"))
+    await asyncio.sleep(0.05)
+    with caplog.at_level(logging.INFO, logger="vapora.store"):
+        await s.close()
+    assert [r.getMessage() for r in caplog.records] == [
+        "waiting for 1 store queries in flight before closing",
+        "1 store queries still running after 0.05 s; closing anyway",
+    ]
+    assert s.in_flight == 1 and not s.is_open
+    assert (await slow)[-1] == "done"  # the query was left to finish, not cut off
+    assert s.in_flight == 0

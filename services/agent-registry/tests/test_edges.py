@@ -21,7 +21,7 @@ from vapora_agent_registry.app import RegistryApp
 from vapora_agent_registry.repository import AgentRepository
 from vapora_agent_registry.settings import RegistrySettings
 from vapora_core.bus import Bus, subjects
-from vapora_core.bus.bus import DLQ_KIND, DLQ_REASON
+from vapora_core.bus.headers import DLQ_KIND, DLQ_REASON
 from vapora_core.grpc import channel
 from vapora_testing.edges import NOT_FOR_BAD_INPUT, status_of
 

@@ -22,8 +22,7 @@ from vapora_agent_runtime.app import REGISTERED, RuntimeApp
 from vapora_agent_runtime.service import execution_id
 from vapora_agent_runtime.settings import RuntimeSettings
 from vapora_core import errors
-from vapora_core.bus import Bus, subjects
-from vapora_core.bus.bus import DLQ_CONSUMER, DLQ_REASON
+from vapora_core.bus import DLQ_CONSUMER, DLQ_REASON, Bus, subjects
 from vapora_testing.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -13,7 +13,7 @@ from vapora_core.bus import Bus, subjects
 
 
 async def _next_task_message(bus: Bus, subject: str) -> Any:
-    nc = bus.broker.connection
+    nc = bus.nc
     js = nc.jetstream()
     sub = await js.pull_subscribe(subject, durable=None, stream="TASKS")
     msgs = await sub.fetch(1, timeout=5)

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from vapora.kg.v1 import kg_pb2, kg_pb2_grpc
 from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import Bus, subjects
-from vapora_core.bus.bus import DLQ_KIND, DLQ_REASON
+from vapora_core.bus.headers import DLQ_KIND, DLQ_REASON
 from vapora_core.grpc import channel
 from vapora_knowledge_graph.app import KnowledgeGraphApp
 from vapora_testing.edges import NOT_FOR_BAD_INPUT

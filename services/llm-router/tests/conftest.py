@@ -8,12 +8,14 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from fakes import KEY, FakeProviders
-
+from vapora.llm.v1 import llm_pb2_grpc
+from vapora_core.grpc import GrpcServer, channel
 from vapora_llm_router.config import load
+from vapora_llm_router.grpc_server import SERVICE_NAME, LlmRouterServicer
 from vapora_llm_router.providers import build_providers
 from vapora_llm_router.service import RouterService, UsageRecord
 from vapora_llm_router.settings import RouterSettings
+from vapora_testing.fake_providers import KEY, FakeProviders
 
 PRICES = """
 [models."claude-sonnet-4-5"]
@@ -93,3 +95,23 @@ def make_service(fake: FakeProviders, config_dir: Path) -> Callable[..., tuple[R
         return svc, records
 
     return build
+
+
+@pytest.fixture
+async def router_stub(
+    make_service: Callable[..., tuple[RouterService, list[UsageRecord]]],
+) -> AsyncIterator[llm_pb2_grpc.LlmRouterStub]:
+    """The real router (RouterService + LlmRouterServicer) over gRPC on loopback, keyed to the fakes."""
+    svc, _ = make_service()
+    server = GrpcServer(
+        "llm-router",
+        "127.0.0.1",
+        0,
+        [(llm_pb2_grpc.add_LlmRouterServicer_to_server, LlmRouterServicer(svc), SERVICE_NAME)],
+    )
+    await server.start()
+    try:
+        async with channel(f"127.0.0.1:{server.port}", timeout=10.0) as ch:
+            yield llm_pb2_grpc.LlmRouterStub(ch)
+    finally:
+        await server.stop(0)

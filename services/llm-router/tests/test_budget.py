@@ -6,11 +6,11 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from fakes import FakeProviders
 
 from vapora_core.errors import ResourceExhausted
 from vapora_llm_router.providers.base import ChatTurn
 from vapora_llm_router.routing import RouteRequest
+from vapora_testing.fake_providers import FakeProviders
 
 OFFLINE_OFF = '\n[providers.offline]\nmodel = "offline-deterministic"\nenabled = false\n'
 

@@ -9,13 +9,13 @@ from pathlib import Path
 import grpc
 import pytest
 from conftest import keyed_settings
-from fakes import TEXT, FakeProviders
 
 from vapora.llm.v1 import llm_pb2, llm_pb2_grpc
 from vapora_core.bus import Bus, Delivery
 from vapora_core.bus.topology import ConsumerSpec
 from vapora_core.grpc import channel, check_health
 from vapora_llm_router.app import RouterApp
+from vapora_testing.fake_providers import TEXT, FakeProviders
 
 
 def request(**kw: object) -> llm_pb2.CompleteRequest:

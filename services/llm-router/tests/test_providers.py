@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from fakes import KEY, TEXT, FakeProviders
 
 from vapora_core.errors import DeadlineExceeded, Internal, InvalidArgument, Unavailable
 from vapora_llm_router.providers.anthropic import AnthropicProvider
@@ -13,6 +12,7 @@ from vapora_llm_router.providers.http import HttpOptions
 from vapora_llm_router.providers.offline import OfflineProvider
 from vapora_llm_router.providers.ollama import OllamaProvider
 from vapora_llm_router.providers.openai import OpenAIProvider
+from vapora_testing.fake_providers import KEY, TEXT, FakeProviders
 
 ADAPTERS = {
     "anthropic": (AnthropicProvider, "claude-sonnet-4-5"),

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fakes import FakeProviders
 
 from vapora_core.errors import InvalidArgument, Unavailable
 from vapora_llm_router.config import load
@@ -14,6 +13,7 @@ from vapora_llm_router.providers.base import ChatTurn
 from vapora_llm_router.routing import RouteRequest
 from vapora_llm_router.service import RouterService
 from vapora_llm_router.settings import RouterSettings
+from vapora_testing.fake_providers import FakeProviders
 
 pytestmark = pytest.mark.asyncio
 

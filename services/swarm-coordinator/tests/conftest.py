@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from coordinator_testkit import EventLog, FakeRegistry
+from coordinator_testkit import EventLog, FakeRegistry, running
 
 from vapora.agents.v1 import agents_pb2_grpc
 from vapora_core.bus import Bus
@@ -64,9 +64,5 @@ def coordinator_settings(nats_url: str, tmp_path: Path, registry: tuple[FakeRegi
 
 @pytest.fixture
 async def coordinator(coordinator_settings: CoordinatorSettings) -> AsyncIterator[CoordinatorApp]:
-    app = CoordinatorApp(coordinator_settings)
-    await app.start()
-    try:
+    async with running(coordinator_settings) as app:
         yield app
-    finally:
-        await app.stop()

@@ -1,11 +1,12 @@
-"""Test kit of the coordinator's tests: an in-test AgentRegistry over real gRPC, simulated agents."""
+"""Test kit of the coordinator's tests: an in-test AgentRegistry over real gRPC, simulated agents, the
+coordinator started and stopped."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +15,8 @@ from vapora.common.v1 import common_pb2
 from vapora.coordinator.v1 import coordinator_pb2
 from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import CONSUMERS, Bus, Delivery, subjects
+from vapora_swarm_coordinator.app import CoordinatorApp
+from vapora_swarm_coordinator.settings import CoordinatorSettings
 from vapora_testing.executions import execution_of, publish_execution
 
 EVENTS_SUBJECTS = "events.>"
@@ -48,6 +51,17 @@ class FakeRegistry(agents_pb2_grpc.AgentRegistryServicer):
         return agents_pb2.ListAgentsResponse(agents=list(self.agents.values()))
 
 
+@contextlib.asynccontextmanager
+async def running(settings: CoordinatorSettings, **changes: Any) -> AsyncIterator[CoordinatorApp]:
+    """The coordinator in this process, started with ``settings`` (``changes`` applied); stopped on exit."""
+    app = CoordinatorApp(settings.model_copy(update=changes))
+    await app.start()
+    try:
+        yield app
+    finally:
+        await app.stop()
+
+
 def task(task_type: str = "coding", priority: str = "normal", workspace: str = "ws1", **kw: Any) -> tasks_pb2.Task:
     return tasks_pb2.Task(
         id=kw.pop("id", None) or uuid.uuid4().hex,
@@ -79,7 +93,7 @@ class SimAgent:
             CONSUMERS.job(self.agent_id, max_concurrency),
             coordinator_pb2.JobAssigned,
             self._on_job,
-            max_workers=max_concurrency,
+            workers=max_concurrency,
         )
 
     async def _on_job(self, job: coordinator_pb2.JobAssigned, _: Delivery) -> None:
@@ -105,9 +119,8 @@ class SimAgent:
 class EventLog:
     """Every TaskStatusChanged on the EVENTS stream, in stream order (the order they were published).
 
-    It follows the stream with an ordered consumer whose callback runs one message at a time. A
-    :meth:`Bus.subscribe` consumer is no use here: FastStream starts every message of a fetched
-    batch concurrently (even with ``max_workers=1``), so they may be recorded out of order.
+    It follows the stream with nats-py's ordered consumer (no durable to clean up, no acks), whose
+    callback runs one message at a time: what the test sees, and in that order, is the stream itself.
     """
 
     def __init__(self) -> None:

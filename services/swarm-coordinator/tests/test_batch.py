@@ -6,14 +6,13 @@ import collections
 from typing import Any
 
 import pytest
-from coordinator_testkit import EventLog, SimAgent, submit, task  # type: ignore[import-not-found]
+from coordinator_testkit import EventLog, SimAgent, running, submit, task  # type: ignore[import-not-found]
 from prometheus_client import REGISTRY
 
 from vapora.common.v1 import common_pb2
 from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import Bus, subjects
 from vapora_core.errors import Unavailable
-from vapora_swarm_coordinator.app import CoordinatorApp
 from vapora_swarm_coordinator.settings import CoordinatorSettings
 
 
@@ -40,19 +39,15 @@ async def test_a_backlog_taken_in_batches_is_each_assigned_once_whatever_the_mix
     await bus.publish(
         subjects.task("review", "normal"), tasks_pb2.TaskSubmitted(task=twice), msg_id=twice.id + "-again"
     )
-    dlq = await bus.broker.connection.subscribe("dlq.tasks.>")
+    dlq = await bus.nc.subscribe("dlq.tasks.>")
     before = create_round_trips()
-    app = CoordinatorApp(coordinator_settings.model_copy(update={"workers": 1, "intake_batch": 8}))
-    await app.start()
     agents = [SimAgent("busy", bus, delay_s=0.3), SimAgent("rev", bus)]
-    try:
+    async with running(coordinator_settings, workers=1, intake_batch=8):
         for agent, concurrency in zip(agents, (3, 8), strict=True):
             await agent.start(max_concurrency=concurrency)
         valid = [*coding, *review]
         await events.wait_for(lambda: all(events.final(t.id) is not None for t in valid), timeout=30)
         dead = await dlq.next_msg(timeout=10)
-    finally:
-        await app.stop()
     assert all(events.final(t.id).state == common_pb2.TASK_STATE_DONE for t in valid)  # type: ignore[union-attr]
     jobs = collections.Counter(job.task.id for agent in agents for job in agent.jobs)
     assert jobs == {t.id: 1 for t in valid}  # the task published twice too: one job
@@ -82,16 +77,12 @@ async def test_a_worker_whose_batch_cannot_be_settled_takes_the_next_one(
         await real(self, *args)
 
     monkeypatch.setattr(Bus, "process_batch", fails_once)
-    app = CoordinatorApp(coordinator_settings.model_copy(update={"workers": 1}))
-    await app.start()
-    try:
+    async with running(coordinator_settings, workers=1):
         await SimAgent("rev", bus).start(max_concurrency=4)
         lost, later = task("review"), task("review")
         await submit(bus, lost)
         await events.wait_for(lambda: bool(failed))
         await submit(bus, later)
         await events.wait_for(lambda: events.final(later.id) is not None)
-    finally:
-        await app.stop()
     assert failed == [1]
     assert events.final(later.id).state == common_pb2.TASK_STATE_DONE  # type: ignore[union-attr]

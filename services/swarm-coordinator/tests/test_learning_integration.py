@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from coordinator_testkit import EventLog, SimAgent, submit, task  # type: ignore[import-not-found]
+from coordinator_testkit import EventLog, SimAgent, running, submit, task  # type: ignore[import-not-found]
 
 from vapora_core.bus import Bus
 from vapora_knowledge_graph.app import KnowledgeGraphApp
@@ -34,13 +34,8 @@ class Clock:
 async def learning_coordinator(
     coordinator_settings: CoordinatorSettings, kg_app: KnowledgeGraphApp
 ) -> AsyncIterator[CoordinatorApp]:
-    settings = coordinator_settings.model_copy(update={"kg_addr": f"127.0.0.1:{kg_app.grpc_port}", "workers": 1})
-    app = CoordinatorApp(settings)
-    await app.start()
-    try:
+    async with running(coordinator_settings, kg_addr=f"127.0.0.1:{kg_app.grpc_port}", workers=1) as app:
         yield app
-    finally:
-        await app.stop()
 
 
 async def test_a_failing_agent_loses_testing_tasks_and_wins_them_back_once_it_succeeds_recently(

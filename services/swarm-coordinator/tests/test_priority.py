@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from coordinator_testkit import EventLog, SimAgent, submit, task  # type: ignore[import-not-found]
+from coordinator_testkit import EventLog, SimAgent, running, submit, task  # type: ignore[import-not-found]
 
 from vapora.common.v1 import common_pb2
 from vapora_core.bus import Bus
-from vapora_swarm_coordinator.app import CoordinatorApp
 from vapora_swarm_coordinator.settings import CoordinatorSettings
 
 
@@ -23,13 +22,9 @@ async def test_a_backlog_is_assigned_in_priority_order(
     backlog = [(p, task("coding", p)) for _ in range(5) for p in order]  # published lowest first
     for p, t in backlog:
         await submit(bus, t, p)
-    app = CoordinatorApp(coordinator_settings.model_copy(update={"workers": 1, "buffer_per_priority": 4}))
-    await app.start()
-    try:
+    async with running(coordinator_settings, workers=1, buffer_per_priority=4):
         await agent.start(max_concurrency=1)
         await events.wait_for(lambda: all(events.final(t.id) is not None for _, t in backlog))
-    finally:
-        await app.stop()
     prio = {t.id: p for p, t in backlog}
     assigned = [prio[e.task_id] for e in events.events if e.state == common_pb2.TASK_STATE_ASSIGNED]
     assert assigned == ["critical"] * 5 + ["high"] * 5 + ["normal"] * 5 + ["low"] * 5
@@ -42,9 +37,7 @@ async def test_a_slot_freed_while_tasks_wait_for_room_goes_to_the_highest_priori
     goes to the critical one, and a normal task arriving meanwhile does not jump the queue."""
     fake, _ = registry
     fake.add("solo", "coding", max_concurrency=1)
-    app = CoordinatorApp(coordinator_settings.model_copy(update={"workers": 8, "capacity_wait_s": 30.0}))
-    await app.start()
-    try:
+    async with running(coordinator_settings, workers=8, capacity_wait_s=30.0):
         first = task("coding", "normal")
         await submit(bus, first)
         await events.wait_for(lambda: common_pb2.TASK_STATE_ASSIGNED in events.states(first.id))
@@ -59,8 +52,6 @@ async def test_a_slot_freed_while_tasks_wait_for_room_goes_to_the_highest_priori
         await submit(bus, normal)  # arrives while the critical task holds the next turn
         backlog = [first, low, critical, normal]
         await events.wait_for(lambda: all(events.final(t.id) is not None for t in backlog), timeout=30)
-    finally:
-        await app.stop()
     name = {first.id: "first", low.id: "low", critical.id: "critical", normal.id: "normal"}
     assigned = [name[e.task_id] for e in events.events if e.state == common_pb2.TASK_STATE_ASSIGNED]
     assert assigned == ["first", "critical", "normal", "low"]

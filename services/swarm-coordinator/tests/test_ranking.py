@@ -1,11 +1,12 @@
-"""An assignment's stored ranking: exact, in order, and readable in the older JSON form."""
+"""An assignment's stored ranking: exact, in order; anything else is refused, saying what it is."""
 
 from __future__ import annotations
 
-import json
+import pytest
 
+from vapora_core.errors import Internal
 from vapora_swarm_coordinator import ranking
-from vapora_swarm_coordinator.scoring import Candidate, Evidence, Score, rank
+from vapora_swarm_coordinator.scoring import Candidate, Evidence, rank
 
 
 def test_a_packed_ranking_reads_back_exactly_best_first() -> None:
@@ -17,10 +18,17 @@ def test_a_packed_ranking_reads_back_exactly_best_first() -> None:
     assert ranking.unpack(ranking.EMPTY) == []
 
 
-def test_records_written_before_keep_their_json_ranking() -> None:
-    old = json.dumps([["a1", 0.9, 1, 0.45, 0.8, 1.0, 0.735, True], ["a2", 0.5, 0, 0.5, 0.5, 0.0, 0.4, False]])
-    assert ranking.unpack(old) == [
-        ("a1", Score(0.9, 1, 0.45, 0.8, 1.0, 0.735, True)),
-        ("a2", Score(0.5, 0, 0.5, 0.5, 0.0, 0.4, False)),
-    ]
-    assert ranking.unpack("[]") == ranking.unpack(None) == []
+def test_a_ranking_that_is_not_what_pack_wrote_is_refused_naming_what_is_wrong() -> None:
+    packed = ranking.pack(rank([Candidate("agent-1", 0, None), Candidate("agent-2", 1, None)]))
+    with pytest.raises(Internal, match="ranking is str, not the bytes"):
+        ranking.unpack("[]")
+    with pytest.raises(Internal, match="ranking is NoneType"):
+        ranking.unpack(None)
+    with pytest.raises(Internal, match="ends inside an agent id"):
+        ranking.unpack(packed[:-3])
+    with pytest.raises(Internal, match="ends inside a candidate"):
+        ranking.unpack(packed + b"\x00\x01")
+    broken = bytearray(packed)
+    broken[-1] = 0xFF  # the last agent id's last byte
+    with pytest.raises(Internal, match="not UTF-8"):
+        ranking.unpack(bytes(broken))

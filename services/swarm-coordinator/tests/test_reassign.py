@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from coordinator_testkit import EventLog, SimAgent, submit, task  # type: ignore[import-not-found]
+from coordinator_testkit import EventLog, SimAgent, running, submit, task  # type: ignore[import-not-found]
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from vapora.agents.v1 import agents_pb2
@@ -38,12 +38,8 @@ async def late_execution(bus: Bus, job: coordinator_pb2.JobAssigned) -> None:
 
 @pytest.fixture
 async def timeout_coordinator(coordinator_settings: CoordinatorSettings) -> AsyncIterator[CoordinatorApp]:
-    app = CoordinatorApp(coordinator_settings.model_copy(update={"job_timeout_s": 1.0, "sweep_interval_s": 0.2}))
-    await app.start()
-    try:
+    async with running(coordinator_settings, job_timeout_s=1.0, sweep_interval_s=0.2) as app:
         yield app
-    finally:
-        await app.stop()
 
 
 def assignment_states(events: EventLog, task_id: str) -> list[tuple[int, str]]:

@@ -25,7 +25,7 @@ def row(task_id: str, *, state: str = "assigned", assigned_s: float) -> dict[str
         "job_id": f"job-{task_id}-1" if state == "assigned" else "",
         "attempt": 1,
         "state": state,
-        "ranking": "[]",
+        "ranking": b"",
         "reason": "highest score",
         "assigned_s": assigned_s,
     }

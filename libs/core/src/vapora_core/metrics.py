@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 
+from vapora_core.http_site import start_site
+
 SERVICE_INFO = Gauge("vapora_service_info", "Constant 1, labelled with the service.", ["service"])
 SERVICE_READY = Gauge("vapora_service_ready", "1 while the service is ready to take work.", ["service"])
 
@@ -116,11 +118,7 @@ class OpsServer:
         add_ops_routes(app, self._readiness)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self._host, self._port)
-        await site.start()
-        sockets = getattr(site._server, "sockets", None)
-        if sockets:
-            self.port = int(sockets[0].getsockname()[1])
+        self.port = await start_site(self._runner, self._host, self._port)
 
     async def stop(self) -> None:
         if self._runner is not None:

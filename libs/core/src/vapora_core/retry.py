@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -24,13 +25,24 @@ def is_retryable(exc: BaseException) -> bool:
 
 
 def retrying(
-    *, attempts: int = 4, initial: float = 0.05, maximum: float = 2.0, deadline: float = 30.0
+    *,
+    attempts: int = 4,
+    initial: float = 0.05,
+    maximum: float = 2.0,
+    deadline: float = 30.0,
+    jitter: float = 1.0,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> AsyncRetrying:
-    """An ``AsyncRetrying`` that retries retryable errors with jittered exponential backoff."""
+    """An ``AsyncRetrying`` that retries retryable errors with jittered exponential backoff.
+
+    The n-th wait is ``min(initial · 2ⁿ + uniform(0, jitter), maximum)`` seconds, slept with
+    ``sleep`` (tests pass one that returns at once).
+    """
     return AsyncRetrying(
+        sleep=sleep,
         retry=retry_if_exception(is_retryable),
         stop=stop_after_attempt(attempts) | stop_after_delay(deadline),
-        wait=wait_exponential_jitter(multiplier=initial, max=maximum),
+        wait=wait_exponential_jitter(multiplier=initial, max=maximum, jitter=jitter),
         reraise=True,
     )
 

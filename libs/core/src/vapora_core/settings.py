@@ -28,6 +28,13 @@ class ServiceSettings(BaseSettings):
     )
     store_user: str = Field(default="", description="SurrealDB user for ws:// servers.")
     store_password: str = Field(default="", description="SurrealDB password for ws:// servers.")
+    store_fast_path: bool = Field(
+        default=True,
+        description=(
+            "Speak to an embedded store's engine directly (vapora_core.surreal_engine); false: every"
+            " query through the SDK's query_raw. Off by itself on an SDK version it was not verified on."
+        ),
+    )
     grpc_host: str = Field(default="127.0.0.1", description="Interface the gRPC server binds.")
     grpc_port: int = Field(default=0, description="gRPC port; 0 picks a free one.")
     metrics_host: str = Field(default="127.0.0.1", description="Interface of /metrics and /readyz.")
@@ -37,9 +44,6 @@ class ServiceSettings(BaseSettings):
     traces_file: str = Field(default="", description="Append finished spans as JSON lines here.")
     grpc_timeout_s: float = Field(default=5.0, description="Default deadline of every gRPC call.")
     jetstream_replicas: int = Field(default=1, ge=1, le=5, description="Replicas of every JetStream stream.")
-    jetstream_stats_s: float = Field(
-        default=0.0, description="Export JetStream stream/consumer gauges every N s; 0: off."
-    )
     shutdown_grace_s: float = Field(default=10.0, description="Time to finish in-flight work on SIGTERM.")
     event_skew_s: float = Field(
         default=300.0,

@@ -5,6 +5,17 @@ The URL decides the engine: ``surrealkv://PATH`` (embedded, the local default),
 not lock an embedded store, so :class:`Store` holds an exclusive lock file beside it:
 a second process opening the same path fails with :class:`StoreLocked`.
 
+Queries go through the SDK's public ``query_raw``, or, for an embedded engine, through
+:mod:`vapora_core.surreal_engine` (the fast path; it gives None on an SDK it was not
+verified on, and the SDK's path is used).
+
+No query is ever abandoned mid-flight. An embedded query runs on the engine's own (tokio)
+threads: if its caller is cancelled (a client hangs up, shutdown cancels a slow handler) the
+query still runs, and if the interpreter exits while it does, the engine's thread calls
+back into a finalized interpreter and the process dies with SIGABRT. So each request to the
+engine is shielded from its caller's cancellation and tracked, and :meth:`Store.close`
+refuses new queries, then waits (up to ``drain_s``) for the ones in flight.
+
 Embedded SurrealDB has no client-side transactions: put ``BEGIN; ...; COMMIT;`` in
 one query string.
 """
@@ -13,20 +24,19 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
-import itertools
 import logging
 import os
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import surrealdb
 from surrealdb import RecordID
-from surrealdb.connections.async_embedded import AsyncEmbeddedSurrealConnection
 
-from vapora_core import surreal_cbor
+from vapora_core import surreal_engine
 from vapora_core.errors import InvalidArgument, StoreLocked, Unavailable
+from vapora_core.settings import ServiceSettings
 from vapora_core.store_guard import check_params
 
 log = logging.getLogger("vapora.store")
@@ -86,22 +96,83 @@ class _LockFile:
             self._fd = None
 
 
-class Store:
-    """A service's SurrealDB namespace."""
+class _Queries(Protocol):
+    """How a store sends a query and reads its answer."""
 
-    def __init__(self, url: str, namespace: str, *, user: str = "", password: str = "") -> None:
+    def send(self, sql: str, vars: dict[str, Any]) -> asyncio.Future[Any]: ...
+
+    def answer(self, raw: Any) -> dict[str, Any]: ...
+
+
+class _SdkQueries:
+    """Through the SDK's public ``query_raw``: a server, or an embedded engine off the fast path."""
+
+    def __init__(self, db: Any) -> None:
+        self._db = db
+
+    def send(self, sql: str, vars: dict[str, Any]) -> asyncio.Future[Any]:
+        query: Coroutine[Any, Any, dict[str, Any]] = self._db.query_raw(sql, vars)
+        return asyncio.ensure_future(query)
+
+    @staticmethod
+    def answer(raw: Any) -> dict[str, Any]:
+        return dict(raw)
+
+
+class Store:
+    """A service's SurrealDB namespace.
+
+    ``fast_path=False`` sends every query through the SDK's ``query_raw`` even when embedded;
+    ``drain_s`` is how long :meth:`close` waits for the queries in flight.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        namespace: str,
+        *,
+        user: str = "",
+        password: str = "",
+        fast_path: bool = True,
+        drain_s: float = 10.0,
+    ) -> None:
         self.url = url
         self.namespace = namespace
         self._user = user
         self._password = password
+        self._allow_fast_path = fast_path
+        self._drain_s = drain_s
         self._db: Any = None
-        self._engine: Any = None  # the embedded engine (the SDK's AsyncEmbeddedDB), spoken to directly
-        self._requests = itertools.count(1)
+        self._queries: _Queries | None = None  # None while not open, and from the start of close
+        self._in_flight: set[asyncio.Future[Any]] = set()
         self._lock: _LockFile | None = None
+
+    @classmethod
+    def from_settings(cls, settings: ServiceSettings, namespace: str) -> Store:
+        """The store as a service's settings describe it: ``close`` waits for queries in flight
+        for up to the shutdown grace."""
+        return cls(
+            settings.resolved_store_url(),
+            namespace,
+            user=settings.store_user,
+            password=settings.store_password,
+            fast_path=settings.store_fast_path,
+            drain_s=settings.shutdown_grace_s,
+        )
 
     @property
     def is_open(self) -> bool:
         return self._db is not None
+
+    @property
+    def fast_path(self) -> bool:
+        """Whether queries go to the embedded engine through :mod:`vapora_core.surreal_engine`."""
+        return isinstance(self._queries, surreal_engine.EmbeddedEngine)
+
+    @property
+    def in_flight(self) -> int:
+        """Requests sent to the engine whose answer has not come back (their callers may be gone)."""
+        return len(self._in_flight)
 
     @property
     def embedded_path(self) -> Path | None:
@@ -123,8 +194,8 @@ class Store:
                 # credentials reach its own namespace and nothing else.
                 await self._db.signin({"NS": self.namespace, "user": self._user, "pass": self._password})
             await self._db.use(self.namespace, DATABASE)
-            if isinstance(self._db, AsyncEmbeddedSurrealConnection):
-                self._engine = self._db._db
+            engine = surreal_engine.embedded_engine(self._db) if self._allow_fast_path else None
+            self._queries = engine if engine is not None else _SdkQueries(self._db)
             for statement in schema:
                 await self.execute(statement)
         except Exception:
@@ -132,7 +203,13 @@ class Store:
             raise
 
     async def close(self) -> None:
-        self._engine = None
+        """Refuse new queries, wait up to ``drain_s`` for those in flight, then close."""
+        self._queries = None
+        if self._in_flight:
+            log.info("waiting for %d store queries in flight before closing", len(self._in_flight))
+            _, pending = await asyncio.wait(set(self._in_flight), timeout=self._drain_s)
+            if pending:
+                log.error("%d store queries still running after %g s; closing anyway", len(pending), self._drain_s)
         if self._db is not None:
             try:
                 await self._db.close()
@@ -165,10 +242,11 @@ class Store:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _execute_once(self, sql: str, vars: Mapping[str, Any] | None) -> list[Any]:
-        if self._db is None:
+        queries = self._queries
+        if queries is None:
             raise Unavailable(f"store {self.namespace} is not open")
         try:
-            raw = await self._query(sql, dict(vars or {}))
+            raw = await self._query(queries, sql, dict(vars or {}))
         except (ConnectionError, OSError) as exc:
             raise Unavailable(f"store {self.namespace}: {exc}") from exc
         except (RuntimeError, ValueError) as exc:  # the embedded engine: a query or a parameter it cannot read
@@ -182,15 +260,15 @@ class Store:
             results.append(_plain(item.get("result")))
         return results
 
-    async def _query(self, sql: str, vars: dict[str, Any]) -> dict[str, Any]:
-        """The engine's answer to one query request. An embedded engine gets the request the SDK
-        would send it, encoded and its answer decoded by ``surreal_cbor`` (compiled; the SDK's
-        codec is Python); a server gets it through the SDK."""
-        if self._engine is None:
-            return dict(await self._db.query_raw(sql, vars))
-        request = {"id": str(next(self._requests)), "method": "query", "params": [sql, vars]}
-        answer = surreal_cbor.decode(await self._engine.execute(surreal_cbor.encode(request)))
-        return answer if isinstance(answer, dict) else {}
+    async def _query(self, queries: _Queries, sql: str, vars: dict[str, Any]) -> dict[str, Any]:
+        """The engine's answer to one query request, which runs to its end even if the caller
+        is cancelled (shielded; on the fast path the engine's own future is, with no Task made),
+        and is counted in :attr:`in_flight` until its answer has come back. A cancelled caller's
+        request that then fails is seen by the shield, not left unretrieved."""
+        pending = queries.send(sql, vars)
+        self._in_flight.add(pending)
+        pending.add_done_callback(self._in_flight.discard)
+        return queries.answer(await asyncio.shield(pending))
 
     async def query(self, sql: str, vars: Mapping[str, Any] | None = None) -> list[Row]:
         """The rows of the last statement in ``sql``."""

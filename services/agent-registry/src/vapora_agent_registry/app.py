@@ -23,9 +23,7 @@ class RegistryApp:
     def __init__(self, settings: RegistrySettings) -> None:
         self.settings = settings
         self.readiness = Readiness(settings.service_name)
-        self.store = Store(
-            settings.resolved_store_url(), NAMESPACE, user=settings.store_user, password=settings.store_password
-        )
+        self.store = Store.from_settings(settings, NAMESPACE)
         self.bus = Bus.from_settings(settings)
         self.registry = Registry(
             heartbeat_timeout_s=settings.heartbeat_timeout_s, remove_after_s=settings.remove_after_s
@@ -45,7 +43,7 @@ class RegistryApp:
             CONSUMERS.REGISTRY_HEARTBEATS,
             agents_pb2.AgentHeartbeat,
             HeartbeatSubscriber(self.directory),
-            max_workers=self.settings.heartbeat_workers,
+            workers=self.settings.heartbeat_workers,
         )
         await self.bus.start()
         self.grpc = GrpcServer(

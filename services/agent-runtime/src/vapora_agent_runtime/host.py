@@ -104,36 +104,22 @@ class AgentHost:
 
     async def _subscribe(self, hosted: HostedAgent) -> None:
         spec = self.job_spec(hosted.manifest)
-        handler = JobHandler(
-            hosted,
-            self._executor,
-            self._bus,
-            self.stops,
-            max_deliver=spec.max_deliver,
-            keep_alive_s=max(0.1, self._ack_wait / 3),
-        )
+        handler = JobHandler(hosted, self._executor, self._bus, self.stops, max_deliver=spec.max_deliver)
         hosted.subscription = await self._bus.subscribe(
-            spec, coordinator_pb2.JobAssigned, handler, max_workers=hosted.manifest.max_concurrency
+            spec, coordinator_pb2.JobAssigned, handler, workers=hosted.manifest.max_concurrency
         )
 
     async def _unsubscribe(self, hosted: HostedAgent) -> None:
         if hosted.subscription is not None:
-            await self._bus.unsubscribe(hosted.subscription)  # type: ignore[arg-type]
+            await self._bus.unsubscribe(hosted.subscription)
             hosted.subscription = None
 
     # -- stops ---------------------------------------------------------------------------
 
     async def listen(self) -> None:
-        """Hear every agent's stops; needs a started bus (core NATS subscription)."""
+        """Hear every agent's stops; needs a started bus (core NATS subscription, which ends with the bus)."""
         if self._stops_sub is None:
             self._stops_sub = await self._bus.listen(subjects.STOPS, coordinator_pb2.JobStopped, self.stops.on_stop)
-
-    async def stop_listening(self) -> None:
-        """On shutdown; a job handed back then is skipped by the replica that heard its stop."""
-        if self._stops_sub is not None:
-            sub, self._stops_sub = self._stops_sub, None
-            with contextlib.suppress(Exception):  # the connection may be gone already
-                await sub.unsubscribe()
 
     # -- registration and heartbeats -----------------------------------------------------
 

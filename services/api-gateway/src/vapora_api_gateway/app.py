@@ -7,7 +7,6 @@ import logging
 import os
 import secrets
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
 
@@ -17,6 +16,8 @@ from vapora_api_gateway.accounts import Accounts
 from vapora_api_gateway.audit import AuditLog
 from vapora_api_gateway.clients import Clients
 from vapora_api_gateway.context import GATEWAY, Gateway, json_response
+from vapora_api_gateway.http_server import GatewayRunner
+from vapora_api_gateway.login_throttle import LoginThrottle
 from vapora_api_gateway.middleware import guard, observe
 from vapora_api_gateway.policy import Authorizer
 from vapora_api_gateway.ratelimit import RateLimiter
@@ -34,9 +35,10 @@ from vapora_api_gateway.service import Tasks
 from vapora_api_gateway.settings import GatewaySettings
 from vapora_api_gateway.subscribers import StatusEvents
 from vapora_api_gateway.task_types import TaskTypeCheck
-from vapora_api_gateway.tracked_store import TrackedStore
 from vapora_core.bus import CONSUMERS, Bus
+from vapora_core.http_site import start_site
 from vapora_core.metrics import SERVICE_INFO, Readiness, add_ops_routes
+from vapora_core.store import Store
 
 log = logging.getLogger("vapora.gateway")
 
@@ -96,7 +98,7 @@ class GatewayApp:
         self.settings = settings
         self.readiness = Readiness(settings.service_name)
         self.port = settings.http_port
-        self.store: TrackedStore | None = None
+        self.store: Store | None = None
         self.bus: Bus | None = None
         self.gateway: Gateway | None = None
         self._runner: web.AppRunner | None = None
@@ -106,9 +108,7 @@ class GatewayApp:
         SERVICE_INFO.labels(s.service_name).set(1)
         authorizer = Authorizer(s.policy_dir)
         tokens = Tokens(jwt_secret(s), access_ttl_s=s.access_ttl_s, refresh_ttl_s=s.refresh_ttl_s)
-        self.store = TrackedStore(
-            s.resolved_store_url(), NAMESPACE, user=s.store_user, password=s.store_password, drain_s=s.shutdown_grace_s
-        )
+        self.store = Store.from_settings(s, NAMESPACE)
         await self.store.open(SCHEMA)
         repo = Repository(self.store)
         self.bus = Bus.from_settings(s)
@@ -118,7 +118,17 @@ class GatewayApp:
         audit = AuditLog(repo)
         clients = Clients(s.registry_addr, s.coordinator_addr, s.router_addr, s.kg_addr, timeout=s.grpc_timeout_s)
         self.gateway = Gateway(
-            accounts=Accounts(repo, passwords, tokens),
+            accounts=Accounts(
+                repo,
+                passwords,
+                tokens,
+                LoginThrottle(
+                    account_free=s.login_free_attempts,
+                    address_free=s.login_free_attempts_ip,
+                    backoff_s=s.login_backoff_s,
+                    backoff_max_s=s.login_backoff_max_s,
+                ),
+            ),
             tasks=tasks,
             authorizer=authorizer,
             clients=clients,
@@ -129,18 +139,14 @@ class GatewayApp:
             ip_limiter=RateLimiter(s.rate_limit_ip, s.rate_window_s, "client address"),
         )
         await self.bus.subscribe(
-            CONSUMERS.GATEWAY_EVENTS, tasks_pb2.TaskStatusChanged, StatusEvents(tasks).on_status, max_workers=4
+            CONSUMERS.GATEWAY_EVENTS, tasks_pb2.TaskStatusChanged, StatusEvents(tasks).on_status, workers=4
         )
         await self.bus.start()
         audit.start()
         app = build_web_app(self.gateway, self.readiness, s.max_body_bytes)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=s.shutdown_grace_s)
+        self._runner = GatewayRunner(app, shutdown_timeout=s.shutdown_grace_s)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, s.http_host, s.http_port, backlog=1024)
-        await site.start()
-        server: Any = site._server
-        if server is not None and getattr(server, "sockets", None):
-            self.port = server.sockets[0].getsockname()[1]
+        self.port = await start_site(self._runner, s.http_host, s.http_port, backlog=1024)
         # Everything built so far lives as long as the process: keep it out of the garbage
         # collector's full scans, which otherwise stall the event loop for tens of ms under load.
         gc.collect()

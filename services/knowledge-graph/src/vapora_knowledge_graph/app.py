@@ -38,7 +38,7 @@ class KnowledgeGraphApp:
 
     async def start(self) -> None:
         s = self.settings
-        self.store = Store(s.resolved_store_url(), NAMESPACE, user=s.store_user, password=s.store_password)
+        self.store = Store.from_settings(s, NAMESPACE)
         await self.store.open(SCHEMA)
         self.bus = Bus.from_settings(s)
         self.kg = KnowledgeGraph(KgRepository(self.store), subscribers.ProfilePublisher(self.bus), clock=self.clock)

@@ -27,5 +27,5 @@ async def subscribe(bus: Bus, kg: KnowledgeGraph, *, workers: int) -> None:
         await kg.correct(msg)
         FEEDBACK.inc()
 
-    await bus.subscribe(CONSUMERS.KG_EXECUTIONS, kg_pb2.ExecutionRecorded, on_execution, max_workers=workers)
+    await bus.subscribe(CONSUMERS.KG_EXECUTIONS, kg_pb2.ExecutionRecorded, on_execution, workers=workers)
     await bus.subscribe(CONSUMERS.KG_FEEDBACK, tasks_pb2.FeedbackCorrection, on_feedback)

@@ -49,7 +49,7 @@ class RouterApp:
         for name, why in unavailable.items():
             log.info("provider %s unavailable: %s", name, why)
 
-        self.store = Store(s.resolved_store_url(), NAMESPACE, user=s.store_user, password=s.store_password)
+        self.store = Store.from_settings(s, NAMESPACE)
         await self.store.open(SCHEMA)
         repo = UsageRepository(self.store)
         self.bus = Bus.from_settings(s)

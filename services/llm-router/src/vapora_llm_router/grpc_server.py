@@ -10,11 +10,33 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from vapora.llm.v1 import llm_pb2, llm_pb2_grpc
 from vapora_llm_router.budget import RoleState
-from vapora_llm_router.providers.base import ChatTurn
+from vapora_llm_router.providers.base import ChatTurn, ToolCall, ToolDefinition, ToolResult
 from vapora_llm_router.routing import RouteRequest
 from vapora_llm_router.service import Decision, Result, RouterService
 
 SERVICE_NAME = "vapora.llm.v1.LlmRouter"
+
+
+def to_call(c: llm_pb2.ToolCall) -> ToolCall:
+    return ToolCall(id=c.id, name=c.name, arguments_json=c.arguments_json, error=c.error, provider_data=c.provider_data)
+
+
+def from_call(c: ToolCall) -> llm_pb2.ToolCall:
+    return llm_pb2.ToolCall(
+        id=c.id, name=c.name, arguments_json=c.arguments_json, error=c.error, provider_data=c.provider_data
+    )
+
+
+def to_turn(m: llm_pb2.ChatMessage) -> ChatTurn:
+    return ChatTurn(
+        m.role,
+        m.content,
+        tool_calls=tuple(to_call(c) for c in m.tool_calls),
+        tool_results=tuple(
+            ToolResult(tool_call_id=r.tool_call_id, name=r.name, content=r.content, is_error=r.is_error)
+            for r in m.tool_results
+        ),
+    )
 
 
 def to_request(msg: llm_pb2.CompleteRequest) -> RouteRequest:
@@ -27,13 +49,16 @@ def to_request(msg: llm_pb2.CompleteRequest) -> RouteRequest:
         task_type=msg.task_type,
         complexity=msg.complexity,
         system=msg.system,
-        messages=tuple(ChatTurn(m.role, m.content) for m in msg.messages),
+        messages=tuple(to_turn(m) for m in msg.messages),
         provider_override=msg.provider_override,
         model_override=msg.model_override,
         max_tokens=msg.max_tokens,
         temperature=msg.temperature,
         preferred_provider=msg.preferred_provider,
         preferred_model=msg.preferred_model,
+        tools=tuple(
+            ToolDefinition(name=t.name, description=t.description, parameters_json=t.parameters_json) for t in msg.tools
+        ),
     )
 
 
@@ -59,6 +84,8 @@ def to_response(r: Result) -> llm_pb2.CompleteResponse:
         finish_reason=r.finish_reason,
         decision=to_decision(r.decision),
         failed_providers=r.failed_providers,
+        tool_calls=[from_call(c) for c in r.tool_calls],
+        unverified=r.unverified,
     )
 
 

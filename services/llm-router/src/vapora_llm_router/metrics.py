@@ -46,3 +46,8 @@ CONFIG_RELOADS = Counter(
 USAGE_WRITE_FAILURES = Counter(
     "vapora_llm_usage_write_failures_total", "Usage records that could not be stored or published.", ["sink"]
 )
+TOOL_CALLS = Counter(
+    "vapora_llm_tool_calls_total",
+    "Tool calls the models made, by provider and outcome (ok, malformed: sent back with an error).",
+    ["provider", "outcome"],
+)

@@ -22,13 +22,15 @@ from dataclasses import dataclass, field
 from vapora_llm_router.breaker import OPEN, Breakers
 from vapora_llm_router.budget import EXHAUSTED, NEAR_LIMIT, RoleState
 from vapora_llm_router.config import Config
-from vapora_llm_router.providers.base import ChatTurn
+from vapora_llm_router.providers.base import ChatTurn, ToolDefinition
 
 OFFLINE = "offline"
 # Conservative on purpose: a reservation must not be smaller than what the call bills.
 CHARS_PER_TOKEN = 3
 TOKENS_PER_MESSAGE = 4
 TOKENS_OVERHEAD = 8
+# With tools, providers add a system prompt of their own (Anthropic documents ~350 tokens).
+TOKENS_TOOLS_OVERHEAD = 350
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -48,6 +50,7 @@ class RouteRequest:
     temperature: float = 0.0
     preferred_provider: str = ""
     preferred_model: str = ""
+    tools: tuple[ToolDefinition, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +68,19 @@ class Plan:
     max_tokens: int = 0
 
 
+def _turn_chars(m: ChatTurn) -> int:
+    calls = sum(len(c.id) + len(c.name) + len(c.arguments_json) for c in m.tool_calls)
+    results = sum(len(r.tool_call_id) + len(r.content) for r in m.tool_results)
+    return len(m.content) + calls + results
+
+
 def estimate_input_tokens(req: RouteRequest) -> int:
-    chars = len(req.system) + sum(len(m.content) for m in req.messages)
-    return chars // CHARS_PER_TOKEN + TOKENS_PER_MESSAGE * (len(req.messages) + 1) + TOKENS_OVERHEAD
+    """The prompt's tokens, over-estimated: text, tool calls and results, and tool definitions."""
+    chars = len(req.system) + sum(_turn_chars(m) for m in req.messages)
+    chars += sum(len(t.name) + len(t.description) + len(t.parameters_json) for t in req.tools)
+    parts = len(req.messages) + 1 + sum(len(m.tool_calls) + len(m.tool_results) for m in req.messages)
+    tools = TOKENS_TOOLS_OVERHEAD + TOKENS_PER_MESSAGE * len(req.tools) if req.tools else 0
+    return chars // CHARS_PER_TOKEN + TOKENS_PER_MESSAGE * parts + tools + TOKENS_OVERHEAD
 
 
 def estimate_cents(config: Config, provider: str, model: str, input_tokens: int, max_tokens: int) -> float:

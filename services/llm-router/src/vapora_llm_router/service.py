@@ -1,6 +1,9 @@
-"""The router's domain logic: plan, reserve, call with retries and fallback, settle, record.
+"""The router's domain logic: validate, plan, reserve, call, fall back, settle, record.
 
-Plain typed classes with no transport: the gRPC servicer and the tests drive it directly.
+Validation is :mod:`.validation`, the plan :mod:`.routing`, one provider's retries and breaker
+:mod:`.attempts`; this module tries the plan's candidates in order, each with a budget
+reservation settled by the billed cost. Plain typed classes with no transport: the gRPC
+servicer and the tests drive it directly.
 """
 
 from __future__ import annotations
@@ -10,23 +13,19 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from vapora_core.errors import Internal, InvalidArgument, ResourceExhausted, Unavailable, VaporaError
 from vapora_llm_router import metrics
+from vapora_llm_router.attempts import Attempts
 from vapora_llm_router.breaker import Breakers
 from vapora_llm_router.budget import BudgetLedger, Reservation, RoleState
-from vapora_llm_router.config import PROVIDERS, Config
-from vapora_llm_router.providers.base import (
-    ChatTurn,
-    Completion,
-    Provider,
-    ProviderAuthError,
-    ProviderRequest,
-    StreamEvent,
-)
+from vapora_llm_router.config import Config
+from vapora_llm_router.providers.base import Completion, Provider, ProviderRequest, StreamEvent, ToolCall
 from vapora_llm_router.routing import Candidate, Plan, Router, RouteRequest, estimate_cents
+from vapora_llm_router.validation import validate
 
 log = logging.getLogger("vapora.llm_router")
 
@@ -52,6 +51,8 @@ class Result:
     finish_reason: str
     decision: Decision
     failed_providers: list[str] = field(default_factory=list)
+    tool_calls: tuple[ToolCall, ...] = ()
+    unverified: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,35 +74,6 @@ class UsageRecord:
 UsageSink = Callable[[UsageRecord], None]
 
 
-def validate(req: RouteRequest, *, require_messages: bool = True) -> RouteRequest:
-    """Check a request; system messages in the list are folded into ``system``."""
-    if req.max_tokens < 0:
-        raise InvalidArgument(f"max_tokens must be ≥ 0, got {req.max_tokens}")
-    if not 0.0 <= req.temperature <= 2.0:
-        raise InvalidArgument(f"temperature must be between 0 and 2, got {req.temperature}")
-    for name, value in (("provider_override", req.provider_override), ("preferred_provider", req.preferred_provider)):
-        if value and value not in PROVIDERS:
-            raise InvalidArgument(f"{name}: unknown provider {value!r}; known: {', '.join(PROVIDERS)}")
-    system = [req.system] if req.system else []
-    turns: list[ChatTurn] = []
-    for i, m in enumerate(req.messages):
-        if m.role == "system":
-            system.append(m.content)
-        elif m.role in ("user", "assistant"):
-            turns.append(m)
-        else:
-            raise InvalidArgument(f"messages[{i}].role must be system, user or assistant, got {m.role!r}")
-    if not turns and require_messages:
-        raise InvalidArgument("messages: at least one user message is required")
-    return RouteRequest(
-        **{
-            **{f: getattr(req, f) for f in RouteRequest.__dataclass_fields__},
-            "system": "\n\n".join(system),
-            "messages": tuple(turns),
-        }
-    )
-
-
 class RouterService:
     def __init__(
         self,
@@ -119,8 +91,8 @@ class RouterService:
         self.breakers = breakers or Breakers(b.failure_threshold, b.cooldown_s)
         self.ledger = ledger or BudgetLedger(config.budget)
         self.router = Router(config, unavailable, self.breakers)
+        self.attempts = Attempts(self.breakers, sleep)
         self._sink = usage_sink
-        self._sleep = sleep
 
     @property
     def config(self) -> Config:
@@ -174,6 +146,7 @@ class RouterService:
             messages=req.messages,
             max_tokens=plan.max_tokens,
             temperature=req.temperature,
+            tools=req.tools,
         )
 
     def _reserve(self, req: RouteRequest, c: Candidate, reasons: list[str]) -> Reservation | None:
@@ -183,42 +156,6 @@ class RouterService:
             reasons.append(f"skipped {c.provider}: {why}")
             metrics.FALLBACKS.labels(c.provider, "budget").inc()
         return reservation
-
-    def _failed_attempt(self, provider: str, exc: VaporaError) -> None:
-        breaker = self.breakers.get(provider)
-        metrics.PROVIDER_ERRORS.labels(provider, exc.code).inc()
-        if exc.retryable or isinstance(exc, ProviderAuthError | Internal):
-            breaker.failure(self.breakers.now())
-        else:
-            breaker.release()
-
-    async def _call(self, provider: Provider, preq: ProviderRequest) -> Completion:
-        """One provider, retrying retryable errors with backoff while its breaker allows."""
-        cfg = self.config.router.retry
-        name = provider.name
-        for attempt in range(cfg.attempts):
-            breaker = self.breakers.get(name)
-            if not breaker.acquire(self.breakers.now()):
-                raise Unavailable(f"{name}: circuit open, not calling it")
-            started = time.perf_counter()
-            try:
-                completion = await provider.complete(preq)
-            except VaporaError as exc:
-                self._failed_attempt(name, exc)
-                if not exc.retryable or attempt + 1 >= cfg.attempts:
-                    raise
-                log.warning("%s attempt %d failed, retrying: %s", name, attempt + 1, exc)
-                await self._sleep(cfg.backoff_s * 2**attempt)
-                continue
-            except Exception as exc:
-                err = Internal(f"{name}: unexpected response: {type(exc).__name__}: {exc}")
-                self._failed_attempt(name, err)
-                raise err from exc
-            finally:
-                metrics.LATENCY.labels(name).observe(time.perf_counter() - started)
-            breaker.success()
-            return completion
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def _finish(
         self,
@@ -265,6 +202,8 @@ class RouterService:
             finish_reason=completion.finish_reason,
             decision=self._decision(plan, reasons, index),
             failed_providers=failed,
+            tool_calls=completion.tool_calls,
+            unverified=completion.unverified,
         )
 
     def _record(self, record: UsageRecord) -> None:
@@ -331,7 +270,9 @@ class RouterService:
             if reservation is None:
                 continue
             try:
-                completion = await self._call(provider, self._provider_request(req, c, plan))
+                completion = await self.attempts.complete(
+                    provider, self._provider_request(req, c, plan), self.config.router.retry
+                )
             except VaporaError as exc:
                 self.ledger.settle(reservation, 0.0)
                 failed.append(c.provider)
@@ -369,7 +310,6 @@ class RouterService:
         reasons = list(plan.reasons)
         failed: list[str] = []
         errors: list[VaporaError] = []
-        attempts = self.config.router.retry.attempts
         for i, c in enumerate(plan.candidates):
             provider = self.providers.get(c.provider)
             if provider is None:
@@ -380,45 +320,28 @@ class RouterService:
             preq = self._provider_request(req, c, plan)
             sent = False
             final: Completion | None = None
-            last_exc: VaporaError | None = None
             try:
-                for attempt in range(attempts):
-                    if not self.breakers.get(c.provider).acquire(self.breakers.now()):
-                        last_exc = Unavailable(f"{c.provider}: circuit open, not calling it")
-                        break
-                    try:
-                        async for ev in provider.stream(preq):
-                            if ev.final is not None:
-                                final = ev.final
-                            elif ev.delta:
-                                sent = True
-                                yield ev
-                        if final is None:
-                            raise Internal(f"{c.provider}: stream ended without usage")
-                    except VaporaError as exc:
-                        self._failed_attempt(c.provider, exc)
-                        last_exc = exc
-                        if sent or not exc.retryable or attempt + 1 >= attempts:
-                            break
-                        await self._sleep(self.config.router.retry.backoff_s * 2**attempt)
-                        continue
-                    self.breakers.get(c.provider).success()
-                    last_exc = None
-                    break
+                async with aclosing(self.attempts.stream(provider, preq, self.config.router.retry)) as events:
+                    async for ev in events:
+                        if ev.final is not None:
+                            final = ev.final
+                        else:
+                            sent = True
+                            yield ev
+            except VaporaError as exc:
+                self.ledger.settle(reservation, 0.0)
+                if sent:
+                    raise
+                failed.append(c.provider)
+                errors.append(exc)
+                reasons.append(f"{c.provider} failed: {exc}")
+                metrics.FALLBACKS.labels(c.provider, exc.code).inc()
+                continue
             except BaseException:
                 # Cancelled mid-stream: charge the worst case, as for Complete.
                 self.ledger.settle(reservation, reservation.amount)
                 raise
-            if last_exc is not None or final is None:
-                self.ledger.settle(reservation, 0.0)
-                error = last_exc or Internal(f"{c.provider}: stream ended without usage")
-                if sent:
-                    raise error
-                failed.append(c.provider)
-                errors.append(error)
-                reasons.append(f"{c.provider} failed: {error}")
-                metrics.FALLBACKS.labels(c.provider, error.code).inc()
-                continue
+            assert final is not None  # Attempts.stream ends with the final event or raises
             yield self._finish(
                 req=req,
                 c=c,

@@ -46,7 +46,7 @@ class McpApp:
         s = self.settings
         require_token_beyond_loopback(s.mcp_http_host, s.mcp_http_token)
         config = self.load_config()
-        self.store = Store(s.resolved_store_url(), NAMESPACE, user=s.store_user, password=s.store_password)
+        self.store = Store.from_settings(s, NAMESPACE)
         await self.store.open(SCHEMA)
         self._repo = repo = Repository(self.store)
         self._catalogue.load(await repo.load_tools())

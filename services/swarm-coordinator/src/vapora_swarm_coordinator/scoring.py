@@ -12,8 +12,9 @@ neutral 0.5). Ties go to the lower load, then to the higher declared proficiency
 smaller agent id (deterministic): on a cold start the tester, not whoever sorts first, gets
 the first testing task, and so the first evidence.
 
-:func:`rank` is the reference order; the coordinator's hot path, ``FleetView.best`` (``state.py``),
-keeps the same order in a heap per task type and is tested against it.
+:func:`score` applies the formula, and nothing else does. :func:`rank` is the reference order;
+the coordinator's hot path, ``FleetView.best`` (``state.py``), keys a heap per task type by
+:func:`score` in the same order and is tested against it.
 """
 
 from __future__ import annotations
@@ -76,15 +77,17 @@ def has_data(evidence: Evidence | None) -> bool:
 
 
 def score(load: int, evidence: Evidence | None, *, learning: bool, proficiency: float = NEUTRAL_PRIOR) -> Score:
-    """The score of one candidate; ``learning`` is False when no candidate has data."""
+    """The score of one candidate; ``learning`` is False when no candidate has data. The one place
+    the formula is applied: ``rank`` and the view's heaps (``state.py``) both take it from here."""
     if not learning:
         ls = load_score(1.0, load)
         return Score(1.0, load, ls, 0.0, 0.0, ls, False)
     if evidence is None or evidence.executions <= 0:
         p = prior(proficiency)
-        return Score(p, load, load_score(p, load), p, 0.0, total_at(p, max(0, load), p, 0.0), False)
+        ls = load_score(p, load)
+        return Score(p, load, ls, p, 0.0, total(ls, p, 0.0), False)
     ls = load_score(evidence.success_rate, load)
-    t = total_at(evidence.success_rate, max(0, load), evidence.expertise, evidence.confidence)
+    t = total(ls, evidence.expertise, evidence.confidence)
     return Score(evidence.success_rate, load, ls, evidence.expertise, evidence.confidence, t, True)
 
 
@@ -94,8 +97,3 @@ def rank(candidates: Sequence[Candidate]) -> list[tuple[Candidate, Score]]:
     scored = [(c, score(c.load, c.evidence, learning=learning, proficiency=c.proficiency)) for c in candidates]
     scored.sort(key=lambda cs: (-cs[1].total, cs[0].load, -prior(cs[0].proficiency), cs[0].agent_id))
     return scored
-
-
-def total_at(success_rate: float, load: int, expertise: float, confidence: float) -> float:
-    """``total(load_score(success_rate, load), expertise, confidence)`` with the same float operations."""
-    return W_LOAD * (success_rate / (1 + load)) + W_EXPERTISE * expertise + W_CONFIDENCE * confidence

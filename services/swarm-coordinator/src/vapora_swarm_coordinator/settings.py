@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pydantic import Field
 
 from vapora_core.settings import ServiceSettings
@@ -11,10 +9,13 @@ from vapora_core.settings import ServiceSettings
 
 class CoordinatorSettings(ServiceSettings):
     service_name: str = "swarm-coordinator"
-    jetstream_stats_s: float = 5.0  # the coordinator exports JetStream queue depth and consumer lag
+    jetstream_stats_s: float = Field(
+        default=5.0,
+        ge=0,
+        description="Export JetStream stream and consumer gauges (queue depth, consumer lag) every N s; 0: off.",
+    )
     grpc_port: int = 50052
     metrics_port: int = 9102
-    config_dir: Path = Field(default=Path("config"), description="The repo's config/ directory.")
     registry_addr: str = Field(default="127.0.0.1:50051", description="agent-registry gRPC address.")
     kg_addr: str = Field(default="127.0.0.1:50054", description="knowledge-graph gRPC address ('' = none).")
     workers: int = Field(default=256, ge=1, description="Tasks assigned concurrently.")

@@ -12,8 +12,9 @@ from vapora_swarm_coordinator.scoring import Candidate, Evidence
 
 HEALTHY = agents_pb2.AGENT_STATUS_HEALTHY
 
-# (-total, load, -prior, agent id, version): heap order == scoring.rank order
-Entry = tuple[float, int, float, str, int]
+# (-total, load, -prior, agent id, version, the candidate, its score): heap order == scoring.rank
+# order (the candidate and score follow the version, so they are never compared)
+Entry = tuple[float, int, float, str, int, Candidate, scoring.Score]
 
 
 class FleetView:
@@ -140,17 +141,12 @@ class FleetView:
     # -- the best candidates (the hot path) ----------------------------------------------
 
     def _entry(self, task_type: str, agent_id: str, learning: bool, version: int) -> Entry:
+        """The agent's heap entry: its score now, as ``scoring.score`` gives it, keyed as ``scoring.rank`` orders."""
         n = self.load.get(agent_id, 0)
-        p = scoring.prior(self._by_type[task_type][agent_id][2])
-        if not learning:
-            t = 1.0 / (1 + n)
-        else:
-            e = self.profiles.get((agent_id, task_type))
-            if e is None or e.executions <= 0:
-                t = scoring.total_at(p, n, p, 0.0)
-            else:
-                t = scoring.total_at(e.success_rate, n, e.expertise, e.confidence)
-        return (-t, n, -p, agent_id, version)
+        proficiency = self._by_type[task_type][agent_id][2]
+        candidate = Candidate(agent_id, n, self.profiles.get((agent_id, task_type)), proficiency)
+        s = scoring.score(n, candidate.evidence, learning=learning, proficiency=proficiency)
+        return (-s.total, n, -scoring.prior(proficiency), agent_id, version, candidate, s)
 
     def _heap(self, task_type: str) -> tuple[bool, list[Entry]]:
         cached = self._heaps.get(task_type)
@@ -173,7 +169,7 @@ class FleetView:
         dropped, agents at capacity too: a fresh entry comes when their load drops), then the
         current ones are pushed back.
         """
-        learning, heap = self._heap(task_type)
+        _, heap = self._heap(task_type)
         capable = self._by_type.get(task_type, {})
         version = self._version
         kept: list[Entry] = []
@@ -181,7 +177,7 @@ class FleetView:
         seen: set[str] = set()
         while heap and len(kept) < k:
             entry = heapq.heappop(heap)
-            _, n, _, agent_id, v = entry
+            _, n, _, agent_id, v, _, _ = entry
             where = capable.get(agent_id)
             if where is None or version.get(agent_id, 0) != v or agent_id in seen:
                 continue
@@ -195,15 +191,4 @@ class FleetView:
             kept.append(entry)
         for entry in current:
             heapq.heappush(heap, entry)
-        profiles = self.profiles
-        out = []
-        for _, n, _, agent_id, _ in kept:
-            e = profiles.get((agent_id, task_type))
-            proficiency = capable[agent_id][2]
-            out.append(
-                (
-                    Candidate(agent_id, n, e, proficiency),
-                    scoring.score(n, e, learning=learning, proficiency=proficiency),
-                )
-            )
-        return out
+        return [(candidate, s) for *_, candidate, s in kept]

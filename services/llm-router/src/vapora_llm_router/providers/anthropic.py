@@ -1,12 +1,19 @@
-"""Anthropic Messages API (``POST /v1/messages``), JSON and SSE streaming."""
+"""Anthropic Messages API (``POST /v1/messages``), JSON and SSE streaming, with tool use.
+
+Tools go out as ``tools: [{name, description, input_schema}]``; an assistant turn's calls as
+``tool_use`` content blocks, their results as ``tool_result`` blocks of a user message. Calls
+come back as ``tool_use`` blocks (streamed: ``content_block_start`` with the block, then
+``input_json_delta`` pieces of its JSON input), with ``stop_reason: tool_use``.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from vapora_llm_router.providers.base import (
+    ChatTurn,
     Completion,
     ProviderRequest,
     StreamAccumulator,
@@ -20,8 +27,33 @@ from vapora_llm_router.providers.base import (
     stream_lines,
 )
 from vapora_llm_router.providers.http import HttpOptions, make_client
+from vapora_llm_router.providers.tools import (
+    RawCall,
+    ToolCallParts,
+    arguments,
+    collect_calls,
+    normalise_finish,
+    schema,
+)
 
 VERSION = "2023-06-01"
+FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls"}
+
+
+def _message(turn: ChatTurn) -> dict[str, Any]:
+    if turn.role == "tool":
+        blocks: list[dict[str, Any]] = []
+        for r in turn.tool_results:
+            block: dict[str, Any] = {"type": "tool_result", "tool_use_id": r.tool_call_id, "content": r.content}
+            if r.is_error:
+                block["is_error"] = True
+            blocks.append(block)
+        return {"role": "user", "content": blocks}
+    if turn.tool_calls:
+        blocks = [{"type": "text", "text": turn.content}] if turn.content else []
+        blocks += [{"type": "tool_use", "id": c.id, "name": c.name, "input": arguments(c)} for c in turn.tool_calls]
+        return {"role": "assistant", "content": blocks}
+    return {"role": turn.role, "content": turn.content}
 
 
 class AnthropicProvider:
@@ -35,11 +67,15 @@ class AnthropicProvider:
         payload: dict[str, Any] = {
             "model": request.model,
             "max_tokens": request.max_tokens,
-            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+            "messages": [_message(m) for m in request.messages],
             "temperature": request.temperature,
         }
         if request.system:
             payload["system"] = request.system
+        if request.tools:
+            payload["tools"] = [
+                {"name": t.name, "description": t.description, "input_schema": schema(t)} for t in request.tools
+            ]
         if stream:
             payload["stream"] = True
         return payload
@@ -52,17 +88,25 @@ class AnthropicProvider:
         if not isinstance(blocks, list):
             raise malformed(self.name, "content is not a list")
         text = "".join(str(b.get("text", "")) for b in blocks if isinstance(b, dict) and b.get("type") == "text")
+        raws = [
+            RawCall(b.get("id"), b.get("name"), b.get("input"))
+            for b in blocks
+            if isinstance(b, dict) and b.get("type") == "tool_use"
+        ]
+        calls = collect_calls(self.name, request.tools, raws, has_ids=True)
         usage = dig(self.name, data, "usage")
         return Completion(
             text=text,
             input_tokens=as_int(usage.get("input_tokens")),
             output_tokens=as_int(usage.get("output_tokens")),
-            finish_reason=str(data.get("stop_reason") or ""),
+            finish_reason=normalise_finish(str(data.get("stop_reason") or ""), FINISH, has_calls=bool(calls)),
             model=str(data.get("model") or request.model),
+            tool_calls=calls,
         )
 
-    async def stream(self, request: ProviderRequest) -> AsyncIterator[StreamEvent]:
+    async def stream(self, request: ProviderRequest) -> AsyncGenerator[StreamEvent, None]:
         acc = StreamAccumulator()
+        parts = ToolCallParts()
         input_tokens = output_tokens = 0
         finish, model = "", request.model
         lines = stream_lines(
@@ -80,8 +124,15 @@ class AnthropicProvider:
                 usage = message.get("usage") or {}
                 input_tokens = as_int(usage.get("input_tokens"))
                 output_tokens = as_int(usage.get("output_tokens"))
+            elif kind == "content_block_start":
+                block = dig(self.name, data, "content_block")
+                if isinstance(block, dict) and block.get("type") == "tool_use":
+                    index = as_int(data.get("index"))
+                    parts.add(index, call_id=block.get("id"), name=block.get("name"), arguments=block.get("input"))
             elif kind == "content_block_delta":
                 delta = dig(self.name, data, "delta")
+                if delta.get("type") == "input_json_delta":
+                    parts.add(as_int(data.get("index")), arguments=str(delta.get("partial_json") or ""))
                 text = str(delta.get("text", "")) if delta.get("type") == "text_delta" else ""
                 if text:
                     yield StreamEvent(delta=acc.add(text))
@@ -94,13 +145,15 @@ class AnthropicProvider:
                 raise error_for_status(self.name, status, json.dumps(data))
             elif kind == "message_stop":
                 break
+        calls = collect_calls(self.name, request.tools, parts.raw_calls(), has_ids=True)
         yield StreamEvent(
             final=Completion(
                 text=acc.text,
                 input_tokens=input_tokens,
                 output_tokens=output_tokens,
-                finish_reason=finish,
+                finish_reason=normalise_finish(finish, FINISH, has_calls=bool(calls)),
                 model=model,
+                tool_calls=calls,
             )
         )
 

@@ -12,7 +12,7 @@ Error mapping (one place, used by every adapter):
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -28,10 +28,40 @@ from vapora_core.errors import (
 )
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ToolDefinition:
+    """A tool the model may call; ``parameters_json`` is a JSON object schema (validated)."""
+
+    name: str
+    description: str = ""
+    parameters_json: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ToolCall:
+    """A call the model made; ``error`` set means it was malformed (see :mod:`.tools`)."""
+
+    id: str
+    name: str
+    arguments_json: str
+    error: str = ""
+    provider_data: str = ""  # opaque, sent back with the call (Gemini's thoughtSignature)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ToolResult:
+    tool_call_id: str
+    name: str
+    content: str
+    is_error: bool = False
+
+
 @dataclass(frozen=True, slots=True)
 class ChatTurn:
-    role: str  # user or assistant
+    role: str  # user, assistant or tool
     content: str
+    tool_calls: tuple[ToolCall, ...] = ()  # assistant turns that called tools
+    tool_results: tuple[ToolResult, ...] = ()  # role tool
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -41,6 +71,7 @@ class ProviderRequest:
     messages: tuple[ChatTurn, ...]
     max_tokens: int
     temperature: float
+    tools: tuple[ToolDefinition, ...] = ()
 
 
 @dataclass(slots=True, kw_only=True)
@@ -48,8 +79,10 @@ class Completion:
     text: str
     input_tokens: int
     output_tokens: int
-    finish_reason: str
+    finish_reason: str  # normalised: stop, length, tool_calls, or the provider's own word
     model: str
+    tool_calls: tuple[ToolCall, ...] = ()
+    unverified: bool = False  # no model produced it (the offline provider)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -69,7 +102,7 @@ class Provider(Protocol):
 
     async def complete(self, request: ProviderRequest) -> Completion: ...
 
-    def stream(self, request: ProviderRequest) -> AsyncIterator[StreamEvent]: ...
+    def stream(self, request: ProviderRequest) -> AsyncGenerator[StreamEvent, None]: ...
 
     async def aclose(self) -> None: ...
 

@@ -1,12 +1,19 @@
-"""Ollama ``POST /api/chat``: JSON, or NDJSON lines when streaming."""
+"""Ollama ``POST /api/chat``: JSON, or NDJSON lines when streaming, with tools.
+
+Tools go out as OpenAI's function format; an assistant turn's calls as ``tool_calls
+[{function: {name, arguments: object}}]``, each result as a message of role ``tool`` with
+``tool_name``. Calls come back whole in ``message.tool_calls`` (streamed: in one line), with
+no id unless the server sends one: the router then makes a stable one and never sends it back.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from vapora_llm_router.providers.base import (
+    ChatTurn,
     Completion,
     ProviderRequest,
     StreamAccumulator,
@@ -19,6 +26,47 @@ from vapora_llm_router.providers.base import (
     stream_lines,
 )
 from vapora_llm_router.providers.http import HttpOptions, make_client
+from vapora_llm_router.providers.openai import function_tools
+from vapora_llm_router.providers.tools import (
+    RawCall,
+    arguments,
+    collect_calls,
+    normalise_finish,
+    provider_id,
+    result_text,
+)
+
+FINISH = {"stop": "stop", "length": "length"}
+
+
+def _messages(turn: ChatTurn) -> list[dict[str, Any]]:
+    if turn.role == "tool":
+        results = []
+        for r in turn.tool_results:
+            result = {"role": "tool", "content": result_text(r), "tool_name": r.name}
+            if provider_id(r.tool_call_id):
+                result["tool_call_id"] = r.tool_call_id
+            results.append(result)
+        return results
+    msg: dict[str, Any] = {"role": turn.role, "content": turn.content}
+    if turn.tool_calls:
+        calls = []
+        for c in turn.tool_calls:
+            call: dict[str, Any] = {"function": {"name": c.name, "arguments": arguments(c)}}
+            if provider_id(c.id):
+                call["id"] = c.id
+            calls.append(call)
+        msg["tool_calls"] = calls
+    return [msg]
+
+
+def _raw_calls(message: Any) -> list[RawCall]:
+    calls = message.get("tool_calls") if isinstance(message, dict) else None
+    raws = []
+    for c in calls or []:
+        fn = (c.get("function") if isinstance(c, dict) else None) or {}
+        raws.append(RawCall(c.get("id") if isinstance(c, dict) else None, fn.get("name"), fn.get("arguments")))
+    return raws
 
 
 class OllamaProvider:
@@ -30,13 +78,29 @@ class OllamaProvider:
 
     def _payload(self, request: ProviderRequest, *, stream: bool) -> dict[str, Any]:
         messages = [{"role": "system", "content": request.system}] if request.system else []
-        messages += [{"role": m.role, "content": m.content} for m in request.messages]
-        return {
+        for m in request.messages:
+            messages += _messages(m)
+        payload: dict[str, Any] = {
             "model": request.model,
             "messages": messages,
             "stream": stream,
             "options": {"num_predict": request.max_tokens, "temperature": request.temperature},
         }
+        if request.tools:
+            payload["tools"] = function_tools(request)
+        return payload
+
+    def _completion(self, request: ProviderRequest, data: dict[str, Any], text: str, raws: list[RawCall]) -> Completion:
+        calls = collect_calls(self.name, request.tools, raws, has_ids=False)
+        raw_finish = str(data.get("done_reason") or ("stop" if data.get("done") else ""))
+        return Completion(
+            text=text,
+            input_tokens=as_int(data.get("prompt_eval_count")),
+            output_tokens=as_int(data.get("eval_count")),
+            finish_reason=normalise_finish(raw_finish, FINISH, has_calls=bool(calls)),
+            model=str(data.get("model") or request.model),
+            tool_calls=calls,
+        )
 
     async def complete(self, request: ProviderRequest) -> Completion:
         data = await post_json(
@@ -47,16 +111,11 @@ class OllamaProvider:
         if "error" in data:
             raise error_for_status(self.name, 500, json.dumps(data))
         content = dig(self.name, data, "message", "content")
-        return Completion(
-            text=str(content),
-            input_tokens=as_int(data.get("prompt_eval_count")),
-            output_tokens=as_int(data.get("eval_count")),
-            finish_reason=str(data.get("done_reason") or ("stop" if data.get("done") else "")),
-            model=str(data.get("model") or request.model),
-        )
+        return self._completion(request, data, str(content), _raw_calls(data["message"]))
 
-    async def stream(self, request: ProviderRequest) -> AsyncIterator[StreamEvent]:
+    async def stream(self, request: ProviderRequest) -> AsyncGenerator[StreamEvent, None]:
         acc = StreamAccumulator()
+        raws: list[RawCall] = []
         lines = stream_lines(self._client, self.name, "/api/chat", self._payload(request, stream=True), self._headers)
         async for line in lines:
             if not line.strip():
@@ -69,19 +128,13 @@ class OllamaProvider:
                 raise malformed(self.name, "stream line is not an object")
             if "error" in data:
                 raise error_for_status(self.name, 500, line)
-            text = str((data.get("message") or {}).get("content") or "")
+            message = data.get("message") or {}
+            raws += _raw_calls(message)
+            text = str(message.get("content") or "")
             if text:
                 yield StreamEvent(delta=acc.add(text))
             if data.get("done"):
-                yield StreamEvent(
-                    final=Completion(
-                        text=acc.text,
-                        input_tokens=as_int(data.get("prompt_eval_count")),
-                        output_tokens=as_int(data.get("eval_count")),
-                        finish_reason=str(data.get("done_reason") or "stop"),
-                        model=str(data.get("model") or request.model),
-                    )
-                )
+                yield StreamEvent(final=self._completion(request, data, acc.text, raws))
                 return
         raise malformed(self.name, "stream ended without a done line")
 

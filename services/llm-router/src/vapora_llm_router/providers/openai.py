@@ -1,12 +1,19 @@
-"""OpenAI Chat Completions (``POST /v1/chat/completions``), JSON and SSE streaming."""
+"""OpenAI Chat Completions (``POST /v1/chat/completions``), JSON and SSE streaming, with tools.
+
+Tools go out as ``tools: [{type: function, function: {name, description, parameters}}]``; an
+assistant turn's calls as ``tool_calls``, each result as a message of role ``tool`` with its
+``tool_call_id``. Calls come back in ``message.tool_calls`` (arguments: JSON text); streamed,
+as ``delta.tool_calls`` pieces keyed by ``index`` (id and name first, then argument text).
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from vapora_llm_router.providers.base import (
+    ChatTurn,
     Completion,
     ProviderRequest,
     StreamAccumulator,
@@ -20,6 +27,36 @@ from vapora_llm_router.providers.base import (
     stream_lines,
 )
 from vapora_llm_router.providers.http import HttpOptions, make_client
+from vapora_llm_router.providers.tools import (
+    RawCall,
+    ToolCallParts,
+    collect_calls,
+    normalise_finish,
+    result_text,
+    schema,
+)
+
+FINISH = {"function_call": "tool_calls"}
+
+
+def function_tools(request: ProviderRequest) -> list[dict[str, Any]]:
+    """``tools`` in the function format OpenAI defined (Ollama takes the same)."""
+    return [
+        {"type": "function", "function": {"name": t.name, "description": t.description, "parameters": schema(t)}}
+        for t in request.tools
+    ]
+
+
+def _messages(turn: ChatTurn) -> list[dict[str, Any]]:
+    if turn.role == "tool":
+        return [{"role": "tool", "tool_call_id": r.tool_call_id, "content": result_text(r)} for r in turn.tool_results]
+    if turn.tool_calls:
+        calls = [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments_json}}
+            for c in turn.tool_calls
+        ]
+        return [{"role": "assistant", "content": turn.content or None, "tool_calls": calls}]
+    return [{"role": turn.role, "content": turn.content}]
 
 
 class OpenAIProvider:
@@ -31,13 +68,16 @@ class OpenAIProvider:
 
     def _payload(self, request: ProviderRequest, *, stream: bool) -> dict[str, Any]:
         messages = [{"role": "system", "content": request.system}] if request.system else []
-        messages += [{"role": m.role, "content": m.content} for m in request.messages]
+        for m in request.messages:
+            messages += _messages(m)
         payload: dict[str, Any] = {
             "model": request.model,
             "messages": messages,
             "max_tokens": request.max_tokens,
             "temperature": request.temperature,
         }
+        if request.tools:
+            payload["tools"] = function_tools(request)
         if stream:
             payload["stream"] = True
             payload["stream_options"] = {"include_usage": True}
@@ -48,18 +88,25 @@ class OpenAIProvider:
             self._client, self.name, "/v1/chat/completions", self._payload(request, stream=False), self._headers
         )
         choice = dig(self.name, data, "choices", 0)
-        content = dig(self.name, choice, "message").get("content") or ""
+        message = dig(self.name, choice, "message")
+        raws = []
+        for c in message.get("tool_calls") or []:
+            fn = (c.get("function") if isinstance(c, dict) else None) or {}
+            raws.append(RawCall(c.get("id") if isinstance(c, dict) else None, fn.get("name"), fn.get("arguments")))
+        calls = collect_calls(self.name, request.tools, raws, has_ids=True)
         usage = data.get("usage") or {}
         return Completion(
-            text=str(content),
+            text=str(message.get("content") or ""),
             input_tokens=as_int(usage.get("prompt_tokens")),
             output_tokens=as_int(usage.get("completion_tokens")),
-            finish_reason=str(choice.get("finish_reason") or ""),
+            finish_reason=normalise_finish(str(choice.get("finish_reason") or ""), FINISH, has_calls=bool(calls)),
             model=str(data.get("model") or request.model),
+            tool_calls=calls,
         )
 
-    async def stream(self, request: ProviderRequest) -> AsyncIterator[StreamEvent]:
+    async def stream(self, request: ProviderRequest) -> AsyncGenerator[StreamEvent, None]:
         acc = StreamAccumulator()
+        parts = ToolCallParts()
         input_tokens = output_tokens = 0
         finish, model = "", request.model
         lines = stream_lines(
@@ -78,7 +125,12 @@ class OpenAIProvider:
                 raise error_for_status(self.name, 500, raw)
             model = str(data.get("model") or model)
             for choice in data.get("choices") or []:
-                text = (choice.get("delta") or {}).get("content") or ""
+                delta = choice.get("delta") or {}
+                for piece in delta.get("tool_calls") or []:
+                    fn = piece.get("function") or {}
+                    parts.add(as_int(piece.get("index")), call_id=piece.get("id"), name=fn.get("name"))
+                    parts.add(as_int(piece.get("index")), arguments=fn.get("arguments"))
+                text = delta.get("content") or ""
                 if text:
                     yield StreamEvent(delta=acc.add(str(text)))
                 finish = str(choice.get("finish_reason") or finish)
@@ -86,13 +138,15 @@ class OpenAIProvider:
             if isinstance(usage, dict):
                 input_tokens = as_int(usage.get("prompt_tokens"))
                 output_tokens = as_int(usage.get("completion_tokens"))
+        calls = collect_calls(self.name, request.tools, parts.raw_calls(), has_ids=True)
         yield StreamEvent(
             final=Completion(
                 text=acc.text,
                 input_tokens=input_tokens,
                 output_tokens=output_tokens,
-                finish_reason=finish,
+                finish_reason=normalise_finish(finish, FINISH, has_calls=bool(calls)),
                 model=model,
+                tool_calls=calls,
             )
         )
 

@@ -25,33 +25,39 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17vapora/llm/v1/llm.proto\x12\rvapora.llm.v1\x1a\x1fgoogle/protobuf/timestamp.proto\",\n\x0b\x43hatMessage\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\"\xe2\x02\n\x0f\x43ompleteRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x02 \x01(\t\x12\x0f\n\x07task_id\x18\x03 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x04 \x01(\t\x12\x0c\n\x04role\x18\x05 \x01(\t\x12\x11\n\ttask_type\x18\x06 \x01(\t\x12\x12\n\ncomplexity\x18\x07 \x01(\t\x12\x0e\n\x06system\x18\x08 \x01(\t\x12,\n\x08messages\x18\t \x03(\x0b\x32\x1a.vapora.llm.v1.ChatMessage\x12\x19\n\x11provider_override\x18\n \x01(\t\x12\x16\n\x0emodel_override\x18\x0b \x01(\t\x12\x12\n\nmax_tokens\x18\x0c \x01(\x05\x12\x13\n\x0btemperature\x18\r \x01(\x01\x12\x1a\n\x12preferred_provider\x18\x0e \x01(\t\x12\x17\n\x0fpreferred_model\x18\x0f \x01(\t\"y\n\x0fRoutingDecision\x12\x10\n\x08provider\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\x0f\n\x07reasons\x18\x03 \x03(\t\x12\x16\n\x0e\x66\x61llback_chain\x18\x04 \x03(\t\x12\x1c\n\x14\x65stimated_cost_cents\x18\x05 \x01(\x01\"\xf9\x01\n\x10\x43ompleteResponse\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x10\n\x08provider\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\x12\x14\n\x0cinput_tokens\x18\x04 \x01(\x03\x12\x15\n\routput_tokens\x18\x05 \x01(\x03\x12\x12\n\ncost_cents\x18\x06 \x01(\x01\x12\x12\n\nlatency_ms\x18\x07 \x01(\x03\x12\x15\n\rfinish_reason\x18\x08 \x01(\t\x12\x30\n\x08\x64\x65\x63ision\x18\t \x01(\x0b\x32\x1e.vapora.llm.v1.RoutingDecision\x12\x18\n\x10\x66\x61iled_providers\x18\n \x03(\t\"W\n\x16StreamCompleteResponse\x12\r\n\x05\x64\x65lta\x18\x01 \x01(\t\x12.\n\x05\x66inal\x18\x02 \x01(\x0b\x32\x1f.vapora.llm.v1.CompleteResponse\"\xa4\x01\n\x0c\x42udgetWindow\x12\x0e\n\x06window\x18\x01 \x01(\t\x12\x13\n\x0blimit_cents\x18\x02 \x01(\x01\x12\x13\n\x0bspent_cents\x18\x03 \x01(\x01\x12\x16\n\x0ereserved_cents\x18\x04 \x01(\x01\x12\x13\n\x0butilization\x18\x05 \x01(\x01\x12-\n\tresets_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"Y\n\x0c\x42udgetStatus\x12\x0c\n\x04role\x18\x01 \x01(\t\x12,\n\x07windows\x18\x02 \x03(\x0b\x32\x1b.vapora.llm.v1.BudgetWindow\x12\r\n\x05state\x18\x03 \x01(\t\"&\n\x16GetBudgetStatusRequest\x12\x0c\n\x04role\x18\x01 \x01(\t\"G\n\x17GetBudgetStatusResponse\x12,\n\x07\x62udgets\x18\x01 \x03(\x0b\x32\x1b.vapora.llm.v1.BudgetStatus\"\xb9\x02\n\x08LlmUsage\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x02 \x01(\t\x12\x0f\n\x07task_id\x18\x03 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x04 \x01(\t\x12\x0c\n\x04role\x18\x05 \x01(\t\x12\x11\n\ttask_type\x18\x06 \x01(\t\x12\x10\n\x08provider\x18\x07 \x01(\t\x12\r\n\x05model\x18\x08 \x01(\t\x12\x14\n\x0cinput_tokens\x18\t \x01(\x03\x12\x15\n\routput_tokens\x18\n \x01(\x03\x12\x12\n\ncost_cents\x18\x0b \x01(\x01\x12\x0f\n\x07success\x18\x0c \x01(\x08\x12\x12\n\nlatency_ms\x18\r \x01(\x03\x12\x10\n\x08\x66\x61llback\x18\x0e \x01(\x08\x12&\n\x02\x61t\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp2\xe7\x02\n\tLlmRouter\x12K\n\x08\x43omplete\x12\x1e.vapora.llm.v1.CompleteRequest\x1a\x1f.vapora.llm.v1.CompleteResponse\x12Y\n\x0eStreamComplete\x12\x1e.vapora.llm.v1.CompleteRequest\x1a%.vapora.llm.v1.StreamCompleteResponse0\x01\x12P\n\x0eSelectProvider\x12\x1e.vapora.llm.v1.CompleteRequest\x1a\x1e.vapora.llm.v1.RoutingDecision\x12`\n\x0fGetBudgetStatus\x12%.vapora.llm.v1.GetBudgetStatusRequest\x1a&.vapora.llm.v1.GetBudgetStatusResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17vapora/llm/v1/llm.proto\x12\rvapora.llm.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"L\n\x0eToolDefinition\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x17\n\x0fparameters_json\x18\x03 \x01(\t\"b\n\x08ToolCall\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x16\n\x0e\x61rguments_json\x18\x03 \x01(\t\x12\r\n\x05\x65rror\x18\x04 \x01(\t\x12\x15\n\rprovider_data\x18\x05 \x01(\t\"S\n\nToolResult\x12\x14\n\x0ctool_call_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x03 \x01(\t\x12\x10\n\x08is_error\x18\x04 \x01(\x08\"\x8a\x01\n\x0b\x43hatMessage\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\x12+\n\ntool_calls\x18\x03 \x03(\x0b\x32\x17.vapora.llm.v1.ToolCall\x12/\n\x0ctool_results\x18\x04 \x03(\x0b\x32\x19.vapora.llm.v1.ToolResult\"\x90\x03\n\x0f\x43ompleteRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x02 \x01(\t\x12\x0f\n\x07task_id\x18\x03 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x04 \x01(\t\x12\x0c\n\x04role\x18\x05 \x01(\t\x12\x11\n\ttask_type\x18\x06 \x01(\t\x12\x12\n\ncomplexity\x18\x07 \x01(\t\x12\x0e\n\x06system\x18\x08 \x01(\t\x12,\n\x08messages\x18\t \x03(\x0b\x32\x1a.vapora.llm.v1.ChatMessage\x12\x19\n\x11provider_override\x18\n \x01(\t\x12\x16\n\x0emodel_override\x18\x0b \x01(\t\x12\x12\n\nmax_tokens\x18\x0c \x01(\x05\x12\x13\n\x0btemperature\x18\r \x01(\x01\x12\x1a\n\x12preferred_provider\x18\x0e \x01(\t\x12\x17\n\x0fpreferred_model\x18\x0f \x01(\t\x12,\n\x05tools\x18\x10 \x03(\x0b\x32\x1d.vapora.llm.v1.ToolDefinition\"y\n\x0fRoutingDecision\x12\x10\n\x08provider\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\x0f\n\x07reasons\x18\x03 \x03(\t\x12\x16\n\x0e\x66\x61llback_chain\x18\x04 \x03(\t\x12\x1c\n\x14\x65stimated_cost_cents\x18\x05 \x01(\x01\"\xba\x02\n\x10\x43ompleteResponse\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x10\n\x08provider\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\x12\x14\n\x0cinput_tokens\x18\x04 \x01(\x03\x12\x15\n\routput_tokens\x18\x05 \x01(\x03\x12\x12\n\ncost_cents\x18\x06 \x01(\x01\x12\x12\n\nlatency_ms\x18\x07 \x01(\x03\x12\x15\n\rfinish_reason\x18\x08 \x01(\t\x12\x30\n\x08\x64\x65\x63ision\x18\t \x01(\x0b\x32\x1e.vapora.llm.v1.RoutingDecision\x12\x18\n\x10\x66\x61iled_providers\x18\n \x03(\t\x12+\n\ntool_calls\x18\x0b \x03(\x0b\x32\x17.vapora.llm.v1.ToolCall\x12\x12\n\nunverified\x18\x0c \x01(\x08\"W\n\x16StreamCompleteResponse\x12\r\n\x05\x64\x65lta\x18\x01 \x01(\t\x12.\n\x05\x66inal\x18\x02 \x01(\x0b\x32\x1f.vapora.llm.v1.CompleteResponse\"\xa4\x01\n\x0c\x42udgetWindow\x12\x0e\n\x06window\x18\x01 \x01(\t\x12\x13\n\x0blimit_cents\x18\x02 \x01(\x01\x12\x13\n\x0bspent_cents\x18\x03 \x01(\x01\x12\x16\n\x0ereserved_cents\x18\x04 \x01(\x01\x12\x13\n\x0butilization\x18\x05 \x01(\x01\x12-\n\tresets_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"Y\n\x0c\x42udgetStatus\x12\x0c\n\x04role\x18\x01 \x01(\t\x12,\n\x07windows\x18\x02 \x03(\x0b\x32\x1b.vapora.llm.v1.BudgetWindow\x12\r\n\x05state\x18\x03 \x01(\t\"&\n\x16GetBudgetStatusRequest\x12\x0c\n\x04role\x18\x01 \x01(\t\"G\n\x17GetBudgetStatusResponse\x12,\n\x07\x62udgets\x18\x01 \x03(\x0b\x32\x1b.vapora.llm.v1.BudgetStatus\"\xb9\x02\n\x08LlmUsage\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x02 \x01(\t\x12\x0f\n\x07task_id\x18\x03 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x04 \x01(\t\x12\x0c\n\x04role\x18\x05 \x01(\t\x12\x11\n\ttask_type\x18\x06 \x01(\t\x12\x10\n\x08provider\x18\x07 \x01(\t\x12\r\n\x05model\x18\x08 \x01(\t\x12\x14\n\x0cinput_tokens\x18\t \x01(\x03\x12\x15\n\routput_tokens\x18\n \x01(\x03\x12\x12\n\ncost_cents\x18\x0b \x01(\x01\x12\x0f\n\x07success\x18\x0c \x01(\x08\x12\x12\n\nlatency_ms\x18\r \x01(\x03\x12\x10\n\x08\x66\x61llback\x18\x0e \x01(\x08\x12&\n\x02\x61t\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp2\xe7\x02\n\tLlmRouter\x12K\n\x08\x43omplete\x12\x1e.vapora.llm.v1.CompleteRequest\x1a\x1f.vapora.llm.v1.CompleteResponse\x12Y\n\x0eStreamComplete\x12\x1e.vapora.llm.v1.CompleteRequest\x1a%.vapora.llm.v1.StreamCompleteResponse0\x01\x12P\n\x0eSelectProvider\x12\x1e.vapora.llm.v1.CompleteRequest\x1a\x1e.vapora.llm.v1.RoutingDecision\x12`\n\x0fGetBudgetStatus\x12%.vapora.llm.v1.GetBudgetStatusRequest\x1a&.vapora.llm.v1.GetBudgetStatusResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'vapora.llm.v1.llm_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CHATMESSAGE']._serialized_start=75
-  _globals['_CHATMESSAGE']._serialized_end=119
-  _globals['_COMPLETEREQUEST']._serialized_start=122
-  _globals['_COMPLETEREQUEST']._serialized_end=476
-  _globals['_ROUTINGDECISION']._serialized_start=478
-  _globals['_ROUTINGDECISION']._serialized_end=599
-  _globals['_COMPLETERESPONSE']._serialized_start=602
-  _globals['_COMPLETERESPONSE']._serialized_end=851
-  _globals['_STREAMCOMPLETERESPONSE']._serialized_start=853
-  _globals['_STREAMCOMPLETERESPONSE']._serialized_end=940
-  _globals['_BUDGETWINDOW']._serialized_start=943
-  _globals['_BUDGETWINDOW']._serialized_end=1107
-  _globals['_BUDGETSTATUS']._serialized_start=1109
-  _globals['_BUDGETSTATUS']._serialized_end=1198
-  _globals['_GETBUDGETSTATUSREQUEST']._serialized_start=1200
-  _globals['_GETBUDGETSTATUSREQUEST']._serialized_end=1238
-  _globals['_GETBUDGETSTATUSRESPONSE']._serialized_start=1240
-  _globals['_GETBUDGETSTATUSRESPONSE']._serialized_end=1311
-  _globals['_LLMUSAGE']._serialized_start=1314
-  _globals['_LLMUSAGE']._serialized_end=1627
-  _globals['_LLMROUTER']._serialized_start=1630
-  _globals['_LLMROUTER']._serialized_end=1989
+  _globals['_TOOLDEFINITION']._serialized_start=75
+  _globals['_TOOLDEFINITION']._serialized_end=151
+  _globals['_TOOLCALL']._serialized_start=153
+  _globals['_TOOLCALL']._serialized_end=251
+  _globals['_TOOLRESULT']._serialized_start=253
+  _globals['_TOOLRESULT']._serialized_end=336
+  _globals['_CHATMESSAGE']._serialized_start=339
+  _globals['_CHATMESSAGE']._serialized_end=477
+  _globals['_COMPLETEREQUEST']._serialized_start=480
+  _globals['_COMPLETEREQUEST']._serialized_end=880
+  _globals['_ROUTINGDECISION']._serialized_start=882
+  _globals['_ROUTINGDECISION']._serialized_end=1003
+  _globals['_COMPLETERESPONSE']._serialized_start=1006
+  _globals['_COMPLETERESPONSE']._serialized_end=1320
+  _globals['_STREAMCOMPLETERESPONSE']._serialized_start=1322
+  _globals['_STREAMCOMPLETERESPONSE']._serialized_end=1409
+  _globals['_BUDGETWINDOW']._serialized_start=1412
+  _globals['_BUDGETWINDOW']._serialized_end=1576
+  _globals['_BUDGETSTATUS']._serialized_start=1578
+  _globals['_BUDGETSTATUS']._serialized_end=1667
+  _globals['_GETBUDGETSTATUSREQUEST']._serialized_start=1669
+  _globals['_GETBUDGETSTATUSREQUEST']._serialized_end=1707
+  _globals['_GETBUDGETSTATUSRESPONSE']._serialized_start=1709
+  _globals['_GETBUDGETSTATUSRESPONSE']._serialized_end=1780
+  _globals['_LLMUSAGE']._serialized_start=1783
+  _globals['_LLMUSAGE']._serialized_end=2096
+  _globals['_LLMROUTER']._serialized_start=2099
+  _globals['_LLMROUTER']._serialized_end=2458
 # @@protoc_insertion_point(module_scope)

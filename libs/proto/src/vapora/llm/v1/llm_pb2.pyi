@@ -9,16 +9,56 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class ToolDefinition(_message.Message):
+    __slots__ = ("name", "description", "parameters_json")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_JSON_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    description: str
+    parameters_json: str
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., parameters_json: _Optional[str] = ...) -> None: ...
+
+class ToolCall(_message.Message):
+    __slots__ = ("id", "name", "arguments_json", "error", "provider_data")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ARGUMENTS_JSON_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_DATA_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    arguments_json: str
+    error: str
+    provider_data: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., arguments_json: _Optional[str] = ..., error: _Optional[str] = ..., provider_data: _Optional[str] = ...) -> None: ...
+
+class ToolResult(_message.Message):
+    __slots__ = ("tool_call_id", "name", "content", "is_error")
+    TOOL_CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    IS_ERROR_FIELD_NUMBER: _ClassVar[int]
+    tool_call_id: str
+    name: str
+    content: str
+    is_error: bool
+    def __init__(self, tool_call_id: _Optional[str] = ..., name: _Optional[str] = ..., content: _Optional[str] = ..., is_error: _Optional[bool] = ...) -> None: ...
+
 class ChatMessage(_message.Message):
-    __slots__ = ("role", "content")
+    __slots__ = ("role", "content", "tool_calls", "tool_results")
     ROLE_FIELD_NUMBER: _ClassVar[int]
     CONTENT_FIELD_NUMBER: _ClassVar[int]
+    TOOL_CALLS_FIELD_NUMBER: _ClassVar[int]
+    TOOL_RESULTS_FIELD_NUMBER: _ClassVar[int]
     role: str
     content: str
-    def __init__(self, role: _Optional[str] = ..., content: _Optional[str] = ...) -> None: ...
+    tool_calls: _containers.RepeatedCompositeFieldContainer[ToolCall]
+    tool_results: _containers.RepeatedCompositeFieldContainer[ToolResult]
+    def __init__(self, role: _Optional[str] = ..., content: _Optional[str] = ..., tool_calls: _Optional[_Iterable[_Union[ToolCall, _Mapping]]] = ..., tool_results: _Optional[_Iterable[_Union[ToolResult, _Mapping]]] = ...) -> None: ...
 
 class CompleteRequest(_message.Message):
-    __slots__ = ("request_id", "workspace_id", "task_id", "agent_id", "role", "task_type", "complexity", "system", "messages", "provider_override", "model_override", "max_tokens", "temperature", "preferred_provider", "preferred_model")
+    __slots__ = ("request_id", "workspace_id", "task_id", "agent_id", "role", "task_type", "complexity", "system", "messages", "provider_override", "model_override", "max_tokens", "temperature", "preferred_provider", "preferred_model", "tools")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
@@ -34,6 +74,7 @@ class CompleteRequest(_message.Message):
     TEMPERATURE_FIELD_NUMBER: _ClassVar[int]
     PREFERRED_PROVIDER_FIELD_NUMBER: _ClassVar[int]
     PREFERRED_MODEL_FIELD_NUMBER: _ClassVar[int]
+    TOOLS_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     workspace_id: str
     task_id: str
@@ -49,7 +90,8 @@ class CompleteRequest(_message.Message):
     temperature: float
     preferred_provider: str
     preferred_model: str
-    def __init__(self, request_id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., task_id: _Optional[str] = ..., agent_id: _Optional[str] = ..., role: _Optional[str] = ..., task_type: _Optional[str] = ..., complexity: _Optional[str] = ..., system: _Optional[str] = ..., messages: _Optional[_Iterable[_Union[ChatMessage, _Mapping]]] = ..., provider_override: _Optional[str] = ..., model_override: _Optional[str] = ..., max_tokens: _Optional[int] = ..., temperature: _Optional[float] = ..., preferred_provider: _Optional[str] = ..., preferred_model: _Optional[str] = ...) -> None: ...
+    tools: _containers.RepeatedCompositeFieldContainer[ToolDefinition]
+    def __init__(self, request_id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., task_id: _Optional[str] = ..., agent_id: _Optional[str] = ..., role: _Optional[str] = ..., task_type: _Optional[str] = ..., complexity: _Optional[str] = ..., system: _Optional[str] = ..., messages: _Optional[_Iterable[_Union[ChatMessage, _Mapping]]] = ..., provider_override: _Optional[str] = ..., model_override: _Optional[str] = ..., max_tokens: _Optional[int] = ..., temperature: _Optional[float] = ..., preferred_provider: _Optional[str] = ..., preferred_model: _Optional[str] = ..., tools: _Optional[_Iterable[_Union[ToolDefinition, _Mapping]]] = ...) -> None: ...
 
 class RoutingDecision(_message.Message):
     __slots__ = ("provider", "model", "reasons", "fallback_chain", "estimated_cost_cents")
@@ -66,7 +108,7 @@ class RoutingDecision(_message.Message):
     def __init__(self, provider: _Optional[str] = ..., model: _Optional[str] = ..., reasons: _Optional[_Iterable[str]] = ..., fallback_chain: _Optional[_Iterable[str]] = ..., estimated_cost_cents: _Optional[float] = ...) -> None: ...
 
 class CompleteResponse(_message.Message):
-    __slots__ = ("text", "provider", "model", "input_tokens", "output_tokens", "cost_cents", "latency_ms", "finish_reason", "decision", "failed_providers")
+    __slots__ = ("text", "provider", "model", "input_tokens", "output_tokens", "cost_cents", "latency_ms", "finish_reason", "decision", "failed_providers", "tool_calls", "unverified")
     TEXT_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
@@ -77,6 +119,8 @@ class CompleteResponse(_message.Message):
     FINISH_REASON_FIELD_NUMBER: _ClassVar[int]
     DECISION_FIELD_NUMBER: _ClassVar[int]
     FAILED_PROVIDERS_FIELD_NUMBER: _ClassVar[int]
+    TOOL_CALLS_FIELD_NUMBER: _ClassVar[int]
+    UNVERIFIED_FIELD_NUMBER: _ClassVar[int]
     text: str
     provider: str
     model: str
@@ -87,7 +131,9 @@ class CompleteResponse(_message.Message):
     finish_reason: str
     decision: RoutingDecision
     failed_providers: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, text: _Optional[str] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., cost_cents: _Optional[float] = ..., latency_ms: _Optional[int] = ..., finish_reason: _Optional[str] = ..., decision: _Optional[_Union[RoutingDecision, _Mapping]] = ..., failed_providers: _Optional[_Iterable[str]] = ...) -> None: ...
+    tool_calls: _containers.RepeatedCompositeFieldContainer[ToolCall]
+    unverified: bool
+    def __init__(self, text: _Optional[str] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., cost_cents: _Optional[float] = ..., latency_ms: _Optional[int] = ..., finish_reason: _Optional[str] = ..., decision: _Optional[_Union[RoutingDecision, _Mapping]] = ..., failed_providers: _Optional[_Iterable[str]] = ..., tool_calls: _Optional[_Iterable[_Union[ToolCall, _Mapping]]] = ..., unverified: _Optional[bool] = ...) -> None: ...
 
 class StreamCompleteResponse(_message.Message):
     __slots__ = ("delta", "final")

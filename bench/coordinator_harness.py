@@ -1,0 +1,66 @@
+"""The coordinator as its own process, and what the bench serves it and reads from it.
+
+``python -m vapora_swarm_coordinator`` (or ``coordinator_without_store.py``) on the bench's NATS;
+the AgentRegistry this process serves it (ListAgents at cold start); its store round trips read
+from its own ``/metrics``; its choice explained over gRPC.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from vapora.agents.v1 import agents_pb2, agents_pb2_grpc
+from vapora.coordinator.v1 import coordinator_pb2, coordinator_pb2_grpc
+from vapora_core.grpc import channel
+from vapora_testing.process import ServiceProcess, service_env
+
+
+class Registry(agents_pb2_grpc.AgentRegistryServicer):
+    """Serves ListAgents (the coordinator's cold start) and nothing else."""
+
+    def __init__(self, agents: list[agents_pb2.Agent]) -> None:
+        self.agents = agents
+
+    async def ListAgents(self, request: Any, context: Any) -> agents_pb2.ListAgentsResponse:
+        return agents_pb2.ListAgentsResponse(agents=self.agents)
+
+
+WITHOUT_STORE = Path(__file__).with_name("coordinator_without_store.py")
+
+
+def coordinator_process(url: str, data: Path, registry_addr: str, *, without_store: bool) -> ServiceProcess:
+    """``python -m vapora_swarm_coordinator`` (or ``coordinator_without_store.py``) on this NATS."""
+    env = service_env(url, data, VAPORA_REGISTRY_ADDR=registry_addr, VAPORA_KG_ADDR="", VAPORA_LOG_LEVEL="WARNING")
+    command = [str(WITHOUT_STORE)] if without_store else []
+    return ServiceProcess("vapora_swarm_coordinator", env, data, data / "coordinator.log", command=command)
+
+
+async def store_trips(metrics_port: int) -> dict[str, tuple[float, float, float]]:
+    """Per kind of store write (create, finish): round trips, items and seconds so far, read
+    from the coordinator's own metrics."""
+    async with httpx.AsyncClient() as client:
+        text = (await client.get(f"http://127.0.0.1:{metrics_port}/metrics")).text
+    value: dict[tuple[str, str], float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            value[(sample.name, sample.labels.get("kind", ""))] = sample.value
+    return {
+        kind: (
+            value.get(("vapora_coordinator_store_batch_items_count", kind), 0.0),
+            value.get(("vapora_coordinator_store_batch_items_sum", kind), 0.0),
+            value.get(("vapora_coordinator_store_write_seconds_sum", kind), 0.0),
+        )
+        for kind in ("create", "finish")
+    }
+
+
+async def learning_data_decided(addr: str, task_id: str) -> bool:
+    async with channel(addr) as ch:
+        got = await coordinator_pb2_grpc.CoordinatorStub(ch).ExplainAssignment(
+            coordinator_pb2.ExplainAssignmentRequest(task_id=task_id, workspace_id="ws1")
+        )
+    return bool(got.score.learning_data)

@@ -1,0 +1,101 @@
+"""What the coordinator publishes, and nothing else.
+
+- An assignment: ``TaskStatusChanged`` ASSIGNED on ``events.task.<ws>`` and ``JobAssigned`` on
+  ``jobs.<agent_id>`` (msg id = job id, so announcing a record again is deduplicated by
+  JetStream). Both are sent at once on the one connection, the event first: an agent can only
+  finish (and DONE be published) after its job is stored, so ASSIGNED always precedes DONE.
+- A status: ``TaskStatusChanged`` (DONE, FAILED) on ``events.task.<ws>``.
+- A stop: ``JobStopped`` on ``stops.<agent_id>`` (core NATS) for the runtimes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from google.protobuf.message import Message
+
+from vapora.common.v1 import common_pb2
+from vapora.coordinator.v1 import coordinator_pb2
+from vapora.tasks.v1 import tasks_pb2
+from vapora_core.bus import subjects
+from vapora_core.bus.codec import timestamp
+from vapora_swarm_coordinator import records
+from vapora_swarm_coordinator.records import Clock, Row
+from vapora_swarm_coordinator.scoring import Score
+
+
+class Publisher(Protocol):
+    async def publish(self, subject: str, message: Message, *, msg_id: str | None = None) -> Any: ...
+
+    async def send(self, subject: str, message: Message, *, msg_id: str | None = None) -> asyncio.Future[Any]: ...
+
+    async def broadcast(self, subject: str, message: Message) -> None: ...
+
+
+# Subject names per agent / workspace, computed once (token sanitising is per character).
+_job_subject = functools.lru_cache(maxsize=16384)(subjects.job)
+_event_subject = functools.lru_cache(maxsize=16384)(subjects.task_event)
+
+
+@dataclass(frozen=True, slots=True)
+class Announcer:
+    bus: Publisher
+    clock: Clock
+
+    async def assignment(self, row: Row, task: tasks_pb2.Task | None = None, best: Score | None = None) -> None:
+        """Publish the job and the ASSIGNED event of ``row`` (idempotent: the job id is the msg id)."""
+        for future in await self.send_assignment(row, task, best):
+            await future
+
+    async def send_assignment(
+        self, row: Row, task: tasks_pb2.Task | None = None, best: Score | None = None
+    ) -> tuple[asyncio.Future[Any], ...]:
+        """Send what :meth:`assignment` publishes; the futures of their acknowledgements.
+
+        ``task`` and ``best`` are the first attempt's own (the row's otherwise: a reassignment,
+        or a record announced again)."""
+        stored = records.task_of(row) if task is None or row.get("attempt", 1) > 1 else task
+        stored.task_type = str(row["task_type"])
+        chosen = best if best is not None else records.chosen_score(row)
+        score = (
+            coordinator_pb2.ScoreBreakdown(**chosen._asdict())
+            if chosen is not None
+            else coordinator_pb2.ScoreBreakdown()
+        )
+        job = coordinator_pb2.JobAssigned(
+            job_id=str(row["job_id"]),
+            task=stored,
+            agent_id=str(row["agent_id"]),
+            attempt=int(row["attempt"]),
+            assigned_at=timestamp(float(row["assigned_s"])),
+            score=score,
+        )
+        assigned = await self.bus.send(
+            _event_subject(row["workspace_id"]),
+            self._event(row, common_pb2.TASK_STATE_ASSIGNED, detail=str(row.get("reason", ""))),
+        )
+        delivered = await self.bus.send(_job_subject(job.agent_id), job, msg_id=job.job_id)
+        return assigned, delivered
+
+    async def status(self, row: Row, state: int, **fields: Any) -> None:
+        """Publish ``row``'s task's new ``state`` (``fields``: the event's other fields)."""
+        event = self._event(row, state, **fields)
+        await self.bus.publish(_event_subject(event.workspace_id), event)
+
+    async def stop(self, stop: coordinator_pb2.JobStopped) -> None:
+        """Tell the runtimes to stop ``stop``'s job."""
+        await self.bus.broadcast(subjects.stop(stop.agent_id), stop)
+
+    def _event(self, row: Row, state: int, **fields: Any) -> tasks_pb2.TaskStatusChanged:
+        return tasks_pb2.TaskStatusChanged(
+            task_id=str(row["task_id"]),
+            workspace_id=str(row["workspace_id"]),
+            state=state,  # type: ignore[arg-type]
+            agent_id=str(row.get("agent_id", "")),
+            task_type=str(row.get("task_type", "")),
+            at=timestamp(self.clock()),
+            **fields,
+        )

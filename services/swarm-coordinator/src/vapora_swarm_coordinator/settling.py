@@ -1,0 +1,91 @@
+"""Executions settle tasks: DONE or FAILED, from the job that holds the task.
+
+The usual case is one round trip: a group-committed conditional update on the execution's job
+id (``batching.GroupCommit.finish``), which returns only who held the task (agent, workspace,
+task type) for the DONE / FAILED event. When it does not apply, the record says why: an unknown
+task or an execution of an older job (a reassigned task) is ignored; a task held without a job
+id on the execution is finished under the job that holds it; an execution applied before is
+announced again (its event may not have gone out), and its agent's load is not dropped twice.
+The result itself is not kept in the record: the knowledge graph's execution holds it, and the
+event carries its first ``RESULT_LIMIT`` characters.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from vapora.common.v1 import common_pb2
+from vapora.kg.v1 import kg_pb2
+from vapora_core.errors import InvalidArgument
+from vapora_swarm_coordinator import metrics
+from vapora_swarm_coordinator.announce import Announcer
+from vapora_swarm_coordinator.batching import GroupCommit
+from vapora_swarm_coordinator.records import Clock
+from vapora_swarm_coordinator.repository import ASSIGNED, DONE, FAILED, AssignmentRepository, Holder
+from vapora_swarm_coordinator.state import FleetView
+
+log = logging.getLogger("vapora.coordinator")
+
+RESULT_LIMIT = 2000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settler:
+    repo: AssignmentRepository
+    commits: GroupCommit
+    view: FleetView
+    announcer: Announcer
+    clock: Clock
+
+    async def on_execution(self, e: kg_pb2.ExecutionRecorded) -> None:
+        """Mark the task DONE or FAILED when ``e`` comes from the job that holds it."""
+        if not e.task_id:
+            raise InvalidArgument("ExecutionRecorded without task_id")
+        state = common_pb2.TASK_STATE_DONE if e.success else common_pb2.TASK_STATE_FAILED
+        changes = {
+            "state": DONE if e.success else FAILED,
+            "execution_id": e.execution_id,
+            "provider": e.provider,
+            "model": e.model,
+            "finished_s": self.clock(),
+            "error": e.error,
+        }
+        # The usual case in one round trip: the job named by the execution still holds the task.
+        holder = await self.commits.finish(e.task_id, e.job_id, changes) if e.job_id else None
+        applied = holder is not None
+        if holder is None:
+            row = await self.repo.get(e.task_id)
+            if row is None:
+                log.info("execution %s of unknown task %s ignored", e.execution_id, e.task_id)
+                return
+            if e.job_id and e.job_id != row["job_id"]:
+                metrics.STALE.inc()
+                log.info(
+                    "stale execution %s of job %s ignored (task now held by %s)",
+                    e.execution_id,
+                    e.job_id,
+                    row["job_id"],
+                )
+                return
+            if row["state"] == ASSIGNED:
+                holder = await self.repo.finish(e.task_id, str(row["job_id"]), changes)
+                if holder is None:
+                    return
+                applied = True
+            elif row.get("execution_id") != e.execution_id:
+                return
+            else:  # this execution was applied before; its DONE may not have gone out
+                holder = Holder.of(row)
+        if applied:
+            self.view.add_load(holder.agent_id, -1)
+            metrics.finished(changes["state"]).inc()
+        await self.announcer.status(
+            {"task_id": e.task_id, **holder.fields()},
+            state,
+            provider=e.provider,
+            model=e.model,
+            execution_id=e.execution_id,
+            result=e.result[:RESULT_LIMIT],
+            detail=e.error,
+        )
