@@ -161,15 +161,15 @@ async def test_only_the_coordinator_broadcasts_stops_and_only_the_runtime_hears_
     prod_nats: NatsServer, passwords: dict[str, str], buses: dict[str, Bus]
 ) -> None:
     heard: list[bytes] = []
-    runtime = buses["agent-runtime"].broker.connection
+    runtime = buses["agent-runtime"].nc
 
     async def on_stop(msg: Any) -> None:
         heard.append(msg.data)
 
     await runtime.subscribe("stops.*", cb=on_stop)
     await runtime.flush()
-    await buses["knowledge-graph"].broker.connection.publish("stops.a1", b"from kg")
-    await buses["swarm-coordinator"].broker.connection.publish("stops.a1", b"from coordinator")
+    await buses["knowledge-graph"].nc.publish("stops.a1", b"from kg")
+    await buses["swarm-coordinator"].nc.publish("stops.a1", b"from coordinator")
     for _ in range(50):
         if heard:
             break

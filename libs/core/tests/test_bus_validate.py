@@ -65,8 +65,8 @@ async def outcomes(bus: Bus) -> AsyncIterator[Outcomes]:
         e = kg_pb2.ExecutionRecorded.FromString(raw.data)
         seen.dead[e.execution_id] = dict(raw.headers or {})
 
-    sub = await bus.broker.connection.subscribe("dlq.executions.>", cb=on_dead)
-    await bus.subscribe(CONSUMERS.KG_EXECUTIONS, kg_pb2.ExecutionRecorded, handler, max_workers=4)
+    sub = await bus.nc.subscribe("dlq.executions.>", cb=on_dead)
+    await bus.subscribe(CONSUMERS.KG_EXECUTIONS, kg_pb2.ExecutionRecorded, handler, workers=4)
     yield seen
     await sub.unsubscribe()
 

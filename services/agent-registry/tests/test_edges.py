@@ -114,7 +114,7 @@ async def test_a_heartbeat_event_with_a_bad_field_is_dead_lettered_and_the_next_
     app: RegistryApp, stub: agents_pb2_grpc.AgentRegistryStub, bus: Bus
 ) -> None:
     await stub.Register(agents_pb2.RegisterRequest(agent=manifest(runtime_id="")))
-    dead = await bus.broker.connection.subscribe("dlq.agents.heartbeat.>")
+    dead = await bus.nc.subscribe("dlq.agents.heartbeat.>")
     future = Timestamp(seconds=253_402_300_000)
     for beat in (
         agents_pb2.AgentHeartbeat(agent_id="coder-1", runtime_id="rt\x00", current_load=1),

@@ -2,7 +2,7 @@
 
 Issue 28, defect 9: with the coordinator killed mid-run, one task stayed ``assigned`` although its
 DONE event had been applied: the gateway's consumer applied ASSIGNED and DONE at once (31 ms
-apart, ``max_workers=4``), and the embedded store let both concurrent updates of the record
+apart, ``workers=4``), and the embedded store let both concurrent updates of the record
 commit, the later (ASSIGNED) over the earlier.
 """
 
@@ -151,7 +151,7 @@ async def account(client: Any, bus: Bus) -> AsyncIterator[Account]:
     async def on_dead(msg: Any) -> None:
         acc.dead_letters.append(msg.data.decode(errors="replace"))
 
-    sub = await bus.broker.connection.subscribe("dlq.events.>", cb=on_dead)
+    sub = await bus.nc.subscribe("dlq.events.>", cb=on_dead)
     yield acc
     await sub.unsubscribe()
 

@@ -70,7 +70,7 @@ class DeadLetters:
 @pytest.fixture
 async def dead(bus: Bus) -> AsyncIterator[DeadLetters]:
     letters = DeadLetters()
-    sub = await bus.broker.connection.subscribe("dlq.>", cb=letters.on)
+    sub = await bus.nc.subscribe("dlq.>", cb=letters.on)
     yield letters
     await sub.unsubscribe()
 

@@ -37,7 +37,7 @@ async def test_a_nul_or_an_unknown_priority_in_one_task_of_a_batch_dead_letters_
     bad[2].priority = 9  # type: ignore[assignment]
     for t in [*good[:5], *bad, *good[5:]]:
         await submit(bus, t)
-    dlq = await bus.broker.connection.subscribe("dlq.tasks.>")
+    dlq = await bus.nc.subscribe("dlq.tasks.>")
     app = CoordinatorApp(coordinator_settings.model_copy(update={"workers": 1, "intake_batch": 8}))
     await app.start()
     try:
@@ -62,7 +62,7 @@ async def test_an_execution_with_a_nan_cost_is_dead_lettered_and_the_task_finish
     fake.add("rev", "review", max_concurrency=2)
     app = CoordinatorApp(coordinator_settings.model_copy(update={"workers": 1}))
     await app.start()
-    dlq = await bus.broker.connection.subscribe("dlq.executions.>")
+    dlq = await bus.nc.subscribe("dlq.executions.>")
     jobs: list[Any] = []
     try:
 
@@ -104,7 +104,7 @@ async def running(
         with contextlib.suppress(Exception):
             dead.append(tasks_pb2.TaskSubmitted.FromString(msg.data).task.id)
 
-    sub = await bus.broker.connection.subscribe("dlq.tasks.>", cb=on_dead)
+    sub = await bus.nc.subscribe("dlq.tasks.>", cb=on_dead)
     app = CoordinatorApp(coordinator_settings.model_copy(update={"workers": 2}))
     await app.start()
     await SimAgent("any", bus).start(max_concurrency=16)
