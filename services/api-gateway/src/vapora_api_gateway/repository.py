@@ -214,18 +214,30 @@ class Repository:
         )
         return await readable.rows(self.store, sql, params)
 
-    async def apply_status(self, task_id: str, rank: int, changes: dict[str, Any], entry: dict[str, Any]) -> Row | None:
-        """Apply a status change unless the task is terminal or already further along.
+    async def apply_status(
+        self, task_id: str, rank: int, at_ns: int, changes: dict[str, Any], entry: dict[str, Any]
+    ) -> Row | None:
+        """Apply a status change dated ``at_ns`` unless the task is final or already as far along:
+        it applies when ``rank`` is above the task's, or the same and ``at_ns`` is later than the
+        change it shows (so a redelivered event applies once). One conditional UPDATE, so the task
+        ends at its latest state whatever order the events come in.
 
         Returns the updated task, or None when the change was stale (or the task unknown).
         """
-        changes = {**changes, "rank": rank}
+        changes = {**changes, "rank": rank, "status_ns": at_ns}
         sets = ", ".join(f"{k} = $changes.{k}" for k in changes if k.isidentifier())
         return await self.store.one(
             f"UPDATE type::thing('task', $id) SET {sets}, history += $entry "  # noqa: S608 - our field names
-            "WHERE state NOT IN $terminal AND rank <= $rank "
-            "AND !(state = $changes.state AND array::last(history).at = $entry.at)",
-            {"id": task_id, "rank": rank, "changes": changes, "entry": entry, "terminal": list(TERMINAL)},
+            "WHERE state NOT IN $terminal "
+            "AND (rank < $rank OR (rank = $rank AND (status_ns ?? created_ns ?? 0) < $at_ns))",
+            {
+                "id": task_id,
+                "rank": rank,
+                "at_ns": at_ns,
+                "changes": changes,
+                "entry": entry,
+                "terminal": list(TERMINAL),
+            },
         )
 
     # -- refresh tokens ----------------------------------------------------------------

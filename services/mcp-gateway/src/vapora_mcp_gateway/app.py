@@ -21,7 +21,7 @@ from vapora_core.store import Store
 from vapora_mcp_gateway.catalogue import Catalogue
 from vapora_mcp_gateway.config import McpConfig, load_config
 from vapora_mcp_gateway.events import CallPublisher
-from vapora_mcp_gateway.grpc_server import SERVICE_NAME, McpGatewayServicer
+from vapora_mcp_gateway.grpc_server import LIMITS, SERVICE_NAME, McpGatewayServicer
 from vapora_mcp_gateway.identity import Authenticator
 from vapora_mcp_gateway.mcp_endpoint import McpHttpEndpoint
 from vapora_mcp_gateway.pool import ConnectionPool
@@ -91,6 +91,7 @@ class McpApp:
             s.grpc_host,
             s.grpc_port,
             [(mcp_pb2_grpc.add_McpGatewayServicer_to_server, McpGatewayServicer(self.service, auth), SERVICE_NAME)],
+            limits=LIMITS,
         )
         await self.grpc.start()
         self.http = McpHttpEndpoint(self.service, auth, s.mcp_http_host, s.mcp_http_port)
