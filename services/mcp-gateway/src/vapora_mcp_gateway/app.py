@@ -10,6 +10,7 @@ from vapora.mcp.v1 import mcp_pb2_grpc
 from vapora_core.bus import Bus
 from vapora_core.grpc import GrpcServer
 from vapora_core.metrics import Readiness
+from vapora_core.parts import Parts
 from vapora_core.store import Store
 from vapora_mcp_gateway.catalogue import Catalogue
 from vapora_mcp_gateway.config import McpConfig, load_config
@@ -29,6 +30,7 @@ class McpApp:
         self.settings = settings
         self.readiness = Readiness(settings.service_name)
         self._ping_interval_s = ping_interval_s
+        self.parts = Parts(settings.service_name, settings.shutdown_grace_s)
         self.store: Store | None = None
         self.bus: Bus | None = None
         self.pool: ConnectionPool | None = None
@@ -43,32 +45,35 @@ class McpApp:
         return load_config(s.config_path(), data_dir=s.data_dir, config_dir=s.config_dir)
 
     async def start(self) -> None:
-        s = self.settings
+        """Start the parts; :meth:`stop` stops them in reverse: the MCP endpoint, gRPC, the MCP
+        server sessions, the bus, the store."""
+        s, parts = self.settings, self.parts
         require_token_beyond_loopback(s.mcp_http_host, s.mcp_http_token)
         config = self.load_config()
-        self.store = Store.from_settings(s, NAMESPACE)
-        await self.store.open(SCHEMA)
+        self.store = await parts.store(Store.from_settings(s, NAMESPACE), SCHEMA)
         self._repo = repo = Repository(self.store)
         self._catalogue.load(await repo.load_tools())
-        self.bus = Bus.from_settings(s)
-        await self.bus.start()
+        self.bus = await parts.bus(Bus.from_settings(s))
         self.pool = pool = ConnectionPool(
             on_tools=self._on_tools, on_state=self._on_state, ping_interval_s=self._ping_interval_s
         )
+        parts.callback("the MCP server sessions", pool.stop)
         self.service = GatewayService(config, self._catalogue, pool.get, repo, CallPublisher(self.bus))
         await pool.apply(config)
         up = await pool.wait_up(s.mcp_start_wait_s)
         for name, ok in up.items():
             if not ok:
                 log.warning("MCP server %s is not up yet; its sessions keep retrying", name)
-        self.grpc = GrpcServer(
-            s.service_name,
-            s.grpc_host,
-            s.grpc_port,
-            [(mcp_pb2_grpc.add_McpGatewayServicer_to_server, McpGatewayServicer(self.service), SERVICE_NAME)],
+        self.grpc = await parts.grpc(
+            GrpcServer(
+                s.service_name,
+                s.grpc_host,
+                s.grpc_port,
+                [(mcp_pb2_grpc.add_McpGatewayServicer_to_server, McpGatewayServicer(self.service), SERVICE_NAME)],
+            )
         )
-        await self.grpc.start()
         self.http = McpHttpEndpoint(self.service, s.mcp_http_host, s.mcp_http_port, token=s.mcp_http_token)
+        parts.callback("the MCP endpoint", self.http.stop)  # also when it fails half-way through starting
         await self.http.start()
         log.info(
             "mcp-gateway serving gRPC on %s:%d and MCP on %s",
@@ -86,17 +91,7 @@ class McpApp:
         await self.pool.apply(config)
 
     async def stop(self) -> None:
-        grace = self.settings.shutdown_grace_s
-        if self.http is not None:
-            await self.http.stop()
-        if self.grpc is not None:
-            await self.grpc.stop(grace)
-        if self.pool is not None:
-            await self.pool.stop()
-        if self.bus is not None:
-            await self.bus.stop()
-        if self.store is not None:
-            await self.store.close()
+        await self.parts.stop()
 
     async def _on_tools(self, server: str, tools: list[mcp_types.Tool]) -> None:
         infos = [tool_from_mcp(server, t) for t in tools]
