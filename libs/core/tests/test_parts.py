@@ -13,7 +13,8 @@ from vapora_core.aio import Periodic
 from vapora_core.bus import Bus
 from vapora_core.errors import Unavailable
 from vapora_core.grpc import GrpcServer, channel, check_health
-from vapora_core.parts import Parts
+from vapora_core.parts import Parts, ServiceApp
+from vapora_core.settings import ServiceSettings
 from vapora_core.store import Store
 from vapora_testing.ports import free_port
 
@@ -99,3 +100,13 @@ async def test_grpc_is_given_the_shutdown_grace_to_finish_calls_in_flight() -> N
         await started.wait()
         await parts.stop()
         assert (await in_flight).id == "a1"  # it finished within the grace instead of being cut off
+
+
+async def test_a_service_app_stop_drops_readiness_before_it_stops_its_parts() -> None:
+    app = ServiceApp(ServiceSettings(service_name="demo"))
+    seen: list[bool] = []
+    app.parts.callback("readiness check", lambda: seen.append(app.readiness.ready))
+    app.readiness.set(True)
+    assert app.readiness.ready and app.grpc_port == 0  # no gRPC server yet
+    await app.stop()
+    assert seen == [False]  # not ready any more by the time the first part stops

@@ -1,7 +1,7 @@
 """What a service started, stopped in reverse: the one start/stop sequence of every ``app.py``.
 
-Each step of an app's ``start()`` registers its stop as it goes, and ``stop()`` is
-``await self.parts.stop()``::
+Each step of an app's ``start()`` registers its stop as it goes, and ``stop()`` (of
+:class:`ServiceApp`, which every app is) is ``await self.parts.stop()``::
 
     self.parts = parts = Parts(settings.service_name, settings.shutdown_grace_s)
     store = await parts.store(Store.from_settings(settings, NAMESPACE), SCHEMA)
@@ -29,6 +29,8 @@ from typing import Any
 from vapora_core.aio import Periodic
 from vapora_core.bus import Bus
 from vapora_core.grpc import GrpcServer
+from vapora_core.metrics import Readiness
+from vapora_core.settings import ServiceSettings
 from vapora_core.store import Store
 
 log = logging.getLogger("vapora.parts")
@@ -84,3 +86,24 @@ class Parts:
                 await result
         except Exception:
             log.exception("%s: stopping %s failed; stopping the rest", self.service, what)
+
+
+class ServiceApp:
+    """What every service's app has: its readiness, its :class:`Parts`, the gRPC server it serves
+    (``None`` for the two that serve none: the gateway's API is HTTP, the agent-runtime serves
+    nothing), and a stop that drops readiness and runs the parts' stops."""
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.readiness = Readiness(settings.service_name)
+        self.parts = Parts(settings.service_name, settings.shutdown_grace_s)
+        self.grpc: GrpcServer | None = None
+
+    @property
+    def grpc_port(self) -> int:
+        """The port gRPC serves on; 0 before start."""
+        return self.grpc.port if self.grpc is not None else 0
+
+    async def stop(self) -> None:
+        """Not ready any more, then every part's stop, in the reverse of the order they started."""
+        self.readiness.set(False)
+        await self.parts.stop()

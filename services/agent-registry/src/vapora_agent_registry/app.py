@@ -11,27 +11,20 @@ from vapora_agent_registry.settings import RegistrySettings
 from vapora_agent_registry.subscribers import HeartbeatSubscriber
 from vapora_core.bus import CONSUMERS, Bus
 from vapora_core.grpc import GrpcServer
-from vapora_core.metrics import Readiness
-from vapora_core.parts import Parts
+from vapora_core.parts import ServiceApp
 from vapora_core.store import Store
 
 
-class RegistryApp:
+class RegistryApp(ServiceApp):
     def __init__(self, settings: RegistrySettings) -> None:
+        super().__init__(settings)
         self.settings = settings
-        self.readiness = Readiness(settings.service_name)
         self.store = Store.from_settings(settings, NAMESPACE)
         self.bus = Bus.from_settings(settings)
         self.registry = Registry(
             heartbeat_timeout_s=settings.heartbeat_timeout_s, remove_after_s=settings.remove_after_s
         )
         self.directory = AgentDirectory(self.registry, AgentRepository(self.store), self.bus)
-        self.parts = Parts(settings.service_name, settings.shutdown_grace_s)
-        self.grpc: GrpcServer | None = None
-
-    @property
-    def grpc_port(self) -> int:
-        return self.grpc.port if self.grpc else 0
 
     async def start(self) -> None:
         """Start the parts; :meth:`stop` stops them in reverse: the sweep and the flush loop, gRPC,
@@ -63,6 +56,3 @@ class RegistryApp:
         )
         for loop in self.directory.maintenance(s.sweep_interval_s, s.flush_interval_s):
             parts.periodic(loop)
-
-    async def stop(self) -> None:
-        await self.parts.stop()

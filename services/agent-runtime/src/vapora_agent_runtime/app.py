@@ -14,19 +14,17 @@ from vapora_agent_runtime.manifest import load_manifests
 from vapora_agent_runtime.service import JobExecutor
 from vapora_agent_runtime.settings import RuntimeSettings
 from vapora_core.bus import Bus
-from vapora_core.metrics import Readiness
-from vapora_core.parts import Parts
+from vapora_core.parts import ServiceApp
 
 REGISTERED = "every hosted agent registered with agent-registry"
 
 
-class RuntimeApp:
+class RuntimeApp(ServiceApp):
     def __init__(self, settings: RuntimeSettings) -> None:
+        super().__init__(settings)
         self.settings = settings
-        self.readiness = Readiness(settings.service_name)
         self.runtime_id = settings.resolved_runtime_id()
         self.bus = Bus.from_settings(settings)
-        self.parts = Parts(settings.service_name, settings.shutdown_grace_s)
         self.registry: RegistryClient | None = None
         self.router: RouterClient | None = None
         self.host: AgentHost | None = None
@@ -41,15 +39,7 @@ class RuntimeApp:
         self.router = RouterClient(s.router_addr, timeout=s.llm_timeout_s)
         parts.callback("the router client", self.router.close)
         executor = JobExecutor(self.router.complete, max_tokens=s.max_tokens, result_max_chars=s.result_max_chars)
-        self.host = AgentHost(
-            bus=self.bus,
-            registry=self.registry,
-            executor=executor,
-            runtime_id=self.runtime_id,
-            job_ack_wait_s=s.job_ack_wait_s,
-            heartbeat_interval_s=s.heartbeat_interval_s,
-            registry_check_interval_s=s.registry_check_interval_s,
-        )
+        self.host = AgentHost(self.bus, self.registry, executor, self.runtime_id, s)
         await self.host.apply(manifests)
         await parts.bus(self.bus)
         await self.host.listen()  # stops are core NATS: only a connected bus can hear them
@@ -64,6 +54,3 @@ class RuntimeApp:
         manifests = load_manifests(self.settings.agents_dir)
         if self.host is not None:
             await self.host.apply(manifests)
-
-    async def stop(self) -> None:
-        await self.parts.stop()

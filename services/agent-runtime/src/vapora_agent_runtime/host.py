@@ -27,6 +27,7 @@ from vapora_agent_runtime import metrics
 from vapora_agent_runtime.clients import RegistryClient
 from vapora_agent_runtime.manifest import AgentManifest
 from vapora_agent_runtime.service import JobExecutor
+from vapora_agent_runtime.settings import RuntimeSettings
 from vapora_agent_runtime.stops import Stops
 from vapora_agent_runtime.subscribers import HostedAgent, JobHandler
 from vapora_core.aio import Delay, Periodic
@@ -40,24 +41,19 @@ REGISTER_RETRY_MAX_S = 5.0
 
 
 class AgentHost:
+    """The hosted agents of runtime ``runtime_id``; ack wait, heartbeat and registry check
+    intervals from ``settings``."""
+
     def __init__(
-        self,
-        *,
-        bus: Bus,
-        registry: RegistryClient,
-        executor: JobExecutor,
-        runtime_id: str,
-        job_ack_wait_s: float,
-        heartbeat_interval_s: float,
-        registry_check_interval_s: float,
+        self, bus: Bus, registry: RegistryClient, executor: JobExecutor, runtime_id: str, settings: RuntimeSettings
     ) -> None:
         self._bus = bus
         self._registry = registry
         self._executor = executor
         self.runtime_id = runtime_id
-        self._ack_wait = job_ack_wait_s
-        self._heartbeat_every = heartbeat_interval_s
-        self._check_every = registry_check_interval_s
+        self._ack_wait = settings.job_ack_wait_s
+        self._heartbeat_every = settings.heartbeat_interval_s
+        self._check_every = settings.registry_check_interval_s
         self.agents: dict[str, HostedAgent] = {}
         self._lock = asyncio.Lock()
         self._last_check = 0.0

@@ -35,7 +35,7 @@ from vapora_api_gateway.task_types import TaskTypeCheck
 from vapora_core.bus import CONSUMERS, Bus
 from vapora_core.http_site import start_site
 from vapora_core.metrics import SERVICE_INFO, Readiness, add_ops_routes
-from vapora_core.parts import Parts
+from vapora_core.parts import ServiceApp
 from vapora_core.store import Store
 
 log = logging.getLogger("vapora.gateway")
@@ -91,12 +91,11 @@ def build_web_app(gateway: Gateway, readiness: Readiness, max_body_bytes: int) -
     return app
 
 
-class GatewayApp:
+class GatewayApp(ServiceApp):
     def __init__(self, settings: GatewaySettings) -> None:
+        super().__init__(settings)
         self.settings = settings
-        self.readiness = Readiness(settings.service_name)
         self.port = settings.http_port
-        self.parts = Parts(settings.service_name, settings.shutdown_grace_s)
         self.store: Store | None = None
         self.bus: Bus | None = None
         self.gateway: Gateway | None = None
@@ -150,8 +149,3 @@ class GatewayApp:
         parts.callback("the event streams", self.gateway.events.close)  # 1
         self.port = await start_site(runner, s.http_host, s.http_port, backlog=1024)
         log.info("api-gateway listening on http://%s:%d", s.http_host, self.port)
-
-    async def stop(self) -> None:
-        """The six steps of :meth:`start`, in order."""
-        self.readiness.set(False)
-        await self.parts.stop()

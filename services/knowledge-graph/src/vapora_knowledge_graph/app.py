@@ -9,8 +9,7 @@ from vapora.kg.v1 import kg_pb2_grpc
 from vapora_core.aio import Periodic
 from vapora_core.bus import Bus
 from vapora_core.grpc import GrpcServer
-from vapora_core.metrics import Readiness
-from vapora_core.parts import Parts
+from vapora_core.parts import ServiceApp
 from vapora_core.store import Store
 from vapora_knowledge_graph import subscribers
 from vapora_knowledge_graph.grpc_server import SERVICE_NAME, KnowledgeGraphServicer
@@ -22,20 +21,14 @@ from vapora_knowledge_graph.settings import KgSettings
 log = logging.getLogger("vapora.kg")
 
 
-class KnowledgeGraphApp:
+class KnowledgeGraphApp(ServiceApp):
     def __init__(self, settings: KgSettings, *, clock: Clock = time.time) -> None:
+        super().__init__(settings)
         self.settings = settings
         self.clock = clock
-        self.readiness = Readiness(settings.service_name)
-        self.parts = Parts(settings.service_name, settings.shutdown_grace_s)
         self.store: Store | None = None
         self.bus: Bus | None = None
-        self.grpc: GrpcServer | None = None
         self.kg: KnowledgeGraph | None = None
-
-    @property
-    def grpc_port(self) -> int:
-        return self.grpc.port if self.grpc else 0
 
     async def start(self) -> None:
         """Start the parts; :meth:`stop` stops them in reverse: the sweep, gRPC, the bus, the store."""
@@ -55,6 +48,3 @@ class KnowledgeGraphApp:
             )
         )
         parts.periodic(Periodic("retention-sweep", s.retention_interval_s, lambda: kg.sweep(s.retention_days)))
-
-    async def stop(self) -> None:
-        await self.parts.stop()

@@ -8,8 +8,7 @@ from vapora.llm.v1 import llm_pb2_grpc
 from vapora_core.batching import Batcher
 from vapora_core.bus import Bus
 from vapora_core.grpc import GrpcServer
-from vapora_core.metrics import Readiness
-from vapora_core.parts import Parts
+from vapora_core.parts import ServiceApp
 from vapora_core.store import Store
 from vapora_llm_router import usage
 from vapora_llm_router.budget import WINDOWS, window_start
@@ -23,21 +22,15 @@ from vapora_llm_router.settings import RouterSettings
 log = logging.getLogger("vapora.llm_router")
 
 
-class RouterApp:
+class RouterApp(ServiceApp):
     def __init__(self, settings: RouterSettings) -> None:
+        super().__init__(settings)
         self.settings = settings
-        self.readiness = Readiness(settings.service_name)
-        self.parts = Parts(settings.service_name, settings.shutdown_grace_s)
         self.store: Store | None = None
         self.bus: Bus | None = None
-        self.grpc: GrpcServer | None = None
         self.service: RouterService | None = None
         self.watcher: ConfigWatcher | None = None
         self.usage: Batcher[UsageRecord, None] | None = None
-
-    @property
-    def grpc_port(self) -> int:
-        return self.grpc.port if self.grpc is not None else 0
 
     async def start(self) -> None:
         """Start the parts; :meth:`stop` stops them in reverse: gRPC (requests in flight finish
@@ -91,6 +84,3 @@ class RouterApp:
         """SIGHUP: re-read the config files now; an invalid file raises and changes nothing."""
         if self.watcher is not None:
             self.watcher.reload()
-
-    async def stop(self) -> None:
-        await self.parts.stop()

@@ -9,8 +9,7 @@ from mcp import types as mcp_types
 from vapora.mcp.v1 import mcp_pb2_grpc
 from vapora_core.bus import Bus
 from vapora_core.grpc import GrpcServer
-from vapora_core.metrics import Readiness
-from vapora_core.parts import Parts
+from vapora_core.parts import ServiceApp
 from vapora_core.store import Store
 from vapora_mcp_gateway.catalogue import Catalogue
 from vapora_mcp_gateway.config import McpConfig, load_config
@@ -25,17 +24,15 @@ from vapora_mcp_gateway.settings import McpSettings
 log = logging.getLogger("vapora.mcp.app")
 
 
-class McpApp:
+class McpApp(ServiceApp):
     def __init__(self, settings: McpSettings, *, ping_interval_s: float = 5.0) -> None:
+        super().__init__(settings)
         self.settings = settings
-        self.readiness = Readiness(settings.service_name)
         self._ping_interval_s = ping_interval_s
-        self.parts = Parts(settings.service_name, settings.shutdown_grace_s)
         self.store: Store | None = None
         self.bus: Bus | None = None
         self.pool: ConnectionPool | None = None
         self.service: GatewayService | None = None
-        self.grpc: GrpcServer | None = None
         self.http: McpHttpEndpoint | None = None
         self._repo: Repository | None = None
         self._catalogue = Catalogue()
@@ -89,9 +86,6 @@ class McpApp:
             return
         self.service.config = config
         await self.pool.apply(config)
-
-    async def stop(self) -> None:
-        await self.parts.stop()
 
     async def _on_tools(self, server: str, tools: list[mcp_types.Tool]) -> None:
         infos = [tool_from_mcp(server, t) for t in tools]

@@ -8,8 +8,7 @@ from vapora.coordinator.v1 import coordinator_pb2_grpc
 from vapora_core.aio import Periodic
 from vapora_core.bus import Bus, Consumer
 from vapora_core.grpc import GrpcServer
-from vapora_core.metrics import Readiness
-from vapora_core.parts import Parts
+from vapora_core.parts import ServiceApp
 from vapora_core.store import Store
 from vapora_swarm_coordinator import subscribers
 from vapora_swarm_coordinator.clients import KgClient, RegistryClient
@@ -20,21 +19,15 @@ from vapora_swarm_coordinator.settings import CoordinatorSettings
 from vapora_swarm_coordinator.stats import JetStreamStats
 
 
-class CoordinatorApp:
+class CoordinatorApp(ServiceApp):
     def __init__(self, settings: CoordinatorSettings, *, clock: Clock = time.time) -> None:
+        super().__init__(settings)
         self.settings = settings
         self.clock = clock
-        self.readiness = Readiness(settings.service_name)
-        self.parts = Parts(settings.service_name, settings.shutdown_grace_s)
         self.store: Store | None = None
         self.bus: Bus | None = None
-        self.grpc: GrpcServer | None = None
         self.coordinator: Coordinator | None = None
         self.intake: Consumer | None = None
-
-    @property
-    def grpc_port(self) -> int:
-        return self.grpc.port if self.grpc else 0
 
     async def start(self) -> None:
         """Start the parts; :meth:`stop` stops them in reverse: the sweeps, gRPC, the task intake
@@ -80,6 +73,3 @@ class CoordinatorApp:
         if not self.coordinator.view.registry_loaded:
             await self.coordinator.refresh_registry()
         await self.coordinator.sweep_timeouts()
-
-    async def stop(self) -> None:
-        await self.parts.stop()
