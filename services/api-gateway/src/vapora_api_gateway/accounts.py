@@ -20,6 +20,7 @@ from vapora_api_gateway.security import (
     parse_api_token,
     secret_matches,
 )
+from vapora_core.aio import KeyedLocks
 from vapora_core.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -27,7 +28,6 @@ from vapora_core.errors import (
     NotFound,
     Unauthenticated,
 )
-from vapora_core.keyed_lock import KeyedLock
 
 ROLE_CACHE_TTL_S = 2.0
 
@@ -64,7 +64,7 @@ class Accounts:
         self.throttle = throttle
         self._roles: dict[str, tuple[float, dict[str, str]]] = {}
         self._api_tokens: dict[str, tuple[float, Row | None]] = {}
-        self._refreshing = KeyedLock()
+        self._refreshing = KeyedLocks()
 
     # -- credentials -------------------------------------------------------------------
 

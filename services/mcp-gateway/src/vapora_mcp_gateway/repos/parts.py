@@ -89,10 +89,3 @@ class RepoParts:
         servicer = RepositoriesServicer(attacher, records, worktrees, verifier, auth)
         sweeper = Periodic("mcp-worktree-sweep", s.repo_sweep_interval_s, worktrees.sweep, wait_first=True)
         return cls(records, attacher, worktrees, verifier, servicer, sweeper)
-
-    async def start(self) -> None:
-        await self.worktrees.load()
-        self.sweeper.start()
-
-    async def stop(self) -> None:
-        await self.sweeper.stop()

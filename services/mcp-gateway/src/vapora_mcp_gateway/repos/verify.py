@@ -26,8 +26,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from vapora.common.v1 import evidence_pb2
+from vapora_core.aio import KeyedLocks
 from vapora_core.jobtoken import JobClaims
-from vapora_core.keyed_lock import KeyedLock
 from vapora_mcp_gateway.repos import checkout
 from vapora_mcp_gateway.repos.git import Git
 from vapora_mcp_gateway.repos.records import RepoRecords, WorktreeRecord
@@ -116,7 +116,7 @@ class Verifier:
         self._timeout_s = timeout_s
         self._max_output_bytes = max_output_bytes
         self._slots = asyncio.Semaphore(concurrency)
-        self._runs = KeyedLock()
+        self._runs = KeyedLocks()
 
     # -- tests -------------------------------------------------------------------------
 

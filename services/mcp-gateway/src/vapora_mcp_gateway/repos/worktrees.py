@@ -31,9 +31,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 
+from vapora_core.aio import KeyedLocks
 from vapora_core.errors import FailedPrecondition, InvalidArgument, NotFound
 from vapora_core.jobtoken import JobClaims
-from vapora_core.keyed_lock import KeyedLock
 from vapora_mcp_gateway.repos import changes, checkout, locations
 from vapora_mcp_gateway.repos.advance import advance
 from vapora_mcp_gateway.repos.attach import Attacher
@@ -95,8 +95,8 @@ class Worktrees:
         self._max_diff_bytes = max_diff_bytes
         self._clock = clock
         self._held: dict[tuple[str, str], tuple[str, Path]] = {}  # (workspace, task) → (job, path)
-        self.repo_locks = KeyedLock()
-        self._task_locks = KeyedLock()
+        self.repo_locks = KeyedLocks()
+        self._task_locks = KeyedLocks()
 
     async def load(self) -> None:
         """The active worktrees of the store (after a restart their jobs may still be running)."""
