@@ -75,6 +75,7 @@ def settings_for_tests(tmp_path: Path, nats_url: str, store_url: str, **override
         coordinator_addr="127.0.0.1:1",
         router_addr="127.0.0.1:1",
         kg_addr="127.0.0.1:1",
+        mcp_addr="127.0.0.1:1",
         grpc_timeout_s=2.0,
         shutdown_grace_s=2.0,
     )
@@ -280,6 +281,22 @@ async def learning_gateway(
     addr, calls = platform
     _, client = await gateway_factory(
         registry_addr=addr, coordinator_addr=addr, router_addr=addr, kg_addr=f"127.0.0.1:{kg_app.grpc_port}"
+    )
+    return client, calls
+
+
+@pytest.fixture
+async def full_gateway(
+    gateway_factory: GatewayFactory, platform: tuple[str, Calls], kg_app: KnowledgeGraphApp, mcp_app: Any
+) -> tuple[Client, Calls]:
+    """:func:`learning_gateway`, with a real mcp-gateway (``mcp_app``: repositories and diffs) too."""
+    addr, calls = platform
+    _, client = await gateway_factory(
+        registry_addr=addr,
+        coordinator_addr=addr,
+        router_addr=addr,
+        kg_addr=f"127.0.0.1:{kg_app.grpc_port}",
+        mcp_addr=f"127.0.0.1:{mcp_app.grpc_port}",
     )
     return client, calls
 

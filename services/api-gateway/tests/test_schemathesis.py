@@ -21,8 +21,8 @@ CONFIG = """
 """
 
 
-async def test_schemathesis_with_every_check_and_phase_finds_nothing(learning_gateway, tmp_path: Path):
-    client, _ = learning_gateway
+async def test_schemathesis_with_every_check_and_phase_finds_nothing(full_gateway, tmp_path: Path):
+    client, _ = full_gateway
     me = await client.register("fuzz@example.com")
     # A task that exists, so the task routes reach their handlers, and the coordinator too.
     _, task, _ = await client.call("POST", "/api/v1/tasks", me["access_token"], json={"title": "fuzz target"})

@@ -60,18 +60,24 @@ async def test_a_path_that_is_not_a_repository_is_refused_and_nothing_is_attache
     empty.mkdir()
     git(empty, "init", "-q", "-b", "main")
     cases = {
-        str(plain): "is not a git repository",
-        str(tmp_path / "missing"): "does not exist or is not a directory",
-        "relative/path": "must be an absolute path",
-        str(root / "sub"): f"is inside the git repository {root}: attach its top",
-        str(empty): "has no commit on branch 'main'",
+        str(plain): (grpc.StatusCode.FAILED_PRECONDITION, "is not a git repository"),
+        str(tmp_path / "missing"): (grpc.StatusCode.FAILED_PRECONDITION, "does not exist or is not a directory"),
+        "relative/path": (grpc.StatusCode.INVALID_ARGUMENT, "must be an absolute path"),
+        str(root / "sub"): (
+            grpc.StatusCode.FAILED_PRECONDITION,
+            f"is inside the git repository {root}: attach its top",
+        ),
+        str(empty): (grpc.StatusCode.FAILED_PRECONDITION, "has no commit on branch 'main'"),
     }
-    for path, reason in cases.items():
+    for path, (code, reason) in cases.items():
         err = await rpc_error(repos.AttachRepository(attach_local(path)))
-        assert err.code() == grpc.StatusCode.INVALID_ARGUMENT, path
+        assert err.code() == code, path
         assert reason in (err.details() or ""), (path, err.details())
     err = await rpc_error(repos.AttachRepository(attach_local(root, default_branch="nope")))
+    assert err.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert "has no commit on branch 'nope'" in (err.details() or "")
+    err = await rpc_error(repos.AttachRepository(attach_local(root, default_branch="a..b")))
+    assert err.code() == grpc.StatusCode.INVALID_ARGUMENT and "not a valid branch name" in (err.details() or "")
     err = await rpc_error(repos.AttachRepository(attach_local(root, kind="svn")))
     assert err.code() == grpc.StatusCode.INVALID_ARGUMENT and "kind 'svn' is not one of local, bare, remote" in (
         err.details() or ""
@@ -140,18 +146,23 @@ async def test_a_remote_is_cloned_and_an_unreachable_or_unsafe_url_is_refused_le
 
     repos_dir = repo_app.settings.data_dir / "repos" / WS
     before = sorted(p.name for p in repos_dir.iterdir())
+    bad_input, refused_by_the_world = grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION
     refused = {
-        f"http://127.0.0.1:{free_port()}/nothing.git": "cannot clone http://127.0.0.1:",
-        "https://user:hunter2@example.com/x.git": "must not carry a user or password; put credentials in "
-        "VAPORA_REPO_CREDENTIALS",
-        "ftp://example.com/x.git": "url scheme 'ftp' is not one of https, http, ssh, git, file",
-        "https:///x.git": "has no host",
-        f"file://{tmp_path / 'nothing-here'}": "cannot clone file://",
+        f"http://127.0.0.1:{free_port()}/nothing.git": (refused_by_the_world, "cannot clone http://127.0.0.1:"),
+        f"file://{tmp_path / 'nothing-here'}": (refused_by_the_world, "cannot clone file://"),
+        "https://user:hunter2@example.com/x.git": (
+            bad_input,
+            "must not carry a user or password; put credentials in VAPORA_REPO_CREDENTIALS",
+        ),
+        "ssh://git:hunter2@example.com/x.git": (bad_input, "must not carry a user or password"),
+        "ftp://example.com/x.git": (bad_input, "url scheme 'ftp' is not one of https, http, ssh, git, file"),
+        "https:///x.git": (bad_input, "has no host"),
+        "https://example.com:99999/x.git": (bad_input, "has a port that is not a number from 1 to 65535"),
     }
-    for url, reason in refused.items():
+    for url, (code, reason) in refused.items():
         bad = repositories_pb2.AttachRepositoryRequest(workspace_id=WS, project_id="proj-x", kind="remote", url=url)
         err = await rpc_error(repos.AttachRepository(bad))
-        assert err.code() == grpc.StatusCode.INVALID_ARGUMENT, url
+        assert err.code() == code, url
         assert reason in (err.details() or ""), (url, err.details())
         assert "hunter2" not in (err.details() or "")
     assert sorted(p.name for p in repos_dir.iterdir()) == before  # no clone, no leftover
@@ -227,7 +238,7 @@ async def test_a_remote_behind_a_password_is_cloned_with_the_configured_credenti
     try:
         async with repositories_stub(without) as stub:
             err = await rpc_error(stub.AttachRepository(request))
-        assert err.code() == grpc.StatusCode.INVALID_ARGUMENT and f"cannot clone {url}" in (err.details() or "")
+        assert err.code() == grpc.StatusCode.FAILED_PRECONDITION and f"cannot clone {url}" in (err.details() or "")
     finally:
         await without.stop()
 

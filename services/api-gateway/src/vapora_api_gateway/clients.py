@@ -1,4 +1,5 @@
-"""gRPC clients of agent-registry, swarm-coordinator, llm-router and knowledge-graph, as JSON-ready dicts."""
+"""gRPC clients of agent-registry, swarm-coordinator, llm-router, knowledge-graph and mcp-gateway
+(its Repositories service), as JSON-ready dicts."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from vapora.agents.v1 import agents_pb2, agents_pb2_grpc
 from vapora.coordinator.v1 import coordinator_pb2, coordinator_pb2_grpc
 from vapora.kg.v1 import kg_pb2, kg_pb2_grpc
 from vapora.llm.v1 import llm_pb2, llm_pb2_grpc
+from vapora.mcp.v1 import repositories_pb2, repositories_pb2_grpc
+from vapora_api_gateway.evidence import artifacts_dict
 from vapora_core import grpc as vgrpc
 
 
@@ -33,14 +36,42 @@ def _score(s: coordinator_pb2.ScoreBreakdown) -> dict[str, float | bool]:
     }
 
 
+def _repository(r: repositories_pb2.Repository) -> dict[str, Any]:
+    return {
+        "project_id": r.project_id,
+        "workspace_id": r.workspace_id,
+        "kind": r.kind,
+        "path": r.path,
+        "url": r.url,
+        "default_branch": r.default_branch,
+        "head": r.head,
+        "test_command": r.test_command,
+        "checks": dict(r.checks),
+        "attached_at": _iso(r.attached_at),
+        "attached_by": r.attached_by,
+    }
+
+
 class Clients:
-    def __init__(self, registry: str, coordinator: str, router: str, kg: str, *, timeout: float) -> None:
-        self.addrs = {"registry": registry, "coordinator": coordinator, "router": router, "kg": kg}
+    def __init__(
+        self,
+        registry: str,
+        coordinator: str,
+        router: str,
+        kg: str,
+        *,
+        mcp: str = "",
+        timeout: float,
+        attach_timeout: float = 150.0,
+    ) -> None:
+        self._attach_timeout = attach_timeout
+        self.addrs = {"registry": registry, "coordinator": coordinator, "router": router, "kg": kg, "mcp": mcp}
         self._channels: list[grpc.aio.Channel] = []
         self._registry = agents_pb2_grpc.AgentRegistryStub(self._channel(registry, timeout))
         self._coordinator = coordinator_pb2_grpc.CoordinatorStub(self._channel(coordinator, timeout))
         self._router = llm_pb2_grpc.LlmRouterStub(self._channel(router, timeout))
         self._kg = kg_pb2_grpc.KnowledgeGraphStub(self._channel(kg, timeout))
+        self._repos = repositories_pb2_grpc.RepositoriesStub(self._channel(mcp or "127.0.0.1:50055", timeout))
 
     def _channel(self, target: str, timeout: float) -> grpc.aio.Channel:
         ch = vgrpc.channel(target, timeout=timeout)
@@ -174,3 +205,26 @@ class Clients:
                 for b in reply.budgets
             ]
         }
+
+    async def attach_repository(
+        self, workspace_id: str, project_id: str, fields: dict[str, Any], *, actor: str
+    ) -> dict[str, Any]:
+        """Attach (or re-attach) the project's repository; a remote is cloned meanwhile."""
+        timeout = self._attach_timeout
+        req = repositories_pb2.AttachRepositoryRequest(
+            workspace_id=workspace_id, project_id=project_id, actor=actor, **fields
+        )
+        reply = await vgrpc.call(
+            self.addrs["mcp"], lambda: self._repos.AttachRepository(req, timeout=timeout), attempts=1
+        )
+        return _repository(reply)
+
+    async def repository(self, workspace_id: str, project_id: str) -> dict[str, Any]:
+        req = repositories_pb2.GetRepositoryRequest(workspace_id=workspace_id, project_id=project_id)
+        return _repository(await vgrpc.call(self.addrs["mcp"], lambda: self._repos.GetRepository(req)))
+
+    async def diff(self, workspace_id: str, task_id: str) -> tuple[str, dict[str, Any], bool]:
+        """The unified diff of the task's commit, its artifacts, and whether the diff was cut."""
+        req = repositories_pb2.GetDiffRequest(workspace_id=workspace_id, task_id=task_id)
+        reply = await vgrpc.call(self.addrs["mcp"], lambda: self._repos.GetDiff(req))
+        return reply.text, artifacts_dict(reply.artifacts), reply.truncated

@@ -8,10 +8,13 @@
   ``clone_timeout_s``, with the credentials :class:`~.locations.Credentials` has for it; the
   default branch is fetched again before each job starts from it.
 
-Refused with a clear error and nothing created: an unknown kind, a path that does not exist or
-is not the top of a git repository, one with no commit on its default branch, a URL git cannot
-clone (git's reason, never a secret), commands that do not parse, and a repository another
-project already has (``AlreadyExists``; another workspace's is not named). Attaching again
+Refused with a clear error and nothing created. Input that is wrong in itself is
+``InvalidArgument``: an unknown kind, a relative path, a URL of another scheme or with a password,
+commands that do not parse. What the world says no to is ``FailedPrecondition``: a path that does
+not exist or is not the top of a git repository, one with no commit on its default branch, a URL
+git cannot clone (git's reason, never a secret); a path outside ``VAPORA_REPO_LOCAL_ROOTS`` is
+``PermissionDenied``, and a repository another project already has ``AlreadyExists`` (another
+workspace's is not named). Attaching again
 replaces the record (e.g. new commands); a repository Vapora made before is kept on disk.
 """
 
@@ -27,7 +30,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from vapora_core.errors import AlreadyExists, DeadlineExceeded, InvalidArgument
+from vapora_core.errors import AlreadyExists, DeadlineExceeded, FailedPrecondition, InvalidArgument
 from vapora_mcp_gateway.repos import locations
 from vapora_mcp_gateway.repos.git import Git, GitFailed
 from vapora_mcp_gateway.repos.locations import GIT_CONFIG, Credentials
@@ -129,7 +132,9 @@ class Attacher:
         branch = wanted or (await self._git.run("symbolic-ref", "--short", "HEAD", cwd=git_dir, check=False)).stdout
         branch = branch.strip() or "main"
         if not await self._git.ok("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}^{{commit}}", cwd=git_dir):
-            raise InvalidArgument(f"the repository {shown} has no commit on branch {branch!r}: jobs need a start point")
+            raise FailedPrecondition(
+                f"the repository {shown} has no commit on branch {branch!r}: jobs need a start point"
+            )
         return branch
 
     # -- kinds -------------------------------------------------------------------------
@@ -139,16 +144,16 @@ class Attacher:
             raise InvalidArgument("a local repository is given by path, not url")
         path = locations.check_local_path(req.path, self._local_roots)
         if not await asyncio.to_thread(path.is_dir):
-            raise InvalidArgument(f"path {req.path!r} does not exist or is not a directory")
+            raise FailedPrecondition(f"path {req.path!r} does not exist or is not a directory")
         probe = await self._git.run("rev-parse", "--is-bare-repository", "--git-common-dir", cwd=path, check=False)
         if probe.exit_code != 0:
-            raise InvalidArgument(f"path {req.path!r} is not a git repository")
+            raise FailedPrecondition(f"path {req.path!r} is not a git repository")
         bare, common = probe.stdout.split("\n")[:2]
         git_dir = (path / common).resolve()
         if bare != "true":
             top = (await self._git.out("rev-parse", "--show-toplevel", cwd=path)).strip()
             if not await asyncio.to_thread(Path(top).samefile, path):
-                raise InvalidArgument(f"path {req.path!r} is inside the git repository {top}: attach its top")
+                raise FailedPrecondition(f"path {req.path!r} is inside the git repository {top}: attach its top")
         location = locations.path_key(git_dir)
         await self._owned_elsewhere(location, req, req.path)
         branch = await self._branch_with_commit(path, req.default_branch, req.path)
@@ -205,10 +210,10 @@ class Attacher:
             )
         except GitFailed as exc:
             await asyncio.to_thread(shutil.rmtree, scratch, True)
-            raise InvalidArgument(f"cannot clone {url}: {exc.stderr or 'git gave no reason'}") from None
+            raise FailedPrecondition(f"cannot clone {url}: {exc.stderr or 'git gave no reason'}") from None
         except DeadlineExceeded:
             await asyncio.to_thread(shutil.rmtree, scratch, True)
-            raise InvalidArgument(f"cannot clone {url}: no answer within {self._clone_timeout_s:g} s") from None
+            raise FailedPrecondition(f"cannot clone {url}: no answer within {self._clone_timeout_s:g} s") from None
         except BaseException:
             await asyncio.to_thread(shutil.rmtree, scratch, True)
             raise

@@ -4,7 +4,8 @@
   :data:`IDENT`: nothing else can reach the file system or a ref name.
 - A local path must be absolute and, when ``VAPORA_REPO_LOCAL_ROOTS`` names directories, lie
   under one of them.
-- A URL is ``https``, ``http``, ``ssh``, ``git`` or ``file``, with no user or password in it:
+- A URL is ``https``, ``http``, ``ssh``, ``git`` or ``file``, with no password in it and no user
+  but for ``ssh`` (where the user is not a secret):
   credentials come from ``VAPORA_REPO_CREDENTIALS`` (a JSON object from a host, or a URL
   prefix, to ``"user:password"`` or a bare token), never from the URL, so they are never stored
   or logged. Git gets them through its credential-helper protocol from environment variables of
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from vapora_core.errors import ConfigError, InvalidArgument
+from vapora_core.errors import ConfigError, InvalidArgument, PermissionDenied
 from vapora_core.jobtoken import read_key
 
 IDENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -57,7 +58,7 @@ def check_local_path(path: str, roots: Sequence[Path]) -> Path:
         real = given.resolve()
         if not any(real == r or r in real.parents for r in (root.resolve() for root in roots)):
             allowed = ", ".join(str(r) for r in roots)
-            raise InvalidArgument(f"path {path!r} is not under a directory local repositories may be in ({allowed})")
+            raise PermissionDenied(f"path {path!r} is not under a directory local repositories may be in ({allowed})")
     return given
 
 
@@ -70,10 +71,14 @@ def check_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in URL_SCHEMES:
         raise InvalidArgument(f"url scheme {parts.scheme or '(none)'!r} is not one of {', '.join(URL_SCHEMES)}")
-    if parts.username is not None or parts.password is not None:
+    if parts.password is not None or (parts.username is not None and parts.scheme != "ssh"):
         raise InvalidArgument(
             f"url must not carry a user or password; put credentials in {CREDENTIALS_SETTING} (they are never stored)"
         )
+    try:
+        parts.port  # noqa: B018 - a port that is not a number from 0 to 65535 raises here
+    except ValueError:
+        raise InvalidArgument(f"url {url!r} has a port that is not a number from 1 to 65535") from None
     if parts.scheme != "file" and not parts.hostname:
         raise InvalidArgument(f"url {url!r} has no host")
     if parts.scheme == "file" and not parts.path.startswith("/"):
