@@ -33,6 +33,7 @@ export function StateBadge({ state }) {
 export function cents(value) {
   if (value === undefined || value === null || value === "") return "–";
   const n = Number(value);
+  if (n === 0) return "0¢";
   return n >= 100 ? `$${(n / 100).toFixed(2)}` : `${n.toFixed(n < 1 ? 3 : 2)}¢`;
 }
 

@@ -30,11 +30,11 @@ function Curve({ agentId, ws, taskType }) {
         {
           width: Math.min(560, box.current.clientWidth || 560),
           height: 180,
-          scales: { y: { range: [0, 1] } },
+          scales: { x: { time: true, range: [Date.now() / 1000 - data.days * 86400, Date.now() / 1000] }, y: { range: [0, 1] } },
           series: [
             {},
-            { label: "success rate", stroke: "#2f5bd3", width: 2 },
-            { label: "quality", stroke: "#1f9d55", width: 2, dash: [6, 4] },
+            { label: "success rate", stroke: "#2f5bd3", width: 2, points: { size: 7 } },
+            { label: "quality", stroke: "#1f9d55", width: 2, dash: [6, 4], points: { size: 7 } },
           ],
           axes: [{}, { values: (u, ticks) => ticks.map((t) => `${Math.round(t * 100)}%`) }],
         },

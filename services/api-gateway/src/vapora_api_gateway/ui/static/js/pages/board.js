@@ -25,7 +25,7 @@ function Card({ task, role, onMove, onDragStart }) {
   const moves = targets(task, role);
   const progress = task.state === "running" && task.step ? `step ${task.step}${task.tool ? `: ${task.tool}` : ""}` : "";
   return html`<li class="task-card" data-task-id=${task.id} data-state=${task.state}
-      draggable=${moves.length ? "true" : "false"} onDragStart=${(e) => onDragStart(e, task)}>
+      draggable=${moves.length > 0} onDragStart=${(e) => onDragStart(e, task)}>
     <a class="title" href=${`/tasks/${task.id}`}>${task.title}</a>
     <div class="meta">
       <span class=${`badge priority-${task.priority}`} title="priority">${task.priority}</span>

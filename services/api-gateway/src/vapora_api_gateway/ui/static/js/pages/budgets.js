@@ -37,7 +37,7 @@ export function Budgets({ ctx }) {
     <${Section} title="Utilization per role" id="s-util">
       ${data.items.length === 0 ? html`<${Empty}>No budgets are configured.</${Empty}>` : data.items.map((b) => html`<div class="budget-role" data-role=${b.role}>
         <h3>${b.role} <span class=${`badge budget-${b.state}`}>${b.state.replace("_", " ")}</span></h3>
-        ${b.windows.map((w) => html`<${Window} w=${w} />`)}
+        <div class="windows">${b.windows.map((w) => html`<${Window} w=${w} />`)}</div>
       </div>`)}
     </${Section}>
     <${Section} title="Spend per provider and model" id="s-spend"><${Spend} items=${data.spend} /></${Section}>
