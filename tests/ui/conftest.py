@@ -8,7 +8,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from tests.ui.browser import launch
+from vapora_testing.browser import launch
 from vapora_testing.fleet import Fleet
 
 

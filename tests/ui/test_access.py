@@ -7,7 +7,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.ui.browser import as_user, open_page, register, sign_in_in_page
+from vapora_testing.browser import as_user, open_page, register, sign_in_in_page
 from vapora_testing.fleet import Fleet
 
 pytestmark = pytest.mark.e2e

@@ -12,7 +12,7 @@ import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 from playwright.sync_api import Browser, Page, expect
 
-from tests.ui.browser import PHONE, as_user, open_page, register, sign_up_in_page
+from vapora_testing.browser import PHONE, as_user, open_page, register, sign_up_in_page
 from vapora.common.v1 import common_pb2
 from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import Bus, subjects
