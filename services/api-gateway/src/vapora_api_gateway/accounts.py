@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vapora_api_gateway.clock import iso
-from vapora_api_gateway.keyed_lock import KeyedLock
 from vapora_api_gateway.login_throttle import LoginThrottle
 from vapora_api_gateway.models import EMAIL
 from vapora_api_gateway.policy import ROLES
@@ -21,6 +20,7 @@ from vapora_api_gateway.security import (
     parse_api_token,
     secret_matches,
 )
+from vapora_core.aio import KeyedLocks
 from vapora_core.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -64,7 +64,7 @@ class Accounts:
         self.throttle = throttle
         self._roles: dict[str, tuple[float, dict[str, str]]] = {}
         self._api_tokens: dict[str, tuple[float, Row | None]] = {}
-        self._refreshing = KeyedLock()
+        self._refreshing = KeyedLocks()
 
     # -- credentials -------------------------------------------------------------------
 
