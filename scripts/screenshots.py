@@ -46,7 +46,13 @@ def history(fleet: Fleet, api: httpx.Client) -> dict[str, str]:
     project = api.post(f"/api/v1/workspaces/{ws}/projects", json={"name": "Payments"}, headers=auth).json()["id"]
     done = []
     for title, kind, priority, description in DONE_TASKS:
-        body = {"title": title, "task_type": kind, "priority": priority, "description": description, "project_id": project}
+        body = {
+            "title": title,
+            "task_type": kind,
+            "priority": priority,
+            "description": description,
+            "project_id": project,
+        }
         done.append(api.post("/api/v1/tasks", json=body, headers=auth).json()["id"])
     _wait_done(api, owner["token"], done)
     api.post(f"/api/v1/tasks/{done[0]}/feedback", json={"success": True, "comment": "tests pass"}, headers=auth)
@@ -58,10 +64,18 @@ def history(fleet: Fleet, api: httpx.Client) -> dict[str, str]:
         ("Spike: a GraphQL gateway", "architecture"),
         ("Fix the flaky upload test", "testing"),
     ):
-        waiting[title] = api.post("/api/v1/tasks", json={"title": title, "task_type": kind, "project_id": project}, headers=auth).json()["id"]
+        waiting[title] = api.post(
+            "/api/v1/tasks", json={"title": title, "task_type": kind, "project_id": project}, headers=auth
+        ).json()["id"]
     api.post(f"/api/v1/tasks/{waiting['Migrate the CI pipeline']}/status", json={"state": "running"}, headers=auth)
-    api.post(f"/api/v1/tasks/{waiting['Spike: a GraphQL gateway']}/cancel", json={"reason": "not this quarter"}, headers=auth)
-    api.post(f"/api/v1/tasks/{waiting['Fix the flaky upload test']}/status", json={"state": "failed", "detail": "needs a person"}, headers=auth)
+    api.post(
+        f"/api/v1/tasks/{waiting['Spike: a GraphQL gateway']}/cancel", json={"reason": "not this quarter"}, headers=auth
+    )
+    api.post(
+        f"/api/v1/tasks/{waiting['Fix the flaky upload test']}/status",
+        json={"state": "failed", "detail": "needs a person"},
+        headers=auth,
+    )
     return {"email": owner["email"], "task": done[0]}
 
 

@@ -29,9 +29,17 @@ def test_a_viewer_sees_no_create_control_and_a_forged_create_from_their_page_is_
     owner = register(api, "team-owner")
     viewer = register(api, "viewer")
     ws = owner["workspace_id"]
-    r = api.post(f"/api/v1/workspaces/{ws}/members", json={"email": viewer["email"], "role": "viewer"}, headers=as_user(owner["token"]))
+    r = api.post(
+        f"/api/v1/workspaces/{ws}/members",
+        json={"email": viewer["email"], "role": "viewer"},
+        headers=as_user(owner["token"]),
+    )
     assert r.status_code == 201, r.text
-    r = api.post("/api/v1/tasks", json={"title": "Review the release notes", "task_type": "documentation"}, headers=as_user(owner["token"]))
+    r = api.post(
+        "/api/v1/tasks",
+        json={"title": "Review the release notes", "task_type": "documentation"},
+        headers=as_user(owner["token"]),
+    )
     assert r.status_code == 201, r.text
 
     with open_page(browser, fleet.http_url()) as (page, console):
@@ -55,7 +63,10 @@ def test_a_viewer_sees_no_create_control_and_a_forged_create_from_their_page_is_
         expect(page.locator(".problem")).to_contain_text("audit.read")
         assert console.errors == []
 
-    titles = [t["title"] for t in api.get("/api/v1/tasks", params={"workspace_id": ws}, headers=as_user(owner["token"])).json()["items"]]
+    titles = [
+        t["title"]
+        for t in api.get("/api/v1/tasks", params={"workspace_id": ws}, headers=as_user(owner["token"])).json()["items"]
+    ]
     assert titles == ["Review the release notes"]
 
 
@@ -63,7 +74,9 @@ def test_a_user_of_another_workspace_cannot_open_a_task_by_its_url(
     fleet: Fleet, browser: Browser, api: httpx.Client
 ) -> None:
     first = register(api, "first")
-    r = api.post("/api/v1/tasks", json={"title": "Secret roadmap", "description": "do not leak"}, headers=as_user(first["token"]))
+    r = api.post(
+        "/api/v1/tasks", json={"title": "Secret roadmap", "description": "do not leak"}, headers=as_user(first["token"])
+    )
     assert r.status_code == 201, r.text
     task_id = r.json()["id"]
     other = register(api, "other")

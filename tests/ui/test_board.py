@@ -5,23 +5,24 @@ by hand, and a reconnect after the gateway restarts misses no event."""
 from __future__ import annotations
 
 import asyncio
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
-from vapora_testing.browser import PHONE, as_user, open_page, register, sign_up_in_page
 from vapora.common.v1 import common_pb2
 from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import Bus, subjects
+from vapora_testing.browser import PHONE, as_user, open_page, register, sign_up_in_page
 from vapora_testing.fleet import Fleet
 
 pytestmark = pytest.mark.e2e
 
 
-def card(page: Page, column: str, title: str):  # noqa: ANN201 - a Playwright locator
+def card(page: Page, column: str, title: str) -> Locator:
     return page.locator(f"[data-column={column}] .task-card", has_text=title)
 
 
@@ -122,9 +123,16 @@ def test_cards_move_live_by_drag_and_by_their_menu_and_a_reconnect_misses_nothin
 
             card(page, "submitted", "Drag me to cancelled").drag_to(page.locator("[data-column=cancelled]"))
             expect(card(page, "cancelled", "Drag me to cancelled")).to_be_visible()
-            assert api.get(f"/api/v1/tasks/{created['Drag me to cancelled']}", headers=as_user(owner["token"])).json()["state"] == "cancelled"
+            assert (
+                api.get(f"/api/v1/tasks/{created['Drag me to cancelled']}", headers=as_user(owner["token"])).json()[
+                    "state"
+                ]
+                == "cancelled"
+            )
 
-            card(page, "submitted", "Move me by menu").get_by_label("Move “Move me by menu” to").select_option("running")
+            card(page, "submitted", "Move me by menu").get_by_label("Move “Move me by menu” to").select_option(
+                "running"
+            )
             expect(card(page, "running", "Move me by menu")).to_be_visible()
             # a final card has nowhere to go
             expect(card(page, "cancelled", "Drag me to cancelled").locator("select.move")).to_have_count(0)
@@ -138,7 +146,7 @@ def test_cards_move_live_by_drag_and_by_their_menu_and_a_reconnect_misses_nothin
                 state=common_pb2.TASK_STATE_DONE,
                 agent_id="developer",
                 detail="finished while the gateway was away",
-                at=Timestamp(seconds=2_000_000_000),
+                at=Timestamp(seconds=int(time.time())),
             )
             with ThreadPoolExecutor(1) as pool:  # Playwright's sync API holds this thread's event loop
                 pool.submit(asyncio.run, _publish(fleet.nats_url, done)).result(timeout=30)

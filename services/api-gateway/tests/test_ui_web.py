@@ -24,7 +24,9 @@ PASSWORD = "correct horse battery"
 IMPORT = re.compile(r"""(?:import|from)\s*\(?\s*["']([^"']+)["']""")
 
 
-async def _get(client, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes, aiohttp.typedefs.LooseHeaders]:
+async def _get(
+    client, path: str, headers: dict[str, str] | None = None
+) -> tuple[int, bytes, aiohttp.typedefs.LooseHeaders]:
     async with client.session.get(client.base + path, headers=headers or {}, allow_redirects=False) as resp:
         return resp.status, await resp.read(), resp.headers
 
@@ -201,7 +203,10 @@ async def test_a_stream_says_it_is_subscribed_before_any_event_and_then_misses_n
         assert await asyncio.wait_for(anext(stream), 5) is None
         for n in range(3):
             event = tasks_pb2.TaskStatusChanged(
-                task_id=f"t{n}", workspace_id="ws-connected", state=common_pb2.TASK_STATE_RUNNING, at=Timestamp(seconds=n + 1)
+                task_id=f"t{n}",
+                workspace_id="ws-connected",
+                state=common_pb2.TASK_STATE_RUNNING,
+                at=Timestamp(seconds=n + 1),
             )
             await bus.publish(subjects.task_event("ws-connected"), event)
         got = [await asyncio.wait_for(anext(stream), 5) for _ in range(3)]

@@ -53,7 +53,9 @@ class Asset:
 
 def _asset(path: Path) -> Asset:
     body = path.read_bytes()
-    return Asset(body, CONTENT_TYPES.get(path.suffix, "application/octet-stream"), hashlib.sha256(body).hexdigest()[:20])
+    return Asset(
+        body, CONTENT_TYPES.get(path.suffix, "application/octet-stream"), hashlib.sha256(body).hexdigest()[:20]
+    )
 
 
 def scan(root: Path) -> dict[str, Asset]:
