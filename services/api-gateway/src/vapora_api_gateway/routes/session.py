@@ -42,7 +42,7 @@ def _from_this_app(request: web.Request) -> None:
         raise PermissionDenied("a session request needs the header 'X-Vapora-Client: web'")
 
 
-def _session(request: web.Request, tokens: dict[str, Any], user: dict[str, Any]) -> web.Response:
+def _session(tokens: dict[str, Any], user: dict[str, Any]) -> web.Response:
     response = json_response(
         {
             "access_token": tokens["access_token"],
@@ -73,7 +73,7 @@ async def open_session(request: web.Request) -> web.Response:
     data = await body(request, LoginIn)
     out = await gw(request).accounts.login(data.email, data.password, client_ip(request))
     request[RESOURCE] = f"user:{out['user']['id']}"
-    return _session(request, out, out["user"])
+    return _session(out, out["user"])
 
 
 async def refresh_session(request: web.Request) -> web.Response:
@@ -86,7 +86,7 @@ async def refresh_session(request: web.Request) -> web.Response:
     user = await accounts.repo.user(accounts.tokens.verify_access(out["access_token"]))
     if user is None:
         raise Unauthenticated("the session's user no longer exists; sign in")
-    return _session(request, out, accounts.public_user(user))
+    return _session(out, accounts.public_user(user))
 
 
 async def close_session(request: web.Request) -> web.StreamResponse:
