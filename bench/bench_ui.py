@@ -54,7 +54,8 @@ OBSERVER = """
 window.__bench = { ready: null, moved: {} };
 new MutationObserver(() => {
   const board = document.querySelector("[data-board]");
-  if (board && board.dataset.board === "ready" && window.__bench.ready === null) window.__bench.ready = performance.now();
+  const ready = board && board.dataset.board === "ready";
+  if (ready && window.__bench.ready === null) window.__bench.ready = performance.now();
   for (const [id, want] of Object.entries(window.__bench.watch || {})) {
     if (window.__bench.moved[id]) continue;
     const card = document.querySelector(`[data-column=${want}] [data-task-id="${id}"]`);
@@ -116,8 +117,8 @@ def _spread(pub: Publisher, ws: str, ids: list[str]) -> dict[str, int]:
         for task_id in ids[start : start + n]:
             states[task_id] = state
         start += n
-    for task_id, state in states.items():
-        pub.status(ws, task_id, state, int(time.time()))
+    for task_id, moved_to in states.items():
+        pub.status(ws, task_id, moved_to, int(time.time()))
     return states
 
 
@@ -177,10 +178,15 @@ def main() -> int:
             fleet.stop()
     first, median = renders[0], statistics.median(renders)
     p50, worst = statistics.median(updates), max(updates)
-    print(f"board first render ({TASKS} tasks): first load {first:.0f} ms, median of {RENDERS} {median:.0f} ms, "
-          f"max {max(renders):.0f} ms (target <= {RENDER_TARGET_MS:.0f} ms) {'OK' if max(renders) <= RENDER_TARGET_MS else 'MISSED'}")
-    print(f"live update, event published -> card moved: p50 {p50:.0f} ms, max {worst:.0f} ms over {len(updates)} "
-          f"(target <= {UPDATE_TARGET_MS:.0f} ms) {'OK' if worst <= UPDATE_TARGET_MS else 'MISSED'}")
+    verdict = "OK" if max(renders) <= RENDER_TARGET_MS else "MISSED"
+    print(
+        f"board first render ({TASKS} tasks): first load {first:.0f} ms, median of {RENDERS} {median:.0f} ms, "
+        f"max {max(renders):.0f} ms (target <= {RENDER_TARGET_MS:.0f} ms) {verdict}"
+    )
+    print(
+        f"live update, event published -> card moved: p50 {p50:.0f} ms, max {worst:.0f} ms over {len(updates)} "
+        f"(target <= {UPDATE_TARGET_MS:.0f} ms) {'OK' if worst <= UPDATE_TARGET_MS else 'MISSED'}"
+    )
     return 0
 
 
