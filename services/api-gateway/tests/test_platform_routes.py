@@ -123,6 +123,9 @@ async def test_the_assignment_explanation_comes_from_the_coordinator_for_assigne
                 "confidence": 0.0,
                 "total": 0.4,
                 "learning_data": False,
+                "draw": 0.0,
+                "alpha": 0.0,
+                "beta": 0.0,
             },
         }
     ]

@@ -33,6 +33,9 @@ def _score(s: coordinator_pb2.ScoreBreakdown) -> dict[str, float | bool]:
         "confidence": s.confidence,
         "total": s.total,
         "learning_data": s.learning_data,
+        "draw": s.draw,
+        "alpha": s.alpha,
+        "beta": s.beta,
     }
 
 
@@ -178,6 +181,7 @@ class Clients:
             "score": _score(a.score),
             "candidates": [{"agent_id": c.agent_id, "score": _score(c.score)} for c in a.candidates],
             "reason": a.reason,
+            "policy": a.policy,
             "attempt": a.attempt,
             "assigned_at": _iso(a.assigned_at),
         }

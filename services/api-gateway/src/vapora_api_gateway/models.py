@@ -226,6 +226,9 @@ class AssignmentOut(BaseModel):
     score: dict[str, float | bool]
     candidates: list[CandidateOut]
     reason: str = ""
+    policy: str = Field(
+        default="", description="seed (the seed's total ranked) or thompson (the draw from Beta(alpha, beta) ranked)."
+    )
     attempt: int = 0
     assigned_at: str = ""
 

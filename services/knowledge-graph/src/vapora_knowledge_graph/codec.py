@@ -100,6 +100,7 @@ def execution_from_row(row: Row) -> kg_pb2.ExecutionRecorded:
 
 
 def profile_to_pb(p: ProfileState) -> kg_pb2.LearningProfile:
+    successes, failures = p.recent.counts(p.updated_at_s) if p.recent.weight else (0.0, 0.0)
     return kg_pb2.LearningProfile(
         agent_id=p.agent_id,
         task_type=p.task_type,
@@ -112,6 +113,8 @@ def profile_to_pb(p: ProfileState) -> kg_pb2.LearningProfile:
         mean_latency_ms=p.mean(p.latency_sum_ms),
         mean_cost_cents=p.mean(p.cost_sum_cents),
         updated_at=to_ts(p.updated_at_s),
+        recent_successes=successes,
+        recent_failures=failures,
     )
 
 

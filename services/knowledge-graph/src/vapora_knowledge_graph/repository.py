@@ -14,7 +14,7 @@ from typing import Any
 
 from vapora_core.errors import InvalidArgument
 from vapora_core.store import Row, Store
-from vapora_knowledge_graph.learning import DecayedSums, ProfileState
+from vapora_knowledge_graph.learning import RECENT_TAU_S, DecayedSums, ProfileState
 
 NAMESPACE = "kg"
 
@@ -27,20 +27,6 @@ SCHEMA: tuple[str, ...] = (
     "DEFINE INDEX IF NOT EXISTS profile_type ON profile FIELDS task_type",
     "DEFINE TABLE IF NOT EXISTS curve SCHEMALESS",
     "DEFINE INDEX IF NOT EXISTS curve_key ON curve FIELDS agent_id, task_type, day",
-)
-
-_PROFILE_FIELDS = (
-    "agent_id",
-    "task_type",
-    "executions",
-    "successes",
-    "quality_sum",
-    "latency_sum_ms",
-    "cost_sum_cents",
-    "anchor_s",
-    "weighted_success",
-    "weight",
-    "updated_at_s",
 )
 
 _RECORD = """
@@ -84,6 +70,9 @@ def profile_to_row(p: ProfileState) -> dict[str, Any]:
         "anchor_s": p.sums.anchor_s,
         "weighted_success": p.sums.weighted_success,
         "weight": p.sums.weight,
+        "recent_anchor_s": p.recent.anchor_s,
+        "recent_weighted_success": p.recent.weighted_success,
+        "recent_weight": p.recent.weight,
         "updated_at_s": p.updated_at_s,
     }
 
@@ -96,6 +85,12 @@ def profile_from_row(row: Row) -> ProfileState:
             anchor_s=float(row["anchor_s"]),
             weighted_success=float(row["weighted_success"]),
             weight=float(row["weight"]),
+        ),
+        recent=DecayedSums(
+            anchor_s=float(row.get("recent_anchor_s") or 0.0),
+            weighted_success=float(row.get("recent_weighted_success") or 0.0),
+            weight=float(row.get("recent_weight") or 0.0),
+            tau_s=RECENT_TAU_S,
         ),
         executions=int(row["executions"]),
         successes=int(row["successes"]),

@@ -56,7 +56,7 @@ class ExecutionRecorded(_message.Message):
     def __init__(self, execution_id: _Optional[str] = ..., job_id: _Optional[str] = ..., task_id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., project_id: _Optional[str] = ..., agent_id: _Optional[str] = ..., role: _Optional[str] = ..., task_type: _Optional[str] = ..., success: _Optional[bool] = ..., quality: _Optional[float] = ..., latency_ms: _Optional[int] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., cost_cents: _Optional[float] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., error: _Optional[str] = ..., result: _Optional[str] = ..., attempt: _Optional[int] = ...) -> None: ...
 
 class LearningProfile(_message.Message):
-    __slots__ = ("agent_id", "task_type", "expertise", "confidence", "executions", "successes", "success_rate", "mean_quality", "mean_latency_ms", "mean_cost_cents", "updated_at")
+    __slots__ = ("agent_id", "task_type", "expertise", "confidence", "executions", "successes", "success_rate", "mean_quality", "mean_latency_ms", "mean_cost_cents", "updated_at", "recent_successes", "recent_failures")
     AGENT_ID_FIELD_NUMBER: _ClassVar[int]
     TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
     EXPERTISE_FIELD_NUMBER: _ClassVar[int]
@@ -68,6 +68,8 @@ class LearningProfile(_message.Message):
     MEAN_LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
     MEAN_COST_CENTS_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    RECENT_SUCCESSES_FIELD_NUMBER: _ClassVar[int]
+    RECENT_FAILURES_FIELD_NUMBER: _ClassVar[int]
     agent_id: str
     task_type: str
     expertise: float
@@ -79,7 +81,9 @@ class LearningProfile(_message.Message):
     mean_latency_ms: float
     mean_cost_cents: float
     updated_at: _timestamp_pb2.Timestamp
-    def __init__(self, agent_id: _Optional[str] = ..., task_type: _Optional[str] = ..., expertise: _Optional[float] = ..., confidence: _Optional[float] = ..., executions: _Optional[int] = ..., successes: _Optional[int] = ..., success_rate: _Optional[float] = ..., mean_quality: _Optional[float] = ..., mean_latency_ms: _Optional[float] = ..., mean_cost_cents: _Optional[float] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    recent_successes: float
+    recent_failures: float
+    def __init__(self, agent_id: _Optional[str] = ..., task_type: _Optional[str] = ..., expertise: _Optional[float] = ..., confidence: _Optional[float] = ..., executions: _Optional[int] = ..., successes: _Optional[int] = ..., success_rate: _Optional[float] = ..., mean_quality: _Optional[float] = ..., mean_latency_ms: _Optional[float] = ..., mean_cost_cents: _Optional[float] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., recent_successes: _Optional[float] = ..., recent_failures: _Optional[float] = ...) -> None: ...
 
 class ProfilesChanged(_message.Message):
     __slots__ = ("profiles",)
