@@ -39,7 +39,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from bench_coordinator import cpu_seconds  # type: ignore[import-not-found]
+from coordinator_cpu import cpu_seconds
 from nats.aio.msg import Msg
 
 from vapora.tasks.v1 import tasks_pb2

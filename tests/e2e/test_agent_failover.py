@@ -26,8 +26,9 @@ from tests.e2e.helpers import sign_up, submit, wait_terminal
 from tests.e2e.test_skeleton_flow import wait_for_executions
 from vapora.agents.v1 import agents_pb2, agents_pb2_grpc
 from vapora_core.grpc import channel
-from vapora_testing.fleet import ROOT, Fleet
+from vapora_testing.fleet import Fleet
 from vapora_testing.http import serve_http
+from vapora_testing.repo import repo_root
 
 pytestmark = pytest.mark.e2e
 
@@ -99,7 +100,7 @@ def fake_openai() -> Iterator[str]:
 
 def _config(tmp_path: Path, agent_id: str) -> Path:
     config = tmp_path / f"config-{agent_id}"
-    shutil.copytree(ROOT / "config", config, ignore=shutil.ignore_patterns("agents"))
+    shutil.copytree(repo_root() / "config", config, ignore=shutil.ignore_patterns("agents"))
     (config / "agents").mkdir()
     (config / "agents" / f"{agent_id}.toml").write_text(MANIFEST.format(id=agent_id))
     return config
