@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from vapora_core.aio import Periodic, cancel_and_wait, finish_within
+from vapora_testing.polling import eventually
 
 
 async def test_periodic_keeps_running_after_a_failing_run_and_stops_cleanly() -> None:
@@ -17,8 +18,7 @@ async def test_periodic_keeps_running_after_a_failing_run_and_stops_cleanly() ->
 
     loop = Periodic("test-loop", 0.01, work)
     loop.start()
-    while len(runs) < 5:
-        await asyncio.sleep(0.01)
+    await eventually(lambda: len(runs) >= 5, timeout=5.0, interval=0.01, what="five runs")
     await loop.stop()
     seen = len(runs)
     await asyncio.sleep(0.05)
@@ -51,8 +51,7 @@ async def test_periodic_with_wait_first_runs_only_after_one_interval() -> None:
     loop.start()
     await asyncio.sleep(0.05)
     assert runs == []  # not at start
-    while not runs:
-        await asyncio.sleep(0.01)
+    await eventually(lambda: runs, timeout=5.0, interval=0.01, what="the first run")
     await loop.stop()
     eager = Periodic("test-eager", 10.0, lambda: runs.append(2.0))
     eager.start()

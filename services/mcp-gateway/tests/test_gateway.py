@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import signal
-import time
 from pathlib import Path
 
 import grpc
@@ -17,6 +16,7 @@ from vapora.mcp.v1 import mcp_pb2, mcp_pb2_grpc
 from vapora_core.bus import Bus, ConsumerSpec, Delivery
 from vapora_core.errors import ConfigError
 from vapora_mcp_gateway.app import McpApp
+from vapora_testing.polling import eventually
 
 WS = "ws-acme"
 
@@ -177,18 +177,16 @@ async def test_workspace_policy_and_call_log_isolation(stub: mcp_pb2_grpc.McpGat
 async def test_a_crashed_stdio_server_is_restarted(app: McpApp, stub: mcp_pb2_grpc.McpGatewayStub) -> None:
     first = json.loads((await stub.CallTool(call("sysinfo", "server_info"))).structured_json)
     os.kill(first["pid"], signal.SIGKILL)
-    deadline = time.monotonic() + 30
-    while True:
+
+    async def restarted() -> bool:
         try:
             reply = await stub.CallTool(call("sysinfo", "server_info"))
         except grpc.aio.AioRpcError as exc:
             assert exc.code() == grpc.StatusCode.UNAVAILABLE, exc.details()
-        else:
-            second = json.loads(reply.structured_json)
-            if second["pid"] != first["pid"]:
-                break
-        assert time.monotonic() < deadline, "sysinfo was not restarted"
-        await asyncio.sleep(0.1)
+            return False
+        return bool(json.loads(reply.structured_json)["pid"] != first["pid"])
+
+    await eventually(restarted, timeout=30, interval=0.1, what="sysinfo restarted under a new pid")
     assert app.pool is not None and app.pool.connections["sysinfo"].restarts >= 1
     assert counter("vapora_mcp_server_restarts_total", server="sysinfo") >= 1
 

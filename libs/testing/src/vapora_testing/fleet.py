@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vapora_testing.nats import NatsServer
-from vapora_testing.ports import free_port, wait_until
+from vapora_testing.polling import eventually_sync
+from vapora_testing.ports import free_port
 from vapora_testing.process import ready as ops_ready
 from vapora_testing.repo import repo_root
 
@@ -177,7 +178,7 @@ class Fleet:
         return ops_ready(self.ports[name][1])
 
     def wait_ready(self, name: str, timeout: float = 60.0) -> None:
-        wait_until(lambda: self.ready(name), timeout, f"{name} to be ready", interval=0.1)
+        eventually_sync(lambda: self.ready(name), timeout=timeout, what=f"{name} to be ready", interval=0.1)
 
     def signal(self, name: str, sig: int) -> None:
         proc = self.procs[name]

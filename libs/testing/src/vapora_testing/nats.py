@@ -8,7 +8,8 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from vapora_testing.ports import free_port, wait_until
+from vapora_testing.polling import eventually_sync
+from vapora_testing.ports import free_port
 
 
 def nats_binary() -> str:
@@ -61,7 +62,7 @@ class NatsServer:
             stdout=out,
             stderr=out,
         )
-        wait_until(self._healthy, timeout, f"nats-server on port {self.port}")
+        eventually_sync(self._healthy, timeout=timeout, what=f"nats-server on port {self.port}")
         return self
 
     def stop(self) -> None:
