@@ -24,7 +24,8 @@ from pathlib import Path
 import aiohttp
 
 from vapora_testing.nats import NatsServer
-from vapora_testing.ports import free_port, wait_until
+from vapora_testing.polling import eventually_sync
+from vapora_testing.ports import free_port
 from vapora_testing.process import ready
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -144,7 +145,7 @@ def main() -> None:
             [sys.executable, "-m", "vapora_api_gateway"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp
         )
         try:
-            wait_until(lambda: ready(port), 30, "api-gateway to be ready")
+            eventually_sync(lambda: ready(port), timeout=30, what="api-gateway to be ready")
             base = f"http://127.0.0.1:{port}"
             token = asyncio.run(_register(base))
             cpu_before = _cpu_s(proc.pid)
