@@ -100,6 +100,19 @@ def test_router_toml_errors_name_file_and_field(tmp_path: Path) -> None:
         parse("router", bad)
 
 
+def test_a_rule_on_a_complexity_no_task_has_is_refused_naming_file_and_rule(tmp_path: Path) -> None:
+    bad = tmp_path / "router.toml"
+    bad.write_text('[[rules]]\nname = "hard-to-claude"\ncomplexity = ["high", "critical"]\nprovider = "anthropic"\n')
+    with pytest.raises(ConfigError) as info:
+        parse("router", bad)
+    assert info.value.source == str(bad) and info.value.field == "rules.0.complexity"
+    assert "rule 'hard-to-claude' matches complexity 'critical', which no task has" in str(info.value)
+    assert "low, medium, high" in str(info.value)
+    bad.write_text('[[rules]]\ncomplexity = ["hard"]\nprovider = "openai"\n')
+    with pytest.raises(ConfigError, match=r"rules.0.complexity.*this rule matches complexity 'hard'"):
+        parse("router", bad)
+
+
 def test_the_repository_config_files_are_valid() -> None:
     root = Path(__file__).resolve().parents[3] / "config"
     config = load(root / "router.toml", root / "budget.toml", root / "prices.toml")
