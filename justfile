@@ -71,8 +71,10 @@ test: proto-check lint typecheck
 test-k expr: setup
     {{uv}} run --frozen pytest -q -p no:cacheprovider -k "{{expr}}"
 
-# run every benchmark in bench/ and print its figures
+# run every benchmark in bench/, print its figures, and write them into docs/performance.md
 [group('bench')]
 bench: setup
     {{uv}} sync --quiet --frozen --group bench
-    for b in bench/bench_*.py; do echo "== $b"; {{uv}} run --frozen --group bench python "$b"; done
+    mkdir -p .run && rm -f .run/bench-figures.jsonl
+    for b in bench/bench_*.py; do echo "== $b"; VAPORA_BENCH_JSON="{{justfile_directory()}}/.run/bench-figures.jsonl" {{uv}} run --frozen --group bench python "$b"; done
+    {{uv}} run --frozen python scripts/performance_doc.py .run/bench-figures.jsonl

@@ -30,6 +30,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from figures import Figures, at_most
+
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("LITELLM_TELEMETRY", "False")
 
@@ -259,10 +261,16 @@ async def run(requests: int, rounds: int, skip_grpc: bool) -> None:
         f"({len(samples['direct'])} sequential requests per client, {rounds} interleaved rounds)\n"
     )
     print(f"{'client':<12} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8} {'overhead p50':>13} {'overhead p99':>13}")
+    figures = Figures("bench_router")
     for name, s in samples.items():
         p50, p99 = pct(s, 50), pct(s, 99)
         over = "" if name == "direct" else f"{p50 - base50:>13.3f} {p99 - base99:>13.3f}"
         print(f"{name:<12} {p50:>8.3f} {p99:>8.3f} {statistics.fmean(s):>8.3f} {over}")
+        figures.add(f"{name}: latency p50", p50, "ms")
+        figures.add(f"{name}: latency p99", p99, "ms")
+        if name != "direct":
+            figures.add(f"{name}: overhead p50 over direct", p50 - base50, "ms")
+            figures.add(f"{name}: overhead p99 over direct", p99 - base99, "ms")
     if "litellm" in samples:
         ours = pct(samples["vapora"], 50) - base50
         theirs = pct(samples["litellm"], 50) - base50
@@ -271,6 +279,7 @@ async def run(requests: int, rounds: int, skip_grpc: bool) -> None:
             f"\nvapora in-process overhead p50 = {ours:.3f} ms; litellm Router = {theirs:.3f} ms; "
             f"ratio {ratio:.2f} (target ≤ 0.5)"
         )
+        figures.add("vapora in-process overhead p50 / litellm Router's", ratio, "ratio", at_most(0.5))
 
 
 def main() -> None:

@@ -3,10 +3,10 @@
 Handlers submit an item (or several at once) and await its outcome. While one batch is being
 written, the items that arrive wait and go together in the next one, so under load a round trip
 carries many items. A batcher may also make a new batch linger ``linger_s`` for company: a round
-trip to the embedded store costs ~0.2 ms of CPU however little it carries
-(``bench/bench_store.py``). A lingering batch is written at once when ``flush_at`` items are
-waiting: with as many submitters as that, no more company can come, and the linger must not cap
-the rate at ``flush_at / linger_s`` items a second.
+trip to the embedded store costs much the same CPU however little it carries
+(``bench/bench_store.py``; figures in ``docs/performance.md``). A lingering batch is written at
+once when ``flush_at`` items are waiting: with as many submitters as that, no more company can
+come, and the linger must not cap the rate at ``flush_at / linger_s`` items a second.
 
 Each round trip is measured (``vapora_coordinator_store_write_seconds`` and
 ``vapora_coordinator_store_batch_items``, by kind): how long the store takes, and how many
