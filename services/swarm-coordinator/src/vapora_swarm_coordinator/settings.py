@@ -26,6 +26,11 @@ class CoordinatorSettings(ServiceSettings):
         ge=1,
         description="Buffered tasks a worker takes at once, assigned together (one store write, one round of acks).",
     )
+    job_signing_key: str = Field(
+        default="",
+        repr=False,
+        description="Ed25519 private key (PEM, or @path of a PEM file) that signs each job's token; empty: no tokens.",
+    )
     job_timeout_s: float = Field(default=600.0, gt=0, description="A job not finished by then is reassigned.")
     max_attempts: int = Field(default=3, ge=1, description="Assignments of one task before it is FAILED.")
     no_agent_timeout_s: float = Field(
