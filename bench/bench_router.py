@@ -50,13 +50,28 @@ REPLY = {
 # -- the provider server (its own process) ------------------------------------------------
 
 
+def sse_reply() -> bytes:
+    """REPLY as OpenAI streams it (``stream: true``, ``stream_options.include_usage``): the router
+    always streams from its provider, so it can stop a call at its reservation."""
+    message = REPLY["choices"][0]["message"]  # type: ignore[index]
+    base = {"id": REPLY["id"], "object": "chat.completion.chunk", "created": 1, "model": REPLY["model"]}
+    chunks = [
+        {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]},
+        {**base, "choices": [{"index": 0, "delta": {"content": message["content"]}, "finish_reason": None}]},
+        {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
+        {**base, "choices": [], "usage": REPLY["usage"]},
+    ]
+    return "".join(f"data: {json.dumps(c)}\n\n" for c in chunks).encode() + b"data: [DONE]\n\n"
+
+
 def serve(port_file: str) -> None:
     from aiohttp import web
 
-    body = json.dumps(REPLY).encode()
+    body, streamed = json.dumps(REPLY).encode(), sse_reply()
 
     async def chat(request: web.Request) -> web.Response:
-        await request.read()
+        if (await request.json()).get("stream"):
+            return web.Response(body=streamed, content_type="text/event-stream")
         return web.Response(body=body, content_type="application/json")
 
     async def main() -> None:
@@ -132,7 +147,10 @@ async def vapora_client(url: str, tmp: Path) -> tuple[Call, Callable[[], Awaitab
     async def call() -> object:
         if len(records) > 10_000:
             records.clear()
-        return await service.complete(req)
+        result = await service.complete(req)
+        if result.provider != "openai":  # a fallback would measure another provider, not the router
+            raise RuntimeError(f"the router answered from {result.provider}: {result.decision.reasons}")
+        return result
 
     async def close() -> None:
         for p in providers.values():
@@ -174,7 +192,10 @@ async def vapora_grpc_client(url: str, tmp: Path) -> tuple[Call, Callable[[], Aw
     )
 
     async def call() -> object:
-        return await stub.Complete(req)
+        reply = await stub.Complete(req)
+        if reply.provider != "openai":  # a fallback would measure another provider, not the router
+            raise RuntimeError(f"the router answered from {reply.provider}: {list(reply.decision.reasons)}")
+        return reply
 
     async def close() -> None:
         await ch.close()
