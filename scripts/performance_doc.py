@@ -99,8 +99,13 @@ def number(value: float | None, unit: str) -> str:
     if value is None:
         return "—"
     size = abs(value)
-    text = f"{value:,.0f}" if size >= 100 else f"{value:.1f}" if size >= 10 else f"{value:.3g}"
-    return f"{text} {unit}".strip()
+    if size >= 100:
+        text = f"{value:,.0f}"
+    elif size >= 10:
+        text = f"{value:.1f}"
+    else:
+        text = f"{value:.2f}" if size >= 1 else f"{value:.3g}"
+    return f"{text}%" if unit == "%" else f"{text} {unit}".strip()
 
 
 def cell(text: str) -> str:
@@ -111,7 +116,7 @@ def table(figures: list[Figure]) -> list[str]:
     rows = ["| figure | value | target | met? |", "|---|---|---|---|"]
     for f in figures:
         met = "—" if f.met is None else "yes" if f.met else "**no**"
-        target = f"{f.target} {f.unit}".strip() if f.target else "—"
+        target = "—" if not f.target else f"{f.target}%" if f.unit == "%" else f"{f.target} {f.unit}".strip()
         rows.append(f"| {cell(f.name)} | {number(f.value, f.unit)} | {cell(target)} | {met} |")
     return rows
 

@@ -39,6 +39,8 @@ def record(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     gateway.add("latency p99", 41.25, "ms", figures.at_most(30))
     gateway.add("latency p50 | median", 3.14159, "ms")
     figures.Figures("bench_store").add("round trip", float("nan"), "µs", figures.at_most(300))
+    figures.Figures("bench_store").add("share", 8.0, "%", figures.at_least(25))
+    figures.Figures("bench_store").add("ratio", 0.1234, "")
 
 
 def test_a_bench_appends_one_json_line_per_figure_with_its_target_and_whether_it_was_met(
@@ -82,6 +84,8 @@ def test_the_tables_say_value_target_and_met_per_bench_in_bench_order(
     assert "| latency p99 | 41.2 ms | <= 30 ms | **no** |" in lines
     assert "| latency p50 \\| median | 3.14 ms | — | — |" in lines
     assert "| round trip | — | <= 300 µs | — |" in lines
+    assert "| share | 8.00% | >= 25% | **no** |" in lines
+    assert "| ratio | 0.123 | — | — |" in lines
 
 
 def test_rewriting_keeps_the_hand_written_part_and_replaces_only_the_generated_one(tmp_path: Path) -> None:
@@ -133,7 +137,7 @@ def test_the_script_rewrites_the_doc_and_leaves_it_alone_on_bad_input(
     page.write_text(HAND + doc.BEGIN + "\nold\n" + doc.END + "\n")
     done = run_script(str(out), "--doc", str(page))
     assert done.returncode == 0, done.stderr
-    assert "wrote 4 figures of 2 benches" in done.stdout
+    assert "wrote 6 figures of 2 benches" in done.stdout
     text = page.read_text()
     assert text.startswith(HAND) and "\nold\n" not in text
     assert "| POST /api/v1/tasks | 1,712 req/s | >= 1500 req/s | yes |" in text
