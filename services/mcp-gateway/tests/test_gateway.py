@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import os
 import signal
 from pathlib import Path
@@ -199,6 +201,30 @@ async def test_a_crashed_stdio_server_is_restarted(app: McpApp, stub: Stub) -> N
     await eventually(restarted, timeout=30, interval=0.1, what="sysinfo restarted under a new pid")
     assert app.pool is not None and app.pool.connections["sysinfo"].restarts >= 1
     assert counter("vapora_mcp_server_restarts_total", server="sysinfo") >= 1
+
+
+async def test_a_server_that_stops_answering_pings_is_restarted(
+    app: McpApp, stub: mcp_pb2_grpc.McpGatewayStub, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = json.loads((await stub.CallTool(call("sysinfo", "server_info"))).structured_json)
+    os.kill(first["pid"], signal.SIGSTOP)  # alive, but it answers nothing: only a ping can tell
+    try:
+
+        async def restarted() -> bool:
+            try:
+                reply = await stub.CallTool(call("sysinfo", "server_info"))
+            except grpc.aio.AioRpcError as exc:
+                assert exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED), exc.details()
+                return False
+            return bool(json.loads(reply.structured_json)["pid"] != first["pid"])
+
+        with caplog.at_level(logging.WARNING, logger="vapora.mcp.connection"):
+            await eventually(restarted, timeout=30, interval=0.1, what="sysinfo restarted under a new pid")
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(first["pid"], signal.SIGKILL)
+    assert any("sysinfo is down" in r.getMessage() and "ping failed" in r.getMessage() for r in caplog.records)
+    assert app.pool is not None and app.pool.connections["sysinfo"].restarts >= 1
 
 
 async def test_reload_applies_a_new_config_and_keeps_the_old_one_when_invalid(
