@@ -58,63 +58,6 @@ async def store(store_url: str) -> AsyncIterator[Store]:
         await s.close()
 
 
-@pytest.fixture
-async def kg_app(nats_url: str, tmp_path: Path) -> AsyncIterator[Any]:
-    """A real knowledge-graph in this process (its consumers, embedded store and gRPC on a free
-    port, ``.grpc_port``) on the test's nats-server: for the services that ask it over gRPC."""
-    from vapora_knowledge_graph.app import KnowledgeGraphApp  # a service: imported only when used
-    from vapora_knowledge_graph.settings import KgSettings
-
-    app = KnowledgeGraphApp(
-        KgSettings(nats_url=nats_url, store_url=f"surrealkv://{tmp_path / 'kg'}", grpc_port=0, shutdown_grace_s=2)
-    )
-    await app.start()
-    try:
-        yield app
-    finally:
-        await app.stop()
-
-
-MCP_SYSINFO_ONLY = """
-[[servers]]
-name = "sysinfo"
-command = "{python}"
-args = ["-m", "vapora_mcp_gateway.servers.sysinfo"]
-"""
-
-
-@pytest.fixture
-async def mcp_app(nats_url: str, tmp_path: Path, job_keys: tuple[str, str]) -> AsyncIterator[Any]:
-    """A real mcp-gateway in this process (embedded store, gRPC on ``.grpc_port``, data under
-    ``<tmp>/mcp-data``) with only the sysinfo server: for the services that ask its Repositories
-    service over gRPC. Its job tokens verify with ``job_keys``; a clone gives up after 5 s."""
-    from vapora_mcp_gateway.app import McpApp  # a service: imported only when used
-    from vapora_mcp_gateway.settings import McpSettings
-
-    config = tmp_path / "mcp-config"
-    config.mkdir()
-    (config / "mcp.toml").write_text(MCP_SYSINFO_ONLY)
-    app = McpApp(
-        McpSettings(
-            nats_url=nats_url,
-            store_url=f"surrealkv://{tmp_path / 'mcp'}",
-            data_dir=tmp_path / "mcp-data",
-            config_dir=config,
-            grpc_port=0,
-            metrics_port=0,
-            mcp_http_port=0,
-            job_verify_key=job_keys[1],
-            repo_clone_timeout_s=5,
-            shutdown_grace_s=2,
-        )
-    )
-    await app.start()
-    try:
-        yield app
-    finally:
-        await app.stop()
-
-
 @pytest.fixture(scope="session")
 def job_keys() -> tuple[str, str]:
     """An Ed25519 key pair for job tokens, (private PEM, public PEM): the coordinator's and the
