@@ -32,7 +32,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from vapora_core.aio import KeyedLocks
-from vapora_core.errors import FailedPrecondition, InvalidArgument, NotFound
+from vapora_core.errors import FailedPrecondition, InvalidArgument, NoRepository, NotFound
 from vapora_core.jobtoken import JobClaims
 from vapora_mcp_gateway.repos import changes, checkout, locations
 from vapora_mcp_gateway.repos.advance import advance
@@ -120,10 +120,10 @@ class Worktrees:
 
     async def repository_of(self, claims: JobClaims) -> RepoRecord:
         if not claims.project_id:
-            raise FailedPrecondition(f"task {claims.task_id!r} has no project: there is no repository to work in")
+            raise NoRepository("", f"task {claims.task_id!r} has no project: there is no repository to work in")
         repo = await self._records.repository(claims.workspace_id, claims.project_id)
         if repo is None:
-            raise FailedPrecondition(f"project {claims.project_id!r} has no repository: attach one to work on code")
+            raise NoRepository(claims.project_id)
         return repo
 
     def path_of(self, workspace_id: str, task_id: str) -> Path:
