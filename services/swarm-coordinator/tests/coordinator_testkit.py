@@ -19,7 +19,7 @@ from vapora_swarm_coordinator.app import CoordinatorApp
 from vapora_swarm_coordinator.settings import CoordinatorSettings
 from vapora_testing.executions import execution_of, publish_execution
 
-EVENTS_SUBJECTS = "events.>"
+EVENTS_SUBJECTS = "events.task.*"
 
 PRIORITY = {
     "critical": common_pb2.PRIORITY_CRITICAL,

@@ -52,6 +52,7 @@ class CoordinatorApp:
         await subscribers.subscribe(self.bus, self.coordinator, s)
         await self.bus.start()
         await self.coordinator.refresh_registry(force=True)
+        await self.coordinator.start_workflows()
         self.intake = await subscribers.subscribe_tasks(self.bus, self.coordinator, s)
         self.grpc = GrpcServer(
             s.service_name,
@@ -80,6 +81,12 @@ class CoordinatorApp:
         if not self.coordinator.view.registry_loaded:
             await self.coordinator.refresh_registry()
         await self.coordinator.sweep_timeouts()
+        await self.coordinator.recovery.sweep()
+
+    async def reload(self) -> None:
+        """SIGHUP: re-read config/workflows.toml (an invalid file keeps the previous templates)."""
+        if self.coordinator is not None:
+            self.coordinator.workflows.templates.reload()
 
     async def stop(self) -> None:
         for sweeper in self._sweepers:
