@@ -35,10 +35,12 @@ class FakeRegistry(agents_pb2_grpc.AgentRegistryServicer):
     def __init__(self) -> None:
         self.agents: dict[str, agents_pb2.Agent] = {}
 
-    def add(self, agent_id: str, *types: str, max_concurrency: int = 1, workspace_id: str = "") -> agents_pb2.Agent:
+    def add(
+        self, agent_id: str, *types: str, max_concurrency: int = 1, workspace_id: str = "", role: str = "developer"
+    ) -> agents_pb2.Agent:
         agent = agents_pb2.Agent(
             id=agent_id,
-            role="developer",
+            role=role,
             max_concurrency=max_concurrency,
             workspace_id=workspace_id,
             status=agents_pb2.AGENT_STATUS_HEALTHY,
