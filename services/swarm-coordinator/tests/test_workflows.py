@@ -19,8 +19,10 @@ from workflow_testkit import RunEvents, register_roles, start_agents
 from vapora.coordinator.v1 import coordinator_pb2 as pb
 from vapora.coordinator.v1 import coordinator_pb2_grpc
 from vapora_core.bus import Bus
+from vapora_core.errors import Unavailable
 from vapora_core.grpc import channel
 from vapora_swarm_coordinator.app import CoordinatorApp
+from vapora_swarm_coordinator.workflows.effects import Effects
 
 WS = "ws1"
 RUNNING = pb.WORKFLOW_RUN_STATE_RUNNING
@@ -294,3 +296,45 @@ async def test_a_retried_start_with_the_same_run_id_is_one_run(stub: Any, bus: B
     assert [j.task.id for j in agents["tester"].jobs()] == ["wf-00000000000000aa-reproduce-1"]
     page = await stub.ListWorkflowRuns(pb.ListWorkflowRunsRequest(workspace_id=WS))
     assert [r.id for r in page.runs] == ["00000000000000aa"]
+
+
+class LosingBus:
+    """The bus, but the next ``lose`` publishes on ``tasks.*`` never happen (a crash between the
+    stored transition and its publish, as far as the stream can tell)."""
+
+    def __init__(self, bus: Bus, lose: int) -> None:
+        self.bus, self.lose = bus, lose
+
+    async def publish(self, subject: str, message: Any, *, msg_id: str | None = None) -> Any:
+        return await (await self.send(subject, message, msg_id=msg_id))
+
+    async def send(self, subject: str, message: Any, *, msg_id: str | None = None) -> Any:
+        if subject.startswith("tasks.") and self.lose > 0:
+            self.lose -= 1
+            raise Unavailable("lost with the process")
+        return await self.bus.send(subject, message, msg_id=msg_id)
+
+    async def broadcast(self, subject: str, message: Any) -> None:
+        await self.bus.broadcast(subject, message)
+
+
+async def test_a_stored_transition_whose_task_was_never_published_is_published_by_the_recovery_pass(
+    stub: Any, bus: Bus, coordinator: CoordinatorApp
+) -> None:
+    agents = await start_agents(bus)
+    coord = coordinator.coordinator
+    assert coord is not None
+    engine = coord.workflows
+    real = engine.effects
+    engine.effects = Effects(LosingBus(bus, lose=1), real.clock)  # type: ignore[arg-type]
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await start_feature(stub)
+    assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+    engine.effects = real
+    [run] = (await stub.ListWorkflowRuns(pb.ListWorkflowRunsRequest(workspace_id=WS))).runs
+    assert stages(run)["design"].state == stage_state("running")  # stored, though its task never went out
+    await asyncio.sleep(0.3)
+    assert agents["architect"].jobs() == []
+    await coord.recovery.recover()  # what a restart runs
+    await wait_state(stub, run.id, WAITING)
+    assert [j.task.id for j in agents["architect"].jobs()] == [f"wf-{run.id}-design-1"]
