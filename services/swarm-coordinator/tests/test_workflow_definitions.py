@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from vapora.agents.v1 import agents_pb2
-from vapora_core.errors import ConfigError
+from vapora_core.errors import ConfigError, FailedPrecondition
 from vapora_swarm_coordinator.workflows import definitions
 from vapora_swarm_coordinator.workflows.catalogue import Catalogue
 
@@ -130,7 +130,7 @@ def test_a_bad_definition_is_refused_naming_the_workflow_stage_and_field(
 def test_a_bad_file_is_refused_naming_the_file_and_the_workflow() -> None:
     text = '[[workflows]]\nname = "ok"\n[[workflows.stages]]\nid = "a"\ntask_type = "coding"\n'
     text += '[[workflows]]\nname = "broken"\n[[workflows.stages]]\nid = "a"\nkind = "gate"\n'
-    with pytest.raises(ConfigError, match="workflows.toml, workflow 'broken', stage 'a': field approvers"):
+    with pytest.raises(ConfigError, match=r"workflows\.toml, workflow 'broken', stage 'a': field approvers"):
         definitions.parse_toml(text)
     with pytest.raises(ConfigError, match="not valid TOML"):
         definitions.parse_toml("[[workflows]\n")
@@ -139,13 +139,13 @@ def test_a_bad_file_is_refused_naming_the_file_and_the_workflow() -> None:
 def test_unknown_task_types_and_roles_are_refused_against_the_fleet() -> None:
     catalogue = shipped_agents()
     unknown_type = definitions.parse({"name": "w", "stages": [stage(task_type="juggling")]})
-    with pytest.raises(ConfigError, match="field task_type: no registered agent takes task type 'juggling'"):
+    with pytest.raises(FailedPrecondition, match="field task_type: no registered agent takes task type 'juggling'"):
         definitions.check_catalogue(unknown_type, catalogue)
     unknown_role = definitions.parse({"name": "w", "stages": [{"id": "a", "role": "wizard"}]})
-    with pytest.raises(ConfigError, match="field role: no registered agent has role 'wizard'"):
+    with pytest.raises(FailedPrecondition, match="field role: no registered agent has role 'wizard'"):
         definitions.check_catalogue(unknown_role, catalogue)
     mismatch = definitions.parse({"name": "w", "stages": [{"id": "a", "role": "documenter", "task_type": "coding"}]})
-    with pytest.raises(ConfigError, match="no agent of role 'documenter' takes 'coding'"):
+    with pytest.raises(FailedPrecondition, match="no agent of role 'documenter' takes 'coding'"):
         definitions.check_catalogue(mismatch, catalogue)
 
 

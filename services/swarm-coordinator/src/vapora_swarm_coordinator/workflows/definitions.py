@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from vapora_core.errors import ConfigError
+from vapora_core.errors import ConfigError, FailedPrecondition
 from vapora_swarm_coordinator.workflows.catalogue import Catalogue
 
 NAME = r"^[a-z][a-z0-9_-]{0,62}$"
@@ -295,17 +295,23 @@ def _check_placeholders(d: WorkflowDef, s: StageDef, field: str, source: str) ->
 # -- against the fleet ----------------------------------------------------------------------------
 
 
+def _lacking(source: str, workflow: str, stage: str, field: str, message: str) -> FailedPrecondition:
+    """What the fleet lacks for a template: a fact about the fleet, not a fault of the definition."""
+    return FailedPrecondition(str(_problem(source, workflow, stage, field, message)))
+
+
 def check_catalogue(d: WorkflowDef, catalogue: Catalogue, source: str = "") -> None:
-    """Every task type and role of ``d`` is one some registered agent has (ConfigError naming it)."""
+    """Every task type and role of ``d`` is one some registered agent has (FailedPrecondition naming
+    the workflow, stage and field: the fleet lacks it)."""
     for s in d.stages:
         if s.is_gate:
             continue
         if s.role and s.role not in catalogue.roles:
-            raise _problem(
+            raise _lacking(
                 source, d.name, s.id, "role", f"no registered agent has role {s.role!r} ({catalogue.describe_roles()})"
             )
         if s.task_type and s.task_type not in catalogue.task_types:
-            raise _problem(
+            raise _lacking(
                 source,
                 d.name,
                 s.id,
@@ -313,7 +319,7 @@ def check_catalogue(d: WorkflowDef, catalogue: Catalogue, source: str = "") -> N
                 f"no registered agent takes task type {s.task_type!r} ({catalogue.describe_types()})",
             )
         if s.role and s.task_type and s.task_type not in catalogue.roles[s.role]:
-            raise _problem(
+            raise _lacking(
                 source,
                 d.name,
                 s.id,
@@ -324,7 +330,7 @@ def check_catalogue(d: WorkflowDef, catalogue: Catalogue, source: str = "") -> N
 
 def resolved(d: WorkflowDef, catalogue: Catalogue) -> WorkflowDef:
     """``d`` with each role-only stage's task type decided: the role's first capability (the frozen
-    copy a run keeps). ConfigError when a type or role is unknown."""
+    copy a run keeps). FailedPrecondition when the fleet lacks a type or a role."""
     check_catalogue(d, catalogue)
     stages = tuple(
         s.model_copy(update={"task_type": catalogue.roles[s.role][0]}) if not s.is_gate and not s.task_type else s

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from vapora_core.errors import AlreadyExists, ConfigError, NotFound, Unavailable
+from vapora_core.errors import AlreadyExists, ConfigError, FailedPrecondition, NotFound, Unavailable
 from vapora_swarm_coordinator.workflows import definitions
 from vapora_swarm_coordinator.workflows.catalogue import Catalogue
 from vapora_swarm_coordinator.workflows.definitions import WorkflowDef
@@ -75,7 +75,7 @@ class Templates:
             return
         try:
             definitions.check_catalogue(d, catalogue, str(self.path))
-        except ConfigError as exc:
+        except FailedPrecondition as exc:
             log.warning("%s (a run of it is refused until an agent takes it)", exc)
 
     @property

@@ -29,7 +29,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 
-from vapora_core.errors import FailedPrecondition, InvalidArgument, PermissionDenied
+from vapora_core.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from vapora_swarm_coordinator.workflows import model
 from vapora_swarm_coordinator.workflows.definitions import StageDef
 from vapora_swarm_coordinator.workflows.model import (
@@ -301,7 +301,7 @@ def _gate(d: Draft, gate_id: str, approving: bool) -> StageDef:
             gate_id = decided[-1].gate_id
     sdef = next((s for s in run.template.stages if s.id == gate_id), None)
     if sdef is None or not sdef.is_gate:
-        raise InvalidArgument(f"run {run.id} has no gate {gate_id!r}")
+        raise NotFound(f"run {run.id} has no gate {gate_id!r}")
     return sdef
 
 
