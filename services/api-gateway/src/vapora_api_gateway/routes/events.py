@@ -1,4 +1,7 @@
-"""Realtime task events of a workspace: Server-Sent Events and WebSocket, both resumable."""
+"""Realtime events of a workspace: Server-Sent Events and WebSocket, both resumable.
+
+Two kinds share one stream and one sequence: task status changes (SSE ``event: task``, WebSocket
+``type: task``) and workflow run changes (``workflow``); a client resumes both with one id."""
 
 from __future__ import annotations
 
@@ -10,10 +13,10 @@ import logging
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from vapora_api_gateway.context import authorize, gw
-from vapora_api_gateway.models import EventOut
 from vapora_api_gateway.params import ACCESS_TOKEN, INT64_MAX, IntParam, Param
 from vapora_api_gateway.realtime import parse_resume_token, resume_token
 from vapora_api_gateway.routes import Route
+from vapora_api_gateway.workflow_models import StreamEventOut
 
 log = logging.getLogger("vapora.gateway.events")
 
@@ -36,11 +39,13 @@ async def sse(request: web.Request) -> web.StreamResponse:
     )
     await response.prepare(request)
     await response.write(b"retry: 1000\n: connected\n\n")
-    async for event in gw(request).events.stream(ws, after):
-        if event is None:
-            await response.write(b": keep-alive\n\n")
-            continue
-        await response.write(f"id: {event['id']}\nevent: task\ndata: {json.dumps(event)}\n\n".encode())
+    with contextlib.suppress(ConnectionResetError):  # the client went away: nothing more to send
+        async for item in gw(request).events.stream(ws, after):
+            if item is None:
+                await response.write(b": keep-alive\n\n")
+                continue
+            kind, event = item
+            await response.write(f"id: {event['id']}\nevent: {kind}\ndata: {json.dumps(event)}\n\n".encode())
     return response
 
 
@@ -57,10 +62,11 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         """Send events until the client goes; if sending (or the source) fails, close the socket so
         the client notices and resumes, instead of a half-dead connection that never delivers again."""
         try:
-            async for event in source.stream(ws_id, after):
-                if event is not None:
+            async for item in source.stream(ws_id, after):
+                if item is not None:
+                    kind, event = item
                     token = resume_token(ws_id, event["id"])
-                    await sock.send_json({"type": "task", "resume_token": token, "event": event})
+                    await sock.send_json({"type": kind, "resume_token": token, "event": event})
             await sock.close(code=WSCloseCode.GOING_AWAY, message=b"the gateway is shutting down; resume")
         except asyncio.CancelledError:
             raise
@@ -88,10 +94,11 @@ ROUTES = (
         "GET",
         EVENTS,
         sse,
-        "Task status events as Server-Sent Events; resume with Last-Event-ID",
+        "Task status events (event: task) and workflow run changes (event: workflow, WorkflowEventOut) as"
+        " Server-Sent Events; resume both with Last-Event-ID",
         "events",
         action="events.read",
-        response=EventOut,
+        response=StreamEventOut,
         media="text/event-stream",
         params=(LAST_EVENT_ID, AFTER, ACCESS_TOKEN),
     ),
@@ -99,10 +106,11 @@ ROUTES = (
         "GET",
         EVENTS + "/ws",
         websocket,
-        "Task status events over a WebSocket; each message carries a resume_token to reconnect with",
+        "Task status events (type: task) and workflow run changes (type: workflow) over a WebSocket; each"
+        " message carries a resume_token to reconnect with",
         "events",
         action="events.read",
-        response=EventOut,
+        response=StreamEventOut,
         status=101,
         params=(RESUME_TOKEN, ACCESS_TOKEN),
     ),

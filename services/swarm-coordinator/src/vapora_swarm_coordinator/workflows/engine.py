@@ -199,7 +199,7 @@ class WorkflowEngine:
         runs = await self.repo.page(workspace_id, state, before, limit + 1)
         more = len(runs) > limit
         runs = runs[:limit]
-        return runs, (f"{runs[-1].created_s!r}:{runs[-1].id}" if more and runs else "")
+        return runs, (f"{runs[-1].created_ns}:{runs[-1].id}" if more and runs else "")
 
     # -- what happens to a run -------------------------------------------------------------------
 
@@ -270,12 +270,14 @@ class WorkflowEngine:
         self._cache.pop(run_id, None)
 
 
-def _position(token: str) -> tuple[float, str]:
-    at, sep, run_id = token.partition(":")
-    try:
-        value = float(at)
-    except ValueError:
-        value = -1.0
-    if not sep or value < 0 or RUN_ID.fullmatch(run_id) is None:
+CURSOR = re.compile(r"([0-9]{1,19}):([0-9a-f]{16})")
+INT64_MAX = 2**63 - 1
+
+
+def _position(token: str) -> tuple[int, str]:
+    """A page token, ``<created_ns>:<run id>``: every token of that form is a position (one later
+    than any run reads as "from the newest"); any other form is InvalidArgument."""
+    m = CURSOR.fullmatch(token)
+    if m is None:
         raise InvalidArgument(f"page_token {token[:80]!r} is not one this service gave out")
-    return value, run_id
+    return min(int(m.group(1)), INT64_MAX), m.group(2)

@@ -150,6 +150,11 @@ class Run:
         return self.state in RUN_FINAL
 
     @property
+    def created_ns(self) -> int:
+        """The run's place in its workspace's list (newest first), as the page cursor names it."""
+        return int(self.created_s * 1e9)
+
+    @property
     def cost_cents(self) -> float:
         return sum(s.cost_cents for s in self.stages.values())
 
@@ -167,6 +172,7 @@ class Run:
             "branch": self.branch,
             "created_by": self.created_by,
             "created_s": self.created_s,
+            "created_ns": self.created_ns,
             "updated_s": self.updated_s,
             "ended_s": self.ended_s,
             "detail": self.detail,

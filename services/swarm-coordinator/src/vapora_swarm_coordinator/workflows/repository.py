@@ -24,7 +24,7 @@ SCHEMA: tuple[str, ...] = (
     "DEFINE TABLE IF NOT EXISTS workflow_template SCHEMALESS",
     "DEFINE INDEX IF NOT EXISTS workflow_template_ws ON workflow_template FIELDS workspace_id",
     "DEFINE TABLE IF NOT EXISTS workflow_run SCHEMALESS",
-    "DEFINE INDEX IF NOT EXISTS workflow_run_ws ON workflow_run FIELDS workspace_id, created_s",
+    "DEFINE INDEX IF NOT EXISTS workflow_run_ws ON workflow_run FIELDS workspace_id, created_ns",
     "DEFINE INDEX IF NOT EXISTS workflow_run_state ON workflow_run FIELDS state",
     "DEFINE TABLE IF NOT EXISTS workflow_stage SCHEMALESS",
     "DEFINE INDEX IF NOT EXISTS workflow_stage_run ON workflow_stage FIELDS run_id",
@@ -117,7 +117,7 @@ class WorkflowRepository:
             return None
         return Run.of(row, list(stages or []), list(decisions or []))
 
-    async def page(self, workspace_id: str, state: str, before: tuple[float, str] | None, limit: int) -> list[Run]:
+    async def page(self, workspace_id: str, state: str, before: tuple[int, str] | None, limit: int) -> list[Run]:
         """Runs of ``workspace_id`` newest first (``before``: after this position of the previous page)."""
         where = ["workspace_id = $ws"]
         vars_: dict[str, Any] = {"ws": workspace_id, "limit": limit}
@@ -125,11 +125,11 @@ class WorkflowRepository:
             where.append("state = $state")
             vars_["state"] = state
         if before is not None:
-            where.append("(created_s < $at OR (created_s = $at AND record::id(id) < $rid))")
+            where.append("(created_ns < $at OR (created_ns = $at AND record::id(id) < $rid))")
             vars_["at"], vars_["rid"] = before
         results = await self.store.execute(
             f"LET $runs = (SELECT record::id(id) AS rid, * FROM workflow_run WHERE {' AND '.join(where)}"  # noqa: S608
-            " ORDER BY created_s DESC, rid DESC LIMIT $limit);"
+            " ORDER BY created_ns DESC, rid DESC LIMIT $limit);"
             " RETURN $runs;"
             " SELECT * FROM workflow_stage WHERE run_id IN $runs.rid;"
             " SELECT * FROM workflow_decision WHERE run_id IN $runs.rid;",
