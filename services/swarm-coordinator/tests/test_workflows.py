@@ -87,10 +87,12 @@ async def test_the_feature_workflow_runs_review_and_test_in_parallel_waits_at_th
         "test": stage_state("done"), "approve": stage_state("waiting_approval"),
         "document": stage_state("pending"), "deploy": stage_state("pending"),
     }  # fmt: skip
-    # reviewer and tester worked at the same time: each started before the other finished
+    # the stages overlap, and so did the agents' work on them: each began before the other ended
     review, test = s["review"], s["test"]
     assert review.started_at.ToNanoseconds() < test.finished_at.ToNanoseconds()
     assert test.started_at.ToNanoseconds() < review.finished_at.ToNanoseconds()
+    reviewed, tested = agents["code-reviewer"].worked[0], agents["tester"].worked[0]
+    assert min(reviewed.finished, tested.finished) - max(reviewed.started, tested.started) > 0.3
     # every stage went to its role, though other roles take the same task types (developer: testing)
     assert {k: v.agent_id for k, v in s.items() if v.agent_id} == {
         "design": "architect", "implement": "developer", "review": "code-reviewer", "test": "tester"
