@@ -26,6 +26,7 @@ from vapora_swarm_coordinator.records import Clock
 from vapora_swarm_coordinator.repository import ASSIGNED, DONE, FAILED, AssignmentRepository, Holder
 from vapora_swarm_coordinator.stage_outcomes import StageOutcomes
 from vapora_swarm_coordinator.state import FleetView
+from vapora_swarm_coordinator.workflows.model import is_stage_task
 
 log = logging.getLogger("vapora.coordinator")
 
@@ -54,8 +55,10 @@ class Settler:
             "finished_s": self.clock(),
             "error": e.error,
         }
-        # The usual case in one round trip: the job named by the execution still holds the task.
-        holder = await self.commits.finish(e.task_id, e.job_id, changes) if e.job_id else None
+        # The usual case in one round trip: the job named by the execution still holds the task. A
+        # workflow stage's task does not linger for company: the stages after it wait on it.
+        linger = not is_stage_task(e.task_id)
+        holder = await self.commits.finish(e.task_id, e.job_id, changes, linger=linger) if e.job_id else None
         applied = holder is not None
         if holder is None:
             row = await self.repo.get(e.task_id)

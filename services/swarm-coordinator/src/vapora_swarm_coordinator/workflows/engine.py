@@ -13,7 +13,9 @@ then publish its effects (:mod:`.effects`). So:
   ones; JetStream drops a re-published task by its msg id), and the recovery pass at start and
   the sweep (:mod:`.recovery`) publish what a crash between the write and the publish lost;
 - changes of one run are serialised in the process (a lock per run), so concurrent outcomes of
-  parallel stages do not race for the version.
+  parallel stages do not race for the version; changes of different runs are written together
+  (a group commit of up to ``WRITE_BATCH``, each guarded on its own: one store round trip for
+  many runs, which is what keeps a stage's successors close behind it under load).
 
 Requests name their workspace; a run of another workspace is NotFound, as one that does not
 exist, so its existence is not revealed.
@@ -30,13 +32,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from dataclasses import dataclass
 
 from vapora_core.errors import AlreadyExists, InvalidArgument, NotFound, Unavailable
+from vapora_swarm_coordinator.batching import Batcher
 from vapora_swarm_coordinator.records import Clock
 from vapora_swarm_coordinator.workflows import definitions, metrics, transitions
 from vapora_swarm_coordinator.workflows.catalogue import Catalogue
 from vapora_swarm_coordinator.workflows.definitions import WorkflowDef
 from vapora_swarm_coordinator.workflows.effects import Effects
 from vapora_swarm_coordinator.workflows.model import RUN_STATES, WAITING_APPROVAL, Run, Stage, branch_for
-from vapora_swarm_coordinator.workflows.repository import WorkflowRepository
+from vapora_swarm_coordinator.workflows.repository import WorkflowRepository, Write
 from vapora_swarm_coordinator.workflows.templates import Template, Templates
 from vapora_swarm_coordinator.workflows.transitions import Draft, GateCall, Outcome
 
@@ -44,6 +47,7 @@ log = logging.getLogger("vapora.coordinator.workflows")
 
 RUN_ID = re.compile(r"[0-9a-f]{16}")
 WRITE_ATTEMPTS = 8
+WRITE_BATCH = 32  # transitions per store round trip: larger transactions cost the engine more per item
 MAX_PAGE = 100
 Plan = Callable[[Draft], None]
 
@@ -114,6 +118,9 @@ class WorkflowEngine:
         self.waiting = metrics.Waiting()
         self._locks = _Locks()
         self._cache: dict[str, Run] = {}  # runs in progress this process has read or written
+        self._writes: Batcher[Write, bool] = Batcher(
+            repo.write_many, max_batch=WRITE_BATCH, on_write=metrics.store_round_trip
+        )
 
     # -- templates ---------------------------------------------------------------------------
 
@@ -245,7 +252,8 @@ class WorkflowEngine:
                     await self.effects.carry_out(run, [], transitions.reassert(run), announce=False)
                     return run
                 before = run.state
-                if await self.repo.write(run.version, draft.stamped(), draft.changed_stages, draft.decisions):
+                write = Write(run.version, draft.stamped(), draft.stage_changes, tuple(draft.decisions))
+                if await self._writes.submit(write):
                     self._stored(before, draft)
                     await self.effects.carry_out(draft.run, draft.changed_stages, draft.effects)
                     return draft.run

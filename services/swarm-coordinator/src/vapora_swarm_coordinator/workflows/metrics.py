@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from prometheus_client import Gauge, Histogram
 
+from vapora_swarm_coordinator import metrics as coordinator_metrics
 from vapora_swarm_coordinator.workflows.model import RUN_STATES
 
 RUNS = Gauge("vapora_workflow_runs", "Workflow runs by state.", ["state"])
@@ -61,3 +62,13 @@ def moved(before: str | None, after: str) -> None:
 def stage_finished(workflow: str, finished: Iterable[tuple[str, float]]) -> None:
     for stage_id, seconds in finished:
         STAGE_SECONDS.labels(workflow, stage_id).observe(seconds)
+
+
+_TRIP_SECONDS = coordinator_metrics.STORE_WRITE_SECONDS.labels("workflow")
+_TRIP_ITEMS = coordinator_metrics.STORE_BATCH_ITEMS.labels("workflow")
+
+
+def store_round_trip(items: int, seconds: float) -> None:
+    """One group commit of workflow transitions (``kind="workflow"`` of the store-write metrics)."""
+    _TRIP_SECONDS.observe(seconds)
+    _TRIP_ITEMS.observe(items)

@@ -41,9 +41,18 @@ RESULT_LIMIT = 4000  # characters of a stage's result kept (and passed to the st
 RUN_ID_CHARS = 16
 
 
+STAGE_TASK_PREFIX = "wf-"
+
+
 def task_id_for(run_id: str, stage_id: str, attempt: int) -> str:
     """The task of one attempt of a stage: a re-publish is the same JetStream message (msg id)."""
-    return f"wf-{run_id}-{stage_id}-{attempt}"
+    return f"{STAGE_TASK_PREFIX}{run_id}-{stage_id}-{attempt}"
+
+
+def is_stage_task(task_id: str) -> bool:
+    """Whether ``task_id`` has the form of a workflow stage's task (a hint for the hot path only:
+    the assignment record says whose stage it is)."""
+    return task_id.startswith(STAGE_TASK_PREFIX)
 
 
 def branch_for(run_id: str) -> str:
@@ -87,11 +96,19 @@ class Stage:
 
     @classmethod
     def of(cls, row: dict[str, Any]) -> Stage:
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in row.items() if k in names})
+        return cls(**{k: v for k, v in row.items() if k in _STAGE_FIELDS})
 
     def row(self, run_id: str) -> dict[str, Any]:
-        return {"run_id": run_id, **dataclasses.asdict(self)}
+        out = {name: getattr(self, name) for name in _STAGE_FIELDS}
+        out["run_id"] = run_id
+        return out
+
+    def copy(self) -> Stage:
+        """Another stage with the same fields (all of them immutable values)."""
+        return Stage(**{name: getattr(self, name) for name in _STAGE_FIELDS})
+
+
+_STAGE_FIELDS = tuple(f.name for f in dataclasses.fields(Stage))
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +190,17 @@ class Run:
             "created_by": self.created_by,
             "created_s": self.created_s,
             "created_ns": self.created_ns,
+            "updated_s": self.updated_s,
+            "ended_s": self.ended_s,
+            "detail": self.detail,
+            "version": self.version,
+        }
+
+    def progress(self) -> dict[str, Any]:
+        """What a transition may change in the ``workflow_run`` record (the rest is set once)."""
+        return {
+            "state": self.state,
+            "paused": self.paused,
             "updated_s": self.updated_s,
             "ended_s": self.ended_s,
             "detail": self.detail,

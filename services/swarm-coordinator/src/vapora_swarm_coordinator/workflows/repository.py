@@ -3,20 +3,23 @@
 Records are those of :mod:`.model`, plus ``workflow_template:<workspace>/<name>`` (a template made
 through the API: its definition, who made it and when).
 
-Every transition is one conditional write (:meth:`WorkflowRepository.write`): in one
-``BEGIN … COMMIT``, the run's record is updated only if its ``version`` is still the one the
-transition was planned on, and only then are the changed stages and the new gate decisions
-written. A transition planned on a stale copy (another writer, a replay) writes nothing and
-says so; the caller reads the run again. Creating a run (:meth:`create`) inserts the run and its
-stages only if the run id is new, so a retried start is one run.
+Every transition is one conditional write (:class:`Write`, stored by
+:meth:`WorkflowRepository.write_many`): the run's record is updated only if its ``version`` is still
+the one the transition was planned on, and only then are the changed stages and the new gate
+decisions written, all inside ``BEGIN … COMMIT``. A transition planned on a stale copy (another
+writer, a replay) writes nothing and says so; the caller reads the run again. Transitions of many
+runs are written together (the engine's group commit), each guarded on its own. Creating a run
+(:meth:`create`) inserts the run and its stages only if the run id is new, so a retried start is one
+run.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from vapora_core.errors import AlreadyExists, InvalidArgument
+from vapora_core.errors import AlreadyExists, Internal, InvalidArgument
 from vapora_core.store import Row, Store
 from vapora_swarm_coordinator.workflows.model import Decision, Run, decision_key, stage_key
 
@@ -40,16 +43,40 @@ IF $ok { FOR $s IN $stages { CREATE type::thing('workflow_stage', $s.key) CONTEN
 RETURN $ok;
 COMMIT;
 """
-_WRITE = """
-BEGIN;
-LET $ok = (UPDATE type::thing('workflow_run', $id) MERGE $run WHERE version = $seen RETURN VALUE version);
-IF $ok {
-  FOR $s IN $stages { UPSERT type::thing('workflow_stage', $s.key) CONTENT $s.row; };
-  FOR $d IN $decisions { CREATE type::thing('workflow_decision', $d.key) CONTENT $d.row; };
-};
-RETURN $ok;
-COMMIT;
-"""
+# One transition of a batch: the run only if it is still at the version seen, then its stages and
+# decisions only if the run was; ``$ok<i>`` says whether it was (``[version]`` or ``[]``).
+_GUARDED = (
+    "LET $ok{i} = (UPDATE type::thing('workflow_run', $w{i}.id) MERGE $w{i}.run WHERE version = $w{i}.seen"
+    " RETURN VALUE version);\n"
+    "IF $ok{i} {{ FOR $s IN $w{i}.stages {{ UPDATE type::thing('workflow_stage', $s.key) MERGE $s.changes; }};"
+    " FOR $d IN $w{i}.decisions {{ CREATE type::thing('workflow_decision', $d.key) CONTENT $d.row; }}; }};"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """A planned transition: ``run`` (its version bumped), the fields it changed of each stage
+    (``stages``) and its new ``decisions``, to be stored if the stored run is still at version
+    ``seen``. Only what changed is written: a run's template and a stage's other fields stay."""
+
+    seen: int
+    run: Run
+    stages: dict[str, dict[str, object]]
+    decisions: tuple[Decision, ...]
+
+    def vars(self) -> dict[str, Any]:
+        run = self.run
+        return {
+            "id": run.id,
+            "seen": self.seen,
+            "run": run.progress(),
+            "stages": [{"key": stage_key(run.id, sid), "changes": changes} for sid, changes in self.stages.items()],
+            "decisions": [
+                {"key": decision_key(run.id, d.gate_id, d.round), "row": d.row(run.id)} for d in self.decisions
+            ],
+        }
+
+
 _READ = """
 SELECT * FROM ONLY type::thing('workflow_run', $id);
 SELECT * FROM workflow_stage WHERE run_id = $id;
@@ -98,17 +125,19 @@ class WorkflowRepository:
         results = await self.store.execute(_CREATE, {"run": {"id": run.id, **run.fields()}, "stages": stages})
         return _applied(results)
 
-    async def write(self, seen: int, run: Run, stages: Sequence[str], decisions: Sequence[Decision]) -> bool:
-        """Store ``run`` (its version already bumped), its ``stages`` and new ``decisions`` if the stored
-        run is still at version ``seen``; whether it was."""
-        vars_ = {
-            "id": run.id,
-            "seen": seen,
-            "run": run.fields(),
-            "stages": [{"key": stage_key(run.id, sid), "row": run.stages[sid].row(run.id)} for sid in stages],
-            "decisions": [{"key": decision_key(run.id, d.gate_id, d.round), "row": d.row(run.id)} for d in decisions],
-        }
-        return _applied(await self.store.execute(_WRITE, vars_))
+    async def write_many(self, writes: Sequence[Write]) -> list[bool]:
+        """Every write in one transaction, each applied only if its run is still at the version it
+        was planned on (see :class:`Write`); whether each was, in order. Transitions of different runs
+        do not touch the same records; two of one run are never in one batch (the engine writes a
+        run's changes one at a time)."""
+        statements = [_GUARDED.format(i=i) for i in range(len(writes))]
+        oks = ", ".join(f"$ok{i}" for i in range(len(writes)))
+        sql = "BEGIN;\n" + "\n".join(statements) + f"\nRETURN [{oks}];\nCOMMIT;"
+        results = await self.store.execute(sql, {f"w{i}": w.vars() for i, w in enumerate(writes)})
+        last = results[-1] if results else None
+        if not isinstance(last, list) or len(last) != len(writes):
+            raise Internal(f"store {self.store.namespace}: {len(writes)} workflow writes answered {last!r:.200}")
+        return [isinstance(ok, list) and bool(ok) for ok in last]
 
     async def read(self, run_id: str) -> Run | None:
         results = await self.store.execute(_READ, {"id": run_id})

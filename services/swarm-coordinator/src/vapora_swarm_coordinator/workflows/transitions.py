@@ -26,7 +26,7 @@ event seen twice (a redelivery, a replay after a crash) changes nothing the seco
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 from dataclasses import dataclass, field
 
 from vapora_core.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
@@ -105,7 +105,7 @@ class Draft:
 
     run: Run
     now: float
-    changed_stages: list[str] = field(default_factory=list)
+    stage_changes: dict[str, dict[str, object]] = field(default_factory=dict)  # stage → its changed fields
     run_changed: bool = False
     effects: list[Effect] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
@@ -113,11 +113,19 @@ class Draft:
 
     @classmethod
     def of(cls, run: Run, now: float) -> Draft:
-        return cls(copy.deepcopy(run), now)
+        """A draft on a copy of ``run``: its stages and decisions are copied (a stage's fields are
+        immutable values), its template is shared (a frozen model)."""
+        stages = {sid: st.copy() for sid, st in run.stages.items()}
+        return cls(dataclasses.replace(run, stages=stages, decisions=list(run.decisions)), now)
 
     @property
     def changed(self) -> bool:
-        return self.run_changed or bool(self.changed_stages) or bool(self.decisions)
+        return self.run_changed or bool(self.stage_changes) or bool(self.decisions)
+
+    @property
+    def changed_stages(self) -> list[str]:
+        """The stages the transition changed, in the order it first changed them."""
+        return list(self.stage_changes)
 
     def stage(self, stage_id: str) -> Stage:
         return self.run.stages[stage_id]
@@ -127,8 +135,7 @@ class Draft:
         for name, value in changes.items():
             if getattr(st, name) != value:
                 setattr(st, name, value)
-                if stage_id not in self.changed_stages:
-                    self.changed_stages.append(stage_id)
+                self.stage_changes.setdefault(stage_id, {})[name] = value
 
     def set_run(self, **changes: object) -> None:
         for name, value in changes.items():
