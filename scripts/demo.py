@@ -87,7 +87,8 @@ def run_feature(client: httpx.Client) -> bool:
         return False
     print(
         f"it waits for a person at gate 'approve' (it holds no worker). Approve it with:\n"
-        f'  uv run vapora login --email {EMAIL} && uv run vapora workflows approve {run["id"]} --comment "ship it"\n'
+        f"  echo {PASSWORD} | uv run vapora login --email {EMAIL}\n"
+        f'  uv run vapora workflows approve {run["id"]} --comment "ship it"\n'
         f"or reject it (the developer's stage runs again with the comment):\n"
         f'  uv run vapora workflows reject {run["id"]} --comment "what to change"'
     )
