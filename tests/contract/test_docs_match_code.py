@@ -63,3 +63,14 @@ def test_every_shared_setting_is_documented() -> None:
     architecture = (ROOT / "docs" / "architecture.md").read_text()
     missing = [n for n in ServiceSettings.model_fields if f"`VAPORA_{n.upper()}`" not in architecture]
     assert not missing, f"settings missing from docs/architecture.md: {missing}"
+
+
+def test_every_event_range_and_the_skew_setting_are_in_the_limits_page() -> None:
+    from vapora_core.bus.validate import BOUNDS, DEFAULT_SKEW_S
+    from vapora_core.settings import ServiceSettings
+
+    limits = (ROOT / "docs" / "limits.md").read_text()
+    for name, (low, high) in BOUNDS.items():
+        assert f"| `{name}` | [{low:,.0f}, {high:,.0f}]" in limits, name
+    assert ServiceSettings.model_fields["event_skew_s"].default == DEFAULT_SKEW_S
+    assert f"`VAPORA_EVENT_SKEW_S` ({DEFAULT_SKEW_S:.0f} s)" in limits

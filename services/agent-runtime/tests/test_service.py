@@ -12,6 +12,7 @@ from vapora.tasks.v1 import tasks_pb2
 from vapora_agent_runtime.check import check_result
 from vapora_agent_runtime.manifest import load_manifest
 from vapora_agent_runtime.service import JobExecutor, execution_id
+from vapora_core.bus.validate import EventRules
 from vapora_core.errors import InvalidArgument
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -122,3 +123,10 @@ def test_quality_rewards_answers_that_address_the_task() -> None:
     assert on_topic.success and off_topic.success
     assert on_topic.quality > truncated.quality > off_topic.quality
     assert not check_result("t", "", "   ").success
+
+
+async def test_a_nul_in_the_models_answer_is_replaced_so_the_execution_is_not_dead_lettered() -> None:
+    text = "Here is the login endpoint implementation:\x00 POST /login issues a JWT"
+    event = await JobExecutor(Router(text)).execute(DEVELOPER, job())
+    assert event.result == text.replace("\x00", "\ufffd")
+    EventRules().check(event)  # what every consumer of executions checks: it passes

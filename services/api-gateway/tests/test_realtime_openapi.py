@@ -19,7 +19,7 @@ def _event(task_id: str, ws: str, n: int) -> tasks_pb2.TaskStatusChanged:
         workspace_id=ws,
         state=common_pb2.TASK_STATE_RUNNING,
         detail=f"step {n}",
-        at=Timestamp(seconds=1000 + n),
+        at=Timestamp(seconds=1_700_001_000 + n),
     )
 
 
@@ -83,7 +83,7 @@ async def test_openapi_document_lists_exactly_the_served_routes(gateway):
     status, doc, _ = await client.call("GET", "/api/v1/openapi.json")
     assert status == 200 and doc["openapi"].startswith("3.1")
     documented = {(m.upper(), p) for p, ops in doc["paths"].items() for m in ops}
-    runner_app = app._runner.app
+    runner_app = app.web_app
     served = {
         (r.method, r.resource.canonical)
         for r in runner_app.router.routes()

@@ -12,7 +12,8 @@ metadata and :func:`rebuild` makes the same typed error again on the client side
     VaporaError
     ├── InvalidArgument          (not retryable)  bad input; names what was wrong
     │   ├── DecodeError          a payload that is not the protobuf message it should be
-    │   └── ConfigError          a config file or setting that does not validate
+    │   ├── ConfigError          a config file or setting that does not validate
+    │   └── PayloadTooLarge      a message bigger than the limit of where it goes (NATS max_payload)
     ├── NotFound                 (not retryable)
     ├── AlreadyExists            (not retryable)
     ├── PermissionDenied         (not retryable)
@@ -68,6 +69,16 @@ class ConfigError(InvalidArgument):
         super().__init__(f"{where}: {message}" if where else message)
         self.source = source
         self.field = field
+
+
+class PayloadTooLarge(InvalidArgument):
+    code = "payload_too_large"
+
+    def __init__(self, what: str, size: int, limit: int) -> None:
+        super().__init__(f"{what} is {size:,} bytes encoded; at most {limit:,} fit (the NATS server's max_payload)")
+        self.what = what
+        self.size = size
+        self.limit = limit
 
 
 class NotFound(VaporaError):

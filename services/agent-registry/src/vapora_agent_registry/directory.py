@@ -17,10 +17,15 @@ from vapora.agents.v1 import agents_pb2
 from vapora_agent_registry import metrics
 from vapora_agent_registry.repository import AgentRepository
 from vapora_agent_registry.service import HEALTHY, UNHEALTHY, Change, Registry
+from vapora_core.aio import Periodic
 from vapora_core.bus import Bus, subjects
-from vapora_core.errors import NotFound, VaporaError
+from vapora_core.errors import NotFound, PayloadTooLarge
 
 log = logging.getLogger("vapora.registry")
+Kind = agents_pb2.AgentsChanged.Kind
+# What the registry adds to a manifest before it publishes it (status, load, timestamps) and the
+# headers NATS counts with the payload (schema, trace context, stream): well under this.
+EVENT_HEADROOM = 2048
 
 
 class AgentDirectory:
@@ -39,10 +44,18 @@ class AgentDirectory:
         self._gauge()
 
     async def register(self, agent: agents_pb2.Agent) -> agents_pb2.Agent:
+        """Add or update ``agent``. A manifest whose ``agents.changed`` event could not be published
+        (bigger than the NATS server's max_payload) is refused before anything changes."""
+        self._check_fits(agent)
         change = self.registry.register(agent)
         await self.flush()
         await self._announce([change])
         return change.agent
+
+    def _check_fits(self, agent: agents_pb2.Agent) -> None:
+        size = agents_pb2.AgentsChanged(kind=Kind.KIND_UPDATED, agent=agent).ByteSize() + EVENT_HEADROOM
+        if size > self._bus.max_payload:
+            raise PayloadTooLarge(f"agent {agent.id!r} (as its agents.changed event)", size, self._bus.max_payload)
 
     async def deregister(self, agent_id: str) -> None:
         change = self.registry.deregister(agent_id)
@@ -90,19 +103,15 @@ class AgentDirectory:
         metrics.AGENTS.labels("healthy").set(counts.get(HEALTHY, 0))
         metrics.AGENTS.labels("unhealthy").set(counts.get(UNHEALTHY, 0))
 
-    async def run_maintenance(self, sweep_interval_s: float, flush_interval_s: float) -> None:
-        """Sweep liveness and flush heartbeats until cancelled; errors are logged, never fatal."""
-        interval = min(sweep_interval_s, flush_interval_s)
-        last_flush = time.monotonic()
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await self.sweep()
-                self._gauge()  # O(agents): once per interval, not per change
-                if time.monotonic() - last_flush >= flush_interval_s:
-                    last_flush = time.monotonic()
-                    await self.flush()
-            except VaporaError as exc:
-                log.warning("registry maintenance failed, will retry: %s", exc)
-            except Exception:
-                log.exception("registry maintenance failed, will retry")
+    def maintenance(self, sweep_interval_s: float, flush_interval_s: float) -> tuple[Periodic, Periodic]:
+        """The liveness sweep (and the agent gauges, O(agents): once a sweep, not per change) and
+        the heartbeat flush, each first after one interval (start-up has just restored the agents);
+        a failing run is logged and retried at the next."""
+        return (
+            Periodic("liveness-sweep", sweep_interval_s, self._sweep_and_count, wait_first=True),
+            Periodic("heartbeat-flush", flush_interval_s, self.flush, wait_first=True),
+        )
+
+    async def _sweep_and_count(self) -> None:
+        await self.sweep()
+        self._gauge()

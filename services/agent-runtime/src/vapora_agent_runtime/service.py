@@ -20,6 +20,7 @@ from vapora.llm.v1 import llm_pb2
 from vapora_agent_runtime.check import check_result
 from vapora_agent_runtime.manifest import AgentManifest
 from vapora_core.errors import InvalidArgument
+from vapora_core.store_guard import scrub
 
 Complete = Callable[[llm_pb2.CompleteRequest], Awaitable[llm_pb2.CompleteResponse]]
 
@@ -120,7 +121,7 @@ class JobExecutor:
         event.cost_cents = reply.cost_cents
         event.provider = reply.provider
         event.model = reply.model
-        event.result = reply.text[: self.result_max_chars]
+        event.result = scrub(reply.text[: self.result_max_chars])  # a model's text may hold a NUL
         if not verdict.success:
             event.error = verdict.reason
         event.finished_at.FromNanoseconds(int(finished * 1e9))
@@ -135,6 +136,6 @@ class JobExecutor:
         event.success = False
         event.quality = 0.0
         event.latency_ms = int((finished - started) * 1000)
-        event.error = error[:1000]
+        event.error = scrub(error[:1000])
         event.finished_at.FromNanoseconds(int(finished * 1e9))
         return event

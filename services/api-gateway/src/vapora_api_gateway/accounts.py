@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vapora_api_gateway.clock import iso
-from vapora_api_gateway.keyed_lock import KeyedLock
 from vapora_api_gateway.login_throttle import LoginThrottle
 from vapora_api_gateway.models import EMAIL
 from vapora_api_gateway.policy import ROLES
@@ -21,6 +20,7 @@ from vapora_api_gateway.security import (
     parse_api_token,
     secret_matches,
 )
+from vapora_core.aio import KeyedLocks
 from vapora_core.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -64,7 +64,7 @@ class Accounts:
         self.throttle = throttle
         self._roles: dict[str, tuple[float, dict[str, str]]] = {}
         self._api_tokens: dict[str, tuple[float, Row | None]] = {}
-        self._refreshing = KeyedLock()
+        self._refreshing = KeyedLocks()
 
     # -- credentials -------------------------------------------------------------------
 
@@ -224,7 +224,9 @@ class Accounts:
         self._check_grant(actor, workspace_id, role)
         user = await self.repo.user_by_email(email.strip().lower())
         if user is None:
-            raise NotFound(f"no user with email {email!r}; they must register first")
+            # 409, not 404: the workspace the path names exists; what fails is a precondition
+            # of the request (its user has an account), as with a task type no agent takes.
+            raise FailedPrecondition(f"no user with email {email!r}; they must register first")
         if await self.repo.member(workspace_id, str(user["id"])) is not None:
             raise AlreadyExists(f"{email} is already a member of this workspace")
         await self.repo.put_member(workspace_id, str(user["id"]), role, iso())

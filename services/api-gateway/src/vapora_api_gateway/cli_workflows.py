@@ -167,7 +167,7 @@ def run_command(api: Api, args: argparse.Namespace, console: Console) -> int:
     if action == "watch":
         return watch(api, args.run_id, console)
     if action in ("approve", "reject"):
-        body = {"gate": args.gate, "comment": args.comment}
+        body = {"stage_id": args.gate, "comment": args.comment}
         run = api.call("POST", f"/api/v1/workflow-runs/{args.run_id}/{action}", json_body=body)
         console.print(f"run [bold]{run['id']}[/] {_state(str(run['state']))} after {action}")
         return 0

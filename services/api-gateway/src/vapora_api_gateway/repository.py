@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from vapora_api_gateway import readable
-from vapora_api_gateway.batcher import InsertBatcher
+from vapora_core.batching import Batcher
 from vapora_core.errors import AlreadyExists, InvalidArgument
 from vapora_core.store import Row, Store
 
@@ -49,7 +49,9 @@ def _is_duplicate(exc: InvalidArgument) -> bool:
 class Repository:
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.task_writer = InsertBatcher(store, "task")
+        # Under load many requests share one INSERT: the embedded store costs about the same per
+        # statement whatever its size. Requests read in one turn of the loop join the same batch.
+        self.task_writer: Batcher[dict[str, Any], None] = Batcher(self._insert_tasks, name="task", yield_first=True)
 
     async def _create(self, table: str, record_id: str, data: dict[str, Any], what: str) -> Row:
         content = {k: v for k, v in data.items() if k != "id"}
@@ -186,8 +188,17 @@ class Repository:
     # -- tasks (read model) ------------------------------------------------------------
 
     async def create_task(self, task: dict[str, Any]) -> None:
-        """Store a new task; concurrent submissions share one INSERT (see :mod:`batcher`)."""
-        await self.task_writer.insert(task)
+        """Store a new task (its ``id`` becomes the record id); concurrent submissions share one INSERT."""
+        await self.task_writer.submit(task)
+
+    async def _insert_tasks(self, rows: list[dict[str, Any]]) -> list[None]:
+        try:
+            await self.store.execute("INSERT INTO task $rows RETURN NONE", {"rows": rows})
+        except InvalidArgument as exc:
+            if _is_duplicate(exc):
+                raise AlreadyExists("the task already exists") from None
+            raise
+        return [None] * len(rows)
 
     async def create_task_if_absent(self, task: dict[str, Any]) -> bool:
         """Store a task unless one with its id exists (a workflow stage's, made from the coordinator's
@@ -220,18 +231,30 @@ class Repository:
         )
         return await readable.rows(self.store, sql, params)
 
-    async def apply_status(self, task_id: str, rank: int, changes: dict[str, Any], entry: dict[str, Any]) -> Row | None:
-        """Apply a status change unless the task is terminal or already further along.
+    async def apply_status(
+        self, task_id: str, rank: int, at_ns: int, changes: dict[str, Any], entry: dict[str, Any]
+    ) -> Row | None:
+        """Apply a status change dated ``at_ns`` unless the task is final or already as far along:
+        it applies when ``rank`` is above the task's, or the same and ``at_ns`` is later than the
+        change it shows (so a redelivered event applies once). One conditional UPDATE, so the task
+        ends at its latest state whatever order the events come in.
 
         Returns the updated task, or None when the change was stale (or the task unknown).
         """
-        changes = {**changes, "rank": rank}
+        changes = {**changes, "rank": rank, "status_ns": at_ns}
         sets = ", ".join(f"{k} = $changes.{k}" for k in changes if k.isidentifier())
         return await self.store.one(
             f"UPDATE type::thing('task', $id) SET {sets}, history += $entry "  # noqa: S608 - our field names
-            "WHERE state NOT IN $terminal AND rank <= $rank "
-            "AND !(state = $changes.state AND array::last(history).at = $entry.at)",
-            {"id": task_id, "rank": rank, "changes": changes, "entry": entry, "terminal": list(TERMINAL)},
+            "WHERE state NOT IN $terminal "
+            "AND (rank < $rank OR (rank = $rank AND (status_ns ?? created_ns ?? 0) < $at_ns))",
+            {
+                "id": task_id,
+                "rank": rank,
+                "at_ns": at_ns,
+                "changes": changes,
+                "entry": entry,
+                "terminal": list(TERMINAL),
+            },
         )
 
     # -- refresh tokens ----------------------------------------------------------------
@@ -288,8 +311,9 @@ class Repository:
 
     # -- audit log ---------------------------------------------------------------------
 
-    async def add_audit(self, entry: dict[str, Any]) -> None:
-        await self.store.execute("CREATE audit CONTENT $e", {"e": entry})
+    async def insert_audit(self, entries: list[dict[str, Any]]) -> list[None]:
+        await self.store.execute("INSERT INTO audit $rows RETURN NONE", {"rows": entries})
+        return [None] * len(entries)
 
     async def audit(self, workspace_id: str, before_ns: int | None, limit: int) -> list[Row]:
         where = "workspace_id = $ws" + (" AND at_ns < $before" if before_ns is not None else "")

@@ -15,6 +15,7 @@ from vapora_api_gateway.models import TaskIn
 from vapora_api_gateway.params import INT64_MAX
 from vapora_api_gateway.repository import TERMINAL, Repository, Row
 from vapora_api_gateway.security import new_id
+from vapora_core.aio import KeyedLocks
 from vapora_core.bus import Bus, subjects
 from vapora_core.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 
@@ -88,6 +89,7 @@ class Tasks:
     def __init__(self, repo: Repository, bus: Bus) -> None:
         self.repo = repo
         self.bus = bus
+        self._applying = KeyedLocks()
 
     async def create(self, workspace_id: str, user_id: str, body: TaskIn) -> dict[str, Any]:
         if body.project_id and await self.repo.project([workspace_id], body.project_id) is None:
@@ -194,20 +196,30 @@ class Tasks:
         return await self.repo.create_task_if_absent({k: v for k, v in row.items() if v not in ("", {})})
 
     async def apply(self, event: tasks_pb2.TaskStatusChanged) -> Row | None:
-        """Update the read model from a status event; stale and out-of-order events change nothing."""
+        """Update the read model from a status event, whatever order events arrive in.
+
+        The read model ends at the latest state: an event applies only when its state ranks above
+        the task's, or ranks the same and is newer by ``at``; a final state never changes (see
+        :meth:`Repository.apply_status`). Events of one task are applied one at a time: the embedded
+        store does not detect two concurrent updates of one record (both commit, the last wins, so a
+        late ASSIGNED could overwrite DONE), and the gateway's consumer handles several at once.
+        """
         state = STATES.get(event.state)
         if state is None:
             raise InvalidArgument(f"task {event.task_id}: status event without a known state ({event.state})")
         if not event.task_id:
             raise InvalidArgument("status event without a task_id")
-        at = iso(event.at.ToNanoseconds()) if event.HasField("at") else iso()
+        if not event.HasField("at"):
+            raise InvalidArgument(f"task {event.task_id}: status event without at, so its order cannot be told")
+        at_ns = event.at.ToNanoseconds()
         changes: dict[str, Any] = {"state": state, "updated_at": iso()}
         for name in ("agent_id", "provider", "model", "execution_id", "result", "task_type"):
             value = getattr(event, name)
             if value:
                 changes[name] = value
-        entry = {"state": state, "at": at, "agent_id": event.agent_id, "detail": event.detail}
-        return await self.repo.apply_status(event.task_id, RANK[state], changes, entry)
+        entry = {"state": state, "at": iso(at_ns), "agent_id": event.agent_id, "detail": event.detail}
+        async with self._applying.hold(event.task_id):
+            return await self.repo.apply_status(event.task_id, RANK[state], at_ns, changes, entry)
 
     async def _announce(self, task: Row, state: str, detail: str) -> None:
         event = tasks_pb2.TaskStatusChanged(

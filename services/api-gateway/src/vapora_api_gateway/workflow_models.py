@@ -58,12 +58,12 @@ class RunIn(Body):
 
 
 class GateIn(Body):
-    gate: OptionalStageId = Field(default="", description="The gate; empty: the one gate waiting.")
+    stage_id: OptionalStageId = Field(default="", description="The gate's stage id; empty: the one gate waiting.")
     comment: str = Field(default="", max_length=5000)
 
 
 class RejectIn(Body):
-    gate: OptionalStageId = Field(default="", description="The gate; empty: the one gate waiting.")
+    stage_id: OptionalStageId = Field(default="", description="The gate's stage id; empty: the one gate waiting.")
     comment: str = Field(min_length=1, max_length=5000, description="Given to the stage the run goes back to.")
 
 

@@ -15,12 +15,25 @@ import grpc
 
 from vapora.mcp.v1 import mcp_pb2, mcp_pb2_grpc
 from vapora_core.jobtoken import METADATA_KEY
+from vapora_core.message_check import Limits
+from vapora_mcp_gateway.arguments import MAX_ARGUMENTS_BYTES
 from vapora_mcp_gateway.identity import Authenticator
 from vapora_mcp_gateway.messages import call_message
 from vapora_mcp_gateway.models import ToolInfo
 from vapora_mcp_gateway.service import GatewayService
 
 SERVICE_NAME = "vapora.mcp.v1.McpGateway"
+MAX_NAME_BYTES = 256
+# What a request may hold (checked before any work, docs/limits.md): names and ids 256 bytes.
+LIMITS = Limits(
+    fields={
+        "vapora.mcp.v1.CallToolRequest.server": MAX_NAME_BYTES,
+        "vapora.mcp.v1.CallToolRequest.tool": MAX_NAME_BYTES,
+        "vapora.mcp.v1.CallToolRequest.arguments_json": MAX_ARGUMENTS_BYTES,
+        "vapora.mcp.v1.ListToolsRequest.server": MAX_NAME_BYTES,
+        "vapora.mcp.v1.ListCallsRequest.server": MAX_NAME_BYTES,
+    }
+)
 
 
 def _authorization(context: grpc.aio.ServicerContext[Any, Any]) -> str:

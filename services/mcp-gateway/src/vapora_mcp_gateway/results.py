@@ -12,15 +12,18 @@ import json
 
 from mcp import types as mcp_types
 
+from vapora_core.store_guard import scrub
+
 TRUNCATED_MARKER = "\n[truncated by mcp-gateway: the result had {size} bytes, the limit is {limit}]"
 
 
 def result_text(result: mcp_types.CallToolResult) -> tuple[str, str]:
-    """(text parts joined, structured content as JSON)."""
+    """(text parts joined, structured content as JSON). A tool's text is the outside world's: a NUL
+    or a lone surrogate in it (which protobuf and the store cannot carry) becomes U+FFFD."""
     parts: list[str] = []
     for block in result.content:
         if isinstance(block, mcp_types.TextContent):
-            parts.append(block.text)
+            parts.append(scrub(block.text))
         else:
             mime = getattr(block, "mime_type", "") or ""
             parts.append(f"[{block.type}{' ' + mime if mime else ''}]")

@@ -29,6 +29,7 @@ from vapora_core.errors import (
     Unavailable,
     VaporaError,
 )
+from vapora_core.store_guard import scrub
 from vapora_mcp_gateway import metrics
 from vapora_mcp_gateway.arguments import check_arguments, parse_arguments
 from vapora_mcp_gateway.catalogue import Catalogue
@@ -94,7 +95,9 @@ def _outcome(exc: VaporaError) -> str:
 
 
 def tool_from_mcp(server: str, tool: mcp_types.Tool) -> ToolInfo:
-    return ToolInfo(server=server, name=tool.name, description=tool.description or "", input_schema=tool.input_schema)
+    return ToolInfo(
+        server=server, name=scrub(tool.name), description=scrub(tool.description or ""), input_schema=tool.input_schema
+    )
 
 
 class GatewayService:

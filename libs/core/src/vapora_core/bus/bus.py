@@ -42,7 +42,8 @@ from vapora_core.bus.delivery import BatchHandler, Handler
 from vapora_core.bus.headers import EXPECTED_STREAM, MSG_ID
 from vapora_core.bus.settle import Settler, count
 from vapora_core.bus.topology import STREAMS, ConsumerSpec, StreamSpec, stream_for
-from vapora_core.errors import DecodeError, Unavailable, VaporaError
+from vapora_core.bus.validate import DEFAULT_SKEW_S, EventRules
+from vapora_core.errors import DecodeError, InvalidArgument, PayloadTooLarge, Unavailable, VaporaError
 from vapora_core.settings import ServiceSettings
 from vapora_core.telemetry import consumer_span, inject
 
@@ -62,8 +63,23 @@ _published = functools.cache(metrics.BUS_PUBLISHED.labels)
 class Bus:
     """One NATS connection for a service: publish protobuf events, consume durable consumers."""
 
-    def __init__(self, url: str, service: str, *, graceful_timeout: float = 10.0, replicas: int = 1) -> None:
+    def __init__(
+        self,
+        url: str,
+        service: str,
+        *,
+        graceful_timeout: float = 10.0,
+        replicas: int = 1,
+        event_skew_s: float = DEFAULT_SKEW_S,
+        user: str = "",
+        password: str = "",
+    ) -> None:
+        """``event_skew_s``: how far past this clock an event's timestamps may lie (:mod:`validate`);
+        ``user`` and ``password``: this service's NATS credentials (none when ``user`` is empty)."""
         self.service = service
+        self.rules = EventRules(event_skew_s)
+        self._user = user
+        self._password = password
         self._url = url
         self._servers = [u.strip() for u in url.split(",") if u.strip()]
         self._replicas = replicas
@@ -71,7 +87,7 @@ class Bus:
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
         self._acks: PubAcks | None = None
-        self._settler = Settler(service, self.publish_raw)
+        self._settler = Settler(service, self.publish_raw, self.rules)
         self._consumers: list[Consumer] = []
         self._started = False
 
@@ -83,6 +99,9 @@ class Bus:
             settings.service_name,
             graceful_timeout=settings.shutdown_grace_s,
             replicas=settings.jetstream_replicas,
+            event_skew_s=settings.event_skew_s,
+            user=settings.nats_user,
+            password=settings.nats_password,
         )
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -105,6 +124,8 @@ class Bus:
                     error_cb=self._on_error,
                     disconnected_cb=self._on_disconnected,
                     reconnected_cb=self._on_reconnected,
+                    user=self._user or None,
+                    password=self._password or None,
                 ),
                 timeout,
             )
@@ -223,6 +244,11 @@ class Bus:
         """Publish bytes as they are: for dead letters and for tests of bad input."""
         return await (await self._send(subject, payload, dict(headers or {}), 5.0))
 
+    @property
+    def max_payload(self) -> int:
+        """The most bytes (payload and headers) the connected NATS server takes in one message."""
+        return int(self.nc.max_payload)
+
     async def _send(
         self, subject: str, payload: bytes, headers: dict[str, str], timeout: float
     ) -> asyncio.Future[Stored]:
@@ -231,6 +257,9 @@ class Bus:
         acks = self._acks
         if acks is None:
             raise Unavailable(f"{self.service}: the bus is not connected to NATS")
+        size = len(payload) + sum(len(k) + len(v) + 4 for k, v in headers.items()) + 12  # as NATS counts it
+        if size > self.max_payload:  # the caller's message is what is wrong: not retryable
+            raise PayloadTooLarge(f"the message on {subject}", size, self.max_payload)
         future = await acks.send(subject, payload, headers, timeout)
         _published(stream).inc()
         return future
@@ -258,8 +287,10 @@ class Bus:
             headers = dict(raw.headers or {})
             try:
                 decoded = decode(cls, raw.data, headers)
-            except DecodeError as exc:
-                await self._dead_letter_quietly(raw, headers, str(exc), "decode", consumer)
+                self.rules.check(decoded)
+            except InvalidArgument as exc:
+                kind = "decode" if isinstance(exc, DecodeError) else "invalid"
+                await self._dead_letter_quietly(raw, headers, str(exc), kind, consumer)
                 return
             with consumer_span(headers, raw.subject, consumer, self.service):
                 try:

@@ -2,6 +2,8 @@
 
 - handler returns                        → ack (unless it settled the message itself)
 - payload does not decode                → dead-letter (reason in headers) + ack
+- payload breaks an event rule (NaN, a
+  date in the future, …: ``validate``)    → dead-letter (kind ``invalid``) + ack
 - handler raises a non-retryable error   → dead-letter + ack
 - handler raises a retryable error, or
   an unexpected exception                → nak with backoff; dead-letter after the consumer's
@@ -31,7 +33,8 @@ from vapora_core.bus.codec import decode
 from vapora_core.bus.delivery import BatchHandler, Delivery, Handler, Hold, backoff
 from vapora_core.bus.headers import DLQ_CONSUMER, DLQ_KIND, DLQ_REASON, DLQ_SUBJECT, EXPECTED_STREAM, MSG_ID
 from vapora_core.bus.topology import ConsumerSpec, subjects
-from vapora_core.errors import DecodeError, Internal, VaporaError
+from vapora_core.bus.validate import EventRules
+from vapora_core.errors import DecodeError, Internal, InvalidArgument, VaporaError
 from vapora_core.telemetry import start_consumer_span
 
 log = logging.getLogger("vapora.bus")
@@ -53,9 +56,10 @@ def count(consumer: str, outcome: str) -> None:
 class Settler:
     """Settles the messages of a service's consumers; dead letters go out through ``publish_raw``."""
 
-    def __init__(self, service: str, publish_raw: PublishRaw) -> None:
+    def __init__(self, service: str, publish_raw: PublishRaw, rules: EventRules | None = None) -> None:
         self.service = service
         self._publish_raw = publish_raw
+        self._rules = rules or EventRules()
 
     async def process(self, spec: ConsumerSpec, cls: type[M], handler: Handler[M], raw: Msg) -> None:
         """Decode one JetStream message, run ``handler`` in a consumer span, settle the message."""
@@ -125,13 +129,15 @@ class Settler:
 
     async def _receive(self, spec: ConsumerSpec, cls: type[M], raw: Msg) -> tuple[M, Delivery] | None:
         """``raw`` decoded, with its delivery (its consumer span started); None when it does not
-        decode: it is then dead-lettered and acked."""
+        decode or breaks an event rule: it is then dead-lettered and acked."""
         headers = dict(raw.headers or {})
         subject = raw.subject
         try:
             decoded = decode(cls, raw.data, headers)
-        except DecodeError as exc:
-            await self.dead_letter(subject, raw.data, headers, reason=str(exc), kind="decode", consumer=spec.durable)
+            self._rules.check(decoded)
+        except InvalidArgument as exc:
+            kind = "decode" if isinstance(exc, DecodeError) else "invalid"
+            await self.dead_letter(subject, raw.data, headers, reason=str(exc), kind=kind, consumer=spec.durable)
             await raw.ack()
             return None
         meta = raw.metadata

@@ -38,11 +38,12 @@ async def sse(request: web.Request) -> web.StreamResponse:
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     )
     await response.prepare(request)
-    await response.write(b"retry: 1000\n: connected\n\n")
+    connected = False
     with contextlib.suppress(ConnectionResetError):  # the client went away: nothing more to send
         async for item in gw(request).events.stream(ws, after):
-            if item is None:
-                await response.write(b": keep-alive\n\n")
+            if item is None:  # the first: subscribed (nothing later is missed); then idle heartbeats
+                await response.write(b": keep-alive\n\n" if connected else b"retry: 1000\n: connected\n\n")
+                connected = True
                 continue
             kind, event = item
             await response.write(f"id: {event['id']}\nevent: {kind}\ndata: {json.dumps(event)}\n\n".encode())

@@ -107,7 +107,7 @@ async def _decide(request: web.Request, approving: bool) -> web.Response:
         approve=approving,
         workspace_id=ws,
         run_id=str(run["id"]),
-        gate=data.gate,
+        gate=data.stage_id,
         actor=p.label,
         role=p.role_in(ws) or "",
         comment=data.comment,

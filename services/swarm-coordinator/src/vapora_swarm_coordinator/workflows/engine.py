@@ -31,8 +31,8 @@ import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from dataclasses import dataclass
 
+from vapora_core.batching import Batcher
 from vapora_core.errors import AlreadyExists, InvalidArgument, NotFound, Unavailable
-from vapora_swarm_coordinator.batching import Batcher
 from vapora_swarm_coordinator.records import Clock
 from vapora_swarm_coordinator.workflows import definitions, metrics, transitions
 from vapora_swarm_coordinator.workflows.catalogue import Catalogue
@@ -119,7 +119,7 @@ class WorkflowEngine:
         self._locks = _Locks()
         self._cache: dict[str, Run] = {}  # runs in progress this process has read or written
         self._writes: Batcher[Write, bool] = Batcher(
-            repo.write_many, max_batch=WRITE_BATCH, on_write=metrics.store_round_trip
+            repo.write_many, name="workflow-transitions", max_batch=WRITE_BATCH, on_write=metrics.store_round_trip
         )
 
     # -- templates ---------------------------------------------------------------------------
