@@ -39,6 +39,7 @@ from typing import Any
 import nats
 from coordinator_cpu import cpu_seconds
 from coordinator_harness import Registry, coordinator_process
+from figures import Figures, at_least, at_most
 from nats.aio.msg import Msg
 
 from vapora.agents.v1 import agents_pb2, agents_pb2_grpc
@@ -267,8 +268,21 @@ def _quantiles(values: list[float]) -> tuple[float, float, float]:
     return q[49], q[98], max(values)
 
 
+FIGURES = Figures("bench_workflows")
+
+
+def record(p: Phase, settled: tuple[float, float, float]) -> None:
+    """The phase's figures for docs/performance.md (``bench/figures.py``)."""
+    phase = f"{p.runs} runs at {p.rate:g}/s" if p.rate else f"{p.runs} runs at once"
+    FIGURES.add(f"{phase}: runs completed", p.succeeded, "runs", at_least(p.runs))
+    FIGURES.add(f"{phase}: stage transitions", p.transitions_per_s, "/s")
+    FIGURES.add(f"{phase}: stage done → successors published, p50", settled[0], "ms")
+    FIGURES.add(f"{phase}: stage done → successors published, p99", settled[1], "ms", at_most(50.0))
+
+
 def report(p: Phase) -> None:
     settled, executed = _quantiles(p.settled_ms), _quantiles(p.executed_ms)
+    record(p, settled)
     how = f"started at {p.rate:g}/s" if p.rate else "started at once"
     print(f"{p.runs} runs {how}, 5-stage template (plan → build → review ∥ test → release), instant agents")
     print(

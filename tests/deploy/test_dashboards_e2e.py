@@ -209,12 +209,20 @@ def drive_workflow(fleet: Fleet) -> None:
         client.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
         r = client.post("/api/v1/workflow-runs", json={"workflow": "feature", "title": "dashboard check"})
         assert r.status_code == 201, r.text
-        run = r.json()
-        deadline = time.monotonic() + 180
-        while run["state"] != "waiting_approval":
-            assert run["state"] == "running" and time.monotonic() < deadline, f"run did not reach its gate: {run}"
-            time.sleep(0.5)
-            run = client.get(f"/api/v1/workflow-runs/{run['id']}").json()
+        run_id = r.json()["id"]
+
+        def read() -> dict[str, Any]:
+            run = dict(client.get(f"/api/v1/workflow-runs/{run_id}").json())
+            assert run["state"] in ("running", "waiting_approval"), f"run did not reach its gate: {run}"
+            return run
+
+        eventually_sync(
+            read,
+            until=lambda run: run["state"] == "waiting_approval",
+            timeout=180,
+            interval=0.5,
+            what="the feature run to reach its gate",
+        )
 
 
 async def publish_garbage(nats_url: str) -> None:

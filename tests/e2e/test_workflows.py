@@ -20,7 +20,6 @@ import contextlib
 import json
 import re
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -31,6 +30,7 @@ from tests.e2e.helpers import sign_up
 from tests.e2e.test_skeleton_flow import query_executions
 from vapora_testing.fake_providers import KEY, FakeProviders, Turn
 from vapora_testing.fleet import Fleet
+from vapora_testing.polling import eventually_sync
 
 pytestmark = pytest.mark.e2e
 
@@ -98,15 +98,17 @@ def wf_fleet(tmp_path_factory: pytest.TempPathFactory, providers: FakeProviders)
 
 
 def wait_run(client: httpx.Client, run_id: str, state: str, timeout: float = 120.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
+    def read() -> dict[str, Any]:
         r = client.get(f"/api/v1/workflow-runs/{run_id}")
         assert r.status_code == 200, r.text
-        run = r.json()
-        if run["state"] == state:
-            return dict(run)
-        assert run["state"] in ("running", "waiting_approval") and time.monotonic() < deadline, run
-        time.sleep(0.2)
+        run = dict(r.json())
+        assert run["state"] in ("running", "waiting_approval", state), run  # it must not end otherwise
+        return run
+
+    run: dict[str, Any] = eventually_sync(
+        read, until=lambda run: run["state"] == state, timeout=timeout, interval=0.2, what=f"run {run_id} to be {state}"
+    )
+    return run
 
 
 def stages(run: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -115,14 +117,13 @@ def stages(run: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def execution_window(fleet: Fleet, workspace_id: str, task_id: str) -> tuple[int, int]:
     """When the runtime worked on a task: its execution's start and finish (ns), from the knowledge graph."""
-    deadline = time.monotonic() + 20
-    while True:
-        found = asyncio.run(query_executions(fleet, workspace_id, task_id))
-        if found:
-            e = found[-1]
-            return e.started_at.ToNanoseconds(), e.finished_at.ToNanoseconds()
-        assert time.monotonic() < deadline, f"no execution of {task_id} in the knowledge graph"
-        time.sleep(0.2)
+    found = eventually_sync(
+        lambda: asyncio.run(query_executions(fleet, workspace_id, task_id)),
+        timeout=20,
+        interval=0.2,
+        what=f"the execution of {task_id} in the knowledge graph",
+    )
+    return found[-1].started_at.ToNanoseconds(), found[-1].finished_at.ToNanoseconds()
 
 
 def start(client: httpx.Client, title: str) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from vapora_api_gateway.cli import run as cli_run
 from vapora_core.bus import CONSUMERS, Bus, Delivery
 from vapora_swarm_coordinator.app import CoordinatorApp
 from vapora_testing.executions import execution_of, publish_execution
+from vapora_testing.polling import eventually
 
 # the agents the workflow_coordinator fixture's registry serves, and the platform fixture's developer
 AGENT_IDS = ("architect", "developer", "code-reviewer", "tester", "documenter", "devops", "coder-1")
@@ -70,14 +71,15 @@ async def member_of(client: Any, owner: dict[str, Any], email: str, role: str) -
 
 
 async def wait_run(client: Any, token: str, run_id: str, state: str, timeout: float = 20.0) -> dict[str, Any]:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
+    async def read() -> dict[str, Any]:
         status, run, _ = await client.call("GET", f"/api/v1/workflow-runs/{run_id}", token)
         assert status == 200, run
-        if run["state"] == state:
-            return dict(run)
-        assert asyncio.get_running_loop().time() < deadline, json.dumps(run)[:3000]
-        await asyncio.sleep(0.05)
+        return dict(run)
+
+    run: dict[str, Any] = await eventually(
+        read, until=lambda run: run["state"] == state, timeout=timeout, what=f"run {run_id} to be {state}"
+    )
+    return run
 
 
 async def test_members_start_viewers_read_admins_approve_and_stage_tasks_are_on_the_board(flows):
@@ -114,12 +116,13 @@ async def test_members_start_viewers_read_admins_approve_and_stage_tasks_are_on_
     status, task, _ = await client.call("GET", f"/api/v1/tasks/{design['task_id']}", viewer)  # on the board
     assert status == 200, task
     assert (task["workflow_run_id"], task["stage_id"], task["title"]) == (run["id"], "design", "Design: CSV export")
-    for _ in range(100):
-        task = (await client.call("GET", f"/api/v1/tasks/{design['task_id']}", viewer))[1]
-        if task["state"] == "done":
-            break
-        await asyncio.sleep(0.05)
-    assert task["state"] == "done" and task["agent_id"] == "architect"
+    task = await eventually(
+        lambda: client.call("GET", f"/api/v1/tasks/{design['task_id']}", viewer),
+        until=lambda answer: answer[1]["state"] == "done",
+        timeout=10,
+        what="the design task on the board to be done",
+    )
+    assert task[1]["agent_id"] == "architect"
 
     for token, who in ((viewer, "viewer"), (member, "member")):
         status, body, _ = await client.call("POST", f"/api/v1/workflow-runs/{run['id']}/approve", token, json={})

@@ -37,6 +37,7 @@ from vapora_core.bus import Bus
 from vapora_core.grpc import channel
 from vapora_core.store import Store
 from vapora_swarm_coordinator.repository import NAMESPACE
+from vapora_testing.polling import eventually
 from vapora_testing.ports import free_port
 from vapora_testing.process import ServiceProcess, service_env
 
@@ -88,23 +89,20 @@ async def stub_at(addr: str) -> AsyncIterator[Any]:
 
 
 async def until(pred: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not pred():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.005)
+    """Until ``pred`` holds, checked often: the kill is timed by it."""
+    await eventually(pred, timeout=timeout, interval=0.005, what=what)
 
 
 async def wait_run(addr: str, run_id: str, state: int, timeout: float = 40.0) -> pb.WorkflowRun:
-    deadline = asyncio.get_running_loop().time() + timeout
     async with stub_at(addr) as stub:
-        while True:
-            run = await stub.GetWorkflowRun(pb.GetWorkflowRunRequest(workspace_id=WS, run_id=run_id))
-            if run.state == state:
-                return run
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"run {run_id} is {pb.WorkflowRunState.Name(run.state)}:\n{run}")
-            await asyncio.sleep(0.1)
+        run: pb.WorkflowRun = await eventually(
+            lambda: stub.GetWorkflowRun(pb.GetWorkflowRunRequest(workspace_id=WS, run_id=run_id)),
+            until=lambda run: run.state == state,
+            timeout=timeout,
+            interval=0.1,
+            what=f"run {run_id} to be {pb.WorkflowRunState.Name(state)}",  # type: ignore[arg-type]
+        )
+        return run
 
 
 async def approve(addr: str, run_id: str) -> pb.WorkflowRun:

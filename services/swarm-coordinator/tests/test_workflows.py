@@ -23,6 +23,7 @@ from vapora_core.errors import Unavailable
 from vapora_core.grpc import channel
 from vapora_swarm_coordinator.app import CoordinatorApp
 from vapora_swarm_coordinator.workflows.effects import Effects
+from vapora_testing.polling import eventually
 
 WS = "ws1"
 RUNNING = pb.WORKFLOW_RUN_STATE_RUNNING
@@ -52,14 +53,13 @@ async def run_events(bus: Bus) -> AsyncIterator[RunEvents]:
 
 
 async def wait_state(stub: Any, run_id: str, state: int, ws: str = WS, timeout: float = 20.0) -> pb.WorkflowRun:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        run = await stub.GetWorkflowRun(pb.GetWorkflowRunRequest(workspace_id=ws, run_id=run_id))
-        if run.state == state:
-            return run
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"run {run_id} is {pb.WorkflowRunState.Name(run.state)}:\n{run}")
-        await asyncio.sleep(0.05)
+    run: pb.WorkflowRun = await eventually(
+        lambda: stub.GetWorkflowRun(pb.GetWorkflowRunRequest(workspace_id=ws, run_id=run_id)),
+        until=lambda run: run.state == state,
+        timeout=timeout,
+        what=f"run {run_id} to be {pb.WorkflowRunState.Name(state)}",  # type: ignore[arg-type]
+    )
+    return run
 
 
 def stages(run: pb.WorkflowRun) -> dict[str, pb.StageState]:
@@ -174,10 +174,7 @@ async def test_cancel_stops_the_running_stages_job_and_nothing_is_left_running(
 ) -> None:
     agents = await start_agents(bus, architect=30.0)  # the design stage is in flight when the run is cancelled
     run = await start_feature(stub)
-    deadline = asyncio.get_running_loop().time() + 10
-    while not agents["architect"].worked:
-        assert asyncio.get_running_loop().time() < deadline, "the architect never got its job"
-        await asyncio.sleep(0.05)
+    await eventually(lambda: agents["architect"].worked, timeout=10, what="the architect's job")
     cancelled = await stub.CancelWorkflowRun(
         pb.WorkflowRunControlRequest(workspace_id=WS, run_id=run.id, actor="ada", reason="not now")
     )
@@ -185,14 +182,12 @@ async def test_cancel_stops_the_running_stages_job_and_nothing_is_left_running(
     assert stages(cancelled)["design"].state == stage_state("cancelled")
     assert stages(cancelled)["implement"].state == stage_state("skipped")
     repo = coordinator.coordinator.repo  # type: ignore[union-attr]
-    task_id = f"wf-{run.id}-design-1"
-    for _ in range(100):
-        row = await repo.get(task_id)
-        if row is not None and row["state"] == "cancelled":
-            break
-        await asyncio.sleep(0.05)
-    else:
-        pytest.fail(f"the design task was not cancelled: {row}")
+    await eventually(
+        lambda: repo.get(f"wf-{run.id}-design-1"),
+        until=lambda row: row is not None and row["state"] == "cancelled",
+        timeout=5,
+        what="the design task's assignment to be cancelled",
+    )
     assert await repo.active() == []  # no task of the run is held by an agent
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await stub.ResumeWorkflowRun(pb.WorkflowRunControlRequest(workspace_id=WS, run_id=run.id))
@@ -204,11 +199,12 @@ async def test_a_paused_run_starts_no_stage_until_it_is_resumed(stub: Any, bus: 
     run = await start_feature(stub)
     paused = await stub.PauseWorkflowRun(pb.WorkflowRunControlRequest(workspace_id=WS, run_id=run.id))
     assert paused.state == pb.WORKFLOW_RUN_STATE_PAUSED
-    for _ in range(100):  # the design stage, already running, finishes
-        got = await stub.GetWorkflowRun(pb.GetWorkflowRunRequest(workspace_id=WS, run_id=run.id))
-        if stages(got)["design"].state == stage_state("done"):
-            break
-        await asyncio.sleep(0.05)
+    got = await eventually(  # the design stage, already running, finishes
+        lambda: stub.GetWorkflowRun(pb.GetWorkflowRunRequest(workspace_id=WS, run_id=run.id)),
+        until=lambda got: stages(got)["design"].state == stage_state("done"),
+        timeout=10,
+        what="the design stage to finish",
+    )
     assert stages(got)["implement"].state == stage_state("ready") and got.state == pb.WORKFLOW_RUN_STATE_PAUSED
     await asyncio.sleep(0.3)
     assert agents["developer"].jobs() == []

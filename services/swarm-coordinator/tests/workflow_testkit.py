@@ -4,7 +4,6 @@ and the run's changes as the stream carries them."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from coordinator_testkit import FakeRegistry
 from vapora.coordinator.v1 import coordinator_pb2
 from vapora_core.bus import CONSUMERS, Bus, Delivery
 from vapora_testing.executions import execution_of, publish_execution
+from vapora_testing.polling import eventually
 
 # (agent id, role, task types in manifest order): the roles of the shipped templates, and agents that
 # take some of the same task types under other roles (a role-constrained stage must not go to them)
@@ -84,14 +84,12 @@ class RunEvents:
 
     def __init__(self) -> None:
         self.events: list[coordinator_pb2.WorkflowRunChanged] = []
-        self.changed = asyncio.Event()
 
     async def follow(self, bus: Bus) -> Any:
         async def on_msg(msg: Any) -> None:
             ev = coordinator_pb2.WorkflowRunChanged()
             ev.ParseFromString(msg.data)
             self.events.append(ev)
-            self.changed.set()
 
         return await bus.js.subscribe("events.workflow.*", stream="EVENTS", cb=on_msg, ordered_consumer=True)
 
@@ -102,11 +100,5 @@ class RunEvents:
         mine = [e for e in self.events if e.run_id == run_id]
         return max(mine, key=lambda e: e.version).state if mine else 0
 
-    async def wait_for(self, pred: Callable[[], bool], timeout: float = 20.0) -> None:
-        async def loop() -> None:
-            while not pred():
-                self.changed.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.changed.wait(), 0.2)
-
-        await asyncio.wait_for(loop(), timeout)
+    async def wait_for(self, pred: Callable[[], bool], timeout: float = 20.0, what: str = "the run events") -> None:
+        await eventually(pred, timeout=timeout, interval=0.02, what=what)
