@@ -15,9 +15,9 @@ import pytest
 from vapora_core.errors import FailedPrecondition, InvalidArgument, PermissionDenied
 from vapora_swarm_coordinator.workflows import definitions, transitions
 from vapora_swarm_coordinator.workflows.definitions import WorkflowDef
+from vapora_swarm_coordinator.workflows.draft import CancelTask, Draft, GateCall, Outcome, Submit
 from vapora_swarm_coordinator.workflows.model import Run, Stage
 from vapora_swarm_coordinator.workflows.tasks import stage_task
-from vapora_swarm_coordinator.workflows.transitions import CancelTask, Draft, GateCall, Outcome, Submit
 
 ROOT = Path(__file__).resolve().parents[3]
 FEATURE = {d.name: d for d in definitions.parse_toml((ROOT / "config" / "workflows.toml").read_text())}["feature"]

@@ -17,8 +17,8 @@ from vapora_core.bus.codec import timestamp
 from vapora_swarm_coordinator.records import Explanation
 from vapora_swarm_coordinator.service import Coordinator
 from vapora_swarm_coordinator.workflows import messages
+from vapora_swarm_coordinator.workflows.draft import GateCall
 from vapora_swarm_coordinator.workflows.engine import StartRequest
-from vapora_swarm_coordinator.workflows.transitions import GateCall
 
 SERVICE_NAME = "vapora.coordinator.v1.Coordinator"
 Ctx = grpc.aio.ServicerContext[Any, Any]

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from vapora.kg.v1 import kg_pb2
 from vapora_swarm_coordinator.records import Row
 from vapora_swarm_coordinator.repository import Holder
+from vapora_swarm_coordinator.workflows.draft import Outcome
 from vapora_swarm_coordinator.workflows.engine import WorkflowEngine
-from vapora_swarm_coordinator.workflows.transitions import Outcome
 
 
 @dataclass(frozen=True, slots=True)

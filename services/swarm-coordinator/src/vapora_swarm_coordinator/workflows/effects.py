@@ -28,9 +28,9 @@ from vapora_core.bus.codec import timestamp
 from vapora_swarm_coordinator.announce import Publisher
 from vapora_swarm_coordinator.records import Clock
 from vapora_swarm_coordinator.workflows import messages
+from vapora_swarm_coordinator.workflows.draft import CancelTask, Effect, Submit
 from vapora_swarm_coordinator.workflows.model import Run
 from vapora_swarm_coordinator.workflows.tasks import stage_task
-from vapora_swarm_coordinator.workflows.transitions import CancelTask, Effect, Submit
 
 
 @dataclass(frozen=True, slots=True)

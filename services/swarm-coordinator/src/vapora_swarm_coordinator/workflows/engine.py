@@ -37,11 +37,11 @@ from vapora_swarm_coordinator.records import Clock
 from vapora_swarm_coordinator.workflows import definitions, metrics, transitions
 from vapora_swarm_coordinator.workflows.catalogue import Catalogue
 from vapora_swarm_coordinator.workflows.definitions import WorkflowDef
+from vapora_swarm_coordinator.workflows.draft import Draft, GateCall, Outcome
 from vapora_swarm_coordinator.workflows.effects import Effects
 from vapora_swarm_coordinator.workflows.model import RUN_STATES, WAITING_APPROVAL, Run, Stage, branch_for
 from vapora_swarm_coordinator.workflows.repository import WorkflowRepository, Write
 from vapora_swarm_coordinator.workflows.templates import Template, Templates
-from vapora_swarm_coordinator.workflows.transitions import Draft, GateCall, Outcome
 
 log = logging.getLogger("vapora.coordinator.workflows")
 

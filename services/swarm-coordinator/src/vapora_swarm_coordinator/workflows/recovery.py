@@ -28,8 +28,8 @@ from vapora_core.errors import NotFound, VaporaError
 from vapora_swarm_coordinator.records import Clock
 from vapora_swarm_coordinator.repository import ASSIGNED, DONE, AssignmentRepository
 from vapora_swarm_coordinator.workflows import metrics, transitions
+from vapora_swarm_coordinator.workflows.draft import CancelTask, Draft, Outcome
 from vapora_swarm_coordinator.workflows.engine import Plan, WorkflowEngine
-from vapora_swarm_coordinator.workflows.transitions import CancelTask, Outcome
 
 log = logging.getLogger("vapora.coordinator.workflows")
 
@@ -112,5 +112,5 @@ class Recovery:
             log.warning("workflow run %s: recovery step failed, retried at the next sweep: %s", run_id, exc)
 
 
-def _nothing(_: transitions.Draft) -> None:
+def _nothing(_: Draft) -> None:
     """A plan that changes nothing: the engine then re-asserts the run's effects."""
