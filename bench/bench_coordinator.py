@@ -51,15 +51,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 from coordinator_agents import JobWatch
 from coordinator_ceiling import bench_ceiling
 from coordinator_fleet import bench_scoring, fleet
-from coordinator_harness import Registry, coordinator_process
+from coordinator_harness import Registry, coordinator_process, stop_coordinator
 from coordinator_phases import E2E, drive
 from coordinator_report import FIGURES, print_results
 
@@ -104,13 +102,7 @@ async def bench_e2e(
     finally:
         await watch.stop()
         await pub.stop()
-        try:
-            code: int | None = coordinator.terminate()
-        except subprocess.TimeoutExpired:
-            coordinator.kill()
-            code = None
-        if code != 0:
-            print(f"coordinator exited with {code}:\n{coordinator.tail()}", file=sys.stderr)
+        stop_coordinator(coordinator)
         await registry.stop(0)
 
 

@@ -28,8 +28,6 @@ import argparse
 import asyncio
 import contextlib
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -38,7 +36,7 @@ from typing import Any
 
 import nats
 from coordinator_cpu import cpu_seconds
-from coordinator_harness import Registry, coordinator_process
+from coordinator_harness import Registry, coordinator_process, stop_coordinator
 from figures import Figures, at_least, at_most
 from nats.aio.msg import Msg
 
@@ -249,13 +247,7 @@ async def bench(url: str, data: Path, args: argparse.Namespace) -> list[Phase]:
             burst = await phase(stub, url, bus, pid, args.runs, None, args.timeout)
     finally:
         await bus.stop()
-        try:
-            code: int | None = coordinator.terminate()
-        except subprocess.TimeoutExpired:
-            coordinator.kill()
-            code = None
-        if code != 0:
-            print(f"coordinator exited with {code}:\n{coordinator.tail()}", file=sys.stderr)
+        stop_coordinator(coordinator)
         await registry.stop(0)
     return [paced, burst]
 

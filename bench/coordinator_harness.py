@@ -7,6 +7,8 @@ from its own ``/metrics``; its choice explained over gRPC.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +47,17 @@ def coordinator_process(url: str, data: Path, registry_addr: str, *, without_sto
     )
     command = [str(WITHOUT_STORE)] if without_store else []
     return ServiceProcess("vapora_swarm_coordinator", env, data, data / "coordinator.log", command=command)
+
+
+def stop_coordinator(coordinator: ServiceProcess) -> None:
+    """SIGTERM it (SIGKILL if it does not stop in time); its log's tail when it did not exit 0."""
+    try:
+        code: int | None = coordinator.terminate()
+    except subprocess.TimeoutExpired:
+        coordinator.kill()
+        code = None
+    if code != 0:
+        print(f"coordinator exited with {code}:\n{coordinator.tail()}", file=sys.stderr)
 
 
 async def store_trips(metrics_port: int) -> dict[str, tuple[float, float, float]]:

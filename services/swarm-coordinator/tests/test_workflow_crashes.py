@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from coordinator_testkit import EventLog
+from coordinator_testkit import EventLog, registry_process
 from workflow_testkit import ROLES, RunEvents, StageAgent
 
 from vapora.agents.v1 import agents_pb2, agents_pb2_grpc
@@ -115,13 +115,7 @@ async def approve(addr: str, run_id: str) -> pb.WorkflowRun:
 async def test_a_coordinator_killed_at_any_point_of_a_run_resumes_it_and_creates_each_stage_task_once(
     bus: Bus, nats_url: str, tmp_path: Path
 ) -> None:
-    registry = ServiceProcess(
-        "vapora_agent_registry",
-        service_env(nats_url, tmp_path / "registry", VAPORA_HEARTBEAT_TIMEOUT_S="300", VAPORA_REMOVE_AFTER_S="600"),
-        tmp_path,
-        tmp_path / "registry.log",
-    )
-    await registry.start()
+    registry = await registry_process(nats_url, tmp_path)
     coordinators = Coordinators(
         service_env(
             nats_url,

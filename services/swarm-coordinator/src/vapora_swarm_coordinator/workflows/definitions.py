@@ -252,10 +252,7 @@ def _check_gate(d: WorkflowDef, s: StageDef, ancestors: set[str], source: str) -
         if getattr(s, field):
             raise _problem(source, d.name, s.id, field, "a gate runs no task; only a task stage has it")
     if s.on_reject:
-        if s.on_reject not in ancestors:
-            raise _problem(source, d.name, s.id, "on_reject", f"{s.on_reject!r} is not upstream of the gate")
-        if d.stage(s.on_reject).is_gate:
-            raise _problem(source, d.name, s.id, "on_reject", f"{s.on_reject!r} is a gate; name a task stage")
+        _check_upstream_task(d, s, "on_reject", ancestors, source)
 
 
 def _check_task(d: WorkflowDef, s: StageDef, ancestors: set[str], source: str) -> None:
@@ -265,10 +262,16 @@ def _check_task(d: WorkflowDef, s: StageDef, ancestors: set[str], source: str) -
         if getattr(s, field):
             raise _problem(source, d.name, s.id, field, "only a gate has it")
     if s.on_failure:
-        if s.on_failure not in ancestors:
-            raise _problem(source, d.name, s.id, "on_failure", f"{s.on_failure!r} is not upstream of the stage")
-        if d.stage(s.on_failure).is_gate:
-            raise _problem(source, d.name, s.id, "on_failure", f"{s.on_failure!r} is a gate; name a task stage")
+        _check_upstream_task(d, s, "on_failure", ancestors, source)
+
+
+def _check_upstream_task(d: WorkflowDef, s: StageDef, field: str, ancestors: set[str], source: str) -> None:
+    """``s``'s ``field`` (where a rejection or a failure sends the run back) names a task stage upstream."""
+    target = getattr(s, field)
+    if target not in ancestors:
+        raise _problem(source, d.name, s.id, field, f"{target!r} is not upstream of the {s.kind}")
+    if d.stage(target).is_gate:
+        raise _problem(source, d.name, s.id, field, f"{target!r} is a gate; name a task stage")
 
 
 def _check_placeholders(d: WorkflowDef, s: StageDef, field: str, source: str) -> None:
