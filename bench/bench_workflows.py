@@ -36,17 +36,17 @@ from typing import Any
 
 import nats
 from coordinator_cpu import cpu_seconds
-from coordinator_harness import Registry, coordinator_process, stop_coordinator
+from coordinator_harness import coordinator_process, serve_registry, stop_coordinator
 from figures import Figures, at_least, at_most
 from nats.aio.msg import Msg
 
-from vapora.agents.v1 import agents_pb2, agents_pb2_grpc
+from vapora.agents.v1 import agents_pb2
 from vapora.common.v1 import common_pb2
 from vapora.coordinator.v1 import coordinator_pb2 as pb
 from vapora.coordinator.v1 import coordinator_pb2_grpc
 from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import Bus
-from vapora_core.grpc import GrpcServer, channel
+from vapora_core.grpc import channel
 from vapora_core.lifecycle import tune_gc
 from vapora_core.settings import ServiceSettings
 from vapora_testing.executions import execution_of, send_execution
@@ -221,14 +221,7 @@ async def phase(stub: Any, url: str, bus: Bus, pid: int, runs: int, rate: float 
 
 
 async def bench(url: str, data: Path, args: argparse.Namespace) -> list[Phase]:
-    servicer = Registry(agents(args.agents_per_role))  # type: ignore[abstract]
-    registry = GrpcServer(
-        "bench-registry",
-        "127.0.0.1",
-        0,
-        [(agents_pb2_grpc.add_AgentRegistryServicer_to_server, servicer, "vapora.agents.v1.AgentRegistry")],
-    )
-    await registry.start()
+    registry = await serve_registry(agents(args.agents_per_role))
     coordinator = coordinator_process(url, data, f"127.0.0.1:{registry.port}", without_store=False)
     coordinator.env["VAPORA_CONFIG_DIR"] = str(ROOT / "config")
     await coordinator.start(timeout=30)

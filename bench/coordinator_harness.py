@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from vapora.agents.v1 import agents_pb2, agents_pb2_grpc
 from vapora.coordinator.v1 import coordinator_pb2, coordinator_pb2_grpc
-from vapora_core.grpc import channel
+from vapora_core.grpc import GrpcServer, channel
 from vapora_core.jobtoken import generate_key_pair
 from vapora_testing.process import ServiceProcess, service_env
 
@@ -30,6 +30,19 @@ class Registry(agents_pb2_grpc.AgentRegistryServicer):
 
     async def ListAgents(self, request: Any, context: Any) -> agents_pb2.ListAgentsResponse:
         return agents_pb2.ListAgentsResponse(agents=self.agents)
+
+
+async def serve_registry(agents: list[agents_pb2.Agent]) -> GrpcServer:
+    """An AgentRegistry serving ``agents`` over gRPC on a free port, started."""
+    servicer = Registry(agents)  # type: ignore[abstract]
+    server = GrpcServer(
+        "bench-registry",
+        "127.0.0.1",
+        0,
+        [(agents_pb2_grpc.add_AgentRegistryServicer_to_server, servicer, "vapora.agents.v1.AgentRegistry")],
+    )
+    await server.start()
+    return server
 
 
 WITHOUT_STORE = Path(__file__).with_name("coordinator_without_store.py")
