@@ -167,7 +167,7 @@ class WorkflowEngine:
                 existing = await self.repo.read(run_id)
                 if existing is None or existing.workspace_id != req.workspace_id or existing.workflow != frozen.name:
                     raise AlreadyExists(f"run id {run_id} is taken")
-                await self.effects.carry_out(existing, [], transitions.reassert(existing), announce=False)
+                await self.effects.carry_out(existing, [], transitions.reassert(existing, now), announce=False)
                 return existing
             self._stored(None, draft)
             await self.effects.carry_out(draft.run, draft.changed_stages, draft.effects)
@@ -249,7 +249,7 @@ class WorkflowEngine:
                 draft = Draft.of(run, self.clock())
                 plan(draft)
                 if not draft.changed:
-                    await self.effects.carry_out(run, [], transitions.reassert(run), announce=False)
+                    await self.effects.carry_out(run, [], transitions.reassert(run, draft.now), announce=False)
                     return run
                 before = run.state
                 write = Write(run.version, draft.stamped(), draft.stage_changes, tuple(draft.decisions))

@@ -10,7 +10,8 @@
   ``reconcile_after_s`` is reconciled.
 
 Reconciling a running stage with its task's assignment: none yet (the task is waiting in the
-stream, or its publish was lost) → the run's tasks are published again; done, failed or
+stream, or its publish was lost) → the task is published again (a copy of one waiting in the
+stream is dropped by its msg id, or finds the first's assignment); done, failed or
 cancelled for longer than ``reconcile_after_s`` (its outcome should have come through the
 execution and did not: an execution dead-lettered, a task that failed with no agent) → that
 outcome is applied. A done task applied this way has no result text: the execution that carried
@@ -28,8 +29,9 @@ from vapora_core.errors import NotFound, VaporaError
 from vapora_swarm_coordinator.records import Clock
 from vapora_swarm_coordinator.repository import ASSIGNED, DONE, AssignmentRepository
 from vapora_swarm_coordinator.workflows import metrics, transitions
-from vapora_swarm_coordinator.workflows.draft import CancelTask, Draft, Outcome
+from vapora_swarm_coordinator.workflows.draft import CancelTask, Outcome, Submit
 from vapora_swarm_coordinator.workflows.engine import Plan, WorkflowEngine
+from vapora_swarm_coordinator.workflows.model import RUNNING
 
 log = logging.getLogger("vapora.coordinator.workflows")
 
@@ -67,12 +69,12 @@ class Recovery:
         await self._reconcile([r for r in running if float(r.get("started_s") or 0) <= cutoff], settled_before=cutoff)
 
     async def _reconcile(self, stages: list[dict[str, Any]], *, settled_before: float) -> None:
-        republish: set[str] = set()
+        republish: dict[str, list[str]] = {}  # run → its running stages whose task has no assignment
         for row in stages:
             run_id, task_id = str(row["run_id"]), str(row["task_id"])
             assignment = await self.assignments.get(task_id)
             if assignment is None:
-                republish.add(run_id)
+                republish.setdefault(run_id, []).append(str(row["stage_id"]))
                 continue
             state = assignment.get("state")
             settled = float(assignment.get("finished_s") or assignment.get("assigned_s") or 0.0)
@@ -88,9 +90,22 @@ class Recovery:
             )
             log.warning("workflow run %s: stage %s reconciled from its task's %s assignment", run_id, o.stage_id, state)
             await self._quietly(run_id, functools.partial(transitions.outcome, o=o))
-        for run_id in republish:
-            self.engine.forget(run_id)
-            await self._quietly(run_id, _nothing)  # changes nothing: re-asserts the run's effects
+        for run_id, stage_ids in republish.items():
+            await self._publish_again(run_id, stage_ids)
+
+    async def _publish_again(self, run_id: str, stage_ids: list[str]) -> None:
+        """The tasks of stages that still run and that the coordinator never assigned: published
+        again, however long ago they started (none was ever announced to an agent, so a second copy
+        of one finds the first's assignment and is dropped)."""
+        self.engine.forget(run_id)
+        run = await self.engine.repo.read(run_id)
+        if run is None:
+            return
+        submits = [Submit(sid) for sid in stage_ids if run.stages[sid].state == RUNNING]
+        try:
+            await self.engine.effects.carry_out(run, [], submits, announce=False)
+        except VaporaError as exc:
+            log.warning("workflow run %s: its tasks not published again, retried at the next sweep: %s", run_id, exc)
 
     async def _cancel_again(self, since_s: float) -> None:
         for row in await self.engine.repo.cancelled_since(since_s):
@@ -110,7 +125,3 @@ class Recovery:
             pass
         except VaporaError as exc:
             log.warning("workflow run %s: recovery step failed, retried at the next sweep: %s", run_id, exc)
-
-
-def _nothing(_: Draft) -> None:
-    """A plan that changes nothing: the engine then re-asserts the run's effects."""

@@ -291,13 +291,19 @@ def cancel(d: Draft, actor: str, reason: str) -> None:
     _end(d, CANCELLED, f"cancelled by {actor or 'someone'}" + (f": {reason}" if reason else ""))
 
 
-def reassert(run: Run) -> list[Effect]:
-    """The effects the run's current state implies (a replay re-applies them; each is idempotent):
-    the tasks of running stages, the cancels of cancelled ones."""
+# A re-published task or cancel is dropped by JetStream only inside the duplicate window of its
+# stream (one hour on TASKS and CANCELS): what a replay re-asserts stays well inside it.
+REASSERT_WITHIN_S = 3000.0
+
+
+def reassert(run: Run, now: float) -> list[Effect]:
+    """The effects the run's current state implies, which a replay publishes again (each is then
+    dropped by its msg id): the tasks of stages started, and the cancels of stages ended, within
+    ``REASSERT_WITHIN_S``. An older one is left to the recovery's check of the task's assignment."""
     out: list[Effect] = []
     for sid, st in run.stages.items():
-        if st.state == RUNNING:
+        if st.state == RUNNING and now - st.started_s < REASSERT_WITHIN_S:
             out.append(Submit(sid))
-        elif st.state == CANCELLED and st.task_id:
+        elif st.state == CANCELLED and st.task_id and now - st.finished_s < REASSERT_WITHIN_S:
             out.append(CancelTask(sid, st.task_id, st.detail))
     return out
