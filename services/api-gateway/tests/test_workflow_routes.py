@@ -308,3 +308,47 @@ async def test_the_cli_lists_runs_watches_approves_rejects_and_cancels(flows, tm
     code, out = await vapora("workflows", "approve", other)
     assert code == 2 and "409" in out, out
     assert any("Debounce the input." in j.task.description for j in agents.jobs)
+
+
+async def test_a_gate_is_decided_on_the_websocket_as_over_rest(flows):
+    client, _ = flows
+    owner = await client.register("ws-gate@example.com")
+    ws, token = owner["workspace"]["id"], owner["access_token"]
+    viewer = await member_of(client, owner, "ws-viewer@example.com", "viewer")
+    _, run, _ = await client.call("POST", "/api/v1/workflow-runs", token, json={"workflow": "feature", "title": "WS"})
+    await wait_run(client, token, run["id"], "waiting_approval")
+    other = await client.register("ws-other@example.com")
+    _, theirs, _ = await client.call(
+        "POST", "/api/v1/workflow-runs", other["access_token"], json={"workflow": "feature", "title": "theirs"}
+    )
+    url = client.base.replace("http", "ws") + f"/api/v1/workspaces/{ws}/events/ws"
+
+    async def command(access: str, message: dict[str, Any]) -> dict[str, Any]:
+        async with client.session.ws_connect(f"{url}?access_token={access}") as sock:
+            await sock.send_json(message)
+            while True:  # events stream by; the answer is the message of type result or error
+                got = await asyncio.wait_for(sock.receive_json(), 10)
+                if got["type"] in ("result", "error"):
+                    return dict(got)
+
+    denied = await command(viewer, {"type": "approve", "id": "c1", "run_id": run["id"]})
+    assert (denied["type"], denied["id"], denied["status"]) == ("error", "c1", 403) and "run.approve" in denied[
+        "detail"
+    ]
+    nothing = await command(token, {"type": "reject", "id": "c2", "run_id": run["id"]})
+    assert (nothing["status"], nothing["id"]) == (400, "c2") and "needs a comment" in nothing["detail"]
+    elsewhere = await command(token, {"type": "approve", "id": "c3", "run_id": theirs["id"]})
+    assert elsewhere["status"] == 404  # another workspace's run, as an unknown one
+    garbage = await command(token, {"type": "approve", "id": "c4", "run_id": "not-a-run"})
+    assert garbage["status"] == 400 and "run_id" in garbage["detail"]
+    done = await command(token, {"type": "approve", "id": "c5", "run_id": run["id"], "comment": "from the socket"})
+    assert done["type"] == "result" and done["id"] == "c5"
+    gate = next(s for s in done["run"]["stages"] if s["id"] == "approve")
+    assert gate["state"] == "approved" and gate["decisions"][0]["comment"] == "from the socket"
+    await wait_run(client, token, run["id"], "succeeded")
+    status, audit, _ = await client.call("GET", f"/api/v1/workspaces/{ws}/audit", token)
+    assert status == 200
+    socket_entries = [e for e in audit["items"] if e["method"] == "WS"]
+    assert [(e["result"], e["status"]) for e in socket_entries] == [  # newest first, c5 to c1
+        ("ok", 200), ("error", 400), ("denied", 404), ("error", 400), ("denied", 403)
+    ]  # fmt: skip

@@ -67,6 +67,17 @@ class RejectIn(Body):
     comment: str = Field(min_length=1, max_length=5000, description="Given to the stage the run goes back to.")
 
 
+class GateCommand(Body):
+    """A gate decision sent on a workspace's WebSocket (``{"type": "approve", ...}``); answered with
+    ``{"type": "result", "id", "run"}`` or ``{"type": "error", "id", "status", "detail"}``."""
+
+    type: Literal["approve", "reject"]
+    id: str = Field(default="", max_length=64, description="The client's id of the command, echoed in its answer.")
+    run_id: str = Field(pattern=RUN_ID, max_length=16)
+    stage_id: OptionalStageId = ""
+    comment: str = Field(default="", max_length=5000)
+
+
 class RunControlIn(Body):
     reason: str = Field(default="", max_length=2000)
 

@@ -19,6 +19,7 @@ from vapora_api_gateway.params import IntParam, Param, ident
 from vapora_api_gateway.routes import Route
 from vapora_api_gateway.security import new_id
 from vapora_api_gateway.workflow_models import (
+    GateCommand,
     GateIn,
     RejectIn,
     RunControlIn,
@@ -29,7 +30,7 @@ from vapora_api_gateway.workflow_models import (
     WorkflowList,
     WorkflowOut,
 )
-from vapora_core.errors import NotFound
+from vapora_core.errors import InvalidArgument, NotFound
 
 WORKSPACE = ident("workspace_id", "Workspace; default: your first")
 STATE = Param(
@@ -74,9 +75,10 @@ async def list_runs(request: web.Request) -> web.Response:
     return json_response(page)
 
 
-async def _run(request: web.Request, action: str) -> dict[str, Any]:
-    """The run named in the path, if it is in one of the caller's workspaces; ``action`` checked there."""
-    run_id = request.match_info["run_id"]
+async def _run(request: web.Request, action: str, run_id: str = "") -> dict[str, Any]:
+    """The run named in the path (or ``run_id``), if it is in one of the caller's workspaces;
+    ``action`` checked there."""
+    run_id = run_id or request.match_info["run_id"]
     request[RESOURCE] = f"workflow-run:{run_id}"
     workspaces = principal(request).workspace_ids
     if not workspaces:
@@ -101,18 +103,36 @@ async def reject(request: web.Request) -> web.Response:
 async def _decide(request: web.Request, approving: bool) -> web.Response:
     run = await _run(request, "run.approve")
     data: GateIn | RejectIn = await body(request, GateIn if approving else RejectIn)
+    return json_response(await decide_gate(request, run, approving, data.stage_id, data.comment))
+
+
+async def decide_gate(
+    request: web.Request, run: dict[str, Any], approving: bool, stage_id: str, comment: str
+) -> dict[str, Any]:
+    """Approve or reject a gate of ``run`` (found and ``run.approve`` checked) as the caller, with
+    the caller's role in the run's workspace; the run as it is after. REST and the WebSocket's
+    gate commands (``routes/events.py``) both decide through here."""
     p = principal(request)
     ws = str(run["workspace_id"])
-    out = await gw(request).clients.workflows.decide(
+    return await gw(request).clients.workflows.decide(
         approve=approving,
         workspace_id=ws,
         run_id=str(run["id"]),
-        gate=data.stage_id,
+        gate=stage_id,
         actor=p.label,
         role=p.role_in(ws) or "",
-        comment=data.comment,
+        comment=comment,
     )
-    return json_response(out)
+
+
+async def gate_command(request: web.Request, workspace_id: str, command: GateCommand) -> dict[str, Any]:
+    """A gate decision sent on a workspace's WebSocket: the run must be in that workspace."""
+    run = await _run(request, "run.approve", command.run_id)
+    if run["workspace_id"] != workspace_id:
+        raise NotFound(f"no workflow run {command.run_id}")
+    if command.type == "reject" and not command.comment:
+        raise InvalidArgument("a rejection needs a comment: it is what the stage sent back receives")
+    return await decide_gate(request, run, command.type == "approve", command.stage_id, command.comment)
 
 
 async def cancel(request: web.Request) -> web.Response:
