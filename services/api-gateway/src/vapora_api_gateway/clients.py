@@ -15,6 +15,7 @@ from vapora.kg.v1 import kg_pb2, kg_pb2_grpc
 from vapora.llm.v1 import llm_pb2, llm_pb2_grpc
 from vapora.mcp.v1 import repositories_pb2, repositories_pb2_grpc
 from vapora_api_gateway.evidence import artifacts_dict
+from vapora_api_gateway.workflow_client import WorkflowClient
 from vapora_core import grpc as vgrpc
 
 
@@ -72,6 +73,7 @@ class Clients:
         self._channels: list[grpc.aio.Channel] = []
         self._registry = agents_pb2_grpc.AgentRegistryStub(self._channel(registry, timeout))
         self._coordinator = coordinator_pb2_grpc.CoordinatorStub(self._channel(coordinator, timeout))
+        self.workflows = WorkflowClient(self._coordinator, coordinator)
         self._router = llm_pb2_grpc.LlmRouterStub(self._channel(router, timeout))
         self._kg = kg_pb2_grpc.KnowledgeGraphStub(self._channel(kg, timeout))
         self._repos = repositories_pb2_grpc.RepositoriesStub(self._channel(mcp or "127.0.0.1:50055", timeout))
