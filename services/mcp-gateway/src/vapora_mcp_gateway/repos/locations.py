@@ -47,6 +47,10 @@ def check_ident(field: str, value: str) -> str:
     return value
 
 
+NAME_MAX = 255  # Linux's longest file name and path (longer: ENAMETOOLONG)
+PATH_MAX = 4096
+
+
 def check_local_path(path: str, roots: Sequence[Path]) -> Path:
     """The absolute path given, if it may be attached (it may not exist: the caller checks that)."""
     if not path:
@@ -54,6 +58,10 @@ def check_local_path(path: str, roots: Sequence[Path]) -> Path:
     if "\x00" in path or not path.startswith("/"):
         raise InvalidArgument(f"path {path[:200]!r} must be an absolute path on the gateway's machine")
     given = Path(path)
+    if len(path.encode()) >= PATH_MAX or any(len(part.encode()) > NAME_MAX for part in given.parts):
+        raise InvalidArgument(
+            f"path {path[:200]!r}...: longer than {PATH_MAX - 1} bytes or a name in it longer than {NAME_MAX}"
+        )
     if roots:
         real = given.resolve()
         if not any(real == r or r in real.parents for r in (root.resolve() for root in roots)):
