@@ -58,7 +58,7 @@ class ChatMessage(_message.Message):
     def __init__(self, role: _Optional[str] = ..., content: _Optional[str] = ..., tool_calls: _Optional[_Iterable[_Union[ToolCall, _Mapping]]] = ..., tool_results: _Optional[_Iterable[_Union[ToolResult, _Mapping]]] = ...) -> None: ...
 
 class CompleteRequest(_message.Message):
-    __slots__ = ("request_id", "workspace_id", "task_id", "agent_id", "role", "task_type", "complexity", "system", "messages", "provider_override", "model_override", "max_tokens", "temperature", "preferred_provider", "preferred_model", "tools")
+    __slots__ = ("request_id", "workspace_id", "task_id", "agent_id", "role", "task_type", "complexity", "system", "messages", "provider_override", "model_override", "max_tokens", "temperature", "preferred_provider", "preferred_model", "tools", "task_cost_cap_cents", "task_token_cap")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
@@ -75,6 +75,8 @@ class CompleteRequest(_message.Message):
     PREFERRED_PROVIDER_FIELD_NUMBER: _ClassVar[int]
     PREFERRED_MODEL_FIELD_NUMBER: _ClassVar[int]
     TOOLS_FIELD_NUMBER: _ClassVar[int]
+    TASK_COST_CAP_CENTS_FIELD_NUMBER: _ClassVar[int]
+    TASK_TOKEN_CAP_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     workspace_id: str
     task_id: str
@@ -91,7 +93,9 @@ class CompleteRequest(_message.Message):
     preferred_provider: str
     preferred_model: str
     tools: _containers.RepeatedCompositeFieldContainer[ToolDefinition]
-    def __init__(self, request_id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., task_id: _Optional[str] = ..., agent_id: _Optional[str] = ..., role: _Optional[str] = ..., task_type: _Optional[str] = ..., complexity: _Optional[str] = ..., system: _Optional[str] = ..., messages: _Optional[_Iterable[_Union[ChatMessage, _Mapping]]] = ..., provider_override: _Optional[str] = ..., model_override: _Optional[str] = ..., max_tokens: _Optional[int] = ..., temperature: _Optional[float] = ..., preferred_provider: _Optional[str] = ..., preferred_model: _Optional[str] = ..., tools: _Optional[_Iterable[_Union[ToolDefinition, _Mapping]]] = ...) -> None: ...
+    task_cost_cap_cents: float
+    task_token_cap: int
+    def __init__(self, request_id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., task_id: _Optional[str] = ..., agent_id: _Optional[str] = ..., role: _Optional[str] = ..., task_type: _Optional[str] = ..., complexity: _Optional[str] = ..., system: _Optional[str] = ..., messages: _Optional[_Iterable[_Union[ChatMessage, _Mapping]]] = ..., provider_override: _Optional[str] = ..., model_override: _Optional[str] = ..., max_tokens: _Optional[int] = ..., temperature: _Optional[float] = ..., preferred_provider: _Optional[str] = ..., preferred_model: _Optional[str] = ..., tools: _Optional[_Iterable[_Union[ToolDefinition, _Mapping]]] = ..., task_cost_cap_cents: _Optional[float] = ..., task_token_cap: _Optional[int] = ...) -> None: ...
 
 class RoutingDecision(_message.Message):
     __slots__ = ("provider", "model", "reasons", "fallback_chain", "estimated_cost_cents")
