@@ -3,6 +3,7 @@
 - ``registry``: the real agent-registry as a subprocess (real nats-server, real SurrealDB).
 - ``router``: a small in-test LlmRouter gRPC servicer standing in for llm-router (our own
   service, not a paid API), which can hold, fail or answer each task's calls.
+- ``mcp_gateway``: the real mcp-gateway in this process, with the real workspace MCP server.
 - ``spawn_runtime``: ``python -m vapora_agent_runtime`` as a subprocess.
 - ``executions`` / ``dead_letters``: what the runtime published.
 """
@@ -31,8 +32,12 @@ from vapora_core import errors
 from vapora_core.bus import Bus, Delivery, subjects
 from vapora_core.bus.topology import ConsumerSpec
 from vapora_core.grpc import GrpcServer, channel
+from vapora_mcp_gateway.app import McpApp
+from vapora_mcp_gateway.settings import McpSettings
 from vapora_testing.ports import free_port, wait_until
 from vapora_testing.process import ready
+
+sys.path.insert(0, str(Path(__file__).parent))
 
 ROOT = Path(__file__).resolve().parents[3]
 HEARTBEAT_TIMEOUT_S = 1.5
@@ -51,6 +56,7 @@ class StandInRouter(llm_pb2_grpc.LlmRouterServicer):
         return self.arrived.setdefault(task_id, asyncio.Event())
 
     async def Complete(self, request: llm_pb2.CompleteRequest, context: Any) -> llm_pb2.CompleteResponse:
+        """One final answer per job (no tool calls), as the offline provider gives without tools."""
         self.calls.append(request)
         self.arrival(request.task_id).set()
         if request.task_id in self.hold_first:
@@ -85,6 +91,39 @@ async def router() -> AsyncIterator[tuple[StandInRouter, str]]:
     await server.start()
     yield servicer, f"127.0.0.1:{server.port}"
     await server.stop(0)
+
+
+WORKSPACE_MCP = """
+[[servers]]
+name = "workspace"
+command = "{python}"
+args = ["-m", "vapora_mcp_gateway.servers.workspace", "--root", "{data_dir}/workspace"]
+"""
+
+
+@pytest.fixture
+async def mcp_gateway(tmp_path: Path, nats_url: str) -> AsyncIterator[str]:
+    """The gRPC address of a real mcp-gateway serving the workspace MCP server (over stdio)."""
+    config = tmp_path / "mcp-config"
+    config.mkdir()
+    (config / "mcp.toml").write_text(WORKSPACE_MCP)
+    settings = McpSettings(
+        nats_url=nats_url,
+        store_url=f"surrealkv://{tmp_path / 'mcp-store'}",
+        data_dir=tmp_path / "mcp-data",
+        config_dir=config,
+        grpc_port=0,
+        metrics_port=0,
+        mcp_http_port=0,
+        shutdown_grace_s=1.0,
+    )
+    app = McpApp(settings)
+    await app.start()
+    try:
+        assert app.grpc is not None
+        yield f"127.0.0.1:{app.grpc.port}"
+    finally:
+        await app.stop()
 
 
 def _ready(port: int, proc: subprocess.Popen[bytes], log: Path) -> bool:
@@ -165,7 +204,7 @@ def config_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def spawn_runtime(
-    procs: Procs, registry: str, router: tuple[StandInRouter, str]
+    procs: Procs, registry: str, router: tuple[StandInRouter, str], mcp_gateway: str
 ) -> Callable[..., subprocess.Popen[bytes]]:
     def spawn(config_dir: Path, runtime_id: str, *, wait: bool = True, **env: str) -> subprocess.Popen[bytes]:
         return procs.spawn(
@@ -176,6 +215,7 @@ def spawn_runtime(
                 "VAPORA_RUNTIME_ID": runtime_id,
                 "VAPORA_REGISTRY_ADDR": registry,
                 "VAPORA_ROUTER_ADDR": router[1],
+                "VAPORA_MCP_ADDR": mcp_gateway,
                 "VAPORA_HEARTBEAT_INTERVAL_S": "0.3",
                 "VAPORA_REGISTRY_CHECK_INTERVAL_S": "1",
                 "VAPORA_JOB_ACK_WAIT_S": "2",

@@ -31,7 +31,7 @@ HEALTHY = agents_pb2.AGENT_STATUS_HEALTHY
 
 
 @pytest.fixture
-async def start_runtime(tmp_path: Path, nats_url: str, router: Any) -> AsyncIterator[Any]:
+async def start_runtime(tmp_path: Path, nats_url: str, router: Any, mcp_gateway: str) -> AsyncIterator[Any]:
     """Start a RuntimeApp hosting only the developer; stopped at teardown."""
     apps: list[RuntimeApp] = []
 
@@ -45,6 +45,7 @@ async def start_runtime(tmp_path: Path, nats_url: str, router: Any) -> AsyncIter
             runtime_id="rt-inproc",
             registry_addr=registry_addr,
             router_addr=router[1],
+            mcp_addr=mcp_gateway,
             heartbeat_interval_s=0.3,
             registry_check_interval_s=1.0,
             job_ack_wait_s=5.0,

@@ -8,7 +8,7 @@ while replicas hosting the same agent ids keep them alive (see docs/agents.md).
 
 from __future__ import annotations
 
-from vapora_agent_runtime.clients import RegistryClient, RouterClient
+from vapora_agent_runtime.clients import McpClient, RegistryClient, RouterClient
 from vapora_agent_runtime.host import AgentHost
 from vapora_agent_runtime.manifest import load_manifests
 from vapora_agent_runtime.service import JobExecutor
@@ -27,16 +27,23 @@ class RuntimeApp:
         self.bus = Bus.from_settings(settings)
         self.registry: RegistryClient | None = None
         self.router: RouterClient | None = None
+        self.mcp: McpClient | None = None
         self.host: AgentHost | None = None
 
     async def start(self) -> None:
         manifests = load_manifests(self.settings.agents_dir)
         self.registry = RegistryClient(self.settings.registry_addr, timeout=self.settings.grpc_timeout_s)
-        self.router = RouterClient(self.settings.router_addr, timeout=self.settings.llm_timeout_s)
+        s = self.settings
+        self.router = RouterClient(s.router_addr, timeout=s.llm_timeout_s, stream=s.llm_stream)
+        self.mcp = McpClient(s.mcp_addr, timeout=s.tool_timeout_s, list_timeout=s.grpc_timeout_s)
         executor = JobExecutor(
-            self.router.complete,
-            max_tokens=self.settings.max_tokens,
-            result_max_chars=self.settings.result_max_chars,
+            complete=self.router.complete,
+            gateway=self.mcp,
+            sender=self.bus,
+            max_tokens=s.max_tokens,
+            result_max_chars=s.result_max_chars,
+            tool_result_max_bytes=s.tool_result_max_bytes,
+            transcript_max_bytes=s.transcript_max_bytes,
         )
         self.host = AgentHost(
             bus=self.bus,
@@ -65,6 +72,6 @@ class RuntimeApp:
         if self.host is not None:
             await self.host.stop_background()
         await self.bus.stop()
-        for client in (self.registry, self.router):
+        for client in (self.registry, self.router, self.mcp):
             if client is not None:
                 await client.close()
