@@ -17,6 +17,9 @@ from vapora_knowledge_graph.metrics import export_profiles
 from vapora_knowledge_graph.repository import NAMESPACE, SCHEMA, KgRepository
 from vapora_knowledge_graph.service import Clock, KnowledgeGraph
 from vapora_knowledge_graph.settings import KgSettings
+from vapora_knowledge_graph.steps_repository import SCHEMA as STEPS_SCHEMA
+from vapora_knowledge_graph.steps_repository import StepsRepository
+from vapora_knowledge_graph.transcripts import Transcripts
 
 log = logging.getLogger("vapora.kg")
 
@@ -39,17 +42,25 @@ class KnowledgeGraphApp:
     async def start(self) -> None:
         s = self.settings
         self.store = Store.from_settings(s, NAMESPACE)
-        await self.store.open(SCHEMA)
+        await self.store.open((*SCHEMA, *STEPS_SCHEMA))
         self.bus = Bus.from_settings(s)
-        self.kg = KnowledgeGraph(KgRepository(self.store), subscribers.ProfilePublisher(self.bus), clock=self.clock)
+        repo = KgRepository(self.store)
+        self.kg = KnowledgeGraph(repo, subscribers.ProfilePublisher(self.bus), clock=self.clock)
+        transcripts = Transcripts(StepsRepository(self.store), repo)
         export_profiles(await self.kg.profiles([], ""))  # the metrics show every stored profile from the start
-        await subscribers.subscribe(self.bus, self.kg, workers=s.consumer_workers)
+        await subscribers.subscribe(self.bus, self.kg, transcripts, workers=s.consumer_workers)
         await self.bus.start()
         self.grpc = GrpcServer(
             s.service_name,
             s.grpc_host,
             s.grpc_port,
-            [(kg_pb2_grpc.add_KnowledgeGraphServicer_to_server, KnowledgeGraphServicer(self.kg), SERVICE_NAME)],
+            [
+                (
+                    kg_pb2_grpc.add_KnowledgeGraphServicer_to_server,
+                    KnowledgeGraphServicer(self.kg, transcripts),
+                    SERVICE_NAME,
+                )
+            ],
         )
         await self.grpc.start()
         kg = self.kg
