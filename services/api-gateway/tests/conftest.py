@@ -277,8 +277,8 @@ Executed = Callable[[str, str, str, list[bool]], Awaitable[None]]
 
 @pytest.fixture
 def executed(bus: Bus) -> Executed:
-    """``await executed(agent, task_type, workspace, [success, ...])``: one execution per outcome,
-    published where agents publish them (quality 0.9 on success, 0.1 on failure, 200 ms, 0.5¢)."""
+    """``await executed(agent, task_type, workspace, [success, ...])``: one verified execution per
+    outcome, published where agents publish them (quality 0.9 on success, 0.1 on failure, 200 ms, 0.5¢)."""
 
     async def record(agent: str, task_type: str, ws: str, outcomes: list[bool]) -> None:
         for i, success in enumerate(outcomes):
@@ -297,6 +297,7 @@ def executed(bus: Bus) -> Executed:
                     cost_cents=0.5,
                     provider="offline",
                     model="offline-1",
+                    verified=True,  # evidence-based outcomes: they count in the profiles
                     finished_at=Timestamp(seconds=int(time.time())),
                 ),
             )
