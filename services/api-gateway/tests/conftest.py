@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ from vapora_core.errors import InvalidArgument, NotFound
 from vapora_core.grpc import GrpcServer
 from vapora_knowledge_graph.app import KnowledgeGraphApp
 from vapora_testing.executions import publish_execution
+
+sys.path.insert(0, str(Path(__file__).parent))
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -208,14 +208,21 @@ class Repository:
     async def apply_status(self, task_id: str, rank: int, changes: dict[str, Any], entry: dict[str, Any]) -> Row | None:
         """Apply a status change unless the task is terminal or already further along.
 
+        ``entry`` joins the history when the state changes; a progress event of a running task
+        (the same state, a later step) changes its fields only (SET runs left to right, so the
+        history is decided on the state before the change), and only when it is newer than the
+        progress shown (``progress_ns``), so the step shown never goes back.
+
         Returns the updated task, or None when the change was stale (or the task unknown).
         """
         changes = {**changes, "rank": rank}
         sets = ", ".join(f"{k} = $changes.{k}" for k in changes if k.isidentifier())
+        history = "history = IF state != $changes.state THEN array::append(history, $entry) ELSE history END"
         return await self.store.one(
-            f"UPDATE type::thing('task', $id) SET {sets}, history += $entry "  # noqa: S608 - our field names
+            f"UPDATE type::thing('task', $id) SET {history}, {sets} "  # noqa: S608 - our field names
             "WHERE state NOT IN $terminal AND rank <= $rank "
-            "AND !(state = $changes.state AND array::last(history).at = $entry.at)",
+            "AND !(state = $changes.state AND array::last(history).at = $entry.at) "
+            "AND ($changes.progress_ns = NONE OR (progress_ns ?? 0) < $changes.progress_ns)",
             {"id": task_id, "rank": rank, "changes": changes, "entry": entry, "terminal": list(TERMINAL)},
         )
 

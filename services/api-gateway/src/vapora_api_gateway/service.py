@@ -52,12 +52,15 @@ PUBLIC_FIELDS = (
     "created_at",
     "updated_at",
     "history",
+    "step",
+    "tool",
 )
+NUMERIC = {"step": 0}
 MAX_PAGE = 100
 
 
 def public_task(row: Row) -> dict[str, Any]:
-    return {k: row.get(k) if row.get(k) is not None else "" for k in PUBLIC_FIELDS}
+    return {k: row.get(k) if row.get(k) is not None else NUMERIC.get(k, "") for k in PUBLIC_FIELDS}
 
 
 def encode_cursor(row: Row) -> str:
@@ -172,6 +175,9 @@ class Tasks:
             value = getattr(event, name)
             if value:
                 changes[name] = value
+        if event.state == common_pb2.TASK_STATE_RUNNING and event.step > 0:  # progress: the step going on
+            changes["step"], changes["tool"] = event.step, event.tool
+            changes["progress_ns"] = event.at.ToNanoseconds() if event.HasField("at") else now_ns()
         entry = {"state": state, "at": at, "agent_id": event.agent_id, "detail": event.detail}
         return await self.repo.apply_status(event.task_id, RANK[state], changes, entry)
 

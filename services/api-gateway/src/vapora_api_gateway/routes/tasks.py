@@ -1,4 +1,4 @@
-"""Tasks: submit, list, read, cancel, manual status, feedback, assignment explanation."""
+"""Tasks: submit, list, read, cancel, manual status, feedback, assignment explanation, steps."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from vapora_api_gateway.models import (
     FeedbackIn,
     FeedbackOut,
     StatusIn,
+    StepsPage,
     TaskIn,
     TaskOut,
     TaskPage,
@@ -27,7 +28,7 @@ from vapora_api_gateway.models import (
 from vapora_api_gateway.repository import Row
 from vapora_api_gateway.routes import Param, Route
 from vapora_api_gateway.service import RANK, public_task
-from vapora_core.errors import NotFound
+from vapora_core.errors import InvalidArgument, NotFound
 
 FILTERS = ("state", "task_type", "priority", "project_id", "agent_id")
 
@@ -90,6 +91,17 @@ async def assignment(request: web.Request) -> web.Response:
     if task["state"] == "submitted":
         raise NotFound(f"task {task['id']} has not been assigned yet")
     return json_response(await gw(request).clients.explain(str(task["id"]), str(task["workspace_id"])))
+
+
+async def steps(request: web.Request) -> web.Response:
+    task = await _task(request, "task.read")
+    size = query_int(request, "page_size", 100)
+    if not 1 <= size <= 1000:
+        raise InvalidArgument(f"page_size must be between 1 and 1000, not {size}")
+    out = await gw(request).clients.steps(
+        str(task["workspace_id"]), str(task["id"]), request.query.get("page_token", ""), size
+    )
+    return json_response(out)
 
 
 TASK = "/tasks/{task_id}"
@@ -160,6 +172,20 @@ ROUTES = (
         response=FeedbackOut,
         status=202,
         errors=ERR,
+    ),
+    Route(
+        "GET",
+        TASK + "/steps",
+        steps,
+        "The task's transcript: every step of its final run (or of the run going on), paged",
+        "tasks",
+        action="task.read",
+        response=StepsPage,
+        params=(
+            Param("page_size", "Steps per page (1-1000, default 100)", "integer", minimum=1, maximum=1000),
+            Param("page_token", "next_page_token of the previous page"),
+        ),
+        errors=(400, 401, 403, 404, 429, 503),
     ),
     Route(
         "GET",
