@@ -10,8 +10,8 @@ Ollama (``/api/chat``), as JSON or streamed (SSE, NDJSON) as the request asks.
   is :data:`TEXT`.
 - ``script[provider]``: failure modes consumed one per request (default ``ok``): ok, 429, 500,
   401, 400, malformed, slow, stream_malformed, stream_error. A failed request takes no turn.
-- ``bodies[provider]`` / ``headers[provider]``: every request received, in order, so a test can
-  assert on what was sent (the tools, the tool results).
+- ``bodies[provider]`` / ``headers[provider]`` / ``paths[provider]``: every request received, in
+  order, so a test can assert on what was sent (the tools, the tool results, streamed or not).
 
 Every key but :data:`KEY` is refused with 401 (Ollama takes any). This module imports nothing
 of the router: it is the providers' side of the wire.
@@ -88,6 +88,7 @@ class FakeProviders:
         self.hits: dict[str, int] = defaultdict(int)
         self.bodies: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.headers: dict[str, list[dict[str, str]]] = defaultdict(list)
+        self.paths: dict[str, list[str]] = defaultdict(list)
         self.input_tokens = input_tokens
         self.output_tokens = output_tokens
         self.slow_s = slow_s
@@ -117,6 +118,7 @@ class FakeProviders:
     async def _begin(self, provider: str, request: web.Request, key_ok: bool) -> tuple[str, dict[str, Any]]:
         self.hits[provider] += 1
         self.headers[provider].append(dict(request.headers))
+        self.paths[provider].append(request.path_qs)
         body = await request.json()
         self.bodies[provider].append(body)
         mode = self.script[provider].pop(0) if self.script[provider] else "ok"
