@@ -101,7 +101,8 @@ class FakeProviders:
         app.router.add_post("/v1/chat/completions", self.openai)
         app.router.add_post("/v1beta/models/{spec}", self.gemini)
         app.router.add_post("/api/chat", self.ollama)
-        self._runner = web.AppRunner(app, access_log=None)
+        # stops within a second: a request still waiting on a scripted slow answer is dropped
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()
         host, port = self._runner.addresses[0][:2]
