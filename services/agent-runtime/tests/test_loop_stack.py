@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from loopstack import MODELS, README, Stack, StackFactory, stack_factory  # type: ignore[import-not-found]
+from prometheus_client import REGISTRY
 
 from vapora.kg.v1 import kg_pb2
 from vapora.mcp.v1 import mcp_pb2, mcp_pb2_grpc
@@ -91,6 +92,17 @@ async def test_a_multi_step_tool_conversation_in_each_wire_format_is_recorded_st
 async def test_bad_input_from_the_model_and_the_tools_ends_as_clear_errors_and_the_loop_goes_on(
     make: StackFactory,
 ) -> None:
+    def counted(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    outcomes = [
+        ("workspace.read_file", "malformed"),
+        ("sysinfo.sleep", "timeout"),
+        ("bulk.emit", "ok"),
+        ("workspace.read_file", "tool_error"),
+    ]
+    before = [counted("vapora_runtime_tool_calls_total", tool=t, outcome=o) for t, o in outcomes]
+    stops = counted("vapora_runtime_loop_stops_total", role="developer", reason="final_answer")
     stack = await make("anthropic")
     stack.fake.turns["anthropic"] = [
         Turn(calls=(Call(name="workspace__read_file", arguments="{not json"),)),
@@ -115,6 +127,10 @@ async def test_bad_input_from_the_model_and_the_tools_ends_as_clear_errors_and_t
     assert "[cut by agent-runtime: 10000000 bytes, the first 16384 shown]" in bodies[3]
     assert len(bodies[3]) < 64_000  # the model got 16 KB of the 10 MB
     assert "escapes the workspace root" in bodies[4]
+
+    after_calls = [counted("vapora_runtime_tool_calls_total", tool=t, outcome=o) for t, o in outcomes]
+    assert [a - b for a, b in zip(after_calls, before, strict=True)] == [1, 1, 1, 1]
+    assert counted("vapora_runtime_loop_stops_total", role="developer", reason="final_answer") == stops + 1
 
     stack.fake.turns["anthropic"] = [Turn(text="All good now.")]
     after = await stack.run("t-after-bad")  # every consumer still runs: runtime, kg steps, kg executions
