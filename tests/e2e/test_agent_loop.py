@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.helpers import sign_up, submit, wait_terminal
+from tests.e2e.helpers import submit, wait_terminal
 from tests.e2e.test_skeleton_flow import query_executions
 from vapora_testing.fake_providers import KEY, Call, FakeProviders, Turn
 from vapora_testing.fleet import ROOT, Fleet
@@ -98,6 +98,8 @@ def fakes() -> Iterator[Fakes]:
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory, fakes: Fakes) -> Iterator[Fleet]:
+    """This module's fleet (conftest's ``client`` signs up on it): the fake Anthropic keyed, the
+    test agents added to config/agents, a README in the workspace MCP server's root."""
     root = tmp_path_factory.mktemp("loop-fleet")
     config = root / "config"
     shutil.copytree(ROOT / "config", config)
@@ -121,13 +123,6 @@ def fleet(tmp_path_factory: pytest.TempPathFactory, fakes: Fakes) -> Iterator[Fl
         yield f
     finally:
         f.stop()
-
-
-@pytest.fixture(scope="module")
-def client(fleet: Fleet) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=fleet.http_url(), timeout=10) as c:
-        sign_up(c, "loop")
-        yield c
 
 
 def read(path: str) -> Call:
