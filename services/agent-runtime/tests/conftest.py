@@ -37,7 +37,7 @@ from vapora_mcp_gateway.settings import McpSettings
 from vapora_testing.ports import free_port, wait_until
 from vapora_testing.process import ready
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path.append(str(Path(__file__).parent))  # after the dirs tests import conftest from
 
 ROOT = Path(__file__).resolve().parents[3]
 HEARTBEAT_TIMEOUT_S = 1.5

@@ -25,7 +25,7 @@ from vapora_core.grpc import GrpcServer
 from vapora_knowledge_graph.app import KnowledgeGraphApp
 from vapora_testing.executions import publish_execution
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path.append(str(Path(__file__).parent))  # after the dirs tests import conftest from
 
 ROOT = Path(__file__).resolve().parents[3]
 
