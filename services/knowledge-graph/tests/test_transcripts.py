@@ -203,3 +203,29 @@ async def test_get_steps_names_what_is_wrong_with_a_request(stub: kg_pb2_grpc.Kn
         assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert words in (err.value.details() or "")
     assert list((await get(stub, workspace_id="ws1", task_id="never-ran")).steps) == []
+
+
+async def test_retention_drops_old_steps_and_usage_and_keeps_recent_ones(
+    bus: Bus, kg: KnowledgeGraphApp, stub: kg_pb2_grpc.KnowledgeGraphStub
+) -> None:
+    old = step("ex-old.1", 1, "model", task="task-old")
+    old.at.FromSeconds(int(NOW - 40 * 86_400))
+    await send_steps(bus, old, step("ex-new.1", 1, "model", task="task-new"))
+    for u in (
+        usage("ex-old.1.1", 1.0, task="task-old", at=NOW - 40 * 86_400),
+        usage("ex-new.1.1", 2.0, task="task-new"),
+    ):
+        await bus.publish(subjects.llm_usage(u.role), u)
+
+    async def stored() -> bool:
+        new = await get(stub, workspace_id="ws1", task_id="task-new")
+        old = await get(stub, workspace_id="ws1", task_id="task-old")
+        return len(old.steps) == 1 and old.task_cost_cents == 1.0 and new.task_cost_cents == 2.0
+
+    await until(stored)
+    assert kg.transcripts is not None
+    assert await kg.transcripts.sweep(NOW - 30 * 86_400) == 2
+    gone = await get(stub, workspace_id="ws1", task_id="task-old")
+    assert list(gone.steps) == [] and gone.task_cost_cents == 0.0
+    kept = await get(stub, workspace_id="ws1", task_id="task-new")
+    assert len(kept.steps) == 1 and kept.task_cost_cents == 2.0

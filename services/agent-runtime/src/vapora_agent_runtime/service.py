@@ -14,7 +14,6 @@ success, else 0.0.
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from collections.abc import Callable
@@ -176,11 +175,7 @@ class JobExecutor:
         loop = ToolLoop(self.complete, tools, transcript, Limits.of(manifest.limits), token=token, hand_back=not last)
         try:
             result = await loop.run(build_request(manifest, job, max_tokens=self.max_tokens))
-        except asyncio.CancelledError:
-            metrics.LOOP_STOPS.labels(manifest.role, StopReason.CANCELLED).inc()
-            transcript.abandon()
-            raise
-        except BaseException:
+        except BaseException:  # stopped (counted by the handler, which knows a stop from a shutdown), or failed
             transcript.abandon()
             raise
         await transcript.flush()

@@ -77,6 +77,7 @@ class JobHandler:
             metrics.IN_FLIGHT.labels(manifest.id).dec()
             metrics.JOB_SECONDS.labels(manifest.role, job.task.task_type).observe(time.time() - started)
         if event is None:
+            metrics.LOOP_STOPS.labels(manifest.role, "cancelled").inc()
             self._stopped(manifest, job, "cancelled while running")
             return
         await self.bus.publish(subjects.execution(event.task_type, manifest.id), event, msg_id=event.execution_id)

@@ -13,6 +13,7 @@ from vapora_core.metrics import Readiness
 from vapora_core.store import Store
 from vapora_knowledge_graph import subscribers
 from vapora_knowledge_graph.grpc_server import SERVICE_NAME, KnowledgeGraphServicer
+from vapora_knowledge_graph.learning import DAY_S
 from vapora_knowledge_graph.metrics import export_profiles
 from vapora_knowledge_graph.repository import NAMESPACE, SCHEMA, KgRepository
 from vapora_knowledge_graph.service import Clock, KnowledgeGraph
@@ -33,6 +34,7 @@ class KnowledgeGraphApp:
         self.bus: Bus | None = None
         self.grpc: GrpcServer | None = None
         self.kg: KnowledgeGraph | None = None
+        self.transcripts: Transcripts | None = None
         self._sweeper: Periodic | None = None
 
     @property
@@ -46,7 +48,7 @@ class KnowledgeGraphApp:
         self.bus = Bus.from_settings(s)
         repo = KgRepository(self.store)
         self.kg = KnowledgeGraph(repo, subscribers.ProfilePublisher(self.bus), clock=self.clock)
-        transcripts = Transcripts(StepsRepository(self.store), repo)
+        self.transcripts = transcripts = Transcripts(StepsRepository(self.store), repo)
         export_profiles(await self.kg.profiles([], ""))  # the metrics show every stored profile from the start
         await subscribers.subscribe(self.bus, self.kg, transcripts, workers=s.consumer_workers)
         await self.bus.start()
@@ -64,9 +66,12 @@ class KnowledgeGraphApp:
         )
         await self.grpc.start()
         kg = self.kg
-        self._sweeper = Periodic(
-            "retention-sweep", self.settings.retention_interval_s, lambda: kg.sweep(self.settings.retention_days)
-        )
+
+        async def sweep() -> None:
+            await kg.sweep(self.settings.retention_days)
+            await transcripts.sweep(self.clock() - self.settings.retention_days * DAY_S)
+
+        self._sweeper = Periodic("retention-sweep", self.settings.retention_interval_s, sweep)
         self._sweeper.start()
 
     async def stop(self) -> None:

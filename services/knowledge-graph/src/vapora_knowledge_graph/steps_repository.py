@@ -20,6 +20,8 @@ SCHEMA: tuple[str, ...] = (
     "DEFINE TABLE IF NOT EXISTS usage SCHEMALESS",
     "DEFINE INDEX IF NOT EXISTS usage_execution ON usage FIELDS execution_id",
     "DEFINE INDEX IF NOT EXISTS usage_task ON usage FIELDS task_id",
+    "DEFINE INDEX IF NOT EXISTS step_at ON step FIELDS at_s",
+    "DEFINE INDEX IF NOT EXISTS usage_at ON usage FIELDS at_s",
 )
 
 
@@ -59,3 +61,9 @@ class StepsRepository:
             {"v": value, "ws": workspace_id},
         )
         return float(row["cents"]) if row and row.get("cents") is not None else 0.0
+
+    async def delete_older_than(self, cutoff_s: float) -> int:
+        """Delete steps and usage from before ``cutoff_s``; how many records went."""
+        steps = await self.store.query("DELETE step WHERE at_s < $cutoff RETURN BEFORE", {"cutoff": cutoff_s})
+        usage = await self.store.query("DELETE usage WHERE at_s < $cutoff RETURN BEFORE", {"cutoff": cutoff_s})
+        return len(steps) + len(usage)

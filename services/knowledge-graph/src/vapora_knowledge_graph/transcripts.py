@@ -172,6 +172,10 @@ class Transcripts:
         key, row = usage_row(u)
         await self._steps.put_usage(key, row)
 
+    async def sweep(self, cutoff_s: float) -> int:
+        """Retention: transcripts and usage go with the executions they belong to."""
+        return await self._steps.delete_older_than(cutoff_s)
+
     async def _execution(self, req: kg_pb2.GetStepsRequest) -> Row | None:
         """The finished execution the request names: by id, or the task's newest."""
         if req.execution_id:
