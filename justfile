@@ -8,11 +8,12 @@ uv := "python3 -m uv"
 default:
     @just --list
 
-# install uv (user-level, no root) and every workspace package into .venv
+# install uv (user-level, no root), every workspace package into .venv, and the npm MCP servers (tools/)
 [group('dev')]
 setup:
     @python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check uv 2>/dev/null || python3 -m pip install --quiet --user --disable-pip-version-check uv
     {{uv}} sync --quiet --frozen
+    @cmp -s tools/files/package-lock.json tools/files/node_modules/.vapora-lock 2>/dev/null || { command -v npm >/dev/null || { echo "setup: npm (Node.js) is needed for the files MCP server (tools/files)" >&2; exit 1; }; npm ci --prefix tools/files --no-audit --no-fund --loglevel=error && cp tools/files/package-lock.json tools/files/node_modules/.vapora-lock; }
 
 # start nats-server and all seven services on the local default, and send a sample task through them
 [group('dev')]

@@ -14,6 +14,8 @@ from vapora.kg.v1 import kg_pb2
 from vapora_swarm_coordinator.state import FleetView
 
 TASK_TYPE = "coding"
+# What the shipped developer manifest allows: each job's token names them (the coordinator signs one per job).
+TOOLS = ("files.read_text_file", "files.write_file", "files.edit_file", "files.list_directory", "git.git_status")
 
 
 def fleet(n: int) -> tuple[list[agents_pb2.Agent], list[kg_pb2.LearningProfile]]:
@@ -23,6 +25,7 @@ def fleet(n: int) -> tuple[list[agents_pb2.Agent], list[kg_pb2.LearningProfile]]
             role="developer",
             status=agents_pb2.AGENT_STATUS_HEALTHY,
             max_concurrency=0,
+            allowed_tools=TOOLS,
             capabilities=[agents_pb2.Capability(task_type=t) for t in (TASK_TYPE, "review")],
         )
         for i in range(n)

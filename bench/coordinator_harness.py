@@ -16,6 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from vapora.agents.v1 import agents_pb2, agents_pb2_grpc
 from vapora.coordinator.v1 import coordinator_pb2, coordinator_pb2_grpc
 from vapora_core.grpc import channel
+from vapora_core.jobtoken import generate_key_pair
 from vapora_testing.process import ServiceProcess, service_env
 
 
@@ -34,7 +35,14 @@ WITHOUT_STORE = Path(__file__).with_name("coordinator_without_store.py")
 
 def coordinator_process(url: str, data: Path, registry_addr: str, *, without_store: bool) -> ServiceProcess:
     """``python -m vapora_swarm_coordinator`` (or ``coordinator_without_store.py``) on this NATS."""
-    env = service_env(url, data, VAPORA_REGISTRY_ADDR=registry_addr, VAPORA_KG_ADDR="", VAPORA_LOG_LEVEL="WARNING")
+    env = service_env(
+        url,
+        data,
+        VAPORA_REGISTRY_ADDR=registry_addr,
+        VAPORA_KG_ADDR="",
+        VAPORA_LOG_LEVEL="WARNING",
+        VAPORA_JOB_SIGNING_KEY=generate_key_pair()[0],  # every job signed, as in the fleet
+    )
     command = [str(WITHOUT_STORE)] if without_store else []
     return ServiceProcess("vapora_swarm_coordinator", env, data, data / "coordinator.log", command=command)
 

@@ -13,6 +13,7 @@ import vapora.kg.v1.kg_pb2
 import vapora.llm.v1.llm_pb2
 import vapora.mcp.v1.mcp_pb2  # noqa: F401  (registers the services in the pool)
 from vapora_core.bus.topology import CONSUMERS, STREAMS
+from vapora_swarm_coordinator.intake import task_consumers
 
 ROOT = Path(__file__).resolve().parents[2]
 MESSAGING = (ROOT / "docs" / "messaging.md").read_text()
@@ -33,7 +34,7 @@ def test_every_stream_and_its_subjects_are_documented() -> None:
 
 
 def test_every_durable_consumer_is_documented() -> None:
-    for spec in CONSUMERS.all():
+    for spec in (*task_consumers(), *CONSUMERS.all()):
         assert f"`{spec.durable}`" in MESSAGING, spec.durable
     assert "`job-<agent_id>`" in MESSAGING
 
@@ -62,3 +63,14 @@ def test_every_shared_setting_is_documented() -> None:
     architecture = (ROOT / "docs" / "architecture.md").read_text()
     missing = [n for n in ServiceSettings.model_fields if f"`VAPORA_{n.upper()}`" not in architecture]
     assert not missing, f"settings missing from docs/architecture.md: {missing}"
+
+
+def test_every_event_range_and_the_skew_setting_are_in_the_limits_page() -> None:
+    from vapora_core.bus.validate import BOUNDS, DEFAULT_SKEW_S
+    from vapora_core.settings import ServiceSettings
+
+    limits = (ROOT / "docs" / "limits.md").read_text()
+    for name, (low, high) in BOUNDS.items():
+        assert f"| `{name}` | [{low:,.0f}, {high:,.0f}]" in limits, name
+    assert ServiceSettings.model_fields["event_skew_s"].default == DEFAULT_SKEW_S
+    assert f"`VAPORA_EVENT_SKEW_S` ({DEFAULT_SKEW_S:.0f} s)" in limits

@@ -237,7 +237,7 @@ def test_every_dashboard_panel_and_alert_shows_real_data_from_the_fleet(fleet: F
     # Prometheus loaded every alert rule
     groups = prometheus.get("/api/v1/rules")["groups"]
     loaded = {r["name"]: r for g in groups for r in g["rules"]}
-    assert len(loaded) == 6, sorted(loaded)
+    assert len(loaded) == 7, sorted(loaded)
     assert all(r["health"] != "err" for r in loaded.values()), [r for r in loaded.values() if r["health"] == "err"]
 
     checks = expressions()

@@ -182,11 +182,12 @@ def test_the_dev_overlay_creates_every_secret_key_the_pods_need() -> None:
     assert not missing, f"the dev overlay creates no Secret key for {sorted(missing)}"
 
 
-def test_the_mcp_endpoint_listens_beyond_loopback_only_with_a_token_from_a_secret() -> None:
+def test_mcp_gateway_checks_job_tokens_with_the_public_key_from_a_secret() -> None:
     for overlay in ("dev", "prod"):
         env = env_of(kustomize(overlay), "mcp-gateway")
         assert env["VAPORA_MCP_HTTP_HOST"] == "0.0.0.0"
-        assert env["VAPORA_MCP_HTTP_TOKEN"] == {"secretKeyRef": {"name": "mcp-gateway-http", "key": "token"}}
+        assert env["VAPORA_JOB_VERIFY_KEY"] == {"secretKeyRef": {"name": "job-signing-key", "key": "public.pem"}}
+        assert "VAPORA_MCP_HTTP_TOKEN" not in env
 
 
 def test_agent_runtime_has_an_hpa_in_every_overlay() -> None:

@@ -17,7 +17,7 @@ def test_promtool_check_rules_accepts_the_alert_rules() -> None:
     promtool = require_tool("promtool", "apt-get install prometheus")
     proc = subprocess.run([promtool, "check", "rules", str(RULES)], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "SUCCESS: 6 rules found" in proc.stdout
+    assert "SUCCESS: 7 rules found" in proc.stdout
 
 
 def test_promtool_check_rules_rejects_a_broken_rule(tmp_path: Path) -> None:

@@ -116,6 +116,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory, fakes: Fakes) -> Iterator[Fl
         service_env={
             "llm-router": {"VAPORA_ANTHROPIC_API_KEY": KEY, "VAPORA_ANTHROPIC_BASE_URL": fakes.url},
             "agent-runtime": {"VAPORA_JOB_ACK_WAIT_S": "3"},
+            "mcp-gateway": {"VAPORA_MCP_TOOLS_DIR": str(ROOT / "tools")},  # config/ is a copy, tools/ is not
         },
     )
     try:
@@ -175,9 +176,6 @@ def test_a_run_past_its_wall_clock_is_stopped_with_its_call_in_flight(client: ht
     assert time.monotonic() - started < 30
 
 
-@pytest.mark.xfail(
-    strict=True, reason="waits for router-budget: llm-router enforcing task_cost_cap_cents (design-act §3)"
-)
 def test_a_run_that_keeps_spending_ends_at_the_cost_cap_over_it_by_at_most_one_reservation(
     client: httpx.Client, fakes: Fakes
 ) -> None:

@@ -9,7 +9,7 @@ import pytest
 from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import Bus, Delivery, subjects
 from vapora_core.bus.acks import PubAcks
-from vapora_core.bus.topology import CONSUMERS
+from vapora_core.bus.topology import ConsumerSpec
 from vapora_core.errors import Unavailable
 
 
@@ -25,7 +25,7 @@ async def test_messages_sent_together_are_each_stored_and_acknowledged_in_their_
 
 
 async def test_a_message_the_stream_refuses_fails_with_jetstreams_reason(bus: Bus) -> None:
-    acks = PubAcks(bus.broker.connection)
+    acks = PubAcks(bus.nc)
     await acks.start()
     try:
         future = await acks.send("tasks.coding.high", b"x", {"Nats-Expected-Stream": "NOT-TASKS"}, 5.0)
@@ -36,7 +36,7 @@ async def test_a_message_the_stream_refuses_fails_with_jetstreams_reason(bus: Bu
 
 
 async def test_a_subject_no_stream_captures_fails_at_once(bus: Bus) -> None:
-    acks = PubAcks(bus.broker.connection)
+    acks = PubAcks(bus.nc)
     await acks.start()
     try:
         future = await acks.send("nobody.listens.here", b"x", {}, 5.0)
@@ -47,7 +47,7 @@ async def test_a_subject_no_stream_captures_fails_at_once(bus: Bus) -> None:
 
 
 async def test_no_acknowledgement_in_time_fails_the_publish(bus: Bus) -> None:
-    conn = bus.broker.connection
+    conn = bus.nc
     silent = await conn.subscribe("silent.subject")  # interest, so no 503, but nobody answers
     acks = PubAcks(conn)
     await acks.start()
@@ -68,7 +68,8 @@ async def test_a_malformed_traceparent_does_not_stop_the_consumer(bus: Bus) -> N
         got.append(msg.task.id)
         done.set()
 
-    await bus.subscribe(CONSUMERS.coordinator_tasks("high"), tasks_pb2.TaskSubmitted, handler)
+    spec = ConsumerSpec(durable="traced-high", stream="TASKS", filter_subjects=("tasks.*.high",))
+    await bus.subscribe(spec, tasks_pb2.TaskSubmitted, handler)
     payload = tasks_pb2.TaskSubmitted(task=tasks_pb2.Task(id="t-bad-trace")).SerializeToString()
     await bus.publish_raw(subjects.task("coding", "high"), payload, {"traceparent": "00-zz-not-hex-01"})
     await asyncio.wait_for(done.wait(), 10)
@@ -83,9 +84,9 @@ async def test_publishing_before_connecting_says_so(nats_url: str) -> None:
 
 async def test_a_bus_that_only_connected_can_publish(nats_url: str, bus: Bus) -> None:
     b = Bus(nats_url, "connect-only")
-    await b.broker.connect()
+    await b.connect()
     try:
         stored = await b.publish(subjects.task("coding", "high"), tasks_pb2.TaskSubmitted(task=tasks_pb2.Task(id="c1")))
         assert stored.stream == "TASKS"
     finally:
-        await b.broker.stop()
+        await b.stop()

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
-from vapora_core.aio import Periodic, cancel_and_wait, finish_within
+from vapora_core.aio import KeyedLocks, Periodic, cancel_and_wait, finish_within
 
 
 async def test_periodic_keeps_running_after_a_failing_run_and_stops_cleanly() -> None:
@@ -59,3 +60,23 @@ async def test_periodic_with_wait_first_runs_only_after_one_interval() -> None:
     await asyncio.sleep(0.05)
     await eager.stop()
     assert runs == [1.0, 2.0]  # the default runs at once, long before its 10 s interval
+
+
+async def test_keyed_locks_serialise_one_key_let_others_run_and_forget_idle_keys() -> None:
+    locks = KeyedLocks()
+    order: list[str] = []
+
+    async def work(key: str, name: str, pause: float) -> None:
+        async with locks.hold(key):
+            order.append(f"{name}+")
+            await asyncio.sleep(pause)
+            order.append(f"{name}-")
+
+    await asyncio.gather(work("a", "a1", 0.05), work("a", "a2", 0.0), work("b", "b1", 0.0))
+    assert order.index("a1-") < order.index("a2+")  # one key: one at a time, in arrival order
+    assert order.index("b1-") < order.index("a1-")  # another key did not wait
+    assert len(locks) == 0  # no lock kept for a key nobody holds
+    with contextlib.suppress(RuntimeError):
+        async with locks.hold("c"):
+            raise RuntimeError("the work failed")
+    assert len(locks) == 0

@@ -10,11 +10,18 @@ import pytest
 from vapora.common.v1 import common_pb2
 from vapora.coordinator.v1 import coordinator_pb2
 from vapora.tasks.v1 import tasks_pb2
-from vapora_core.bus import Bus, Delivery, subjects
-from vapora_core.bus.bus import DLQ_CONSUMER, DLQ_KIND, DLQ_REASON
-from vapora_core.bus.topology import CONSUMERS, ConsumerSpec
+from vapora_core.bus import DLQ_CONSUMER, DLQ_KIND, DLQ_REASON, Bus, ConsumerSpec, Delivery, subjects
 from vapora_core.errors import InvalidArgument, Unavailable
 from vapora_core.metrics import DEAD_LETTERS
+
+# a durable consumer of high tasks as the coordinator declares one: unlimited redelivery
+HIGH = ConsumerSpec(
+    durable="coordinator-tasks-high",
+    stream="TASKS",
+    filter_subjects=("tasks.*.high",),
+    max_deliver=-1,
+    batch_size=64,
+)
 
 
 def _task(task_id: str) -> tasks_pb2.TaskSubmitted:
@@ -47,7 +54,7 @@ async def test_published_task_is_consumed_decoded_and_acked(bus: Bus) -> None:
         got.append((d.subject, msg.task.id))
         done.set()
 
-    await bus.subscribe(CONSUMERS.coordinator_tasks("high"), tasks_pb2.TaskSubmitted, handler)
+    await bus.subscribe(HIGH, tasks_pb2.TaskSubmitted, handler)
     await bus.publish(subjects.task("coding", "high"), _task("t-1"), msg_id="t-1")
     await asyncio.wait_for(done.wait(), 10)
     assert got == [("tasks.coding.high", "t-1")]
@@ -69,7 +76,7 @@ async def test_garbage_payload_is_dead_lettered_with_reason_and_consumer_keeps_g
     async def handler(msg: tasks_pb2.TaskSubmitted, d: Delivery) -> None:
         good.set()
 
-    await bus.subscribe(CONSUMERS.coordinator_tasks("high"), tasks_pb2.TaskSubmitted, handler)
+    await bus.subscribe(HIGH, tasks_pb2.TaskSubmitted, handler)
     await bus.publish_raw("tasks.coding.high", b"\xff\xfe this is not protobuf")
     await bus.publish(subjects.task("coding", "high"), _task("t-good"), msg_id="t-good")
     await asyncio.wait_for(good.wait(), 10)
@@ -87,7 +94,7 @@ async def test_garbage_payload_is_dead_lettered_with_reason_and_consumer_keeps_g
 
 
 async def test_wrong_schema_header_is_dead_lettered(bus: Bus) -> None:
-    await bus.subscribe(CONSUMERS.coordinator_tasks("high"), tasks_pb2.TaskSubmitted, _noop)
+    await bus.subscribe(HIGH, tasks_pb2.TaskSubmitted, _noop)
     payload = _task("x").SerializeToString()
     await bus.publish_raw("tasks.coding.high", payload, {"vapora-schema": "vapora.kg.v1.ExecutionRecorded"})
     dead: list[tuple[str, dict[str, str], bytes]] = []
@@ -107,7 +114,7 @@ async def test_non_retryable_handler_error_dead_letters_at_once(bus: Bus) -> Non
         calls += 1
         raise InvalidArgument("task.title is empty")
 
-    await bus.subscribe(CONSUMERS.coordinator_tasks("high"), tasks_pb2.TaskSubmitted, handler)
+    await bus.subscribe(HIGH, tasks_pb2.TaskSubmitted, handler)
     await bus.publish(subjects.task("coding", "high"), _task("t-bad"), msg_id="t-bad")
     dead: list[tuple[str, dict[str, str], bytes]] = []
     await _collect_dlq(bus, dead)
@@ -165,7 +172,7 @@ async def test_trace_context_propagates_through_the_bus_even_with_tracing_off(bu
         seen.append(format(trace.get_current_span().get_span_context().trace_id, "032x"))
         got.set()
 
-    await bus.subscribe(CONSUMERS.coordinator_tasks("high"), tasks_pb2.TaskSubmitted, handler)
+    await bus.subscribe(HIGH, tasks_pb2.TaskSubmitted, handler)
     token = otel_context.attach(set_span_in_context(NonRecordingSpan(parent)))
     try:
         await bus.publish(subjects.task("coding", "high"), _task("t-trace"), msg_id="t-trace")
@@ -197,7 +204,7 @@ async def test_one_worker_handles_a_fetched_batch_one_at_a_time_in_stream_order(
     ids = [f"t-{i:02d}" for i in range(20)]
     for task_id in ids:  # stored before the consumer starts, so one fetch returns a batch
         await bus.publish(subjects.task("coding", "high"), _task(task_id), msg_id=task_id)
-    await bus.subscribe(CONSUMERS.coordinator_tasks("high"), tasks_pb2.TaskSubmitted, handler, max_workers=1)
+    await bus.subscribe(HIGH, tasks_pb2.TaskSubmitted, handler, workers=1)
     await asyncio.wait_for(done.wait(), 15)
     assert not overlapped
     assert order == ids
@@ -219,7 +226,7 @@ async def test_a_broadcast_reaches_every_listener_and_bad_ones_are_dead_lettered
 
     subs = [await bus.listen(subjects.STOPS, coordinator_pb2.JobStopped, listener(n)) for n in heard]
     await bus.broadcast(subjects.stop("a1"), coordinator_pb2.JobStopped(job_id="boom"))
-    await bus.broker.connection.publish(subjects.stop("a1"), b"\xff not protobuf")
+    await bus.nc.publish(subjects.stop("a1"), b"\xff not protobuf")
     await bus.broadcast(subjects.stop("a1"), coordinator_pb2.JobStopped(job_id="job-1"))
     await asyncio.wait_for(both.wait(), 5)
     assert heard == {"one": ["job-1"], "two": ["job-1"]}  # each listener hears every broadcast once

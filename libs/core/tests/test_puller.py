@@ -40,7 +40,7 @@ async def test_every_message_is_delivered_once_and_requests_stay_within_room(bus
         buffer.append(msg)
 
     puller = Puller(
-        bus.broker.connection,
+        bus.nc,
         "TASKS",
         "puller-test",
         deliver=deliver,
@@ -81,9 +81,7 @@ async def test_an_empty_consumer_answers_at_once(bus: Bus) -> None:
     async def on_end() -> None:
         ended.set()
 
-    puller = Puller(
-        bus.broker.connection, "TASKS", "puller-empty", deliver=deliver, ended=on_end, room=lambda: 16, expires_s=30.0
-    )
+    puller = Puller(bus.nc, "TASKS", "puller-empty", deliver=deliver, ended=on_end, room=lambda: 16, expires_s=30.0)
     await puller.start()
     try:
         await asyncio.wait_for(ended.wait(), 2.0)  # the no-wait first request, not the 30 s expiry
@@ -99,7 +97,7 @@ async def test_a_request_whose_end_never_came_is_forgotten_and_the_supply_resume
         got.append(msg)
         await msg.ack()
 
-    puller = Puller(bus.broker.connection, "TASKS", "puller-lost", deliver=deliver, room=lambda: 8, expires_s=0.2)
+    puller = Puller(bus.nc, "TASKS", "puller-lost", deliver=deliver, room=lambda: 8, expires_s=0.2)
     await puller.start()
     try:
         # as after a reconnect: a request the puller counts as open, whose closing status was lost

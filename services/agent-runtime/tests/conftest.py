@@ -3,7 +3,10 @@
 - ``registry``: the real agent-registry as a subprocess (real nats-server, real SurrealDB).
 - ``router``: a small in-test LlmRouter gRPC servicer standing in for llm-router (our own
   service, not a paid API), which can hold, fail or answer each task's calls.
-- ``mcp_gateway``: the real mcp-gateway in this process, with the real workspace MCP server.
+- ``mcp``: an in-test McpGateway servicer answering ``ListCatalogue`` (and a job's ``ListTools``)
+  with the tools the shipped manifests name, so the runtime's start-up check passes without
+  starting every MCP server; the check against the real gateway is in test_tool_check.py and
+  tests/contract.
 - ``spawn_runtime``: ``python -m vapora_agent_runtime`` as a subprocess.
 - ``executions`` / ``dead_letters``: what the runtime published.
 """
@@ -16,6 +19,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,13 +31,13 @@ from vapora.agents.v1 import agents_pb2, agents_pb2_grpc
 from vapora.coordinator.v1 import coordinator_pb2
 from vapora.kg.v1 import kg_pb2
 from vapora.llm.v1 import llm_pb2, llm_pb2_grpc
+from vapora.mcp.v1 import mcp_pb2, mcp_pb2_grpc
 from vapora.tasks.v1 import tasks_pb2
+from vapora_agent_runtime.manifest import load_manifests
 from vapora_core import errors
 from vapora_core.bus import Bus, Delivery, subjects
 from vapora_core.bus.topology import ConsumerSpec
 from vapora_core.grpc import GrpcServer, channel
-from vapora_mcp_gateway.app import McpApp
-from vapora_mcp_gateway.settings import McpSettings
 from vapora_testing.ports import free_port, wait_until
 from vapora_testing.process import ready
 
@@ -93,37 +97,38 @@ async def router() -> AsyncIterator[tuple[StandInRouter, str]]:
     await server.stop(0)
 
 
-WORKSPACE_MCP = """
-[[servers]]
-name = "workspace"
-command = "{python}"
-args = ["-m", "vapora_mcp_gateway.servers.workspace", "--root", "{data_dir}/workspace"]
-"""
+class StandInMcp(mcp_pb2_grpc.McpGatewayServicer):
+    """ListCatalogue: every tool the repo's manifests allow, on servers that have listed them;
+    ListTools (a job's view): the same tools. The stand-in router never calls one; the loop
+    against the real gateway and MCP servers is test_loop_stack.py's.
+
+    A synchronous gRPC server on its own threads: runtimes are started with a blocking wait,
+    during which it must answer their start-up check."""
+
+    def __init__(self) -> None:
+        names = {t for m in load_manifests(ROOT / "config" / "agents") for t in m.allowed_tools}
+        self.tools = [mcp_pb2.Tool(server=n.partition(".")[0], name=n.partition(".")[2], available=True) for n in names]
+        self.servers = sorted({t.server for t in self.tools})
+
+    def ListTools(self, request: mcp_pb2.ListToolsRequest, context: Any) -> mcp_pb2.ListToolsResponse:
+        return mcp_pb2.ListToolsResponse(tools=self.tools)
+
+    def ListCatalogue(self, request: mcp_pb2.ListCatalogueRequest, context: Any) -> mcp_pb2.ListCatalogueResponse:
+        return mcp_pb2.ListCatalogueResponse(
+            tools=self.tools,
+            servers=[mcp_pb2.CatalogueServer(name=s, scope="shared", tools_known=True) for s in self.servers],
+        )
 
 
 @pytest.fixture
-async def mcp_gateway(tmp_path: Path, nats_url: str) -> AsyncIterator[str]:
-    """The gRPC address of a real mcp-gateway serving the workspace MCP server (over stdio)."""
-    config = tmp_path / "mcp-config"
-    config.mkdir()
-    (config / "mcp.toml").write_text(WORKSPACE_MCP)
-    settings = McpSettings(
-        nats_url=nats_url,
-        store_url=f"surrealkv://{tmp_path / 'mcp-store'}",
-        data_dir=tmp_path / "mcp-data",
-        config_dir=config,
-        grpc_port=0,
-        metrics_port=0,
-        mcp_http_port=0,
-        shutdown_grace_s=1.0,
-    )
-    app = McpApp(settings)
-    await app.start()
-    try:
-        assert app.grpc is not None
-        yield f"127.0.0.1:{app.grpc.port}"
-    finally:
-        await app.stop()
+def mcp() -> Iterator[tuple[StandInMcp, str]]:
+    servicer = StandInMcp()
+    server = grpc.server(ThreadPoolExecutor(max_workers=2))
+    mcp_pb2_grpc.add_McpGatewayServicer_to_server(servicer, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    yield servicer, f"127.0.0.1:{port}"
+    server.stop(0)
 
 
 def _ready(port: int, proc: subprocess.Popen[bytes], log: Path) -> bool:
@@ -204,7 +209,7 @@ def config_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def spawn_runtime(
-    procs: Procs, registry: str, router: tuple[StandInRouter, str], mcp_gateway: str
+    procs: Procs, registry: str, router: tuple[StandInRouter, str], mcp: tuple[StandInMcp, str]
 ) -> Callable[..., subprocess.Popen[bytes]]:
     def spawn(config_dir: Path, runtime_id: str, *, wait: bool = True, **env: str) -> subprocess.Popen[bytes]:
         return procs.spawn(
@@ -215,7 +220,7 @@ def spawn_runtime(
                 "VAPORA_RUNTIME_ID": runtime_id,
                 "VAPORA_REGISTRY_ADDR": registry,
                 "VAPORA_ROUTER_ADDR": router[1],
-                "VAPORA_MCP_ADDR": mcp_gateway,
+                "VAPORA_MCP_ADDR": mcp[1],
                 "VAPORA_HEARTBEAT_INTERVAL_S": "0.3",
                 "VAPORA_REGISTRY_CHECK_INTERVAL_S": "1",
                 "VAPORA_JOB_ACK_WAIT_S": "2",

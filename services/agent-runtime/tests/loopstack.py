@@ -10,6 +10,7 @@ for a tool that hangs) and ``bulk`` (answers as big as asked).
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from vapora_agent_runtime.app import RuntimeApp
 from vapora_agent_runtime.settings import RuntimeSettings
 from vapora_core.bus import Bus, subjects
 from vapora_core.grpc import channel
+from vapora_core.jobtoken import JobClaims, JobSigner, generate_key_pair
 from vapora_knowledge_graph.app import KnowledgeGraphApp
 from vapora_knowledge_graph.settings import KgSettings
 from vapora_llm_router.app import RouterApp
@@ -33,6 +35,7 @@ from vapora_testing.fake_providers import KEY, FakeProviders
 from vapora_testing.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
+TOOLS = ("workspace.*", "sysinfo.*", "bulk.emit")
 BULK = Path(__file__).with_name("mcp_bulk.py")
 MODELS = {"anthropic": "claude-sonnet-4-5", "openai": "gpt-4o", "gemini": "gemini-2.0-flash", "ollama": "llama3.1"}
 README = "# Demo\nVapora workspace for tests.\n"
@@ -56,26 +59,38 @@ args = ["{BULK}"]
 """
 
 
-def manifest(provider: str, limits: str = "") -> str:
+def manifest(provider: str, limits: str = "", role: str = "developer") -> str:
     return f'''
 id = "looper"
-role = "developer"
+role = "{role}"
 preferred_provider = "{provider}"
 preferred_model = "{MODELS[provider]}"
 max_concurrency = 2
-allowed_tools = ["workspace.*", "sysinfo.*", "bulk.emit"]
+allowed_tools = {json.dumps(list(TOOLS))}
 system_prompt = "You are a developer who reads before answering."
 capabilities = ["loopwork"]  # no routing rule of config/router.toml matches: the preference decides
 {limits}
 '''
 
 
-def job(task_id: str, title: str = "Read the README", *, job_id: str = "") -> coordinator_pb2.JobAssigned:
+def job(signer: JobSigner, task_id: str, title: str = "Read the README") -> coordinator_pb2.JobAssigned:
+    """A job of the looper, with the token the coordinator would sign for it."""
+    job_id = f"job-{task_id}"
+    claims = JobClaims.issue(
+        agent_id="looper",
+        role="developer",
+        workspace_id="ws-loop",
+        task_id=task_id,
+        job_id=job_id,
+        lifetime_s=300,
+        tools=TOOLS,
+    )
     return coordinator_pb2.JobAssigned(
-        job_id=job_id or f"job-{task_id}",
+        job_id=job_id,
         agent_id="looper",
         attempt=1,
         task=tasks_pb2.Task(id=task_id, workspace_id="ws-loop", title=title, task_type="loopwork"),
+        token=signer.sign(claims),
     )
 
 
@@ -86,10 +101,11 @@ class Stack:
     runtime: RuntimeApp
     kg: kg_pb2_grpc.KnowledgeGraphStub
     data_dir: Path
+    signer: JobSigner
 
     async def run(self, task_id: str, title: str = "Read the README", timeout: float = 30.0) -> kg_pb2.GetStepsResponse:
         """Publish a job of the task for the looper; its transcript once its execution is stored."""
-        await self.bus.publish(subjects.job("looper"), job(task_id, title), msg_id=f"job-{task_id}")
+        await self.bus.publish(subjects.job("looper"), job(self.signer, task_id, title), msg_id=f"job-{task_id}")
         return await self.finished(task_id, timeout)
 
     async def finished(self, task_id: str, timeout: float = 30.0) -> kg_pb2.GetStepsResponse:
@@ -122,20 +138,24 @@ StackFactory = Callable[..., Awaitable[Stack]]
 
 
 async def stack_factory(tmp_path: Path, nats_url: str) -> AsyncIterator[StackFactory]:
-    """``await make(provider, stream=False, limits="")``: the whole path, stopped at teardown."""
+    """``await make(provider, stream=False, limits="", role="developer")``: the whole path, stopped
+    at teardown. ``role`` "developer" has a budget in config/budget.toml; a role not there has none."""
     apps: list[Any] = []
     fake = FakeProviders()
     await fake.start()
     bus = Bus(nats_url, "loop-test", graceful_timeout=2.0)
     await bus.start()
+    signing_key, verify_key = generate_key_pair()
 
-    async def make(provider: str = "anthropic", *, stream: bool = False, limits: str = "", **runtime: Any) -> Stack:
+    async def make(
+        provider: str = "anthropic", *, stream: bool = False, limits: str = "", role: str = "developer", **runtime: Any
+    ) -> Stack:
         config = tmp_path / "config"
         (config / "agents").mkdir(parents=True, exist_ok=True)
         for name in ("router.toml", "budget.toml", "prices.toml"):
             shutil.copy(ROOT / "config" / name, config / name)
         (config / "mcp.toml").write_text(MCP)
-        (config / "agents" / "looper.toml").write_text(manifest(provider, limits))
+        (config / "agents" / "looper.toml").write_text(manifest(provider, limits, role))
         data = tmp_path / "data"
         (data / "workspace" / "src").mkdir(parents=True, exist_ok=True)
         (data / "workspace" / "README.md").write_text(README)
@@ -164,6 +184,7 @@ async def stack_factory(tmp_path: Path, nats_url: str) -> AsyncIterator[StackFac
                 store_url=f"surrealkv://{tmp_path / 'mcp'}",
                 grpc_port=0,
                 mcp_http_port=0,
+                job_verify_key=verify_key,
                 **common,
             )
         )
@@ -187,7 +208,8 @@ async def stack_factory(tmp_path: Path, nats_url: str) -> AsyncIterator[StackFac
         apps.append(rt)
         ch = channel(f"127.0.0.1:{kg.grpc_port}")
         apps.append(ch)
-        return Stack(fake=fake, bus=bus, runtime=rt, kg=kg_pb2_grpc.KnowledgeGraphStub(ch), data_dir=data)
+        stub = kg_pb2_grpc.KnowledgeGraphStub(ch)
+        return Stack(fake=fake, bus=bus, runtime=rt, kg=stub, data_dir=data, signer=JobSigner(signing_key))
 
     try:
         yield make

@@ -226,23 +226,33 @@ async def test_a_huge_result_is_cut_for_the_model_and_smaller_for_the_transcript
 
 
 @pytest.mark.parametrize(
-    ("caps", "spent", "reason"),
+    ("refusal", "reason"),
     [
-        ({"max_cost_cents": 10}, (5.0, (100, 100)), StopReason.COST_CAP),
-        ({"max_cost_cents": 10, "max_tokens_total": 250}, (5.0, (100, 100)), StopReason.TOKEN_CAP),
-        ({}, (0.0, (1, 1)), StopReason.COST_CAP),  # the role's budget
+        (
+            errors.BudgetExceeded(scope="task", owner="t-1", limit="cost", cap=10, spent=9.5, needed=1),
+            StopReason.COST_CAP,
+        ),
+        (
+            errors.BudgetExceeded(scope="task", owner="t-1", limit="tokens", cap=250, spent=240, needed=20),
+            StopReason.TOKEN_CAP,
+        ),
+        (
+            errors.BudgetExceeded(scope="role", owner="developer", limit="cost", cap=100, spent=100, window="weekly"),
+            StopReason.COST_CAP,
+        ),
+        (errors.ResourceExhausted("llm-router: Received message larger than max"), StopReason.ERROR),
     ],
+    ids=["task-cost", "task-tokens", "role-budget", "not-a-budget"],
 )
-async def test_a_budget_refusal_of_the_router_ends_the_run_at_the_nearer_cap(
-    caps: dict[str, float], spent: tuple[float, tuple[int, int]], reason: StopReason
+async def test_a_budget_refusal_of_the_router_ends_the_run_at_the_cap_it_names(
+    refusal: errors.VaporaError, reason: StopReason
 ) -> None:
-    refusal = errors.ResourceExhausted("llm-router: task t-1 has 0.1 cents left of its cap")
-    first = answer("", call("workspace__read_file", {"path": "a"}), cost=spent[0], tokens=spent[1])
+    first = answer("", call("workspace__read_file", {"path": "a"}), cost=5.0, tokens=(100, 100))
     router = ScriptedRouter([first, refusal])
-    result = await loop(router, **caps).run(base_request())
+    result = await loop(router).run(base_request())
     assert result.stop_reason == reason
-    assert result.error.startswith(f"{reason}: llm-router refused turn 2: resource_exhausted: ")
-    assert result.cost_cents == spent[0]
+    assert result.error.startswith(f"{reason}: llm-router refused turn 2: {refusal.code}: ")
+    assert result.cost_cents == 5.0 and result.turns == 1
 
 
 async def test_a_retryable_router_failure_hands_the_job_back_unless_it_is_the_last_delivery() -> None:

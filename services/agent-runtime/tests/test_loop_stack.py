@@ -38,7 +38,13 @@ def tool_steps(reply: kg_pb2.GetStepsResponse) -> list[kg_pb2.StepRecorded]:
 async def test_a_multi_step_tool_conversation_in_each_wire_format_is_recorded_step_by_step(
     make: StackFactory, provider: str, stream: bool
 ) -> None:
-    stack: Stack = await make(provider, stream=stream)
+    """llm-router reads a provider as a stream when a cap binds the call (so it can stop it at its
+    reservation) and as JSON otherwise: "json" is the runtime's Complete for an agent with no task
+    cap and a role with no budget; "streamed" is StreamComplete with the default cap."""
+    if stream:
+        stack: Stack = await make(provider, stream=True)
+    else:
+        stack = await make(provider, limits="[limits]\nmax_cost_cents = 0", role="looper")
     stack.fake.turns[provider] = [
         Turn(text="Let me look around.", calls=(Call(name="workspace__list_files", arguments={"path": "."}),)),
         Turn(
@@ -116,7 +122,9 @@ async def test_bad_input_from_the_model_and_the_tools_ends_as_clear_errors_and_t
     malformed, hung, huge, escaped = tool_steps(reply)
     assert malformed.is_error and "malformed tool call" in malformed.error and "JSON" in malformed.error
     assert hung.is_error and hung.error.startswith("deadline_exceeded:"), hung.error
-    assert not huge.is_error and huge.truncated and "10000000 bytes" in huge.result
+    assert not huge.is_error and huge.truncated
+    # mcp-gateway cut the 10 MB to its 1 MiB limit, the runtime cut that again; its marker keeps the gateway's
+    assert "[cut by agent-runtime: " in huge.result and "[truncated by mcp-gateway: the result had " in huge.result
     assert len(huge.result.encode()) < 4096 + 200  # the transcript keeps 4 KB
     assert escaped.is_error and "escapes the workspace root" in escaped.error
     assert "outside the root" not in escaped.result
@@ -124,7 +132,7 @@ async def test_bad_input_from_the_model_and_the_tools_ends_as_clear_errors_and_t
     bodies = [json.dumps(b) for b in stack.fake.bodies["anthropic"]]
     assert "malformed tool call" in bodies[1]
     assert "deadline_exceeded" in bodies[2]
-    assert "[cut by agent-runtime: 10000000 bytes, the first 16384 shown]" in bodies[3]
+    assert "the first 16384 shown]" in bodies[3] and "[truncated by mcp-gateway: the result had " in bodies[3]
     assert len(bodies[3]) < 64_000  # the model got 16 KB of the 10 MB
     assert "escapes the workspace root" in bodies[4]
 

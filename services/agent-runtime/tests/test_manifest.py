@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from vapora_agent_runtime.manifest import load_manifest, load_manifests
+from vapora.mcp.v1 import mcp_pb2
+from vapora_agent_runtime.manifest import (
+    AgentManifest,
+    ToolCatalogue,
+    check_tools,
+    load_manifest,
+    load_manifests,
+    tool_servers,
+)
 from vapora_core.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -147,3 +155,60 @@ def test_a_bad_limit_names_the_file_and_the_field(tmp_path: Path, table: str, fi
     path.write_text(GOOD + f"\n[limits]\n{table}\n")
     with pytest.raises(ConfigError, match=rf"translator\.toml: {field}:"):
         load_manifest(path)
+
+
+def catalogue(**servers: list[str]) -> ToolCatalogue:
+    reply = mcp_pb2.ListCatalogueResponse(
+        tools=[mcp_pb2.Tool(server=s, name=t) for s, tools in servers.items() for t in tools],
+        servers=[mcp_pb2.CatalogueServer(name=s, tools_known=True) for s in servers],
+    )
+    return ToolCatalogue.from_response(reply)
+
+
+def manifest_with_tools(tmp_path: Path, tools: list[str]) -> AgentManifest:
+    path = tmp_path / "translator.toml"
+    path.write_text(
+        GOOD.replace('allowed_tools = ["filesystem.read_file"]', f"allowed_tools = {tools!r}".replace("'", '"'))
+    )
+    return load_manifest(path)
+
+
+def test_manifest_tools_the_catalogue_has_pass_exact_or_by_server(tmp_path: Path) -> None:
+    known = catalogue(files=["read_text_file", "write_file"], git=["git_log"])
+    check_tools([manifest_with_tools(tmp_path, ["files.read_text_file", "git.*"])], known)
+    assert tool_servers([manifest_with_tools(tmp_path, ["files.read_text_file", "git.*"])]) == {"files", "git"}
+
+
+@pytest.mark.parametrize(
+    ("tool", "fragment"),
+    [
+        (
+            "files.delete_everything",
+            "unknown tool 'files.delete_everything': MCP server 'files' has read_text_file, write_file",
+        ),
+        (
+            "filesystem.read_file",
+            "unknown tool 'filesystem.read_file': mcp-gateway has no MCP server 'filesystem' (servers: files)",
+        ),
+        ("nodot", "'nodot' is not 'server.tool' or 'server.*'"),
+        ("files.", "'files.' is not 'server.tool' or 'server.*'"),
+    ],
+)
+def test_a_manifest_naming_a_tool_the_gateway_lacks_names_the_file_and_the_tool(
+    tmp_path: Path, tool: str, fragment: str
+) -> None:
+    manifest = manifest_with_tools(tmp_path, ["files.read_text_file", tool])
+    with pytest.raises(ConfigError) as info:
+        check_tools([manifest], catalogue(files=["read_text_file", "write_file"]))
+    assert info.value.source == str(tmp_path / "translator.toml") and info.value.field == "allowed_tools[1]"
+    assert fragment in str(info.value)
+
+
+def test_servers_that_have_not_listed_their_tools_are_told_apart() -> None:
+    reply = mcp_pb2.ListCatalogueResponse(
+        servers=[
+            mcp_pb2.CatalogueServer(name="git", tools_known=False),
+            mcp_pb2.CatalogueServer(name="files", tools_known=True),
+        ]
+    )
+    assert ToolCatalogue.from_response(reply).unlisted({"git", "files", "nope"}) == {"git"}

@@ -22,8 +22,7 @@ from vapora_agent_runtime.app import REGISTERED, RuntimeApp
 from vapora_agent_runtime.service import execution_id
 from vapora_agent_runtime.settings import RuntimeSettings
 from vapora_core import errors
-from vapora_core.bus import Bus, subjects
-from vapora_core.bus.bus import DLQ_CONSUMER, DLQ_REASON
+from vapora_core.bus import DLQ_CONSUMER, DLQ_REASON, Bus, subjects
 from vapora_testing.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -31,7 +30,7 @@ HEALTHY = agents_pb2.AGENT_STATUS_HEALTHY
 
 
 @pytest.fixture
-async def start_runtime(tmp_path: Path, nats_url: str, router: Any, mcp_gateway: str) -> AsyncIterator[Any]:
+async def start_runtime(tmp_path: Path, nats_url: str, router: Any, mcp: Any) -> AsyncIterator[Any]:
     """Start a RuntimeApp hosting only the developer; stopped at teardown."""
     apps: list[RuntimeApp] = []
 
@@ -45,7 +44,7 @@ async def start_runtime(tmp_path: Path, nats_url: str, router: Any, mcp_gateway:
             runtime_id="rt-inproc",
             registry_addr=registry_addr,
             router_addr=router[1],
-            mcp_addr=mcp_gateway,
+            mcp_addr=mcp[1],
             heartbeat_interval_s=0.3,
             registry_check_interval_s=1.0,
             job_ack_wait_s=5.0,

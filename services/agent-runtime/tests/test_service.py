@@ -13,6 +13,7 @@ from vapora.mcp.v1 import mcp_pb2
 from vapora.tasks.v1 import tasks_pb2
 from vapora_agent_runtime.manifest import load_manifest
 from vapora_agent_runtime.service import JobExecutor, execution_id
+from vapora_core.bus.validate import EventRules
 from vapora_core.errors import InvalidArgument, Unavailable
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -52,9 +53,9 @@ class Router:
         )
 
 
-FILESYSTEM = [
-    mcp_pb2.Tool(server="filesystem", name="read_file", input_schema_json='{"type": "object"}'),
-    mcp_pb2.Tool(server="filesystem", name="delete_everything", input_schema_json='{"type": "object"}'),
+FILES = [
+    mcp_pb2.Tool(server="files", name="read_text_file", input_schema_json='{"type": "object"}'),
+    mcp_pb2.Tool(server="files", name="delete_everything", input_schema_json='{"type": "object"}'),
 ]
 
 
@@ -63,7 +64,7 @@ def executor(
 ) -> JobExecutor:
     return JobExecutor(
         complete=router,  # type: ignore[arg-type]
-        gateway=gateway or ScriptedGateway(catalogue=list(FILESYSTEM)),
+        gateway=gateway or ScriptedGateway(catalogue=list(FILES)),
         sender=sender or RecordingSender(),
     )
 
@@ -73,7 +74,7 @@ async def test_job_becomes_a_router_call_with_the_role_prompt_and_a_recorded_exe
     event = await executor(router).execute(DEVELOPER, job())
     [request] = router.requests
     assert request.system.startswith("You are a senior software developer")
-    assert [t.name for t in request.tools] == ["filesystem__read_file"]  # allowed by the manifest, and listed
+    assert [t.name for t in request.tools] == ["files__read_text_file"]  # allowed by the manifest, and listed
     assert "Title: Implement the login endpoint" in request.messages[0].content
     assert "POST /login with JWT" in request.messages[0].content
     assert (request.role, request.agent_id, request.workspace_id, request.task_id) == (
@@ -130,7 +131,7 @@ def test_execution_id_is_stable_per_job_attempt() -> None:
 
 async def test_the_execution_summarises_its_run_and_a_model_answer_is_verified() -> None:
     router = ScriptedRouter(
-        [answer("reading", call("filesystem__read_file", {"path": "a"})), answer("Done, tests pass.")]
+        [answer("reading", call("files__read_text_file", {"path": "a"})), answer("Done, tests pass.")]
     )
     sender = RecordingSender()
     event = await executor(router, sender=sender).execute(DEVELOPER, job(), delivery=3)
@@ -147,10 +148,10 @@ async def test_an_offline_answer_succeeds_but_is_unverified() -> None:
 
 
 async def test_a_run_that_hits_a_limit_is_a_failed_execution_naming_its_stop_reason() -> None:
-    looping = ScriptedRouter([answer("", call("filesystem__read_file", {"path": "same"}))])
+    looping = ScriptedRouter([answer("", call("files__read_text_file", {"path": "same"}))])
     event = await executor(looping).execute(DEVELOPER, job())
     assert (event.stop_reason, event.success, event.verified, event.quality) == ("loop", False, False, 0.0)
-    assert "filesystem.read_file was asked for 3 times" in event.error
+    assert "files.read_text_file was asked for 3 times" in event.error
 
 
 async def test_an_agent_without_allowed_tools_never_asks_the_gateway() -> None:
@@ -170,3 +171,10 @@ async def test_an_unreachable_gateway_hands_the_job_back() -> None:
     with pytest.raises(Unavailable):
         await executor(router, Down()).execute(DEVELOPER, job())
     assert router.requests == []
+
+
+async def test_a_nul_in_the_models_answer_is_replaced_so_the_execution_is_not_dead_lettered() -> None:
+    text = "Here is the login endpoint implementation:\x00 POST /login issues a JWT"
+    event = await executor(Router(text)).execute(DEVELOPER, job())
+    assert event.result == text.replace("\x00", "\ufffd")
+    EventRules().check(event)  # what every consumer of executions checks: it passes

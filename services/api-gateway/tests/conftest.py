@@ -38,12 +38,18 @@ class Client:
         self.base = base
 
     async def call(
-        self, method: str, path: str, token: str = "", json: Any = None, headers: dict[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        token: str = "",
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+        data: bytes | None = None,
     ) -> tuple[int, Any, Any]:
         hdrs = dict(headers or {})
         if token:
             hdrs["Authorization"] = f"Bearer {token}"
-        async with self.session.request(method, self.base + path, json=json, headers=hdrs) as resp:
+        async with self.session.request(method, self.base + path, json=json, data=data, headers=hdrs) as resp:
             text = await resp.text()
             try:
                 body = await resp.json(content_type=None) if text else None
@@ -57,9 +63,9 @@ class Client:
         return dict(body)
 
 
-@pytest.fixture
-def gateway_settings(tmp_path: Path, nats_url: str, store_url: str) -> GatewaySettings:
-    return GatewaySettings(
+def settings_for_tests(tmp_path: Path, nats_url: str, store_url: str, **overrides: Any) -> GatewaySettings:
+    """A gateway on a free port, fast password hashing, no reachable gRPC dependencies."""
+    settings = GatewaySettings(
         nats_url=nats_url,
         store_url=store_url,
         data_dir=tmp_path / "data",
@@ -75,6 +81,12 @@ def gateway_settings(tmp_path: Path, nats_url: str, store_url: str) -> GatewaySe
         grpc_timeout_s=2.0,
         shutdown_grace_s=2.0,
     )
+    return settings.model_copy(update=overrides)
+
+
+@pytest.fixture
+def gateway_settings(tmp_path: Path, nats_url: str, store_url: str) -> GatewaySettings:
+    return settings_for_tests(tmp_path, nats_url, store_url)
 
 
 GatewayFactory = Callable[..., Awaitable[tuple[GatewayApp, Client]]]

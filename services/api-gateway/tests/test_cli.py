@@ -44,7 +44,7 @@ async def vapora(*argv: str) -> tuple[int, str]:
 
 def _event(task_id: str, ws: str, state: int, n: int, **kw: str) -> tasks_pb2.TaskStatusChanged:
     return tasks_pb2.TaskStatusChanged(
-        task_id=task_id, workspace_id=ws, state=state, at=Timestamp(seconds=100 + n), detail=f"step {n}", **kw
+        task_id=task_id, workspace_id=ws, state=state, at=Timestamp(seconds=1_700_000_100 + n), detail=f"step {n}", **kw
     )
 
 

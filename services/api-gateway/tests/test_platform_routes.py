@@ -26,8 +26,8 @@ async def test_agents_are_listed_filtered_and_paged_with_the_workspaces_own_priv
     assert calls.list_agents[-1].workspace_id == mine  # the registry filters, so every page is full
     # private-1 belongs to another workspace
     assert [(a["id"], a["workspace_id"]) for a in body["items"]] == [
-        ("coder-1", ""),
-        ("reviewer-1", ""),
+        ("coder-1", None),  # shared: no workspace (null since issue 28; "" was linked as an id)
+        ("reviewer-1", None),
         ("mine-1", mine),
     ]
     other = await client.register("not-the-owner@example.com")
@@ -76,7 +76,7 @@ async def test_the_assignment_explanation_comes_from_the_coordinator_for_assigne
     token, ws = me["access_token"], me["workspace"]["id"]
     _, task, _ = await client.call("POST", "/api/v1/tasks", token, json={"title": "x", "task_type": "coding"})
     status, body, _ = await client.call("GET", f"/api/v1/tasks/{task['id']}/assignment", token)
-    assert status == 404 and "not been assigned yet" in body["detail"] and not calls.explain
+    assert status == 409 and "not been assigned yet" in body["detail"] and not calls.explain  # 409: issue 28
     score = coordinator_pb2.ScoreBreakdown(
         success_rate=0.8, load=0.25, load_score=0.75, expertise=0.9, confidence=0.6, total=0.82, learning_data=True
     )
@@ -223,7 +223,7 @@ async def test_a_task_of_a_type_no_agent_of_the_workspace_takes_is_refused_at_on
 
     for refused in ("tesing", "secret"):  # a typo; a type only another workspace's private agent takes
         status, body = await submit(refused)
-        assert status == 400, body
+        assert status == 409, body  # well formed, but no agent takes it: 409 since issue 28
         assert body["detail"] == (
             f"task_type '{refused}': no agent of this workspace takes it (the types they take: coding, haiku, review)"
         )

@@ -19,7 +19,7 @@ def _event(task_id: str, ws: str, n: int) -> tasks_pb2.TaskStatusChanged:
         workspace_id=ws,
         state=common_pb2.TASK_STATE_RUNNING,
         detail=f"step {n}",
-        at=Timestamp(seconds=1000 + n),
+        at=Timestamp(seconds=1_700_001_000 + n),
     )
 
 

@@ -13,7 +13,7 @@ from vapora_core.bus import Bus, subjects
 
 
 async def _next_task_message(bus: Bus, subject: str) -> Any:
-    nc = bus.broker.connection
+    nc = bus.nc
     js = nc.jetstream()
     sub = await js.pull_subscribe(subject, durable=None, stream="TASKS")
     msgs = await sub.fetch(1, timeout=5)
@@ -21,7 +21,9 @@ async def _next_task_message(bus: Bus, subject: str) -> Any:
 
 
 def _event(task_id: str, ws: str, state: int, at_s: int, **kw: str) -> tasks_pb2.TaskStatusChanged:
-    return tasks_pb2.TaskStatusChanged(task_id=task_id, workspace_id=ws, state=state, at=Timestamp(seconds=at_s), **kw)
+    return tasks_pb2.TaskStatusChanged(
+        task_id=task_id, workspace_id=ws, state=state, at=Timestamp(seconds=1_700_000_000 + at_s), **kw
+    )
 
 
 async def _wait_state(client: Any, token: str, task_id: str, state: str) -> dict[str, Any]:

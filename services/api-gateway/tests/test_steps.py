@@ -4,6 +4,7 @@ knowledge-graph, running tasks with step and tool, realtime events carrying them
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import aiohttp
@@ -124,9 +125,11 @@ async def test_a_running_task_shows_its_step_and_tool_with_one_history_entry_and
     _, task, _ = await client.call("POST", "/api/v1/tasks", token, json={"title": "Refactor"})
     tid, subject = task["id"], subjects.task_event(ws)
 
+    t0 = int(time.time()) - 60  # events are dated within the consumers' accepted window
+
     def event(state: int, at: int, **kw: Any) -> tasks_pb2.TaskStatusChanged:
         return tasks_pb2.TaskStatusChanged(
-            task_id=tid, workspace_id=ws, state=state, at=Timestamp(seconds=at), agent_id="coder-1", **kw
+            task_id=tid, workspace_id=ws, state=state, at=Timestamp(seconds=t0 + at), agent_id="coder-1", **kw
         )
 
     running = common_pb2.TASK_STATE_RUNNING

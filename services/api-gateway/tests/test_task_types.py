@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from vapora_api_gateway.task_types import TaskTypeCheck
-from vapora_core.errors import InvalidArgument, Unavailable
+from vapora_core.errors import FailedPrecondition, Unavailable
 
 
 class Registry:
@@ -47,7 +47,7 @@ async def test_a_found_type_is_remembered_for_ttl_and_an_unreachable_registry_fo
     clock.now += 29
     await check.check("ws1", "coding")  # still remembered
     clock.now += 2
-    with pytest.raises(InvalidArgument, match=r"task_type 'coding': .*\(no agent is registered\)"):
+    with pytest.raises(FailedPrecondition, match=r"task_type 'coding': .*\(no agent is registered\)"):
         await check.check("ws1", "coding")
 
     registry.down = True
@@ -57,5 +57,5 @@ async def test_a_found_type_is_remembered_for_ttl_and_an_unreachable_registry_fo
     assert registry.asked == asked + 1
     clock.now += 1.5
     registry.down = False
-    with pytest.raises(InvalidArgument):
+    with pytest.raises(FailedPrecondition):
         await check.check("ws1", "other")

@@ -159,7 +159,7 @@ async def test_feedback_that_arrives_before_its_execution_is_applied_not_lost(bu
 async def test_bad_execution_is_dead_lettered_with_its_reason_and_retention_drops_old_ones(
     bus: Bus, kg: KnowledgeGraphApp, clock: Clock
 ) -> None:
-    sub = await bus.broker.connection.subscribe("dlq.executions.>")
+    sub = await bus.nc.subscribe("dlq.executions.>")
     bad = execution("bad")
     bad.quality = 7.0
     await publish(bus, bad, execution("old", age_days=40), execution("new", age_days=1))

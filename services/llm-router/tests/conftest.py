@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -97,12 +98,9 @@ def make_service(fake: FakeProviders, config_dir: Path) -> Callable[..., tuple[R
     return build
 
 
-@pytest.fixture
-async def router_stub(
-    make_service: Callable[..., tuple[RouterService, list[UsageRecord]]],
-) -> AsyncIterator[llm_pb2_grpc.LlmRouterStub]:
-    """The real router (RouterService + LlmRouterServicer) over gRPC on loopback, keyed to the fakes."""
-    svc, _ = make_service()
+@asynccontextmanager
+async def serving(svc: RouterService) -> AsyncIterator[tuple[str, llm_pb2_grpc.LlmRouterStub]]:
+    """``svc`` behind the real LlmRouterServicer over gRPC on loopback: its address and a stub."""
     server = GrpcServer(
         "llm-router",
         "127.0.0.1",
@@ -112,6 +110,16 @@ async def router_stub(
     await server.start()
     try:
         async with channel(f"127.0.0.1:{server.port}", timeout=10.0) as ch:
-            yield llm_pb2_grpc.LlmRouterStub(ch)
+            yield f"127.0.0.1:{server.port}", llm_pb2_grpc.LlmRouterStub(ch)
     finally:
         await server.stop(0)
+
+
+@pytest.fixture
+async def router_stub(
+    make_service: Callable[..., tuple[RouterService, list[UsageRecord]]],
+) -> AsyncIterator[llm_pb2_grpc.LlmRouterStub]:
+    """The real router (RouterService + LlmRouterServicer) over gRPC on loopback, keyed to the fakes."""
+    svc, _ = make_service()
+    async with serving(svc) as (_, stub):
+        yield stub

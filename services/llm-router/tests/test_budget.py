@@ -5,27 +5,17 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import budgeting
 import pytest
+from budgeting import OFFLINE_OFF
 
 from vapora_core.errors import ResourceExhausted
-from vapora_llm_router.providers.base import ChatTurn
 from vapora_llm_router.routing import RouteRequest
 from vapora_testing.fake_providers import FakeProviders
 
-OFFLINE_OFF = '\n[providers.offline]\nmodel = "offline-deterministic"\nenabled = false\n'
-
 
 def req(**kw: object) -> RouteRequest:
-    base: dict[str, object] = {
-        "request_id": "r",
-        "workspace_id": "ws1",
-        "role": "developer",
-        "task_type": "coding",
-        "messages": (ChatTurn("user", "implement a parser"),),
-        "max_tokens": 10,
-    }
-    base.update(kw)
-    return RouteRequest(**base)  # type: ignore[arg-type]
+    return budgeting.req(**{"max_tokens": 10, **kw})
 
 
 def set_budget(config_dir: Path, weekly: float, monthly: float | None = None) -> None:

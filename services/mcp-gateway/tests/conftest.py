@@ -1,20 +1,29 @@
 """Fixtures of the mcp-gateway tests: a config file, and the app running in-process.
 
 The app runs against the test's real nats-server and an embedded SurrealDB store, and
-starts the real MCP servers shipped in the package over stdio.
+starts the real MCP servers shipped in the package over stdio. ``stub`` calls it as agent
+``agent-7`` of workspace ``ws-acme`` on task ``task-9`` with a job token that allows the
+tools of every server in CONFIG; ``token(...)`` mints others, ``anonymous`` sends none.
 """
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
 
 from vapora.mcp.v1 import mcp_pb2_grpc
+from vapora_core.jobtoken import JobClaims, bearer_metadata
 from vapora_mcp_gateway.app import McpApp
 from vapora_mcp_gateway.settings import McpSettings
+
+WS = "ws-acme"
+ALL_TOOLS = ("workspace.*", "sysinfo.*", "private.*")
 
 CONFIG = """
 [[servers]]
@@ -56,8 +65,11 @@ def config_file(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def settings(nats_url: str, store_url: str, data_dir: Path, config_file: Path) -> McpSettings:
+def settings(
+    nats_url: str, store_url: str, data_dir: Path, config_file: Path, job_keys: tuple[str, str]
+) -> McpSettings:
     return McpSettings(
+        job_verify_key=job_keys[1],
         nats_url=nats_url,
         store_url=store_url,
         data_dir=data_dir,
@@ -79,11 +91,177 @@ async def app(settings: McpSettings) -> AsyncIterator[McpApp]:
         await application.stop()
 
 
+Token = Callable[..., str]
+
+
 @pytest.fixture
-async def stub(app: McpApp) -> AsyncIterator[mcp_pb2_grpc.McpGatewayStub]:
+def token(mint_job_token: Token) -> Token:
+    """A job token; by default agent-7's for task-9 in ws-acme, allowed every tool of CONFIG."""
+
+    def mint(**claims: Any) -> str:
+        defaults: dict[str, Any] = {
+            "agent_id": "agent-7",
+            "role": "developer",
+            "workspace_id": WS,
+            "task_id": "task-9",
+            "job_id": "job-9",
+            "tools": ALL_TOOLS,
+        }
+        return mint_job_token(**{**defaults, **claims})
+
+    return mint
+
+
+class AgentStub:
+    """An McpGatewayStub whose calls carry one job token unless a call gives its own metadata."""
+
+    def __init__(self, stub: mcp_pb2_grpc.McpGatewayStub, token: str) -> None:
+        self._stub = stub
+        self.token = token
+
+    def __getattr__(self, method: str) -> Callable[..., Any]:
+        rpc = getattr(self._stub, method)
+
+        def invoke(request: Any, **kwargs: Any) -> Any:
+            kwargs.setdefault("metadata", bearer_metadata(self.token))
+            return rpc(request, **kwargs)
+
+        return invoke
+
+
+@pytest.fixture
+async def anonymous(app: McpApp) -> AsyncIterator[mcp_pb2_grpc.McpGatewayStub]:
+    """The gateway's stub with no job token."""
     assert app.grpc is not None
     async with grpc.aio.insecure_channel(f"127.0.0.1:{app.grpc.port}") as channel:
         yield mcp_pb2_grpc.McpGatewayStub(channel)
 
 
+@pytest.fixture
+def stub(anonymous: mcp_pb2_grpc.McpGatewayStub, token: Token) -> AgentStub:
+    return AgentStub(anonymous, token())
+
+
 Poll = Callable[[Callable[[], Awaitable[bool]], float], Awaitable[None]]
+
+
+# -- worktree servers: real git repositories, a resolver from task ids to them -------------------
+
+REPO = Path(__file__).resolve().parents[3]
+TOOLS_DIR = REPO / "tools"
+
+WORKTREE_CONFIG = """
+[[servers]]
+name = "git"
+scope = "worktree"
+command = "{python}"
+args = ["-m", "mcp_server_git", "--repository", "{root}"]
+root_argument = "repo_path"
+timeout_s = 20
+
+[[servers]]
+name = "files"
+scope = "worktree"
+command = "node"
+args = ["{tools_dir}/files/node_modules/@modelcontextprotocol/server-filesystem/dist/index.js", "{root}"]
+timeout_s = 20
+
+[[servers]]
+name = "runner"
+scope = "worktree"
+command = "{python}"
+args = ["-m", "vapora_mcp_gateway.servers.runner", "--root", "{root}", "--commands", "{config_dir}/runner.toml",
+        "--timeout-s", "20", "--max-output-bytes", "65536"]
+timeout_s = 40
+
+[[servers]]
+name = "sysinfo"
+command = "{python}"
+args = ["-m", "vapora_mcp_gateway.servers.sysinfo"]
+timeout_s = 5
+"""
+
+RUNNER_COMMANDS = f"""
+test = "{sys.executable} -m pytest -q -p no:cacheprovider tests"
+[checks]
+lint = "{sys.executable} -c 'print(\\"lint clean\\")'"
+"""
+
+TEST_FILE = """
+def test_adds():
+    assert 1 + 1 == 2
+
+def test_subtracts():
+    assert 2 - 1 == 1
+
+def test_is_wrong():
+    assert 2 * 2 == 5
+"""
+
+
+def git(root: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-c", "user.name=Vapora Test", "-c", "user.email=test@vapora.dev", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout
+
+
+def make_repo(root: Path) -> Path:
+    """A real git repository with a README, a module and a test file, all committed."""
+    (root / "src").mkdir(parents=True)
+    (root / "tests").mkdir()
+    (root / "README.md").write_text("# Demo project\n")
+    (root / "src" / "calc.py").write_text("def add(a, b):\n    return a + b\n")
+    (root / "tests" / "test_calc.py").write_text(TEST_FILE)
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", ".")
+    git(root, "commit", "-q", "-m", "initial commit")
+    return root.resolve()
+
+
+class TaskRoots:
+    """A RootResolver: the worktree of each task id the test registered."""
+
+    def __init__(self) -> None:
+        self.roots: dict[str, Path] = {}
+
+    async def root_for(self, claims: JobClaims) -> Path | None:
+        return self.roots.get(claims.task_id)
+
+
+@pytest.fixture
+def task_roots() -> TaskRoots:
+    return TaskRoots()
+
+
+@pytest.fixture
+async def worktree_app(settings: McpSettings, tmp_path: Path, task_roots: TaskRoots) -> AsyncIterator[McpApp]:
+    """The app with the real worktree servers (WORKTREE_CONFIG) and ``task_roots`` as resolver."""
+    config_dir = tmp_path / "wt-config"
+    config_dir.mkdir()
+    (config_dir / "mcp.toml").write_text(WORKTREE_CONFIG)
+    (config_dir / "runner.toml").write_text(RUNNER_COMMANDS)
+    wt_settings = settings.model_copy(update={"config_dir": config_dir, "mcp_tools_dir": TOOLS_DIR})
+    application = McpApp(wt_settings, ping_interval_s=1.0, root_resolver=task_roots)
+    await application.start()
+    try:
+        yield application
+    finally:
+        await application.stop()
+
+
+@pytest.fixture
+async def wt_anonymous(worktree_app: McpApp) -> AsyncIterator[mcp_pb2_grpc.McpGatewayStub]:
+    assert worktree_app.grpc is not None
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{worktree_app.grpc.port}") as channel:
+        yield mcp_pb2_grpc.McpGatewayStub(channel)
+
+
+@pytest.fixture(name="make_repo")
+def make_repo_fixture() -> Callable[[Path], Path]:
+    """``make_repo(path)``: a committed git repository at ``path``."""
+    return make_repo

@@ -25,6 +25,19 @@ def test_the_repo_config_loads_and_expands_placeholders(tmp_path: Path) -> None:
     assert workspace.command == sys.executable
     assert str(tmp_path.resolve() / "workspace") in workspace.args
     assert workspace.allows("any-workspace")
+    assert {n: c.scope for n, c in enabled.items() if c.scope == "worktree"} == {
+        "git": "worktree",
+        "files": "worktree",
+        "runner": "worktree",
+    }
+    files = enabled["files"]
+    assert files.args == (
+        str(ROOT / "tools" / "files/node_modules/@modelcontextprotocol/server-filesystem/dist/index.js"),
+        "{root}",
+    )
+    assert enabled["git"].root_argument == "repo_path"
+    git = enabled["git"].for_root(Path("/work/trees/t1"))
+    assert git.args == ("-m", "mcp_server_git", "--repository", "/work/trees/t1")
 
 
 def test_defaults_and_workspace_policy() -> None:
@@ -49,6 +62,10 @@ def test_disabled_servers_are_not_enabled() -> None:
         ('[[servers]]\nname = "a"\ntransport = "http"\nurl = "x"\n', "servers[0].transport", "stdio"),
         ('[[servers]]\nname = "a"\ntransport = "streamable-http"\n', "servers[0]", "http(s) url"),
         ('[[servers]]\nname = "a"\ncommand = "x"\nworkspaces = []\n', "servers[0].workspaces", "at least one"),
+        ('[[servers]]\nname = "a"\ncommand = "x"\nscope = "worktree"\n', "servers[0]", "must use {root}"),
+        ('[[servers]]\nname = "a"\ncommand = "x"\nargs = ["{root}"]\n', "servers[0]", "only for servers with scope"),
+        ('[[servers]]\nname = "a"\ncommand = "x"\nroot_argument = "p"\n', "servers[0]", "root_argument is only"),
+        ('[[servers]]\nname = "a"\ncommand = "x"\nscope = "job"\n', "servers[0].scope", "shared"),
     ],
 )
 def test_invalid_config_names_file_and_field(text: str, field: str, fragment: str) -> None:

@@ -16,9 +16,11 @@ from prometheus_client import REGISTRY
 from vapora.mcp.v1 import mcp_pb2, mcp_pb2_grpc
 from vapora_core.bus import Bus, ConsumerSpec, Delivery
 from vapora_core.errors import ConfigError
+from vapora_core.jobtoken import bearer_metadata
 from vapora_mcp_gateway.app import McpApp
 
 WS = "ws-acme"
+Stub = mcp_pb2_grpc.McpGatewayStub  # with agent-7's job token (conftest.AgentStub)
 
 
 def call(
@@ -44,7 +46,7 @@ def counter(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
-async def test_list_tools_returns_the_real_servers_tools(stub: mcp_pb2_grpc.McpGatewayStub) -> None:
+async def test_list_tools_returns_the_real_servers_tools(stub: Stub) -> None:
     reply = await stub.ListTools(mcp_pb2.ListToolsRequest(workspace_id=WS))
     names = {(t.server, t.name) for t in reply.tools}
     assert {("workspace", n) for n in ("list_files", "read_file", "search_text", "write_note")} <= names
@@ -59,7 +61,7 @@ async def test_list_tools_returns_the_real_servers_tools(stub: mcp_pb2_grpc.McpG
 
 
 async def test_call_tool_runs_a_real_tool_and_the_call_is_logged_and_published(
-    app: McpApp, stub: mcp_pb2_grpc.McpGatewayStub, nats_url: str
+    app: McpApp, stub: Stub, nats_url: str
 ) -> None:
     listener = Bus(nats_url, "test-listener", graceful_timeout=1.0)
     seen: list[mcp_pb2.McpCall] = []
@@ -98,7 +100,7 @@ async def test_call_tool_runs_a_real_tool_and_the_call_is_logged_and_published(
         await listener.stop()
 
 
-async def test_search_and_write_note(stub: mcp_pb2_grpc.McpGatewayStub, data_dir: Path) -> None:
+async def test_search_and_write_note(stub: Stub, data_dir: Path) -> None:
     found = await stub.CallTool(call("workspace", "search_text", {"query": "hello vapora"}))
     assert "src/app.py:2:" in found.text
     note = await stub.CallTool(call("workspace", "write_note", {"name": "summary", "text": "all good"}))
@@ -114,7 +116,7 @@ BAD_ARGUMENTS = [
 ]
 
 
-async def test_bad_arguments_are_invalid_argument_naming_the_problem(stub: mcp_pb2_grpc.McpGatewayStub) -> None:
+async def test_bad_arguments_are_invalid_argument_naming_the_problem(stub: Stub) -> None:
     for raw, fragment in BAD_ARGUMENTS:
         err = await rpc_error(stub.CallTool(call("workspace", "read_file", raw=raw)))
         assert err.code() == grpc.StatusCode.INVALID_ARGUMENT, raw
@@ -123,18 +125,25 @@ async def test_bad_arguments_are_invalid_argument_naming_the_problem(stub: mcp_p
     assert [c.outcome for c in log.calls] == ["invalid_argument"] * len(BAD_ARGUMENTS)
 
 
-async def test_unknown_server_or_tool_is_not_found_and_missing_workspace_is_invalid(
-    stub: mcp_pb2_grpc.McpGatewayStub,
+async def test_unknown_server_or_tool_is_not_found_and_the_workspace_comes_from_the_token(
+    stub: Stub, anonymous: mcp_pb2_grpc.McpGatewayStub
 ) -> None:
     err = await rpc_error(stub.CallTool(call("nope", "read_file")))
     assert err.code() == grpc.StatusCode.NOT_FOUND and "no MCP server named 'nope'" in (err.details() or "")
     err = await rpc_error(stub.CallTool(call("workspace", "rm_rf")))
     assert err.code() == grpc.StatusCode.NOT_FOUND and "has no tool 'rm_rf'" in (err.details() or "")
-    err = await rpc_error(stub.CallTool(call("workspace", "read_file", {"path": "README.md"}, ws="")))
-    assert err.code() == grpc.StatusCode.INVALID_ARGUMENT and "workspace_id is required" in (err.details() or "")
+    # no workspace in the request: the token's is used; no token: no call
+    reply = await stub.CallTool(call("workspace", "read_file", {"path": "README.md"}, ws=""))
+    assert not reply.is_error and "# Demo" in reply.text
+    err = await rpc_error(anonymous.CallTool(call("workspace", "read_file", {"path": "README.md"}, ws="")))
+    assert err.code() == grpc.StatusCode.UNAUTHENTICATED and "no job token" in (err.details() or "")
+    log = await stub.ListCalls(mcp_pb2.ListCallsRequest(workspace_id=WS))
+    assert [(c.outcome, c.agent_id, c.task_id, c.job_id) for c in log.calls[:1]] == [
+        ("ok", "agent-7", "task-9", "job-9")
+    ]
 
 
-async def test_a_path_escaping_the_root_is_refused_as_a_tool_error(stub: mcp_pb2_grpc.McpGatewayStub) -> None:
+async def test_a_path_escaping_the_root_is_refused_as_a_tool_error(stub: Stub) -> None:
     reply = await stub.CallTool(call("workspace", "read_file", {"path": "../secret.txt"}))
     assert reply.is_error
     assert "'../secret.txt' escapes the workspace root" in reply.text
@@ -143,7 +152,7 @@ async def test_a_path_escaping_the_root_is_refused_as_a_tool_error(stub: mcp_pb2
     assert log.calls[0].outcome == "tool_error" and log.calls[0].is_error
 
 
-async def test_a_slow_tool_is_deadline_exceeded(stub: mcp_pb2_grpc.McpGatewayStub) -> None:
+async def test_a_slow_tool_is_deadline_exceeded(stub: Stub) -> None:
     err = await rpc_error(stub.CallTool(call("sysinfo", "sleep", {"seconds": 10})))
     assert err.code() == grpc.StatusCode.DEADLINE_EXCEEDED
     assert "sysinfo.sleep did not answer within 1.5 s" in (err.details() or "")
@@ -154,7 +163,8 @@ async def test_a_slow_tool_is_deadline_exceeded(stub: mcp_pb2_grpc.McpGatewayStu
     assert not reply.is_error
 
 
-async def test_workspace_policy_and_call_log_isolation(stub: mcp_pb2_grpc.McpGatewayStub) -> None:
+async def test_workspace_policy_and_call_log_isolation(stub: Stub, token: object) -> None:
+    private_agent = bearer_metadata(token(workspace_id="ws-private"))  # type: ignore[operator]
     err = await rpc_error(stub.CallTool(call("private", "utc_now", ws=WS)))
     assert err.code() == grpc.StatusCode.PERMISSION_DENIED
     assert "workspace 'ws-acme' may not use MCP server 'private'" in (err.details() or "")
@@ -163,9 +173,9 @@ async def test_workspace_policy_and_call_log_isolation(stub: mcp_pb2_grpc.McpGat
     err = await rpc_error(stub.ListTools(mcp_pb2.ListToolsRequest(workspace_id=WS, server="private")))
     assert err.code() == grpc.StatusCode.PERMISSION_DENIED
 
-    ok = await stub.CallTool(call("private", "utc_now", ws="ws-private"))
+    ok = await stub.CallTool(call("private", "utc_now", ws="ws-private"), metadata=private_agent)
     assert not ok.is_error
-    mine = await stub.ListCalls(mcp_pb2.ListCallsRequest(workspace_id="ws-private"))
+    mine = await stub.ListCalls(mcp_pb2.ListCallsRequest(workspace_id="ws-private"), metadata=private_agent)
     assert [(c.server, c.outcome) for c in mine.calls] == [("private", "ok")]
     theirs = await stub.ListCalls(mcp_pb2.ListCallsRequest(workspace_id=WS))
     assert [(c.server, c.outcome) for c in theirs.calls] == [("private", "permission_denied")]
@@ -174,7 +184,7 @@ async def test_workspace_policy_and_call_log_isolation(stub: mcp_pb2_grpc.McpGat
     assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
-async def test_a_crashed_stdio_server_is_restarted(app: McpApp, stub: mcp_pb2_grpc.McpGatewayStub) -> None:
+async def test_a_crashed_stdio_server_is_restarted(app: McpApp, stub: Stub) -> None:
     first = json.loads((await stub.CallTool(call("sysinfo", "server_info"))).structured_json)
     os.kill(first["pid"], signal.SIGKILL)
     deadline = time.monotonic() + 30
@@ -194,7 +204,7 @@ async def test_a_crashed_stdio_server_is_restarted(app: McpApp, stub: mcp_pb2_gr
 
 
 async def test_reload_applies_a_new_config_and_keeps_the_old_one_when_invalid(
-    app: McpApp, stub: mcp_pb2_grpc.McpGatewayStub, config_file: Path
+    app: McpApp, stub: Stub, config_file: Path
 ) -> None:
     good = config_file.read_text()
     config_file.write_text(good.replace('name = "sysinfo"\n', 'name = "sysinfo"\nenabled = false\n'))

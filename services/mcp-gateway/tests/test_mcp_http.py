@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx2
 import pytest
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
-from vapora.mcp.v1 import mcp_pb2, mcp_pb2_grpc
+from vapora.mcp.v1 import mcp_pb2
 from vapora_core.errors import ConfigError
+from vapora_core.jobtoken import JobClaims, JobSigner, generate_key_pair
 from vapora_mcp_gateway.app import McpApp
 from vapora_mcp_gateway.settings import McpSettings
 
 
-async def test_mcp_clients_list_and_call_tools_through_the_same_call_log(
-    app: McpApp, stub: mcp_pb2_grpc.McpGatewayStub
-) -> None:
+async def test_mcp_clients_list_and_call_tools_through_the_same_call_log(app: McpApp, stub, token) -> None:
     assert app.http is not None
-    headers = {"X-Vapora-Workspace-Id": "ws-http", "X-Vapora-Agent-Id": "agent-h", "X-Vapora-Task-Id": "t-1"}
+    bearer = token(workspace_id="ws-http", agent_id="agent-h", task_id="t-1")
     async with (
-        httpx2.AsyncClient(headers=headers, timeout=30) as http,
+        httpx2.AsyncClient(headers={"Authorization": f"Bearer {bearer}"}, timeout=30) as http,
         streamable_http_client(app.http.url, http_client=http) as (read, write),
         ClientSession(read, write) as session,
     ):
@@ -47,48 +48,39 @@ async def test_mcp_clients_list_and_call_tools_through_the_same_call_log(
     ]
 
 
-async def test_calls_without_a_workspace_header_are_refused(app: McpApp) -> None:
+async def test_identity_headers_are_ignored_and_every_request_needs_a_valid_job_token(app: McpApp, token) -> None:
     assert app.http is not None
+    other_private, _ = generate_key_pair()
+    forged = JobSigner(other_private).sign(
+        JobClaims.issue(agent_id="agent-7", role="r", workspace_id="ws-acme", task_id="t", job_id="j", lifetime_s=60)
+    )
+    expired = token(lifetime_s=1, now=time.time() - 600)
+    ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+    cases = [
+        ({"X-Vapora-Workspace-Id": "ws-acme", "X-Vapora-Agent-Id": "agent-7"}, "no job token"),
+        ({"Authorization": "Bearer nope"}, "not valid"),
+        ({"Authorization": f"Bearer {forged}"}, "signature does not verify"),
+        ({"Authorization": f"Bearer {expired}"}, "has expired"),
+    ]
+    async with httpx2.AsyncClient(timeout=10) as http:
+        for headers, reason in cases:
+            refused = await http.post(app.http.url, json=ping, headers=headers)
+            assert refused.status_code == 401, headers
+            assert reason in refused.json()["error"], (headers, refused.json())
+            assert refused.headers["WWW-Authenticate"].startswith("Bearer")
     async with (
-        streamable_http_client(app.http.url) as (read, write),
+        httpx2.AsyncClient(headers={"Authorization": f"Bearer {token()}"}, timeout=30) as http,
+        streamable_http_client(app.http.url, http_client=http) as (read, write),
         ClientSession(read, write) as session,
     ):
         await session.initialize()
         result = await session.call_tool("sysinfo.utc_now", {})
-        assert result.is_error
-        assert "X-Vapora-Workspace-Id is required" in result.content[0].text  # type: ignore[union-attr]
+        assert not result.is_error
 
 
-async def test_with_a_token_every_request_must_carry_it(settings: McpSettings) -> None:
-    app = McpApp(settings.model_copy(update={"mcp_http_token": "s3cret-token"}), ping_interval_s=1.0)
-    await app.start()
-    try:
-        assert app.http is not None
-        ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
-        async with httpx2.AsyncClient(timeout=10) as http:
-            for headers, what in [({}, "no Authorization header"), ({"Authorization": "Bearer nope"}, "a wrong")]:
-                refused = await http.post(app.http.url, json=ping, headers=headers)
-                assert refused.status_code == 401 and what in refused.json()["error"]
-                assert refused.headers["WWW-Authenticate"].startswith("Bearer")
-        headers = {"Authorization": "Bearer s3cret-token", "X-Vapora-Workspace-Id": "ws-http"}
-        async with (
-            httpx2.AsyncClient(headers=headers, timeout=30) as http,
-            streamable_http_client(app.http.url, http_client=http) as (read, write),
-            ClientSession(read, write) as session,
-        ):
-            await session.initialize()
-            result = await session.call_tool("sysinfo.utc_now", {})
-            assert not result.is_error
-    finally:
-        await app.stop()
-
-
-@pytest.mark.parametrize("host", ["0.0.0.0", "10.0.0.7", "::"])
-async def test_listening_beyond_loopback_without_a_token_is_refused_before_anything_starts(
-    settings: McpSettings, host: str
-) -> None:
-    app = McpApp(settings.model_copy(update={"mcp_http_host": host}))
-    with pytest.raises(ConfigError, match=f"listen on {host} with no token; set VAPORA_MCP_HTTP_TOKEN"):
+async def test_without_a_verify_key_the_service_refuses_to_start_naming_the_setting(settings: McpSettings) -> None:
+    app = McpApp(settings.model_copy(update={"job_verify_key": ""}))
+    with pytest.raises(ConfigError, match="VAPORA_JOB_VERIFY_KEY: is not set"):
         await app.start()
     assert app.store is None and app.http is None
     await app.stop()

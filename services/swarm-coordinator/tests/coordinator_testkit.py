@@ -93,7 +93,7 @@ class SimAgent:
             CONSUMERS.job(self.agent_id, max_concurrency),
             coordinator_pb2.JobAssigned,
             self._on_job,
-            max_workers=max_concurrency,
+            workers=max_concurrency,
         )
 
     async def _on_job(self, job: coordinator_pb2.JobAssigned, _: Delivery) -> None:
@@ -119,9 +119,8 @@ class SimAgent:
 class EventLog:
     """Every TaskStatusChanged on the EVENTS stream, in stream order (the order they were published).
 
-    It follows the stream with an ordered consumer whose callback runs one message at a time. A
-    :meth:`Bus.subscribe` consumer is no use here: FastStream starts every message of a fetched
-    batch concurrently (even with ``max_workers=1``), so they may be recorded out of order.
+    It follows the stream with nats-py's ordered consumer (no durable to clean up, no acks), whose
+    callback runs one message at a time: what the test sees, and in that order, is the stream itself.
     """
 
     def __init__(self) -> None:

@@ -39,7 +39,7 @@ async def test_a_backlog_taken_in_batches_is_each_assigned_once_whatever_the_mix
     await bus.publish(
         subjects.task("review", "normal"), tasks_pb2.TaskSubmitted(task=twice), msg_id=twice.id + "-again"
     )
-    dlq = await bus.broker.connection.subscribe("dlq.tasks.>")
+    dlq = await bus.nc.subscribe("dlq.tasks.>")
     before = create_round_trips()
     agents = [SimAgent("busy", bus, delay_s=0.3), SimAgent("rev", bus)]
     async with running(coordinator_settings, workers=1, intake_batch=8):

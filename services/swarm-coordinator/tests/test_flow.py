@@ -85,7 +85,7 @@ async def test_garbage_on_a_task_subject_is_dead_lettered_and_the_next_task_comp
     fake.add("c", "coding")
     await coordinator.coordinator.refresh_registry(force=True)
     await SimAgent("c", bus).start()
-    sub = await bus.broker.connection.subscribe("dlq.tasks.>")
+    sub = await bus.nc.subscribe("dlq.tasks.>")
     await bus.publish_raw("tasks.coding.high", b"\xff\xfe not a protobuf")
     dead = await sub.next_msg(timeout=10)
     assert dead.subject == "dlq.tasks.coding.high"

@@ -8,7 +8,7 @@ Modules, one job each:
 - ``metrics``    Prometheus registry and the ``/metrics`` + ``/readyz`` HTTP endpoint
 - ``errors``     the one error hierarchy, each error saying whether a retry can help
 - ``retry``      tenacity policies that retry only retryable errors
-- ``bus``        NATS JetStream through FastStream: topology, codec, dead-lettering
+- ``bus``        NATS JetStream through nats-py: topology, codec, one consumer, dead-lettering
 - ``store``      SurrealDB through the official SDK, one namespace per service
 - ``grpc``       grpc.aio servers (health, reflection, error mapping) and clients
 - ``lifecycle``  signals, graceful shutdown, reload

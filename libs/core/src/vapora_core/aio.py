@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from typing import Any
 
 log = logging.getLogger("vapora.aio")
@@ -64,3 +64,28 @@ class Periodic:
     async def stop(self) -> None:
         await cancel_and_wait(self._task)
         self._task = None
+
+
+class KeyedLocks:
+    """One :class:`asyncio.Lock` per key, kept only while a task holds or waits for it: work on one
+    key (one task's read model, one agent's profile) runs one at a time, other keys at once."""
+
+    def __init__(self) -> None:
+        self._locks: dict[Hashable, tuple[asyncio.Lock, int]] = {}
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: Hashable) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key) or (asyncio.Lock(), 0)
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            _, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)

@@ -1,24 +1,34 @@
 """gRPC on grpc.aio: servers with health, reflection and error mapping; clients with deadlines.
 
-Server side, :class:`ErrorInterceptor` maps a :class:`VaporaError` to its status code
-with the error's message, counts every call in Prometheus, and starts a span whose
-parent is the caller's trace context (W3C ``traceparent`` in metadata). Client side,
+Server side, :class:`ErrorInterceptor` decodes every request itself and holds it to the
+server's limits (bad bytes or a request over a limit: INVALID_ARGUMENT naming the field),
+maps a :class:`VaporaError` to its status code with the error's message (bounded in size),
+counts every call in Prometheus, and starts a span whose parent is the caller's trace
+context (W3C ``traceparent`` in metadata). Client side,
 :func:`channel` adds the trace context and a default deadline to every call, and
 :func:`call` turns RPC errors back into :class:`VaporaError`, retrying retryable ones.
+
+An error's code and :meth:`~vapora_core.errors.VaporaError.details` go back in trailing metadata
+(``vapora-error`` and ``vapora-error-<field>``, values percent-encoded), so
+:func:`error_from_rpc` rebuilds an error that carries data (a budget refusal) as the same type
+with the same fields: a caller reads ``exc.scope``, never the message.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import grpc
+from google.protobuf.message import Message
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from vapora_core import errors, metrics
+from vapora_core.message_check import Limits, Rules, check_message
 from vapora_core.retry import call_with_retry
 from vapora_core.telemetry import inject, span_from
 
@@ -49,18 +59,78 @@ def status_for(exc: errors.VaporaError) -> grpc.StatusCode:
     return grpc.StatusCode.INTERNAL
 
 
+ERROR_KEY = "vapora-error"
+
+
+def error_trailers(exc: errors.VaporaError) -> tuple[tuple[str, str], ...]:
+    """Trailing metadata that carries ``exc``'s code and data to the client."""
+    fields = ((f"{ERROR_KEY}-{k}", urllib.parse.quote(v, safe="")) for k, v in exc.details().items())
+    return ((ERROR_KEY, exc.code), *fields)
+
+
+def _trailers(exc: grpc.RpcError) -> dict[str, str]:
+    # grpc.aio gives a Metadata of (key, value) pairs, sync grpc a tuple of namedtuples: both unpack
+    items: Any = exc.trailing_metadata() if hasattr(exc, "trailing_metadata") else None
+    return {k: v for k, v in (items or ()) if isinstance(v, str)}
+
+
 def error_from_rpc(exc: grpc.RpcError, target: str) -> errors.VaporaError:
     code = exc.code() if hasattr(exc, "code") else grpc.StatusCode.UNKNOWN
     detail = exc.details() if hasattr(exc, "details") else str(exc)
+    message = f"{target}: {detail or code.name}"
+    trailers = _trailers(exc)
+    if ERROR_KEY in trailers:
+        prefix = f"{ERROR_KEY}-"
+        details = {k[len(prefix) :]: urllib.parse.unquote(v) for k, v in trailers.items() if k.startswith(prefix)}
+        typed = errors.rebuild(trailers[ERROR_KEY], message, details)
+        if typed is not None:
+            return typed
     cls = _FROM_STATUS.get(code, errors.Internal)
-    return cls(f"{target}: {detail or code.name}")
+    return cls(message)
+
+
+MAX_DETAIL_BYTES = 1024
+
+
+def bounded(text: str, most: int = MAX_DETAIL_BYTES) -> str:
+    """``text`` cut to at most ``most`` UTF-8 bytes, saying how much was cut: an error message that
+    quotes a caller's input must not grow past what trailing metadata may carry."""
+    data = text.encode()
+    if len(data) <= most:
+        return text
+    kept = data[: most - 40].decode(errors="ignore")
+    return f"{kept}… ({len(data) - len(kept.encode())} bytes cut)"
+
+
+def _decoder(deserializer: Callable[[bytes], Any] | None, method: str, rules: Rules) -> Callable[[bytes], Any]:
+    """The request's bytes decoded and checked; :class:`InvalidArgument` when they cannot be."""
+
+    def decode(raw: bytes) -> Any:
+        if deserializer is None:
+            return raw
+        try:
+            request = deserializer(raw)
+        except Exception as exc:  # protobuf's DecodeError, or whatever a custom deserializer raises
+            raise errors.InvalidArgument(f"the request of {method} does not decode: {exc}") from exc
+        if isinstance(request, Message):
+            check_message(request, rules)
+        return request
+
+    return decode
 
 
 class ErrorInterceptor(grpc.aio.ServerInterceptor):
-    """Maps errors to status codes, traces and counts every call."""
+    """Decodes and checks every request, maps errors to status codes, traces and counts every call.
 
-    def __init__(self, service: str) -> None:
+    A request is decoded here rather than by grpcio (whose failure to decode is UNKNOWN), then held
+    to the server's :class:`~vapora_core.message_check.Limits` before the handler runs: bytes that
+    are not the method's message, and a request over a limit, are INVALID_ARGUMENT naming the
+    field. Every error's message is :func:`bounded`; bad input is logged in one line.
+    """
+
+    def __init__(self, service: str, limits: Limits | None = None) -> None:
         self._service = service
+        self._rules = Rules(limits=limits or Limits())
 
     async def intercept_service(
         self,
@@ -73,6 +143,7 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
         method = handler_call_details.method
         carrier = {k: v for k, v in (handler_call_details.invocation_metadata or ()) if isinstance(v, str)}
         service = self._service
+        decode = _decoder(handler.request_deserializer, method, self._rules)
 
         async def finish(
             context: grpc.aio.ServicerContext[Any, Any], exc: BaseException | None, started: float
@@ -85,19 +156,27 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
             metrics.GRPC_REQUESTS.labels(method, code.name).inc()
             metrics.GRPC_SECONDS.labels(method).observe(time.perf_counter() - started)
             if isinstance(exc, errors.VaporaError):
-                await context.abort(code, exc.message)
+                message = bounded(exc.message)
+                if isinstance(exc, errors.InvalidArgument):
+                    log.warning("%s refused a request: %s", method, message)
+                await context.abort(code, message, error_trailers(exc))
             elif exc is not None:
                 log.exception("%s failed", method, exc_info=exc)
                 await context.abort(code, f"internal error in {method}: {type(exc).__name__}")
 
-        if handler.unary_unary is not None:
-            inner: Any = handler.unary_unary
+        async def requests(raw: AsyncIterator[bytes]) -> AsyncIterator[Any]:
+            async for item in raw:
+                yield decode(item)
+
+        if handler.unary_unary is not None or handler.stream_unary is not None:
+            unary_inner: Any = handler.unary_unary or handler.stream_unary
+            streamed_in = handler.unary_unary is None
 
             async def unary(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
                 started = time.perf_counter()
                 with span_from(carrier, method, service):
                     try:
-                        response = await inner(request, context)
+                        response = await unary_inner(requests(request) if streamed_in else decode(request), context)
                     except (errors.VaporaError, Exception) as exc:
                         if isinstance(exc, grpc.aio.AbortError):
                             raise
@@ -106,19 +185,17 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
                     await finish(context, None, started)
                     return response
 
-            return grpc.unary_unary_rpc_method_handler(
-                unary,
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        if handler.unary_stream is not None:
-            inner_stream: Any = handler.unary_stream
+            make = grpc.stream_unary_rpc_method_handler if streamed_in else grpc.unary_unary_rpc_method_handler
+            return make(unary, request_deserializer=None, response_serializer=handler.response_serializer)
+        if handler.unary_stream is not None or handler.stream_stream is not None:
+            stream_inner: Any = handler.unary_stream or handler.stream_stream
+            streamed_in = handler.unary_stream is None
 
             async def streaming(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
                 started = time.perf_counter()
                 with span_from(carrier, method, service):
                     try:
-                        async for item in inner_stream(request, context):
+                        async for item in stream_inner(requests(request) if streamed_in else decode(request), context):
                             yield item
                     except (errors.VaporaError, Exception) as exc:
                         if isinstance(exc, grpc.aio.AbortError):
@@ -127,11 +204,8 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
                         raise
                     await finish(context, None, started)
 
-            return grpc.unary_stream_rpc_method_handler(
-                streaming,
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
+            make_stream = grpc.stream_stream_rpc_method_handler if streamed_in else grpc.unary_stream_rpc_method_handler
+            return make_stream(streaming, request_deserializer=None, response_serializer=handler.response_serializer)
         return handler
 
 
@@ -147,10 +221,13 @@ class GrpcServer:
         host: str,
         port: int,
         servicers: Sequence[tuple[Registrar, Any, str]],
+        *,
+        limits: Limits | None = None,
     ) -> None:
-        """``servicers``: (``add_XServicer_to_server``, servicer, full service name)."""
+        """``servicers``: (``add_XServicer_to_server``, servicer, full service name); ``limits``:
+        what every request may hold (the defaults of :class:`Limits` when None)."""
         self._server = grpc.aio.server(
-            interceptors=[ErrorInterceptor(service)],
+            interceptors=[ErrorInterceptor(service, limits)],
             options=[("grpc.so_reuseport", 0)],
         )
         self._health = health.aio.HealthServicer() if hasattr(health, "aio") else health.HealthServicer()

@@ -44,5 +44,5 @@ def setup_logging(service: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("faststream", "nats", "aiohttp.access", "grpc"):
+    for noisy in ("nats", "aiohttp.access", "grpc"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

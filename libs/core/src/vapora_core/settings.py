@@ -19,6 +19,8 @@ class ServiceSettings(BaseSettings):
 
     service_name: str = Field(default="vapora", description="Name in logs, traces and metrics.")
     nats_url: str = Field(default="nats://127.0.0.1:4222", description="NATS server URL(s), comma-separated.")
+    nats_user: str = Field(default="", description="NATS user of this service; empty: connect without one.")
+    nats_password: str = Field(default="", description="Password of VAPORA_NATS_USER.")
     data_dir: Path = Field(default=Path(".data"), description="Where embedded stores live.")
     store_url: str = Field(
         default="",
@@ -42,10 +44,12 @@ class ServiceSettings(BaseSettings):
     traces_file: str = Field(default="", description="Append finished spans as JSON lines here.")
     grpc_timeout_s: float = Field(default=5.0, description="Default deadline of every gRPC call.")
     jetstream_replicas: int = Field(default=1, ge=1, le=5, description="Replicas of every JetStream stream.")
-    jetstream_stats_s: float = Field(
-        default=0.0, description="Export JetStream stream/consumer gauges every N s; 0: off."
-    )
     shutdown_grace_s: float = Field(default=10.0, description="Time to finish in-flight work on SIGTERM.")
+    event_skew_s: float = Field(
+        default=300.0,
+        ge=0,
+        description="How far past this process's clock an event's timestamps may lie before it is dead-lettered.",
+    )
     gc_young_threshold: int = Field(
         default=20_000,
         ge=0,

@@ -37,6 +37,7 @@ from surrealdb import RecordID
 from vapora_core import surreal_engine
 from vapora_core.errors import InvalidArgument, StoreLocked, Unavailable
 from vapora_core.settings import ServiceSettings
+from vapora_core.store_guard import check_params
 
 log = logging.getLogger("vapora.store")
 
@@ -230,6 +231,7 @@ class Store:
         whose earlier statements must not run twice), then raised as :class:`StoreConflict`,
         which is retryable.
         """
+        check_params(vars)  # a string the store cannot keep is refused before it is written
         for attempt in range(CONFLICT_ATTEMPTS if retry_conflicts else 1):
             try:
                 return await self._execute_once(sql, vars)

@@ -1,15 +1,16 @@
-"""pytest fixtures: real nats-server, real embedded SurrealDB, real fleet."""
+"""pytest fixtures: real nats-server, real embedded SurrealDB, real fleet, job-token keys."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from vapora_core.bus import Bus
+from vapora_core.jobtoken import JobClaims, JobSigner, generate_key_pair
 from vapora_core.store import Store
 from vapora_testing.fleet import Fleet
 from vapora_testing.nats import NatsServer
@@ -72,6 +73,37 @@ async def kg_app(nats_url: str, tmp_path: Path) -> AsyncIterator[Any]:
         yield app
     finally:
         await app.stop()
+
+
+@pytest.fixture(scope="session")
+def job_keys() -> tuple[str, str]:
+    """An Ed25519 key pair for job tokens, (private PEM, public PEM): the coordinator's and the
+    verifying services' keys (``VAPORA_JOB_SIGNING_KEY`` / ``VAPORA_JOB_VERIFY_KEY``)."""
+    return generate_key_pair()
+
+
+@pytest.fixture
+def job_signer(job_keys: tuple[str, str]) -> JobSigner:
+    return JobSigner(job_keys[0])
+
+
+@pytest.fixture
+def mint_job_token(job_signer: JobSigner) -> Callable[..., str]:
+    """``mint_job_token(agent_id=..., tools=[...], ...)``: a token as the coordinator signs it, from
+    :meth:`JobClaims.issue`'s keywords (defaults: agent-1, developer, ws-1, task-1, job-1, 300 s)."""
+    defaults: dict[str, Any] = {
+        "agent_id": "agent-1",
+        "role": "developer",
+        "workspace_id": "ws-1",
+        "task_id": "task-1",
+        "job_id": "job-1",
+        "lifetime_s": 300.0,
+    }
+
+    def mint(**claims: Any) -> str:
+        return job_signer.sign(JobClaims.issue(**{**defaults, **claims}))
+
+    return mint
 
 
 @pytest.fixture

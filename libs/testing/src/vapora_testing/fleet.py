@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vapora_core.jobtoken import generate_key_pair
 from vapora_testing.nats import NatsServer
 from vapora_testing.ports import free_port, wait_until
 from vapora_testing.process import ready as ops_ready
@@ -47,6 +48,9 @@ SERVICES: tuple[ServiceSpec, ...] = (
 )
 BY_NAME = {s.name: s for s in SERVICES}
 NATS_PORT, NATS_MONITOR_PORT = 4222, 8222
+# Job-token keys (vapora_core.jobtoken): who signs, who verifies.
+SIGNS_JOB_TOKENS = ("swarm-coordinator",)
+VERIFIES_JOB_TOKENS = ("mcp-gateway", "llm-router")
 # Extra ports a service listens on besides gRPC and ops: (service, env var, default port).
 EXTRA_PORTS: tuple[tuple[str, str, int], ...] = (("mcp-gateway", "VAPORA_MCP_HTTP_PORT", 8090),)
 
@@ -81,6 +85,17 @@ class Fleet:
 
     def log_path(self, name: str) -> Path:
         return self.run_dir / "logs" / f"{name}.log"
+
+    def job_keys(self) -> tuple[Path, Path]:
+        """The fleet's job-token key pair (private, public PEM files), made on first use."""
+        private, public = self.run_dir / "job-signing.pem", self.run_dir / "job-verify.pem"
+        if not (private.exists() and public.exists()):
+            private_pem, public_pem = generate_key_pair()
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            private.touch(mode=0o600)
+            private.write_text(private_pem)
+            public.write_text(public_pem)
+        return private, public
 
     def http_url(self) -> str:
         return f"http://127.0.0.1:{self.ports['api-gateway'][1]}"
@@ -142,6 +157,11 @@ class Fleet:
         for spec in SERVICES:
             if spec.addr_env:
                 env[spec.addr_env] = f"127.0.0.1:{self.ports[spec.name][0]}"
+        private, public = self.job_keys()
+        if name in SIGNS_JOB_TOKENS:
+            env["VAPORA_JOB_SIGNING_KEY"] = f"@{private}"
+        if name in VERIFIES_JOB_TOKENS:
+            env["VAPORA_JOB_VERIFY_KEY"] = f"@{public}"
         env.update(self.env)
         env.update(self.service_env.get(name, {}))
         return env

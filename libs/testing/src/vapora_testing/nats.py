@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
 
 from vapora_testing.ports import free_port, wait_until
@@ -20,11 +21,25 @@ def nats_binary() -> str:
 
 
 class NatsServer:
-    def __init__(self, store_dir: Path, port: int = 0, monitor_port: int = 0, log_file: Path | None = None) -> None:
+    """``config``: a server config file (the flags for address and ports win over it; its own
+    ``store_dir`` is used); ``env``: its process environment (a config's ``$VARIABLES``)."""
+
+    def __init__(
+        self,
+        store_dir: Path,
+        port: int = 0,
+        monitor_port: int = 0,
+        log_file: Path | None = None,
+        *,
+        config: Path | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.store_dir = store_dir
         self.port = port or free_port()
         self.monitor_port = monitor_port or free_port()
         self.log_file = log_file
+        self.config = config
+        self.env = dict(env) if env is not None else None
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -48,6 +63,7 @@ class NatsServer:
         self.proc = subprocess.Popen(
             [
                 nats_binary(),
+                *(["-c", str(self.config), "-P", str(self.store_dir / "nats.pid")] if self.config else []),
                 "-js",
                 "-a",
                 "127.0.0.1",
@@ -55,11 +71,11 @@ class NatsServer:
                 str(self.port),
                 "-m",
                 str(self.monitor_port),
-                "-sd",
-                str(self.store_dir),
+                *([] if self.config else ["-sd", str(self.store_dir)]),
             ],
             stdout=out,
             stderr=out,
+            env=self.env,
         )
         wait_until(self._healthy, timeout, f"nats-server on port {self.port}")
         return self

@@ -43,7 +43,7 @@ class RegistryApp:
             CONSUMERS.REGISTRY_HEARTBEATS,
             agents_pb2.AgentHeartbeat,
             HeartbeatSubscriber(self.directory),
-            max_workers=self.settings.heartbeat_workers,
+            workers=self.settings.heartbeat_workers,
         )
         await self.bus.start()
         self.grpc = GrpcServer(

@@ -18,9 +18,13 @@ from vapora_agent_registry import metrics
 from vapora_agent_registry.repository import AgentRepository
 from vapora_agent_registry.service import HEALTHY, UNHEALTHY, Change, Registry
 from vapora_core.bus import Bus, subjects
-from vapora_core.errors import NotFound, VaporaError
+from vapora_core.errors import NotFound, PayloadTooLarge, VaporaError
 
 log = logging.getLogger("vapora.registry")
+Kind = agents_pb2.AgentsChanged.Kind
+# What the registry adds to a manifest before it publishes it (status, load, timestamps) and the
+# headers NATS counts with the payload (schema, trace context, stream): well under this.
+EVENT_HEADROOM = 2048
 
 
 class AgentDirectory:
@@ -39,10 +43,18 @@ class AgentDirectory:
         self._gauge()
 
     async def register(self, agent: agents_pb2.Agent) -> agents_pb2.Agent:
+        """Add or update ``agent``. A manifest whose ``agents.changed`` event could not be published
+        (bigger than the NATS server's max_payload) is refused before anything changes."""
+        self._check_fits(agent)
         change = self.registry.register(agent)
         await self.flush()
         await self._announce([change])
         return change.agent
+
+    def _check_fits(self, agent: agents_pb2.Agent) -> None:
+        size = agents_pb2.AgentsChanged(kind=Kind.KIND_UPDATED, agent=agent).ByteSize() + EVENT_HEADROOM
+        if size > self._bus.max_payload:
+            raise PayloadTooLarge(f"agent {agent.id!r} (as its agents.changed event)", size, self._bus.max_payload)
 
     async def deregister(self, agent_id: str) -> None:
         change = self.registry.deregister(agent_id)

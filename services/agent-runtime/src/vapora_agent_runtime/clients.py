@@ -76,13 +76,21 @@ class RouterClient:
 
 
 class McpClient:
-    """The tools a job may use (``ListTools``) and its calls (``CallTool``, never retried)."""
+    """The catalogue (``ListCatalogue``), the tools a job may use (``ListTools``, the job token's
+    view) and its calls (``CallTool``, never retried)."""
 
     def __init__(self, target: str, *, timeout: float = 60.0, list_timeout: float = 5.0) -> None:
         self.target = target
         self._list_timeout = list_timeout
         self._channel: grpc.aio.Channel = channel(target, timeout=timeout, max_receive_bytes=MAX_TOOL_REPLY_BYTES)
         self._stub = mcp_pb2_grpc.McpGatewayStub(self._channel)
+
+    async def list_catalogue(self) -> mcp_pb2.ListCatalogueResponse:
+        """Every configured tool, no identity: the start-up check of the manifests' allowed_tools."""
+        reply: mcp_pb2.ListCatalogueResponse = await call(
+            self.target, lambda: self._stub.ListCatalogue(mcp_pb2.ListCatalogueRequest(), timeout=self._list_timeout)
+        )
+        return reply
 
     async def list_tools(self, *, workspace_id: str, agent_id: str, token: str) -> list[mcp_pb2.Tool]:
         request = mcp_pb2.ListToolsRequest(workspace_id=workspace_id, agent_id=agent_id)

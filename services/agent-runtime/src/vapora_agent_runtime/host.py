@@ -104,21 +104,14 @@ class AgentHost:
 
     async def _subscribe(self, hosted: HostedAgent) -> None:
         spec = self.job_spec(hosted.manifest)
-        handler = JobHandler(
-            hosted,
-            self._executor,
-            self._bus,
-            self.stops,
-            max_deliver=spec.max_deliver,
-            keep_alive_s=max(0.1, self._ack_wait / 3),
-        )
+        handler = JobHandler(hosted, self._executor, self._bus, self.stops, max_deliver=spec.max_deliver)
         hosted.subscription = await self._bus.subscribe(
-            spec, coordinator_pb2.JobAssigned, handler, max_workers=hosted.manifest.max_concurrency
+            spec, coordinator_pb2.JobAssigned, handler, workers=hosted.manifest.max_concurrency
         )
 
     async def _unsubscribe(self, hosted: HostedAgent) -> None:
         if hosted.subscription is not None:
-            await self._bus.unsubscribe(hosted.subscription)  # type: ignore[arg-type]
+            await self._bus.unsubscribe(hosted.subscription)
             hosted.subscription = None
 
     # -- stops ---------------------------------------------------------------------------

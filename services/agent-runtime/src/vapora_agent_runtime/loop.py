@@ -13,8 +13,9 @@ What ends a run, its :class:`StopReason`:
 - ``loop``          a turn asked for a call made ``loop_repeats - 1`` times already: the same
                     tool with the same arguments as canonical JSON (it is not run);
 - ``wall_clock``    the run took ``max_wall_clock_s``; the call in flight is aborted;
-- ``cost_cap`` / ``token_cap``  llm-router refused the turn (RESOURCE_EXHAUSTED): the task's
-                    cap (or the role's budget) has no room for it; the nearer cap names it;
+- ``cost_cap`` / ``token_cap``  llm-router refused the turn with :class:`BudgetExceeded` (it
+                    crosses gRPC whole): the task's cap, or the role's budget, cannot pay even a
+                    minimal answer; ``limit`` (cost or tokens) names which;
 - ``error``         llm-router refused the turn for another reason, or failed on the job's
                     last delivery (a retryable failure before that hands the job back);
 - ``cancelled``     the job was stopped: :class:`asyncio.CancelledError` goes through, the
@@ -40,7 +41,7 @@ from vapora_agent_runtime import metrics
 from vapora_agent_runtime.manifest import LimitsManifest
 from vapora_agent_runtime.tools import ToolBox, ToolOutcome
 from vapora_agent_runtime.transcript import Transcript
-from vapora_core.errors import ResourceExhausted, VaporaError
+from vapora_core.errors import BudgetExceeded, VaporaError
 
 
 class StopReason(StrEnum):
@@ -155,13 +156,12 @@ class ToolLoop:
             )
         return result
 
-    def _refused(self, exc: VaporaError, result: LoopResult) -> StopReason:
-        if not isinstance(exc, ResourceExhausted):
+    @staticmethod
+    def _refused(exc: VaporaError) -> StopReason:
+        """The stop reason of a router's refusal: a budget that cannot pay is a cap, by its kind."""
+        if not isinstance(exc, BudgetExceeded):
             return StopReason.ERROR
-        lim = self._limits
-        cost = result.cost_cents / lim.max_cost_cents if lim.max_cost_cents else 0.0
-        tokens = (result.input_tokens + result.output_tokens) / lim.max_tokens_total if lim.max_tokens_total else 0.0
-        return StopReason.TOKEN_CAP if tokens > cost else StopReason.COST_CAP
+        return StopReason.TOKEN_CAP if exc.limit == "tokens" else StopReason.COST_CAP
 
     def _turn_request(
         self, base: llm_pb2.CompleteRequest, index: int, messages: Sequence[llm_pb2.ChatMessage]
@@ -196,7 +196,7 @@ class ToolLoop:
             except VaporaError as exc:
                 if exc.retryable and self._hand_back:
                     raise
-                reason = self._refused(exc, result)
+                reason = self._refused(exc)
                 result.stop(reason, f"{reason}: llm-router refused turn {turn}: {exc.code}: {exc.message}")
                 return
             latency = reply.latency_ms or int((time.perf_counter() - t0) * 1000)

@@ -2,18 +2,22 @@
 
 Adding an agent is a manifest change, not a code change: one TOML file per agent.
 A file that does not validate raises :class:`ConfigError` naming the file and the field.
+``allowed_tools`` must name tools mcp-gateway has (``server.tool``, or ``server.*`` for every
+tool of a server): :func:`check_tools` holds the manifests against the gateway's catalogue.
 """
 
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from vapora.agents.v1 import agents_pb2
+from vapora.mcp.v1 import mcp_pb2
 from vapora_core.errors import ConfigError
 
 # Agent ids and task types become NATS subject tokens (jobs.<agent_id>, executions.<type>.<id>).
@@ -160,3 +164,51 @@ def load_manifests(agents_dir: Path) -> list[AgentManifest]:
     if not manifests:
         raise ConfigError("no agent manifests (*.toml) found", source=str(agents_dir))
     return manifests
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCatalogue:
+    """What mcp-gateway's ``ListCatalogue`` said: each server's tools, and which servers have
+    listed theirs (a server that never came up has none to check against)."""
+
+    tools: dict[str, frozenset[str]]
+    listed: frozenset[str]
+
+    @classmethod
+    def from_response(cls, reply: mcp_pb2.ListCatalogueResponse) -> ToolCatalogue:
+        tools: dict[str, set[str]] = {s.name: set() for s in reply.servers}
+        for tool in reply.tools:
+            tools.setdefault(tool.server, set()).add(tool.name)
+        listed = frozenset(s.name for s in reply.servers if s.tools_known)
+        return cls({k: frozenset(v) for k, v in tools.items()}, listed)
+
+    def unlisted(self, servers: Iterable[str]) -> set[str]:
+        """Servers of ``servers`` that are configured but have not listed their tools."""
+        return {s for s in servers if s in self.tools and s not in self.listed}
+
+
+def tool_servers(manifests: Iterable[AgentManifest]) -> set[str]:
+    """The MCP servers the manifests' ``allowed_tools`` name."""
+    return {t.partition(".")[0] for m in manifests for t in m.allowed_tools}
+
+
+def check_tools(manifests: Iterable[AgentManifest], catalogue: ToolCatalogue) -> None:
+    """Raise :class:`ConfigError` naming the manifest file and the first tool mcp-gateway lacks."""
+    for manifest in manifests:
+        for i, name in enumerate(manifest.allowed_tools):
+            field = f"allowed_tools[{i}]"
+            server, dot, tool = name.partition(".")
+            if not dot or not server or not tool:
+                raise ConfigError(f"{name!r} is not 'server.tool' or 'server.*'", source=manifest.source, field=field)
+            if server not in catalogue.tools:
+                known = ", ".join(sorted(catalogue.tools)) or "none"
+                raise ConfigError(
+                    f"unknown tool {name!r}: mcp-gateway has no MCP server {server!r} (servers: {known})",
+                    source=manifest.source,
+                    field=field,
+                )
+            if tool != "*" and tool not in catalogue.tools[server]:
+                has = ", ".join(sorted(catalogue.tools[server])) or "no tools"
+                raise ConfigError(
+                    f"unknown tool {name!r}: MCP server {server!r} has {has}", source=manifest.source, field=field
+                )

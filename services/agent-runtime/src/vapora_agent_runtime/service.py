@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from vapora.coordinator.v1 import coordinator_pb2
 from vapora.kg.v1 import kg_pb2
@@ -30,6 +30,7 @@ from vapora_agent_runtime.manifest import AgentManifest
 from vapora_agent_runtime.tools import ToolBox, tool_specs
 from vapora_agent_runtime.transcript import Run, Sender, Transcript, run_id_of
 from vapora_core.errors import InvalidArgument
+from vapora_core.store_guard import scrub
 
 _NAMESPACE = uuid.UUID("6f1c1f4e-4a47-4a8e-9f0e-5a4c0b6f7a11")
 
@@ -48,10 +49,9 @@ def execution_id(job_id: str, attempt: int) -> str:
 
 
 def job_token(job: coordinator_pb2.JobAssigned) -> str:
-    """The job's signed token (``JobAssigned.token``, minted by the coordinator); empty while the
-    coordinator mints none. Sent as ``authorization: Bearer`` on every call the job makes."""
-    token: Any = getattr(job, "token", "")
-    return str(token or "")
+    """The job's token, signed by the coordinator: sent as ``authorization: Bearer`` on every call
+    the job makes (mcp-gateway takes the caller's identity and tool view from it)."""
+    return job.token
 
 
 def validate_job(job: coordinator_pb2.JobAssigned, agent_id: str) -> None:
@@ -198,8 +198,8 @@ class JobExecutor:
             result.cost_cents,
         )
         event.provider, event.model = result.provider, result.model
-        event.result = result.text[: self.result_max_chars]
-        event.error = result.error[:1000]
+        event.result = scrub(result.text[: self.result_max_chars])  # a model's text may hold a NUL
+        event.error = scrub(result.error[:1000])
 
     def failed(
         self,
@@ -217,7 +217,7 @@ class JobExecutor:
         event.quality = 0.0
         event.stop_reason = StopReason.ERROR
         event.latency_ms = int((finished - started) * 1000)
-        event.error = error[:1000]
+        event.error = scrub(error[:1000])
         event.finished_at.FromNanoseconds(int(finished * 1e9))
         metrics.LOOP_STOPS.labels(manifest.role, StopReason.ERROR).inc()
         return event

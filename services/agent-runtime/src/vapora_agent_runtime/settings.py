@@ -19,6 +19,11 @@ class RuntimeSettings(ServiceSettings):
     registry_addr: str = Field(default="127.0.0.1:50051", description="agent-registry gRPC address.")
     router_addr: str = Field(default="127.0.0.1:50053", description="llm-router gRPC address.")
     mcp_addr: str = Field(default="127.0.0.1:50055", description="mcp-gateway gRPC address.")
+    mcp_catalogue_wait_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="How long start-up waits for mcp-gateway's tool catalogue to check the manifests' allowed_tools.",
+    )
     heartbeat_interval_s: float = Field(default=2.0, gt=0, description="Heartbeat period of every agent.")
     registry_check_interval_s: float = Field(
         default=10.0, gt=0, description="How often registration is checked (and redone if lost)."

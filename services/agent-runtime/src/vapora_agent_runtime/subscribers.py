@@ -6,13 +6,12 @@
 - whatever else ends the tool loop → an execution with its stop reason (see :mod:`.loop`)
 - a stopped job (its task was cancelled, see :mod:`.stops`) → acked, no execution: skipped
   when the stop came first, cancelled when it came while the job ran
-While the job runs, ``delivery.in_progress()`` keeps JetStream from redelivering it.
+While the job runs, the bus's consumer keeps it alive (in-progress acks every third of the ack
+wait), so JetStream does not redeliver it however long it takes.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from vapora_agent_runtime import metrics
 from vapora_agent_runtime.manifest import AgentManifest
 from vapora_agent_runtime.service import JobExecutor, validate_job
 from vapora_agent_runtime.stops import Stops
-from vapora_core.bus import Bus, Delivery, subjects
+from vapora_core.bus import Bus, Consumer, Delivery, subjects
 from vapora_core.errors import InvalidArgument, VaporaError
 
 log = logging.getLogger("vapora.runtime")
@@ -36,14 +35,7 @@ class HostedAgent:
     manifest: AgentManifest
     in_flight: int = 0
     registered: bool = False
-    subscription: object | None = field(default=None, repr=False)
-
-
-async def _keep_alive(delivery: Delivery, every: float) -> None:
-    while True:
-        await asyncio.sleep(every)
-        with contextlib.suppress(Exception):
-            await delivery.in_progress()
+    subscription: Consumer | None = field(default=None, repr=False)
 
 
 @dataclass(slots=True)
@@ -53,7 +45,6 @@ class JobHandler:
     bus: Bus
     stops: Stops
     max_deliver: int
-    keep_alive_s: float
 
     async def __call__(self, job: coordinator_pb2.JobAssigned, delivery: Delivery) -> None:
         manifest = self.agent.manifest
@@ -67,12 +58,10 @@ class JobHandler:
             return
         self.agent.in_flight += 1
         metrics.IN_FLIGHT.labels(manifest.id).inc()
-        ticker = asyncio.create_task(_keep_alive(delivery, self.keep_alive_s))
         started = time.time()
         try:
             event = await self.stops.run(job.job_id, self._run(manifest, job, delivery, started))
         finally:
-            ticker.cancel()
             self.agent.in_flight -= 1
             metrics.IN_FLIGHT.labels(manifest.id).dec()
             metrics.JOB_SECONDS.labels(manifest.role, job.task.task_type).observe(time.time() - started)

@@ -66,13 +66,14 @@ def allows(patterns: Iterable[str], gateway: str) -> bool:
     return any(p in (gateway, f"{server}.*") for p in patterns)
 
 
-def cut(text: str, limit: int) -> tuple[str, bool]:
-    """``text`` within ``limit`` UTF-8 bytes (cut on a character boundary) plus a marker; True if cut."""
+def cut(text: str, limit: int, note: str = "") -> tuple[str, bool]:
+    """``text`` within ``limit`` UTF-8 bytes (cut on a character boundary) plus a marker, and
+    ``note`` after it (what an earlier cut said, lost with the end of ``text``); True if cut."""
     data = text.encode("utf-8")
     if len(data) <= limit:
         return text, False
     kept = data[:limit].decode("utf-8", errors="ignore")
-    return kept + CUT_MARKER.format(size=len(data), limit=limit), True
+    return kept + CUT_MARKER.format(size=len(data), limit=limit) + (f"\n{note}" if note else ""), True
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,9 +135,10 @@ class ToolOutcome:
     is_error: bool
     error: str
     outcome: str  # ok, tool_error, malformed, timeout, permission_denied, ...
-    truncated: bool
+    truncated: bool  # cut by the gateway or here
     started_at: float  # epoch seconds
     latency_ms: int
+    note: str = ""  # the gateway's marker when it cut the result: the last line of ``result``
 
     def tool_result(self) -> llm_pb2.ToolResult:
         return llm_pb2.ToolResult(
@@ -212,7 +214,8 @@ class ToolBox:
             outcome = next((label for cls, label in _OUTCOMES if isinstance(exc, cls)), "error")
             return self._failed(call, spec.gateway, outcome, f"{exc.code}: {exc.message}", started=started, t0=t0)
         text = reply.text or reply.structured_json
-        content, truncated = cut(text, self.result_limit)
+        note = text.rsplit("\n", 1)[-1] if reply.truncated else ""  # the gateway ends a cut text with its marker
+        content, was_cut = cut(text, self.result_limit, note)
         return ToolOutcome(
             call_id=call.id,
             name=call.name,
@@ -223,7 +226,8 @@ class ToolBox:
             is_error=reply.is_error,
             error=text[:500] if reply.is_error else "",
             outcome="tool_error" if reply.is_error else "ok",
-            truncated=truncated,
+            truncated=was_cut or reply.truncated,
             started_at=started,
             latency_ms=int((time.perf_counter() - t0) * 1000),
+            note=note,
         )

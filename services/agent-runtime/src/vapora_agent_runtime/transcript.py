@@ -4,7 +4,8 @@ A run is one delivery of a job: ``run_id = f"{execution_id}.{delivery}"``. Every
 :class:`StepRecorded` on ``steps.<task_type>.<agent_id>``, message id ``<run_id>.<index>`` (a
 replayed publish is not a second step): a model turn (tokens, cost, latency, provider/model,
 its text and the calls it asked for) or one tool call (tool, arguments, result, error,
-latency). Texts, arguments and results are cut to ``text_limit`` bytes with a marker.
+latency). Texts, arguments and results are cut to ``text_limit`` bytes with a marker, and what
+the store cannot keep (U+0000, a lone surrogate) becomes U+FFFD: a model or a tool says anything.
 
 Progress: ``TaskStatusChanged(state=RUNNING, step=n, tool=…)`` on ``events.task.<ws>`` when
 a step starts, the first one included, so the task shows ``running`` from its first step.
@@ -32,6 +33,13 @@ from vapora_agent_runtime.tools import ToolOutcome, cut
 from vapora_core.bus import subjects
 from vapora_core.bus.codec import timestamp
 from vapora_core.errors import Unavailable
+from vapora_core.store_guard import scrub
+
+
+def _kept(text: str, limit: int, note: str = "") -> tuple[str, bool]:
+    """``text`` cut to ``limit`` bytes (True if it was) and scrubbed of what no store keeps."""
+    kept, was_cut = cut(text, limit, note)
+    return scrub(kept), was_cut
 
 
 class Sender(Protocol):
@@ -105,7 +113,7 @@ class Transcript:
         calls: Iterable[kg_pb2.RequestedCall],
     ) -> kg_pb2.StepRecorded:
         step = self._step(index, "model", started_at, latency_ms)
-        text, cut_text = cut(reply.text, self.text_limit)
+        text, cut_text = _kept(reply.text, self.text_limit)
         step.provider, step.model, step.finish_reason, step.text = (
             reply.provider,
             reply.model,
@@ -119,19 +127,22 @@ class Transcript:
         )
         truncated = cut_text
         for c in calls:
-            arguments, cut_args = cut(c.arguments_json, self.text_limit)
+            arguments, cut_args = _kept(c.arguments_json, self.text_limit)
             truncated = truncated or cut_args
-            step.calls.append(kg_pb2.RequestedCall(id=c.id, tool=c.tool, arguments_json=arguments, error=c.error))
+            step.calls.append(
+                kg_pb2.RequestedCall(id=c.id, tool=scrub(c.tool), arguments_json=arguments, error=scrub(c.error))
+            )
         step.truncated = truncated
         await self._publish_step(step)
         return step
 
     async def tool_step(self, index: int, outcome: ToolOutcome) -> kg_pb2.StepRecorded:
         step = self._step(index, "tool", outcome.started_at, outcome.latency_ms)
-        arguments, cut_args = cut(outcome.arguments_json, self.text_limit)
-        result, cut_result = cut(outcome.result, self.text_limit)
-        step.tool, step.call_id, step.arguments_json, step.result = outcome.tool, outcome.call_id, arguments, result
-        step.is_error, step.error = outcome.is_error, cut(outcome.error, self.text_limit)[0]
+        arguments, cut_args = _kept(outcome.arguments_json, self.text_limit)
+        result, cut_result = _kept(outcome.result, self.text_limit, outcome.note)
+        step.tool, step.call_id = scrub(outcome.tool), outcome.call_id
+        step.arguments_json, step.result = arguments, result
+        step.is_error, step.error = outcome.is_error, _kept(outcome.error, self.text_limit)[0]
         step.truncated = cut_args or cut_result or outcome.truncated
         self.tool_calls += 1
         await self._publish_step(step)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from vapora_api_gateway.clock import iso
+from vapora_api_gateway.login_throttle import LoginThrottle
+from vapora_api_gateway.models import EMAIL
 from vapora_api_gateway.policy import ROLES
 from vapora_api_gateway.repository import Repository, Row
 from vapora_api_gateway.security import (
@@ -19,6 +20,7 @@ from vapora_api_gateway.security import (
     parse_api_token,
     secret_matches,
 )
+from vapora_core.aio import KeyedLocks
 from vapora_core.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -27,7 +29,6 @@ from vapora_core.errors import (
     Unauthenticated,
 )
 
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
 ROLE_CACHE_TTL_S = 2.0
 
 
@@ -56,12 +57,14 @@ def _rank(role: str) -> int:
 
 
 class Accounts:
-    def __init__(self, repo: Repository, passwords: Passwords, tokens: Tokens) -> None:
+    def __init__(self, repo: Repository, passwords: Passwords, tokens: Tokens, throttle: LoginThrottle) -> None:
         self.repo = repo
         self.passwords = passwords
         self.tokens = tokens
+        self.throttle = throttle
         self._roles: dict[str, tuple[float, dict[str, str]]] = {}
         self._api_tokens: dict[str, tuple[float, Row | None]] = {}
+        self._refreshing = KeyedLocks()
 
     # -- credentials -------------------------------------------------------------------
 
@@ -102,30 +105,45 @@ class Accounts:
         tokens = await self._tokens_for(user["id"])
         return {"user": self.public_user(user), "workspace": ws, **tokens}
 
-    async def login(self, email: str, password: str) -> dict[str, Any]:
-        user = await self.repo.user_by_email(email.strip().lower())
-        # An unknown email is verified against a real hash with the same parameters, so it costs
-        # the same argon2 time and the answer's timing does not tell which emails exist.
-        hashed = str(user["password_hash"]) if user else await self.passwords.dummy_hash()
-        ok = await self.passwords.verify(hashed, password)
+    async def login(self, email: str, password: str, address: str) -> dict[str, Any]:
+        """Check the password (throttled per account and per client ``address``, :mod:`login_throttle`)."""
+        email = email.strip().lower()
+        attempt = self.throttle.begin(email, address)
+        ok: bool | None = None
+        try:
+            user = await self.repo.user_by_email(email)
+            # An unknown email is verified against a real hash with the same parameters, so it costs
+            # the same argon2 time and the answer's timing does not tell which emails exist.
+            hashed = str(user["password_hash"]) if user else await self.passwords.dummy_hash()
+            ok = await self.passwords.verify(hashed, password) and user is not None
+        finally:
+            attempt.end(ok)
         if user is None or not ok:
             raise Unauthenticated("email or password is wrong")
         tokens = await self._tokens_for(str(user["id"]))
         return {"user": self.public_user(user), **tokens}
 
     async def refresh(self, refresh_token: str) -> dict[str, Any]:
+        """Rotate a refresh token: one use wins; any other use of it is reuse and revokes its family.
+
+        Marking the token used is one conditional UPDATE. SurrealDB's embedded engine can still let
+        two concurrent updates of one record both see it unused (a lost update; the refresh-race test
+        shows it), so uses of one token are also taken one at a time here, and the winner's new token
+        is stored before the next use is looked at: a reuse then revokes that new token too.
+        """
         claims = self.tokens.verify_refresh(refresh_token)
-        before = await self.repo.use_refresh(claims.jti)
-        if before is None:
-            raise Unauthenticated("the refresh token is not known")
-        if before.get("revoked") or await self.repo.family_revoked(claims.family):
-            raise Unauthenticated("the refresh token has been revoked; log in again")
-        if before.get("used"):
-            await self.repo.revoke_family(claims.family)
-            raise Unauthenticated(
-                "the refresh token was already used; every token of its session is now revoked, log in again"
-            )
-        return await self._tokens_for(claims.user_id, claims.family)
+        async with self._refreshing.hold(claims.jti):
+            before = await self.repo.use_refresh(claims.jti)
+            if before is None:
+                if await self.repo.refresh_token(claims.jti) is None:
+                    raise Unauthenticated("the refresh token is not known")
+                await self.repo.revoke_family(claims.family)
+                raise Unauthenticated(
+                    "the refresh token was already used; every token of its session is now revoked, log in again"
+                )
+            if before.get("revoked") or await self.repo.family_revoked(claims.family):
+                raise Unauthenticated("the refresh token has been revoked; log in again")
+            return await self._tokens_for(claims.user_id, claims.family)
 
     async def authenticate(self, authorization: str) -> Principal:
         scheme, _, token = authorization.partition(" ")

@@ -16,6 +16,8 @@ from vapora_api_gateway.accounts import Accounts
 from vapora_api_gateway.audit import AuditLog
 from vapora_api_gateway.clients import Clients
 from vapora_api_gateway.context import GATEWAY, Gateway, json_response
+from vapora_api_gateway.http_server import GatewayRunner
+from vapora_api_gateway.login_throttle import LoginThrottle
 from vapora_api_gateway.middleware import guard, observe
 from vapora_api_gateway.policy import Authorizer
 from vapora_api_gateway.ratelimit import RateLimiter
@@ -116,7 +118,17 @@ class GatewayApp:
         audit = AuditLog(repo)
         clients = Clients(s.registry_addr, s.coordinator_addr, s.router_addr, s.kg_addr, timeout=s.grpc_timeout_s)
         self.gateway = Gateway(
-            accounts=Accounts(repo, passwords, tokens),
+            accounts=Accounts(
+                repo,
+                passwords,
+                tokens,
+                LoginThrottle(
+                    account_free=s.login_free_attempts,
+                    address_free=s.login_free_attempts_ip,
+                    backoff_s=s.login_backoff_s,
+                    backoff_max_s=s.login_backoff_max_s,
+                ),
+            ),
             tasks=tasks,
             authorizer=authorizer,
             clients=clients,
@@ -127,12 +139,12 @@ class GatewayApp:
             ip_limiter=RateLimiter(s.rate_limit_ip, s.rate_window_s, "client address"),
         )
         await self.bus.subscribe(
-            CONSUMERS.GATEWAY_EVENTS, tasks_pb2.TaskStatusChanged, StatusEvents(tasks).on_status, max_workers=4
+            CONSUMERS.GATEWAY_EVENTS, tasks_pb2.TaskStatusChanged, StatusEvents(tasks).on_status, workers=4
         )
         await self.bus.start()
         audit.start()
         app = build_web_app(self.gateway, self.readiness, s.max_body_bytes)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=s.shutdown_grace_s)
+        self._runner = GatewayRunner(app, shutdown_timeout=s.shutdown_grace_s)
         await self._runner.setup()
         self.port = await start_site(self._runner, s.http_host, s.http_port, backlog=1024)
         # Everything built so far lives as long as the process: keep it out of the garbage

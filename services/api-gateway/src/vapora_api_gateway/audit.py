@@ -13,6 +13,7 @@ from typing import Any
 
 from vapora_api_gateway.clock import iso, now_ns
 from vapora_api_gateway.repository import Repository
+from vapora_api_gateway.text import escape
 from vapora_core.aio import cancel_and_wait
 
 log = logging.getLogger("vapora.gateway.audit")
@@ -30,20 +31,22 @@ class AuditLog:
     def record(
         self, *, actor: str, action: str, method: str, path: str, resource: str, status: int, workspace_id: str
     ) -> None:
+        """Queue one entry. The request may have been refused for the very text it carried (a path
+        holding ``%00``): its strings are kept escaped, so the entry is written and stays readable."""
         ns = now_ns()
         result = "ok" if status < 400 else ("denied" if status in (401, 403, 404) else "error")
         self._queue.append(
             {
                 "at": iso(ns),
                 "at_ns": ns,
-                "actor": actor,
-                "action": action,
-                "method": method,
-                "path": path,
-                "resource": resource,
+                "actor": escape(actor),
+                "action": escape(action),
+                "method": escape(method),
+                "path": escape(path),
+                "resource": escape(resource),
                 "status": status,
                 "result": result,
-                "workspace_id": workspace_id,
+                "workspace_id": escape(workspace_id),
             }
         )
         if len(self._queue) >= self._max_batch:

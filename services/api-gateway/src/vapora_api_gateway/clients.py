@@ -87,7 +87,7 @@ class Clients:
             {
                 "id": a.id,
                 "role": a.role,
-                "workspace_id": a.workspace_id,
+                "workspace_id": a.workspace_id or None,  # null: a shared agent (no workspace to name)
                 "capabilities": [{"task_type": c.task_type, "proficiency": c.proficiency} for c in a.capabilities],
                 "status": agents_pb2.AgentStatus.Name(a.status).removeprefix("AGENT_STATUS_").lower(),
                 "current_load": a.current_load,

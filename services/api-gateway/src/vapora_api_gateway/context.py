@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from vapora_api_gateway import json_body, text
 from vapora_api_gateway.accounts import Accounts, Principal
 from vapora_api_gateway.audit import AuditLog
 from vapora_api_gateway.clients import Clients
@@ -80,32 +81,28 @@ def default_workspace(request: web.Request, workspace_id: str) -> str:
 
 
 async def body(request: web.Request, model: type[B]) -> B:
-    if not request.can_read_body:
-        raw: Any = {}
-    else:
+    """The request's JSON body (none: ``{}``) as ``model``; a problem names each field and the limit broken."""
+    raw: Any = {}
+    if request.can_read_body:
         try:
-            raw = json.loads(await request.read() or b"{}")
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InvalidArgument(f"the request body is not JSON: {exc}") from None
+            data = await request.read()
         except ConnectionResetError:
             raise InvalidArgument("the connection closed before the whole request body arrived") from None
+        if data:
+            raw = json_body.decode(data)
     if not isinstance(raw, dict):
         raise InvalidArgument("the request body must be a JSON object")
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(f"{_where(e['loc'])}: {e['msg']}" for e in exc.errors())
         raise InvalidArgument(f"invalid request body: {problems}") from None
 
 
-def query_int(request: web.Request, name: str, default: int) -> int:
-    value = request.query.get(name)
-    if value is None or value == "":
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise InvalidArgument(f"query parameter {name} must be an integer, not {value!r}") from None
+def _where(loc: tuple[int | str, ...]) -> str:
+    """A field's place in the body, as a message shows it (a key may hold any text: escaped, cut)."""
+    shown = ".".join(text.escape(str(part))[:64] for part in loc)
+    return shown or "body"
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:

@@ -12,6 +12,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from prometheus_client import Counter, Histogram
 
 from vapora_api_gateway.context import ACTION, PRINCIPAL, RESOURCE, WORKSPACE, gw
+from vapora_api_gateway.params import ACCESS_TOKEN, check_path
 from vapora_api_gateway.problems import PayloadTooLarge, from_error, problem
 from vapora_core.errors import VaporaError
 from vapora_core.telemetry import extract
@@ -111,18 +112,20 @@ def client_ip(request: web.Request) -> str:
 
 @web.middleware
 async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Per-IP limit, then authentication (Bearer header; ?access_token= on event streams), per-user limit."""
+    """Per-IP limit, then authentication (Bearer header; ?access_token= on event streams), per-user
+    limit, then the path's parameters (each one's rule, :mod:`params`)."""
     g = gw(request)
     g.ip_limiter.hit(client_ip(request))
     path = request.path
     if path.startswith(PUBLIC_PREFIXES) or not path.startswith("/api/"):
         return await handler(request)
     authorization = request.headers.get(hdrs.AUTHORIZATION, "")
-    if not authorization and path.endswith(STREAM_PATHS) and request.query.get("access_token"):
-        authorization = f"Bearer {request.query['access_token']}"
+    if not authorization and path.endswith(STREAM_PATHS) and (token := ACCESS_TOKEN.get(request)):
+        authorization = f"Bearer {token}"
     if request.content_length is not None and request.content_length > request.client_max_size:
         raise PayloadTooLarge(request.content_length, request.client_max_size)
     principal = await g.accounts.authenticate(authorization)
     request[PRINCIPAL] = principal
     g.user_limiter.hit(principal.user_id)
+    check_path(request)
     return await handler(request)

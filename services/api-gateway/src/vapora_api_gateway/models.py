@@ -1,36 +1,50 @@
-"""Request and response bodies of the REST API; the OpenAPI document is built from them."""
+"""Request and response bodies of the REST API; the OpenAPI document is built from them.
+
+Every request body is a :class:`~vapora_api_gateway.bodies.Body` (strict, the text rule, stripped
+strings; its schema says so).
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
+
+from vapora_api_gateway import text
+from vapora_api_gateway.bodies import VERBATIM, Body
 
 Priority = Literal["critical", "high", "normal", "low"]
 State = Literal["submitted", "assigned", "running", "done", "failed", "cancelled"]
 Role = Literal["owner", "admin", "member", "viewer"]
 
+EMAIL_PATTERN = rf"^[^@\u0000{text.WHITESPACE}]{{1,64}}@[^@\u0000{text.WHITESPACE}]{{1,255}}$"
+EMAIL = re.compile(EMAIL_PATTERN)
+TASK_TYPE_PATTERN = r"^[A-Za-z0-9_-]*$"
+ID_PATTERN = r"^(?:[0-9a-f]{32})?$"  # what security.new_id makes (projects, tasks, workspaces, users)
 
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+Verbatim = Annotated[str, VERBATIM]
+Email = Annotated[str, Field(min_length=3, max_length=320, pattern=EMAIL_PATTERN)]
+LabelKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+LabelValue = Annotated[str, StringConstraints(max_length=500)]
 
 
 # -- requests --------------------------------------------------------------------------
 
 
 class RegisterIn(Body):
-    email: str = Field(min_length=3, max_length=320)
-    password: str = Field(min_length=8, max_length=1024)
+    email: Email
+    password: Verbatim = Field(min_length=8, max_length=1024)
     display_name: str = Field(default="", max_length=200)
 
 
 class LoginIn(Body):
     email: str = Field(min_length=1, max_length=320)
-    password: str = Field(min_length=1, max_length=1024)
+    password: Verbatim = Field(min_length=1, max_length=1024)
 
 
 class RefreshIn(Body):
-    refresh_token: str = Field(min_length=1, max_length=4096)
+    refresh_token: Verbatim = Field(min_length=1, max_length=4096)
 
 
 class WorkspaceIn(Body):
@@ -38,7 +52,7 @@ class WorkspaceIn(Body):
 
 
 class MemberIn(Body):
-    email: str = Field(min_length=3, max_length=320)
+    email: Email
     role: Role = "member"
 
 
@@ -60,13 +74,13 @@ class TaskIn(Body):
     title: str = Field(min_length=1, max_length=500)
     description: str = Field(default="", max_length=100_000)
     task_type: Annotated[str, StringConstraints(to_lower=True)] = Field(
-        default="", max_length=64, pattern=r"^[A-Za-z0-9_-]*$"
+        default="", max_length=64, pattern=TASK_TYPE_PATTERN
     )
     priority: Priority = "normal"
     complexity: Literal["", "low", "medium", "high"] = ""
-    project_id: str = Field(default="", max_length=64)
+    project_id: str = Field(default="", max_length=32, pattern=ID_PATTERN)
     workspace_id: str = Field(default="", max_length=64)
-    labels: dict[str, str] = Field(default_factory=dict, max_length=32)
+    labels: dict[LabelKey, LabelValue] = Field(default_factory=dict, max_length=32)
 
 
 class StatusIn(Body):
@@ -262,7 +276,7 @@ class AssignmentOut(BaseModel):
 class AgentOut(BaseModel):
     id: str
     role: str
-    workspace_id: str = Field("", description="The workspace this agent is private to; empty for a shared agent.")
+    workspace_id: str | None = Field(description="The workspace this agent is private to; null for a shared agent.")
     capabilities: list[dict[str, str | float]]
     status: str
     current_load: int

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from vapora_api_gateway.models import Problem
+from vapora_api_gateway.params import path_param
 from vapora_api_gateway.routes import Route
 
 _PLACEHOLDER = re.compile(r"{([^}]+)}")
@@ -22,17 +23,15 @@ def _schema_ref(model: type[BaseModel], components: dict[str, Any]) -> dict[str,
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
-def _param(p: Any) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": p.kind}
-    if p.enum:
-        schema["enum"] = list(p.enum)
-    if p.minimum is not None:
-        schema["minimum"] = p.minimum
-    if p.maximum is not None:
-        schema["maximum"] = p.maximum
-    if p.kind == "string" and not p.enum:
-        schema["maxLength"] = 4096
-    return {"name": p.name, "in": p.where, "required": False, "description": p.description, "schema": schema}
+def _error_statuses(r: Route) -> list[int]:
+    """The route's own problems, and those every route can answer: 400 (a bad parameter, an
+    over-long request line or header), 429 (rate limits), 401 (credentials), 413 (body size)."""
+    codes = {*r.errors, 400, 429}
+    if not r.public:
+        codes.add(401)
+    if r.body is not None:
+        codes.add(413)
+    return sorted(codes)
 
 
 def build(routes: Sequence[Route], *, version: str = "0.1.0") -> dict[str, Any]:
@@ -44,11 +43,8 @@ def build(routes: Sequence[Route], *, version: str = "0.1.0") -> dict[str, Any]:
             "operationId": f"{r.tag}_{r.handler.__name__}",
             "summary": r.summary,
             "tags": [r.tag],
-            "parameters": [
-                {"name": n, "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
-                for n in _PLACEHOLDER.findall(r.path)
-            ]
-            + [_param(p) for p in r.params],
+            "parameters": [path_param(n).schema() for n in _PLACEHOLDER.findall(r.path)]
+            + [p.schema() for p in r.params],
             "responses": {},
         }
         if r.action:
@@ -57,14 +53,14 @@ def build(routes: Sequence[Route], *, version: str = "0.1.0") -> dict[str, Any]:
             op["security"] = []
         if r.body is not None:
             op["requestBody"] = {
-                "required": True,
+                "required": any(f.is_required() for f in r.body.model_fields.values()),
                 "content": {"application/json": {"schema": _schema_ref(r.body, components)}},
             }
         ok: dict[str, Any] = {"description": "OK" if r.status != 201 else "Created"}
         if r.response is not None and r.status not in (101, 204):
             ok["content"] = {r.media: {"schema": _schema_ref(r.response, components)}}
         op["responses"][str(r.status)] = ok
-        for code in r.errors:
+        for code in _error_statuses(r):
             op["responses"][str(code)] = {
                 "description": "Problem",
                 "content": {"application/problem+json": {"schema": problem}},

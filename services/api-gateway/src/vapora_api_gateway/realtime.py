@@ -18,6 +18,7 @@ from nats.js import api as js_api
 
 from vapora.tasks.v1 import tasks_pb2
 from vapora_api_gateway.clock import iso
+from vapora_api_gateway.params import INT64_MAX
 from vapora_core.bus import Bus, decode, subjects
 from vapora_core.errors import DecodeError, InvalidArgument
 
@@ -54,8 +55,10 @@ def parse_resume_token(token: str, workspace_id: str) -> int:
         value = int(seq)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise InvalidArgument(f"resume_token {token!r} is not a token this API gave out") from None
-    if ws != workspace_id or value < 0:
+    if ws != workspace_id:
         raise InvalidArgument("resume_token belongs to another stream")
+    if not 0 <= value <= INT64_MAX:
+        raise InvalidArgument(f"resume_token {token!r} is not a token this API gave out")
     return value
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from vapora_api_gateway import readable
 from vapora_api_gateway.batcher import InsertBatcher
 from vapora_core.errors import AlreadyExists, InvalidArgument
 from vapora_core.store import Row, Store
@@ -34,6 +35,7 @@ SCHEMA: tuple[str, ...] = (
     "DEFINE INDEX IF NOT EXISTS api_token_ws ON api_token FIELDS workspace_id",
     "DEFINE TABLE IF NOT EXISTS audit SCHEMALESS",
     "DEFINE INDEX IF NOT EXISTS audit_ws ON audit FIELDS workspace_id, at_ns",
+    readable.DEFINE,
 )
 
 TERMINAL = ("done", "failed", "cancelled")
@@ -68,10 +70,10 @@ class Repository:
         return await self._create("user", user["id"], user, f"a user with email {user['email']!r}")
 
     async def user_by_email(self, email: str) -> Row | None:
-        return await self.store.one("SELECT * FROM user WHERE email = $email LIMIT 1", {"email": email})
+        return await readable.one(self.store, "SELECT * FROM user WHERE email = $email LIMIT 1", {"email": email})
 
     async def user(self, user_id: str) -> Row | None:
-        return await self.store.one("SELECT * FROM ONLY type::thing('user', $id)", {"id": user_id})
+        return await readable.one(self.store, "SELECT * FROM ONLY type::thing('user', $id)", {"id": user_id})
 
     # -- workspaces and memberships ----------------------------------------------------
 
@@ -89,11 +91,13 @@ class Repository:
         return ws
 
     async def workspace(self, workspace_id: str) -> Row | None:
-        return await self.store.one("SELECT * FROM ONLY type::thing('workspace', $id)", {"id": workspace_id})
+        return await readable.one(self.store, "SELECT * FROM ONLY type::thing('workspace', $id)", {"id": workspace_id})
 
     async def workspaces(self, workspace_ids: Sequence[str]) -> list[Row]:
-        return await self.store.query(
-            "SELECT * FROM workspace WHERE record::id(id) IN $ids ORDER BY created_at", {"ids": list(workspace_ids)}
+        return await readable.rows(
+            self.store,
+            "SELECT * FROM workspace WHERE record::id(id) IN $ids ORDER BY created_at",
+            {"ids": list(workspace_ids)},
         )
 
     async def update_workspace(self, workspace_id: str, name: str) -> Row | None:
@@ -110,14 +114,16 @@ class Repository:
         )
 
     async def roles_of(self, user_id: str) -> dict[str, str]:
-        rows = await self.store.query(
+        rows = await readable.rows(
+            self.store,
             "SELECT workspace_id, role, added_at FROM membership WHERE user_id = $u ORDER BY added_at",
             {"u": user_id},
         )
         return {str(r["workspace_id"]): str(r["role"]) for r in rows}
 
     async def members(self, workspace_id: str) -> list[Row]:
-        return await self.store.query(
+        return await readable.rows(
+            self.store,
             "SELECT user_id, role, added_at, user_id AS uid, "
             "(SELECT email, display_name FROM ONLY type::thing('user', $parent.user_id)) AS user "
             "FROM membership WHERE workspace_id = $ws ORDER BY added_at",
@@ -125,8 +131,8 @@ class Repository:
         )
 
     async def member(self, workspace_id: str, user_id: str) -> Row | None:
-        return await self.store.one(
-            "SELECT * FROM ONLY type::thing('membership', $id)", {"id": f"{workspace_id}_{user_id}"}
+        return await readable.one(
+            self.store, "SELECT * FROM ONLY type::thing('membership', $id)", {"id": f"{workspace_id}_{user_id}"}
         )
 
     async def put_member(self, workspace_id: str, user_id: str, role: str, at: str) -> Row:
@@ -142,7 +148,8 @@ class Repository:
         await self.store.execute("DELETE type::thing('membership', $id)", {"id": f"{workspace_id}_{user_id}"})
 
     async def count_owners(self, workspace_id: str) -> int:
-        row = await self.store.one(
+        row = await readable.one(
+            self.store,
             "SELECT count() AS n FROM membership WHERE workspace_id = $ws AND role = 'owner' GROUP ALL",
             {"ws": workspace_id},
         )
@@ -154,14 +161,15 @@ class Repository:
         return await self._create("project", project["id"], project, "the project")
 
     async def project(self, workspace_ids: Sequence[str], project_id: str) -> Row | None:
-        return await self.store.one(
+        return await readable.one(
+            self.store,
             "SELECT * FROM type::thing('project', $id) WHERE workspace_id IN $ws",
             {"id": project_id, "ws": list(workspace_ids)},
         )
 
     async def projects(self, workspace_id: str) -> list[Row]:
-        return await self.store.query(
-            "SELECT * FROM project WHERE workspace_id = $ws ORDER BY created_at", {"ws": workspace_id}
+        return await readable.rows(
+            self.store, "SELECT * FROM project WHERE workspace_id = $ws ORDER BY created_at", {"ws": workspace_id}
         )
 
     async def update_project(self, workspace_id: str, project_id: str, changes: dict[str, Any]) -> Row | None:
@@ -182,7 +190,8 @@ class Repository:
         await self.task_writer.insert(task)
 
     async def task(self, workspace_ids: Sequence[str], task_id: str) -> Row | None:
-        return await self.store.one(
+        return await readable.one(
+            self.store,
             "SELECT * FROM type::thing('task', $id) WHERE workspace_id IN $ws",
             {"id": task_id, "ws": list(workspace_ids)},
         )
@@ -203,27 +212,48 @@ class Repository:
             f"SELECT * FROM task WHERE {' AND '.join(where)} "  # noqa: S608 - fixed field names only
             "ORDER BY created_ns DESC, tid DESC LIMIT $limit"
         )
-        return await self.store.query(sql, params)
+        return await readable.rows(self.store, sql, params)
 
-    async def apply_status(self, task_id: str, rank: int, changes: dict[str, Any], entry: dict[str, Any]) -> Row | None:
-        """Apply a status change unless the task is terminal or already further along.
+    async def apply_status(
+        self,
+        task_id: str,
+        rank: int,
+        at_ns: int,
+        changes: dict[str, Any],
+        entry: dict[str, Any],
+        *,
+        progress: bool = False,
+    ) -> Row | None:
+        """Apply a status change dated ``at_ns`` unless the task is final or already as far along:
+        it applies when ``rank`` is above the task's, or the same and ``at_ns`` is later than the
+        change it shows (so a redelivered event applies once). One conditional UPDATE, so the task
+        ends at its latest state whatever order the events come in.
 
-        ``entry`` joins the history when the state changes; a progress event of a running task
-        (the same state, a later step) changes its fields only (SET runs left to right, so the
-        history is decided on the state before the change), and only when it is newer than the
-        progress shown (``progress_ns``), so the step shown never goes back.
+        ``entry`` joins the history, except for a ``progress`` event of a task already running (a
+        later step): it changes the task's fields only (SET runs left to right, so the history is
+        decided on the state before the change); an older one changes nothing, so the step shown
+        never goes back.
 
         Returns the updated task, or None when the change was stale (or the task unknown).
         """
-        changes = {**changes, "rank": rank}
+        changes = {**changes, "rank": rank, "status_ns": at_ns}
         sets = ", ".join(f"{k} = $changes.{k}" for k in changes if k.isidentifier())
-        history = "history = IF state != $changes.state THEN array::append(history, $entry) ELSE history END"
+        history = (
+            "history = IF $progress AND state = $changes.state THEN history ELSE array::append(history, $entry) END"
+        )
         return await self.store.one(
             f"UPDATE type::thing('task', $id) SET {history}, {sets} "  # noqa: S608 - our field names
-            "WHERE state NOT IN $terminal AND rank <= $rank "
-            "AND !(state = $changes.state AND array::last(history).at = $entry.at) "
-            "AND ($changes.progress_ns = NONE OR (progress_ns ?? 0) < $changes.progress_ns)",
-            {"id": task_id, "rank": rank, "changes": changes, "entry": entry, "terminal": list(TERMINAL)},
+            "WHERE state NOT IN $terminal "
+            "AND (rank < $rank OR (rank = $rank AND (status_ns ?? created_ns ?? 0) < $at_ns))",
+            {
+                "id": task_id,
+                "rank": rank,
+                "at_ns": at_ns,
+                "changes": changes,
+                "entry": entry,
+                "terminal": list(TERMINAL),
+                "progress": progress,
+            },
         )
 
     # -- refresh tokens ----------------------------------------------------------------
@@ -237,14 +267,20 @@ class Repository:
         )
 
     async def use_refresh(self, jti: str) -> Row | None:
-        """Mark the token used; return its record as it was before, or None if unknown."""
+        """Mark the token used if it was not; return its record as it was before, or None when this
+        call did not mark it (used before, or unknown): one conditional UPDATE."""
         return await self.store.one(
-            "UPDATE type::thing('refresh_token', $id) SET used = true RETURN BEFORE", {"id": jti}
+            "UPDATE type::thing('refresh_token', $id) SET used = true WHERE used = false RETURN BEFORE", {"id": jti}
         )
 
+    async def refresh_token(self, jti: str) -> Row | None:
+        return await readable.one(self.store, "SELECT * FROM ONLY type::thing('refresh_token', $id)", {"id": jti})
+
     async def family_revoked(self, family: str) -> bool:
-        row = await self.store.one(
-            "SELECT count() AS n FROM refresh_token WHERE family = $f AND revoked = true GROUP ALL", {"f": family}
+        row = await readable.one(
+            self.store,
+            "SELECT count() AS n FROM refresh_token WHERE family = $f AND revoked = true GROUP ALL",
+            {"f": family},
         )
         return bool(row and row["n"])
 
@@ -257,10 +293,11 @@ class Repository:
         return await self._create("api_token", token["id"], token, "the API token")
 
     async def api_token(self, token_id: str) -> Row | None:
-        return await self.store.one("SELECT * FROM ONLY type::thing('api_token', $id)", {"id": token_id})
+        return await readable.one(self.store, "SELECT * FROM ONLY type::thing('api_token', $id)", {"id": token_id})
 
     async def api_tokens(self, workspace_id: str) -> list[Row]:
-        return await self.store.query(
+        return await readable.rows(
+            self.store,
             "SELECT * OMIT secret_hash FROM api_token WHERE workspace_id = $ws ORDER BY created_at",
             {"ws": workspace_id},
         )
@@ -278,7 +315,8 @@ class Repository:
 
     async def audit(self, workspace_id: str, before_ns: int | None, limit: int) -> list[Row]:
         where = "workspace_id = $ws" + (" AND at_ns < $before" if before_ns is not None else "")
-        return await self.store.query(
+        return await readable.rows(
+            self.store,
             f"SELECT * FROM audit WHERE {where} ORDER BY at_ns DESC LIMIT $limit",  # noqa: S608
             {"ws": workspace_id, "before": before_ns, "limit": limit},
         )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -12,8 +10,10 @@ from vapora.common.v1 import common_pb2
 from vapora.tasks.v1 import tasks_pb2
 from vapora_api_gateway.clock import iso, now_ns
 from vapora_api_gateway.models import TaskIn
+from vapora_api_gateway.params import INT64_MAX
 from vapora_api_gateway.repository import TERMINAL, Repository, Row
 from vapora_api_gateway.security import new_id
+from vapora_core.aio import KeyedLocks
 from vapora_core.bus import Bus, subjects
 from vapora_core.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 
@@ -63,17 +63,19 @@ def public_task(row: Row) -> dict[str, Any]:
     return {k: row.get(k) if row.get(k) is not None else NUMERIC.get(k, "") for k in PUBLIC_FIELDS}
 
 
+# A page cursor is the position after the last task of the page: "<created_ns>.<task id>". Every
+# string of this form is a position (a later one than any task just reads as "from the newest"),
+# so a cursor is never refused once it has the form the API documents.
+CURSOR = r"[0-9]{1,19}\.[0-9a-f]{1,32}"
+
+
 def encode_cursor(row: Row) -> str:
-    return base64.urlsafe_b64encode(f"{row['created_ns']}:{row['tid']}".encode()).decode().rstrip("=")
+    return f"{row['created_ns']}.{row['tid']}"
 
 
 def decode_cursor(cursor: str) -> tuple[int, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        ns, _, tid = raw.partition(":")
-        return int(ns), tid
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidArgument(f"cursor {cursor!r} is not a cursor this API returned") from None
+    ns, _, tid = cursor.partition(".")
+    return min(int(ns), INT64_MAX), tid
 
 
 def _ts(ns: int) -> Timestamp:
@@ -86,10 +88,11 @@ class Tasks:
     def __init__(self, repo: Repository, bus: Bus) -> None:
         self.repo = repo
         self.bus = bus
+        self._applying = KeyedLocks()
 
     async def create(self, workspace_id: str, user_id: str, body: TaskIn) -> dict[str, Any]:
         if body.project_id and await self.repo.project([workspace_id], body.project_id) is None:
-            raise InvalidArgument(f"project_id {body.project_id!r} is not a project of this workspace")
+            raise NotFound(f"project_id {body.project_id}: no such project in this workspace")
         ns = now_ns()
         at = iso(ns)
         task_id = new_id()
@@ -148,12 +151,7 @@ class Tasks:
         return row
 
     async def page(self, workspace_id: str, filters: dict[str, str], cursor: str, limit: int) -> dict[str, Any]:
-        if not 1 <= limit <= MAX_PAGE:
-            raise InvalidArgument(f"limit must be between 1 and {MAX_PAGE}, not {limit}")
-        if filters.get("state") and filters["state"] not in RANK:
-            raise InvalidArgument(f"state must be one of {', '.join(RANK)}, not {filters['state']!r}")
-        if filters.get("priority") and filters["priority"] not in PRIORITIES:
-            raise InvalidArgument(f"priority must be one of {', '.join(PRIORITIES)}, not {filters['priority']!r}")
+        """One page of tasks, newest first; the caller has checked the filters, cursor and limit."""
         rows = await self.repo.tasks(workspace_id, filters, decode_cursor(cursor) if cursor else None, limit + 1)
         more = len(rows) > limit
         rows = rows[:limit]
@@ -163,23 +161,33 @@ class Tasks:
         }
 
     async def apply(self, event: tasks_pb2.TaskStatusChanged) -> Row | None:
-        """Update the read model from a status event; stale and out-of-order events change nothing."""
+        """Update the read model from a status event, whatever order events arrive in.
+
+        The read model ends at the latest state: an event applies only when its state ranks above
+        the task's, or ranks the same and is newer by ``at``; a final state never changes (see
+        :meth:`Repository.apply_status`). Events of one task are applied one at a time: the embedded
+        store does not detect two concurrent updates of one record (both commit, the last wins, so a
+        late ASSIGNED could overwrite DONE), and the gateway's consumer handles several at once.
+        """
         state = STATES.get(event.state)
         if state is None:
             raise InvalidArgument(f"task {event.task_id}: status event without a known state ({event.state})")
         if not event.task_id:
             raise InvalidArgument("status event without a task_id")
-        at = iso(event.at.ToNanoseconds()) if event.HasField("at") else iso()
+        if not event.HasField("at"):
+            raise InvalidArgument(f"task {event.task_id}: status event without at, so its order cannot be told")
+        at_ns = event.at.ToNanoseconds()
         changes: dict[str, Any] = {"state": state, "updated_at": iso()}
         for name in ("agent_id", "provider", "model", "execution_id", "result", "task_type"):
             value = getattr(event, name)
             if value:
                 changes[name] = value
-        if event.state == common_pb2.TASK_STATE_RUNNING and event.step > 0:  # progress: the step going on
+        progress = event.state == common_pb2.TASK_STATE_RUNNING and event.step > 0  # the step going on
+        if progress:
             changes["step"], changes["tool"] = event.step, event.tool
-            changes["progress_ns"] = event.at.ToNanoseconds() if event.HasField("at") else now_ns()
-        entry = {"state": state, "at": at, "agent_id": event.agent_id, "detail": event.detail}
-        return await self.repo.apply_status(event.task_id, RANK[state], changes, entry)
+        entry = {"state": state, "at": iso(at_ns), "agent_id": event.agent_id, "detail": event.detail}
+        async with self._applying.hold(event.task_id):
+            return await self.repo.apply_status(event.task_id, RANK[state], at_ns, changes, entry, progress=progress)
 
     async def _announce(self, task: Row, state: str, detail: str) -> None:
         event = tasks_pb2.TaskStatusChanged(

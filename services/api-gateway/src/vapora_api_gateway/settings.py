@@ -23,6 +23,12 @@ class GatewaySettings(ServiceSettings):
     rate_limit_user: int = Field(default=6000, description="Requests per user per rate window.")
     rate_limit_ip: int = Field(default=12000, description="Requests per client IP per rate window.")
     rate_window_s: float = Field(default=60.0, description="Length of the rate-limit window.")
+    login_free_attempts: int = Field(default=5, description="Failed logins per account before back-off.")
+    login_free_attempts_ip: int = Field(default=20, description="Failed logins per client IP before back-off.")
+    login_backoff_s: float = Field(default=1.0, description="First lock after the free failed logins; doubles.")
+    login_backoff_max_s: float = Field(
+        default=900.0, description="Longest login lock; also when a record is forgotten."
+    )
     max_body_bytes: int = Field(default=1024 * 1024, description="Largest accepted request body.")
     registry_addr: str = Field(default="127.0.0.1:50051", description="agent-registry gRPC address.")
     coordinator_addr: str = Field(default="127.0.0.1:50052", description="swarm-coordinator gRPC address.")

@@ -1,8 +1,9 @@
 """Is there an agent for it? A submitted task's type, checked against agent-registry.
 
 A task whose type no agent of the workspace takes would wait in the stream for the
-coordinator's ``no_agent_timeout_s`` (60 s) and then fail. ``POST /tasks`` answers 400 at once
-instead, naming the types the workspace's agents take. An agent counts while it is registered,
+coordinator's ``no_agent_timeout_s`` (60 s) and then fail. ``POST /tasks`` answers 409 at once
+instead (the request is well formed; the workspace has no agent for it), naming the types the
+workspace's agents take. An agent counts while it is registered,
 healthy or not: one that is restarting still takes its types.
 
 A type found is remembered for ``ttl_s``, so a submission does not cost a registry call. When
@@ -18,7 +19,7 @@ import time
 from collections.abc import Callable
 
 from vapora_api_gateway.clients import Clients
-from vapora_core.errors import InvalidArgument, VaporaError
+from vapora_core.errors import FailedPrecondition, VaporaError
 
 log = logging.getLogger("vapora.gateway.task_types")
 
@@ -43,7 +44,7 @@ class TaskTypeCheck:
         self._unreachable_until = 0.0
 
     async def check(self, workspace_id: str, task_type: str) -> None:
-        """Raise :class:`InvalidArgument` when no agent ``workspace_id`` may use takes ``task_type``."""
+        """Raise :class:`FailedPrecondition` when no agent ``workspace_id`` may use takes ``task_type``."""
         now = self.clock()
         key = (workspace_id, task_type)
         if now - self._known.get(key, -self.ttl_s) < self.ttl_s or now < self._unreachable_until:
@@ -58,4 +59,4 @@ class TaskTypeCheck:
             self._unreachable_until = now + self.retry_s
             return
         taken = f"the types they take: {', '.join(types)}" if types else "no agent is registered"
-        raise InvalidArgument(f"task_type {task_type!r}: no agent of this workspace takes it ({taken})")
+        raise FailedPrecondition(f"task_type {task_type!r}: no agent of this workspace takes it ({taken})")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -10,6 +9,7 @@ from typing import Any
 
 from vapora.kg.v1 import kg_pb2
 from vapora.tasks.v1 import tasks_pb2
+from vapora_core.aio import KeyedLocks
 from vapora_core.errors import InvalidArgument, NotFound
 from vapora_knowledge_graph import codec
 from vapora_knowledge_graph.learning import DAY_S, DecayedSums, ProfileState
@@ -21,6 +21,7 @@ log = logging.getLogger("vapora.kg")
 Clock = Callable[[], float]
 Publish = Callable[[Sequence[kg_pb2.LearningProfile]], Awaitable[None]]
 MAX_QUERY_LIMIT = 1000
+MAX_CURVE_DAYS = 3650
 
 
 class KnowledgeGraph:
@@ -30,10 +31,7 @@ class KnowledgeGraph:
         self.repo = repo
         self.publish = publish
         self.clock = clock
-        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
-
-    def _lock(self, agent_id: str, task_type: str) -> asyncio.Lock:
-        return self._locks.setdefault((agent_id, task_type), asyncio.Lock())
+        self._locks = KeyedLocks()
 
     async def record(self, e: kg_pb2.ExecutionRecorded) -> bool:
         """Store ``e`` and, when it is verified, count it in its profile once; True when it was new.
@@ -47,7 +45,7 @@ class KnowledgeGraph:
             new = await self.repo.record(row, None)
             EXECUTIONS.labels("unverified" if new else "duplicate").inc()
             return new
-        async with self._lock(agent_id, task_type):
+        async with self._locks.hold((agent_id, task_type)):
             profile = await self.repo.profile(agent_id, task_type)
             if await self.repo.execution(row["execution_id"]) is not None:
                 new = False
@@ -83,7 +81,7 @@ class KnowledgeGraph:
             raise InvalidArgument("FeedbackCorrection without workspace_id")
         row = await self._target(fb)
         agent_id, task_type = str(row["agent_id"]), str(row["task_type"])
-        async with self._lock(agent_id, task_type):
+        async with self._locks.hold((agent_id, task_type)):
             row = await self.repo.execution(str(row["execution_id"])) or row
             old_s, old_q = bool(row["success"]), float(row["quality"])
             counted = bool(row.get("verified"))
@@ -162,8 +160,8 @@ class KnowledgeGraph:
     async def curve(self, agent_id: str, task_type: str, days: int) -> list[kg_pb2.CurvePoint]:
         if not agent_id or not task_type:
             raise InvalidArgument("GetLearningCurve needs agent_id and task_type")
-        if days < 0:
-            raise InvalidArgument(f"days must not be negative, got {days}")
+        if not 0 <= days <= MAX_CURVE_DAYS:
+            raise InvalidArgument(f"days must be within [0, {MAX_CURVE_DAYS}] (0: 30), got {days}")
         since = codec.day_of(self.clock() - (days or 30) * DAY_S)
         return [codec.curve_point(r) for r in await self.repo.curve(agent_id, task_type, since)]
 

@@ -35,7 +35,7 @@ async def subscribe(bus: Bus, kg: KnowledgeGraph, transcripts: Transcripts, *, w
     async def on_usage(msg: llm_pb2.LlmUsage, _: Delivery) -> None:
         await transcripts.record_usage(msg)
 
-    await bus.subscribe(CONSUMERS.KG_EXECUTIONS, kg_pb2.ExecutionRecorded, on_execution, max_workers=workers)
+    await bus.subscribe(CONSUMERS.KG_EXECUTIONS, kg_pb2.ExecutionRecorded, on_execution, workers=workers)
     await bus.subscribe(CONSUMERS.KG_FEEDBACK, tasks_pb2.FeedbackCorrection, on_feedback)
-    await bus.subscribe(CONSUMERS.KG_STEPS, kg_pb2.StepRecorded, on_step, max_workers=workers)
-    await bus.subscribe(CONSUMERS.KG_USAGE, llm_pb2.LlmUsage, on_usage, max_workers=workers)
+    await bus.subscribe(CONSUMERS.KG_STEPS, kg_pb2.StepRecorded, on_step, workers=workers)
+    await bus.subscribe(CONSUMERS.KG_USAGE, llm_pb2.LlmUsage, on_usage, workers=workers)

@@ -6,6 +6,11 @@ retryable errors are retried; an open breaker ends the tries at once. Every fail
 says something about the provider (retryable, auth, malformed body) counts towards its breaker;
 a bad request only releases a half-open trial. A stream is retried only until its first event:
 once a delta has gone out, a failure ends the stream with the error.
+
+An answer is a success for the breaker unless its usage shows more output tokens than the
+``max_tokens`` it was asked for: a provider that ignores the cap cannot be budgeted, so that
+answer (still returned: it is paid for) counts as a failure, and such answers in a row open
+its circuit like any other failure.
 """
 
 from __future__ import annotations
@@ -85,11 +90,26 @@ class Attempts:
         finally:
             metrics.LATENCY.labels(provider).observe(time.perf_counter() - started)
 
+    def _answered(self, provider: str, request: ProviderRequest, completion: Completion) -> None:
+        """The breaker's verdict on an answer: a success, unless it ignored max_tokens."""
+        breaker = self.breakers.get(provider)
+        if not ignored_max_tokens(request, completion):
+            breaker.success()
+            return
+        metrics.PROVIDER_ERRORS.labels(provider, "ignored_max_tokens").inc()
+        breaker.failure(self.breakers.now())
+        log.warning(
+            "%s answered %d output tokens to max_tokens %d: counted as a failure",
+            provider,
+            completion.output_tokens,
+            request.max_tokens,
+        )
+
     async def complete(self, provider: Provider, request: ProviderRequest, cfg: RetryConfig) -> Completion:
         async for attempt in self._retrying(cfg):
             with attempt:
                 completion = await self._once(provider.name, lambda: provider.complete(request))
-                self.breakers.get(provider.name).success()
+                self._answered(provider.name, request, completion)
                 return completion
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -114,8 +134,13 @@ class Attempts:
             except (GeneratorExit, asyncio.CancelledError):
                 self.breakers.get(name).release()  # the caller went away: no verdict on the provider
                 raise
-            self.breakers.get(name).success()
+            assert event.final is not None
+            self._answered(name, request, event.final)
             yield event
+
+
+def ignored_max_tokens(request: ProviderRequest, completion: Completion) -> bool:
+    return 0 < request.max_tokens < completion.output_tokens
 
 
 async def _next(provider: str, events: AsyncIterator[StreamEvent]) -> StreamEvent:

@@ -1,26 +1,45 @@
-"""Per-role budget windows (monthly, weekly, in cents): reserve before a call, settle after.
+"""Per-role budget windows (monthly, weekly, in cents) and per-task caps, over a budget store.
 
-``try_reserve`` checks every window of the role and takes the reservation in one step
-with no ``await`` in between, so on the event loop it is atomic: concurrent requests can
-never both see the same remaining budget. A reservation is the call's worst case
-(estimated input + ``max_tokens`` output); settling replaces it with the real cost, so a
-window can only be overshot when a provider bills more than its estimate — by at most
-one reservation. Settled spend is appended to the persisted ledger (see repository).
+:class:`BudgetLedger` knows which accounts (see :mod:`.budget_store`) a call is charged to: the
+task's, when the request names a task (its caps come with each request, 0 = none), then each
+budget window of the role. A call reserves its worst case on all of them in one atomic step,
+with ``max_tokens`` cut to what the tightest can pay (never under :data:`FLOOR_TOKENS`, or the
+call is refused), and settles with its real cost. So with providers that honour ``max_tokens`` a
+window or a task cap is never overshot; what a provider bills beyond its reservation is counted
+as an overrun (see the service). Settled spend of the windows is appended to the persisted
+usage ledger (see repository) and rebuilt from it at start; task accounts live in memory and
+are forgotten ``task_forget_after_s`` after their last call.
 """
 
 from __future__ import annotations
 
-import itertools
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from vapora_llm_router import metrics
+from vapora_llm_router.budget_store import (
+    EPSILON,
+    Account,
+    Ask,
+    BudgetStore,
+    Fit,
+    MemoryBudgetStore,
+    Refusal,
+    Reservation,
+    Usage,
+    fit,
+)
 from vapora_llm_router.config import BudgetConfig
+
+log = logging.getLogger("vapora.llm_router")
 
 NORMAL, NEAR_LIMIT, EXHAUSTED = "normal", "near_limit", "exhausted"
 WINDOWS = ("monthly", "weekly")
+# The smallest answer worth sending: a call whose budget cannot pay this many output tokens is refused.
+FLOOR_TOKENS = 16
 
 
 def window_start(window: str, now: datetime) -> datetime:
@@ -65,13 +84,6 @@ class WindowStatus:
 
 
 @dataclass(frozen=True, slots=True)
-class Reservation:
-    id: int
-    role: str
-    amount: float
-
-
-@dataclass(frozen=True, slots=True)
 class RoleState:
     role: str
     state: str
@@ -89,22 +101,54 @@ class RoleState:
         return max(self.windows, key=lambda w: w.utilization, default=None)
 
 
-class BudgetLedger:
-    """In-memory view of every role's spend; the store holds the settled records."""
+def task_key(task_id: str) -> str:
+    return f"task:{task_id}"
 
-    def __init__(self, config: BudgetConfig, clock: Callable[[], float] = time.time) -> None:
+
+def role_key(role: str, window: str, now: datetime) -> str:
+    return f"role:{role}:{window_key(window, now)}"
+
+
+class BudgetLedger:
+    """The router's budgets over a :class:`~.budget_store.BudgetStore` (in memory by default)."""
+
+    def __init__(
+        self, config: BudgetConfig, clock: Callable[[], float] = time.time, store: BudgetStore | None = None
+    ) -> None:
         self.config = config
         self._clock = clock
-        self._spent: dict[tuple[str, str], float] = {}
-        self._reserved: dict[str, float] = {}
-        self._ids = itertools.count(1)
+        self.store: BudgetStore = store if store is not None else MemoryBudgetStore(clock)
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)
 
     def load_spent(self, role: str, window: str, at: datetime, cents: float) -> None:
         """Seed a window's spend from the persisted ledger (at start)."""
-        self._spent[(role, window_key(window, at))] = cents
+        self.store.load(role_key(role, window, at), cents)
+
+    def accounts(self, role: str, *, task_id: str = "", cost_cap: float = 0.0, token_cap: int = 0) -> list[Account]:
+        """What a call is charged to: the task first (its refusal ends the call), then the role's windows."""
+        out = []
+        if task_id:
+            out.append(
+                Account(
+                    key=task_key(task_id),
+                    scope="task",
+                    owner=task_id,
+                    cost_cap=cost_cap if cost_cap > 0 else None,
+                    token_cap=token_cap if token_cap > 0 else None,
+                    forget_after_s=self.config.task_forget_after_s,
+                )
+            )
+        budget = self.config.roles.get(role)
+        if budget is not None:
+            now = self.now()
+            for window in WINDOWS:
+                limit = getattr(budget, f"{window}_cents")
+                if limit is not None:
+                    key = role_key(role, window, now)
+                    out.append(Account(key=key, scope="role", owner=role, window=window, cost_cap=float(limit)))
+        return out
 
     def status(self, role: str) -> RoleState:
         budget = self.config.roles.get(role)
@@ -116,12 +160,13 @@ class BudgetLedger:
             limit = getattr(budget, f"{window}_cents")
             if limit is None:
                 continue
+            usage = self.store.usage(role_key(role, window, now))
             windows.append(
                 WindowStatus(
                     window=window,
                     limit_cents=float(limit),
-                    spent_cents=self._spent.get((role, window_key(window, now)), 0.0),
-                    reserved_cents=self._reserved.get(role, 0.0),
+                    spent_cents=usage.spent_cents,
+                    reserved_cents=usage.reserved_cents,
                     resets_at=window_end(window, now),
                 )
             )
@@ -129,38 +174,29 @@ class BudgetLedger:
         state = EXHAUSTED if util >= 1.0 else NEAR_LIMIT if util >= self.config.near_limit else NORMAL
         return RoleState(role, state, tuple(windows))
 
-    def fits(self, role: str, amount: float) -> tuple[bool, str]:
-        """Would ``amount`` fit in every window of the role? And if not, why not."""
-        if amount <= 0:
-            return True, ""
-        for w in self.status(role).windows:
-            if w.used + amount > w.limit_cents:
-                return False, (
-                    f"estimate {amount:.4f}¢ exceeds the {w.window} budget of role {role} "
-                    f"(remaining {max(0.0, w.remaining):.4f}¢ of {w.limit_cents:g}¢)"
-                )
-        return True, ""
+    def task_usage(self, task_id: str) -> Usage:
+        return self.store.usage(task_key(task_id))
 
-    def try_reserve(self, role: str, amount: float) -> Reservation | None:
-        """Reserve ``amount`` in every window of the role, or None if it does not fit. Atomic."""
-        ok, _ = self.fits(role, amount)
-        if not ok:
-            return None
-        if amount > 0:
-            self._reserved[role] = self._reserved.get(role, 0.0) + amount
-        return Reservation(next(self._ids), role, max(0.0, amount))
+    def check(self, accounts: Sequence[Account], ask: Ask) -> Fit | Refusal:
+        """What :meth:`reserve` would decide now, reserving nothing (a dry run)."""
+        return fit(ask, ((a, self.store.usage(a.key)) for a in accounts))
 
-    def settle(self, reservation: Reservation, cost_cents: float) -> None:
-        """Replace the reservation with what the call really cost (0 when it failed)."""
-        role = reservation.role
-        if reservation.amount > 0:
-            left = self._reserved.get(role, 0.0) - reservation.amount
-            self._reserved[role] = left if left > 1e-9 else 0.0
-        if cost_cents > 0:
-            now = self.now()
-            for window in WINDOWS:
-                key = (role, window_key(window, now))
-                self._spent[key] = self._spent.get(key, 0.0) + cost_cents
+    async def reserve(self, accounts: Sequence[Account], ask: Ask) -> Reservation | Refusal:
+        return await self.store.reserve(accounts, ask)
+
+    async def settle(self, reservation: Reservation, cents: float, tokens: int, *, role: str, provider: str) -> None:
+        """Replace the reservation with what the call really cost, all of it: what a provider
+        bills above the reservation is spent too, and counted as an overrun."""
+        if cents > reservation.cents + EPSILON:
+            metrics.SETTLEMENT_OVERRUNS.labels(provider).inc()
+            metrics.SETTLEMENT_OVERRUN_CENTS.labels(provider).inc(cents - reservation.cents)
+            log.warning("%s billed %.6f¢ against a reservation of %.6f¢", provider, cents, reservation.cents)
+        await self.store.settle(reservation, cents, tokens)
+        self.publish_gauges(role)
+
+    async def release(self, reservation: Reservation, *, role: str) -> None:
+        """Drop the reservation of a call that billed nothing (its provider failed)."""
+        await self.store.release(reservation)
         self.publish_gauges(role)
 
     def publish_gauges(self, role: str | None = None) -> None:

@@ -87,9 +87,16 @@ class Price(_Strict):
     input_usd_per_mtok: float = Field(ge=0)
     output_usd_per_mtok: float = Field(ge=0)
 
+    @property
+    def input_cents_per_token(self) -> float:
+        return self.input_usd_per_mtok / 10_000  # 100 cents a dollar, 1e6 tokens a Mtok
+
+    @property
+    def output_cents_per_token(self) -> float:
+        return self.output_usd_per_mtok / 10_000
+
     def cost_cents(self, input_tokens: int, output_tokens: int) -> float:
-        usd = input_tokens * self.input_usd_per_mtok + output_tokens * self.output_usd_per_mtok
-        return usd / 1_000_000 * 100
+        return input_tokens * self.input_cents_per_token + output_tokens * self.output_cents_per_token
 
 
 def _default_providers() -> dict[str, ProviderConfig]:
@@ -139,6 +146,8 @@ class RoleBudget(_Strict):
 class BudgetConfig(_Strict):
     near_limit: float = Field(default=0.8, gt=0, le=1)
     roles: dict[str, RoleBudget] = Field(default_factory=dict)
+    # A task's spend (for its caps) is forgotten this long after its last call.
+    task_forget_after_s: float = Field(default=86400.0, gt=0)
 
 
 class PriceTable(_Strict):

@@ -11,8 +11,9 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from vapora.llm.v1 import llm_pb2, llm_pb2_grpc
 from vapora_llm_router.budget import RoleState
 from vapora_llm_router.providers.base import ChatTurn, ToolCall, ToolDefinition, ToolResult
+from vapora_llm_router.results import Decision, Result
 from vapora_llm_router.routing import RouteRequest
-from vapora_llm_router.service import Decision, Result, RouterService
+from vapora_llm_router.service import RouterService
 
 SERVICE_NAME = "vapora.llm.v1.LlmRouter"
 
@@ -59,6 +60,8 @@ def to_request(msg: llm_pb2.CompleteRequest) -> RouteRequest:
         tools=tuple(
             ToolDefinition(name=t.name, description=t.description, parameters_json=t.parameters_json) for t in msg.tools
         ),
+        task_cost_cap_cents=msg.task_cost_cap_cents,
+        task_token_cap=msg.task_token_cap,
     )
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from vapora_llm_router.config import PROVIDERS
+
 REQUESTS = Counter(
     "vapora_llm_requests_total",
     "Router requests by the provider that answered (or last failed), role and outcome.",
@@ -51,3 +53,38 @@ TOOL_CALLS = Counter(
     "Tool calls the models made, by provider and outcome (ok, malformed: sent back with an error).",
     ["provider", "outcome"],
 )
+SETTLEMENT_OVERRUNS = Counter(
+    "vapora_llm_settlement_overrun_total",
+    "Settlements above their reservation: the provider billed more than the call was allowed to cost.",
+    ["provider"],
+)
+SETTLEMENT_OVERRUN_CENTS = Counter(
+    "vapora_llm_settlement_overrun_cents_total",
+    "Cents billed above the reservations of overrun settlements (spent, and over what budgets promised).",
+    ["provider"],
+)
+RESERVATION_STOPS = Counter(
+    "vapora_llm_reservation_stops_total",
+    "Streams the router stopped because their output passed the reservation's max_tokens.",
+    ["provider"],
+)
+MAX_TOKENS_CAPPED = Counter(
+    "vapora_llm_max_tokens_capped_total",
+    "Calls sent with a smaller max_tokens than asked, because a budget could pay no more (scope: role, task).",
+    ["scope"],
+)
+TASK_CAP_REFUSALS = Counter(
+    "vapora_llm_task_cap_refusals_total",
+    "Calls refused because the task's cap could not pay a minimal answer (limit: cost, tokens).",
+    ["limit"],
+)
+
+# Every series an alert or a dashboard reads exists from the start, at 0.
+for _provider in PROVIDERS:
+    SETTLEMENT_OVERRUNS.labels(_provider)
+    SETTLEMENT_OVERRUN_CENTS.labels(_provider)
+    RESERVATION_STOPS.labels(_provider)
+for _scope in ("role", "task"):
+    MAX_TOKENS_CAPPED.labels(_scope)
+for _limit in ("cost", "tokens"):
+    TASK_CAP_REFUSALS.labels(_limit)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from vapora_llm_router.breaker import OPEN, Breakers
 from vapora_llm_router.budget import EXHAUSTED, NEAR_LIMIT, RoleState
-from vapora_llm_router.config import Config
+from vapora_llm_router.config import Config, Price
 from vapora_llm_router.providers.base import ChatTurn, ToolDefinition
 
 OFFLINE = "offline"
@@ -51,6 +51,8 @@ class RouteRequest:
     preferred_provider: str = ""
     preferred_model: str = ""
     tools: tuple[ToolDefinition, ...] = ()
+    task_cost_cap_cents: float = 0.0  # 0: no cap
+    task_token_cap: int = 0  # 0: no cap
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,7 @@ class Plan:
     reasons: list[str] = field(default_factory=list)
     budget: RoleState | None = None
     max_tokens: int = 0
+    input_tokens: int = 0  # the estimate every candidate's reservation starts from
 
 
 def _turn_chars(m: ChatTurn) -> int:
@@ -83,16 +86,22 @@ def estimate_input_tokens(req: RouteRequest) -> int:
     return chars // CHARS_PER_TOKEN + TOKENS_PER_MESSAGE * parts + tools + TOKENS_OVERHEAD
 
 
-def estimate_cents(config: Config, provider: str, model: str, input_tokens: int, max_tokens: int) -> float:
+FREE = Price(input_usd_per_mtok=0, output_usd_per_mtok=0)
+
+
+def price_of(config: Config, provider: str, model: str) -> Price:
+    """The model's price; free for offline and Ollama; the dearest known for an unknown paid model."""
     if provider in (OFFLINE, "ollama"):
-        return 0.0
+        return FREE
     price = config.price(model)
-    if price is None:  # unknown model of a paid provider: assume the dearest known price
+    if price is None:
         prices = list(config.prices.values())
-        if not prices:
-            return 0.0
-        price = max(prices, key=lambda p: p.input_usd_per_mtok + p.output_usd_per_mtok)
-    return price.cost_cents(input_tokens, max_tokens)
+        price = max(prices, key=lambda p: p.input_usd_per_mtok + p.output_usd_per_mtok) if prices else FREE
+    return price
+
+
+def estimate_cents(config: Config, provider: str, model: str, input_tokens: int, max_tokens: int) -> float:
+    return price_of(config, provider, model).cost_cents(input_tokens, max_tokens)
 
 
 class Router:
@@ -212,4 +221,6 @@ class Router:
                 ordered.append(cand(OFFLINE, primary_model if primary_name == OFFLINE else ""))
             elif not ordered:
                 reasons.append(f"skipped offline: {why}")
-        return Plan(candidates=ordered, reasons=reasons, budget=budget, max_tokens=max_tokens)
+        return Plan(
+            candidates=ordered, reasons=reasons, budget=budget, max_tokens=max_tokens, input_tokens=input_tokens
+        )

@@ -1,6 +1,8 @@
 """A request checked before anything is planned: every refusal is InvalidArgument naming the field.
 
 - ``max_tokens`` ≥ 0, ``temperature`` in [0, 2], known provider names.
+- Task caps: ``task_cost_cap_cents`` a finite number ≥ 0, ``task_token_cap`` ≥ 0, and a cap only
+  with a ``task_id`` (the router keeps a cap per task id).
 - Tools: at most :data:`MAX_TOOLS`; names match :data:`TOOL_NAME` (what every provider accepts)
   and are unique; a description of at most :data:`MAX_DESCRIPTION`; ``parameters_json`` of at
   most :data:`MAX_PARAMETERS` characters that is a JSON object schema (empty: no arguments).
@@ -14,6 +16,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import replace
 
@@ -38,6 +41,7 @@ def validate(req: RouteRequest, *, require_messages: bool = True) -> RouteReques
     for name, value in (("provider_override", req.provider_override), ("preferred_provider", req.preferred_provider)):
         if value and value not in PROVIDERS:
             raise InvalidArgument(f"{name}: unknown provider {value!r}; known: {', '.join(PROVIDERS)}")
+    _check_caps(req)
     tools = validate_tools(req.tools)
     system = [req.system] if req.system else []
     turns: list[tuple[int, ChatTurn]] = []
@@ -58,6 +62,16 @@ def validate(req: RouteRequest, *, require_messages: bool = True) -> RouteReques
     if not tools and any(t.tool_calls for t in checked):
         raise InvalidArgument("tools: the conversation has tool calls, so the request must define its tools")
     return replace(req, system="\n\n".join(system), messages=tuple(checked), tools=tools)
+
+
+def _check_caps(req: RouteRequest) -> None:
+    cost, tokens = req.task_cost_cap_cents, req.task_token_cap
+    if not (math.isfinite(cost) and cost >= 0):
+        raise InvalidArgument(f"task_cost_cap_cents must be a number ≥ 0 (0: no cap), got {cost}")
+    if tokens < 0:
+        raise InvalidArgument(f"task_token_cap must be ≥ 0 (0: no cap), got {tokens}")
+    if (cost or tokens) and not req.task_id:
+        raise InvalidArgument("task_id: required with task_cost_cap_cents or task_token_cap (caps are kept per task)")
 
 
 def validate_tools(tools: tuple[ToolDefinition, ...]) -> tuple[ToolDefinition, ...]:

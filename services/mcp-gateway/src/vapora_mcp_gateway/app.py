@@ -1,23 +1,32 @@
-"""The mcp-gateway process: store, bus, MCP server sessions, gRPC and the MCP endpoint."""
+"""The mcp-gateway process: store, bus, MCP server sessions, gRPC and the MCP endpoint.
+
+``root_resolver`` answers the work root (worktree) of a job for ``scope = "worktree"`` servers;
+the default has none. :meth:`McpApp.release_root` closes a root's sessions when its job ends.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from pathlib import Path
 
 from mcp import types as mcp_types
 
 from vapora.mcp.v1 import mcp_pb2_grpc
 from vapora_core.bus import Bus
 from vapora_core.grpc import GrpcServer
+from vapora_core.jobtoken import VERIFY_KEY_SETTING, JobVerifier
 from vapora_core.metrics import Readiness
 from vapora_core.store import Store
 from vapora_mcp_gateway.catalogue import Catalogue
 from vapora_mcp_gateway.config import McpConfig, load_config
 from vapora_mcp_gateway.events import CallPublisher
-from vapora_mcp_gateway.grpc_server import SERVICE_NAME, McpGatewayServicer
-from vapora_mcp_gateway.mcp_endpoint import McpHttpEndpoint, require_token_beyond_loopback
+from vapora_mcp_gateway.grpc_server import LIMITS, SERVICE_NAME, McpGatewayServicer
+from vapora_mcp_gateway.identity import Authenticator
+from vapora_mcp_gateway.mcp_endpoint import McpHttpEndpoint
 from vapora_mcp_gateway.pool import ConnectionPool
 from vapora_mcp_gateway.repository import NAMESPACE, SCHEMA, Repository
+from vapora_mcp_gateway.roots import NoRoots, RootResolver
 from vapora_mcp_gateway.service import GatewayService, tool_from_mcp
 from vapora_mcp_gateway.settings import McpSettings
 
@@ -25,8 +34,11 @@ log = logging.getLogger("vapora.mcp.app")
 
 
 class McpApp:
-    def __init__(self, settings: McpSettings, *, ping_interval_s: float = 5.0) -> None:
+    def __init__(
+        self, settings: McpSettings, *, ping_interval_s: float = 5.0, root_resolver: RootResolver | None = None
+    ) -> None:
         self.settings = settings
+        self.root_resolver: RootResolver = root_resolver or NoRoots()
         self.readiness = Readiness(settings.service_name)
         self._ping_interval_s = ping_interval_s
         self.store: Store | None = None
@@ -40,11 +52,11 @@ class McpApp:
 
     def load_config(self) -> McpConfig:
         s = self.settings
-        return load_config(s.config_path(), data_dir=s.data_dir, config_dir=s.config_dir)
+        return load_config(s.config_path(), data_dir=s.data_dir, config_dir=s.config_dir, tools_dir=s.tools_path())
 
     async def start(self) -> None:
         s = self.settings
-        require_token_beyond_loopback(s.mcp_http_host, s.mcp_http_token)
+        auth = Authenticator(JobVerifier.from_setting(s.job_verify_key, setting=VERIFY_KEY_SETTING))
         config = self.load_config()
         self.store = Store.from_settings(s, NAMESPACE)
         await self.store.open(SCHEMA)
@@ -53,10 +65,23 @@ class McpApp:
         self.bus = Bus.from_settings(s)
         await self.bus.start()
         self.pool = pool = ConnectionPool(
-            on_tools=self._on_tools, on_state=self._on_state, ping_interval_s=self._ping_interval_s
+            on_tools=self._on_tools,
+            on_state=self._on_state,
+            probe_dir=s.data_dir / f"{s.service_name}-probe-root",
+            root_idle_s=s.mcp_root_idle_s,
+            ping_interval_s=self._ping_interval_s,
         )
-        self.service = GatewayService(config, self._catalogue, pool.get, repo, CallPublisher(self.bus))
+        self.service = GatewayService(
+            config,
+            self._catalogue,
+            pool,
+            repo,
+            CallPublisher(self.bus),
+            roots=self.root_resolver,
+            max_result_bytes=s.mcp_max_result_bytes,
+        )
         await pool.apply(config)
+        pool.start()
         up = await pool.wait_up(s.mcp_start_wait_s)
         for name, ok in up.items():
             if not ok:
@@ -65,10 +90,11 @@ class McpApp:
             s.service_name,
             s.grpc_host,
             s.grpc_port,
-            [(mcp_pb2_grpc.add_McpGatewayServicer_to_server, McpGatewayServicer(self.service), SERVICE_NAME)],
+            [(mcp_pb2_grpc.add_McpGatewayServicer_to_server, McpGatewayServicer(self.service, auth), SERVICE_NAME)],
+            limits=LIMITS,
         )
         await self.grpc.start()
-        self.http = McpHttpEndpoint(self.service, s.mcp_http_host, s.mcp_http_port, token=s.mcp_http_token)
+        self.http = McpHttpEndpoint(self.service, auth, s.mcp_http_host, s.mcp_http_port)
         await self.http.start()
         log.info(
             "mcp-gateway serving gRPC on %s:%d and MCP on %s",
@@ -84,6 +110,12 @@ class McpApp:
             return
         self.service.config = config
         await self.pool.apply(config)
+
+    async def release_root(self, root: Path) -> int:
+        """Close the worktree servers' sessions of ``root`` (its job is done); how many were open."""
+        if self.pool is None:
+            return 0
+        return await self.pool.release_root(await asyncio.to_thread(root.resolve))
 
     async def stop(self) -> None:
         grace = self.settings.shutdown_grace_s

@@ -1,8 +1,10 @@
 """config/mcp.toml: the MCP servers the gateway reaches, validated at load.
 
-Every error names the file and the field. ``{python}``, ``{data_dir}`` and ``{config_dir}``
-in ``command``, ``args``, ``env``, ``cwd`` and ``url`` become this process's interpreter,
-``VAPORA_DATA_DIR`` and ``VAPORA_CONFIG_DIR``, so a server runs the same from any cwd.
+Every error names the file and the field. ``{python}``, ``{data_dir}``, ``{config_dir}`` and
+``{tools_dir}`` in ``command``, ``args``, ``env``, ``cwd`` and ``url`` become this process's
+interpreter, ``VAPORA_DATA_DIR``, ``VAPORA_CONFIG_DIR`` and ``VAPORA_MCP_TOOLS_DIR``, so a server
+runs the same from any cwd. ``{root}`` is left for the gateway: a ``scope = "worktree"`` server
+runs once per work root (a job's worktree), with ``{root}`` replaced by that root's path.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from vapora_core.errors import ConfigError
 
 SERVER_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 ALL_WORKSPACES = "*"
+ROOT = "{root}"
 
 
 class ServerConfig(BaseModel):
@@ -32,10 +35,14 @@ class ServerConfig(BaseModel):
     env: dict[str, str] = Field(default_factory=dict)
     cwd: str = ""
     url: str = ""
-    timeout_s: float = Field(default=30.0, gt=0, le=600)
+    timeout_s: float = Field(default=30.0, gt=0, le=3600)
     start_timeout_s: float = Field(default=30.0, gt=0, le=600)
     workspaces: tuple[str, ...] = (ALL_WORKSPACES,)
     description: str = ""
+    scope: Literal["shared", "worktree"] = "shared"
+    # A worktree server's argument the gateway sets to the root on every call (e.g. git's
+    # repo_path); it is left out of the tool's schema as agents see it.
+    root_argument: str = ""
 
     @field_validator("name")
     @classmethod
@@ -59,14 +66,47 @@ class ServerConfig(BaseModel):
             raise ValueError("a stdio server needs a command")
         if self.transport == "streamable-http" and not self.url.startswith(("http://", "https://")):
             raise ValueError("a streamable-http server needs an http(s) url")
+        uses_root = any(ROOT in v for v in self._launch_strings())
+        if self.scope == "worktree":
+            if self.transport != "stdio":
+                raise ValueError("a worktree server runs over stdio (one process per root)")
+            if not uses_root:
+                raise ValueError("a worktree server must use {root} in its command, args, env or cwd")
+        elif uses_root:
+            raise ValueError('{root} is only for servers with scope = "worktree"')
+        elif self.root_argument:
+            raise ValueError('root_argument is only for servers with scope = "worktree"')
         return self
+
+    def _launch_strings(self) -> list[str]:
+        return [self.command, *self.args, *self.env.values(), self.cwd, self.url]
+
+    def for_root(self, root: Path) -> ServerConfig:
+        """This server's launch with ``{root}`` replaced by ``root``."""
+        where = str(root)
+        return self.model_copy(
+            update={
+                "command": self.command.replace(ROOT, where),
+                "args": tuple(a.replace(ROOT, where) for a in self.args),
+                "env": {k: v.replace(ROOT, where) for k, v in self.env.items()},
+                "cwd": self.cwd.replace(ROOT, where),
+            }
+        )
 
     def allows(self, workspace_id: str) -> bool:
         return ALL_WORKSPACES in self.workspaces or workspace_id in self.workspaces
 
     def launch_key(self) -> tuple[object, ...]:
         """What a running connection depends on: when it changes, the server restarts."""
-        return (self.transport, self.command, self.args, tuple(sorted(self.env.items())), self.cwd, self.url)
+        return (
+            self.transport,
+            self.scope,
+            self.command,
+            self.args,
+            tuple(sorted(self.env.items())),
+            self.cwd,
+            self.url,
+        )
 
 
 class McpConfig(BaseModel):
@@ -100,7 +140,9 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
     return out
 
 
-def parse_config(text: str, *, source: str, data_dir: Path, config_dir: Path) -> McpConfig:
+def parse_config(
+    text: str, *, source: str, data_dir: Path, config_dir: Path, tools_dir: Path | None = None
+) -> McpConfig:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -109,6 +151,7 @@ def parse_config(text: str, *, source: str, data_dir: Path, config_dir: Path) ->
         "python": sys.executable,
         "data_dir": str(data_dir.resolve()),
         "config_dir": str(config_dir.resolve()),
+        "tools_dir": str((tools_dir or config_dir.parent / "tools").resolve()),
     }
     servers = raw.get("servers", [])
     if isinstance(servers, list):
@@ -140,9 +183,9 @@ def parse_config(text: str, *, source: str, data_dir: Path, config_dir: Path) ->
         raise ConfigError(message, source=source, field=field) from exc
 
 
-def load_config(path: Path, *, data_dir: Path, config_dir: Path) -> McpConfig:
+def load_config(path: Path, *, data_dir: Path, config_dir: Path, tools_dir: Path | None = None) -> McpConfig:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror or exc}", source=str(path)) from exc
-    return parse_config(text, source=str(path), data_dir=data_dir, config_dir=config_dir)
+    return parse_config(text, source=str(path), data_dir=data_dir, config_dir=config_dir, tools_dir=tools_dir)

@@ -44,6 +44,10 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+async def ignore_state(server: str, up: bool, error: str) -> None:
+    """The state callback of sessions that are not the server's own (probes, per-root sessions)."""
+
+
 def backoff(attempt: int, maximum: float) -> float:
     return float(min(maximum, 0.2 * 2**attempt))
 

@@ -1,21 +1,16 @@
 """The aggregated tool catalogue served as an MCP server over streamable HTTP (``/mcp``).
 
-Tools are named ``<server>.<tool>``. The caller says who it is in headers:
-``X-Vapora-Workspace-Id`` (required to call), ``X-Vapora-Agent-Id``, ``X-Vapora-Task-Id``.
-Calls go through :class:`GatewayService`, so they land in the same call log.
-
-With a token (``VAPORA_MCP_HTTP_TOKEN``), every request must carry ``Authorization: Bearer
-<token>``; any other answers 401 before it reaches the MCP server. Listening beyond loopback
-without a token is refused at start: the workspace headers are trusted, so the endpoint must
-only be reachable by callers that hold the token.
+Tools are named ``<server>.<tool>``. Every HTTP request must carry ``Authorization: Bearer <job
+token>`` (the coordinator's signed job token, :mod:`vapora_core.jobtoken`); any other answers 401
+with the reason before it reaches the MCP server. The caller's workspace, agent and task come
+from the verified token only: it lists, and may call, the tools its token allows. Calls go
+through :class:`GatewayService`, so they land in the same call log (``via = "mcp-http"``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
-import ipaddress
 import json
 import logging
 import socket
@@ -31,31 +26,27 @@ from mcp_types import INVALID_PARAMS
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from vapora_core.errors import ConfigError, NotFound, Unavailable, VaporaError
+from vapora_core.errors import NotFound, Unauthenticated, Unavailable, VaporaError
+from vapora_mcp_gateway.identity import Authenticator
 from vapora_mcp_gateway.models import CallContext
 from vapora_mcp_gateway.service import GatewayService
 
 log = logging.getLogger("vapora.mcp.endpoint")
 
-WORKSPACE_HEADER = "x-vapora-workspace-id"
-AGENT_HEADER = "x-vapora-agent-id"
-TASK_HEADER = "x-vapora-task-id"
 PATH = "/mcp"
+VIA = "mcp-http"
 
 
-def _header(ctx: ServerRequestContext[Any, Any], name: str) -> str:
-    request = ctx.request
-    headers = getattr(request, "headers", None)
-    if headers is None:
-        return ""
-    return str(headers.get(name, "")).strip()
+def _caller(auth: Authenticator, ctx: ServerRequestContext[Any, Any]) -> CallContext:
+    headers = getattr(ctx.request, "headers", None)
+    return auth.caller(str(headers.get("authorization", "")) if headers is not None else "", via=VIA)
 
 
-def build_server(service: GatewayService) -> Server[Any]:
+def build_server(service: GatewayService, auth: Authenticator) -> Server[Any]:
     async def list_tools(
         ctx: ServerRequestContext[Any, Any], params: mcp_types.PaginatedRequestParams | None
     ) -> mcp_types.ListToolsResult:
-        tools = service.list_tools(_header(ctx, WORKSPACE_HEADER))
+        tools = service.list_tools(_caller(auth, ctx))
         return mcp_types.ListToolsResult(
             tools=[
                 mcp_types.Tool(
@@ -71,16 +62,8 @@ def build_server(service: GatewayService) -> Server[Any]:
         ctx: ServerRequestContext[Any, Any], params: mcp_types.CallToolRequestParams
     ) -> mcp_types.CallToolResult:
         server, _, tool = params.name.partition(".")
-        call = CallContext(
-            workspace_id=_header(ctx, WORKSPACE_HEADER),
-            agent_id=_header(ctx, AGENT_HEADER),
-            task_id=_header(ctx, TASK_HEADER),
-            via="mcp-http",
-        )
-        if not call.workspace_id:
-            return _error(f"header X-Vapora-Workspace-Id is required to call {params.name}")
         try:
-            result = await service.call_tool(server, tool, params.arguments or {}, call)
+            result = await service.call_tool(server, tool, params.arguments or {}, _caller(auth, ctx))
         except NotFound as exc:
             raise MCPError(code=INVALID_PARAMS, message=f"Unknown tool {params.name!r}: {exc.message}") from exc
         except VaporaError as exc:
@@ -107,39 +90,27 @@ def _error(text: str) -> mcp_types.CallToolResult:
     return mcp_types.CallToolResult(content=[mcp_types.TextContent(type="text", text=text)], is_error=True)
 
 
-class BearerToken:
-    """ASGI middleware: an HTTP request without ``Authorization: Bearer <token>`` answers 401."""
+class JobTokenAuth:
+    """ASGI middleware: an HTTP request without a valid job token answers 401 with the reason."""
 
-    def __init__(self, app: ASGIApp, token: str) -> None:
+    def __init__(self, app: ASGIApp, auth: Authenticator) -> None:
         self.app = app
-        self.expected = f"Bearer {token}".encode()
+        self.auth = auth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             given = next((v for k, v in scope["headers"] if k == b"authorization"), b"")
-            if not hmac.compare_digest(given, self.expected):
-                what = "a wrong bearer token" if given else "no Authorization header"
+            try:
+                self.auth.caller(given.decode("latin-1"), via=VIA)
+            except Unauthenticated as exc:
                 refused = JSONResponse(
-                    {"error": f"the MCP endpoint needs Authorization: Bearer <VAPORA_MCP_HTTP_TOKEN>; got {what}"},
+                    {"error": f"the MCP endpoint needs Authorization: Bearer <job token>: {exc.message}"},
                     status_code=401,
                     headers={"WWW-Authenticate": 'Bearer realm="vapora-mcp"'},
                 )
                 await refused(scope, receive, send)
                 return
         await self.app(scope, receive, send)
-
-
-def require_token_beyond_loopback(host: str, token: str) -> None:
-    """Refuse to serve the endpoint beyond loopback without a token (checked before anything starts)."""
-    if token or host == "localhost":
-        return
-    with contextlib.suppress(ValueError):
-        if ipaddress.ip_address(host).is_loopback:
-            return
-    raise ConfigError(
-        f"the MCP endpoint would listen on {host} with no token; set VAPORA_MCP_HTTP_TOKEN (or bind it to loopback)",
-        field="VAPORA_MCP_HTTP_TOKEN",
-    )
 
 
 class _Uvicorn(uvicorn.Server):
@@ -153,10 +124,10 @@ class _Uvicorn(uvicorn.Server):
 class McpHttpEndpoint:
     """uvicorn serving the MCP server's Starlette app on ``host:port`` (0 = a free port)."""
 
-    def __init__(self, service: GatewayService, host: str, port: int, *, token: str = "") -> None:
+    def __init__(self, service: GatewayService, auth: Authenticator, host: str, port: int) -> None:
         self._service = service
+        self._auth = auth
         self._host = host
-        self._token = token
         self.port = port
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
@@ -177,9 +148,10 @@ class McpHttpEndpoint:
                 "set VAPORA_MCP_HTTP_PORT (0 picks a free port)"
             ) from exc
         self.port = sock.getsockname()[1]
-        app: ASGIApp = build_server(self._service).streamable_http_app(streamable_http_path=PATH, host=self._host)
-        if self._token:
-            app = BearerToken(app, self._token)
+        app: ASGIApp = JobTokenAuth(
+            build_server(self._service, self._auth).streamable_http_app(streamable_http_path=PATH, host=self._host),
+            self._auth,
+        )
         config = uvicorn.Config(
             app,
             log_config=None,

@@ -24,4 +24,5 @@ def call_message(rec: CallRecord) -> mcp_pb2.McpCall:
         outcome=rec.outcome,
         via=rec.via,
         error=rec.error,
+        job_id=rec.job_id,
     )

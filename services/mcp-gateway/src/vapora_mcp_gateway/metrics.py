@@ -7,7 +7,8 @@ from prometheus_client import Counter, Gauge, Histogram
 CALLS = Counter(
     "vapora_mcp_calls_total",
     "Tool calls through the gateway, by server, tool and outcome "
-    "(ok, tool_error, invalid_argument, permission_denied, not_found, timeout, unavailable, error).",
+    "(ok, tool_error, invalid_argument, permission_denied, not_found, failed_precondition, timeout,"
+    " unavailable, error).",
     ["server", "tool", "outcome"],
 )
 CALL_SECONDS = Histogram(
@@ -22,4 +23,14 @@ SERVER_RESTARTS = Counter(
 )
 PUBLISH_FAILURES = Counter(
     "vapora_mcp_publish_failures_total", "McpCall events that could not be published.", ["server"]
+)
+RESULTS_TRUNCATED = Counter(
+    "vapora_mcp_results_truncated_total",
+    "Tool results cut to VAPORA_MCP_MAX_RESULT_BYTES before they were returned, by server.",
+    ["server"],
+)
+UNAUTHENTICATED = Counter(
+    "vapora_mcp_unauthenticated_total",
+    "Requests refused for a missing, malformed, forged or expired job token, by how they came in.",
+    ["via"],
 )

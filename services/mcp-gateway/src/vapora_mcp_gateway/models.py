@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from vapora_core.jobtoken import JobClaims
+
 
 @dataclass(frozen=True, slots=True)
 class ToolInfo:
@@ -21,12 +23,26 @@ class ToolInfo:
 
 @dataclass(frozen=True, slots=True)
 class CallContext:
-    """Who is calling: every call belongs to a workspace."""
+    """Who is calling, as its verified job token says, and how the call came in."""
 
-    workspace_id: str
-    agent_id: str = ""
-    task_id: str = ""
+    claims: JobClaims
     via: str = "grpc"
+
+    @property
+    def workspace_id(self) -> str:
+        return self.claims.workspace_id
+
+    @property
+    def agent_id(self) -> str:
+        return self.claims.agent_id
+
+    @property
+    def task_id(self) -> str:
+        return self.claims.task_id
+
+    @property
+    def job_id(self) -> str:
+        return self.claims.job_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +52,7 @@ class CallResult:
     structured_json: str = ""
     latency_ms: int = 0
     call_id: str = ""
+    truncated: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,3 +69,4 @@ class CallRecord:
     outcome: str
     via: str
     error: str = ""
+    job_id: str = ""

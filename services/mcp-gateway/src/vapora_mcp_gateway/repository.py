@@ -35,6 +35,7 @@ def _record(row: dict[str, Any]) -> CallRecord:
         outcome=row.get("outcome", ""),
         via=row.get("via", ""),
         error=row.get("error", ""),
+        job_id=row.get("job_id", ""),
     )
 
 
@@ -96,6 +97,7 @@ class Repository:
                     "outcome": rec.outcome,
                     "via": rec.via,
                     "error": rec.error,
+                    "job_id": rec.job_id,
                 },
             },
         )

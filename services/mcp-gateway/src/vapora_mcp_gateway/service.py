@@ -1,33 +1,43 @@
-"""The gateway's domain: which tools a workspace may see and call, and the call log.
+"""The gateway's domain: which tools an agent may see and call, and the call log.
 
-Plain classes; the connections, the repository and the event publisher are injected.
+Every list and call is on behalf of a verified caller (:class:`CallContext`, from its job
+token). An agent sees, and may call, only the tools its token's ``tools`` allow (exact names or
+``server.*``) on servers its workspace may use. Plain classes; the sessions, the root resolver,
+the repository and the event publisher are injected.
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 from mcp import types as mcp_types
 
 from vapora_core.errors import (
     DeadlineExceeded,
+    FailedPrecondition,
     InvalidArgument,
     NotFound,
     PermissionDenied,
     Unavailable,
     VaporaError,
 )
+from vapora_core.store_guard import scrub
 from vapora_mcp_gateway import metrics
 from vapora_mcp_gateway.arguments import check_arguments, parse_arguments
 from vapora_mcp_gateway.catalogue import Catalogue
 from vapora_mcp_gateway.config import McpConfig, ServerConfig
 from vapora_mcp_gateway.models import CallContext, CallRecord, CallResult, ToolInfo
+from vapora_mcp_gateway.results import cut, result_text
+from vapora_mcp_gateway.roots import RootResolver, bind_root_argument, root_of, schema_without
+from vapora_mcp_gateway.views import allows
 
 log = logging.getLogger("vapora.mcp.service")
 
@@ -42,6 +52,14 @@ class ToolCaller(Protocol):
     async def call_tool(self, tool: str, arguments: dict[str, Any]) -> mcp_types.CallToolResult: ...
 
 
+class Sessions(Protocol):
+    """The shared servers' sessions by name, and worktree servers' sessions per root."""
+
+    def get(self, name: str) -> ToolCaller | None: ...
+
+    def session(self, config: ServerConfig, root: Path) -> contextlib.AbstractAsyncContextManager[ToolCaller]: ...
+
+
 class CallLog(Protocol):
     async def record_call(self, rec: CallRecord) -> None: ...
 
@@ -51,6 +69,13 @@ class CallLog(Protocol):
 
 
 Publish = Callable[[CallRecord], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class ServerState:
+    name: str
+    scope: str
+    tools_known: bool
 
 
 def _outcome(exc: VaporaError) -> str:
@@ -64,24 +89,15 @@ def _outcome(exc: VaporaError) -> str:
         return "invalid_argument"
     if isinstance(exc, NotFound):
         return "not_found"
+    if isinstance(exc, FailedPrecondition):
+        return "failed_precondition"
     return "error"
 
 
-def result_text(result: mcp_types.CallToolResult) -> tuple[str, str]:
-    """(text parts joined, structured content as JSON)."""
-    parts: list[str] = []
-    for block in result.content:
-        if isinstance(block, mcp_types.TextContent):
-            parts.append(block.text)
-        else:
-            mime = getattr(block, "mime_type", "") or ""
-            parts.append(f"[{block.type}{' ' + mime if mime else ''}]")
-    structured = json.dumps(result.structured_content) if result.structured_content is not None else ""
-    return "\n".join(parts), structured
-
-
 def tool_from_mcp(server: str, tool: mcp_types.Tool) -> ToolInfo:
-    return ToolInfo(server=server, name=tool.name, description=tool.description or "", input_schema=tool.input_schema)
+    return ToolInfo(
+        server=server, name=scrub(tool.name), description=scrub(tool.description or ""), input_schema=tool.input_schema
+    )
 
 
 class GatewayService:
@@ -91,57 +107,91 @@ class GatewayService:
         self,
         config: McpConfig,
         catalogue: Catalogue,
-        callers: Callable[[str], ToolCaller | None],
+        sessions: Sessions,
         call_log: CallLog,
         publish: Publish,
+        *,
+        roots: RootResolver,
+        max_result_bytes: int = 1_048_576,
     ) -> None:
         self.config = config
         self.catalogue = catalogue
-        self._callers = callers
+        self._sessions = sessions
         self._log = call_log
         self._publish = publish
+        self._roots = roots
+        self._max_result_bytes = max_result_bytes
 
     # -- listing -----------------------------------------------------------------------
 
-    def _permitted(self, cfg: ServerConfig, workspace_id: str) -> bool:
-        # Without a workspace only servers open to every workspace are visible.
-        return cfg.allows(workspace_id) if workspace_id else "*" in cfg.workspaces
+    def _available(self, cfg: ServerConfig) -> bool:
+        if cfg.scope == "worktree":
+            return self.catalogue.known(cfg.name)  # a session starts per root on first use
+        caller = self._sessions.get(cfg.name)
+        return caller is not None and caller.up
 
-    def list_tools(self, workspace_id: str, server: str = "") -> list[tuple[ToolInfo, bool]]:
-        """(tool, available) for the servers ``workspace_id`` may use; ``server`` filters."""
+    def _presented(self, cfg: ServerConfig) -> list[tuple[ToolInfo, bool]]:
+        available = self._available(cfg)
+        return [
+            (replace(t, input_schema=schema_without(t.input_schema, cfg.root_argument)), available)
+            for t in self.catalogue.tools(cfg.name)
+        ]
+
+    def _server(self, server: str) -> ServerConfig:
         enabled = self.config.enabled()
+        cfg = enabled.get(server)
+        if cfg is None:
+            raise NotFound(f"no MCP server named {server!r}; configured: {', '.join(enabled) or 'none'}")
+        return cfg
+
+    def list_tools(self, ctx: CallContext, server: str = "") -> list[tuple[ToolInfo, bool]]:
+        """(tool, available) the caller may call; ``server`` filters."""
         if server:
-            cfg = enabled.get(server)
-            if cfg is None:
-                raise NotFound(f"no MCP server named {server!r}; configured: {', '.join(enabled) or 'none'}")
-            if not self._permitted(cfg, workspace_id):
-                raise PermissionDenied(f"workspace {workspace_id!r} may not use MCP server {server!r}")
+            cfg = self._server(server)
+            if not cfg.allows(ctx.workspace_id):
+                raise PermissionDenied(f"workspace {ctx.workspace_id!r} may not use MCP server {server!r}")
             chosen = [cfg]
         else:
-            chosen = [cfg for cfg in enabled.values() if self._permitted(cfg, workspace_id)]
-        out: list[tuple[ToolInfo, bool]] = []
-        for cfg in chosen:
-            caller = self._callers(cfg.name)
-            available = caller is not None and caller.up
-            out.extend((tool, available) for tool in self.catalogue.tools(cfg.name))
-        return out
+            chosen = [cfg for cfg in self.config.enabled().values() if cfg.allows(ctx.workspace_id)]
+        return [
+            (tool, available)
+            for cfg in chosen
+            for tool, available in self._presented(cfg)
+            if allows(ctx.claims.tools, tool.server, tool.name)
+        ]
+
+    def list_catalogue(self) -> tuple[list[tuple[ToolInfo, bool]], list[ServerState]]:
+        """Every tool of every enabled server, unfiltered: names and schemas, for start-up checks."""
+        enabled = self.config.enabled().values()
+        tools = [pair for cfg in enabled for pair in self._presented(cfg)]
+        servers = [ServerState(cfg.name, cfg.scope, self.catalogue.known(cfg.name)) for cfg in enabled]
+        return tools, servers
 
     # -- calling -----------------------------------------------------------------------
 
     def _resolve(self, server: str, tool: str) -> tuple[ServerConfig, ToolInfo | None]:
-        cfg = self.config.enabled().get(server)
-        if cfg is None:
-            raise NotFound(f"no MCP server named {server!r}; configured: {', '.join(self.config.enabled()) or 'none'}")
+        cfg = self._server(server)
         info = self.catalogue.get(server, tool)
         if info is None and self.catalogue.known(server):
             raise NotFound(f"MCP server {server!r} has no tool {tool!r}")
         return cfg, info
 
+    @contextlib.asynccontextmanager
+    async def _caller(self, cfg: ServerConfig, ctx: CallContext) -> AsyncIterator[tuple[ToolCaller, Path | None]]:
+        """The session a call runs on, and the root (None for shared servers)."""
+        if cfg.scope == "shared":
+            caller = self._sessions.get(cfg.name)
+            if caller is None:
+                raise Unavailable(f"MCP server {cfg.name!r} is not connected yet")
+            yield caller, None
+            return
+        root = await root_of(self._roots, ctx.claims)
+        async with self._sessions.session(cfg, root) as session:
+            yield session, root
+
     async def call_tool(
         self, server: str, tool: str, arguments: str | Mapping[str, Any] | None, ctx: CallContext
     ) -> CallResult:
-        if not ctx.workspace_id:
-            raise InvalidArgument("workspace_id is required: every call belongs to a workspace")
         if not server or not tool:
             raise InvalidArgument("server and tool are required")
         try:
@@ -155,53 +205,77 @@ class GatewayService:
         try:
             if not cfg.allows(ctx.workspace_id):
                 raise PermissionDenied(f"workspace {ctx.workspace_id!r} may not use MCP server {server!r}")
+            if not allows(ctx.claims.tools, server, tool):
+                raise PermissionDenied(f"agent {ctx.agent_id!r} may not call {server}.{tool}: not in its allowed_tools")
             args = parse_arguments(arguments)
-            caller = self._callers(server)
-            if info is None or caller is None:
+            if info is None:
                 raise Unavailable(f"MCP server {server!r} is not connected yet; its tools are unknown")
-            check_arguments(info, args)
-            result = await caller.call_tool(tool, args)
+            async with self._caller(cfg, ctx) as (caller, root):
+                if root is not None:
+                    args = bind_root_argument(args, cfg.root_argument, root, info.scoped_name)
+                check_arguments(info, args)
+                result = await caller.call_tool(tool, args)
         except VaporaError as exc:
-            latency = int((time.perf_counter() - started) * 1000)
-            await self._finish(
-                CallRecord(
-                    id=call_id,
-                    server=server,
-                    tool=tool,
-                    workspace_id=ctx.workspace_id,
-                    agent_id=ctx.agent_id,
-                    task_id=ctx.task_id,
-                    is_error=True,
-                    latency_ms=latency,
-                    at=at,
-                    outcome=_outcome(exc),
-                    via=ctx.via,
-                    error=exc.message[:MAX_ERROR_TEXT],
-                )
-            )
+            rec = self._record(call_id=call_id, server=server, tool=tool, ctx=ctx, started=started, at=at, exc=exc)
+            await self._finish(rec)
             raise
         elapsed = time.perf_counter() - started
         metrics.CALL_SECONDS.labels(server).observe(elapsed)
-        text, structured = result_text(result)
-        latency = int(elapsed * 1000)
-        await self._finish(
-            CallRecord(
-                id=call_id,
-                server=server,
-                tool=tool,
-                workspace_id=ctx.workspace_id,
-                agent_id=ctx.agent_id,
-                task_id=ctx.task_id,
-                is_error=result.is_error,
-                latency_ms=latency,
-                at=at,
-                outcome="tool_error" if result.is_error else "ok",
-                via=ctx.via,
-                error=text[:MAX_ERROR_TEXT] if result.is_error else "",
-            )
+        full_text, full_structured = result_text(result)
+        text, structured, truncated = cut(full_text, full_structured, self._max_result_bytes)
+        if truncated:
+            metrics.RESULTS_TRUNCATED.labels(server).inc()
+        rec = self._record(
+            call_id=call_id,
+            server=server,
+            tool=tool,
+            ctx=ctx,
+            started=started,
+            at=at,
+            tool_error=text if result.is_error else None,
         )
+        await self._finish(rec)
         return CallResult(
-            is_error=result.is_error, text=text, structured_json=structured, latency_ms=latency, call_id=call_id
+            is_error=result.is_error,
+            text=text,
+            structured_json=structured,
+            latency_ms=rec.latency_ms,
+            call_id=call_id,
+            truncated=truncated,
+        )
+
+    def _record(
+        self,
+        *,
+        call_id: str,
+        server: str,
+        tool: str,
+        ctx: CallContext,
+        started: float,
+        at: datetime,
+        exc: VaporaError | None = None,
+        tool_error: str | None = None,
+    ) -> CallRecord:
+        if exc is not None:
+            outcome, error = _outcome(exc), exc.message
+        elif tool_error is not None:
+            outcome, error = "tool_error", tool_error
+        else:
+            outcome, error = "ok", ""
+        return CallRecord(
+            id=call_id,
+            server=server,
+            tool=tool,
+            workspace_id=ctx.workspace_id,
+            agent_id=ctx.agent_id,
+            task_id=ctx.task_id,
+            job_id=ctx.job_id,
+            is_error=outcome != "ok",
+            latency_ms=int((time.perf_counter() - started) * 1000),
+            at=at,
+            outcome=outcome,
+            via=ctx.via,
+            error=error[:MAX_ERROR_TEXT],
         )
 
     async def _finish(self, rec: CallRecord) -> None:

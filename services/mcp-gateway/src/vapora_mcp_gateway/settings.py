@@ -17,18 +17,36 @@ class McpSettings(ServiceSettings):
     mcp_config_file: Path | None = Field(
         default=None, description="The MCP servers file; default <config_dir>/mcp.toml."
     )
+    mcp_tools_dir: Path | None = Field(
+        default=None,
+        description=(
+            "Installed MCP servers ({tools_dir} in mcp.toml, e.g. the npm filesystem server);"
+            " default <config_dir>/../tools."
+        ),
+    )
     mcp_http_host: str = Field(default="127.0.0.1", description="Interface of the MCP endpoint.")
     mcp_http_port: int = Field(default=8090, description="Port of the MCP endpoint; 0 picks a free one.")
-    mcp_http_token: str = Field(
+    job_verify_key: str = Field(
         default="",
         description=(
-            "Bearer token every MCP endpoint request must carry (Authorization: Bearer ...); required when"
-            " the endpoint listens beyond loopback, optional (empty: none) on loopback."
+            "Public Ed25519 key (PEM, or @path of a PEM file) that checks the coordinator's job tokens;"
+            " required: without it the service does not start."
         ),
     )
     mcp_start_wait_s: float = Field(
         default=15.0, description="How long start() waits for the configured servers' first connection."
     )
+    mcp_max_result_bytes: int = Field(
+        default=1_048_576,
+        ge=1024,
+        description="A tool result longer than this (UTF-8 bytes) is cut, with a marker, before it is returned.",
+    )
+    mcp_root_idle_s: float = Field(
+        default=600.0, gt=0, description="A worktree server session unused this long is closed."
+    )
 
     def config_path(self) -> Path:
         return self.mcp_config_file or self.config_dir / "mcp.toml"
+
+    def tools_path(self) -> Path:
+        return self.mcp_tools_dir or self.config_dir.parent / "tools"

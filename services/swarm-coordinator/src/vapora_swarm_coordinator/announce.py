@@ -4,6 +4,7 @@
   ``jobs.<agent_id>`` (msg id = job id, so announcing a record again is deduplicated by
   JetStream). Both are sent at once on the one connection, the event first: an agent can only
   finish (and DONE be published) after its job is stored, so ASSIGNED always precedes DONE.
+  The job carries its token (``tokens.py``): the agent's identity for the tools it calls.
 - A status: ``TaskStatusChanged`` (DONE, FAILED) on ``events.task.<ws>``.
 - A stop: ``JobStopped`` on ``stops.<agent_id>`` (core NATS) for the runtimes.
 """
@@ -25,6 +26,8 @@ from vapora_core.bus.codec import timestamp
 from vapora_swarm_coordinator import records
 from vapora_swarm_coordinator.records import Clock, Row
 from vapora_swarm_coordinator.scoring import Score
+from vapora_swarm_coordinator.state import FleetView
+from vapora_swarm_coordinator.tokens import JobTokens
 
 
 class Publisher(Protocol):
@@ -44,6 +47,8 @@ _event_subject = functools.lru_cache(maxsize=16384)(subjects.task_event)
 class Announcer:
     bus: Publisher
     clock: Clock
+    view: FleetView | None = None  # the agents whose role and tools a job's token names
+    tokens: JobTokens | None = None  # None: jobs carry no token
 
     async def assignment(self, row: Row, task: tasks_pb2.Task | None = None, best: Score | None = None) -> None:
         """Publish the job and the ASSIGNED event of ``row`` (idempotent: the job id is the msg id)."""
@@ -73,6 +78,9 @@ class Announcer:
             assigned_at=timestamp(float(row["assigned_s"])),
             score=score,
         )
+        if self.tokens is not None:
+            agent = self.view.agents.get(job.agent_id) if self.view is not None else None
+            job.token = self.tokens.for_job(row, stored, agent)
         assigned = await self.bus.send(
             _event_subject(row["workspace_id"]),
             self._event(row, common_pb2.TASK_STATE_ASSIGNED, detail=str(row.get("reason", ""))),

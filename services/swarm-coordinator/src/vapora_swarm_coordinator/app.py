@@ -1,4 +1,4 @@
-"""The swarm-coordinator process: store, bus consumers, priority intake, gRPC, timeout sweep."""
+"""The swarm-coordinator process: store, bus consumers, priority intake, gRPC, sweeps, JetStream stats."""
 
 from __future__ import annotations
 
@@ -6,20 +6,18 @@ import contextlib
 import time
 
 from vapora.coordinator.v1 import coordinator_pb2_grpc
-from vapora.kg.v1 import kg_pb2
 from vapora_core.aio import Periodic
-from vapora_core.bus import Bus
+from vapora_core.bus import Bus, Consumer
 from vapora_core.grpc import GrpcServer
 from vapora_core.metrics import Readiness
 from vapora_core.store import Store
 from vapora_swarm_coordinator import subscribers
 from vapora_swarm_coordinator.clients import KgClient, RegistryClient
 from vapora_swarm_coordinator.grpc_server import SERVICE_NAME, CoordinatorServicer
-from vapora_swarm_coordinator.intake import PriorityIntake
-from vapora_swarm_coordinator.pull import PullConsumer
 from vapora_swarm_coordinator.repository import NAMESPACE, SCHEMA, AssignmentRepository
 from vapora_swarm_coordinator.service import Clock, Coordinator
 from vapora_swarm_coordinator.settings import CoordinatorSettings
+from vapora_swarm_coordinator.stats import JetStreamStats
 
 
 class CoordinatorApp:
@@ -31,8 +29,7 @@ class CoordinatorApp:
         self.bus: Bus | None = None
         self.grpc: GrpcServer | None = None
         self.coordinator: Coordinator | None = None
-        self.intake: PriorityIntake | None = None
-        self.executions: PullConsumer[kg_pb2.ExecutionRecorded] | None = None
+        self.intake: Consumer | None = None
         self._clients: list[RegistryClient | KgClient] = []
         self._sweepers: list[Periodic] = []
 
@@ -52,22 +49,10 @@ class CoordinatorApp:
             s, AssignmentRepository(self.store), self.bus, registry=registry, kg=kg, clock=self.clock
         )
         await self.coordinator.restore()
-        self.executions = await subscribers.subscribe(
-            self.bus, self.coordinator, ack_wait_s=s.ack_wait_s, execution_workers=s.execution_workers
-        )
+        await subscribers.subscribe(self.bus, self.coordinator, s)
         await self.bus.start()
-        await self.executions.start()
         await self.coordinator.refresh_registry(force=True)
-        self.intake = subscribers.intake(
-            self.bus,
-            self.coordinator,
-            workers=s.workers,
-            buffer=s.buffer_per_priority,
-            batch=s.intake_batch,
-            service=s.service_name,
-            ack_wait_s=s.ack_wait_s,
-        )
-        await self.intake.start()
+        self.intake = await subscribers.subscribe_tasks(self.bus, self.coordinator, s)
         self.grpc = GrpcServer(
             s.service_name,
             s.grpc_host,
@@ -85,6 +70,8 @@ class CoordinatorApp:
             Periodic("timeout-sweep", s.sweep_interval_s, self._sweep, wait_first=True),
             Periodic("retention-sweep", s.retention_interval_s, self.coordinator.sweep_retention),
         ]
+        if s.jetstream_stats_s > 0:
+            self._sweepers.append(JetStreamStats(self.bus.js, s.jetstream_stats_s))
         for sweeper in self._sweepers:
             sweeper.start()
 
@@ -97,11 +84,9 @@ class CoordinatorApp:
     async def stop(self) -> None:
         for sweeper in self._sweepers:
             await sweeper.stop()
-        if self.intake is not None:
-            await self.intake.stop(self.settings.shutdown_grace_s)
-        if self.executions is not None:
-            await self.executions.stop(self.settings.shutdown_grace_s)
         if self.bus is not None:
+            if self.intake is not None:  # tasks first: nothing new is assigned while executions settle
+                await self.bus.unsubscribe(self.intake)
             await self.bus.stop()
         if self.grpc is not None:
             await self.grpc.stop(self.settings.shutdown_grace_s)

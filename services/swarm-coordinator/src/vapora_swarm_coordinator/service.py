@@ -37,6 +37,7 @@ from vapora_swarm_coordinator.repository import AssignmentRepository
 from vapora_swarm_coordinator.settings import CoordinatorSettings
 from vapora_swarm_coordinator.settling import Settler
 from vapora_swarm_coordinator.state import FleetView
+from vapora_swarm_coordinator.tokens import job_tokens
 from vapora_swarm_coordinator.waiting import RoomQueue
 
 __all__ = ["Clock", "Coordinator"]
@@ -61,7 +62,7 @@ class Coordinator:
         self.view.on_room = self.waiting.room_freed
         self.commits = GroupCommit(repo, finish_flush_at=settings.execution_workers)
         self.lookups = Lookups(self.view, registry=registry, kg=kg, registry_refresh_s=settings.registry_refresh_s)
-        announcer = Announcer(bus, clock)
+        announcer = Announcer(bus, clock, self.view, job_tokens(settings.job_signing_key, settings.job_timeout_s))
         self._assigning = Assigner(
             settings=settings,
             repo=repo,

@@ -9,7 +9,11 @@ from vapora_core.settings import ServiceSettings
 
 class CoordinatorSettings(ServiceSettings):
     service_name: str = "swarm-coordinator"
-    jetstream_stats_s: float = 5.0  # the coordinator exports JetStream queue depth and consumer lag
+    jetstream_stats_s: float = Field(
+        default=5.0,
+        ge=0,
+        description="Export JetStream stream and consumer gauges (queue depth, consumer lag) every N s; 0: off.",
+    )
     grpc_port: int = 50052
     metrics_port: int = 9102
     registry_addr: str = Field(default="127.0.0.1:50051", description="agent-registry gRPC address.")
@@ -21,6 +25,11 @@ class CoordinatorSettings(ServiceSettings):
         default=32,
         ge=1,
         description="Buffered tasks a worker takes at once, assigned together (one store write, one round of acks).",
+    )
+    job_signing_key: str = Field(
+        default="",
+        repr=False,
+        description="Ed25519 private key (PEM, or @path of a PEM file) that signs each job's token; empty: no tokens.",
     )
     job_timeout_s: float = Field(default=600.0, gt=0, description="A job not finished by then is reassigned.")
     max_attempts: int = Field(default=3, ge=1, description="Assignments of one task before it is FAILED.")

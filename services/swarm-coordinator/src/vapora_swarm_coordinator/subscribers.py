@@ -7,18 +7,15 @@ from dataclasses import replace
 from vapora.agents.v1 import agents_pb2
 from vapora.kg.v1 import kg_pb2
 from vapora.tasks.v1 import tasks_pb2
-from vapora_core.bus import CONSUMERS, Bus, Delivery
+from vapora_core.bus import CONSUMERS, Bus, Consumer, Delivery
 from vapora_core.errors import InvalidArgument
-from vapora_swarm_coordinator.intake import PriorityIntake
-from vapora_swarm_coordinator.pull import PullConsumer
+from vapora_swarm_coordinator.intake import task_consumers
 from vapora_swarm_coordinator.service import Coordinator
+from vapora_swarm_coordinator.settings import CoordinatorSettings
 
 
-async def subscribe(
-    bus: Bus, coordinator: Coordinator, *, ack_wait_s: float | None = None, execution_workers: int = 256
-) -> PullConsumer[kg_pb2.ExecutionRecorded]:
-    """Subscribe cancels and the registry and profile feeds; return the executions consumer (start
-    it once the bus runs)."""
+async def subscribe(bus: Bus, coordinator: Coordinator, settings: CoordinatorSettings) -> None:
+    """Subscribe executions, cancels and the registry and profile feeds (they start with the bus)."""
 
     async def on_execution(msg: kg_pb2.ExecutionRecorded, _: Delivery) -> None:
         await coordinator.on_execution(msg)
@@ -33,26 +30,22 @@ async def subscribe(
         for p in msg.profiles:
             coordinator.view.set_profile(p)
 
-    executions = CONSUMERS.COORDINATOR_EXECUTIONS
-    if ack_wait_s is not None:
-        executions = replace(executions, ack_wait_s=ack_wait_s)
+    workers = settings.execution_workers
+    executions = replace(
+        CONSUMERS.COORDINATOR_EXECUTIONS,
+        ack_wait_s=settings.ack_wait_s,
+        batch_size=max(CONSUMERS.COORDINATOR_EXECUTIONS.batch_size, 2 * workers),
+    )
     await bus.subscribe(CONSUMERS.COORDINATOR_CANCELS, tasks_pb2.TaskCancelled, on_cancel)
     await bus.subscribe(CONSUMERS.COORDINATOR_AGENTS, agents_pb2.AgentsChanged, on_agents)
     await bus.subscribe(CONSUMERS.COORDINATOR_PROFILES, kg_pb2.ProfilesChanged, on_profiles)
-    executions = replace(executions, batch_size=max(executions.batch_size, 2 * execution_workers))
-    return PullConsumer(bus, executions, kg_pb2.ExecutionRecorded, on_execution, workers=execution_workers)
+    await bus.subscribe(executions, kg_pb2.ExecutionRecorded, on_execution, workers=workers)
 
 
-def intake(
-    bus: Bus,
-    coordinator: Coordinator,
-    *,
-    workers: int,
-    buffer: int,
-    batch: int,
-    service: str,
-    ack_wait_s: float | None = None,
-) -> PriorityIntake:
+async def subscribe_tasks(bus: Bus, coordinator: Coordinator, settings: CoordinatorSettings) -> Consumer:
+    """The task intake (:mod:`.intake`): workers take up to ``intake_batch`` buffered tasks of the
+    priority whose turn it is and assign them together, each task settled by its own outcome."""
+
     async def on_tasks(delivered: list[tuple[tasks_pb2.TaskSubmitted, Delivery]]) -> list[BaseException | None]:
         outcomes: list[BaseException | None] = [None] * len(delivered)
         tasks = []
@@ -66,6 +59,7 @@ def intake(
             outcomes[i] = outcome
         return outcomes
 
-    return PriorityIntake(
-        bus, on_tasks, workers=workers, buffer=buffer, batch=batch, service=service, ack_wait_s=ack_wait_s
+    lanes = task_consumers(buffer=settings.buffer_per_priority, ack_wait_s=settings.ack_wait_s)
+    return await bus.subscribe_batches(
+        lanes, tasks_pb2.TaskSubmitted, on_tasks, workers=settings.workers, batch=settings.intake_batch
     )

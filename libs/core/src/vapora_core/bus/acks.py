@@ -7,6 +7,8 @@ CPU per task (``bench/bench_coordinator.py`` prints it). Here a message is writt
 reply subject under one wildcard subscription; its stream's answer resolves its future, and
 one sweep fails the futures whose time is up.
 
+Why this goes beyond nats-py's ``js.publish``: ``bench/bench_bus.py`` (publish, both ways).
+
 :meth:`PubAcks.send` returns once the message is written to the connection, with a future
 of the stream's answer: a caller with several messages writes them all, then awaits them.
 """

@@ -1,26 +1,19 @@
-"""The bus: FastStream's NatsBroker with the fleet's topology, protobuf codec and dead-lettering.
+"""The bus: one nats-py connection per service, the fleet's streams, publishing and consuming.
 
-A handler gets the decoded message and a :class:`Delivery`. What happens to the message
-is decided once, here:
+- Connection: ``nats.connect`` with the service's name and unlimited reconnects.
+- Streams: every stream of :mod:`~vapora_core.bus.topology` is declared (created or updated) at
+  :meth:`Bus.start`, before any consumer starts.
+- Publishing (:meth:`Bus.publish`, :meth:`Bus.send`): acknowledged by the stream, through
+  :class:`~vapora_core.bus.acks.PubAcks`, with the schema and trace context in headers.
+- Consuming (:meth:`Bus.subscribe`, :meth:`Bus.subscribe_batches`): a
+  :class:`~vapora_core.bus.consumer.Consumer` per durable consumer (or set of lanes), every
+  message settled by :meth:`Bus.process` / :meth:`Bus.process_batch` — the settle rules of
+  :mod:`~vapora_core.bus.settle` (ack, nak with backoff, :class:`Hold`, dead-letter).
+- Broadcasts (:meth:`Bus.broadcast`, :meth:`Bus.listen`) are core NATS, stored in no stream:
+  every listener connected at that moment gets the message, a listener that is not connected
+  never will. For notices that matter only to who is up now (``stops.<agent_id>``).
 
-- handler returns                        → ack (unless it settled the message itself)
-- payload does not decode                → dead-letter (reason in headers) + ack
-- handler raises a non-retryable error   → dead-letter + ack
-- handler raises a retryable error, or
-  an unexpected exception                → nak with backoff; dead-letter after max_deliver
-- handler raises :class:`Hold`            → nak with the hold's delay (not a failure)
-- the process is stopping mid-handler    → nak, so another consumer gets it at once
-
-:meth:`Bus.process` applies these rules to one message; the FastStream consumers use it,
-and so can a service that pulls messages itself. :meth:`Bus.process_batch` applies them to
-several messages handled together, each settled by its own outcome (the coordinator's priority
-intake, whose workers take several tasks at once).
-
-A dead letter never stops the consumer.
-
-Broadcasts (:meth:`Bus.broadcast`, :meth:`Bus.listen`) are core NATS, stored in no stream:
-every listener connected at that moment gets the message, a listener that is not connected
-never will. For notices that matter only to who is up now (``stops.<agent_id>``).
+A dead letter never stops a consumer.
 """
 
 from __future__ import annotations
@@ -28,38 +21,35 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import time
 from collections.abc import Awaitable, Callable, Sequence
-from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import TypeVar
 
-from faststream import AckPolicy
-from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
+import nats
 from google.protobuf.message import Message
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+from nats.errors import Error as NatsError
+from nats.js import JetStreamContext
 from nats.js import api as js_api
 from nats.js.errors import NotFoundError
-from opentelemetry import trace
 
 from vapora_core import metrics
 from vapora_core.bus.acks import PubAcks, Stored
 from vapora_core.bus.codec import decode, encode
+from vapora_core.bus.consumer import Consumer
+from vapora_core.bus.delivery import BatchHandler, Handler
 from vapora_core.bus.headers import EXPECTED_STREAM, MSG_ID
-from vapora_core.bus.puller import consumer_config
-from vapora_core.bus.stats import JetStreamStats
-from vapora_core.bus.topology import STREAMS, ConsumerSpec, StreamSpec, stream_for, subjects
-from vapora_core.errors import DecodeError, Internal, Unavailable, VaporaError
+from vapora_core.bus.settle import Settler, count
+from vapora_core.bus.topology import STREAMS, ConsumerSpec, StreamSpec, stream_for
+from vapora_core.bus.validate import DEFAULT_SKEW_S, EventRules
+from vapora_core.errors import DecodeError, InvalidArgument, PayloadTooLarge, Unavailable, VaporaError
 from vapora_core.settings import ServiceSettings
-from vapora_core.telemetry import consumer_span, in_span, inject, start_consumer_span
+from vapora_core.telemetry import consumer_span, inject
 
 log = logging.getLogger("vapora.bus")
 
 M = TypeVar("M", bound=Message)
-
-DLQ_REASON = "vapora-dlq-reason"
-DLQ_KIND = "vapora-dlq-kind"
-DLQ_CONSUMER = "vapora-dlq-consumer"
-DLQ_SUBJECT = "vapora-dlq-subject"
 
 _RETENTION = {
     "limits": js_api.RetentionPolicy.LIMITS,
@@ -67,74 +57,7 @@ _RETENTION = {
     "interest": js_api.RetentionPolicy.INTEREST,
 }
 
-
-class Hold(Exception):
-    """Not a failure: the message cannot be handled yet; put it back for ``delay`` seconds."""
-
-    def __init__(self, delay: float, why: str) -> None:
-        super().__init__(why)
-        self.delay = delay
-
-
-@dataclass(slots=True)
-class Delivery:
-    """One delivery of a message to a handler, and what the handler may do with it."""
-
-    subject: str
-    headers: dict[str, str]
-    num_delivered: int
-    _raw: Any = field(repr=False)
-    settled: bool = False
-    published_at: float = 0.0  # when JetStream stored the message (epoch seconds)
-    span: trace.Span = field(default=trace.INVALID_SPAN, repr=False)  # its consumer span
-
-    @property
-    def body(self) -> bytes:
-        return bytes(self._raw.data)
-
-    def traced(self) -> AbstractContextManager[trace.Span]:
-        """This message's consumer span as the current one while the block runs: what a handler
-        publishes or calls for this message carries its trace (a batch handler, for each message)."""
-        return in_span(self.span)
-
-    async def ack(self) -> None:
-        if not self.settled:
-            self.settled = True
-            await self._raw.ack()
-
-    async def nak(self, delay: float | None = None) -> None:
-        if not self.settled:
-            self.settled = True
-            await self._raw.nak(delay=delay)
-
-    async def in_progress(self) -> None:
-        """Tell JetStream the handler is still working, so the ack wait restarts."""
-        if not self.settled:
-            await self._raw.in_progress()
-
-
-Handler = Callable[[M, Delivery], Awaitable[None]]
-# several messages at once: one outcome per message, in order (None: handled; or what its handling raised)
-BatchHandler = Callable[[list[tuple[M, Delivery]]], Awaitable[Sequence[BaseException | None]]]
-
-
-# Metric children by label, looked up once: these are on every message's path.
-_messages = functools.cache(metrics.BUS_MESSAGES.labels)
-_handle_seconds = functools.cache(metrics.BUS_HANDLE_SECONDS.labels)
 _published = functools.cache(metrics.BUS_PUBLISHED.labels)
-
-
-def backoff(num_delivered: int) -> float:
-    """Redelivery delay after the n-th failed delivery: 0.2 s, 0.4 s, ... capped at 5 s."""
-    return float(min(5.0, 0.2 * 2 ** max(0, num_delivered - 1)))
-
-
-@dataclass(slots=True)
-class _Subscription(Generic[M]):
-    spec: ConsumerSpec
-    cls: type[M]
-    handler: Handler[M]
-    subscriber: Any = None
 
 
 class Bus:
@@ -146,59 +69,27 @@ class Bus:
         service: str,
         *,
         graceful_timeout: float = 10.0,
-        stats_interval_s: float = 0.0,
         replicas: int = 1,
+        event_skew_s: float = DEFAULT_SKEW_S,
+        user: str = "",
+        password: str = "",
     ) -> None:
+        """``event_skew_s``: how far past this clock an event's timestamps may lie (:mod:`validate`);
+        ``user`` and ``password``: this service's NATS credentials (none when ``user`` is empty)."""
         self.service = service
+        self.rules = EventRules(event_skew_s)
+        self._user = user
+        self._password = password
         self._url = url
+        self._servers = [u.strip() for u in url.split(",") if u.strip()]
         self._replicas = replicas
-        self._stats_interval = stats_interval_s
-        self._stats: JetStreamStats | None = None
-        self.broker = NatsBroker(
-            [u.strip() for u in url.split(",") if u.strip()],
-            name=service,
-            graceful_timeout=graceful_timeout,
-            drain_timeout=max(1, int(graceful_timeout)),
-            logger=None,
-            log_level=logging.DEBUG,
-            max_reconnect_attempts=-1,
-            reconnect_time_wait=1,
-        )
-        self._started = False
-        self._subs: list[_Subscription[Any]] = []
-        self._js: Any = None
-        self._js_of: Any = None
+        self._grace = graceful_timeout
+        self._nc: Client | None = None
+        self._js: JetStreamContext | None = None
         self._acks: PubAcks | None = None
-
-    # -- lifecycle ---------------------------------------------------------------------
-
-    async def start(self, connect_timeout: float = 30.0) -> None:
-        """Connect, declare every stream, then start the consumers.
-
-        Raises :class:`Unavailable` naming the URL when NATS cannot be reached in time.
-        """
-        try:
-            await asyncio.wait_for(self.broker.connect(), connect_timeout)
-        except (TimeoutError, OSError) as exc:
-            raise Unavailable(f"cannot reach NATS at {self._url} within {connect_timeout:.0f}s: {exc!r}") from exc
-        await self._publisher()
-        await self.declare_streams()
-        await self.broker.start()
-        self._started = True
-        if self._stats_interval > 0:
-            self._stats = JetStreamStats(self.js, self._stats_interval)
-            self._stats.start()
-
-    async def stop(self) -> None:
-        """Stop consuming; handlers in flight get ``graceful_timeout`` to finish."""
+        self._settler = Settler(service, self.publish_raw, self.rules)
+        self._consumers: list[Consumer] = []
         self._started = False
-        if self._stats is not None:
-            await self._stats.stop()
-            self._stats = None
-        await self.broker.stop()
-        if self._acks is not None:
-            await self._acks.stop()
-            self._acks = None
 
     @classmethod
     def from_settings(cls, settings: ServiceSettings) -> Bus:
@@ -207,16 +98,80 @@ class Bus:
             settings.nats_url,
             settings.service_name,
             graceful_timeout=settings.shutdown_grace_s,
-            stats_interval_s=settings.jetstream_stats_s,
             replicas=settings.jetstream_replicas,
+            event_skew_s=settings.event_skew_s,
+            user=settings.nats_user,
+            password=settings.nats_password,
         )
 
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def connect(self, timeout: float = 30.0) -> None:
+        """Connect to NATS (once connected, it reconnects for ever); no stream is declared, no consumer started.
+
+        Raises :class:`Unavailable` naming the URL when NATS cannot be reached in time.
+        """
+        if self._nc is not None:
+            return
+        try:
+            nc = await asyncio.wait_for(
+                nats.connect(
+                    self._servers,
+                    name=self.service,
+                    max_reconnect_attempts=-1,
+                    reconnect_time_wait=1,
+                    drain_timeout=max(1, int(self._grace)),
+                    error_cb=self._on_error,
+                    disconnected_cb=self._on_disconnected,
+                    reconnected_cb=self._on_reconnected,
+                    user=self._user or None,
+                    password=self._password or None,
+                ),
+                timeout,
+            )
+        except (TimeoutError, OSError, NatsError) as exc:
+            raise Unavailable(f"cannot reach NATS at {self._url} within {timeout:.0f}s: {exc!r}") from exc
+        self._nc, self._js = nc, nc.jetstream()
+        self._acks = PubAcks(nc)
+        await self._acks.start()
+
+    async def start(self, connect_timeout: float = 30.0) -> None:
+        """Connect, declare every stream, then start the consumers subscribed so far."""
+        await self.connect(connect_timeout)
+        await self.declare_streams()
+        self._started = True
+        for consumer in self._consumers:
+            if not consumer.started:
+                await consumer.start(self.nc, self.js)
+
+    async def stop(self) -> None:
+        """Stop every consumer (handlers in flight get ``graceful_timeout`` to finish), then close."""
+        self._started = False
+        consumers, self._consumers = self._consumers, []
+        await asyncio.gather(*(c.stop(self._grace) for c in consumers))
+        if self._acks is not None:
+            await self._acks.stop()
+            self._acks = None
+        nc, self._nc, self._js = self._nc, None, None
+        if nc is not None and not nc.is_closed:
+            try:
+                await nc.drain()  # what the consumers wrote (acks, naks) goes out first
+            except Exception as exc:  # reconnecting, or closed meanwhile
+                log.debug("drain of %s failed (%r); closing", self.service, exc)
+                await nc.close()
+
     @property
-    def js(self) -> Any:
-        """The connection's JetStream context (made once per connection)."""
-        connection = self.broker.connection
-        if self._js is None or self._js_of is not connection:
-            self._js, self._js_of = connection.jetstream(), connection
+    def nc(self) -> Client:
+        """The NATS connection; :class:`Unavailable` before :meth:`connect`."""
+        if self._nc is None:
+            raise Unavailable(f"{self.service}: the bus is not connected to NATS")
+        return self._nc
+
+    @property
+    def js(self) -> JetStreamContext:
+        """The connection's JetStream context."""
+        if self._js is None:
+            raise Unavailable(f"{self.service}: the bus is not connected to NATS")
         return self._js
 
     async def declare_streams(self, streams: tuple[StreamSpec, ...] = STREAMS) -> None:
@@ -238,6 +193,16 @@ class Bus:
                 await js.add_stream(config)
             else:
                 await js.update_stream(config)
+
+    async def _on_error(self, exc: Exception) -> None:
+        log.warning("%s: NATS connection error: %r", self.service, exc)
+
+    async def _on_disconnected(self) -> None:
+        if self._nc is not None:  # not the close at stop
+            log.warning("%s: disconnected from NATS; reconnecting", self.service)
+
+    async def _on_reconnected(self) -> None:
+        log.info("%s: reconnected to NATS", self.service)
 
     # -- publishing --------------------------------------------------------------------
 
@@ -275,27 +240,27 @@ class Bus:
         inject(hdrs)
         return await self._send(subject, payload, hdrs, timeout)
 
-    async def _publisher(self) -> PubAcks:
-        """The acknowledged publisher of the current connection (made on first use)."""
-        try:
-            connection = self.broker.connection
-        except Exception as exc:  # FastStream's IncorrectState before connect()
-            raise Unavailable(f"{self.service}: the bus is not connected to NATS") from exc
-        if self._acks is None or self._acks.nc is not connection:
-            self._acks = PubAcks(connection)
-            await self._acks.start()
-        return self._acks
-
     async def publish_raw(self, subject: str, payload: bytes, headers: dict[str, str] | None = None) -> Stored:
         """Publish bytes as they are: for dead letters and for tests of bad input."""
         return await (await self._send(subject, payload, dict(headers or {}), 5.0))
+
+    @property
+    def max_payload(self) -> int:
+        """The most bytes (payload and headers) the connected NATS server takes in one message."""
+        return int(self.nc.max_payload)
 
     async def _send(
         self, subject: str, payload: bytes, headers: dict[str, str], timeout: float
     ) -> asyncio.Future[Stored]:
         stream = stream_for(subject).name  # InvalidArgument when no stream captures the subject
         headers[EXPECTED_STREAM] = stream
-        future = await (await self._publisher()).send(subject, payload, headers, timeout)
+        acks = self._acks
+        if acks is None:
+            raise Unavailable(f"{self.service}: the bus is not connected to NATS")
+        size = len(payload) + sum(len(k) + len(v) + 4 for k, v in headers.items()) + 12  # as NATS counts it
+        if size > self.max_payload:  # the caller's message is what is wrong: not retryable
+            raise PayloadTooLarge(f"the message on {subject}", size, self.max_payload)
+        future = await acks.send(subject, payload, headers, timeout)
         _published(stream).inc()
         return future
 
@@ -307,23 +272,25 @@ class Bus:
         payload, headers = encode(message)
         inject(headers)
         try:
-            await self.broker.connection.publish(subject, payload, headers=headers)
+            await self.nc.publish(subject, payload, headers=headers)
         except Exception as exc:  # not connected, or the connection closed
             raise Unavailable(f"{self.service}: cannot broadcast on {subject}: {exc}") from exc
         _published("broadcast").inc()
 
-    async def listen(self, subject: str, cls: type[M], handler: Callable[[M], Awaitable[None]]) -> Any:
+    async def listen(self, subject: str, cls: type[M], handler: Callable[[M], Awaitable[None]]) -> Subscription:
         """Receive :meth:`broadcast` messages on ``subject`` (wildcards allowed) from now on; returns
         the subscription (``await sub.unsubscribe()``). A payload that does not decode, and one whose
         handler raises, is dead-lettered and the next one is handled as usual."""
         consumer = f"{self.service}-listen"
 
-        async def on_message(raw: Any) -> None:
+        async def on_message(raw: Msg) -> None:
             headers = dict(raw.headers or {})
             try:
                 decoded = decode(cls, raw.data, headers)
-            except DecodeError as exc:
-                await self._dead_letter_quietly(raw, headers, str(exc), "decode", consumer)
+                self.rules.check(decoded)
+            except InvalidArgument as exc:
+                kind = "decode" if isinstance(exc, DecodeError) else "invalid"
+                await self._dead_letter_quietly(raw, headers, str(exc), kind, consumer)
                 return
             with consumer_span(headers, raw.subject, consumer, self.service):
                 try:
@@ -332,12 +299,12 @@ class Bus:
                     log.exception("listener of %s failed", raw.subject)
                     await self._dead_letter_quietly(raw, headers, str(exc), "error", consumer)
                     return
-            _messages(consumer, "ack").inc()
+            count(consumer, "ack")
 
-        return await self.broker.connection.subscribe(subject, cb=on_message)
+        return await self.nc.subscribe(subject, cb=on_message)
 
     async def _dead_letter_quietly(
-        self, raw: Any, headers: dict[str, str], reason: str, kind: str, consumer: str
+        self, raw: Msg, headers: dict[str, str], reason: str, kind: str, consumer: str
     ) -> None:
         try:
             await self.dead_letter(raw.subject, raw.data, headers, reason=reason, kind=kind, consumer=consumer)
@@ -346,187 +313,52 @@ class Bus:
 
     # -- consuming ---------------------------------------------------------------------
 
-    async def subscribe(
-        self, spec: ConsumerSpec, cls: type[M], handler: Handler[M], *, max_workers: int = 1
-    ) -> _Subscription[M]:
-        """Consume ``spec``'s durable consumer; starts at once if the bus is running."""
-        sub: _Subscription[M] = _Subscription(spec, cls, handler)
-        config = consumer_config(spec)
-        subscriber = self.broker.subscriber(
-            spec.filter_subjects[0],
-            stream=JStream(spec.stream, declare=False),
-            durable=spec.durable,
-            config=config,
-            # FastStream handles every message of a fetched batch concurrently, so one worker
-            # fetches one message at a time: handled one by one, in stream order.
-            pull_sub=PullSub(batch_size=spec.batch_size if max_workers > 1 else 1, timeout=1.0),
-            ack_policy=AckPolicy.MANUAL,
-            max_workers=max_workers,
-        )
+    async def subscribe(self, spec: ConsumerSpec, cls: type[M], handler: Handler[M], *, workers: int = 1) -> Consumer:
+        """Consume ``spec``'s durable consumer, ``workers`` messages at once (one worker: one by one,
+        in stream order), each settled by :meth:`process`; starts at once if the bus is running."""
 
-        async def on_message(body: bytes, msg: NatsMessage) -> None:
-            await self._handle(sub, body, msg)
+        async def handle(lane: ConsumerSpec, msgs: list[Msg]) -> None:
+            await self.process(lane, cls, handler, msgs[0])
 
-        subscriber(on_message)
-        sub.subscriber = subscriber
-        self._subs.append(sub)
+        return await self._add(Consumer((spec,), handle, workers=workers))
+
+    async def subscribe_batches(
+        self, lanes: Sequence[ConsumerSpec], cls: type[M], handler: BatchHandler[M], *, workers: int, batch: int
+    ) -> Consumer:
+        """Consume ``lanes`` (durable consumers, highest priority first): a worker takes up to ``batch``
+        messages of the highest lane that may be taken (see :mod:`~vapora_core.bus.consumer`), settled
+        together by :meth:`process_batch`; starts at once if the bus is running."""
+
+        async def handle(lane: ConsumerSpec, msgs: list[Msg]) -> None:
+            await self.process_batch(lane, cls, handler, msgs)
+
+        return await self._add(Consumer(lanes, handle, workers=workers, batch=batch))
+
+    async def _add(self, consumer: Consumer) -> Consumer:
+        self._consumers.append(consumer)
         if self._started:
-            await subscriber.start()
-        return sub
+            await consumer.start(self.nc, self.js)
+        return consumer
 
-    async def unsubscribe(self, sub: _Subscription[Any]) -> None:
-        if sub in self._subs:
-            self._subs.remove(sub)
-        if sub.subscriber is not None:
-            await sub.subscriber.stop()
+    async def unsubscribe(self, consumer: Consumer) -> None:
+        """Stop ``consumer`` as :meth:`stop` would (its handlers in flight get the grace period)."""
+        if consumer in self._consumers:
+            self._consumers.remove(consumer)
+        await consumer.stop(self._grace)
 
-    async def _handle(self, sub: _Subscription[Any], body: bytes, msg: NatsMessage) -> None:
-        await self.process(sub.spec, sub.cls, sub.handler, msg.raw_message)
-
-    async def process(self, spec: ConsumerSpec, cls: type[M], handler: Handler[M], raw: Any) -> None:
+    async def process(self, spec: ConsumerSpec, cls: type[M], handler: Handler[M], raw: Msg) -> None:
         """Decode one JetStream message, run ``handler`` in a consumer span, settle the message."""
-        started = time.perf_counter()
-        received = await self._receive(spec, cls, raw)
-        if received is None:
-            return
-        decoded, delivery = received
-        try:
-            with delivery.traced():
-                try:
-                    await handler(decoded, delivery)
-                except asyncio.CancelledError as cancelled:
-                    await self._settle(spec, delivery, cancelled)
-                    raise
-                except Exception as exc:
-                    await self._settle(spec, delivery, exc)
-                else:
-                    await self._settle(spec, delivery, None)
-        finally:
-            delivery.span.end()
-            _handle_seconds(spec.durable).observe(time.perf_counter() - started)
+        await self._settler.process(spec, cls, handler, raw)
 
     async def process_batch(
-        self, spec: ConsumerSpec, cls: type[M], handler: BatchHandler[M], raws: Sequence[Any]
+        self, spec: ConsumerSpec, cls: type[M], handler: BatchHandler[M], raws: Sequence[Msg]
     ) -> None:
-        """:meth:`process` for several messages of one consumer, handed to ``handler`` together.
-
-        Each message is decoded on its own (one that does not decode is dead-lettered, as ever) and
-        has its own consumer span. ``handler`` gets the decoded ones with their deliveries and returns
-        one outcome per message, in order: None (handled: acked unless the handler settled it) or the
-        exception its handling raised, settled as :meth:`process` settles it. An exception the
-        handler raises is the outcome of every message it had not settled.
-        """
-        started = time.perf_counter()
-        batch: list[tuple[M, Delivery]] = []
-        try:
-            for raw in raws:
-                received = await self._receive(spec, cls, raw)
-                if received is not None:
-                    batch.append(received)
-            if not batch:
-                return
-            outcomes: list[BaseException | None]
-            try:
-                outcomes = list(await handler(batch))
-            except asyncio.CancelledError as cancelled:
-                for _, delivery in batch:
-                    await self._settle(spec, delivery, cancelled)
-                raise
-            except Exception as exc:
-                outcomes = [exc] * len(batch)
-            if len(outcomes) != len(batch):
-                wrong = Internal(
-                    f"the handler of {spec.durable} gave {len(outcomes)} outcomes for {len(batch)} messages"
-                )
-                outcomes = [wrong] * len(batch)
-            for (_, delivery), outcome in zip(batch, outcomes, strict=True):
-                with delivery.traced():
-                    await self._settle(spec, delivery, outcome)
-        finally:
-            seconds = _handle_seconds(spec.durable)
-            elapsed = time.perf_counter() - started
-            for _, delivery in batch:
-                delivery.span.end()
-                seconds.observe(elapsed)
-
-    async def _receive(self, spec: ConsumerSpec, cls: type[M], raw: Any) -> tuple[M, Delivery] | None:
-        """``raw`` decoded, with its delivery (its consumer span started); None when it does not
-        decode: it is then dead-lettered and acked."""
-        headers = dict(raw.headers or {})
-        subject = raw.subject
-        try:
-            decoded = decode(cls, raw.data, headers)
-        except DecodeError as exc:
-            await self.dead_letter(subject, raw.data, headers, reason=str(exc), kind="decode", consumer=spec.durable)
-            await raw.ack()
-            return None
-        meta = raw.metadata
-        delivery = Delivery(
-            subject=subject,
-            headers=headers,
-            num_delivered=(meta.num_delivered if meta else None) or 1,
-            _raw=raw,
-            published_at=meta.timestamp.timestamp() if meta and meta.timestamp else time.time(),
-            span=start_consumer_span(headers, subject, spec.durable, self.service, message_id=headers.get(MSG_ID, "")),
-        )
-        return decoded, delivery
-
-    async def _settle(self, spec: ConsumerSpec, delivery: Delivery, outcome: BaseException | None) -> None:
-        """What happens to a handled message, by the outcome of its handling (see the module's doc)."""
-        durable = spec.durable
-        if outcome is None:
-            if not delivery.settled:
-                await delivery.ack()
-            _messages(durable, "ack").inc()
-        elif isinstance(outcome, Hold):
-            await delivery.nak(delay=outcome.delay)
-            _messages(durable, "nak").inc()
-        elif isinstance(outcome, asyncio.CancelledError):
-            await delivery.nak()
-            _messages(durable, "nak").inc()
-        elif isinstance(outcome, VaporaError):
-            await self._failed(delivery, spec, outcome, retryable=outcome.retryable, kind=outcome.code)
-        else:
-            log.error("handler of %s failed on %s", durable, delivery.subject, exc_info=outcome)
-            await self._failed(delivery, spec, outcome, retryable=True, kind="error")
-
-    async def _failed(
-        self, delivery: Delivery, spec: ConsumerSpec, exc: BaseException, *, retryable: bool, kind: str
-    ) -> None:
-        if delivery.settled:
-            return
-        if retryable and delivery.num_delivered < spec.failure_limit:
-            log.warning(
-                "retrying %s on %s (delivery %d): %s", spec.durable, delivery.subject, delivery.num_delivered, exc
-            )
-            await delivery.nak(delay=backoff(delivery.num_delivered))
-            _messages(spec.durable, "nak").inc()
-            return
-        reason = str(exc) if not retryable else f"gave up after {delivery.num_delivered} deliveries: {exc}"
-        await self.dead_letter(
-            delivery.subject,
-            delivery.body,
-            delivery.headers,
-            reason=reason,
-            kind=kind if not retryable else "max_deliver",
-            consumer=spec.durable,
-        )
-        await delivery.ack()
+        """Several messages of one consumer, handed to ``handler`` together, each settled by its own
+        outcome (:meth:`~vapora_core.bus.settle.Settler.process_batch`)."""
+        await self._settler.process_batch(spec, cls, handler, raws)
 
     async def dead_letter(
         self, subject: str, payload: bytes, headers: dict[str, str], *, reason: str, kind: str, consumer: str
     ) -> None:
         """Keep ``payload`` on ``dlq.<subject>`` with why it could not be handled."""
-        out = {k: v for k, v in headers.items() if k not in (MSG_ID, EXPECTED_STREAM)}
-        out.update(
-            {
-                DLQ_REASON: reason[:1000].replace("\r", " ").replace("\n", " "),
-                DLQ_KIND: kind,
-                DLQ_CONSUMER: consumer,
-                DLQ_SUBJECT: subject,
-            }
-        )
-        await self.publish_raw(subjects.dead_letter(subject), payload, out)
-        metrics.DEAD_LETTERS.labels(consumer, kind).inc()
-        _messages(consumer, "dead_letter").inc()
-        log.warning("dead-lettered a message from %s: %s", subject, reason, extra={"consumer": consumer})
+        await self._settler.dead_letter(subject, payload, headers, reason=reason, kind=kind, consumer=consumer)

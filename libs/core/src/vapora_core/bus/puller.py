@@ -9,7 +9,11 @@ Here one subscription receives every message. Each pull request gets its own rep
 message is counted against the oldest open request (the server serves them in that order).
 The puller asks for more whenever the owner's ``room()`` exceeds what is already requested.
 Requests expire after ``expires_s``; one whose closing status never came (a reconnect) is
-forgotten after twice that, so the supply never stalls.
+forgotten after twice that, so the supply never stalls. It feeds every lane of
+:class:`~vapora_core.bus.consumer.Consumer`.
+
+Why this goes beyond nats-py's ``pull_subscribe``/``fetch``: ``bench/bench_bus.py`` (consume,
+both ways, from a backlog, while publishing and at a steady load).
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """Every JetStream stream, subject and durable consumer of the fleet, declared in one place.
 
-docs/messaging.md lists the same table; a test keeps them in step.
+The one exception: the coordinator's four task consumers are its own policy (their buffer and
+failure bound), declared in its package. docs/messaging.md lists the same tables; a test keeps
+them in step.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ class ConsumerSpec:
     ack_wait_s: float = 30.0
     max_deliver: int = 5
     max_ack_pending: int = 1000
-    batch_size: int = 32
+    batch_size: int = 32  # messages a consumer keeps buffered or requested ahead
     deliver_new_only: bool = False
     # With unlimited redelivery (max_deliver <= 0), how many deliveries a retryable failure
     # gets before it is dead-lettered. Holds (nak with a delay) count as deliveries too.
@@ -193,7 +195,8 @@ class subjects:
 
 
 class CONSUMERS:
-    """Every durable consumer. ``job(agent_id)`` builds the per-agent job consumer."""
+    """The fleet's durable consumers. ``job(agent_id)`` builds the per-agent job consumer; the
+    coordinator declares its four task consumers itself (their buffer and failure bound are its own)."""
 
     COORDINATOR_EXECUTIONS = ConsumerSpec(
         durable="coordinator-executions",
@@ -263,26 +266,6 @@ class CONSUMERS:
     )
 
     @staticmethod
-    def coordinator_tasks(priority: str, *, buffer: int = 64) -> ConsumerSpec:
-        """One of the four per-priority task consumers (a work-queue stream allows no overlap).
-
-        ``max_deliver`` is unlimited: a task no agent can take yet waits in the stream
-        (nak with delay); the coordinator bounds failures itself.
-        """
-        if priority not in PRIORITIES:
-            raise ValueError(f"priority must be one of {', '.join(PRIORITIES)}, got {priority!r}")
-        return ConsumerSpec(
-            durable=f"coordinator-tasks-{priority}",
-            stream="TASKS",
-            filter_subjects=(f"tasks.*.{priority}",),
-            ack_wait_s=30.0,
-            max_deliver=-1,
-            max_ack_pending=max(1000, 4 * buffer),
-            batch_size=buffer,
-            description=f"swarm-coordinator: assigns {priority} tasks.",
-        )
-
-    @staticmethod
     def job(agent_id: str, max_concurrency: int = 1) -> ConsumerSpec:
         return ConsumerSpec(
             durable=f"job-{subjects.token(agent_id)}",
@@ -297,8 +280,9 @@ class CONSUMERS:
 
     @classmethod
     def all(cls) -> tuple[ConsumerSpec, ...]:
-        static = tuple(v for v in vars(cls).values() if isinstance(v, ConsumerSpec))
-        return (*(cls.coordinator_tasks(p) for p in PRIORITIES), *static)
+        """Every consumer declared here (not the per-agent job consumers, nor the coordinator's
+        task consumers: its own policy, in ``vapora_swarm_coordinator.intake``)."""
+        return tuple(v for v in vars(cls).values() if isinstance(v, ConsumerSpec))
 
 
 def _matches(pattern: str, subject: str) -> bool:

@@ -4,24 +4,15 @@ router and the OpenAPI document are built from."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 from pydantic import BaseModel
 
 from vapora_api_gateway.context import Handler
+from vapora_api_gateway.params import IntParam, Param
+
+__all__ = ["PREFIX", "IntParam", "Param", "Route"]
 
 PREFIX = "/api/v1"
-
-
-@dataclass(frozen=True, slots=True)
-class Param:
-    name: str
-    description: str
-    kind: Literal["string", "integer"] = "string"
-    where: Literal["query", "header"] = "query"
-    enum: tuple[str, ...] = ()
-    minimum: int | None = None
-    maximum: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +27,7 @@ class Route:
     body: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
     status: int = 200
-    params: tuple[Param, ...] = ()
+    params: tuple[Param | IntParam, ...] = ()
     media: str = "application/json"
     errors: tuple[int, ...] = (400, 401, 403, 404, 429)
 

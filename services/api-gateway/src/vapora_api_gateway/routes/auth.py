@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from vapora_api_gateway.context import RESOURCE, WORKSPACE, body, gw, json_response
+from vapora_api_gateway.middleware import client_ip
 from vapora_api_gateway.models import LoginIn, LoginOut, RefreshIn, RegisterIn, RegisterOut, TokensOut
 from vapora_api_gateway.routes import Route
 
@@ -19,7 +20,7 @@ async def register(request: web.Request) -> web.Response:
 
 async def login(request: web.Request) -> web.Response:
     data = await body(request, LoginIn)
-    out = await gw(request).accounts.login(data.email, data.password)
+    out = await gw(request).accounts.login(data.email, data.password, client_ip(request))
     request[RESOURCE] = f"user:{out['user']['id']}"
     return json_response(out)
 

@@ -11,28 +11,26 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from vapora_api_gateway.context import authorize, gw
 from vapora_api_gateway.models import EventOut
+from vapora_api_gateway.params import ACCESS_TOKEN, INT64_MAX, IntParam, Param
 from vapora_api_gateway.realtime import parse_resume_token, resume_token
-from vapora_api_gateway.routes import Param, Route
-from vapora_core.errors import InvalidArgument
+from vapora_api_gateway.routes import Route
 
 log = logging.getLogger("vapora.gateway.events")
 
-
-def _after(value: str, name: str) -> int:
-    try:
-        after = int(value)
-    except ValueError:
-        raise InvalidArgument(f"{name} must be an event id (an integer), not {value!r}") from None
-    if after < 0:
-        raise InvalidArgument(f"{name} must not be negative")
-    return after
+# Event ids are JetStream stream sequence numbers: 1 and up, within a signed 64-bit integer here.
+LAST_EVENT_ID = IntParam("Last-Event-ID", "Resume after this event id", 0, INT64_MAX, where="header")
+AFTER = IntParam("after", "Resume after this event id (for clients that cannot set headers)", 0, INT64_MAX)
+RESUME_TOKEN = Param(
+    "resume_token", "resume_token of the last message received", max_length=256, pattern=r"[A-Za-z0-9_-]+"
+)
 
 
 async def sse(request: web.Request) -> web.StreamResponse:
     ws = request.match_info["workspace_id"]
     authorize(request, "events.read", ws)
-    last = request.headers.get("Last-Event-ID") or request.query.get("after", "")
-    after = _after(last, "Last-Event-ID") if last else None
+    after = LAST_EVENT_ID.given(request)
+    if after is None:
+        after = AFTER.given(request)
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     )
@@ -49,7 +47,7 @@ async def sse(request: web.Request) -> web.StreamResponse:
 async def websocket(request: web.Request) -> web.StreamResponse:
     ws_id = request.match_info["workspace_id"]
     authorize(request, "events.read", ws_id)
-    token = request.query.get("resume_token", "")
+    token = RESUME_TOKEN.get(request)
     after = parse_resume_token(token, ws_id) if token else None
     sock = web.WebSocketResponse(heartbeat=20.0)
     await sock.prepare(request)
@@ -95,11 +93,7 @@ ROUTES = (
         action="events.read",
         response=EventOut,
         media="text/event-stream",
-        params=(
-            Param("Last-Event-ID", "Resume after this event id", where="header"),
-            Param("after", "Resume after this event id (for clients that cannot set headers)"),
-            Param("access_token", "Access token, for clients that cannot set headers"),
-        ),
+        params=(LAST_EVENT_ID, AFTER, ACCESS_TOKEN),
     ),
     Route(
         "GET",
@@ -110,9 +104,6 @@ ROUTES = (
         action="events.read",
         response=EventOut,
         status=101,
-        params=(
-            Param("resume_token", "resume_token of the last message received"),
-            Param("access_token", "Access token, for clients that cannot set headers"),
-        ),
+        params=(RESUME_TOKEN, ACCESS_TOKEN),
     ),
 )

@@ -5,23 +5,28 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from vapora_api_gateway.context import authorize, default_workspace, gw, json_response, query_int
+from vapora_api_gateway.context import authorize, default_workspace, gw, json_response
 from vapora_api_gateway.models import AgentList, BudgetList, CurveOut, ProfileList
-from vapora_api_gateway.routes import Param, Route
-from vapora_core.errors import InvalidArgument, NotFound
+from vapora_api_gateway.params import TASK_TYPE, IntParam, Param, ident
+from vapora_api_gateway.routes import Route
+from vapora_core.errors import NotFound
 
 MAX_CURVE_DAYS = 365
+# every route here answers as one of the caller's workspaces
+ASKING_AS = ident("workspace_id", "Workspace you ask as; default: your first")
+ROLE = Param("role", "Only agents of this role")
+CAPABILITY = Param("capability", "Only agents taking this task type", pattern=TASK_TYPE)
+PAGE_SIZE = IntParam("page_size", "Page size (1-500, default 100)", 1, 500, default=100)
+PAGE_TOKEN = Param("page_token", "next_page_token of the previous page", max_length=256)
+DAYS = IntParam("days", f"How many days back (1-{MAX_CURVE_DAYS}, default 30)", 1, MAX_CURVE_DAYS, default=30)
+BUDGET_ROLE = Param("role", "Only this role")
 
 
 async def agents(request: web.Request) -> web.Response:
-    workspace_id = default_workspace(request, request.query.get("workspace_id", ""))
+    workspace_id = default_workspace(request, ASKING_AS.get(request))
     authorize(request, "agent.read", workspace_id)
-    page_size = query_int(request, "page_size", 100)
-    if not 1 <= page_size <= 500:
-        raise InvalidArgument(f"page_size must be between 1 and 500, not {page_size}")
-    q = request.query
     out = await gw(request).clients.agents(
-        workspace_id, q.get("role", ""), q.get("capability", ""), page_size, q.get("page_token", "")
+        workspace_id, ROLE.get(request), CAPABILITY.get(request), PAGE_SIZE.get(request), PAGE_TOKEN.get(request)
     )
     return json_response(out)
 
@@ -29,7 +34,7 @@ async def agents(request: web.Request) -> web.Response:
 async def _visible_agent(request: web.Request) -> str:
     """The agent of the path, if the caller may see it: a shared agent, or one private to the
     workspace asked as. Any other agent answers 404, exactly as an unknown one."""
-    workspace_id = default_workspace(request, request.query.get("workspace_id", ""))
+    workspace_id = default_workspace(request, ASKING_AS.get(request))
     authorize(request, "agent.read", workspace_id)
     agent_id = request.match_info["agent_id"]
     try:
@@ -47,20 +52,16 @@ async def profiles(request: web.Request) -> web.Response:
 
 
 async def curve(request: web.Request) -> web.Response:
-    days = query_int(request, "days", 30)
-    if not 1 <= days <= MAX_CURVE_DAYS:
-        raise InvalidArgument(f"days must be between 1 and {MAX_CURVE_DAYS}, not {days}")
+    days = DAYS.get(request)
     agent_id = await _visible_agent(request)
     return json_response(await gw(request).clients.curve(agent_id, request.match_info["task_type"], days))
 
 
 async def budgets(request: web.Request) -> web.Response:
-    authorize(request, "budget.read", default_workspace(request, request.query.get("workspace_id", "")))
-    return json_response(await gw(request).clients.budgets(request.query.get("role", "")))
+    authorize(request, "budget.read", default_workspace(request, ASKING_AS.get(request)))
+    return json_response(await gw(request).clients.budgets(BUDGET_ROLE.get(request)))
 
 
-# every route here answers as one of the caller's workspaces
-ASKING_AS = Param("workspace_id", "Workspace you ask as; default: your first")
 ERR = (400, 401, 403, 404, 429, 503)
 ROUTES = (
     Route(
@@ -72,13 +73,7 @@ ROUTES = (
         action="agent.read",
         response=AgentList,
         errors=ERR,
-        params=(
-            ASKING_AS,
-            Param("role", "Only agents of this role"),
-            Param("capability", "Only agents taking this task type"),
-            Param("page_size", "Page size (1-500)", "integer", minimum=1, maximum=500),
-            Param("page_token", "next_page_token of the previous page"),
-        ),
+        params=(ASKING_AS, ROLE, CAPABILITY, PAGE_SIZE, PAGE_TOKEN),
     ),
     Route(
         "GET",
@@ -100,10 +95,7 @@ ROUTES = (
         action="agent.read",
         response=CurveOut,
         errors=ERR,
-        params=(
-            ASKING_AS,
-            Param("days", "How many days back (1-365, default 30)", "integer", minimum=1, maximum=MAX_CURVE_DAYS),
-        ),
+        params=(ASKING_AS, DAYS),
     ),
     Route(
         "GET",
@@ -114,6 +106,6 @@ ROUTES = (
         action="budget.read",
         response=BudgetList,
         errors=ERR,
-        params=(ASKING_AS, Param("role", "Only this role")),
+        params=(ASKING_AS, BUDGET_ROLE),
     ),
 )

@@ -12,7 +12,7 @@ from vapora_api_gateway.models import ProjectIn, ProjectList, ProjectOut, Projec
 from vapora_api_gateway.repository import Row
 from vapora_api_gateway.routes import Route
 from vapora_api_gateway.security import new_id
-from vapora_core.errors import InvalidArgument, NotFound
+from vapora_core.errors import NotFound
 
 KEYS = ("id", "workspace_id", "name", "description", "created_at")
 
@@ -63,8 +63,8 @@ async def update_project(request: web.Request) -> web.Response:
     row = await _project(request, "project.update")
     data = await body(request, ProjectPatch)
     changes = data.model_dump(exclude_none=True)
-    if not changes:
-        raise InvalidArgument("nothing to change: send name and/or description")
+    if not changes:  # nothing to change: the project as it is
+        return json_response(_public(row))
     out = await gw(request).accounts.repo.update_project(str(row["workspace_id"]), str(row["id"]), changes)
     if out is None:
         raise NotFound(f"no project {row['id']}")

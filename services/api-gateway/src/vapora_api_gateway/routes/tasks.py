@@ -12,7 +12,6 @@ from vapora_api_gateway.context import (
     gw,
     json_response,
     principal,
-    query_int,
 )
 from vapora_api_gateway.models import (
     AssignmentOut,
@@ -25,12 +24,24 @@ from vapora_api_gateway.models import (
     TaskOut,
     TaskPage,
 )
+from vapora_api_gateway.params import TASK_TYPE, IntParam, Param, ident
 from vapora_api_gateway.repository import Row
-from vapora_api_gateway.routes import Param, Route
-from vapora_api_gateway.service import RANK, public_task
-from vapora_core.errors import InvalidArgument, NotFound
+from vapora_api_gateway.routes import Route
+from vapora_api_gateway.service import CURSOR, MAX_PAGE, PRIORITIES, RANK, public_task
+from vapora_core.errors import FailedPrecondition
 
-FILTERS = ("state", "task_type", "priority", "project_id", "agent_id")
+WORKSPACE = ident("workspace_id", "Workspace; default: your first")
+FILTERS = (
+    Param("state", "Only tasks in this state", enum=tuple(RANK)),
+    Param("task_type", "Only tasks of this type", pattern=TASK_TYPE),
+    Param("priority", "Only tasks of this priority", enum=tuple(PRIORITIES)),
+    ident("project_id", "Only tasks of this project"),
+    ident("agent_id", "Only tasks assigned to this agent"),
+)
+LIMIT = IntParam("limit", f"Page size (1-{MAX_PAGE}, default 20)", 1, MAX_PAGE, default=20)
+PAGE = Param("cursor", "next_cursor of the previous page", max_length=64, pattern=CURSOR)
+STEPS_SIZE = IntParam("page_size", "Steps per page (1-1000, default 100)", 1, 1000, default=100)
+STEPS_TOKEN = Param("page_token", "next_page_token of the previous page", max_length=256, pattern=r"[A-Za-z0-9_-]+")
 
 
 async def _task(request: web.Request, action: str) -> Row:
@@ -54,10 +65,10 @@ async def create_task(request: web.Request) -> web.Response:
 
 
 async def list_tasks(request: web.Request) -> web.Response:
-    ws = default_workspace(request, request.query.get("workspace_id", ""))
+    ws = default_workspace(request, WORKSPACE.get(request))
     authorize(request, "task.read", ws)
-    filters = {k: request.query[k] for k in FILTERS if request.query.get(k)}
-    page = await gw(request).tasks.page(ws, filters, request.query.get("cursor", ""), query_int(request, "limit", 20))
+    filters = {p.name: value for p in FILTERS if (value := p.get(request))}
+    page = await gw(request).tasks.page(ws, filters, PAGE.get(request), LIMIT.get(request))
     return json_response(page)
 
 
@@ -88,18 +99,15 @@ async def feedback(request: web.Request) -> web.Response:
 
 async def assignment(request: web.Request) -> web.Response:
     task = await _task(request, "assignment.read")
-    if task["state"] == "submitted":
-        raise NotFound(f"task {task['id']} has not been assigned yet")
+    if task["state"] == "submitted":  # the task is there; its state does not allow this yet (as feedback)
+        raise FailedPrecondition(f"task {task['id']} has not been assigned yet")
     return json_response(await gw(request).clients.explain(str(task["id"]), str(task["workspace_id"])))
 
 
 async def steps(request: web.Request) -> web.Response:
     task = await _task(request, "task.read")
-    size = query_int(request, "page_size", 100)
-    if not 1 <= size <= 1000:
-        raise InvalidArgument(f"page_size must be between 1 and 1000, not {size}")
     out = await gw(request).clients.steps(
-        str(task["workspace_id"]), str(task["id"]), request.query.get("page_token", ""), size
+        str(task["workspace_id"]), str(task["id"]), STEPS_TOKEN.get(request), STEPS_SIZE.get(request)
     )
     return json_response(out)
 
@@ -117,7 +125,7 @@ ROUTES = (
         body=TaskIn,
         response=TaskOut,
         status=201,
-        errors=(400, 401, 403, 404, 413, 429, 503),
+        errors=(400, 401, 403, 404, 409, 413, 429, 503),
     ),
     Route(
         "GET",
@@ -127,16 +135,7 @@ ROUTES = (
         "tasks",
         action="task.read",
         response=TaskPage,
-        params=(
-            Param("workspace_id", "Workspace; default: your first"),
-            Param("state", "Only tasks in this state", enum=tuple(RANK)),
-            Param("task_type", "Only tasks of this type"),
-            Param("priority", "Only tasks of this priority", enum=("critical", "high", "normal", "low")),
-            Param("project_id", "Only tasks of this project"),
-            Param("agent_id", "Only tasks assigned to this agent"),
-            Param("limit", "Page size (1-100, default 20)", "integer", minimum=1, maximum=100),
-            Param("cursor", "next_cursor of the previous page"),
-        ),
+        params=(WORKSPACE, *FILTERS, LIMIT, PAGE),
     ),
     Route("GET", TASK, get_task, "One task with its history", "tasks", action="task.read", response=TaskOut),
     Route(
@@ -181,10 +180,7 @@ ROUTES = (
         "tasks",
         action="task.read",
         response=StepsPage,
-        params=(
-            Param("page_size", "Steps per page (1-1000, default 100)", "integer", minimum=1, maximum=1000),
-            Param("page_token", "next_page_token of the previous page"),
-        ),
+        params=(STEPS_SIZE, STEPS_TOKEN),
         errors=(400, 401, 403, 404, 429, 503),
     ),
     Route(
@@ -195,6 +191,6 @@ ROUTES = (
         "tasks",
         action="assignment.read",
         response=AssignmentOut,
-        errors=(400, 401, 403, 404, 429, 503),
+        errors=(400, 401, 403, 404, 409, 429, 503),
     ),
 )

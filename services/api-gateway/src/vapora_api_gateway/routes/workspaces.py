@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-
 from aiohttp import web
 
-from vapora_api_gateway.context import RESOURCE, WORKSPACE, authorize, body, gw, json_response, principal, query_int
+from vapora_api_gateway.context import RESOURCE, WORKSPACE, authorize, body, gw, json_response, principal
 from vapora_api_gateway.models import (
     ApiTokenIn,
     ApiTokenList,
@@ -21,8 +18,13 @@ from vapora_api_gateway.models import (
     WorkspaceList,
     WorkspaceOut,
 )
-from vapora_api_gateway.routes import Param, Route
-from vapora_core.errors import InvalidArgument, NotFound
+from vapora_api_gateway.params import INT64_MAX, IntParam, Param
+from vapora_api_gateway.routes import Route
+from vapora_core.errors import NotFound, PermissionDenied
+
+AUDIT_LIMIT = IntParam("limit", "Page size (1-500, default 50)", 1, 500, default=50)
+# An audit cursor is the time (ns) of the last entry of the previous page; every one is a position.
+AUDIT_PAGE = Param("cursor", "next_cursor of the previous page", max_length=19, pattern="[0-9]{1,19}")
 
 
 def _ws(request: web.Request) -> str:
@@ -37,7 +39,7 @@ async def create_workspace(request: web.Request) -> web.Response:
     p = principal(request)
     data = await body(request, WorkspaceIn)
     if p.api_token_id:
-        raise InvalidArgument("API tokens cannot create workspaces; log in as a person")
+        raise PermissionDenied("API tokens cannot create workspaces; log in as a person")
     ws = await gw(request).accounts.create_workspace(p.user_id, data.name)
     request[WORKSPACE] = ws["id"]
     request[RESOURCE] = f"workspace:{ws['id']}"
@@ -125,22 +127,15 @@ async def revoke_token(request: web.Request) -> web.Response:
 
 async def audit(request: web.Request) -> web.Response:
     authorize(request, "audit.read", _ws(request))
-    limit = query_int(request, "limit", 50)
-    if not 1 <= limit <= 500:
-        raise InvalidArgument(f"limit must be between 1 and 500, not {limit}")
-    cursor = request.query.get("cursor", "")
-    before = None
-    if cursor:
-        try:
-            before = int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
-        except (binascii.Error, UnicodeDecodeError, ValueError):
-            raise InvalidArgument(f"cursor {cursor!r} is not a cursor this API returned") from None
+    limit = AUDIT_LIMIT.get(request)
+    cursor = AUDIT_PAGE.get(request)
+    before = min(int(cursor), INT64_MAX) if cursor else None
     await gw(request).audit.flush()  # read your own writes: entries still queued are written first
     rows = await gw(request).accounts.repo.audit(_ws(request), before, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
     keys = ("at", "actor", "action", "method", "path", "resource", "result", "status", "workspace_id")
-    nxt = base64.urlsafe_b64encode(str(rows[-1]["at_ns"]).encode()).decode().rstrip("=") if more else None
+    nxt = str(rows[-1]["at_ns"]) if more else None
     return json_response({"items": [{k: r.get(k) for k in keys} for r in rows], "next_cursor": nxt})
 
 
@@ -264,9 +259,6 @@ ROUTES = (
         "audit",
         action="audit.read",
         response=AuditPage,
-        params=(
-            Param("limit", "Page size", "integer", minimum=1, maximum=500),
-            Param("cursor", "next_cursor of the previous page"),
-        ),
+        params=(AUDIT_LIMIT, AUDIT_PAGE),
     ),
 )

@@ -132,7 +132,9 @@ class AnthropicProvider:
             elif kind == "content_block_delta":
                 delta = dig(self.name, data, "delta")
                 if delta.get("type") == "input_json_delta":
-                    parts.add(as_int(data.get("index")), arguments=str(delta.get("partial_json") or ""))
+                    piece = str(delta.get("partial_json") or "")
+                    parts.add(as_int(data.get("index")), arguments=piece)
+                    yield StreamEvent(call_chars=len(piece))
                 text = str(delta.get("text", "")) if delta.get("type") == "text_delta" else ""
                 if text:
                     yield StreamEvent(delta=acc.add(text))

@@ -87,9 +87,11 @@ class Completion:
 
 @dataclass(slots=True, kw_only=True)
 class StreamEvent:
-    """A text delta, or (``final`` set) the end of the stream with usage."""
+    """A text delta, a piece of a tool call (``call_chars``: its length, for metering), or
+    (``final`` set) the end of the stream with usage. Only deltas go on to the caller."""
 
     delta: str = ""
+    call_chars: int = 0
     final: Completion | None = None
 
 

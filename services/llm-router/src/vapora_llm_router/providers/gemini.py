@@ -34,6 +34,7 @@ from vapora_llm_router.providers.http import HttpOptions, make_client
 from vapora_llm_router.providers.tools import (
     RawCall,
     arguments,
+    call_chars,
     collect_calls,
     normalise_finish,
     provider_id,
@@ -163,6 +164,8 @@ class GeminiProvider:
             chunk = self._chunk(data)
             if chunk.text:
                 yield StreamEvent(delta=acc.add(chunk.text))
+            if chunk.calls:
+                yield StreamEvent(call_chars=call_chars(chunk.calls))
             total.calls += chunk.calls
             total.finish = chunk.finish or total.finish
             total.input_tokens = chunk.input_tokens or total.input_tokens

@@ -30,6 +30,7 @@ from vapora_llm_router.providers.openai import function_tools
 from vapora_llm_router.providers.tools import (
     RawCall,
     arguments,
+    call_chars,
     collect_calls,
     normalise_finish,
     provider_id,
@@ -129,10 +130,13 @@ class OllamaProvider:
             if "error" in data:
                 raise error_for_status(self.name, 500, line)
             message = data.get("message") or {}
-            raws += _raw_calls(message)
+            calls = _raw_calls(message)
+            raws += calls
             text = str(message.get("content") or "")
             if text:
                 yield StreamEvent(delta=acc.add(text))
+            if calls:
+                yield StreamEvent(call_chars=call_chars(calls))
             if data.get("done"):
                 yield StreamEvent(final=self._completion(request, data, acc.text, raws))
                 return

@@ -130,6 +130,7 @@ class OpenAIProvider:
                     fn = piece.get("function") or {}
                     parts.add(as_int(piece.get("index")), call_id=piece.get("id"), name=fn.get("name"))
                     parts.add(as_int(piece.get("index")), arguments=fn.get("arguments"))
+                    yield StreamEvent(call_chars=len(str(fn.get("name") or "")) + len(str(fn.get("arguments") or "")))
                 text = delta.get("content") or ""
                 if text:
                     yield StreamEvent(delta=acc.add(str(text)))

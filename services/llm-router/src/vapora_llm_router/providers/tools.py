@@ -67,6 +67,15 @@ class RawCall:
     provider_data: str = ""
 
 
+def call_chars(raws: list[RawCall]) -> int:
+    """How much output some whole calls are, in characters (name and arguments), for metering."""
+    total = 0
+    for r in raws:
+        args = r.arguments if isinstance(r.arguments, str) else json.dumps(r.arguments, default=str)
+        total += len(str(r.name or "")) + len(args)
+    return total
+
+
 def _arguments_text(value: Any) -> tuple[str, str]:
     """(arguments as JSON text, what is wrong with them or "")."""
     if isinstance(value, str):

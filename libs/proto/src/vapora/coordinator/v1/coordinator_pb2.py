@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from vapora.tasks.v1 import tasks_pb2 as vapora_dot_tasks_dot_v1_dot_tasks__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'vapora/coordinator/v1/coordinator.proto\x12\x15vapora.coordinator.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bvapora/tasks/v1/tasks.proto\"\x95\x01\n\x0eScoreBreakdown\x12\x14\n\x0csuccess_rate\x18\x01 \x01(\x01\x12\x0c\n\x04load\x18\x02 \x01(\x01\x12\x12\n\nload_score\x18\x03 \x01(\x01\x12\x11\n\texpertise\x18\x04 \x01(\x01\x12\x12\n\nconfidence\x18\x05 \x01(\x01\x12\r\n\x05total\x18\x06 \x01(\x01\x12\x15\n\rlearning_data\x18\x07 \x01(\x08\"X\n\x0e\x43\x61ndidateScore\x12\x10\n\x08\x61gent_id\x18\x01 \x01(\t\x12\x34\n\x05score\x18\x02 \x01(\x0b\x32%.vapora.coordinator.v1.ScoreBreakdown\"\xcc\x01\n\x0bJobAssigned\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12#\n\x04task\x18\x02 \x01(\x0b\x32\x15.vapora.tasks.v1.Task\x12\x10\n\x08\x61gent_id\x18\x03 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x04 \x01(\x05\x12/\n\x0b\x61ssigned_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\x05score\x18\x06 \x01(\x0b\x32%.vapora.coordinator.v1.ScoreBreakdown\"e\n\nJobStopped\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0f\n\x07task_id\x18\x02 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x03 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\"\xab\x02\n\nAssignment\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x02 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x03 \x01(\t\x12\x0e\n\x06job_id\x18\x04 \x01(\t\x12\x11\n\ttask_type\x18\x05 \x01(\t\x12\x34\n\x05score\x18\x06 \x01(\x0b\x32%.vapora.coordinator.v1.ScoreBreakdown\x12\x39\n\ncandidates\x18\x07 \x03(\x0b\x32%.vapora.coordinator.v1.CandidateScore\x12\x0e\n\x06reason\x18\x08 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\t \x01(\x05\x12/\n\x0b\x61ssigned_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"A\n\x18\x45xplainAssignmentRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x02 \x01(\t2v\n\x0b\x43oordinator\x12g\n\x11\x45xplainAssignment\x12/.vapora.coordinator.v1.ExplainAssignmentRequest\x1a!.vapora.coordinator.v1.Assignmentb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'vapora/coordinator/v1/coordinator.proto\x12\x15vapora.coordinator.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bvapora/tasks/v1/tasks.proto\"\x95\x01\n\x0eScoreBreakdown\x12\x14\n\x0csuccess_rate\x18\x01 \x01(\x01\x12\x0c\n\x04load\x18\x02 \x01(\x01\x12\x12\n\nload_score\x18\x03 \x01(\x01\x12\x11\n\texpertise\x18\x04 \x01(\x01\x12\x12\n\nconfidence\x18\x05 \x01(\x01\x12\r\n\x05total\x18\x06 \x01(\x01\x12\x15\n\rlearning_data\x18\x07 \x01(\x08\"X\n\x0e\x43\x61ndidateScore\x12\x10\n\x08\x61gent_id\x18\x01 \x01(\t\x12\x34\n\x05score\x18\x02 \x01(\x0b\x32%.vapora.coordinator.v1.ScoreBreakdown\"\xdb\x01\n\x0bJobAssigned\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12#\n\x04task\x18\x02 \x01(\x0b\x32\x15.vapora.tasks.v1.Task\x12\x10\n\x08\x61gent_id\x18\x03 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x04 \x01(\x05\x12/\n\x0b\x61ssigned_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\x05score\x18\x06 \x01(\x0b\x32%.vapora.coordinator.v1.ScoreBreakdown\x12\r\n\x05token\x18\x07 \x01(\t\"e\n\nJobStopped\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0f\n\x07task_id\x18\x02 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x03 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\"\xab\x02\n\nAssignment\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x02 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x03 \x01(\t\x12\x0e\n\x06job_id\x18\x04 \x01(\t\x12\x11\n\ttask_type\x18\x05 \x01(\t\x12\x34\n\x05score\x18\x06 \x01(\x0b\x32%.vapora.coordinator.v1.ScoreBreakdown\x12\x39\n\ncandidates\x18\x07 \x03(\x0b\x32%.vapora.coordinator.v1.CandidateScore\x12\x0e\n\x06reason\x18\x08 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\t \x01(\x05\x12/\n\x0b\x61ssigned_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"A\n\x18\x45xplainAssignmentRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x02 \x01(\t2v\n\x0b\x43oordinator\x12g\n\x11\x45xplainAssignment\x12/.vapora.coordinator.v1.ExplainAssignmentRequest\x1a!.vapora.coordinator.v1.Assignmentb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,13 +38,13 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CANDIDATESCORE']._serialized_start=280
   _globals['_CANDIDATESCORE']._serialized_end=368
   _globals['_JOBASSIGNED']._serialized_start=371
-  _globals['_JOBASSIGNED']._serialized_end=575
-  _globals['_JOBSTOPPED']._serialized_start=577
-  _globals['_JOBSTOPPED']._serialized_end=678
-  _globals['_ASSIGNMENT']._serialized_start=681
-  _globals['_ASSIGNMENT']._serialized_end=980
-  _globals['_EXPLAINASSIGNMENTREQUEST']._serialized_start=982
-  _globals['_EXPLAINASSIGNMENTREQUEST']._serialized_end=1047
-  _globals['_COORDINATOR']._serialized_start=1049
-  _globals['_COORDINATOR']._serialized_end=1167
+  _globals['_JOBASSIGNED']._serialized_end=590
+  _globals['_JOBSTOPPED']._serialized_start=592
+  _globals['_JOBSTOPPED']._serialized_end=693
+  _globals['_ASSIGNMENT']._serialized_start=696
+  _globals['_ASSIGNMENT']._serialized_end=995
+  _globals['_EXPLAINASSIGNMENTREQUEST']._serialized_start=997
+  _globals['_EXPLAINASSIGNMENTREQUEST']._serialized_end=1062
+  _globals['_COORDINATOR']._serialized_start=1064
+  _globals['_COORDINATOR']._serialized_end=1182
 # @@protoc_insertion_point(module_scope)

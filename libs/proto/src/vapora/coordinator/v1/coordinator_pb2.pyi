@@ -37,20 +37,22 @@ class CandidateScore(_message.Message):
     def __init__(self, agent_id: _Optional[str] = ..., score: _Optional[_Union[ScoreBreakdown, _Mapping]] = ...) -> None: ...
 
 class JobAssigned(_message.Message):
-    __slots__ = ("job_id", "task", "agent_id", "attempt", "assigned_at", "score")
+    __slots__ = ("job_id", "task", "agent_id", "attempt", "assigned_at", "score", "token")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     TASK_FIELD_NUMBER: _ClassVar[int]
     AGENT_ID_FIELD_NUMBER: _ClassVar[int]
     ATTEMPT_FIELD_NUMBER: _ClassVar[int]
     ASSIGNED_AT_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     task: _tasks_pb2.Task
     agent_id: str
     attempt: int
     assigned_at: _timestamp_pb2.Timestamp
     score: ScoreBreakdown
-    def __init__(self, job_id: _Optional[str] = ..., task: _Optional[_Union[_tasks_pb2.Task, _Mapping]] = ..., agent_id: _Optional[str] = ..., attempt: _Optional[int] = ..., assigned_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., score: _Optional[_Union[ScoreBreakdown, _Mapping]] = ...) -> None: ...
+    token: str
+    def __init__(self, job_id: _Optional[str] = ..., task: _Optional[_Union[_tasks_pb2.Task, _Mapping]] = ..., agent_id: _Optional[str] = ..., attempt: _Optional[int] = ..., assigned_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., score: _Optional[_Union[ScoreBreakdown, _Mapping]] = ..., token: _Optional[str] = ...) -> None: ...
 
 class JobStopped(_message.Message):
     __slots__ = ("job_id", "task_id", "workspace_id", "agent_id", "reason")

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17vapora/mcp/v1/mcp.proto\x12\rvapora.mcp.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"g\n\x04Tool\x12\x0e\n\x06server\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x19\n\x11input_schema_json\x18\x04 \x01(\t\x12\x11\n\tavailable\x18\x05 \x01(\x08\"J\n\x10ListToolsRequest\x12\x0e\n\x06server\x18\x01 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x02 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x03 \x01(\t\"7\n\x11ListToolsResponse\x12\"\n\x05tools\x18\x01 \x03(\x0b\x32\x13.vapora.mcp.v1.Tool\"\x80\x01\n\x0f\x43\x61llToolRequest\x12\x0e\n\x06server\x18\x01 \x01(\t\x12\x0c\n\x04tool\x18\x02 \x01(\t\x12\x16\n\x0e\x61rguments_json\x18\x03 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x04 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x05 \x01(\t\x12\x0f\n\x07task_id\x18\x06 \x01(\t\"_\n\x10\x43\x61llToolResponse\x12\x10\n\x08is_error\x18\x01 \x01(\x08\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\x17\n\x0fstructured_json\x18\x03 \x01(\t\x12\x12\n\nlatency_ms\x18\x04 \x01(\x03\"\xe7\x01\n\x07McpCall\x12\x0e\n\x06server\x18\x01 \x01(\t\x12\x0c\n\x04tool\x18\x02 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x03 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x04 \x01(\t\x12\x0f\n\x07task_id\x18\x05 \x01(\t\x12\x10\n\x08is_error\x18\x06 \x01(\x08\x12\x12\n\nlatency_ms\x18\x07 \x01(\x03\x12&\n\x02\x61t\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\n\n\x02id\x18\t \x01(\t\x12\x0f\n\x07outcome\x18\n \x01(\t\x12\x0b\n\x03via\x18\x0b \x01(\t\x12\r\n\x05\x65rror\x18\x0c \x01(\t\"j\n\x10ListCallsRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x0e\n\x06server\x18\x02 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x03 \x01(\t\x12\x0f\n\x07task_id\x18\x04 \x01(\t\x12\r\n\x05limit\x18\x05 \x01(\x05\":\n\x11ListCallsResponse\x12%\n\x05\x63\x61lls\x18\x01 \x03(\x0b\x32\x16.vapora.mcp.v1.McpCall2\xf9\x01\n\nMcpGateway\x12N\n\tListTools\x12\x1f.vapora.mcp.v1.ListToolsRequest\x1a .vapora.mcp.v1.ListToolsResponse\x12K\n\x08\x43\x61llTool\x12\x1e.vapora.mcp.v1.CallToolRequest\x1a\x1f.vapora.mcp.v1.CallToolResponse\x12N\n\tListCalls\x12\x1f.vapora.mcp.v1.ListCallsRequest\x1a .vapora.mcp.v1.ListCallsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17vapora/mcp/v1/mcp.proto\x12\rvapora.mcp.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"g\n\x04Tool\x12\x0e\n\x06server\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x19\n\x11input_schema_json\x18\x04 \x01(\t\x12\x11\n\tavailable\x18\x05 \x01(\x08\"J\n\x10ListToolsRequest\x12\x0e\n\x06server\x18\x01 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x02 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x03 \x01(\t\"7\n\x11ListToolsResponse\x12\"\n\x05tools\x18\x01 \x03(\x0b\x32\x13.vapora.mcp.v1.Tool\"\x80\x01\n\x0f\x43\x61llToolRequest\x12\x0e\n\x06server\x18\x01 \x01(\t\x12\x0c\n\x04tool\x18\x02 \x01(\t\x12\x16\n\x0e\x61rguments_json\x18\x03 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x04 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x05 \x01(\t\x12\x0f\n\x07task_id\x18\x06 \x01(\t\"r\n\x10\x43\x61llToolResponse\x12\x10\n\x08is_error\x18\x01 \x01(\x08\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\x17\n\x0fstructured_json\x18\x03 \x01(\t\x12\x12\n\nlatency_ms\x18\x04 \x01(\x03\x12\x11\n\ttruncated\x18\x05 \x01(\x08\"\x16\n\x14ListCatalogueRequest\"C\n\x0f\x43\x61talogueServer\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05scope\x18\x02 \x01(\t\x12\x13\n\x0btools_known\x18\x03 \x01(\x08\"l\n\x15ListCatalogueResponse\x12\"\n\x05tools\x18\x01 \x03(\x0b\x32\x13.vapora.mcp.v1.Tool\x12/\n\x07servers\x18\x02 \x03(\x0b\x32\x1e.vapora.mcp.v1.CatalogueServer\"\xf7\x01\n\x07McpCall\x12\x0e\n\x06server\x18\x01 \x01(\t\x12\x0c\n\x04tool\x18\x02 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x03 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x04 \x01(\t\x12\x0f\n\x07task_id\x18\x05 \x01(\t\x12\x10\n\x08is_error\x18\x06 \x01(\x08\x12\x12\n\nlatency_ms\x18\x07 \x01(\x03\x12&\n\x02\x61t\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\n\n\x02id\x18\t \x01(\t\x12\x0f\n\x07outcome\x18\n \x01(\t\x12\x0b\n\x03via\x18\x0b \x01(\t\x12\r\n\x05\x65rror\x18\x0c \x01(\t\x12\x0e\n\x06job_id\x18\r \x01(\t\"j\n\x10ListCallsRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x0e\n\x06server\x18\x02 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x03 \x01(\t\x12\x0f\n\x07task_id\x18\x04 \x01(\t\x12\r\n\x05limit\x18\x05 \x01(\x05\":\n\x11ListCallsResponse\x12%\n\x05\x63\x61lls\x18\x01 \x03(\x0b\x32\x16.vapora.mcp.v1.McpCall2\xd5\x02\n\nMcpGateway\x12N\n\tListTools\x12\x1f.vapora.mcp.v1.ListToolsRequest\x1a .vapora.mcp.v1.ListToolsResponse\x12K\n\x08\x43\x61llTool\x12\x1e.vapora.mcp.v1.CallToolRequest\x1a\x1f.vapora.mcp.v1.CallToolResponse\x12Z\n\rListCatalogue\x12#.vapora.mcp.v1.ListCatalogueRequest\x1a$.vapora.mcp.v1.ListCatalogueResponse\x12N\n\tListCalls\x12\x1f.vapora.mcp.v1.ListCallsRequest\x1a .vapora.mcp.v1.ListCallsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,13 +41,19 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CALLTOOLREQUEST']._serialized_start=314
   _globals['_CALLTOOLREQUEST']._serialized_end=442
   _globals['_CALLTOOLRESPONSE']._serialized_start=444
-  _globals['_CALLTOOLRESPONSE']._serialized_end=539
-  _globals['_MCPCALL']._serialized_start=542
-  _globals['_MCPCALL']._serialized_end=773
-  _globals['_LISTCALLSREQUEST']._serialized_start=775
-  _globals['_LISTCALLSREQUEST']._serialized_end=881
-  _globals['_LISTCALLSRESPONSE']._serialized_start=883
-  _globals['_LISTCALLSRESPONSE']._serialized_end=941
-  _globals['_MCPGATEWAY']._serialized_start=944
-  _globals['_MCPGATEWAY']._serialized_end=1193
+  _globals['_CALLTOOLRESPONSE']._serialized_end=558
+  _globals['_LISTCATALOGUEREQUEST']._serialized_start=560
+  _globals['_LISTCATALOGUEREQUEST']._serialized_end=582
+  _globals['_CATALOGUESERVER']._serialized_start=584
+  _globals['_CATALOGUESERVER']._serialized_end=651
+  _globals['_LISTCATALOGUERESPONSE']._serialized_start=653
+  _globals['_LISTCATALOGUERESPONSE']._serialized_end=761
+  _globals['_MCPCALL']._serialized_start=764
+  _globals['_MCPCALL']._serialized_end=1011
+  _globals['_LISTCALLSREQUEST']._serialized_start=1013
+  _globals['_LISTCALLSREQUEST']._serialized_end=1119
+  _globals['_LISTCALLSRESPONSE']._serialized_start=1121
+  _globals['_LISTCALLSRESPONSE']._serialized_end=1179
+  _globals['_MCPGATEWAY']._serialized_start=1182
+  _globals['_MCPGATEWAY']._serialized_end=1523
 # @@protoc_insertion_point(module_scope)

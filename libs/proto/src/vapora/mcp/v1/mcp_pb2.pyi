@@ -56,19 +56,43 @@ class CallToolRequest(_message.Message):
     def __init__(self, server: _Optional[str] = ..., tool: _Optional[str] = ..., arguments_json: _Optional[str] = ..., workspace_id: _Optional[str] = ..., agent_id: _Optional[str] = ..., task_id: _Optional[str] = ...) -> None: ...
 
 class CallToolResponse(_message.Message):
-    __slots__ = ("is_error", "text", "structured_json", "latency_ms")
+    __slots__ = ("is_error", "text", "structured_json", "latency_ms", "truncated")
     IS_ERROR_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
     STRUCTURED_JSON_FIELD_NUMBER: _ClassVar[int]
     LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
+    TRUNCATED_FIELD_NUMBER: _ClassVar[int]
     is_error: bool
     text: str
     structured_json: str
     latency_ms: int
-    def __init__(self, is_error: _Optional[bool] = ..., text: _Optional[str] = ..., structured_json: _Optional[str] = ..., latency_ms: _Optional[int] = ...) -> None: ...
+    truncated: bool
+    def __init__(self, is_error: _Optional[bool] = ..., text: _Optional[str] = ..., structured_json: _Optional[str] = ..., latency_ms: _Optional[int] = ..., truncated: _Optional[bool] = ...) -> None: ...
+
+class ListCatalogueRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class CatalogueServer(_message.Message):
+    __slots__ = ("name", "scope", "tools_known")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    TOOLS_KNOWN_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    scope: str
+    tools_known: bool
+    def __init__(self, name: _Optional[str] = ..., scope: _Optional[str] = ..., tools_known: _Optional[bool] = ...) -> None: ...
+
+class ListCatalogueResponse(_message.Message):
+    __slots__ = ("tools", "servers")
+    TOOLS_FIELD_NUMBER: _ClassVar[int]
+    SERVERS_FIELD_NUMBER: _ClassVar[int]
+    tools: _containers.RepeatedCompositeFieldContainer[Tool]
+    servers: _containers.RepeatedCompositeFieldContainer[CatalogueServer]
+    def __init__(self, tools: _Optional[_Iterable[_Union[Tool, _Mapping]]] = ..., servers: _Optional[_Iterable[_Union[CatalogueServer, _Mapping]]] = ...) -> None: ...
 
 class McpCall(_message.Message):
-    __slots__ = ("server", "tool", "workspace_id", "agent_id", "task_id", "is_error", "latency_ms", "at", "id", "outcome", "via", "error")
+    __slots__ = ("server", "tool", "workspace_id", "agent_id", "task_id", "is_error", "latency_ms", "at", "id", "outcome", "via", "error", "job_id")
     SERVER_FIELD_NUMBER: _ClassVar[int]
     TOOL_FIELD_NUMBER: _ClassVar[int]
     WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -81,6 +105,7 @@ class McpCall(_message.Message):
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
     VIA_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
     server: str
     tool: str
     workspace_id: str
@@ -93,7 +118,8 @@ class McpCall(_message.Message):
     outcome: str
     via: str
     error: str
-    def __init__(self, server: _Optional[str] = ..., tool: _Optional[str] = ..., workspace_id: _Optional[str] = ..., agent_id: _Optional[str] = ..., task_id: _Optional[str] = ..., is_error: _Optional[bool] = ..., latency_ms: _Optional[int] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., id: _Optional[str] = ..., outcome: _Optional[str] = ..., via: _Optional[str] = ..., error: _Optional[str] = ...) -> None: ...
+    job_id: str
+    def __init__(self, server: _Optional[str] = ..., tool: _Optional[str] = ..., workspace_id: _Optional[str] = ..., agent_id: _Optional[str] = ..., task_id: _Optional[str] = ..., is_error: _Optional[bool] = ..., latency_ms: _Optional[int] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., id: _Optional[str] = ..., outcome: _Optional[str] = ..., via: _Optional[str] = ..., error: _Optional[str] = ..., job_id: _Optional[str] = ...) -> None: ...
 
 class ListCallsRequest(_message.Message):
     __slots__ = ("workspace_id", "server", "agent_id", "task_id", "limit")

@@ -44,6 +44,11 @@ class McpGatewayStub:
                 request_serializer=vapora_dot_mcp_dot_v1_dot_mcp__pb2.CallToolRequest.SerializeToString,
                 response_deserializer=vapora_dot_mcp_dot_v1_dot_mcp__pb2.CallToolResponse.FromString,
                 _registered_method=True)
+        self.ListCatalogue = channel.unary_unary(
+                '/vapora.mcp.v1.McpGateway/ListCatalogue',
+                request_serializer=vapora_dot_mcp_dot_v1_dot_mcp__pb2.ListCatalogueRequest.SerializeToString,
+                response_deserializer=vapora_dot_mcp_dot_v1_dot_mcp__pb2.ListCatalogueResponse.FromString,
+                _registered_method=True)
         self.ListCalls = channel.unary_unary(
                 '/vapora.mcp.v1.McpGateway/ListCalls',
                 request_serializer=vapora_dot_mcp_dot_v1_dot_mcp__pb2.ListCallsRequest.SerializeToString,
@@ -55,13 +60,22 @@ class McpGatewayServicer:
     """Missing associated documentation comment in .proto file."""
 
     def ListTools(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """The tools the calling agent's job token allows.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def CallTool(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Call one tool the job token allows.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCatalogue(self, request, context):
+        """Every configured tool, no identity (internal callers: the runtime's start-up check).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -85,6 +99,11 @@ def add_McpGatewayServicer_to_server(servicer, server):
                     servicer.CallTool,
                     request_deserializer=vapora_dot_mcp_dot_v1_dot_mcp__pb2.CallToolRequest.FromString,
                     response_serializer=vapora_dot_mcp_dot_v1_dot_mcp__pb2.CallToolResponse.SerializeToString,
+            ),
+            'ListCatalogue': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCatalogue,
+                    request_deserializer=vapora_dot_mcp_dot_v1_dot_mcp__pb2.ListCatalogueRequest.FromString,
+                    response_serializer=vapora_dot_mcp_dot_v1_dot_mcp__pb2.ListCatalogueResponse.SerializeToString,
             ),
             'ListCalls': grpc.unary_unary_rpc_method_handler(
                     servicer.ListCalls,
@@ -146,6 +165,33 @@ class McpGateway:
             '/vapora.mcp.v1.McpGateway/CallTool',
             vapora_dot_mcp_dot_v1_dot_mcp__pb2.CallToolRequest.SerializeToString,
             vapora_dot_mcp_dot_v1_dot_mcp__pb2.CallToolResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCatalogue(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vapora.mcp.v1.McpGateway/ListCatalogue',
+            vapora_dot_mcp_dot_v1_dot_mcp__pb2.ListCatalogueRequest.SerializeToString,
+            vapora_dot_mcp_dot_v1_dot_mcp__pb2.ListCatalogueResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -32,7 +32,11 @@ class McpGatewayStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> McpGatewayAsyncStub: ...
     ListTools: _grpc.UnaryUnaryMultiCallable[_mcp_pb2.ListToolsRequest, _mcp_pb2.ListToolsResponse]
+    """The tools the calling agent's job token allows."""
     CallTool: _grpc.UnaryUnaryMultiCallable[_mcp_pb2.CallToolRequest, _mcp_pb2.CallToolResponse]
+    """Call one tool the job token allows."""
+    ListCatalogue: _grpc.UnaryUnaryMultiCallable[_mcp_pb2.ListCatalogueRequest, _mcp_pb2.ListCatalogueResponse]
+    """Every configured tool, no identity (internal callers: the runtime's start-up check)."""
     ListCalls: _grpc.UnaryUnaryMultiCallable[_mcp_pb2.ListCallsRequest, _mcp_pb2.ListCallsResponse]
     """The call log of one workspace, newest first."""
 
@@ -40,7 +44,11 @@ class McpGatewayStub:
 class McpGatewayAsyncStub(McpGatewayStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     ListTools: _aio.UnaryUnaryMultiCallable[_mcp_pb2.ListToolsRequest, _mcp_pb2.ListToolsResponse]  # type: ignore[assignment]
+    """The tools the calling agent's job token allows."""
     CallTool: _aio.UnaryUnaryMultiCallable[_mcp_pb2.CallToolRequest, _mcp_pb2.CallToolResponse]  # type: ignore[assignment]
+    """Call one tool the job token allows."""
+    ListCatalogue: _aio.UnaryUnaryMultiCallable[_mcp_pb2.ListCatalogueRequest, _mcp_pb2.ListCatalogueResponse]  # type: ignore[assignment]
+    """Every configured tool, no identity (internal callers: the runtime's start-up check)."""
     ListCalls: _aio.UnaryUnaryMultiCallable[_mcp_pb2.ListCallsRequest, _mcp_pb2.ListCallsResponse]  # type: ignore[assignment]
     """The call log of one workspace, newest first."""
 
@@ -50,14 +58,24 @@ class McpGatewayServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _mcp_pb2.ListToolsRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_mcp_pb2.ListToolsResponse, _abc.Awaitable[_mcp_pb2.ListToolsResponse]]: ...
+    ) -> _typing.Union[_mcp_pb2.ListToolsResponse, _abc.Awaitable[_mcp_pb2.ListToolsResponse]]:
+        """The tools the calling agent's job token allows."""
 
     @_abc_1.abstractmethod
     def CallTool(
         self,
         request: _mcp_pb2.CallToolRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_mcp_pb2.CallToolResponse, _abc.Awaitable[_mcp_pb2.CallToolResponse]]: ...
+    ) -> _typing.Union[_mcp_pb2.CallToolResponse, _abc.Awaitable[_mcp_pb2.CallToolResponse]]:
+        """Call one tool the job token allows."""
+
+    @_abc_1.abstractmethod
+    def ListCatalogue(
+        self,
+        request: _mcp_pb2.ListCatalogueRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_mcp_pb2.ListCatalogueResponse, _abc.Awaitable[_mcp_pb2.ListCatalogueResponse]]:
+        """Every configured tool, no identity (internal callers: the runtime's start-up check)."""
 
     @_abc_1.abstractmethod
     def ListCalls(

@@ -9,20 +9,21 @@ stream and consumer info for the fleet's streams and exports:
 - ``vapora_jetstream_consumer_ack_pending{stream,consumer}``  delivered, not yet acked
 - ``vapora_jetstream_consumer_redelivered{stream,consumer}``  redelivered, not yet acked
 
-One service runs it (the swarm-coordinator, ``VAPORA_JETSTREAM_STATS_S``); others leave it off.
+The swarm-coordinator runs it every ``VAPORA_JETSTREAM_STATS_S`` seconds (0: off); no other
+service does, so the gauges come from one process.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
 
+from nats.js import JetStreamContext
 from prometheus_client import Gauge
 
 from vapora_core.aio import Periodic
 from vapora_core.bus.topology import STREAMS
 
-log = logging.getLogger("vapora.bus.stats")
+log = logging.getLogger("vapora.coordinator.stats")
 
 STREAM_MESSAGES = Gauge("vapora_jetstream_stream_messages", "Messages stored in a JetStream stream.", ["stream"])
 STREAM_BYTES = Gauge("vapora_jetstream_stream_bytes", "Bytes stored in a JetStream stream.", ["stream"])
@@ -41,7 +42,7 @@ CONSUMER_REDELIVERED = Gauge(
 )
 
 
-async def collect_once(js: Any) -> None:
+async def collect_once(js: JetStreamContext) -> None:
     for spec in STREAMS:
         try:
             info = await js.stream_info(spec.name)
@@ -65,5 +66,5 @@ async def collect_once(js: Any) -> None:
 class JetStreamStats(Periodic):
     """Polls JetStream every ``interval`` seconds while running."""
 
-    def __init__(self, js: Any, interval: float) -> None:
+    def __init__(self, js: JetStreamContext, interval: float) -> None:
         super().__init__("jetstream-stats", interval, lambda: collect_once(js))

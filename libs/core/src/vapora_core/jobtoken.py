@@ -1,0 +1,231 @@
+"""Job tokens: which agent holds which job, signed by the swarm-coordinator.
+
+A job token is a JWT signed with EdDSA (Ed25519). The coordinator mints one when it assigns a
+job (:class:`JobSigner`, private key ``VAPORA_JOB_SIGNING_KEY``); every service an agent calls
+with it (mcp-gateway, llm-router) checks it (:class:`JobVerifier`, public key
+``VAPORA_JOB_VERIFY_KEY``) and takes the caller's identity from its claims, never from plain
+request fields or headers. It travels as ``authorization: Bearer <token>`` (gRPC metadata or an
+HTTP header).
+
+Claims (all required)::
+
+    sub      agent id                  job      job id
+    role     the agent's role          project  project id ("" when none)
+    ws       workspace id              tools    the agent's allowed_tools (exact "server.tool" or "server.*")
+    task     task id                   iat/exp  issued at / expires at (Unix seconds)
+
+A missing, malformed, forged or expired token raises :class:`~vapora_core.errors.Unauthenticated`
+with the reason. A key setting holds the PEM itself or ``@path`` of a PEM file.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from vapora_core.errors import ConfigError, Unauthenticated
+
+ALGORITHM = "EdDSA"
+SIGNING_KEY_SETTING = "VAPORA_JOB_SIGNING_KEY"
+VERIFY_KEY_SETTING = "VAPORA_JOB_VERIFY_KEY"
+METADATA_KEY = "authorization"
+_REQUIRED = ("sub", "role", "ws", "task", "job", "project", "tools", "iat", "exp")
+_NON_EMPTY = ("sub", "ws", "task", "job")
+
+
+@dataclass(frozen=True, slots=True)
+class JobClaims:
+    """Who holds a job: the verified identity of an agent's call."""
+
+    agent_id: str
+    role: str
+    workspace_id: str
+    task_id: str
+    job_id: str
+    project_id: str = ""
+    tools: tuple[str, ...] = ()
+    issued_at: int = 0
+    expires_at: int = 0
+
+    @classmethod
+    def issue(
+        cls,
+        *,
+        agent_id: str,
+        role: str,
+        workspace_id: str,
+        task_id: str,
+        job_id: str,
+        lifetime_s: float,
+        project_id: str = "",
+        tools: Iterable[str] = (),
+        now: float | None = None,
+    ) -> JobClaims:
+        """Claims valid from ``now`` (default: the clock) for ``lifetime_s`` seconds."""
+        issued = int(time.time() if now is None else now)
+        return cls(
+            agent_id=agent_id,
+            role=role,
+            workspace_id=workspace_id,
+            task_id=task_id,
+            job_id=job_id,
+            project_id=project_id,
+            tools=tuple(tools),
+            issued_at=issued,
+            expires_at=issued + max(1, int(lifetime_s)),
+        )
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "sub": self.agent_id,
+            "role": self.role,
+            "ws": self.workspace_id,
+            "task": self.task_id,
+            "job": self.job_id,
+            "project": self.project_id,
+            "tools": list(self.tools),
+            "iat": self.issued_at,
+            "exp": self.expires_at,
+        }
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> JobClaims:
+        """Claims from a verified payload; a missing or mistyped claim is :class:`Unauthenticated`."""
+        for name in _REQUIRED:
+            if name not in payload:
+                raise Unauthenticated(f"the job token has no {name!r} claim")
+        for name in ("sub", "role", "ws", "task", "job", "project"):
+            if not isinstance(payload[name], str):
+                raise Unauthenticated(f"the job token's {name!r} claim must be a string")
+        for name in _NON_EMPTY:
+            if not payload[name]:
+                raise Unauthenticated(f"the job token's {name!r} claim is empty")
+        tools = payload["tools"]
+        if not isinstance(tools, list) or not all(isinstance(t, str) for t in tools):
+            raise Unauthenticated("the job token's 'tools' claim must be a list of strings")
+        return cls(
+            agent_id=payload["sub"],
+            role=payload["role"],
+            workspace_id=payload["ws"],
+            task_id=payload["task"],
+            job_id=payload["job"],
+            project_id=payload["project"],
+            tools=tuple(tools),
+            issued_at=int(payload["iat"]),
+            expires_at=int(payload["exp"]),
+        )
+
+
+def read_key(value: str, *, setting: str) -> str:
+    """The PEM a key setting holds: the text itself, or the file named by ``@path``."""
+    value = value.strip()
+    if not value:
+        raise ConfigError("is not set: give a PEM key or @path of a PEM file", field=setting)
+    if value.startswith("@"):
+        path = Path(value[1:])
+        try:
+            return path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read {path}: {exc.strerror or exc}", field=setting) from exc
+    return value
+
+
+def _load_private(pem: str, setting: str) -> Ed25519PrivateKey:
+    try:
+        key = serialization.load_pem_private_key(pem.encode(), password=None)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"not a PEM private key: {exc}", field=setting) from exc
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ConfigError(f"must be an Ed25519 key, got {type(key).__name__}", field=setting)
+    return key
+
+
+def _load_public(pem: str, setting: str) -> Ed25519PublicKey:
+    try:
+        key = serialization.load_pem_public_key(pem.encode())
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"not a PEM public key: {exc}", field=setting) from exc
+    if not isinstance(key, Ed25519PublicKey):
+        raise ConfigError(f"must be an Ed25519 key, got {type(key).__name__}", field=setting)
+    return key
+
+
+class JobSigner:
+    """Mints job tokens with the coordinator's private key."""
+
+    def __init__(self, private_pem: str, *, setting: str = SIGNING_KEY_SETTING) -> None:
+        self._key = _load_private(private_pem, setting)
+
+    @classmethod
+    def from_setting(cls, value: str, *, setting: str = SIGNING_KEY_SETTING) -> JobSigner:
+        return cls(read_key(value, setting=setting), setting=setting)
+
+    def sign(self, claims: JobClaims) -> str:
+        return jwt.encode(claims.payload(), self._key, algorithm=ALGORITHM)
+
+
+class JobVerifier:
+    """Checks job tokens with the coordinator's public key; ``leeway_s`` allows for clock skew."""
+
+    def __init__(self, public_pem: str, *, leeway_s: float = 5.0, setting: str = VERIFY_KEY_SETTING) -> None:
+        self._key = _load_public(public_pem, setting)
+        self._leeway_s = leeway_s
+
+    @classmethod
+    def from_setting(cls, value: str, *, setting: str = VERIFY_KEY_SETTING) -> JobVerifier:
+        return cls(read_key(value, setting=setting), setting=setting)
+
+    def verify(self, token: str) -> JobClaims:
+        if not token:
+            raise Unauthenticated("no job token")
+        try:
+            payload: dict[str, Any] = jwt.decode(
+                token,
+                self._key,
+                algorithms=[ALGORITHM],
+                leeway=self._leeway_s,
+                options={"require": ["exp", "iat", "sub"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise Unauthenticated("the job token has expired") from None
+        except jwt.InvalidSignatureError:
+            raise Unauthenticated("the job token's signature does not verify (not signed by the coordinator)") from None
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated(f"the job token is not valid: {exc}") from None
+        return JobClaims.from_payload(payload)
+
+    def verify_bearer(self, header: str | None) -> JobClaims:
+        """Claims of an ``Authorization: Bearer <job token>`` value."""
+        return self.verify(bearer_token(header))
+
+
+def bearer_token(header: str | None) -> str:
+    """The token of an ``authorization`` value; missing or not ``Bearer`` is :class:`Unauthenticated`."""
+    if not header or not header.strip():
+        raise Unauthenticated("no job token: send 'authorization: Bearer <job token>'")
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("the authorization value must be 'Bearer <job token>'")
+    return token.strip()
+
+
+def bearer_metadata(token: str) -> tuple[tuple[str, str], ...]:
+    """gRPC call metadata carrying ``token``."""
+    return ((METADATA_KEY, f"Bearer {token}"),)
+
+
+def generate_key_pair() -> tuple[str, str]:
+    """A new Ed25519 key pair as (private PEM, public PEM): for the fleet launcher and tests."""
+    key = Ed25519PrivateKey.generate()
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return private.decode(), public.decode()
