@@ -170,10 +170,12 @@ async def test_only_the_coordinator_broadcasts_stops_and_only_the_runtime_hears_
     await runtime.flush()
     await buses["knowledge-graph"].nc.publish("stops.a1", b"from kg")
     await buses["swarm-coordinator"].nc.publish("stops.a1", b"from coordinator")
-    for _ in range(50):
+    await buses["swarm-coordinator"].nc.flush()  # written to the server, not left in the client's buffer
+    for _ in range(200):  # generous: a loaded machine may take seconds to deliver
         if heard:
             break
         await asyncio.sleep(0.05)
+    await buses["knowledge-graph"].nc.flush()  # the refused publish has reached the server too
     await asyncio.sleep(0.2)
     assert heard == [b"from coordinator"]
     errors: list[Exception] = []

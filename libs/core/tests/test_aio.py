@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 
-from vapora_core.aio import KeyedLocks, Periodic, cancel_and_wait, finish_within
+import pytest
+
+from vapora_core.aio import Delay, KeyedLocks, Periodic, cancel_and_wait, finish_within
+from vapora_core.errors import Unavailable
 
 
 async def test_periodic_keeps_running_after_a_failing_run_and_stops_cleanly() -> None:
@@ -80,3 +84,51 @@ async def test_keyed_locks_serialise_one_key_let_others_run_and_forget_idle_keys
         async with locks.hold("c"):
             raise RuntimeError("the work failed")
     assert len(locks) == 0
+
+
+async def test_a_run_that_returns_a_delay_sets_when_the_next_one_runs() -> None:
+    runs: list[float] = []
+    loop_time = asyncio.get_running_loop().time
+
+    def work() -> Delay | None:
+        runs.append(loop_time())
+        return Delay(0.3) if len(runs) == 1 else None  # a back-off once, then the interval again
+
+    loop = Periodic("test-delay", 0.01, work)
+    loop.start()
+    while len(runs) < 3:
+        await asyncio.sleep(0.01)
+    await loop.stop()
+    assert runs[1] - runs[0] >= 0.3  # after the returned delay, not the 0.01 s interval
+    assert runs[2] - runs[1] < 0.3
+
+
+async def test_an_expected_failure_is_logged_as_a_warning_with_its_message(caplog: pytest.LogCaptureFixture) -> None:
+    async def work() -> None:
+        raise Unavailable("the registry is not reachable")
+
+    loop = Periodic("test-warning", 10.0, work)
+    with caplog.at_level(logging.WARNING, logger="vapora.aio"):
+        loop.start()
+        await asyncio.sleep(0.05)
+        await loop.stop()
+    (record,) = [r for r in caplog.records if "test-warning" in r.getMessage()]
+    assert record.levelno == logging.WARNING
+    assert "the registry is not reachable" in record.getMessage()
+    assert record.exc_info is None  # a message, not a traceback
+
+
+async def test_stop_ends_a_loop_whose_run_turns_its_cancellation_into_an_error() -> None:
+    started = asyncio.Event()
+
+    async def swallows() -> None:
+        started.set()
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            raise RuntimeError("cleaned up and raised something else") from None
+
+    loop = Periodic("test-swallow", 0.01, swallows)
+    loop.start()
+    await started.wait()
+    await asyncio.wait_for(loop.stop(), 2)

@@ -10,6 +10,7 @@ import pytest
 
 from vapora.agents.v1 import agents_pb2, agents_pb2_grpc
 from vapora_agent_registry.app import RegistryApp
+from vapora_agent_registry.repository import AgentRepository
 from vapora_agent_registry.settings import RegistrySettings
 from vapora_core.bus import Bus, Delivery, subjects
 from vapora_core.bus.topology import ConsumerSpec
@@ -165,3 +166,21 @@ async def test_state_survives_a_restart(nats_url: str, store_url: str) -> None:
             assert listed.agents[0].current_load == 1
     finally:
         await second.stop()
+
+
+async def test_heartbeats_are_flushed_to_the_store_while_the_registry_runs(app: RegistryApp) -> None:
+    await app.directory.register(agent("dev-1", "coding"))
+    await app.directory.heartbeat(agents_pb2.AgentHeartbeat(agent_id="dev-1", runtime_id="rt", current_load=3))
+    repo = AgentRepository(app.store)
+
+    async def stored_load() -> int:
+        agents, _ = await repo.load_all()
+        ((stored, _),) = agents
+        return int(stored.current_load)
+
+    assert await stored_load() == 0  # a heartbeat only touches memory...
+    for _ in range(50):
+        if await stored_load() == 3:
+            break
+        await asyncio.sleep(0.05)
+    assert await stored_load() == 3  # ...until the flush, every flush_interval_s, writes it

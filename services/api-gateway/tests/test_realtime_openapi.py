@@ -69,7 +69,7 @@ async def test_openapi_document_lists_exactly_the_served_routes(gateway):
     status, doc, _ = await client.call("GET", "/api/v1/openapi.json")
     assert status == 200 and doc["openapi"].startswith("3.1")
     documented = {(m.upper(), p) for p, ops in doc["paths"].items() for m in ops}
-    runner_app = app._runner.app
+    runner_app = app.web_app
     served = {
         (r.method, r.resource.canonical)
         for r in runner_app.router.routes()

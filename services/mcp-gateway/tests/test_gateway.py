@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import os
 import signal
 import time
@@ -201,6 +203,31 @@ async def test_a_crashed_stdio_server_is_restarted(app: McpApp, stub: Stub) -> N
         await asyncio.sleep(0.1)
     assert app.pool is not None and app.pool.connections["sysinfo"].restarts >= 1
     assert counter("vapora_mcp_server_restarts_total", server="sysinfo") >= 1
+
+
+async def test_a_server_that_stops_answering_pings_is_restarted(
+    app: McpApp, stub: mcp_pb2_grpc.McpGatewayStub, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = json.loads((await stub.CallTool(call("sysinfo", "server_info"))).structured_json)
+    os.kill(first["pid"], signal.SIGSTOP)  # alive, but it answers nothing: only a ping can tell
+    try:
+        deadline = time.monotonic() + 30
+        with caplog.at_level(logging.WARNING, logger="vapora.mcp.connection"):
+            while True:
+                try:
+                    reply = await stub.CallTool(call("sysinfo", "server_info"))
+                except grpc.aio.AioRpcError as exc:
+                    assert exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED), exc.details()
+                else:
+                    if json.loads(reply.structured_json)["pid"] != first["pid"]:
+                        break
+                assert time.monotonic() < deadline, "sysinfo was not restarted"
+                await asyncio.sleep(0.1)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(first["pid"], signal.SIGKILL)
+    assert any("sysinfo is down" in r.getMessage() and "ping failed" in r.getMessage() for r in caplog.records)
+    assert app.pool is not None and app.pool.connections["sysinfo"].restarts >= 1
 
 
 async def test_reload_applies_a_new_config_and_keeps_the_old_one_when_invalid(

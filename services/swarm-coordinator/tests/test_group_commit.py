@@ -7,7 +7,7 @@ import asyncio
 from prometheus_client import REGISTRY
 
 from vapora_core.store import Store
-from vapora_swarm_coordinator.batching import Batcher, GroupCommit
+from vapora_swarm_coordinator.batching import GroupCommit
 from vapora_swarm_coordinator.repository import SCHEMA, AssignmentRepository, Holder, Write
 
 
@@ -111,22 +111,6 @@ async def test_batched_finishes_apply_only_where_the_named_job_still_holds_the_t
         await store.close()
 
 
-async def test_a_lingering_batch_waits_for_company_and_is_written_once_flush_at_items_wait() -> None:
-    written: list[list[int]] = []
-
-    async def write_many(items: list[int]) -> list[int]:
-        written.append(list(items))
-        return [i * 10 for i in items]
-
-    batcher: Batcher[int, int] = Batcher(write_many, linger_s=60.0, flush_at=4)
-    first = [asyncio.create_task(batcher.submit(i)) for i in range(2)]
-    await asyncio.sleep(0.05)
-    assert written == []  # lingering for company
-    got = await asyncio.wait_for(asyncio.gather(*first, batcher.submit(2), batcher.submit(3)), 5)
-    assert got == [0, 10, 20, 30]
-    assert written == [[0, 1, 2, 3]]  # the fourth ended the linger: one batch, long before 60 s
-
-
 def _sample(name: str, kind: str) -> float:
     return REGISTRY.get_sample_value(name, {"kind": kind}) or 0.0
 
@@ -154,17 +138,3 @@ async def test_every_round_trip_is_measured_by_kind_with_the_items_it_carried(st
         assert 1 <= grew("vapora_coordinator_store_write_seconds_count", "finish") <= 3
     finally:
         await store.close()
-
-
-async def test_a_batch_refused_as_a_whole_is_measured_and_so_is_each_item_written_again() -> None:
-    trips: list[int] = []
-
-    async def write_many(items: list[int]) -> list[int]:
-        if len(items) > 1:
-            raise ValueError("refused as a whole")
-        return [items[0] * 10]
-
-    batcher: Batcher[int, int] = Batcher(write_many, on_write=lambda n, took: trips.append(n))
-    got = await asyncio.gather(*(batcher.submit(i) for i in range(3)))
-    assert got == [0, 10, 20]
-    assert sorted(trips) == [1, 1, 1, 3]  # the refused batch of 3, then each item alone

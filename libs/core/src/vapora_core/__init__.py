@@ -12,5 +12,7 @@ Modules, one job each:
 - ``store``      SurrealDB through the official SDK, one namespace per service
 - ``grpc``       grpc.aio servers (health, reflection, error mapping) and clients
 - ``lifecycle``  signals, graceful shutdown, reload
+- ``parts``      an app's start steps, each registering its stop, stopped in reverse
 - ``aio``        background loops that keep going through failures and stop cleanly
+- ``batching``   the one write-behind batcher: many writes, one store round trip
 """

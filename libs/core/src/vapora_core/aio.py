@@ -6,7 +6,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from dataclasses import dataclass
 from typing import Any
+
+from vapora_core.errors import VaporaError
 
 log = logging.getLogger("vapora.aio")
 
@@ -29,12 +32,22 @@ async def finish_within(tasks: list[asyncio.Task[Any]], grace: float) -> None:
         task.cancel()
 
 
+@dataclass(frozen=True, slots=True)
+class Delay:
+    """What a :class:`Periodic`'s function returns to be run next after ``seconds`` rather than
+    after the loop's interval (a back-off while something is pending, a reconnect's)."""
+
+    seconds: float
+
+
 class Periodic:
     """Runs ``fn`` every ``interval`` seconds until stopped: at once on start, or first after one
-    interval (``wait_first``, for work that start-up has just done).
+    interval (``wait_first``, for work that start-up has just done). A run that returns a
+    :class:`Delay` is followed by the next one after that delay instead.
 
-    A run that raises is logged and the loop goes on: one failed sweep, poll or check must not
-    end the work of a long-running service.
+    A run that raises is logged (an expected failure, a :class:`VaporaError`, as a warning with
+    its message; anything else with its traceback) and the loop goes on after one interval: one
+    failed sweep, poll or check must not end the work of a long-running service.
     """
 
     def __init__(
@@ -50,16 +63,24 @@ class Periodic:
         self._task = asyncio.get_running_loop().create_task(self._run(), name=self.name)
 
     async def _run(self) -> None:
+        me = asyncio.current_task()
         if self._wait_first:
             await asyncio.sleep(self.interval)
         while True:
+            delay = self.interval
             try:
                 result = self._fn()
                 if isinstance(result, Awaitable):
-                    await result
+                    result = await result
+                if isinstance(result, Delay):
+                    delay = result.seconds
+            except VaporaError as exc:
+                log.warning("%s failed; trying again in %gs: %s", self.name, self.interval, exc)
             except Exception:
-                log.exception("%s failed; trying again in %.0fs", self.name, self.interval)
-            await asyncio.sleep(self.interval)
+                log.exception("%s failed; trying again in %gs", self.name, self.interval)
+            if me is not None and me.cancelling():
+                raise asyncio.CancelledError  # stop() came while a run turned its cancellation into an error
+            await asyncio.sleep(delay)
 
     async def stop(self) -> None:
         await cancel_and_wait(self._task)

@@ -37,6 +37,11 @@ DEAD_LETTERS = Counter(
     "Payloads sent to the dead-letter stream, by consumer and kind of reason.",
     ["consumer", "kind"],
 )
+WRITE_BEHIND_FAILURES = Counter(
+    "vapora_write_behind_failures_total",
+    "Items put on a write-behind queue (no caller waiting) that could not be written, even alone.",
+    ["writer"],
+)
 GRPC_REQUESTS = Counter(
     "vapora_grpc_server_requests_total", "gRPC requests served, by method and status code.", ["method", "code"]
 )

@@ -17,8 +17,9 @@ from vapora.agents.v1 import agents_pb2
 from vapora_agent_registry import metrics
 from vapora_agent_registry.repository import AgentRepository
 from vapora_agent_registry.service import HEALTHY, UNHEALTHY, Change, Registry
+from vapora_core.aio import Periodic
 from vapora_core.bus import Bus, subjects
-from vapora_core.errors import NotFound, PayloadTooLarge, VaporaError
+from vapora_core.errors import NotFound, PayloadTooLarge
 
 log = logging.getLogger("vapora.registry")
 Kind = agents_pb2.AgentsChanged.Kind
@@ -102,19 +103,15 @@ class AgentDirectory:
         metrics.AGENTS.labels("healthy").set(counts.get(HEALTHY, 0))
         metrics.AGENTS.labels("unhealthy").set(counts.get(UNHEALTHY, 0))
 
-    async def run_maintenance(self, sweep_interval_s: float, flush_interval_s: float) -> None:
-        """Sweep liveness and flush heartbeats until cancelled; errors are logged, never fatal."""
-        interval = min(sweep_interval_s, flush_interval_s)
-        last_flush = time.monotonic()
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await self.sweep()
-                self._gauge()  # O(agents): once per interval, not per change
-                if time.monotonic() - last_flush >= flush_interval_s:
-                    last_flush = time.monotonic()
-                    await self.flush()
-            except VaporaError as exc:
-                log.warning("registry maintenance failed, will retry: %s", exc)
-            except Exception:
-                log.exception("registry maintenance failed, will retry")
+    def maintenance(self, sweep_interval_s: float, flush_interval_s: float) -> tuple[Periodic, Periodic]:
+        """The liveness sweep (and the agent gauges, O(agents): once a sweep, not per change) and
+        the heartbeat flush, each first after one interval (start-up has just restored the agents);
+        a failing run is logged and retried at the next."""
+        return (
+            Periodic("liveness-sweep", sweep_interval_s, self._sweep_and_count, wait_first=True),
+            Periodic("heartbeat-flush", flush_interval_s, self.flush, wait_first=True),
+        )
+
+    async def _sweep_and_count(self) -> None:
+        await self.sweep()
+        self._gauge()

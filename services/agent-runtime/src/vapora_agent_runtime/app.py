@@ -24,16 +24,16 @@ from vapora_agent_runtime.service import JobExecutor
 from vapora_agent_runtime.settings import RuntimeSettings
 from vapora_core.bus import Bus
 from vapora_core.errors import Unavailable, VaporaError
-from vapora_core.metrics import Readiness
+from vapora_core.parts import ServiceApp
 
 log = logging.getLogger("vapora.runtime.app")
 REGISTERED = "every hosted agent registered with agent-registry"
 
 
-class RuntimeApp:
+class RuntimeApp(ServiceApp):
     def __init__(self, settings: RuntimeSettings) -> None:
+        super().__init__(settings)
         self.settings = settings
-        self.readiness = Readiness(settings.service_name)
         self.runtime_id = settings.resolved_runtime_id()
         self.bus = Bus.from_settings(settings)
         self.registry: RegistryClient | None = None
@@ -77,11 +77,16 @@ class RuntimeApp:
             await client.close()
 
     async def start(self) -> None:
+        """Start the parts; :meth:`stop` stops them in reverse: heartbeats and registration, the
+        bus (jobs in flight finish within the grace, the rest go back to JetStream), the clients."""
+        s, parts = self.settings, self.parts
         manifests = await self.checked_manifests()
-        self.registry = RegistryClient(self.settings.registry_addr, timeout=self.settings.grpc_timeout_s)
-        s = self.settings
+        self.registry = RegistryClient(s.registry_addr, timeout=s.grpc_timeout_s)
+        parts.callback("the registry client", self.registry.close)
         self.router = RouterClient(s.router_addr, timeout=s.llm_timeout_s, stream=s.llm_stream)
+        parts.callback("the router client", self.router.close)
         self.mcp = McpClient(s.mcp_addr, timeout=s.tool_timeout_s, list_timeout=s.grpc_timeout_s)
+        parts.callback("the mcp-gateway client", self.mcp.close)
         executor = JobExecutor(
             complete=self.router.complete,
             gateway=self.mcp,
@@ -91,33 +96,18 @@ class RuntimeApp:
             tool_result_max_bytes=s.tool_result_max_bytes,
             transcript_max_bytes=s.transcript_max_bytes,
         )
-        self.host = AgentHost(
-            bus=self.bus,
-            registry=self.registry,
-            executor=executor,
-            runtime_id=self.runtime_id,
-            job_ack_wait_s=self.settings.job_ack_wait_s,
-            heartbeat_interval_s=self.settings.heartbeat_interval_s,
-            registry_check_interval_s=self.settings.registry_check_interval_s,
-        )
+        self.host = AgentHost(self.bus, self.registry, executor, self.runtime_id, s)
         await self.host.apply(manifests)
-        await self.bus.start()
+        await parts.bus(self.bus)
         await self.host.listen()  # stops are core NATS: only a connected bus can hear them
         # Ready once its agents are registered: until then the coordinator cannot send it a job,
         # and the gateway refuses tasks of types only these agents take.
         self.readiness.wait_for(REGISTERED)
-        self.host.start_background(on_registered=lambda: self.readiness.have(REGISTERED))
+        for loop in self.host.background(on_registered=lambda: self.readiness.have(REGISTERED)):
+            parts.periodic(loop)
 
     async def reload(self) -> None:
         """Re-read the manifests (SIGHUP); a bad manifest keeps the previous set."""
         manifests = await self.checked_manifests()
         if self.host is not None:
             await self.host.apply(manifests)
-
-    async def stop(self) -> None:
-        if self.host is not None:
-            await self.host.stop_background()
-        await self.bus.stop()
-        for client in (self.registry, self.router, self.mcp):
-            if client is not None:
-                await client.close()

@@ -15,7 +15,6 @@ and is shared by all job handlers, so a job of a cancelled task is skipped or ca
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import time
@@ -28,36 +27,37 @@ from vapora_agent_runtime import metrics
 from vapora_agent_runtime.clients import RegistryClient
 from vapora_agent_runtime.manifest import AgentManifest
 from vapora_agent_runtime.service import JobExecutor
+from vapora_agent_runtime.settings import RuntimeSettings
 from vapora_agent_runtime.stops import Stops
 from vapora_agent_runtime.subscribers import HostedAgent, JobHandler
+from vapora_core.aio import Delay, Periodic
 from vapora_core.bus import CONSUMERS, Bus, ConsumerSpec, subjects
 from vapora_core.errors import NotFound, VaporaError
 
 log = logging.getLogger("vapora.runtime")
 
+REGISTER_RETRY_S = 0.2  # doubled before each retry while agents are pending
+REGISTER_RETRY_MAX_S = 5.0
+
 
 class AgentHost:
+    """The hosted agents of runtime ``runtime_id``; ack wait, heartbeat and registry check
+    intervals from ``settings``."""
+
     def __init__(
-        self,
-        *,
-        bus: Bus,
-        registry: RegistryClient,
-        executor: JobExecutor,
-        runtime_id: str,
-        job_ack_wait_s: float,
-        heartbeat_interval_s: float,
-        registry_check_interval_s: float,
+        self, bus: Bus, registry: RegistryClient, executor: JobExecutor, runtime_id: str, settings: RuntimeSettings
     ) -> None:
         self._bus = bus
         self._registry = registry
         self._executor = executor
         self.runtime_id = runtime_id
-        self._ack_wait = job_ack_wait_s
-        self._heartbeat_every = heartbeat_interval_s
-        self._check_every = registry_check_interval_s
+        self._ack_wait = settings.job_ack_wait_s
+        self._heartbeat_every = settings.heartbeat_interval_s
+        self._check_every = settings.registry_check_interval_s
         self.agents: dict[str, HostedAgent] = {}
         self._lock = asyncio.Lock()
-        self._tasks: list[asyncio.Task[None]] = []
+        self._last_check = 0.0
+        self._retry_in = REGISTER_RETRY_S
         self.stops = Stops()
         self._stops_sub: Any = None
 
@@ -170,39 +170,27 @@ class AgentHost:
         if failed:
             log.warning("%d heartbeats failed: %s", len(failed), failed[0])
 
-    async def _registration_loop(self, on_registered: Callable[[], None]) -> None:
-        last_check = time.monotonic()
-        delay = 0.2
-        while True:
-            async with self._lock:
-                pending = await self.register_pending()
-                if not pending:
-                    on_registered()
-                if time.monotonic() - last_check >= self._check_every:
-                    last_check = time.monotonic()
-                    await self.check_registration()
-            delay = min(delay * 2, 5.0) if pending else 0.2
-            await asyncio.sleep(min(delay, self._check_every) if pending else min(0.5, self._check_every))
+    def background(self, on_registered: Callable[[], None] = lambda: None) -> tuple[Periodic, Periodic]:
+        """Registration (``on_registered`` whenever every hosted agent is registered; while some
+        are pending, tried again after a back-off doubling from 0.4 s to 5 s) and heartbeats, for
+        the caller to start and stop."""
+        self._last_check = time.monotonic()
+        self._retry_in = REGISTER_RETRY_S
+        return (
+            Periodic("registration", min(0.5, self._check_every), lambda: self._register_round(on_registered)),
+            Periodic("heartbeats", self._heartbeat_every, self.publish_heartbeats),
+        )
 
-    async def _heartbeat_loop(self) -> None:
-        while True:
-            try:
-                await self.publish_heartbeats()
-            except Exception:
-                log.exception("heartbeat round failed")
-            await asyncio.sleep(self._heartbeat_every)
-
-    def start_background(self, on_registered: Callable[[], None] = lambda: None) -> None:
-        """Registration (``on_registered`` whenever every hosted agent is registered) and heartbeats."""
-        self._tasks = [
-            asyncio.create_task(self._registration_loop(on_registered), name="registration"),
-            asyncio.create_task(self._heartbeat_loop(), name="heartbeats"),
-        ]
-
-    async def stop_background(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks = []
+    async def _register_round(self, on_registered: Callable[[], None]) -> Delay | None:
+        async with self._lock:
+            pending = await self.register_pending()
+            if not pending:
+                on_registered()
+            if time.monotonic() - self._last_check >= self._check_every:
+                self._last_check = time.monotonic()
+                await self.check_registration()
+        if not pending:
+            self._retry_in = REGISTER_RETRY_S
+            return None
+        self._retry_in = min(self._retry_in * 2, REGISTER_RETRY_MAX_S)
+        return Delay(min(self._retry_in, self._check_every))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import secrets
@@ -28,6 +27,7 @@ from vapora_api_gateway.routes import auth as auth_routes
 from vapora_api_gateway.routes import events as event_routes
 from vapora_api_gateway.routes import platform as platform_routes
 from vapora_api_gateway.routes import projects as project_routes
+from vapora_api_gateway.routes import session as session_routes
 from vapora_api_gateway.routes import tasks as task_routes
 from vapora_api_gateway.routes import workspaces as workspace_routes
 from vapora_api_gateway.security import Passwords, Tokens
@@ -35,15 +35,18 @@ from vapora_api_gateway.service import Tasks
 from vapora_api_gateway.settings import GatewaySettings
 from vapora_api_gateway.subscribers import StatusEvents
 from vapora_api_gateway.task_types import TaskTypeCheck
+from vapora_api_gateway.ui import pages as ui_pages
 from vapora_core.bus import CONSUMERS, Bus
 from vapora_core.http_site import start_site
 from vapora_core.metrics import SERVICE_INFO, Readiness, add_ops_routes
+from vapora_core.parts import ServiceApp
 from vapora_core.store import Store
 
 log = logging.getLogger("vapora.gateway")
 
 ROUTES: tuple[Route, ...] = (
     *auth_routes.ROUTES,
+    *session_routes.ROUTES,
     *workspace_routes.ROUTES,
     *project_routes.ROUTES,
     *task_routes.ROUTES,
@@ -90,33 +93,45 @@ def build_web_app(gateway: Gateway, readiness: Readiness, max_body_bytes: int) -
 
     app.router.add_get("/api/v1/openapi.json", serve_openapi)
     add_ops_routes(app, readiness)
+    ui_pages.add_routes(app)
     return app
 
 
-class GatewayApp:
+class GatewayApp(ServiceApp):
     def __init__(self, settings: GatewaySettings) -> None:
+        super().__init__(settings)
         self.settings = settings
-        self.readiness = Readiness(settings.service_name)
         self.port = settings.http_port
         self.store: Store | None = None
         self.bus: Bus | None = None
         self.gateway: Gateway | None = None
-        self._runner: web.AppRunner | None = None
+        self.web_app: web.Application | None = None
 
     async def start(self) -> None:
-        s = self.settings
+        """Start the parts; each registers its stop, so :meth:`stop` runs these six steps, each
+        only once the one before has let go:
+
+        1. stop taking HTTP requests and end the event streams (clients resume later);
+        2. let the requests in flight finish (cancelled after ``shutdown_grace_s``);
+        3. write the task rows still being batched;
+        4. stop the bus (unacked events go back to JetStream);
+        5. write the queued audit entries; close the gRPC channels;
+        6. wait for store queries still running, then close the store.
+        """
+        s, parts = self.settings, self.parts
         SERVICE_INFO.labels(s.service_name).set(1)
         authorizer = Authorizer(s.policy_dir)
         tokens = Tokens(jwt_secret(s), access_ttl_s=s.access_ttl_s, refresh_ttl_s=s.refresh_ttl_s)
-        self.store = Store.from_settings(s, NAMESPACE)
-        await self.store.open(SCHEMA)
+        self.store = await parts.store(Store.from_settings(s, NAMESPACE), SCHEMA)  # 6
         repo = Repository(self.store)
-        self.bus = Bus.from_settings(s)
-        tasks = Tasks(repo, self.bus)
+        self.bus = bus = Bus.from_settings(s)
+        tasks = Tasks(repo, bus)
         passwords = Passwords(time_cost=s.argon2_time_cost, memory_kib=s.argon2_memory_kib)
         await passwords.dummy_hash()  # made now, so the first unknown-email login costs what the others do
-        audit = AuditLog(repo)
         clients = Clients(s.registry_addr, s.coordinator_addr, s.router_addr, s.kg_addr, timeout=s.grpc_timeout_s)
+        parts.callback("the gRPC channels", clients.close)  # 5
+        audit = AuditLog(repo)
+        parts.callback("the audit log", audit.stop)  # 5
         self.gateway = Gateway(
             accounts=Accounts(
                 repo,
@@ -134,50 +149,19 @@ class GatewayApp:
             clients=clients,
             task_types=TaskTypeCheck(clients),
             audit=audit,
-            events=EventSource(self.bus),
+            events=EventSource(bus),
             user_limiter=RateLimiter(s.rate_limit_user, s.rate_window_s, "user"),
             ip_limiter=RateLimiter(s.rate_limit_ip, s.rate_window_s, "client address"),
         )
-        await self.bus.subscribe(
+        await bus.subscribe(
             CONSUMERS.GATEWAY_EVENTS, tasks_pb2.TaskStatusChanged, StatusEvents(tasks).on_status, workers=4
         )
-        await self.bus.start()
-        audit.start()
-        app = build_web_app(self.gateway, self.readiness, s.max_body_bytes)
-        self._runner = GatewayRunner(app, shutdown_timeout=s.shutdown_grace_s)
-        await self._runner.setup()
-        self.port = await start_site(self._runner, s.http_host, s.http_port, backlog=1024)
-        # Everything built so far lives as long as the process: keep it out of the garbage
-        # collector's full scans, which otherwise stall the event loop for tens of ms under load.
-        gc.collect()
-        gc.freeze()
+        await parts.bus(bus)  # 4
+        parts.callback("the task writer", repo.task_writer.close)  # 3
+        self.web_app = build_web_app(self.gateway, self.readiness, s.max_body_bytes)
+        runner = GatewayRunner(self.web_app, shutdown_timeout=s.shutdown_grace_s)
+        await runner.setup()
+        parts.callback("HTTP", runner.cleanup)  # 1 and 2
+        parts.callback("the event streams", self.gateway.events.close)  # 1
+        self.port = await start_site(runner, s.http_host, s.http_port, backlog=1024)
         log.info("api-gateway listening on http://%s:%d", s.http_host, self.port)
-
-    async def stop(self) -> None:
-        """Ordered shutdown; each step only starts once the one before has let go.
-
-        1. stop taking HTTP requests and end the event streams (clients resume later);
-        2. let the requests in flight finish (cancelled after ``shutdown_grace_s``);
-        3. write the task rows still being batched;
-        4. stop the bus (unacked events go back to JetStream);
-        5. write the queued audit entries; close the gRPC channels;
-        6. wait for store queries still running, then close the store.
-        """
-        self.readiness.set(False)
-        if self.gateway is not None:
-            self.gateway.events.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-        if self.gateway is not None:
-            await self.gateway.tasks.repo.task_writer.close()
-        if self.bus is not None:
-            await self.bus.stop()
-            self.bus = None
-        if self.gateway is not None:
-            await self.gateway.audit.stop()
-            await self.gateway.clients.close()
-            self.gateway = None
-        if self.store is not None:
-            await self.store.close()
-            self.store = None

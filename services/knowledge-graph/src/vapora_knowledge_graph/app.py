@@ -9,7 +9,7 @@ from vapora.kg.v1 import kg_pb2_grpc
 from vapora_core.aio import Periodic
 from vapora_core.bus import Bus
 from vapora_core.grpc import GrpcServer
-from vapora_core.metrics import Readiness
+from vapora_core.parts import ServiceApp
 from vapora_core.store import Store
 from vapora_knowledge_graph import subscribers
 from vapora_knowledge_graph.grpc_server import SERVICE_NAME, KnowledgeGraphServicer
@@ -25,61 +25,39 @@ from vapora_knowledge_graph.transcripts import Transcripts
 log = logging.getLogger("vapora.kg")
 
 
-class KnowledgeGraphApp:
+class KnowledgeGraphApp(ServiceApp):
     def __init__(self, settings: KgSettings, *, clock: Clock = time.time) -> None:
+        super().__init__(settings)
         self.settings = settings
         self.clock = clock
-        self.readiness = Readiness(settings.service_name)
         self.store: Store | None = None
         self.bus: Bus | None = None
-        self.grpc: GrpcServer | None = None
         self.kg: KnowledgeGraph | None = None
         self.transcripts: Transcripts | None = None
-        self._sweeper: Periodic | None = None
-
-    @property
-    def grpc_port(self) -> int:
-        return self.grpc.port if self.grpc else 0
 
     async def start(self) -> None:
-        s = self.settings
-        self.store = Store.from_settings(s, NAMESPACE)
-        await self.store.open((*SCHEMA, *STEPS_SCHEMA))
-        self.bus = Bus.from_settings(s)
+        """Start the parts; :meth:`stop` stops them in reverse: the sweep, gRPC, the bus, the store."""
+        s, parts = self.settings, self.parts
+        self.store = await parts.store(Store.from_settings(s, NAMESPACE), (*SCHEMA, *STEPS_SCHEMA))
+        self.bus = bus = Bus.from_settings(s)
         repo = KgRepository(self.store)
-        self.kg = KnowledgeGraph(repo, subscribers.ProfilePublisher(self.bus), clock=self.clock)
+        self.kg = kg = KnowledgeGraph(repo, subscribers.ProfilePublisher(bus), clock=self.clock)
         self.transcripts = transcripts = Transcripts(StepsRepository(self.store), repo)
-        export_profiles(await self.kg.profiles([], ""))  # the metrics show every stored profile from the start
-        await subscribers.subscribe(self.bus, self.kg, transcripts, workers=s.consumer_workers)
-        await self.bus.start()
-        self.grpc = GrpcServer(
-            s.service_name,
-            s.grpc_host,
-            s.grpc_port,
-            [
-                (
-                    kg_pb2_grpc.add_KnowledgeGraphServicer_to_server,
-                    KnowledgeGraphServicer(self.kg, transcripts),
-                    SERVICE_NAME,
-                )
-            ],
+        export_profiles(await kg.profiles([], ""))  # the metrics show every stored profile from the start
+        await subscribers.subscribe(bus, kg, transcripts, workers=s.consumer_workers)
+        await parts.bus(bus)
+        servicer = KnowledgeGraphServicer(kg, transcripts)
+        self.grpc = await parts.grpc(
+            GrpcServer(
+                s.service_name,
+                s.grpc_host,
+                s.grpc_port,
+                [(kg_pb2_grpc.add_KnowledgeGraphServicer_to_server, servicer, SERVICE_NAME)],
+            )
         )
-        await self.grpc.start()
-        kg = self.kg
 
-        async def sweep() -> None:
-            await kg.sweep(self.settings.retention_days)
-            await transcripts.sweep(self.clock() - self.settings.retention_days * DAY_S)
+        async def sweep() -> None:  # transcripts and usage go with the executions they belong to
+            await kg.sweep(s.retention_days)
+            await transcripts.sweep(self.clock() - s.retention_days * DAY_S)
 
-        self._sweeper = Periodic("retention-sweep", self.settings.retention_interval_s, sweep)
-        self._sweeper.start()
-
-    async def stop(self) -> None:
-        if self._sweeper is not None:
-            await self._sweeper.stop()
-        if self.bus is not None:
-            await self.bus.stop()
-        if self.grpc is not None:
-            await self.grpc.stop(self.settings.shutdown_grace_s)
-        if self.store is not None:
-            await self.store.close()
+        parts.periodic(Periodic("retention-sweep", s.retention_interval_s, sweep))

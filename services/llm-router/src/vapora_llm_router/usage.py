@@ -1,19 +1,20 @@
 """Write-behind of settled usage: the ledger row in the store and ``LlmUsage`` on the bus.
 
 The budget itself is settled in memory synchronously (see budget); this only takes the
-persistence and the event off the request's path. ``stop`` drains what is queued.
+persistence and the event off the request's path: a write-behind queue
+(:class:`vapora_core.batching.Batcher`) whose ``close`` writes what is queued.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import Any, Protocol
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from vapora.llm.v1 import llm_pb2
+from vapora_core.batching import Batcher
 from vapora_core.bus.topology import subjects
 from vapora_llm_router import metrics
 from vapora_llm_router.repository import UsageRepository
@@ -72,53 +73,43 @@ def to_event(r: UsageRecord) -> llm_pb2.LlmUsage:
     )
 
 
-class UsageWriter:
-    def __init__(self, repo: UsageRepository | None, bus: Publisher | None, *, flush_s: float = 0.2) -> None:
+def write_behind(repo: UsageRepository, bus: Publisher, *, flush_s: float) -> Batcher[UsageRecord, None]:
+    """The queue settled usage is put on (``put`` does not wait), written every ``flush_s``:
+    :class:`UsageLedger` stores the rows and publishes ``LlmUsage``."""
+    return Batcher(UsageLedger(repo, bus).write, name="usage", linger_s=flush_s)
+
+
+class UsageLedger:
+    """Writes one batch of settled usage: the ledger rows in one INSERT, then one ``LlmUsage``
+    per record, each published once.
+
+    A batch the store refuses is raised without publishing, so the batcher writes each record
+    alone; a record the store refuses even alone is published all the same (the knowledge graph
+    still learns its cost) and raised, which the batcher logs and counts as lost from the
+    ledger. Failures are counted in ``vapora_llm_usage_write_failures_total`` by sink.
+    """
+
+    def __init__(self, repo: UsageRepository, bus: Publisher) -> None:
         self._repo = repo
         self._bus = bus
-        self._flush_s = flush_s
-        self._queue: asyncio.Queue[UsageRecord] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
 
-    def submit(self, record: UsageRecord) -> None:
-        self._queue.put_nowait(record)
+    async def write(self, records: list[UsageRecord]) -> list[None]:
+        try:
+            await self._repo.insert_many([to_row(r) for r in records])
+        except Exception:
+            if len(records) == 1:
+                metrics.USAGE_WRITE_FAILURES.labels("store").inc()
+                await self._publish(records)
+            raise
+        await self._publish(records)
+        return [None] * len(records)
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="usage-writer")
+    async def _publish(self, records: list[UsageRecord]) -> None:
+        results = await asyncio.gather(*(self._publish_one(r) for r in records), return_exceptions=True)
+        failed = [r for r in results if isinstance(r, BaseException)]
+        if failed:
+            metrics.USAGE_WRITE_FAILURES.labels("bus").inc(len(failed))
+            log.error("could not publish %d usage events: %s", len(failed), failed[0])
 
-    async def stop(self) -> None:
-        self._stopping = True
-        if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        await self.flush()
-
-    async def _run(self) -> None:
-        while not self._stopping:
-            await asyncio.sleep(self._flush_s)
-            await self.flush()
-
-    async def flush(self) -> None:
-        batch: list[UsageRecord] = []
-        while not self._queue.empty():
-            batch.append(self._queue.get_nowait())
-        if not batch:
-            return
-        if self._repo is not None:
-            try:
-                await self._repo.insert_many([to_row(r) for r in batch])
-            except Exception as exc:
-                metrics.USAGE_WRITE_FAILURES.labels("store").inc(len(batch))
-                log.error("could not store %d usage records: %s", len(batch), exc)
-        if self._bus is not None:
-            results = await asyncio.gather(*(self._publish(r) for r in batch), return_exceptions=True)
-            failed = [r for r in results if isinstance(r, BaseException)]
-            if failed:
-                metrics.USAGE_WRITE_FAILURES.labels("bus").inc(len(failed))
-                log.error("could not publish %d usage events: %s", len(failed), failed[0])
-
-    async def _publish(self, r: UsageRecord) -> None:
-        assert self._bus is not None
+    async def _publish_one(self, r: UsageRecord) -> None:
         await self._bus.publish(subjects.llm_usage(r.request.role or "unknown"), to_event(r), msg_id=r.id)

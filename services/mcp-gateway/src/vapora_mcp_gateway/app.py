@@ -16,7 +16,7 @@ from vapora.mcp.v1 import mcp_pb2_grpc
 from vapora_core.bus import Bus
 from vapora_core.grpc import GrpcServer
 from vapora_core.jobtoken import VERIFY_KEY_SETTING, JobVerifier
-from vapora_core.metrics import Readiness
+from vapora_core.parts import ServiceApp
 from vapora_core.store import Store
 from vapora_mcp_gateway.catalogue import Catalogue
 from vapora_mcp_gateway.config import McpConfig, load_config
@@ -33,19 +33,18 @@ from vapora_mcp_gateway.settings import McpSettings
 log = logging.getLogger("vapora.mcp.app")
 
 
-class McpApp:
+class McpApp(ServiceApp):
     def __init__(
         self, settings: McpSettings, *, ping_interval_s: float = 5.0, root_resolver: RootResolver | None = None
     ) -> None:
+        super().__init__(settings)
         self.settings = settings
         self.root_resolver: RootResolver = root_resolver or NoRoots()
-        self.readiness = Readiness(settings.service_name)
         self._ping_interval_s = ping_interval_s
         self.store: Store | None = None
         self.bus: Bus | None = None
         self.pool: ConnectionPool | None = None
         self.service: GatewayService | None = None
-        self.grpc: GrpcServer | None = None
         self.http: McpHttpEndpoint | None = None
         self._repo: Repository | None = None
         self._catalogue = Catalogue()
@@ -55,15 +54,15 @@ class McpApp:
         return load_config(s.config_path(), data_dir=s.data_dir, config_dir=s.config_dir, tools_dir=s.tools_path())
 
     async def start(self) -> None:
-        s = self.settings
+        """Start the parts; :meth:`stop` stops them in reverse: the MCP endpoint, gRPC, the MCP
+        server sessions, the bus, the store."""
+        s, parts = self.settings, self.parts
         auth = Authenticator(JobVerifier.from_setting(s.job_verify_key, setting=VERIFY_KEY_SETTING))
         config = self.load_config()
-        self.store = Store.from_settings(s, NAMESPACE)
-        await self.store.open(SCHEMA)
+        self.store = await parts.store(Store.from_settings(s, NAMESPACE), SCHEMA)
         self._repo = repo = Repository(self.store)
         self._catalogue.load(await repo.load_tools())
-        self.bus = Bus.from_settings(s)
-        await self.bus.start()
+        self.bus = await parts.bus(Bus.from_settings(s))
         self.pool = pool = ConnectionPool(
             on_tools=self._on_tools,
             on_state=self._on_state,
@@ -71,6 +70,7 @@ class McpApp:
             root_idle_s=s.mcp_root_idle_s,
             ping_interval_s=self._ping_interval_s,
         )
+        parts.callback("the MCP server sessions", pool.stop)
         self.service = GatewayService(
             config,
             self._catalogue,
@@ -86,15 +86,17 @@ class McpApp:
         for name, ok in up.items():
             if not ok:
                 log.warning("MCP server %s is not up yet; its sessions keep retrying", name)
-        self.grpc = GrpcServer(
-            s.service_name,
-            s.grpc_host,
-            s.grpc_port,
-            [(mcp_pb2_grpc.add_McpGatewayServicer_to_server, McpGatewayServicer(self.service, auth), SERVICE_NAME)],
-            limits=LIMITS,
+        self.grpc = await parts.grpc(
+            GrpcServer(
+                s.service_name,
+                s.grpc_host,
+                s.grpc_port,
+                [(mcp_pb2_grpc.add_McpGatewayServicer_to_server, McpGatewayServicer(self.service, auth), SERVICE_NAME)],
+                limits=LIMITS,
+            )
         )
-        await self.grpc.start()
         self.http = McpHttpEndpoint(self.service, auth, s.mcp_http_host, s.mcp_http_port)
+        parts.callback("the MCP endpoint", self.http.stop)  # also when it fails half-way through starting
         await self.http.start()
         log.info(
             "mcp-gateway serving gRPC on %s:%d and MCP on %s",
@@ -116,19 +118,6 @@ class McpApp:
         if self.pool is None:
             return 0
         return await self.pool.release_root(await asyncio.to_thread(root.resolve))
-
-    async def stop(self) -> None:
-        grace = self.settings.shutdown_grace_s
-        if self.http is not None:
-            await self.http.stop()
-        if self.grpc is not None:
-            await self.grpc.stop(grace)
-        if self.pool is not None:
-            await self.pool.stop()
-        if self.bus is not None:
-            await self.bus.stop()
-        if self.store is not None:
-            await self.store.close()
 
     async def _on_tools(self, server: str, tools: list[mcp_types.Tool]) -> None:
         infos = [tool_from_mcp(server, t) for t in tools]

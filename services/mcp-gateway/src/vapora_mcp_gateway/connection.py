@@ -1,9 +1,11 @@
 """One supervised MCP client session per configured server.
 
-A background task connects (spawning a stdio server, or opening a streamable-HTTP
-session), initialises, lists the tools, then watches the session: the server's
-stdout closing (it exited) or a failed ping ends it. The task then reconnects with
-exponential backoff (0.2 s doubling, capped), so a crashed stdio server is restarted.
+A :class:`~vapora_core.aio.Periodic` supervisor runs one session a round: it connects
+(spawning a stdio server, or opening a streamable-HTTP session), initialises, lists the
+tools, then watches the session: the server's stdout closing (it exited) or a failed ping
+(a Periodic of its own, every ``ping_interval_s``) ends it. The round then returns the
+reconnect back-off (0.2 s doubling, capped, reset after a session that stayed up), so a
+crashed stdio server is restarted.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from mcp.shared.exceptions import MCPError
 from mcp.shared.message import SessionMessage
 from mcp_types import CONNECTION_CLOSED, INVALID_PARAMS, METHOD_NOT_FOUND, REQUEST_TIMEOUT
 
+from vapora_core.aio import Delay, Periodic
 from vapora_core.errors import DeadlineExceeded, Internal, InvalidArgument, Unavailable
 from vapora_mcp_gateway import metrics
 from vapora_mcp_gateway.config import ServerConfig
@@ -73,8 +76,9 @@ class ServerConnection:
         self._stable_after_s = stable_after_s
         self._session: ClientSession | None = None
         self._up = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
+        self._supervisor: Periodic | None = None
+        self._attempt = 0  # reconnects since the last session that stayed up for stable_after_s
+        self._sessions = 0
         self.restarts = 0
         self.last_error = ""
 
@@ -87,16 +91,14 @@ class ServerConnection:
         return self._session is not None
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._supervise(), name=f"mcp-server-{self.name}")
+        if self._supervisor is None:
+            self._supervisor = Periodic(f"mcp-server-{self.name}", self._max_backoff_s, self._session_round)
+            self._supervisor.start()
 
     async def stop(self) -> None:
-        self._stopping = True
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+        if self._supervisor is not None:
+            await self._supervisor.stop()
+            self._supervisor = None
         self._mark_down()
 
     async def wait_up(self, timeout: float) -> bool:
@@ -128,35 +130,32 @@ class ServerConnection:
 
     # -- the supervisor ----------------------------------------------------------------
 
-    async def _supervise(self) -> None:
-        attempt = 0
-        while not self._stopping:
-            started = time.monotonic()
-            try:
-                await self._session_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                self.last_error = describe(exc)
-            self._mark_down()
-            with contextlib.suppress(Exception):
-                await self._on_state(self.name, False, self.last_error)
-            if self._stopping:
-                return
-            if time.monotonic() - started > self._stable_after_s:
-                attempt = 0
-            delay = backoff(attempt, self._max_backoff_s)
-            attempt += 1
-            log.warning(
-                "MCP server %s is down (%s); reconnecting in %.1f s",
-                self.name,
-                self.last_error,
-                delay,
-                extra={"mcp_server": self.name},
-            )
-            await asyncio.sleep(delay)
+    async def _session_round(self) -> Delay:
+        """One session, from connecting until it ends; then when to reconnect (the back-off)."""
+        if self._sessions:
             self.restarts += 1
             metrics.SERVER_RESTARTS.labels(self.name).inc()
+        self._sessions += 1
+        started = time.monotonic()
+        try:
+            await self._session_once()
+        except Exception as exc:
+            self.last_error = describe(exc)
+        self._mark_down()
+        with contextlib.suppress(Exception):
+            await self._on_state(self.name, False, self.last_error)
+        if time.monotonic() - started > self._stable_after_s:
+            self._attempt = 0
+        delay = backoff(self._attempt, self._max_backoff_s)
+        self._attempt += 1
+        log.warning(
+            "MCP server %s is down (%s); reconnecting in %.1f s",
+            self.name,
+            self.last_error,
+            delay,
+            extra={"mcp_server": self.name},
+        )
+        return Delay(delay)
 
     def _transport(self) -> AbstractAsyncContextManager[Any]:
         cfg = self.config
@@ -204,16 +203,25 @@ class ServerConnection:
                 self._mark_down()
 
     async def _watch(self, session: ClientSession, closed: anyio.Event) -> None:
-        while True:
-            with anyio.move_on_after(self._ping_interval_s):
-                await closed.wait()
-            if closed.is_set():
-                raise Unavailable("the server closed its connection (exited)")
+        """Until the server's stdout closes (it exited) or a ping, every ``ping_interval_s``, fails."""
+        why = "the server closed its connection (exited)"
+
+        async def ping() -> None:
+            nonlocal why
             try:
                 with anyio.fail_after(min(self.config.timeout_s, 10.0)):
                     await session.send_ping()
             except Exception as exc:
-                raise Unavailable(f"ping failed: {describe(exc)}") from exc
+                why = f"ping failed: {describe(exc)}"
+                closed.set()
+
+        pinger = Periodic(f"mcp-ping-{self.name}", self._ping_interval_s, ping, wait_first=True)
+        pinger.start()
+        try:
+            await closed.wait()
+        finally:
+            await pinger.stop()
+        raise Unavailable(why)
 
     def _mark_down(self) -> bool:
         """Forget the session; True if it was up."""
