@@ -4,7 +4,8 @@ and a trivial tool, against the same model server and MCP server called directly
     uv run python bench/bench_loop.py [--jobs N] [--steps K]
 
 Processes: nats-server, llm-router and mcp-gateway as the fleet runs them (vapora_testing.fleet),
-and a local server speaking OpenAI's Chat Completions format that answers at once: a call of
+and a local server speaking OpenAI's Chat Completions format (JSON, or SSE when the router
+streams a budgeted call) that answers at once: a call of
 ``sysinfo__utc_now`` until the conversation holds K tool results, then a final answer. In this
 process, the runtime's own job executor (JobExecutor: ListTools, the loop, the transcript on
 JetStream) runs jobs of K+1 turns, and, interleaved with them in rounds, the same model server
@@ -26,12 +27,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import json
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
@@ -64,8 +67,31 @@ def serve(port_file: str, steps: int) -> None:
             "usage": {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17},
         }
 
-    async def chat(request: web.Request) -> web.Response:
-        return web.json_response(reply(await request.json()))
+    async def chat(request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        answer = reply(body)
+        if not body.get("stream"):
+            return web.json_response(answer)
+        # llm-router reads a provider as a stream when a budget binds the call: the same answer as SSE
+        choice = answer["choices"][0]
+        delta = {k: v for k, v in choice["message"].items() if v is not None}
+        for i, call in enumerate(delta.get("tool_calls", [])):
+            call["index"] = i
+        chunks = [
+            {"id": answer["id"], "object": "chat.completion.chunk", "model": "gpt-4o", "choices": [c]}
+            for c in (
+                {"index": 0, "delta": delta, "finish_reason": None},
+                {"index": 0, "delta": {}, "finish_reason": choice["finish_reason"]},
+            )
+        ]
+        chunks.append({"id": answer["id"], "object": "chat.completion.chunk", "choices": [], "usage": answer["usage"]})
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await resp.prepare(request)
+        for chunk in chunks:
+            await resp.write(f"data: {json.dumps(chunk)}\n\n".encode())
+        await resp.write(b"data: [DONE]\n\n")
+        await resp.write_eof()
+        return resp
 
     async def main() -> None:
         app = web.Application()
@@ -126,17 +152,28 @@ def manifest(steps: int) -> Any:
     )
 
 
-def job(n: int) -> Any:
+def job(n: int, signer: Any) -> Any:
+    """Job n of the bench agent, with the token the coordinator would sign for it."""
     from vapora.coordinator.v1 import coordinator_pb2
     from vapora.tasks.v1 import tasks_pb2
+    from vapora_core.jobtoken import JobClaims
 
     task = tasks_pb2.Task(id=f"bench-task-{n}", workspace_id="ws-bench", title="What time is it?", task_type="bench")
-    return coordinator_pb2.JobAssigned(job_id=f"bench-job-{n}", agent_id="bench", attempt=1, task=task)
+    claims = JobClaims.issue(
+        agent_id="bench",
+        role="developer",
+        workspace_id="ws-bench",
+        task_id=task.id,
+        job_id=f"bench-job-{n}",
+        lifetime_s=3600,
+        tools=["sysinfo.utc_now"],
+    )
+    return coordinator_pb2.JobAssigned(
+        job_id=f"bench-job-{n}", agent_id="bench", attempt=1, task=task, token=signer.sign(claims)
+    )
 
 
 async def direct_tool() -> tuple[Callable[[], Awaitable[object]], Callable[[], Awaitable[None]]]:
-    from contextlib import AsyncExitStack
-
     from mcp import ClientSession, StdioServerParameters
     from mcp.client.stdio import stdio_client
 
@@ -177,6 +214,7 @@ async def run(jobs: int, steps: int, rounds: int) -> None:
     from vapora_agent_runtime.clients import McpClient, RouterClient
     from vapora_agent_runtime.service import JobExecutor
     from vapora_core.bus import Bus
+    from vapora_core.jobtoken import JobSigner
     from vapora_testing.fleet import Fleet
 
     with tempfile.TemporaryDirectory() as d:
@@ -184,6 +222,10 @@ async def run(jobs: int, steps: int, rounds: int) -> None:
         port_file = tmp / "port"
         server = subprocess.Popen([sys.executable, __file__, "--serve", str(port_file), str(steps)])  # noqa: ASYNC220
         fleet = Fleet(run_dir=tmp / "fleet")
+        step_ms: list[float] = []
+        direct_tool_ms: list[float] = []
+        direct_model_ms: list[float] = []
+        n = 0
         try:
             for _ in range(200):
                 if port_file.exists() and port_file.read_text():
@@ -193,40 +235,37 @@ async def run(jobs: int, steps: int, rounds: int) -> None:
             router_env = {"VAPORA_OPENAI_API_KEY": "k", "VAPORA_OPENAI_BASE_URL": url}
             fleet.service_env = {"llm-router": router_env}
             await asyncio.to_thread(fleet.start, ("llm-router", "mcp-gateway"), 120)
-            bus = Bus(fleet.nats_url, "bench-runtime")
-            await bus.start()
-            router = RouterClient(fleet.grpc_addr("llm-router"), timeout=30)
-            mcp = McpClient(fleet.grpc_addr("mcp-gateway"))
-            hooks = Timed(router.complete, mcp)
-            executor = JobExecutor(complete=hooks.complete, gateway=hooks, sender=bus)
-            agent = manifest(steps)
-            tool_call, close_tool = await direct_tool()
-            model_call, close_model = await direct_model(url)
-            step_ms: list[float] = []
-            direct_tool_ms: list[float] = []
-            direct_model_ms: list[float] = []
-            await executor.execute(agent, job(-1))  # warm up channels, sessions, caches
-            await timed(tool_call, 50)
-            await timed(model_call, 50)
-            hooks.model_ms.clear()
-            hooks.tool_ms.clear()
-            per_round = max(1, jobs // rounds)
-            n = 0
-            for _ in range(rounds):
-                for _ in range(per_round):
-                    hooks.turn_starts.clear()
-                    event = await executor.execute(agent, job(n))
-                    assert event.stop_reason == "final_answer" and event.tool_calls == steps, event
-                    starts = hooks.turn_starts
-                    step_ms += [(b - a) * 1000 for a, b in itertools.pairwise(starts)]
-                    n += 1
-                direct_tool_ms += await timed(tool_call, per_round * steps)
-                direct_model_ms += await timed(model_call, per_round * steps)
-            await close_tool()
-            await close_model()
-            await router.close()
-            await mcp.close()
-            await bus.stop()
+            signer = JobSigner(fleet.job_keys()[0].read_text())
+            async with AsyncExitStack() as parts:  # closed before the fleet stops, whatever happens
+                bus = Bus(fleet.nats_url, "bench-runtime")
+                await bus.start()
+                parts.push_async_callback(bus.stop)
+                router = RouterClient(fleet.grpc_addr("llm-router"), timeout=30)
+                parts.push_async_callback(router.close)
+                mcp = McpClient(fleet.grpc_addr("mcp-gateway"))
+                parts.push_async_callback(mcp.close)
+                tool_call, close_tool = await direct_tool()
+                parts.push_async_callback(close_tool)
+                model_call, close_model = await direct_model(url)
+                parts.push_async_callback(close_model)
+                hooks = Timed(router.complete, mcp)
+                executor = JobExecutor(complete=hooks.complete, gateway=hooks, sender=bus)
+                agent = manifest(steps)
+                await executor.execute(agent, job(-1, signer))  # warm up channels, sessions, caches
+                await timed(tool_call, 50)
+                await timed(model_call, 50)
+                hooks.model_ms.clear()
+                hooks.tool_ms.clear()
+                per_round = max(1, jobs // rounds)
+                for _ in range(rounds):
+                    for _ in range(per_round):
+                        hooks.turn_starts.clear()
+                        event = await executor.execute(agent, job(n, signer))
+                        assert event.stop_reason == "final_answer" and event.tool_calls == steps, event
+                        step_ms += [(b - a) * 1000 for a, b in itertools.pairwise(hooks.turn_starts)]
+                        n += 1
+                    direct_tool_ms += await timed(tool_call, per_round * steps)
+                    direct_model_ms += await timed(model_call, per_round * steps)
         finally:
             await asyncio.to_thread(fleet.stop)
             server.terminate()
