@@ -20,23 +20,23 @@ setup:
 # start nats-server and all seven services on the local default, and send a sample task through them
 [group('dev')]
 up: setup
-    {{uv}} run --frozen python -m vapora_testing.fleet up
+    {{uv}} run --frozen python scripts/fleet.py up
     {{uv}} run --frozen python scripts/demo.py
 
 # stop everything `just up` started
 [group('dev')]
 down:
-    {{uv}} run --frozen python -m vapora_testing.fleet down
+    {{uv}} run --frozen python scripts/fleet.py down
 
 # list what runs, with pids, ports and readiness
 [group('dev')]
 status:
-    {{uv}} run --frozen python -m vapora_testing.fleet status
+    {{uv}} run --frozen python scripts/fleet.py status
 
 # show the last lines of every service's log (or of one: just logs llm-router)
 [group('dev')]
 logs service="":
-    {{uv}} run --frozen python -m vapora_testing.fleet logs {{service}}
+    {{uv}} run --frozen python scripts/fleet.py logs {{service}}
 
 # send one sample task through the running fleet and print its path
 [group('dev')]
@@ -59,10 +59,10 @@ lint: setup
     {{uv}} run --frozen ruff check .
     {{uv}} run --frozen ruff format --check .
 
-# mypy --strict on every library, service and benchmark
+# mypy --strict on every library, service, benchmark and script
 [group('test')]
 typecheck: setup
-    {{uv}} run --frozen mypy libs/core/src libs/testing/src services/*/src bench
+    {{uv}} run --frozen mypy libs/core/src libs/testing/src services/*/src bench scripts
 
 # every check and every test: proto-check, lint, typecheck, unit, integration and e2e
 [group('test')]
@@ -79,8 +79,10 @@ screenshots: setup
 test-k expr: setup
     {{uv}} run --frozen pytest -q -p no:cacheprovider -k "{{expr}}"
 
-# run every benchmark in bench/ and print its figures
+# run every benchmark in bench/, print its figures, and write them into docs/performance.md
 [group('bench')]
 bench: setup
     {{uv}} sync --quiet --frozen --group bench
-    for b in bench/bench_*.py; do echo "== $b"; {{uv}} run --frozen --group bench python "$b"; done
+    mkdir -p .run && rm -f .run/bench-figures.jsonl
+    for b in bench/bench_*.py; do echo "== $b"; VAPORA_BENCH_JSON="{{justfile_directory()}}/.run/bench-figures.jsonl" {{uv}} run --frozen --group bench python "$b"; done
+    {{uv}} run --frozen python scripts/performance_doc.py .run/bench-figures.jsonl

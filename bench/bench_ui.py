@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from figures import Figures, at_most
 from google.protobuf.timestamp_pb2 import Timestamp
 from playwright.sync_api import Page, sync_playwright
 
@@ -187,6 +188,12 @@ def main() -> int:
         f"live update, event published -> card moved: p50 {p50:.0f} ms, max {worst:.0f} ms over {len(updates)} "
         f"(target <= {UPDATE_TARGET_MS:.0f} ms) {'OK' if worst <= UPDATE_TARGET_MS else 'MISSED'}"
     )
+    figures = Figures("bench_ui")
+    figures.add(f"board first render ({TASKS} tasks), cold cache", first, "ms")
+    figures.add(f"board first render, median of {RENDERS}", median, "ms")
+    figures.add(f"board first render, max of {RENDERS}", max(renders), "ms", at_most(RENDER_TARGET_MS))
+    figures.add("live update, event published → card moved, p50", p50, "ms")
+    figures.add(f"live update, max of {len(updates)}", worst, "ms", at_most(UPDATE_TARGET_MS))
     return 0
 
 

@@ -1,8 +1,10 @@
-"""Send one sample task through the running fleet and print its path and its steps.
+"""Send one sample task through the running fleet and print its path and its steps, then start
+one `feature` workflow run and print its stages as they progress to the approval gate.
 
 Used by `just up` (after the fleet starts) and `just demo`. Talks only to the api-gateway (the
 task, its steps: each model turn and each tool call made through mcp-gateway), then reads the
-local trace file to show which services the task's trace crossed.
+local trace file to show which services the task's trace crossed. The run is left waiting for
+approval, and the commands that approve or reject it are printed.
 """
 
 from __future__ import annotations
@@ -11,15 +13,13 @@ import json
 import os
 import sys
 import time
-from pathlib import Path
 
 import httpx
 
 from vapora_api_gateway.cli_tables import step_what
+from vapora_testing.repo import run_dir
 
-ROOT = Path(__file__).resolve().parent.parent
 GATEWAY = os.environ.get("VAPORA_GATEWAY_URL", "http://127.0.0.1:8080")
-TRACES = Path(os.environ.get("VAPORA_RUN_DIR", ROOT / ".run")) / "traces.jsonl"
 EMAIL, PASSWORD = "demo@vapora.local", "vapora-demo-password"
 
 
@@ -32,9 +32,10 @@ def login(client: httpx.Client) -> None:
 
 
 def trace_services(task_id: str) -> tuple[str, list[str]]:
-    if not TRACES.exists():
+    traces = run_dir() / "traces.jsonl"
+    if not traces.exists():
         return "", []
-    spans = [json.loads(line) for line in TRACES.read_text().splitlines() if line.strip()]
+    spans = [json.loads(line) for line in traces.read_text().splitlines() if line.strip()]
     ids = {s["trace_id"] for s in spans if s["attributes"].get("messaging.message.id") == task_id}
     if not ids:
         return "", []
@@ -60,6 +61,56 @@ def print_steps(client: httpx.Client, task_id: str) -> None:
     print(f"steps         {len(body.get('items', []))}{ended}{verified}")
     for step in body.get("items", []):
         print(f"  {step['index']:>3} {step['kind']:<5} {step_what(step)}  ({step['latency_ms']} ms)")
+
+
+def demo_project(client: httpx.Client) -> str:
+    """The demo workspace's project "Report exporters" (made the first time)."""
+    ws = client.get("/api/v1/workspaces").json()["items"][0]["id"]
+    projects = client.get(f"/api/v1/workspaces/{ws}/projects").json()["items"]
+    found = [p for p in projects if p["name"] == "Report exporters"]
+    if found:
+        return str(found[0]["id"])
+    r = client.post(f"/api/v1/workspaces/{ws}/projects", json={"name": "Report exporters"})
+    r.raise_for_status()
+    return str(r.json()["id"])
+
+
+def run_feature(client: httpx.Client) -> bool:
+    """Start a `feature` run and print each stage change until the run waits at its gate (or ends)."""
+    body = {
+        "workflow": "feature",
+        "title": "Export reports as CSV",
+        "description": "Users want every report as a CSV file, header row included.",
+        "project_id": demo_project(client),
+    }
+    r = client.post("/api/v1/workflow-runs", json=body)
+    r.raise_for_status()
+    run = r.json()
+    print(f"\nstarted workflow run {run['id']} of {run['workflow']!r}: {run['title']!r} (branch {run['branch']})")
+    seen: dict[str, tuple[str, int]] = {}
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        for st in run["stages"]:
+            now = (st["state"], st["attempt"])
+            if seen.get(st["id"]) != now and st["state"] != "pending":
+                seen[st["id"]] = now
+                who = f" by {st['agent_id']}" if st.get("agent_id") else ""
+                print(f"  {st['id']:<10} {st['state']:<17}{who}")
+        if run["state"] != "running":
+            break
+        time.sleep(0.3)
+        run = client.get(f"/api/v1/workflow-runs/{run['id']}").json()
+    print(f"workflow run  {run['state']}" + (f": {run['detail']}" if run.get("detail") else ""))
+    if run["state"] != "waiting_approval":
+        return False
+    print(
+        f"it waits for a person at gate 'approve' (it holds no worker). Approve it with:\n"
+        f"  echo {PASSWORD} | uv run vapora login --email {EMAIL}\n"
+        f'  uv run vapora workflows approve {run["id"]} --comment "ship it"\n'
+        f"or reject it (the developer's stage runs again with the comment):\n"
+        f'  uv run vapora workflows reject {run["id"]} --comment "what to change"'
+    )
+    return True
 
 
 def main() -> int:
@@ -102,8 +153,9 @@ def main() -> int:
         trace_id, services = trace_services(task["id"])
         if trace_id:
             print(f"trace         {trace_id}: {' -> '.join(services)}")
+        waiting = run_feature(client)
         print("\nthe fleet is still running: `just status`, `just logs`, `just down`")
-        return 0 if task["state"] == "done" else 1
+        return 0 if task["state"] == "done" and waiting else 1
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
@@ -18,6 +17,7 @@ from playwright.sync_api import Page, sync_playwright
 
 from vapora_testing.browser import DESKTOP, PHONE, as_user, launch, open_page, register, sign_in_in_page
 from vapora_testing.fleet import Fleet
+from vapora_testing.polling import eventually_sync
 
 DONE_TASKS = (
     ("Implement the login endpoint", "coding", "high", "Add POST /login with tests; refresh tokens rotate."),
@@ -28,13 +28,16 @@ DONE_TASKS = (
 
 
 def _wait_done(api: httpx.Client, token: str, task_ids: list[str], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        states = [api.get(f"/api/v1/tasks/{t}", headers=as_user(token)).json()["state"] for t in task_ids]
-        if all(s in ("done", "failed", "cancelled") for s in states):
-            return
-        time.sleep(0.2)
-    raise RuntimeError(f"tasks did not finish: {task_ids}")
+    def states() -> list[str]:
+        return [api.get(f"/api/v1/tasks/{t}", headers=as_user(token)).json()["state"] for t in task_ids]
+
+    eventually_sync(
+        states,
+        timeout=timeout,
+        interval=0.2,
+        what=f"tasks {task_ids} to finish",
+        until=lambda got: all(s in ("done", "failed", "cancelled") for s in got),
+    )
 
 
 def history(fleet: Fleet, api: httpx.Client) -> dict[str, str]:

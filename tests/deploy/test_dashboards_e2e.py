@@ -2,8 +2,9 @@
 
 The whole fleet runs as processes (vapora_testing.fleet), a real Prometheus (Debian's
 `prometheus` binary) scrapes every service's /metrics every second and loads the alert rules,
-tasks go through the fleet (register, submit, wait until done) and one undecodable payload is
-published so the dead-letter path has data too. The router gets an OpenAI key and a fake OpenAI
+tasks go through the fleet (register, submit, wait until done), a `feature` workflow run goes up
+to its approval gate (stage durations, runs by state, a gate waiting), and one undecodable payload
+is published so the dead-letter path has data too. The router gets an OpenAI key and a fake OpenAI
 endpoint (the real Chat Completions wire format) that answers 503 "overloaded", so coding tasks,
 which router.toml sends to OpenAI, fall back and the fallback and breaker panels have data. Then every dashboard panel's query and every
 alert expression is evaluated through Prometheus's HTTP API; a query fails the test when it
@@ -19,7 +20,6 @@ import json
 import re
 import socket
 import subprocess
-import time
 import urllib.parse
 import urllib.request
 import uuid
@@ -33,14 +33,23 @@ import pytest
 import yaml
 from deploy_support import MONITORING, require_tool
 
+from tests.e2e.helpers import wait_terminal
 from vapora_testing.fleet import SERVICES, Fleet
 from vapora_testing.http import serve_http
+from vapora_testing.polling import eventually_sync
 
 pytestmark = pytest.mark.e2e
 
 RULES = MONITORING / "rules" / "vapora-alerts.yml"
 COMPARISON = re.compile(r"^(?P<expr>.*?)\s*(>=|<=|==|!=|>|<)\s*-?[0-9.]+\s*$", re.S)
 METRIC = re.compile(r"\b(vapora_[a-z0-9_]+|up)\b")
+
+
+class Failures(dict[str, str]):
+    """Queries that show no data, by where they are used; printed as one line each."""
+
+    def __repr__(self) -> str:
+        return "".join(f"\n- {where}: {why}" for where, why in self.items())
 
 
 def free_port() -> int:
@@ -89,17 +98,18 @@ class Prometheus:
         return body["data"]
 
     def wait_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def ready() -> bool:
             assert self.proc.poll() is None, f"prometheus exited:\n{self.log.read_text()[-3000:]}"
             try:
                 with urllib.request.urlopen(f"{self.url}/-/ready", timeout=1) as resp:
-                    if resp.status == 200:
-                        return
+                    return bool(resp.status == 200)
             except OSError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"prometheus not ready:\n{self.log.read_text()[-3000:]}")
+                return False
+
+        try:
+            eventually_sync(ready, timeout=timeout, interval=0.2, what="prometheus's /-/ready")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{self.log.read_text()[-3000:]}") from None
 
     def query(self, expr: str) -> list[Any]:
         return list(self.get("/api/v1/query", query=expr)["result"])
@@ -186,16 +196,33 @@ def drive_tasks(fleet: Fleet, count: int = 4) -> None:
             assert r.status_code == 201, r.text
             ids.append(r.json()["id"])
         for task_id in ids:
-            deadline = time.monotonic() + 120
-            task: dict[str, Any] = {}
-            while time.monotonic() < deadline:
-                r = client.get(f"/api/v1/tasks/{task_id}")
-                assert r.status_code == 200, r.text
-                task = r.json()
-                if task["state"] in {"done", "failed", "cancelled"}:
-                    break
-                time.sleep(0.2)
+            task = wait_terminal(client, task_id, timeout=120)
             assert task["state"] == "done", f"task {task_id} did not reach done: {task}"
+
+
+def drive_workflow(fleet: Fleet) -> None:
+    """A ``feature`` run through the fleet's own agents, up to its gate: it is left waiting there."""
+    with httpx.Client(base_url=fleet.http_url(), timeout=10) as client:
+        email = f"dash-wf-{uuid.uuid4().hex[:8]}@example.com"
+        r = client.post("/api/v1/auth/register", json={"email": email, "password": "correct horse battery"})
+        assert r.status_code == 201, r.text
+        client.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
+        r = client.post("/api/v1/workflow-runs", json={"workflow": "feature", "title": "dashboard check"})
+        assert r.status_code == 201, r.text
+        run_id = r.json()["id"]
+
+        def read() -> dict[str, Any]:
+            run = dict(client.get(f"/api/v1/workflow-runs/{run_id}").json())
+            assert run["state"] in ("running", "waiting_approval"), f"run did not reach its gate: {run}"
+            return run
+
+        eventually_sync(
+            read,
+            until=lambda run: run["state"] == "waiting_approval",
+            timeout=180,
+            interval=0.5,
+            what="the feature run to reach its gate",
+        )
 
 
 async def publish_garbage(nats_url: str) -> None:
@@ -231,6 +258,7 @@ def test_every_dashboard_panel_and_alert_shows_real_data_from_the_fleet(fleet: F
     import asyncio
 
     drive_tasks(fleet)
+    drive_workflow(fleet)
     assert OverloadedOpenAI.calls > 0, "no coding task was routed to OpenAI: the fallback path was not exercised"
     asyncio.run(publish_garbage(fleet.nats_url))
 
@@ -241,20 +269,21 @@ def test_every_dashboard_panel_and_alert_shows_real_data_from_the_fleet(fleet: F
     assert all(r["health"] != "err" for r in loaded.values()), [r for r in loaded.values() if r["health"] == "err"]
 
     checks = expressions()
-    failures: dict[str, str] = {}
-    deadline = time.monotonic() + 45  # rates need a few scrapes; the dead letter needs its retries
-    while True:
+
+    def without_data() -> Failures:
         exported = set(prometheus.get("/api/v1/label/__name__/values"))
-        failures = {}
+        failures = Failures()
         for where, expr in checks:
             missing = sorted(set(METRIC.findall(expr)) - exported)
             if missing:
                 failures[where] = f"not exported by the fleet: {', '.join(missing)}  ({expr})"
             elif not prometheus.query(expr):
                 failures[where] = f"no series  ({expr})"
-        if not failures or time.monotonic() > deadline:
-            break
-        time.sleep(2)
+        return failures
+
+    failures = eventually_sync(  # rates need a few scrapes; the dead letter needs its retries
+        without_data, timeout=45, interval=2, what=f"data for all {len(checks)} queries", until=lambda f: not f
+    )
     report = "\n".join(f"- {where}: {why}" for where, why in failures.items())
     assert not failures, f"{len(failures)} of {len(checks)} queries show no data:\n{report}"
 

@@ -1,8 +1,6 @@
-"""What the knowledge-graph's tests share: a test clock, executions, publishing and polling."""
+"""What the knowledge-graph's tests share: a test clock, executions, and publishing."""
 
 from __future__ import annotations
-
-import asyncio
 
 import grpc
 
@@ -57,14 +55,6 @@ def execution(
 async def publish(bus: Bus, *executions: kg_pb2.ExecutionRecorded) -> None:
     for e in executions:
         await bus.publish(subjects.execution(e.task_type, e.agent_id), e)
-
-
-async def until(pred: object, timeout: float = 15.0) -> None:
-    async def loop() -> None:
-        while not await pred():  # type: ignore[operator]
-            await asyncio.sleep(0.05)
-
-    await asyncio.wait_for(loop(), timeout)
 
 
 def stub(app: KnowledgeGraphApp) -> tuple[grpc.aio.Channel, kg_pb2_grpc.KnowledgeGraphStub]:

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import grpc
 import pytest
-from kgkit import NOW, execution, publish, until  # type: ignore[import-not-found]
+from kgkit import NOW, execution, publish  # type: ignore[import-not-found]
 
 from vapora.kg.v1 import kg_pb2, kg_pb2_grpc
 from vapora.llm.v1 import llm_pb2
@@ -17,6 +17,7 @@ from vapora_core.bus import Bus, subjects
 from vapora_core.bus.codec import timestamp
 from vapora_core.grpc import channel
 from vapora_knowledge_graph.app import KnowledgeGraphApp
+from vapora_testing.polling import eventually
 
 
 @pytest.fixture
@@ -81,13 +82,13 @@ async def test_the_transcript_of_a_redelivered_job_is_its_final_runs_steps_in_or
     async def in_progress() -> bool:  # no execution yet: the newest run is the one going on
         return len((await get(stub, workspace_id="ws1", task_id="task-x")).steps) == 3
 
-    await until(in_progress)
+    await eventually(in_progress, timeout=15.0, what="the run in progress listed")
     await publish(bus, finished("ex-1", "ex-1.2"))
 
     async def linked() -> bool:
         return (await get(stub, workspace_id="ws1", task_id="task-x")).HasField("execution")
 
-    await until(linked)
+    await eventually(linked, timeout=15.0, what="the final execution linked to its run")
     whole = await get(stub, workspace_id="ws1", task_id="task-x")
     assert (whole.run_id, whole.execution_id, whole.next_page_token) == ("ex-1.2", "ex-1", "")
     assert [(s.index, s.kind) for s in whole.steps] == [(1, "model"), (2, "tool"), (3, "model")]
@@ -122,7 +123,7 @@ async def test_usage_is_linked_to_its_execution_every_run_counted_and_to_its_tas
         got = await get(stub, workspace_id="ws1", execution_id="ex-2")
         return got.task_cost_cents == pytest.approx(7.75)
 
-    await until(linked)
+    await eventually(linked, timeout=15.0, what="the usage linked")
     got = await get(stub, workspace_id="ws1", execution_id="ex-2")
     assert got.execution_cost_cents == pytest.approx(3.75)
     assert (await get(stub, workspace_id="ws1", task_id="task-y")).task_cost_cents == pytest.approx(10.0)
@@ -140,7 +141,7 @@ async def test_an_offline_execution_leaves_the_profile_unchanged_until_a_persons
         except grpc.aio.AioRpcError:
             return False
 
-    await until(lambda: counted(1))
+    await eventually(lambda: counted(1), timeout=15.0, what="a1's profile of 1 execution")
     before = await stub.GetLearningProfile(profile)
     offline = finished("u-1", "u-1.1", verified=False, task="task-u1")
     offline.provider = "offline"
@@ -150,7 +151,7 @@ async def test_an_offline_execution_leaves_the_profile_unchanged_until_a_persons
         got = await stub.QueryExecutions(kg_pb2.QueryExecutionsRequest(workspace_id="ws1", task_id="task-u1"))
         return len(got.executions) == 1
 
-    await until(stored)
+    await eventually(stored, timeout=15.0, what="the offline execution stored")
     await asyncio.sleep(0.2)
     after = await stub.GetLearningProfile(profile)
     assert (after.executions, after.successes, after.expertise) == (
@@ -166,7 +167,7 @@ async def test_an_offline_execution_leaves_the_profile_unchanged_until_a_persons
     verdict = tasks_pb2.FeedbackCorrection(execution_id="u-1", workspace_id="ws1", success=False, quality=0.2)
     await bus.publish(subjects.feedback("ws1"), verdict)
     await bus.publish(subjects.feedback("ws1"), verdict)
-    await until(lambda: counted(2))
+    await eventually(lambda: counted(2), timeout=15.0, what="a1's profile of 2 executions")
     await asyncio.sleep(0.2)
     p = await stub.GetLearningProfile(profile)
     assert (p.executions, p.successes) == (2, 1)
@@ -188,7 +189,7 @@ async def test_a_bad_step_is_dead_lettered_with_its_reason_and_the_next_is_store
     async def stored() -> bool:
         return len((await get(stub, workspace_id="ws1", task_id="task-6")).steps) == 1
 
-    await until(stored)
+    await eventually(stored, timeout=15.0, what="the good step stored")
 
 
 async def test_get_steps_names_what_is_wrong_with_a_request(stub: kg_pb2_grpc.KnowledgeGraphStub) -> None:
@@ -223,7 +224,7 @@ async def test_retention_drops_old_steps_and_usage_and_keeps_recent_ones(
         old = await get(stub, workspace_id="ws1", task_id="task-old")
         return len(old.steps) == 1 and old.task_cost_cents == 1.0 and new.task_cost_cents == 2.0
 
-    await until(stored)
+    await eventually(stored, timeout=15.0, what="the steps and usage stored")
     assert kg.transcripts is not None
     assert await kg.transcripts.sweep(NOW - 10 * 86_400) == 2
     gone = await get(stub, workspace_id="ws1", task_id="task-old")

@@ -8,6 +8,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from vapora.agents.v1 import agents_pb2, agents_pb2_grpc
@@ -18,8 +19,10 @@ from vapora_core.bus import CONSUMERS, Bus, Delivery, subjects
 from vapora_swarm_coordinator.app import CoordinatorApp
 from vapora_swarm_coordinator.settings import CoordinatorSettings
 from vapora_testing.executions import execution_of, publish_execution
+from vapora_testing.polling import eventually
+from vapora_testing.process import ServiceProcess, service_env
 
-EVENTS_SUBJECTS = "events.>"
+EVENTS_SUBJECTS = "events.task.*"
 
 PRIORITY = {
     "critical": common_pb2.PRIORITY_CRITICAL,
@@ -35,10 +38,12 @@ class FakeRegistry(agents_pb2_grpc.AgentRegistryServicer):
     def __init__(self) -> None:
         self.agents: dict[str, agents_pb2.Agent] = {}
 
-    def add(self, agent_id: str, *types: str, max_concurrency: int = 1, workspace_id: str = "") -> agents_pb2.Agent:
+    def add(
+        self, agent_id: str, *types: str, max_concurrency: int = 1, workspace_id: str = "", role: str = "developer"
+    ) -> agents_pb2.Agent:
         agent = agents_pb2.Agent(
             id=agent_id,
-            role="developer",
+            role=role,
             max_concurrency=max_concurrency,
             workspace_id=workspace_id,
             status=agents_pb2.AGENT_STATUS_HEALTHY,
@@ -49,6 +54,13 @@ class FakeRegistry(agents_pb2_grpc.AgentRegistryServicer):
 
     async def ListAgents(self, request: Any, context: Any) -> agents_pb2.ListAgentsResponse:
         return agents_pb2.ListAgentsResponse(agents=list(self.agents.values()))
+
+
+async def registry_process(nats_url: str, tmp_path: Path) -> ServiceProcess:
+    """The real agent-registry as its own process (heartbeats not required: the agents of these
+    tests are test code, which sends none), started."""
+    env = service_env(nats_url, tmp_path / "registry", VAPORA_HEARTBEAT_TIMEOUT_S="300", VAPORA_REMOVE_AFTER_S="600")
+    return await ServiceProcess("vapora_agent_registry", env, tmp_path, tmp_path / "registry.log").start()
 
 
 @contextlib.asynccontextmanager
@@ -125,7 +137,6 @@ class EventLog:
 
     def __init__(self) -> None:
         self.events: list[tasks_pb2.TaskStatusChanged] = []
-        self.changed = asyncio.Event()
 
     async def follow(self, bus: Bus) -> Any:
         """Start recording; returns the subscription (``await sub.unsubscribe()`` to stop)."""
@@ -134,7 +145,6 @@ class EventLog:
             ev = tasks_pb2.TaskStatusChanged()
             ev.ParseFromString(msg.data)
             self.events.append(ev)
-            self.changed.set()
 
         return await bus.js.subscribe(EVENTS_SUBJECTS, stream="EVENTS", cb=on_msg, ordered_consumer=True)
 
@@ -149,12 +159,5 @@ class EventLog:
         ]
         return done[-1] if done else None
 
-    async def wait_for(self, pred: Callable[[], bool], timeout: float = 20.0) -> None:
-        async def loop() -> None:
-            while not pred():
-                self.changed.clear()
-                with_timeout = asyncio.wait_for(self.changed.wait(), 0.2)
-                with contextlib.suppress(TimeoutError):
-                    await with_timeout
-
-        await asyncio.wait_for(loop(), timeout)
+    async def wait_for(self, pred: Callable[[], bool], timeout: float = 20.0, what: str = "the task events") -> None:
+        await eventually(pred, timeout=timeout, interval=0.02, what=what)

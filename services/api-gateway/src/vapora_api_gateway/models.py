@@ -201,6 +201,8 @@ class TaskOut(BaseModel):
     history: list[HistoryEntry]
     step: int = Field(default=0, description="While running: the step of its run that started last.")
     tool: str = Field(default="", description="While running: the tools that step calls; empty for a model turn.")
+    workflow_run_id: str = Field(default="", description="The workflow run whose stage this task is, if any.")
+    stage_id: str = ""
 
 
 class TaskPage(BaseModel):
