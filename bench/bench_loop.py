@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from bench_router import pct
+from figures import Figures, at_most
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOL = "sysinfo__utc_now"
@@ -216,6 +217,7 @@ async def run(jobs: int, steps: int, rounds: int) -> None:
     from vapora_core.bus import Bus
     from vapora_core.jobtoken import JobSigner
     from vapora_testing.fleet import Fleet
+    from vapora_testing.polling import eventually
 
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
@@ -227,10 +229,9 @@ async def run(jobs: int, steps: int, rounds: int) -> None:
         direct_model_ms: list[float] = []
         n = 0
         try:
-            for _ in range(200):
-                if port_file.exists() and port_file.read_text():
-                    break
-                await asyncio.sleep(0.05)
+            await eventually(
+                lambda: port_file.exists() and port_file.read_text(), timeout=10, what="the model server's port"
+            )
             url = f"http://127.0.0.1:{port_file.read_text()}"
             router_env = {"VAPORA_OPENAI_API_KEY": "k", "VAPORA_OPENAI_BASE_URL": url}
             fleet.service_env = {"llm-router": router_env}
@@ -291,6 +292,14 @@ async def run(jobs: int, steps: int, rounds: int) -> None:
         f"step overhead (step - direct model - direct tool): p50 {over50:.3f} ms, p99 {over99:.3f} ms"
         " (target p50 ≤ 5 ms)"
     )
+    figures = Figures("bench_loop")
+    for name, s in rows.items():
+        figures.add(f"{name}: p50", pct(s, 50), "ms")
+        figures.add(f"{name}: p99", pct(s, 99), "ms")
+    figures.add("gateway hop over the direct MCP call: p50", hop50, "ms", at_most(1))
+    figures.add("gateway hop over the direct MCP call: p99", hop99, "ms")
+    figures.add("step overhead over direct model + tool: p50", over50, "ms", at_most(5))
+    figures.add("step overhead over direct model + tool: p99", over99, "ms")
 
 
 def main() -> None:

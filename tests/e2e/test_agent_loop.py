@@ -23,6 +23,7 @@ from tests.e2e.helpers import submit, wait_terminal
 from tests.e2e.test_skeleton_flow import query_executions
 from vapora_testing.fake_providers import KEY, Call, FakeProviders, Turn
 from vapora_testing.fleet import ROOT, Fleet
+from vapora_testing.polling import eventually_sync
 
 pytestmark = pytest.mark.e2e
 
@@ -132,14 +133,22 @@ def read(path: str) -> Call:
 
 def steps_of(client: httpx.Client, task_id: str, *, finished: bool = True, timeout: float = 20) -> dict[str, Any]:
     """GET .../steps; with ``finished``, once the run's summary is there."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def get() -> dict[str, Any]:
         r = client.get(f"/api/v1/tasks/{task_id}/steps")
         assert r.status_code == 200, r.text
         body: dict[str, Any] = r.json()
-        if not finished or body["summary"] is not None or time.monotonic() > deadline:
-            return body
-        time.sleep(0.1)
+        return body
+
+    if not finished:
+        return get()
+    return eventually_sync(
+        get,
+        timeout=timeout,
+        interval=0.1,
+        what=f"task {task_id}'s run summary",
+        until=lambda b: b["summary"] is not None,
+    )
 
 
 def ended(
@@ -191,10 +200,12 @@ def test_a_run_that_keeps_spending_ends_at_the_cost_cap_over_it_by_at_most_one_r
 def test_a_cancel_mid_loop_stops_it_within_one_step(client: httpx.Client, fakes: Fakes) -> None:
     fakes.script([Turn(calls=(Call(name="sysinfo__sleep", arguments={"seconds": 0.4 + i / 100}),)) for i in range(40)])
     task = submit(client, title="A long exploration", task_type="loop-cancel")
-    deadline = time.monotonic() + 60
-    while client.get(f"/api/v1/tasks/{task['id']}").json().get("step", 0) < 4:
-        assert time.monotonic() < deadline, "the loop never reached its 4th step"
-        time.sleep(0.05)
+    eventually_sync(
+        lambda: client.get(f"/api/v1/tasks/{task['id']}").json(),
+        timeout=60,
+        what="the loop at its 4th step",
+        until=lambda t: t.get("step", 0) >= 4,
+    )
     at_cancel = len(steps_of(client, task["id"], finished=False)["items"])
     hits = fakes.hits
     r = client.post(f"/api/v1/tasks/{task['id']}/cancel", json={"reason": "enough"})
@@ -221,10 +232,11 @@ def test_a_runtime_killed_mid_loop_redelivers_the_job_which_completes_once_with_
         ["ok", "slow", "ok", "ok"],
     )
     task = submit(client, title="Read what is there", task_type="loop-kill")
-    deadline = time.monotonic() + 60
-    while fakes.hits < 2 or len(steps_of(client, task["id"], finished=False)["items"]) < 2:
-        assert time.monotonic() < deadline, "the loop never reached its stalled second turn"
-        time.sleep(0.05)
+    eventually_sync(
+        lambda: fakes.hits >= 2 and len(steps_of(client, task["id"], finished=False)["items"]) >= 2,
+        timeout=60,
+        what="the loop at its stalled second turn",
+    )
     lost = steps_of(client, task["id"], finished=False)
     assert [s["kind"] for s in lost["items"]] == ["model", "tool"]
 
@@ -247,10 +259,13 @@ def test_a_runtime_killed_mid_loop_redelivers_the_job_which_completes_once_with_
     paid = (
         body["summary"]["cost_cents"] * 3 / 2
     )  # the final run's 2 turns, and the lost run's first (usage comes apart)
-    deadline = time.monotonic() + 15
-    while body["execution_cost_cents"] < paid - 1e-9 and time.monotonic() < deadline:
-        time.sleep(0.2)
-        body = steps_of(client, task["id"])
+    body = eventually_sync(
+        lambda: steps_of(client, task["id"]),
+        timeout=15,
+        interval=0.2,
+        what="the lost run's cost linked too",
+        until=lambda b: b["execution_cost_cents"] >= paid - 1e-9,
+    )
     assert body["execution_cost_cents"] == pytest.approx(paid)  # the lost run was paid for too
     executions = asyncio.run(query_executions(fleet, done["workspace_id"], task["id"]))
     assert [e.execution_id for e in executions] == [body["execution_id"]]

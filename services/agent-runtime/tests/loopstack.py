@@ -9,7 +9,6 @@ for a tool that hangs) and ``bulk`` (answers as big as asked).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -32,6 +31,7 @@ from vapora_llm_router.settings import RouterSettings
 from vapora_mcp_gateway.app import McpApp
 from vapora_mcp_gateway.settings import McpSettings
 from vapora_testing.fake_providers import KEY, FakeProviders
+from vapora_testing.polling import eventually
 from vapora_testing.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -109,29 +109,28 @@ class Stack:
         return await self.finished(task_id, timeout)
 
     async def finished(self, task_id: str, timeout: float = 30.0) -> kg_pb2.GetStepsResponse:
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            reply: kg_pb2.GetStepsResponse = await self.kg.GetSteps(
-                kg_pb2.GetStepsRequest(workspace_id="ws-loop", task_id=task_id)
-            )
-            if reply.HasField("execution") and len(reply.steps) == reply.execution.steps:
-                return reply
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"task {task_id} has no whole transcript after {timeout}s: {reply}")
-            await asyncio.sleep(0.05)
+        def whole(reply: kg_pb2.GetStepsResponse) -> bool:
+            return reply.HasField("execution") and len(reply.steps) == reply.execution.steps
+
+        reply: kg_pb2.GetStepsResponse = await eventually(
+            lambda: self.steps(task_id), timeout=timeout, what=f"a whole transcript of task {task_id}", until=whole
+        )
+        return reply
 
     async def costs(
         self, task_id: str, ok: Callable[[kg_pb2.GetStepsResponse], bool], timeout: float = 15.0
     ) -> kg_pb2.GetStepsResponse:
         """The transcript once ``ok`` holds for it (usage reaches the knowledge graph on its own path)."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            reply: kg_pb2.GetStepsResponse = await self.kg.GetSteps(
-                kg_pb2.GetStepsRequest(workspace_id="ws-loop", task_id=task_id)
-            )
-            if ok(reply) or asyncio.get_running_loop().time() > deadline:
-                return reply
-            await asyncio.sleep(0.05)
+        reply: kg_pb2.GetStepsResponse = await eventually(
+            lambda: self.steps(task_id), timeout=timeout, what=f"the costs of task {task_id} linked", until=ok
+        )
+        return reply
+
+    async def steps(self, task_id: str) -> kg_pb2.GetStepsResponse:
+        reply: kg_pb2.GetStepsResponse = await self.kg.GetSteps(
+            kg_pb2.GetStepsRequest(workspace_id="ws-loop", task_id=task_id)
+        )
+        return reply
 
 
 StackFactory = Callable[..., Awaitable[Stack]]

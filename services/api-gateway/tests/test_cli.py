@@ -321,11 +321,12 @@ async def test_show_prints_the_steps_and_watch_prints_each_step_as_it_starts(lea
     assert code == 0, out
     assert "step 1: model turn" in out and "step 2: calling workspace.read_file" in out, out
 
-    for _ in range(100):
-        code, out = await vapora("tasks", "show", task_id)
-        if "steps (3, running)" in out:
-            break
-        await asyncio.sleep(0.05)
+    code, out = await eventually(
+        lambda: vapora("tasks", "show", task_id),
+        timeout=10.0,
+        what="the task's three steps shown",
+        until=lambda shown: "steps (3, running)" in shown[1],
+    )
     assert code == 0 and "steps (3, running)" in out, out
     assert "anthropic/claude: asks workspace.read_file(path=README.md)" in out
     assert 'workspace.read_file(path=README.md) → "# Demo"' in out

@@ -16,6 +16,7 @@ from vapora.kg.v1 import kg_pb2
 from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import Bus, subjects
 from vapora_testing.executions import publish_execution
+from vapora_testing.polling import eventually
 
 
 def _step(task_id: str, ws: str, run: str, index: int, kind: str, **fields: Any) -> kg_pb2.StepRecorded:
@@ -34,14 +35,13 @@ def _step(task_id: str, ws: str, run: str, index: int, kind: str, **fields: Any)
 
 
 async def _poll(client: Any, path: str, token: str, ok: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {}
-    for _ in range(200):
+    async def get() -> dict[str, Any]:
         status, body, _ = await client.call("GET", path, token)
         assert status == 200, body
-        if ok(body):
-            return body
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{path} never became what was wanted: {body}")
+        return dict(body)
+
+    body: dict[str, Any] = await eventually(get, timeout=10.0, what=f"{path} as wanted", until=ok)
+    return body
 
 
 async def test_the_steps_of_a_task_are_its_final_runs_transcript_paged_and_only_for_its_workspace(
