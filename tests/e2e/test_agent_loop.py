@@ -22,8 +22,9 @@ import pytest
 from tests.e2e.helpers import submit, wait_terminal
 from tests.e2e.test_skeleton_flow import query_executions
 from vapora_testing.fake_providers import KEY, Call, FakeProviders, Turn
-from vapora_testing.fleet import ROOT, Fleet
+from vapora_testing.fleet import Fleet
 from vapora_testing.polling import eventually_sync
+from vapora_testing.repo import repo_root
 
 pytestmark = pytest.mark.e2e
 
@@ -103,7 +104,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory, fakes: Fakes) -> Iterator[Fl
     test agents added to config/agents, a README in the workspace MCP server's root."""
     root = tmp_path_factory.mktemp("loop-fleet")
     config = root / "config"
-    shutil.copytree(ROOT / "config", config)
+    shutil.copytree(repo_root() / "config", config)
     for agent_id, (task_type, limits) in AGENTS.items():
         (config / "agents" / f"{agent_id}.toml").write_text(
             MANIFEST.format(id=agent_id, task_type=task_type, limits=limits)
@@ -117,7 +118,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory, fakes: Fakes) -> Iterator[Fl
         service_env={
             "llm-router": {"VAPORA_ANTHROPIC_API_KEY": KEY, "VAPORA_ANTHROPIC_BASE_URL": fakes.url},
             "agent-runtime": {"VAPORA_JOB_ACK_WAIT_S": "3"},
-            "mcp-gateway": {"VAPORA_MCP_TOOLS_DIR": str(ROOT / "tools")},  # config/ is a copy, tools/ is not
+            "mcp-gateway": {"VAPORA_MCP_TOOLS_DIR": str(repo_root() / "tools")},  # config/ is a copy, tools/ is not
         },
     )
     try:
