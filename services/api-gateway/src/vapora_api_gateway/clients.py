@@ -160,8 +160,9 @@ class Clients:
         agent = await vgrpc.call(self.addrs["registry"], lambda: self._registry.GetAgent(req))
         return str(agent.workspace_id)
 
-    async def profiles(self, agent_id: str) -> dict[str, Any]:
-        req = kg_pb2.GetLearningProfilesRequest(agent_ids=[agent_id])
+    async def profiles(self, agent_id: str, workspace_id: str) -> dict[str, Any]:
+        """The agent's profiles from ``workspace_id``'s executions only (never another's)."""
+        req = kg_pb2.GetLearningProfilesRequest(agent_ids=[agent_id], workspace_id=workspace_id)
         reply = await vgrpc.call(self.addrs["kg"], lambda: self._kg.GetLearningProfiles(req))
         items = [
             {
@@ -180,8 +181,10 @@ class Clients:
         ]
         return {"agent_id": agent_id, "items": items}
 
-    async def curve(self, agent_id: str, task_type: str, days: int) -> dict[str, Any]:
-        req = kg_pb2.GetLearningCurveRequest(agent_id=agent_id, task_type=task_type, days=days)
+    async def curve(self, agent_id: str, task_type: str, days: int, workspace_id: str) -> dict[str, Any]:
+        req = kg_pb2.GetLearningCurveRequest(
+            agent_id=agent_id, task_type=task_type, days=days, workspace_id=workspace_id
+        )
         reply = await vgrpc.call(self.addrs["kg"], lambda: self._kg.GetLearningCurve(req))
         points = [
             {

@@ -112,6 +112,7 @@ def execution_from_row(row: Row) -> kg_pb2.ExecutionRecorded:
 def profile_to_pb(p: ProfileState) -> kg_pb2.LearningProfile:
     successes, failures = p.recent.counts(p.updated_at_s) if p.recent.weight else (0.0, 0.0)
     return kg_pb2.LearningProfile(
+        workspace_id=p.workspace_id,
         agent_id=p.agent_id,
         task_type=p.task_type,
         expertise=p.expertise,

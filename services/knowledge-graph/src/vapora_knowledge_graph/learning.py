@@ -95,7 +95,7 @@ def recent_sums(anchor_s: float = 0.0) -> DecayedSums:
 
 @dataclass(slots=True)
 class ProfileState:
-    """Running aggregates of one (agent, task type)."""
+    """Running aggregates of one (agent, task type): fleet-wide, or of one workspace's executions."""
 
     agent_id: str
     task_type: str
@@ -108,6 +108,7 @@ class ProfileState:
     cost_sum_cents: float = 0.0
     updated_at_s: float = 0.0
     extra: dict[str, float] = field(default_factory=dict)
+    workspace_id: str = ""  # "" for the fleet-wide profile; else one workspace's executions only
 
     def add(self, *, t_s: float, success: bool, quality: float, latency_ms: float, cost_cents: float) -> None:
         self.sums.add(t_s, 1.0 if success else 0.0)

@@ -134,7 +134,7 @@ class StepRecorded(_message.Message):
     def __init__(self, execution_id: _Optional[str] = ..., run_id: _Optional[str] = ..., job_id: _Optional[str] = ..., task_id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., agent_id: _Optional[str] = ..., task_type: _Optional[str] = ..., index: _Optional[int] = ..., kind: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., latency_ms: _Optional[int] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., cost_cents: _Optional[float] = ..., finish_reason: _Optional[str] = ..., text: _Optional[str] = ..., calls: _Optional[_Iterable[_Union[RequestedCall, _Mapping]]] = ..., tool: _Optional[str] = ..., call_id: _Optional[str] = ..., arguments_json: _Optional[str] = ..., result: _Optional[str] = ..., is_error: _Optional[bool] = ..., error: _Optional[str] = ..., truncated: _Optional[bool] = ...) -> None: ...
 
 class LearningProfile(_message.Message):
-    __slots__ = ("agent_id", "task_type", "expertise", "confidence", "executions", "successes", "success_rate", "mean_quality", "mean_latency_ms", "mean_cost_cents", "updated_at", "recent_successes", "recent_failures")
+    __slots__ = ("agent_id", "task_type", "expertise", "confidence", "executions", "successes", "success_rate", "mean_quality", "mean_latency_ms", "mean_cost_cents", "updated_at", "recent_successes", "recent_failures", "workspace_id")
     AGENT_ID_FIELD_NUMBER: _ClassVar[int]
     TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
     EXPERTISE_FIELD_NUMBER: _ClassVar[int]
@@ -148,6 +148,7 @@ class LearningProfile(_message.Message):
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     RECENT_SUCCESSES_FIELD_NUMBER: _ClassVar[int]
     RECENT_FAILURES_FIELD_NUMBER: _ClassVar[int]
+    WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
     agent_id: str
     task_type: str
     expertise: float
@@ -161,7 +162,8 @@ class LearningProfile(_message.Message):
     updated_at: _timestamp_pb2.Timestamp
     recent_successes: float
     recent_failures: float
-    def __init__(self, agent_id: _Optional[str] = ..., task_type: _Optional[str] = ..., expertise: _Optional[float] = ..., confidence: _Optional[float] = ..., executions: _Optional[int] = ..., successes: _Optional[int] = ..., success_rate: _Optional[float] = ..., mean_quality: _Optional[float] = ..., mean_latency_ms: _Optional[float] = ..., mean_cost_cents: _Optional[float] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., recent_successes: _Optional[float] = ..., recent_failures: _Optional[float] = ...) -> None: ...
+    workspace_id: str
+    def __init__(self, agent_id: _Optional[str] = ..., task_type: _Optional[str] = ..., expertise: _Optional[float] = ..., confidence: _Optional[float] = ..., executions: _Optional[int] = ..., successes: _Optional[int] = ..., success_rate: _Optional[float] = ..., mean_quality: _Optional[float] = ..., mean_latency_ms: _Optional[float] = ..., mean_cost_cents: _Optional[float] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., recent_successes: _Optional[float] = ..., recent_failures: _Optional[float] = ..., workspace_id: _Optional[str] = ...) -> None: ...
 
 class ProfilesChanged(_message.Message):
     __slots__ = ("profiles",)
@@ -170,20 +172,24 @@ class ProfilesChanged(_message.Message):
     def __init__(self, profiles: _Optional[_Iterable[_Union[LearningProfile, _Mapping]]] = ...) -> None: ...
 
 class GetLearningProfileRequest(_message.Message):
-    __slots__ = ("agent_id", "task_type")
+    __slots__ = ("agent_id", "task_type", "workspace_id")
     AGENT_ID_FIELD_NUMBER: _ClassVar[int]
     TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
+    WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
     agent_id: str
     task_type: str
-    def __init__(self, agent_id: _Optional[str] = ..., task_type: _Optional[str] = ...) -> None: ...
+    workspace_id: str
+    def __init__(self, agent_id: _Optional[str] = ..., task_type: _Optional[str] = ..., workspace_id: _Optional[str] = ...) -> None: ...
 
 class GetLearningProfilesRequest(_message.Message):
-    __slots__ = ("agent_ids", "task_type")
+    __slots__ = ("agent_ids", "task_type", "workspace_id")
     AGENT_IDS_FIELD_NUMBER: _ClassVar[int]
     TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
+    WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
     agent_ids: _containers.RepeatedScalarFieldContainer[str]
     task_type: str
-    def __init__(self, agent_ids: _Optional[_Iterable[str]] = ..., task_type: _Optional[str] = ...) -> None: ...
+    workspace_id: str
+    def __init__(self, agent_ids: _Optional[_Iterable[str]] = ..., task_type: _Optional[str] = ..., workspace_id: _Optional[str] = ...) -> None: ...
 
 class GetLearningProfilesResponse(_message.Message):
     __slots__ = ("profiles",)
@@ -206,14 +212,16 @@ class CurvePoint(_message.Message):
     def __init__(self, day: _Optional[str] = ..., executions: _Optional[int] = ..., successes: _Optional[int] = ..., success_rate: _Optional[float] = ..., mean_quality: _Optional[float] = ...) -> None: ...
 
 class GetLearningCurveRequest(_message.Message):
-    __slots__ = ("agent_id", "task_type", "days")
+    __slots__ = ("agent_id", "task_type", "days", "workspace_id")
     AGENT_ID_FIELD_NUMBER: _ClassVar[int]
     TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
     DAYS_FIELD_NUMBER: _ClassVar[int]
+    WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
     agent_id: str
     task_type: str
     days: int
-    def __init__(self, agent_id: _Optional[str] = ..., task_type: _Optional[str] = ..., days: _Optional[int] = ...) -> None: ...
+    workspace_id: str
+    def __init__(self, agent_id: _Optional[str] = ..., task_type: _Optional[str] = ..., days: _Optional[int] = ..., workspace_id: _Optional[str] = ...) -> None: ...
 
 class GetLearningCurveResponse(_message.Message):
     __slots__ = ("points",)
