@@ -17,7 +17,8 @@ By task type (:func:`kind_of`):
 - anything else, or no repository to verify in, or a verdict that never parsed — a
   **self_report**: the model's own word, ``verified = false`` (never counted in a profile).
 
-The offline provider's answers are never verified and never a success.
+The offline provider's answers are never verified (``verified = false``): whatever the tests
+say, no profile counts them (:mod:`.codework`).
 """
 
 from __future__ import annotations
@@ -62,6 +63,3 @@ def of_review(v: evidence_pb2.Verification) -> Outcome:
 
 def self_report(final_answer: bool) -> Outcome:
     return Outcome(final_answer, 1.0 if final_answer else 0.0, False)
-
-
-OFFLINE = Outcome(False, 0.0, False)

@@ -1,6 +1,7 @@
 import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from vapora.common.v1 import evidence_pb2 as _evidence_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -10,7 +11,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ExecutionRecorded(_message.Message):
-    __slots__ = ("execution_id", "job_id", "task_id", "workspace_id", "project_id", "agent_id", "role", "task_type", "success", "quality", "latency_ms", "input_tokens", "output_tokens", "cost_cents", "provider", "model", "started_at", "finished_at", "error", "result", "attempt", "run_id", "steps", "tool_calls", "stop_reason", "verified")
+    __slots__ = ("execution_id", "job_id", "task_id", "workspace_id", "project_id", "agent_id", "role", "task_type", "success", "quality", "latency_ms", "input_tokens", "output_tokens", "cost_cents", "provider", "model", "started_at", "finished_at", "error", "result", "attempt", "run_id", "steps", "tool_calls", "stop_reason", "verified", "verification", "artifacts")
     EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
@@ -37,6 +38,8 @@ class ExecutionRecorded(_message.Message):
     TOOL_CALLS_FIELD_NUMBER: _ClassVar[int]
     STOP_REASON_FIELD_NUMBER: _ClassVar[int]
     VERIFIED_FIELD_NUMBER: _ClassVar[int]
+    VERIFICATION_FIELD_NUMBER: _ClassVar[int]
+    ARTIFACTS_FIELD_NUMBER: _ClassVar[int]
     execution_id: str
     job_id: str
     task_id: str
@@ -63,7 +66,9 @@ class ExecutionRecorded(_message.Message):
     tool_calls: int
     stop_reason: str
     verified: bool
-    def __init__(self, execution_id: _Optional[str] = ..., job_id: _Optional[str] = ..., task_id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., project_id: _Optional[str] = ..., agent_id: _Optional[str] = ..., role: _Optional[str] = ..., task_type: _Optional[str] = ..., success: _Optional[bool] = ..., quality: _Optional[float] = ..., latency_ms: _Optional[int] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., cost_cents: _Optional[float] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., error: _Optional[str] = ..., result: _Optional[str] = ..., attempt: _Optional[int] = ..., run_id: _Optional[str] = ..., steps: _Optional[int] = ..., tool_calls: _Optional[int] = ..., stop_reason: _Optional[str] = ..., verified: _Optional[bool] = ...) -> None: ...
+    verification: _evidence_pb2.Verification
+    artifacts: _evidence_pb2.Artifacts
+    def __init__(self, execution_id: _Optional[str] = ..., job_id: _Optional[str] = ..., task_id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., project_id: _Optional[str] = ..., agent_id: _Optional[str] = ..., role: _Optional[str] = ..., task_type: _Optional[str] = ..., success: _Optional[bool] = ..., quality: _Optional[float] = ..., latency_ms: _Optional[int] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., cost_cents: _Optional[float] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., error: _Optional[str] = ..., result: _Optional[str] = ..., attempt: _Optional[int] = ..., run_id: _Optional[str] = ..., steps: _Optional[int] = ..., tool_calls: _Optional[int] = ..., stop_reason: _Optional[str] = ..., verified: _Optional[bool] = ..., verification: _Optional[_Union[_evidence_pb2.Verification, _Mapping]] = ..., artifacts: _Optional[_Union[_evidence_pb2.Artifacts, _Mapping]] = ...) -> None: ...
 
 class RequestedCall(_message.Message):
     __slots__ = ("id", "tool", "arguments_json", "error")
