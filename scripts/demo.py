@@ -1,7 +1,7 @@
 """Send one sample task through the running fleet and print its path and its steps; attach the
-sample repository (examples/sample-repo: a tiny package, one test failing) to the demo project and
-send a coding task on it, printing its verification and diff summary; then start one `feature`
-workflow run and print its stages as they progress to the approval gate.
+sample repository (examples/sample-repo: a tiny package, one test failing) to the demo project
+'Inventory' and send a coding task on it, printing its verification and diff summary; then start
+one `feature` workflow run and print its stages as they progress to the approval gate.
 
 Used by `just up` (after the fleet starts) and `just demo`. Talks only to the api-gateway (the
 task, its steps: each model turn and each tool call made through mcp-gateway), then reads the
@@ -69,14 +69,14 @@ def print_steps(client: httpx.Client, task_id: str) -> None:
         print(f"  {step['index']:>3} {step['kind']:<5} {step_what(step)}  ({step['latency_ms']} ms)")
 
 
-def demo_project(client: httpx.Client) -> str:
-    """The demo workspace's project "Report exporters" (made the first time)."""
+def demo_project(client: httpx.Client, name: str = "Report exporters") -> str:
+    """The demo workspace's project ``name`` (made the first time)."""
     ws = client.get("/api/v1/workspaces").json()["items"][0]["id"]
     projects = client.get(f"/api/v1/workspaces/{ws}/projects").json()["items"]
-    found = [p for p in projects if p["name"] == "Report exporters"]
+    found = [p for p in projects if p["name"] == name]
     if found:
         return str(found[0]["id"])
-    r = client.post(f"/api/v1/workspaces/{ws}/projects", json={"name": "Report exporters"})
+    r = client.post(f"/api/v1/workspaces/{ws}/projects", json={"name": name})
     r.raise_for_status()
     return str(r.json()["id"])
 
@@ -103,11 +103,13 @@ def wait_done(client: httpx.Client, task_id: str, timeout: float) -> dict[str, A
 
 def code_task(client: httpx.Client, project: str) -> bool:
     """Attach the sample repository to ``project``, send a coding task on it, and print what the
-    project's tests said of the job's commit and what the commit changed."""
+    project's tests said of the job's commit and what the commit changed. With the offline
+    provider nothing changes and the failing test still fails: the task fails, unverified."""
     body = {"kind": "local", "path": str(sample_repository()), "test_command": f"{sys.executable} -m pytest -q"}
     r = client.put(f"/api/v1/projects/{project}/repository", json=body)
     r.raise_for_status()
-    print(f"\nrepository    {r.json()['path']} attached to the demo project (tests: {r.json()['test_command']})")
+    repo = r.json()
+    print(f"\nrepository    {repo['path']} attached to the project 'Inventory' (tests: {repo['test_command']})")
     r = client.post(
         "/api/v1/tasks",
         json={
@@ -221,7 +223,7 @@ def main() -> int:
         trace_id, services = trace_services(task["id"])
         if trace_id:
             print(f"trace         {trace_id}: {' -> '.join(services)}")
-        verified = code_task(client, demo_project(client))
+        verified = code_task(client, demo_project(client, "Inventory"))
         waiting = run_feature(client)
         print("\nthe fleet is still running: `just status`, `just logs`, `just down`")
         return 0 if task["state"] == "done" and verified and waiting else 1
