@@ -92,6 +92,7 @@ async def test_bad_repositories_are_problems_and_nothing_is_attached(code_gatewa
     cases = [
         ({"kind": "local", "path": str(plain)}, 409, "is not a git repository"),
         ({"kind": "local", "path": str(tmp_path / "missing")}, 409, "does not exist"),
+        ({"kind": "local", "path": "/" + "0" * 300}, 409, "does not exist: longer than"),  # a name over 255 bytes
         ({"kind": "remote", "url": f"http://127.0.0.1:{free_port()}/gone.git"}, 409, "cannot clone http://127.0.0.1"),
         ({"kind": "remote", "url": "https://me:pw@example.com/x.git"}, 400, "remote.url: Value error, must not carry"),
         ({"kind": "local", "path": "relative"}, 400, "must be an absolute path"),

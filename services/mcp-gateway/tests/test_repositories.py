@@ -63,8 +63,8 @@ async def test_a_path_that_is_not_a_repository_is_refused_and_nothing_is_attache
         str(plain): (grpc.StatusCode.FAILED_PRECONDITION, "is not a git repository"),
         str(tmp_path / "missing"): (grpc.StatusCode.FAILED_PRECONDITION, "does not exist or is not a directory"),
         "relative/path": (grpc.StatusCode.INVALID_ARGUMENT, "must be an absolute path"),
-        "/" + "0" * 300: (grpc.StatusCode.INVALID_ARGUMENT, "or a name in it longer than 255"),
-        "/a" * 2048: (grpc.StatusCode.INVALID_ARGUMENT, "longer than 4095 bytes"),
+        "/" + "0" * 300: (grpc.StatusCode.FAILED_PRECONDITION, "or a name in it longer than 255"),
+        "/a" * 2048: (grpc.StatusCode.FAILED_PRECONDITION, "does not exist: longer than 4095 bytes"),
         str(root / "sub"): (
             grpc.StatusCode.FAILED_PRECONDITION,
             f"is inside the git repository {root}: attach its top",

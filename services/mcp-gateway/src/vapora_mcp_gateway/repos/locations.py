@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from vapora_core.errors import ConfigError, InvalidArgument, PermissionDenied
+from vapora_core.errors import ConfigError, FailedPrecondition, InvalidArgument, PermissionDenied
 from vapora_core.jobtoken import read_key
 
 IDENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -59,8 +59,10 @@ def check_local_path(path: str, roots: Sequence[Path]) -> Path:
         raise InvalidArgument(f"path {path[:200]!r} must be an absolute path on the gateway's machine")
     given = Path(path)
     if len(path.encode()) >= PATH_MAX or any(len(part.encode()) > NAME_MAX for part in given.parts):
-        raise InvalidArgument(
-            f"path {path[:200]!r}...: longer than {PATH_MAX - 1} bytes or a name in it longer than {NAME_MAX}"
+        # well-formed, and no such path can exist: as for any path that does not
+        raise FailedPrecondition(
+            f"path {path[:200]!r}... does not exist: longer than {PATH_MAX - 1} bytes or a name in it longer than"
+            f" {NAME_MAX}"
         )
     if roots:
         real = given.resolve()
