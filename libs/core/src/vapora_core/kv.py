@@ -1,0 +1,411 @@
+"""JetStream key-value: state that replicas share, changed by compare-and-set.
+
+The fleet's one layer over nats-py's public KV API (``js.create_key_value`` / ``key_value``,
+``get``, ``create``, ``update(key, value, last=revision)``, ``delete``, ``watch``). The buckets are
+declared in :mod:`vapora_core.bus.topology` (``BUCKETS``), beside the streams.
+
+- :meth:`Bucket.open` creates a bucket, or brings an existing one to its spec (TTL, replicas).
+- :meth:`Bucket.get` gives an :class:`Entry` (value and revision) or None. :meth:`Bucket.create`
+  writes a key that holds nothing (:class:`~vapora_core.errors.AlreadyExists` when it holds a value),
+  optionally with a TTL of its own (per-message TTL, nats-server 2.11 and later): that value goes
+  ``ttl_s`` after it was written unless it is updated first (an update carries no TTL: the bucket's
+  applies). :meth:`Bucket.update` writes only over ``revision`` (:class:`~vapora_core.errors.Conflict`
+  when the key moved on); :meth:`Bucket.delete` likewise, when given one. A lease is these three:
+  create if absent, renew by compare-and-set (its expiry in its value), delete.
+- :meth:`Bucket.change` is the compare-and-set loop: read, compute the new value, write it over the
+  revision read; a lost race reads again, at most ``attempts`` times with jittered back-off
+  (:func:`vapora_core.retry.retrying`), then :class:`Conflict`. A change may run more than once, also
+  after a write whose acknowledgement was lost (a timeout, a failover), so it must see from the value
+  whether it is applied already (an id it adds, an id it removes).
+- :class:`Changes` funnels the changes many callers of one process make into one compare-and-set per
+  key at a time: what arrives for a key while its write is in flight goes together in the next (a
+  :class:`~vapora_core.batching.Batcher` per key in use), so under load one round trip carries many.
+- :class:`View` keeps every key of a bucket as last seen (its watch, and this process's own writes)
+  for synchronous reads; :class:`Recent` the last few thousand keys a process touched. Either gives
+  :class:`Changes` the revision to try first, so an uncontended change is one round trip.
+
+Errors: a lost race is :class:`Conflict` (retryable). NATS unreachable, a timeout, no JetStream leader:
+:class:`~vapora_core.errors.Unavailable` (retryable; whether a write whose answer never came was
+applied is unknown, hence the rule on changes above). A key KV refuses, a value over the bucket's
+limit: :class:`~vapora_core.errors.InvalidArgument`. Anything else: :class:`~vapora_core.errors.Internal`.
+Every lost race is counted in ``vapora_kv_conflicts_total{bucket}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import functools
+import logging
+import re
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
+
+import nats.errors
+import nats.js.errors as js_errors
+from nats.js import JetStreamContext
+from nats.js import api as js_api
+from nats.js.kv import KeyValue
+
+from vapora_core.aio import Periodic
+from vapora_core.batching import Batcher
+from vapora_core.bus.topology import BucketSpec
+from vapora_core.errors import (
+    AlreadyExists,
+    Conflict,
+    Internal,
+    InvalidArgument,
+    NotFound,
+    Unavailable,
+    VaporaError,
+)
+from vapora_core.metrics import KV_CONFLICTS
+from vapora_core.retry import retrying
+
+log = logging.getLogger("vapora.kv")
+
+R = TypeVar("R")
+Op = TypeVar("Op")
+
+_PLAIN = re.compile(r"[A-Za-z0-9_-]+")
+_CONFIG_DIFFERS = 10058  # JSStreamNameExistErr: "stream name already in use with a different configuration"
+_WRONG_LAST = (10071, 10164)  # the expected last revision is not the key's: what nats-py's update maps, delete not
+_UNAVAILABLE = (
+    asyncio.TimeoutError,  # nats.errors.TimeoutError is one
+    nats.errors.NoRespondersError,
+    nats.errors.ConnectionClosedError,
+    nats.errors.ConnectionReconnectingError,
+    nats.errors.ConnectionDrainingError,
+    nats.errors.OutboundBufferLimitError,
+    nats.errors.StaleConnectionError,
+    nats.errors.NoServersError,
+    js_errors.ServiceUnavailableError,
+    js_errors.NoStreamResponseError,
+)
+_NATS_ERRORS = (nats.errors.Error, asyncio.TimeoutError)
+
+
+def key(*parts: str) -> str:
+    """A key of ``parts`` joined by dots: a part of letters, digits, ``-`` and ``_`` as it is, any other
+    (an e-mail, an IP address, an empty one) as ``=`` and its UTF-8 in base64url. So every string can
+    be a part, and no two lists of parts make the same key."""
+    return ".".join(
+        p if _PLAIN.fullmatch(p) else "=" + base64.urlsafe_b64encode(p.encode()).decode().rstrip("=") for p in parts
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    key: str
+    value: bytes
+    revision: int
+
+
+def _error(exc: Exception, what: str) -> VaporaError:
+    """A nats-py error as the Vapora error it means (see the module docstring)."""
+    if isinstance(exc, _UNAVAILABLE):
+        return Unavailable(f"{what}: JetStream did not answer ({type(exc).__name__}: {exc}); try again")
+    if isinstance(exc, js_errors.InvalidKeyError):
+        return InvalidArgument(f"{what}: not a valid key (letters, digits and -/_=. only)")
+    if isinstance(exc, js_errors.BucketNotFoundError):
+        return NotFound(f"{what}: no such bucket")
+    if isinstance(exc, js_errors.APIError) and exc.code == 503:
+        return Unavailable(f"{what}: JetStream is unavailable ({exc.description}); try again")
+    return Internal(f"{what}: {exc}")
+
+
+class Bucket:
+    """One key-value bucket on a JetStream connection."""
+
+    def __init__(self, kv: KeyValue, spec: BucketSpec, *, attempts: int = 12, deadline_s: float = 10.0) -> None:
+        self._kv = kv
+        self.spec = spec
+        self.name = spec.name
+        self.attempts = attempts
+        self.deadline_s = deadline_s
+        self._conflicts = KV_CONFLICTS.labels(spec.name)
+
+    @classmethod
+    async def open(cls, js: JetStreamContext, spec: BucketSpec, *, replicas: int = 1) -> Bucket:
+        """The bucket of ``spec``, created with ``replicas`` (file storage, direct gets); an existing
+        one whose TTL, replicas, value limit or description differ is updated to them."""
+        config = js_api.KeyValueConfig(
+            bucket=spec.name,
+            description=spec.description,
+            ttl=spec.ttl_s if spec.ttl_s > 0 else None,
+            replicas=replicas,
+            max_value_size=spec.max_value_bytes,
+            storage=js_api.StorageType.FILE,
+            direct=True,
+        )
+        what = f"bucket {spec.name}"
+        try:
+            try:
+                return cls(await js.create_key_value(config), spec)
+            except js_errors.BadRequestError as exc:
+                if exc.err_code != _CONFIG_DIFFERS:
+                    raise
+            stream = f"KV_{spec.name}"  # a bucket is the stream KV_<bucket> (ADR-8)
+            current = (await js.stream_info(stream)).config
+            current.max_age = config.ttl
+            if config.ttl and current.duplicate_window and current.duplicate_window > config.ttl:
+                current.duplicate_window = config.ttl  # the server refuses a window longer than max_age
+            current.num_replicas = replicas
+            current.max_msg_size = spec.max_value_bytes
+            current.description = spec.description
+            await js.update_stream(current)
+            log.info("%s updated to its spec (ttl %ss, %d replicas)", what, spec.ttl_s, replicas)
+            return cls(await js.key_value(spec.name), spec)
+        except _NATS_ERRORS as exc:
+            raise _error(exc, what) from exc
+
+    def _what(self, key: str) -> str:
+        return f"key {key} of bucket {self.name}"
+
+    async def get(self, key: str) -> Entry | None:
+        """The key's value and revision; None when it holds none (never written, deleted, expired)."""
+        try:
+            got = await self._kv.get(key)
+        except (js_errors.KeyNotFoundError, js_errors.KeyDeletedError):
+            return None
+        except _NATS_ERRORS as exc:
+            raise _error(exc, self._what(key)) from exc
+        if got.value is None or got.revision is None:
+            return None
+        return Entry(key, got.value, got.revision)
+
+    def _check_size(self, key: str, value: bytes) -> None:
+        if len(value) > self.spec.max_value_bytes:
+            raise InvalidArgument(
+                f"{self._what(key)}: a value of {len(value):,} bytes; at most {self.spec.max_value_bytes:,} fit"
+            )
+
+    async def create(self, key: str, value: bytes, *, ttl_s: float | None = None) -> int:
+        """Write ``value`` where ``key`` holds nothing; its revision. ``ttl_s``: this value's own
+        lifetime (gone ``ttl_s`` after it was written, unless updated first)."""
+        self._check_size(key, value)
+        try:
+            return int(await self._kv.create(key, value, msg_ttl=ttl_s))
+        except js_errors.KeyWrongLastSequenceError as exc:
+            raise AlreadyExists(f"{self._what(key)} holds a value already") from exc
+        except _NATS_ERRORS as exc:
+            raise _error(exc, self._what(key)) from exc
+
+    async def update(self, key: str, value: bytes, *, revision: int) -> int:
+        """Write ``value`` over ``revision`` (what was read); its new revision, or :class:`Conflict`."""
+        self._check_size(key, value)
+        try:
+            return int(await self._kv.update(key, value, last=revision))
+        except js_errors.KeyWrongLastSequenceError as exc:
+            self._conflicts.inc()
+            raise Conflict(f"{self._what(key)} changed since revision {revision}", bucket=self.name, key=key) from exc
+        except _NATS_ERRORS as exc:
+            raise _error(exc, self._what(key)) from exc
+
+    async def delete(self, key: str, *, revision: int | None = None) -> None:
+        """Delete ``key``; with ``revision``, only if that is still its revision (:class:`Conflict`)."""
+        try:
+            await self._kv.delete(key, last=revision)
+        except js_errors.BadRequestError as exc:
+            if exc.err_code not in _WRONG_LAST:
+                raise _error(exc, self._what(key)) from exc
+            self._conflicts.inc()
+            raise Conflict(f"{self._what(key)} changed since revision {revision}", bucket=self.name, key=key) from exc
+        except _NATS_ERRORS as exc:
+            raise _error(exc, self._what(key)) from exc
+
+    async def change(
+        self,
+        key: str,
+        fn: Callable[[bytes | None], tuple[bytes | None, R]],
+        *,
+        known: Entry | None = None,
+    ) -> tuple[R, Entry | None]:
+        """Compare-and-set: ``fn(value)`` (None: the key holds nothing) gives the new value (None: leave
+        it) and a result; the value is written over the revision ``fn`` saw. ``known`` is tried first
+        instead of a read; a decision to leave the key is only taken on a value just read. Returns the
+        result and the key's entry as written or read."""
+        entry, read = known, known is None
+        try:
+            async for attempt in retrying(
+                attempts=self.attempts, initial=0.002, maximum=0.1, jitter=0.005, deadline=self.deadline_s
+            ):
+                with attempt:
+                    if read:
+                        entry = await self.get(key)
+                    new, result = fn(entry.value if entry else None)
+                    if new is None and not read:
+                        entry = await self.get(key)
+                        new, result = fn(entry.value if entry else None)
+                    read = True  # whatever happens now, a retry reads again
+                    if new is None:
+                        return result, entry
+                    return result, Entry(key, new, await self._write(key, new, entry))
+        except Conflict as exc:
+            raise Conflict(
+                f"{self._what(key)} kept changing: {self.attempts} compare-and-set attempts lost their race; try again",
+                bucket=self.name,
+                key=key,
+            ) from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _write(self, key: str, value: bytes, over: Entry | None) -> int:
+        if over is not None:
+            return await self.update(key, value, revision=over.revision)
+        try:
+            return await self.create(key, value)
+        except AlreadyExists as exc:
+            self._conflicts.inc()
+            raise Conflict(f"{self._what(key)} was created meanwhile", bucket=self.name, key=key) from exc
+
+
+class Cache(Protocol):
+    """Where :class:`Changes` finds the revision to try first, and leaves what it wrote."""
+
+    def get(self, key: str) -> Entry | None: ...
+
+    def put(self, entry: Entry) -> None: ...
+
+
+class Recent:
+    """The last ``size`` entries a process read or wrote, least recently used dropped first."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._entries: OrderedDict[str, Entry] = OrderedDict()
+
+    def get(self, key: str) -> Entry | None:
+        entry = self._entries.get(key)
+        if entry is not None:
+            self._entries.move_to_end(key)
+        return entry
+
+    def put(self, entry: Entry) -> None:
+        current = self._entries.get(entry.key)
+        if current is None or entry.revision > current.revision:
+            self._entries[entry.key] = entry
+        self._entries.move_to_end(entry.key)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+
+class View:
+    """Every key of a bucket as last seen: its watch, and what this process wrote or read (the
+    higher revision wins). :meth:`start` returns once the bucket's current values are in. A key that
+    expires (the bucket's TTL) leaves no trace in a watch: :meth:`drop` forgets what is known to be
+    stale. A view may lag a little behind the bucket; a compare-and-set never trusts it blindly."""
+
+    def __init__(self, bucket: Bucket) -> None:
+        self.bucket = bucket
+        self._entries: dict[str, Entry] = {}
+        self._watcher: Any = None  # nats-py's KeyWatcher, whose methods carry no annotations
+        self._loop = Periodic(f"kv-view-{bucket.name}", 0.0, self._next)
+
+    def get(self, key: str) -> Entry | None:
+        return self._entries.get(key)
+
+    def put(self, entry: Entry) -> None:
+        current = self._entries.get(entry.key)
+        if current is None or entry.revision > current.revision:
+            self._entries[entry.key] = entry
+
+    def drop(self, key: str) -> None:
+        self._entries.pop(key, None)
+
+    def keys(self) -> list[str]:
+        return list(self._entries)
+
+    async def start(self, timeout: float = 10.0) -> None:
+        what = f"the watch of bucket {self.bucket.name}"
+        try:
+            self._watcher = await self.bucket._kv.watchall()
+            while (update := await self._update(timeout)) is not None:
+                self._take(update)
+        except _NATS_ERRORS as exc:
+            raise _error(exc, what) from exc
+        self._loop.start()
+
+    async def stop(self) -> None:
+        await self._loop.stop()
+        if self._watcher is not None:
+            watcher, self._watcher = self._watcher, None
+            try:
+                await watcher.stop()
+            except _NATS_ERRORS as exc:  # the connection went first
+                log.debug("stopping %s: %r", self._loop.name, exc)
+
+    async def _next(self) -> None:
+        if self._watcher is None:
+            return
+        try:
+            update = await self._update(1.0)
+        except nats.errors.TimeoutError:
+            return
+        if update is not None:
+            self._take(update)
+
+    async def _update(self, timeout: float) -> KeyValue.Entry | None:
+        """The watch's next update; None once the values the bucket held at the start are all in."""
+        update: KeyValue.Entry | None = await self._watcher.updates(timeout=timeout)
+        return update
+
+    def _take(self, update: KeyValue.Entry) -> None:
+        revision = update.revision or 0
+        if update.operation in ("DEL", "PURGE"):
+            current = self._entries.get(update.key)
+            if current is not None and current.revision < revision:
+                del self._entries[update.key]
+            return
+        self.put(Entry(update.key, update.value or b"", revision))
+
+
+class Changes(Generic[Op, R]):
+    """Changes of a bucket's keys from every caller of this process, one compare-and-set per key at a
+    time. ``apply(key, value, ops)`` (``value`` None: the key holds nothing) gives the new value (None:
+    leave it) and one result per op, in order; it may run again on a newer value (see the module
+    docstring). A write that fails fails every op that was in it (they cannot fail alone, and under an
+    outage a retry of each would multiply the wait)."""
+
+    def __init__(
+        self,
+        bucket: Bucket,
+        apply: Callable[[str, bytes | None, Sequence[Op]], tuple[bytes | None, Sequence[R]]],
+        *,
+        cache: Cache | None = None,
+    ) -> None:
+        self.bucket = bucket
+        self.cache: Cache = cache if cache is not None else Recent()
+        self._apply = apply
+        self._queues: dict[str, tuple[Batcher[Op, R | VaporaError], int]] = {}
+
+    async def submit(self, key: str, op: Op) -> R:
+        """Apply ``op`` to ``key``, with the ops other callers submitted meanwhile; its result."""
+        queue, users = self._queues.get(key) or (
+            Batcher(functools.partial(self._write, key), name=f"kv-{self.bucket.name}"),
+            0,
+        )
+        self._queues[key] = (queue, users + 1)
+        try:
+            got = await queue.submit(op)
+        finally:
+            queue, users = self._queues[key]
+            if users == 1:
+                del self._queues[key]
+            else:
+                self._queues[key] = (queue, users - 1)
+        if isinstance(got, VaporaError):  # pragma: no cover - Batcher.submit raises a returned error
+            raise got
+        return got
+
+    async def _write(self, key: str, ops: list[Op]) -> list[R | VaporaError]:
+        try:
+            results, entry = await self.bucket.change(
+                key, lambda value: self._apply(key, value, ops), known=self.cache.get(key)
+            )
+        except VaporaError as exc:
+            return [exc] * len(ops)
+        if entry is not None:
+            self.cache.put(entry)
+        return list(results)
