@@ -14,6 +14,7 @@ from prometheus_client import REGISTRY
 from vapora_core import kv
 from vapora_core.bus.topology import BUCKETS, BucketSpec
 from vapora_core.errors import AlreadyExists, Conflict, InvalidArgument, Unavailable
+from vapora_core.kv_view import View
 
 SPEC = BucketSpec(name="test-kv", ttl_s=3600.0, max_value_bytes=1024, description="tests")
 VALID_KEY = re.compile(r"^[-/_=.a-zA-Z0-9]+$")  # what nats-py accepts as a key
@@ -191,7 +192,7 @@ async def test_a_failed_write_fails_every_op_in_it(nats_url: str) -> None:
 async def test_a_view_has_the_bucket_and_follows_it(connections: tuple[Client, Client]) -> None:
     a, b = await buckets(connections)
     await b.create("before", b"1")
-    view = kv.View(a)
+    view = View(a)
     await view.start()
     try:
         assert view.get("before") == kv.Entry("before", b"1", 1)

@@ -20,9 +20,10 @@ declared in :mod:`vapora_core.bus.topology` (``BUCKETS``), beside the streams.
 - :class:`Changes` funnels the changes many callers of one process make into one compare-and-set per
   key at a time: what arrives for a key while its write is in flight goes together in the next (a
   :class:`~vapora_core.batching.Batcher` per key in use), so under load one round trip carries many.
-- :class:`View` keeps every key of a bucket as last seen (its watch, and this process's own writes)
-  for synchronous reads; :class:`Recent` the last few thousand keys a process touched. Either gives
-  :class:`Changes` the revision to try first, so an uncontended change is one round trip.
+- :class:`~vapora_core.kv_view.View` keeps every key of a bucket as last seen (its watch, and this
+  process's own writes) for synchronous reads; :class:`Recent` the last few thousand keys a process
+  touched. Either gives :class:`Changes` the revision to try first, so an uncontended change is one
+  round trip.
 
 Errors: a lost race is :class:`Conflict` (retryable). NATS unreachable, a timeout, no JetStream leader:
 :class:`~vapora_core.errors.Unavailable` (retryable; whether a write whose answer never came was
@@ -49,7 +50,6 @@ from nats.js import JetStreamContext
 from nats.js import api as js_api
 from nats.js.kv import KeyValue
 
-from vapora_core.aio import Periodic
 from vapora_core.batching import Batcher
 from vapora_core.bus.topology import BucketSpec
 from vapora_core.errors import (
@@ -84,7 +84,7 @@ _UNAVAILABLE = (
     js_errors.ServiceUnavailableError,
     js_errors.NoStreamResponseError,
 )
-_NATS_ERRORS = (nats.errors.Error, asyncio.TimeoutError)
+NATS_ERRORS = (nats.errors.Error, asyncio.TimeoutError)
 
 
 def key(*parts: str) -> str:
@@ -103,7 +103,7 @@ class Entry:
     revision: int
 
 
-def _error(exc: Exception, what: str) -> VaporaError:
+def error(exc: Exception, what: str) -> VaporaError:
     """A nats-py error as the Vapora error it means (see the module docstring)."""
     if isinstance(exc, _UNAVAILABLE):
         return Unavailable(f"{what}: JetStream did not answer ({type(exc).__name__}: {exc}); try again")
@@ -158,8 +158,8 @@ class Bucket:
             await js.update_stream(current)
             log.info("%s updated to its spec (ttl %ss, %d replicas)", what, spec.ttl_s, replicas)
             return cls(await js.key_value(spec.name), spec)
-        except _NATS_ERRORS as exc:
-            raise _error(exc, what) from exc
+        except NATS_ERRORS as exc:
+            raise error(exc, what) from exc
 
     def _what(self, key: str) -> str:
         return f"key {key} of bucket {self.name}"
@@ -170,8 +170,8 @@ class Bucket:
             got = await self._kv.get(key)
         except (js_errors.KeyNotFoundError, js_errors.KeyDeletedError):
             return None
-        except _NATS_ERRORS as exc:
-            raise _error(exc, self._what(key)) from exc
+        except NATS_ERRORS as exc:
+            raise error(exc, self._what(key)) from exc
         if got.value is None or got.revision is None:
             return None
         return Entry(key, got.value, got.revision)
@@ -190,8 +190,8 @@ class Bucket:
             return int(await self._kv.create(key, value, msg_ttl=ttl_s))
         except js_errors.KeyWrongLastSequenceError as exc:
             raise AlreadyExists(f"{self._what(key)} holds a value already") from exc
-        except _NATS_ERRORS as exc:
-            raise _error(exc, self._what(key)) from exc
+        except NATS_ERRORS as exc:
+            raise error(exc, self._what(key)) from exc
 
     async def update(self, key: str, value: bytes, *, revision: int) -> int:
         """Write ``value`` over ``revision`` (what was read); its new revision, or :class:`Conflict`."""
@@ -201,8 +201,8 @@ class Bucket:
         except js_errors.KeyWrongLastSequenceError as exc:
             self._conflicts.inc()
             raise Conflict(f"{self._what(key)} changed since revision {revision}", bucket=self.name, key=key) from exc
-        except _NATS_ERRORS as exc:
-            raise _error(exc, self._what(key)) from exc
+        except NATS_ERRORS as exc:
+            raise error(exc, self._what(key)) from exc
 
     async def delete(self, key: str, *, revision: int | None = None) -> None:
         """Delete ``key``; with ``revision``, only if that is still its revision (:class:`Conflict`)."""
@@ -210,11 +210,19 @@ class Bucket:
             await self._kv.delete(key, last=revision)
         except js_errors.BadRequestError as exc:
             if exc.err_code not in _WRONG_LAST:
-                raise _error(exc, self._what(key)) from exc
+                raise error(exc, self._what(key)) from exc
             self._conflicts.inc()
             raise Conflict(f"{self._what(key)} changed since revision {revision}", bucket=self.name, key=key) from exc
-        except _NATS_ERRORS as exc:
-            raise _error(exc, self._what(key)) from exc
+        except NATS_ERRORS as exc:
+            raise error(exc, self._what(key)) from exc
+
+    async def watch(self) -> Any:
+        """nats-py's ``KeyWatcher`` of every key (its methods carry no annotations: hence ``Any``);
+        :class:`~vapora_core.kv_view.View` is its one user."""
+        try:
+            return await self._kv.watchall()
+        except NATS_ERRORS as exc:
+            raise error(exc, f"the watch of bucket {self.name}") from exc
 
     async def change(
         self,
@@ -289,76 +297,6 @@ class Recent:
         self._entries.move_to_end(entry.key)
         while len(self._entries) > self.size:
             self._entries.popitem(last=False)
-
-
-class View:
-    """Every key of a bucket as last seen: its watch, and what this process wrote or read (the
-    higher revision wins). :meth:`start` returns once the bucket's current values are in. A key that
-    expires (the bucket's TTL) leaves no trace in a watch: :meth:`drop` forgets what is known to be
-    stale. A view may lag a little behind the bucket; a compare-and-set never trusts it blindly."""
-
-    def __init__(self, bucket: Bucket) -> None:
-        self.bucket = bucket
-        self._entries: dict[str, Entry] = {}
-        self._watcher: Any = None  # nats-py's KeyWatcher, whose methods carry no annotations
-        self._loop = Periodic(f"kv-view-{bucket.name}", 0.0, self._next)
-
-    def get(self, key: str) -> Entry | None:
-        return self._entries.get(key)
-
-    def put(self, entry: Entry) -> None:
-        current = self._entries.get(entry.key)
-        if current is None or entry.revision > current.revision:
-            self._entries[entry.key] = entry
-
-    def drop(self, key: str) -> None:
-        self._entries.pop(key, None)
-
-    def keys(self) -> list[str]:
-        return list(self._entries)
-
-    async def start(self, timeout: float = 10.0) -> None:
-        what = f"the watch of bucket {self.bucket.name}"
-        try:
-            self._watcher = await self.bucket._kv.watchall()
-            while (update := await self._update(timeout)) is not None:
-                self._take(update)
-        except _NATS_ERRORS as exc:
-            raise _error(exc, what) from exc
-        self._loop.start()
-
-    async def stop(self) -> None:
-        await self._loop.stop()
-        if self._watcher is not None:
-            watcher, self._watcher = self._watcher, None
-            try:
-                await watcher.stop()
-            except _NATS_ERRORS as exc:  # the connection went first
-                log.debug("stopping %s: %r", self._loop.name, exc)
-
-    async def _next(self) -> None:
-        if self._watcher is None:
-            return
-        try:
-            update = await self._update(1.0)
-        except nats.errors.TimeoutError:
-            return
-        if update is not None:
-            self._take(update)
-
-    async def _update(self, timeout: float) -> KeyValue.Entry | None:
-        """The watch's next update; None once the values the bucket held at the start are all in."""
-        update: KeyValue.Entry | None = await self._watcher.updates(timeout=timeout)
-        return update
-
-    def _take(self, update: KeyValue.Entry) -> None:
-        revision = update.revision or 0
-        if update.operation in ("DEL", "PURGE"):
-            current = self._entries.get(update.key)
-            if current is not None and current.revision < revision:
-                del self._entries[update.key]
-            return
-        self.put(Entry(update.key, update.value or b"", revision))
 
 
 class Changes(Generic[Op, R]):
