@@ -115,7 +115,7 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Per-IP limit, then authentication (Bearer header; ?access_token= on event streams), per-user
     limit, then the path's parameters (each one's rule, :mod:`params`)."""
     g = gw(request)
-    g.ip_limiter.hit(client_ip(request))
+    await g.ip_limiter.hit(client_ip(request))
     path = request.path
     if path.startswith(PUBLIC_PREFIXES) or not path.startswith("/api/"):
         return await handler(request)
@@ -126,6 +126,6 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         raise PayloadTooLarge(request.content_length, request.client_max_size)
     principal = await g.accounts.authenticate(authorization)
     request[PRINCIPAL] = principal
-    g.user_limiter.hit(principal.user_id)
+    await g.user_limiter.hit(principal.user_id)
     check_path(request)
     return await handler(request)
