@@ -128,13 +128,35 @@ async def test_changes_from_two_replicas_lose_no_update(connections: tuple[Clien
 
 async def test_a_change_that_keeps_losing_its_race_says_so(connections: tuple[Client, Client]) -> None:
     js = connections[0].jetstream()
-    once = kv.Bucket(await js.key_value((await kv.Bucket.open(js, SPEC)).name), SPEC, attempts=1)
-    stale = kv.Entry("k", b"old", await once.create("k", b"old"))
-    await once.update("k", b"new", revision=stale.revision)
-    with pytest.raises(Conflict, match="key k of bucket test-kv kept changing: 1 compare-and-set attempts"):
-        await once.change("k", lambda v: (b"mine", None), known=stale)
-    entry = await once.get("k")
-    assert entry is not None and entry.value == b"new"
+    _, b = await buckets(connections)
+    twice = kv.Bucket(await js.key_value(SPEC.name), SPEC, attempts=2)
+    await twice.create("k", b"0")
+    calls = 0
+
+    def lose(value: bytes | None) -> tuple[bytes, None]:
+        nonlocal calls
+        calls += 1
+        raise Conflict("another replica wrote first")  # what losing the race is, every time
+
+    with pytest.raises(Conflict, match="key k of bucket test-kv kept changing: 2 compare-and-set attempts"):
+        await twice.change("k", lose)
+    assert calls == 2
+    entry = await b.get("k")
+    assert entry is not None and entry.value == b"0"
+
+
+async def test_a_stale_revision_costs_a_read_and_a_second_write(connections: tuple[Client, Client]) -> None:
+    a, b = await buckets(connections)
+    stale = kv.Entry("k", b"old", await a.create("k", b"old"))
+    await b.update("k", b"new", revision=stale.revision)
+    seen: list[bytes | None] = []
+
+    def append(value: bytes | None) -> tuple[bytes, None]:
+        seen.append(value)
+        return (value or b"") + b"+mine", None
+
+    _, entry = await a.change("k", append, known=stale)
+    assert seen == [b"old", b"new"] and entry is not None and entry.value == b"new+mine"
 
 
 async def test_a_change_that_leaves_the_key_decides_on_a_fresh_read(connections: tuple[Client, Client]) -> None:

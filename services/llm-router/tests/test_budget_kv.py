@@ -7,6 +7,7 @@ router processes have; the process-level proof (two routers, SIGKILL) is test_re
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -19,13 +20,13 @@ from vapora_core import kv
 from vapora_core.bus.topology import BUCKETS
 from vapora_core.errors import Internal
 from vapora_llm_router.budget_account import Account, Ask, Refusal, Usage
-from vapora_llm_router.budget_kv import KvStates
-from vapora_llm_router.budget_state import decode
+from vapora_llm_router.budget_kv import KvStates, decode, encode
+from vapora_llm_router.budget_state import Hold, State
 from vapora_llm_router.budget_store import BudgetStore, Reservation
 
 IN, OUT = 0.0003, 0.0015
 WINDOW = Account(key="role:dev:weekly:2026-11-30", scope="role", owner="dev", window="weekly", cost_cap=1.0)
-WINDOW_KEY = kv.key("role", "dev", "weekly", "2026-11-30")
+WINDOW_KEY, WEEK = kv.key("role", "dev"), "weekly:2026-11-30"  # one key per role, a state per window
 
 
 def ask(max_tokens: int = 500) -> Ask:
@@ -98,7 +99,8 @@ async def test_each_account_is_a_key_of_its_bucket_as_json(nats_url: str) -> Non
             tasks = await kv.Bucket.open(nc.jetstream(), BUCKETS.BUDGET_TASKS)
             window, t1 = await windows.get(WINDOW_KEY), await tasks.get("task.t1")
             assert window is not None and t1 is not None
-            hold = decode(window.value).holds[r.id]
+            hold = decode(window.value)[WEEK].holds[r.id]
+            assert set(decode(t1.value)) == {"task"}
             assert (hold.cents, hold.tokens, hold.replica) == (r.cents, r.tokens, "a")
             assert hold.expires == pytest.approx(r.at + 30.0)
         finally:
@@ -170,14 +172,15 @@ async def test_a_value_that_is_not_an_account_fails_its_calls_and_is_kept(nats_u
     nc = await nats.connect(nats_url)
     try:
         windows = await kv.Bucket.open(nc.jetstream(), BUCKETS.BUDGET_WINDOWS)
-        await windows.create(WINDOW_KEY, b'{"spent_cents": "lots"}')
+        await windows.create(WINDOW_KEY, b'{"weekly:2026-11-30": {"spent_cents": "lots"}}')
         async with replica(nats_url, "a") as a:
-            with pytest.raises(Internal, match=rf"budget key {WINDOW_KEY} .*spent_cents is 'lots'.*fix or delete it"):
+            why = rf"budget key {WINDOW_KEY} .*weekly:2026-11-30: spent_cents is 'lots'.*fix or delete it"
+            with pytest.raises(Internal, match=why):
                 await a.reserve([task(cost=5.0), WINDOW], ask())
             assert a.usage(WINDOW.key) == Usage()
             assert a.usage("task:t1") == Usage()  # the task's hold was given back
         entry = await windows.get(WINDOW_KEY)
-        assert entry is not None and entry.value == b'{"spent_cents": "lots"}'
+        assert entry is not None and entry.value == b'{"weekly:2026-11-30": {"spent_cents": "lots"}}'
     finally:
         await nc.close()
 
@@ -209,8 +212,31 @@ async def test_a_settlement_the_store_cannot_take_is_kept_and_lands_later(tmp_pa
         await store.renew()
         entry = await impatient[0].get(WINDOW_KEY)
         assert entry is not None
-        state = decode(entry.value)
+        state = decode(entry.value)[WEEK]
         assert state.spent_cents == 0.3 and not state.holds
     finally:
         await states.stop()
         await nc.close()
+
+
+def test_states_round_trip_through_json() -> None:
+    states = {WEEK: State(0.25, 40, {"r-1": Hold(0.1, 150, 1030.0, "router-a")}, 1000.0), "task": State(0.1)}
+    assert decode(encode(states)) == states
+
+
+@pytest.mark.parametrize(
+    ("raw", "why"),
+    [
+        (b"{not json", "not JSON"),
+        (b"[]", "not a JSON object"),
+        (b'{"w": 1}', "w is not an object"),
+        (b'{"w": {"spent_cents": -1}}', "w: spent_cents is -1, not a number >= 0"),
+        (b'{"w": {"spent_cents": true}}', "w: spent_cents is True"),
+        (b'{"w": {"holds": []}}', "w: holds is not an object"),
+        (b'{"w": {"holds": {"r-1": [1, 2]}}}', "w: hold r-1 is [1, 2], not [cents, tokens, expires, replica]"),
+        (b'{"w": {"holds": {"r-1": [1, "x", 3, "r"]}}}', "w: hold r-1: tokens is 'x'"),
+    ],
+)
+def test_a_value_that_is_not_states_says_what_is_wrong(raw: bytes, why: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(why)):
+        decode(raw)

@@ -13,7 +13,8 @@ declared in :mod:`vapora_core.bus.topology` (``BUCKETS``), beside the streams.
   when the key moved on); :meth:`Bucket.delete` likewise, when given one. A lease is these three:
   create if absent, renew by compare-and-set (its expiry in its value), delete.
 - :meth:`Bucket.change` is the compare-and-set loop: read, compute the new value, write it over the
-  revision read; a lost race reads again, at most ``attempts`` times with jittered back-off
+  revision read (a known revision is tried first, so an uncontended change is one round trip); a
+  lost race reads again, at most ``attempts`` times with jittered back-off
   (:func:`vapora_core.retry.retrying`), then :class:`Conflict`. A change may run more than once, also
   after a write whose acknowledgement was lost (a timeout, a failover), so it must see from the value
   whether it is applied already (an id it adds, an id it removes).
@@ -66,6 +67,7 @@ from vapora_core.retry import retrying
 
 log = logging.getLogger("vapora.kv")
 
+QUEUES = 1024  # per-key queues a Changes keeps for keys in use
 R = TypeVar("R")
 Op = TypeVar("Op")
 
@@ -235,22 +237,17 @@ class Bucket:
         it) and a result; the value is written over the revision ``fn`` saw. ``known`` is tried first
         instead of a read; a decision to leave the key is only taken on a value just read. Returns the
         result and the key's entry as written or read."""
-        entry, read = known, known is None
+        if known is not None:
+            try:
+                return await self._attempt(key, fn, known)  # an uncontended change: one round trip
+            except Unavailable:  # a lost race (Conflict) among them: the loop reads and tries again
+                pass
         try:
             async for attempt in retrying(
                 attempts=self.attempts, initial=0.002, maximum=0.1, jitter=0.005, deadline=self.deadline_s
             ):
                 with attempt:
-                    if read:
-                        entry = await self.get(key)
-                    new, result = fn(entry.value if entry else None)
-                    if new is None and not read:
-                        entry = await self.get(key)
-                        new, result = fn(entry.value if entry else None)
-                    read = True  # whatever happens now, a retry reads again
-                    if new is None:
-                        return result, entry
-                    return result, Entry(key, new, await self._write(key, new, entry))
+                    return await self._attempt(key, fn, None)
         except Conflict as exc:
             raise Conflict(
                 f"{self._what(key)} kept changing: {self.attempts} compare-and-set attempts lost their race; try again",
@@ -258,6 +255,19 @@ class Bucket:
                 key=key,
             ) from exc
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _attempt(
+        self, key: str, fn: Callable[[bytes | None], tuple[bytes | None, R]], known: Entry | None
+    ) -> tuple[R, Entry | None]:
+        """One compare-and-set, over ``known`` or (None) over what a read finds."""
+        entry = known if known is not None else await self.get(key)
+        new, result = fn(entry.value if entry else None)
+        if new is None and known is not None:
+            entry = await self.get(key)
+            new, result = fn(entry.value if entry else None)
+        if new is None:
+            return result, entry
+        return result, Entry(key, new, await self._write(key, new, entry))
 
     async def _write(self, key: str, value: bytes, over: Entry | None) -> int:
         if over is not None:
@@ -316,23 +326,18 @@ class Changes(Generic[Op, R]):
         self.bucket = bucket
         self.cache: Cache = cache if cache is not None else Recent()
         self._apply = apply
-        self._queues: dict[str, tuple[Batcher[Op, R | VaporaError], int]] = {}
+        self._queues: OrderedDict[str, Batcher[Op, R | VaporaError]] = OrderedDict()  # the keys used last
 
     async def submit(self, key: str, op: Op) -> R:
         """Apply ``op`` to ``key``, with the ops other callers submitted meanwhile; its result."""
-        queue, users = self._queues.get(key) or (
-            Batcher(functools.partial(self._write, key), name=f"kv-{self.bucket.name}"),
-            0,
-        )
-        self._queues[key] = (queue, users + 1)
-        try:
-            got = await queue.submit(op)
-        finally:
-            queue, users = self._queues[key]
-            if users == 1:
-                del self._queues[key]
-            else:
-                self._queues[key] = (queue, users - 1)
+        queue = self._queues.get(key)
+        if queue is None:
+            queue = self._queues[key] = Batcher(functools.partial(self._write, key), name=f"kv-{self.bucket.name}")
+            if len(self._queues) > QUEUES:  # a queue let go finishes what it holds; a new one is made if needed
+                self._queues.popitem(last=False)
+        else:
+            self._queues.move_to_end(key)
+        got = await queue.submit(op)
         if isinstance(got, VaporaError):  # pragma: no cover - Batcher.submit raises a returned error
             raise got
         return got

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import nats.errors
 from nats.js.kv import KeyValue
 
 from vapora_core.aio import Periodic
@@ -29,7 +28,8 @@ class View:
         self.bucket = bucket
         self._entries: dict[str, Entry] = {}
         self._watcher: Any = None  # nats-py's KeyWatcher, whose methods carry no annotations
-        self._loop = Periodic(f"kv-view-{bucket.name}", 0.0, self._next)
+        # one run follows the watch until it ends; a run that fails is logged and started again
+        self._loop = Periodic(f"kv-view-{bucket.name}", 1.0, self._follow)
 
     def get(self, key: str) -> Entry | None:
         return self._entries.get(key)
@@ -64,15 +64,13 @@ class View:
             except NATS_ERRORS as exc:  # the connection went first
                 log.debug("stopping %s: %r", self._loop.name, exc)
 
-    async def _next(self) -> None:
+    async def _follow(self) -> None:
+        """Every update as it comes (the watch's own iterator: no timer per update)."""
         if self._watcher is None:
             return
-        try:
-            update = await self._update(1.0)
-        except nats.errors.TimeoutError:
-            return
-        if update is not None:
-            self._take(update)
+        async for update in self._watcher:
+            if update is not None:
+                self._take(update)
 
     async def _update(self, timeout: float) -> KeyValue.Entry | None:
         """The watch's next update; None once the values the bucket held at the start are all in."""

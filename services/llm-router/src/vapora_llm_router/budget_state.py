@@ -20,19 +20,12 @@ Each op may be applied twice (a write whose acknowledgement was lost: :mod:`vapo
 sees from the state whether it was: a Take finds its hold, a Drop finds it gone, a Settle finds it
 gone before its expiry (settled, so nothing more is charged; gone after its expiry it was swept,
 and the cost is charged late).
-
-In JetStream KV a state is JSON: ``{"spent_cents", "spent_tokens", "used_at", "forget_after_s",
-"holds": {id: [cents, tokens, expires, replica]}}``; :func:`decode` says what is wrong with a value
-that is not one.
 """
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from vapora_core.errors import BudgetLimit
 from vapora_llm_router.budget_account import EPSILON, Account, Ask, Fit, Refusal, Usage, fit
@@ -121,7 +114,7 @@ Result = Fit | Refusal | frozenset[str] | None
 def apply(state: State | None, op: Op, now: float) -> tuple[State | None, Result]:
     """``op`` applied to ``state`` (None: the account was never seen) at ``now``."""
     if isinstance(op, Seed):
-        return (State(spent_cents=op.spent_cents) if state is None else state), None
+        return (State(spent_cents=op.spent_cents, used_at=now) if state is None else state), None
     s = (state or State()).live(now)
     if isinstance(op, Take):
         return _take(s, op, now)
@@ -164,53 +157,3 @@ def _with(s: State, hold_id: str, hold: Hold | None) -> State:
     if hold is not None:
         holds[hold_id] = hold
     return replace(s, holds=holds)
-
-
-# -- JSON, for JetStream KV ---------------------------------------------------------------
-
-
-def encode(state: State) -> bytes:
-    doc: dict[str, Any] = {
-        "spent_cents": state.spent_cents,
-        "spent_tokens": state.spent_tokens,
-        "used_at": state.used_at,
-        "holds": {i: [h.cents, h.tokens, h.expires, h.replica] for i, h in state.holds.items()},
-    }
-    if state.forget_after_s is not None:
-        doc["forget_after_s"] = state.forget_after_s
-    return json.dumps(doc, separators=(",", ":"), allow_nan=False).encode()
-
-
-def decode(raw: bytes) -> State:
-    """The state in ``raw``; ``ValueError`` saying what is wrong with a value that is not one."""
-    try:
-        doc = json.loads(raw)
-    except ValueError as exc:
-        raise ValueError(f"not JSON ({exc})") from None
-    if not isinstance(doc, dict):
-        raise ValueError("not a JSON object")
-    holds = doc.get("holds", {})
-    if not isinstance(holds, dict):
-        raise ValueError("holds is not an object")
-    forget = doc.get("forget_after_s")
-    return State(
-        spent_cents=_number(doc.get("spent_cents", 0), "spent_cents"),
-        spent_tokens=int(_number(doc.get("spent_tokens", 0), "spent_tokens")),
-        used_at=_number(doc.get("used_at", 0), "used_at"),
-        forget_after_s=None if forget is None else _number(forget, "forget_after_s"),
-        holds={str(i): _hold(str(i), h) for i, h in holds.items()},
-    )
-
-
-def _number(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} is {value!r}, not a number >= 0")
-    return float(value)
-
-
-def _hold(hold_id: str, raw: Any) -> Hold:
-    if not (isinstance(raw, list) and len(raw) == 4 and isinstance(raw[3], str)):
-        raise ValueError(f"hold {hold_id} is {raw!r}, not [cents, tokens, expires, replica]")
-    names = ("cents", "tokens", "expires")
-    cents, tokens, expires = (_number(raw[i], f"hold {hold_id}: {n}") for i, n in enumerate(names))
-    return Hold(cents, int(tokens), expires, raw[3])

@@ -127,7 +127,7 @@ class BudgetStore:
         self._ids = itertools.count(1)
         self._held: dict[str, _Held] = {}  # this replica's live holds, for renew
         self._unsettled: dict[str, _Unsettled] = {}
-        self._late: set[asyncio.Task[None]] = set()  # releases of reserves whose caller went away
+        self._late: set[asyncio.Task[list[Result | VaporaError]]] = set()  # drops after a caller went away
 
     def usage(self, key: str) -> Usage:
         state = self.states.get(key)
@@ -142,23 +142,19 @@ class BudgetStore:
 
     async def reserve(self, accounts: Sequence[Account], ask: Ask) -> Reservation | Refusal:
         """What the accounts can pay of ``ask``, held on all of them; or the first refusal. A caller
-        cancelled meanwhile does not leave its hold behind: it is released when the reserve lands."""
-        work = asyncio.ensure_future(self._reserve(accounts, ask))
+        cancelled meanwhile leaves no hold behind: a drop follows its take on each account."""
+        rid = f"{self.replica}-{next(self._ids)}"
         try:
-            return await asyncio.shield(work)
+            return await self._reserve(rid, accounts, ask)
         except asyncio.CancelledError:
-            work.add_done_callback(self._release_late)
-            raise
-
-    def _release_late(self, work: asyncio.Future[Reservation | Refusal]) -> None:
-        if not work.cancelled() and work.exception() is None and isinstance(got := work.result(), Reservation):
-            task = asyncio.get_running_loop().create_task(self.release(got))
+            self._held.pop(rid, None)
+            task = asyncio.get_running_loop().create_task(self.states.apply([(a.key, Drop(id=rid)) for a in accounts]))
             self._late.add(task)
             task.add_done_callback(self._late.discard)
+            raise
 
-    async def _reserve(self, accounts: Sequence[Account], ask: Ask) -> Reservation | Refusal:
+    async def _reserve(self, rid: str, accounts: Sequence[Account], ask: Ask) -> Reservation | Refusal:
         now = self._clock()
-        rid = f"{self.replica}-{next(self._ids)}"
         expires = self._expiry(now)
         takes = await self.states.apply(
             [(a.key, Take(id=rid, account=a, ask=ask, expires=expires, replica=self.replica)) for a in accounts]
