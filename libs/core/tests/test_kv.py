@@ -15,6 +15,7 @@ from vapora_core import kv
 from vapora_core.bus.topology import BUCKETS, BucketSpec
 from vapora_core.errors import AlreadyExists, Conflict, InvalidArgument, Unavailable
 from vapora_core.kv_view import View
+from vapora_testing.polling import eventually
 
 SPEC = BucketSpec(name="test-kv", ttl_s=3600.0, max_value_bytes=1024, description="tests")
 VALID_KEY = re.compile(r"^[-/_=.a-zA-Z0-9]+$")  # what nats-py accepts as a key
@@ -220,19 +221,15 @@ async def test_a_view_has_the_bucket_and_follows_it(connections: tuple[Client, C
         assert view.get("before") == kv.Entry("before", b"1", 1)
         revision = await b.update("before", b"2", revision=1)
         await b.create("after", b"x")
-        for _ in range(100):
-            if view.get("after") is not None and view.get("before") == kv.Entry("before", b"2", revision):
-                break
-            await asyncio.sleep(0.02)
-        assert view.get("before") == kv.Entry("before", b"2", revision) and view.get("after") is not None
+        await eventually(
+            lambda: view.get("after") is not None and view.get("before") == kv.Entry("before", b"2", revision),
+            timeout=5.0,
+            what="the view to see the other connection's writes",
+        )
         view.put(kv.Entry("before", b"old", 1))  # an older revision never replaces a newer one
         assert view.get("before") == kv.Entry("before", b"2", revision)
         await b.delete("after")
-        for _ in range(100):
-            if view.get("after") is None:
-                break
-            await asyncio.sleep(0.02)
-        assert view.get("after") is None
+        await eventually(lambda: view.get("after") is None, timeout=5.0, what="the view to see the delete")
         assert sorted(view.keys()) == ["before"]
     finally:
         await view.stop()

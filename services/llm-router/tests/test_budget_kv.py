@@ -23,6 +23,7 @@ from vapora_llm_router.budget_account import Account, Ask, Refusal, Usage
 from vapora_llm_router.budget_kv import KvStates, decode, encode
 from vapora_llm_router.budget_state import Hold, State
 from vapora_llm_router.budget_store import BudgetStore, Reservation
+from vapora_testing.polling import eventually
 
 IN, OUT = 0.0003, 0.0015
 WINDOW = Account(key="role:dev:weekly:2026-11-30", scope="role", owner="dev", window="weekly", cost_cap=1.0)
@@ -52,10 +53,7 @@ async def replica(
 
 
 async def until(check: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "not within the time"
-        await asyncio.sleep(0.02)
+    await eventually(check, timeout=timeout, what="the replicas to agree", interval=0.02)
 
 
 def conflicts() -> float:

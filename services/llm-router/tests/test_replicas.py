@@ -20,6 +20,7 @@ from vapora_core.grpc import channel
 from vapora_llm_router.providers.base import ChatTurn
 from vapora_llm_router.routing import RouteRequest, estimate_input_tokens
 from vapora_testing.fake_providers import KEY, FakeProviders
+from vapora_testing.polling import eventually
 from vapora_testing.process import ServiceProcess, service_env
 
 PROMPT = "implement a parser"
@@ -139,18 +140,24 @@ async def test_a_killed_routers_reservations_are_released_within_the_ttl(
             stub_a, stub_b = llm_pb2_grpc.LlmRouterStub(ca), llm_pb2_grpc.LlmRouterStub(cb)
             fake.script["anthropic"] = ["slow"] * 4  # a's four calls stall at the provider, holding the window
             stalled = [asyncio.ensure_future(complete(stub_a)) for _ in range(4)]
-            deadline = time.monotonic() + 10
-            while (await weekly(stub_b)).reserved_cents < 3.5 * RESERVATION:
-                assert time.monotonic() < deadline, "b never saw a's reservations"
-                await asyncio.sleep(0.05)
+            await eventually(
+                lambda: weekly(stub_b),
+                timeout=10.0,
+                what="b to see a's reservations",
+                until=lambda w: w.reserved_cents > 3.5 * RESERVATION,
+            )
             assert await complete(stub_b) == grpc.StatusCode.RESOURCE_EXHAUSTED
             await asyncio.sleep(ttl * 1.5)  # past the TTL: a renews what its running calls hold
             assert await complete(stub_b) == grpc.StatusCode.RESOURCE_EXHAUSTED
             a.kill()
             killed = time.monotonic()
-            while not isinstance(await complete(stub_b), llm_pb2.CompleteResponse):
-                assert time.monotonic() - killed < ttl + 3.0, "a's reservations were not released in time"
-                await asyncio.sleep(0.1)
+            await eventually(
+                lambda: complete(stub_b),
+                timeout=ttl + 3.0,
+                what="b to spend what the killed router held",
+                until=lambda got: isinstance(got, llm_pb2.CompleteResponse),
+                interval=0.1,
+            )
             freed = time.monotonic() - killed
             assert freed <= ttl + 3.0, freed  # within the TTL, plus the polling and a round trip
             for call in stalled:

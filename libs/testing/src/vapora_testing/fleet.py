@@ -1,28 +1,27 @@
 """Run the whole fleet as separate processes: nats-server plus the seven services.
 
-Used by the e2e tests (free ports, a temporary directory) and by ``just up`` /
-``just down`` / ``just status`` / ``just logs`` (fixed ports, ``.run/``).
-
-    python -m vapora_testing.fleet up | down | status | logs [SERVICE]
+The launcher only: the e2e tests use it with free ports and a temporary directory, the
+operator CLI (``scripts/fleet.py``, behind ``just up/down/status/logs``) with the fixed
+ports below and ``.run/``. Every service runs ``python -m vapora_<name>`` with its settings
+in its environment, its log in ``<run_dir>/logs/<name>.log``, and the repository's
+``config/`` unless ``config_dir`` says otherwise.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from vapora_core.jobtoken import generate_key_pair
 from vapora_testing.nats import NatsServer
-from vapora_testing.ports import free_port, wait_until
+from vapora_testing.polling import eventually_sync
+from vapora_testing.ports import free_port
 from vapora_testing.process import ready as ops_ready
-
-ROOT = Path(__file__).resolve().parents[4]
+from vapora_testing.repo import repo_root
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,22 +54,13 @@ VERIFIES_JOB_TOKENS = ("mcp-gateway", "llm-router")
 EXTRA_PORTS: tuple[tuple[str, str, int], ...] = (("mcp-gateway", "VAPORA_MCP_HTTP_PORT", 8090),)
 
 
-@dataclass(slots=True)
-class Running:
-    name: str
-    pid: int
-    grpc_port: int | None
-    ops_port: int
-    log: str
-
-
 @dataclass
 class Fleet:
     """The fleet under ``run_dir``: logs, data, traces and its state file live there."""
 
     run_dir: Path
     fixed_ports: bool = False
-    config_dir: Path = ROOT / "config"
+    config_dir: Path = field(default_factory=lambda: repo_root() / "config")
     env: dict[str, str] = field(default_factory=dict)
     service_env: dict[str, dict[str, str]] = field(default_factory=dict)
     nats: NatsServer | None = None
@@ -131,7 +121,6 @@ class Fleet:
             self.start_service(name, wait=False)
         for name in names:
             self.wait_ready(name, timeout)
-        self.save()
         return self
 
     def service_environment(self, name: str) -> dict[str, str]:
@@ -209,7 +198,7 @@ class Fleet:
         return ops_ready(self.ports[name][1])
 
     def wait_ready(self, name: str, timeout: float = 60.0) -> None:
-        wait_until(lambda: self.ready(name), timeout, f"{name} to be ready", interval=0.1)
+        eventually_sync(lambda: self.ready(name), timeout=timeout, what=f"{name} to be ready", interval=0.1)
 
     def signal(self, name: str, sig: int) -> None:
         proc = self.procs[name]
@@ -239,129 +228,3 @@ class Fleet:
         if self.nats is not None:
             self.nats.stop()
         return codes
-
-    # -- state for the CLI -------------------------------------------------------------
-
-    def save(self) -> None:
-        state = {
-            "nats": {"url": self.nats_url, "pid": self.nats.proc.pid if self.nats and self.nats.proc else None},
-            "services": {
-                name: {
-                    "pid": p.pid,
-                    "grpc_port": self.ports[name][0],
-                    "ops_port": self.ports[name][1],
-                    "log": str(self.log_path(name)),
-                }
-                for name, p in self.procs.items()
-            },
-        }
-        (self.run_dir / "fleet.json").write_text(json.dumps(state, indent=2))
-
-
-def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    try:  # a zombie or a reused pid that is not ours does not count
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.split(") ", 1)[1][0] != "Z"
-    except (OSError, IndexError):
-        return True
-
-
-def _state(run_dir: Path) -> dict[str, object]:
-    path = run_dir / "fleet.json"
-    return json.loads(path.read_text()) if path.exists() else {}
-
-
-def cmd_up(run_dir: Path) -> int:
-    state = _state(run_dir)
-    services = state.get("services", {})
-    if isinstance(services, dict) and any(_alive(s.get("pid")) for s in services.values()):
-        print("the fleet is already running; `just down` first, or `just status`")
-        return 1
-    fleet = Fleet(run_dir, fixed_ports=True)
-    try:
-        fleet.start()
-    except Exception as exc:
-        print(f"the fleet did not start: {exc}", file=sys.stderr)
-        fleet.stop()
-        return 1
-    print(f"nats-server      {fleet.nats_url}")
-    for name, proc in fleet.procs.items():
-        grpc_port, ops = fleet.ports[name]
-        grpc = f"grpc :{grpc_port}" if grpc_port else "         "
-        print(f"{name:17} pid {proc.pid:<7} {grpc}  http :{ops}")
-    return 0
-
-
-def cmd_down(run_dir: Path) -> int:
-    state = _state(run_dir)
-    services = state.get("services", {})
-    pids = [s.get("pid") for s in services.values()] if isinstance(services, dict) else []
-    nats = state.get("nats", {})
-    nats_pid = nats.get("pid") if isinstance(nats, dict) else None
-    stopped = 0
-    for pid in [*pids, nats_pid]:
-        if _alive(pid):
-            os.kill(pid, signal.SIGTERM)
-            stopped += 1
-    deadline = time.monotonic() + 30
-    for pid in [*pids, nats_pid]:
-        while _alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if _alive(pid):
-            os.kill(pid, signal.SIGKILL)
-    (run_dir / "fleet.json").unlink(missing_ok=True)
-    print(f"stopped {stopped} processes" if stopped else "nothing was running")
-    return 0
-
-
-def cmd_status(run_dir: Path) -> int:
-    state = _state(run_dir)
-    if not state:
-        print("the fleet is not running (`just up` starts it)")
-        return 0
-    nats = state.get("nats", {})
-    if isinstance(nats, dict):
-        up = "up" if _alive(nats.get("pid")) else "DOWN"
-        print(f"{'nats-server':17} {up:5} pid {nats.get('pid')}  {nats.get('url')}")
-    services = state.get("services", {})
-    for name, s in services.items() if isinstance(services, dict) else []:
-        alive = _alive(s.get("pid"))
-        status = "ready" if alive and ops_ready(s["ops_port"], timeout=1) else ("up" if alive else "DOWN")
-        grpc = f"grpc :{s['grpc_port']}" if s.get("grpc_port") else ""
-        print(f"{name:17} {status:5} pid {s.get('pid')}  http :{s['ops_port']}  {grpc}")
-    return 0
-
-
-def cmd_logs(run_dir: Path, name: str | None) -> int:
-    logs = sorted((run_dir / "logs").glob("*.log"))
-    for path in logs:
-        if name and path.stem != name:
-            continue
-        print(f"==> {path.stem} <==")
-        print("\n".join(path.read_text(errors="replace").splitlines()[-40:]))
-    return 0
-
-
-def main(argv: list[str]) -> int:
-    run_dir = Path(os.environ.get("VAPORA_RUN_DIR", ROOT / ".run"))
-    cmd = argv[0] if argv else "status"
-    if cmd == "up":
-        return cmd_up(run_dir)
-    if cmd == "down":
-        return cmd_down(run_dir)
-    if cmd == "status":
-        return cmd_status(run_dir)
-    if cmd == "logs":
-        return cmd_logs(run_dir, argv[1] if len(argv) > 1 else None)
-    print(__doc__)
-    return 2
-
-
-if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))

@@ -9,7 +9,8 @@ import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 
-from vapora_testing.ports import free_port, wait_until
+from vapora_testing.polling import eventually_sync
+from vapora_testing.ports import free_port
 
 
 def nats_binary() -> str:
@@ -77,7 +78,7 @@ class NatsServer:
             stderr=out,
             env=self.env,
         )
-        wait_until(self._healthy, timeout, f"nats-server on port {self.port}")
+        eventually_sync(self._healthy, timeout=timeout, what=f"nats-server on port {self.port}")
         return self
 
     def stop(self) -> None:
