@@ -4,9 +4,7 @@ a sequence, locks double, a right password waits out the lock, success clears th
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
-import nats
 import pytest
 
 from vapora_api_gateway.login_throttle import LoginThrottle, LoginThrottled
@@ -25,13 +23,9 @@ class Clock:
 
 
 @pytest.fixture
-async def records(nats_url: str) -> AsyncIterator[kv.Bucket]:
+def records(buckets: dict[str, kv.Bucket]) -> kv.Bucket:
     """The login-throttle bucket on a real nats-server, as the gateway opens it."""
-    nc = await nats.connect(nats_url)
-    try:
-        yield await kv.Bucket.open(nc.jetstream(), BUCKETS.LOGIN_THROTTLE)
-    finally:
-        await nc.close()
+    return buckets[BUCKETS.LOGIN_THROTTLE.name]
 
 
 def _throttle(clock: Clock, records: kv.Bucket, **kw: float) -> LoginThrottle:

@@ -3,8 +3,6 @@ end, and what happens when the counters cannot answer (requests go through; logi
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import nats
 import pytest
 from prometheus_client import REGISTRY
@@ -18,12 +16,8 @@ from vapora_core.errors import Unavailable
 
 
 @pytest.fixture
-async def counters(nats_url: str) -> AsyncIterator[kv.Bucket]:
-    nc = await nats.connect(nats_url)
-    try:
-        yield await kv.Bucket.open(nc.jetstream(), BUCKETS.RATE_LIMITS)
-    finally:
-        await nc.close()
+def counters(buckets: dict[str, kv.Bucket]) -> kv.Bucket:
+    return buckets[BUCKETS.RATE_LIMITS.name]
 
 
 def unchecked(kind: str) -> float:

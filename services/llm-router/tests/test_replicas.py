@@ -14,6 +14,8 @@ from pathlib import Path
 
 import grpc
 import pytest
+from budgeting import OFFLINE_OFF
+from conftest import PRICES, ROUTER
 
 from vapora.llm.v1 import llm_pb2, llm_pb2_grpc
 from vapora_core.grpc import channel
@@ -25,32 +27,17 @@ from vapora_testing.process import ServiceProcess, service_env
 
 PROMPT = "implement a parser"
 MAX_TOKENS = 100
-IN_CENTS, OUT_CENTS = 3.0 / 10_000, 15.0 / 10_000  # claude-sonnet-4-5's price in PRICES below
+IN_CENTS, OUT_CENTS = 3.0 / 10_000, 15.0 / 10_000  # claude-sonnet-4-5's price in conftest's PRICES
 INPUT_TOKENS = estimate_input_tokens(
     RouteRequest(request_id="r", role="developer", messages=(ChatTurn("user", PROMPT),), max_tokens=MAX_TOKENS)
 )
 RESERVATION = INPUT_TOKENS * IN_CENTS + MAX_TOKENS * OUT_CENTS  # what one call holds, and here bills
-ROUTER = """
-fallback_chain = ["ollama", "gemini", "openai", "anthropic"]
-[default]
-provider = "anthropic"
-[retry]
-attempts = 1
-[providers.offline]
-model = "offline-deterministic"
-enabled = false
-"""
-PRICES = """
-[models."claude-sonnet-4-5"]
-input_usd_per_mtok = 3.0
-output_usd_per_mtok = 15.0
-"""
 
 
 def config(tmp_path: Path, weekly_cents: float) -> Path:
     d = tmp_path / "config"
     d.mkdir()
-    (d / "router.toml").write_text(ROUTER)
+    (d / "router.toml").write_text(ROUTER + OFFLINE_OFF)  # no offline last resort: a refusal is a refusal
     (d / "budget.toml").write_text(f"[roles.developer]\nweekly_cents = {weekly_cents!r}\n")
     (d / "prices.toml").write_text(PRICES)
     return d
