@@ -42,6 +42,7 @@ ROLE, TASK = "role", "task"  # the first part of an account's key (budget.role_k
 States = dict[str, State]  # one key's states: window (or "task") -> state
 Ops = tuple[tuple[str, Op], ...]  # one caller's ops on one key: (window or "task", op)
 Applied = tuple[bytes | None, list[list[Result]]]  # a key's new value (None: as it was), each caller's results
+PARSED = 4096  # keys whose last value a process keeps parsed
 KEEP_S = {ROLE: BUCKETS.BUDGET_WINDOWS.ttl_s, TASK: BUCKETS.BUDGET_TASKS.ttl_s}
 
 
@@ -64,7 +65,8 @@ class KvStates:
             kind: kv.Changes[Ops, list[Result]](view.bucket, self._applier(kind), cache=view)
             for kind, view in self.views.items()
         }
-        self._decoded: dict[str, tuple[int, States | None]] = {}
+        self._decoded: dict[str, tuple[int, States | None]] = {}  # the view's entries, by revision
+        self._parsed: dict[str, tuple[bytes, States]] = {}  # what the last change of a key saw or wrote
         self._bad: set[tuple[str, int]] = set()
 
     @classmethod
@@ -128,7 +130,7 @@ class KvStates:
         def change(name: str, value: bytes | None, batch: Sequence[Ops]) -> tuple[bytes | None, list[list[Result]]]:
             now = self._clock()
             try:
-                before = decode(value) if value is not None else {}
+                before = self._parse(name, value)
             except ValueError as exc:
                 why = f"budget key {name} holds a value that is not account states ({exc}): fix or delete it"
                 raise Internal(why) from None
@@ -144,9 +146,27 @@ class KvStates:
             for sub, state in list(states.items()):
                 if not state.live(now).holds and now - state.used_at >= KEEP_S[kind]:
                     del states[sub]  # a window that has ended
-            return (None if states == before else encode(states)), results
+            if states == before:
+                return None, results
+            raw = encode(states)
+            self._parsed[name] = (raw, states)
+            return raw, results
 
         return change
+
+    def _parse(self, name: str, value: bytes | None) -> States:
+        """``value`` decoded; the same bytes as this process last wrote or read there are not read
+        again (the states are never changed in place)."""
+        if value is None:
+            return {}
+        last = self._parsed.get(name)
+        if last is not None and last[0] == value:
+            return last[1]
+        states = decode(value)
+        self._parsed[name] = (value, states)
+        if len(self._parsed) > PARSED:
+            del self._parsed[next(iter(self._parsed))]
+        return states
 
     def forget_idle(self) -> None:
         """Drop from the task view the accounts that are forgotten (idle past their time, holding

@@ -25,7 +25,7 @@ and the cost is charged late).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from vapora_core.errors import BudgetLimit
 from vapora_llm_router.budget_account import EPSILON, Account, Ask, Fit, Refusal, Usage, fit
@@ -52,7 +52,25 @@ class State:
         holds = {i: h for i, h in self.holds.items() if h.expires > now}
         if not holds and self.forget_after_s is not None and now - self.used_at >= self.forget_after_s:
             return State(forget_after_s=self.forget_after_s)
-        return self if len(holds) == len(self.holds) else replace(self, holds=holds)
+        return self if len(holds) == len(self.holds) else self.but(holds=holds)
+
+    def but(
+        self,
+        *,
+        spent_cents: float | None = None,
+        spent_tokens: int | None = None,
+        holds: Mapping[str, Hold] | None = None,
+        used_at: float | None = None,
+    ) -> State:
+        """This state with the fields given changed (``dataclasses.replace`` without its cost: this
+        runs a few times for every change of every account)."""
+        return State(
+            self.spent_cents if spent_cents is None else spent_cents,
+            self.spent_tokens if spent_tokens is None else spent_tokens,
+            self.holds if holds is None else holds,
+            self.used_at if used_at is None else used_at,
+            self.forget_after_s,
+        )
 
     def usage(self, now: float) -> Usage:
         holds = [h for h in self.holds.values() if h.expires > now]
@@ -124,16 +142,17 @@ def apply(state: State | None, op: Op, now: float) -> tuple[State | None, Result
             return s, found
         holds = dict(s.holds)
         for i in found:
-            holds[i] = replace(holds[i], expires=max(holds[i].expires, op.expires))
-        return replace(s, holds=holds), found
+            h = holds[i]
+            holds[i] = Hold(h.cents, h.tokens, max(h.expires, op.expires), h.replica)
+        return s.but(holds=holds), found
     held = s.holds.get(op.id)
     if isinstance(op, Shrink):
         if held is None or (held.cents <= op.cents and held.tokens <= op.tokens):
             return s, None
-        return _with(s, op.id, replace(held, cents=op.cents, tokens=op.tokens)), None
+        return _with(s, op.id, Hold(op.cents, op.tokens, held.expires, held.replica)), None
     if isinstance(op, Settle) and (held is not None or now >= op.expires):
-        s = replace(s, spent_cents=s.spent_cents + op.cents, spent_tokens=s.spent_tokens + op.tokens, used_at=now)
-    return (_with(replace(s, used_at=now), op.id, None) if held is not None else s), None
+        s = s.but(spent_cents=s.spent_cents + op.cents, spent_tokens=s.spent_tokens + op.tokens, used_at=now)
+    return (_with(s.but(used_at=now), op.id, None) if held is not None else s), None
 
 
 def _take(s: State, op: Take, now: float) -> tuple[State, Fit | Refusal]:
@@ -147,13 +166,13 @@ def _take(s: State, op: Take, now: float) -> tuple[State, Fit | Refusal]:
     got = fit(ask, [(account, s.usage(now))])
     if isinstance(got, Refusal):
         return s, got
-    hold = Hold(ask.cents(got.max_tokens), ask.input_tokens + got.max_tokens, op.expires, op.replica)
-    s = replace(s, used_at=now, forget_after_s=account.forget_after_s)
-    return _with(s, op.id, hold), got
+    holds = dict(s.holds)
+    holds[op.id] = Hold(ask.cents(got.max_tokens), ask.input_tokens + got.max_tokens, op.expires, op.replica)
+    return State(s.spent_cents, s.spent_tokens, holds, now, account.forget_after_s), got
 
 
 def _with(s: State, hold_id: str, hold: Hold | None) -> State:
     holds = {i: h for i, h in s.holds.items() if i != hold_id}
     if hold is not None:
         holds[hold_id] = hold
-    return replace(s, holds=holds)
+    return s.but(holds=holds)
