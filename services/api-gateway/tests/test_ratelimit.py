@@ -58,3 +58,12 @@ async def test_logins_fail_closed_when_their_records_cannot_be_read(counters: kv
     )
     with pytest.raises(Unavailable, match="login attempts cannot be checked now"):
         await throttle.begin("a@example.com", "10.0.0.1")
+
+
+async def test_requests_refused_before_the_caller_is_known_count_against_the_ip(gateway_factory) -> None:  # type: ignore[no-untyped-def]
+    _, client = await gateway_factory(rate_limit_ip=3, rate_limit_user=100, rate_window_s=3600.0)
+    statuses = [(await client.call("GET", "/api/v1/tasks", "not-a-token"))[0] for _ in range(5)]
+    assert statuses == [401, 401, 401, 429, 429]
+    body = {"email": "late@example.com", "password": "correct horse battery"}
+    status, problem, _ = await client.call("POST", "/api/v1/auth/register", json=body)  # a public route counts too
+    assert status == 429 and problem["code"] == "rate_limited"
