@@ -220,16 +220,16 @@ class Bucket:
             # nats-py's update takes no TTL: the same publish it makes (ADR-8: a key is the subject
             # $KV.<bucket>.<key>, the revision read the expected last subject sequence), with one
             return (await self._js.publish(self._subject(key), value, headers=_expect(revision), msg_ttl=ttl_s)).seq
-        except js_errors.KeyWrongLastSequenceError as exc:
-            raise self._lost(key, revision) from exc
-        except js_errors.BadRequestError as exc:
-            if exc.err_code not in _WRONG_LAST:
-                raise error(exc, self._what(key)) from exc
-            raise self._lost(key, revision) from exc
         except NATS_ERRORS as exc:
-            raise error(exc, self._what(key)) from exc
+            raise self._refused(exc, key, revision) from exc
 
-    def _lost(self, key: str, revision: int | None) -> Conflict:
+    def _refused(self, exc: Exception, key: str, revision: int | None) -> VaporaError:
+        """A write's error: a lost race (the revision expected is not the key's), or what :func:`error` says."""
+        lost = isinstance(exc, js_errors.KeyWrongLastSequenceError) or (
+            isinstance(exc, js_errors.BadRequestError) and exc.err_code in _WRONG_LAST
+        )
+        if not lost:
+            return error(exc, self._what(key))
         self._conflicts.inc()
         return Conflict(f"{self._what(key)} changed since revision {revision}", bucket=self.name, key=key)
 
@@ -242,12 +242,8 @@ class Bucket:
         """Delete ``key``; with ``revision``, only if that is still its revision (:class:`Conflict`)."""
         try:
             await self._kv.delete(key, last=revision)
-        except js_errors.BadRequestError as exc:
-            if exc.err_code not in _WRONG_LAST:
-                raise error(exc, self._what(key)) from exc
-            raise self._lost(key, revision) from exc
         except NATS_ERRORS as exc:
-            raise error(exc, self._what(key)) from exc
+            raise self._refused(exc, key, revision) from exc
 
     async def watch(self) -> Any:
         """nats-py's ``KeyWatcher`` of every key (its methods carry no annotations: hence ``Any``);
