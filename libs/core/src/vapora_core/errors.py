@@ -24,6 +24,7 @@ metadata and :func:`rebuild` makes the same typed error again on the client side
     ├── ResourceExhausted        (not retryable by default; budgets, rate limits)
     │   └── BudgetExceeded       a budget cannot pay for a call: scope, owner, limit, cap, spent
     ├── Unavailable              (retryable)   a dependency is down or overloaded
+    │   └── Conflict             a compare-and-set lost its race: the key changed since it was read
     ├── DeadlineExceeded         (retryable)
     └── Internal                 (not retryable)
 """
@@ -226,6 +227,18 @@ class BudgetExceeded(ResourceExhausted):
 class Unavailable(VaporaError):
     retryable = True
     code = "unavailable"
+
+
+class Conflict(Unavailable):
+    """A compare-and-set found the key changed since it was read (another replica wrote first).
+    Retryable: read again and try again (:mod:`vapora_core.kv` does, a bounded number of times)."""
+
+    code = "conflict"
+
+    def __init__(self, message: str, *, bucket: str = "", key: str = "") -> None:
+        super().__init__(message)
+        self.bucket = bucket
+        self.key = key
 
 
 class DeadlineExceeded(VaporaError):

@@ -42,6 +42,11 @@ WRITE_BEHIND_FAILURES = Counter(
     "Items put on a write-behind queue (no caller waiting) that could not be written, even alone.",
     ["writer"],
 )
+KV_CONFLICTS = Counter(
+    "vapora_kv_conflicts_total",
+    "Compare-and-set writes to a JetStream key-value bucket that lost their race (read again, tried again).",
+    ["bucket"],
+)
 GRPC_REQUESTS = Counter(
     "vapora_grpc_server_requests_total", "gRPC requests served, by method and status code.", ["method", "code"]
 )

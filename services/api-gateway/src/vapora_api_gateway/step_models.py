@@ -1,4 +1,4 @@
-"""The transcript of a task as the REST API shows it (``GET /tasks/{id}/steps``)."""
+"""Response bodies of a task's transcript (``GET /tasks/{id}/steps``): its steps and how its run ended."""
 
 from __future__ import annotations
 

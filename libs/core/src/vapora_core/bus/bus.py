@@ -161,6 +161,11 @@ class Bus:
                 await nc.close()
 
     @property
+    def connected(self) -> bool:
+        """Whether the connection to NATS is up now (not before :meth:`connect`, nor while reconnecting)."""
+        return self._nc is not None and self._nc.is_connected
+
+    @property
     def nc(self) -> Client:
         """The NATS connection; :class:`Unavailable` before :meth:`connect`."""
         if self._nc is None:
