@@ -1,0 +1,133 @@
+"""A JetStream cluster of N real ``nats-server -js`` processes on loopback, for fault tests and ``just up``.
+
+Each node has its own client, monitoring and route ports, its own store directory and server
+name; every node is given every node's route (``--routes``), so any two can find each other
+again after one restarts. :meth:`NatsCluster.start` returns once every node is healthy and one
+JetStream meta leader is known to all of them; :meth:`~NatsCluster.kill` SIGKILLs a node and
+:meth:`~NatsCluster.restart` starts it again on the same ports and the same store directory,
+returning once it has caught up (its ``/healthz``: meta layer and every stream and consumer
+current). Clients get :attr:`~NatsCluster.urls` (``VAPORA_NATS_URL`` takes them comma-separated).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from vapora_testing.nats import ClusterRole, NatsServer
+from vapora_testing.ports import free_port
+
+
+class NatsCluster:
+    """``nodes`` servers under ``root`` (``root/n<i>`` each, logs ``nats-n<i>.log`` in ``log_dir``);
+    ``ports``: (client, monitoring, route) of every node, free ones when not given."""
+
+    def __init__(
+        self,
+        root: Path,
+        nodes: int = 3,
+        *,
+        name: str = "vapora",
+        ports: Sequence[tuple[int, int, int]] | None = None,
+        log_dir: Path | None = None,
+    ) -> None:
+        if nodes < 1:
+            raise ValueError(f"a cluster needs at least one node, got {nodes}")
+        if ports is not None and len(ports) != nodes:
+            raise ValueError(f"{len(ports)} port triples for {nodes} nodes")
+        chosen = list(ports) if ports is not None else [(free_port(), free_port(), free_port()) for _ in range(nodes)]
+        routes = tuple(f"nats://127.0.0.1:{route}" for _, _, route in chosen)
+        self.name = name
+        self.nodes = [
+            NatsServer(
+                root / f"n{i}",
+                client,
+                monitor,
+                (log_dir or root) / f"nats-n{i}.log",
+                cluster=ClusterRole(name, f"n{i}", route, routes),
+            )
+            for i, (client, monitor, route) in enumerate(chosen)
+        ]
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        """Every node's client URL, dead ones included (a client reconnects to whichever is up)."""
+        return tuple(n.url for n in self.nodes)
+
+    @property
+    def url(self) -> str:
+        """:attr:`urls` comma-separated, as ``VAPORA_NATS_URL`` takes them."""
+        return ",".join(self.urls)
+
+    def start(self, timeout: float = 30.0) -> NatsCluster:
+        """Start every node at once and wait until the cluster is healthy (:meth:`wait_healthy`)."""
+        for node in self.nodes:
+            node.spawn()
+        try:
+            self.wait_healthy(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def kill(self, i: int) -> None:
+        """SIGKILL node ``i``: no shutdown, no lame-duck mode, its store left as it was."""
+        self.nodes[i].kill()
+
+    def restart(self, i: int, timeout: float = 30.0) -> None:
+        """Start node ``i`` again (same ports, same store) and wait until the cluster is healthy with it."""
+        node = self.nodes[i]
+        if node.running:
+            raise RuntimeError(f"node n{i} is running; kill it first")
+        node.spawn()
+        self.wait_healthy(timeout)
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+    # -- what the nodes say --------------------------------------------------------------
+
+    def jsz(self, i: int, query: str = "") -> dict[str, Any] | None:
+        """Node ``i``'s ``/jsz`` (JetStream state), None when it does not answer."""
+        body = self.nodes[i].monitor(f"/jsz{query}", timeout=2.0)
+        return dict(json.loads(body)) if body is not None else None
+
+    def meta_leader(self) -> str:
+        """The server name of the JetStream meta leader every running node agrees on; "" when they do not (yet)."""
+        seen = set()
+        for i, node in enumerate(self.nodes):
+            if not node.running:
+                continue
+            jsz = self.jsz(i)
+            seen.add(((jsz or {}).get("meta_cluster") or {}).get("leader", ""))
+        return seen.pop() if len(seen) == 1 else ""
+
+    def stream_leader(self, stream: str) -> int:
+        """The index of the node that leads ``stream`` (the one whose death forces an election)."""
+        for i, node in enumerate(self.nodes):
+            if not node.running:
+                continue
+            jsz = self.jsz(i, "?streams=true") or {}
+            for account in jsz.get("account_details") or []:
+                for detail in account.get("stream_detail") or []:
+                    leader = (detail.get("cluster") or {}).get("leader", "")
+                    if detail.get("name") == stream and leader:
+                        return int(leader.removeprefix("n"))
+        raise LookupError(f"no running node knows a leader of stream {stream}")
+
+    def healthy(self) -> bool:
+        """Every running node answers a full ``/healthz`` (meta leader known, its streams and consumers
+        current) and they agree on one meta leader."""
+        return all(n.monitor("/healthz") is not None for n in self.nodes if n.running) and bool(self.meta_leader())
+
+    def wait_healthy(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not self.healthy():
+            if time.monotonic() > deadline:
+                states = {f"n{i}": n.monitor("/healthz") for i, n in enumerate(self.nodes) if n.running}
+                raise TimeoutError(f"the NATS cluster {self.name} is not healthy after {timeout:.0f}s: {states}")
+            time.sleep(0.1)
