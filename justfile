@@ -18,23 +18,29 @@ setup:
 # start nats-server and all seven services on the local default, and send a sample task through them
 [group('dev')]
 up: setup
-    {{uv}} run --frozen python -m vapora_testing.fleet up
+    {{uv}} run --frozen python -m vapora_testing.fleet_cli up
+    {{uv}} run --frozen python scripts/demo.py
+
+# `just up` on a 3-node NATS JetStream cluster (every stream with 3 replicas)
+[group('dev')]
+up-cluster: setup
+    {{uv}} run --frozen python -m vapora_testing.fleet_cli up --nats-nodes 3
     {{uv}} run --frozen python scripts/demo.py
 
 # stop everything `just up` started
 [group('dev')]
 down:
-    {{uv}} run --frozen python -m vapora_testing.fleet down
+    {{uv}} run --frozen python -m vapora_testing.fleet_cli down
 
 # list what runs, with pids, ports and readiness
 [group('dev')]
 status:
-    {{uv}} run --frozen python -m vapora_testing.fleet status
+    {{uv}} run --frozen python -m vapora_testing.fleet_cli status
 
 # show the last lines of every service's log (or of one: just logs llm-router)
 [group('dev')]
 logs service="":
-    {{uv}} run --frozen python -m vapora_testing.fleet logs {{service}}
+    {{uv}} run --frozen python -m vapora_testing.fleet_cli logs {{service}}
 
 # send one sample task through the running fleet and print its path
 [group('dev')]

@@ -1,9 +1,11 @@
 """Run the whole fleet as separate processes: nats-server plus the seven services.
 
 Used by the e2e tests (free ports, a temporary directory) and by ``just up`` /
-``just down`` / ``just status`` / ``just logs`` (fixed ports, ``.run/``).
-
-    python -m vapora_testing.fleet up | down | status | logs [SERVICE]
+``just up-cluster`` / ``just down`` / ``just status`` / ``just logs`` (fixed ports, ``.run/``;
+the commands are :mod:`vapora_testing.fleet_cli`).
+NATS is one node by default; ``nats_nodes=3`` (``up --nats-nodes 3``) runs a JetStream cluster
+(:class:`~vapora_testing.cluster.NatsCluster`), every service gets every node's URL and declares
+its streams with as many replicas as there are nodes (``VAPORA_JETSTREAM_REPLICAS``).
 """
 
 from __future__ import annotations
@@ -13,11 +15,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from vapora_core.jobtoken import generate_key_pair
+from vapora_testing.cluster import NatsCluster
 from vapora_testing.nats import NatsServer
 from vapora_testing.ports import free_port, wait_until
 from vapora_testing.process import ready as ops_ready
@@ -47,7 +49,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("api-gateway", None, 8080),
 )
 BY_NAME = {s.name: s for s in SERVICES}
-NATS_PORT, NATS_MONITOR_PORT = 4222, 8222
+NATS_PORT, NATS_MONITOR_PORT, NATS_ROUTE_PORT = 4222, 8222, 6222  # node i of a cluster: each + i
 # Job-token keys (vapora_core.jobtoken): who signs, who verifies.
 SIGNS_JOB_TOKENS = ("swarm-coordinator",)
 VERIFIES_JOB_TOKENS = ("mcp-gateway", "llm-router")
@@ -66,14 +68,19 @@ class Running:
 
 @dataclass
 class Fleet:
-    """The fleet under ``run_dir``: logs, data, traces and its state file live there."""
+    """The fleet under ``run_dir``: logs, data, traces and its state file live there.
+
+    ``nats_nodes``: 1, a single nats-server; more, a JetStream cluster of that many nodes
+    (``cluster``), whose streams every service declares with that many replicas."""
 
     run_dir: Path
     fixed_ports: bool = False
+    nats_nodes: int = 1
     config_dir: Path = ROOT / "config"
     env: dict[str, str] = field(default_factory=dict)
     service_env: dict[str, dict[str, str]] = field(default_factory=dict)
     nats: NatsServer | None = None
+    cluster: NatsCluster | None = None
     nats_url: str = ""
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     ports: dict[str, tuple[int | None, int]] = field(default_factory=dict)
@@ -111,13 +118,7 @@ class Fleet:
     def start(self, services: tuple[str, ...] | None = None, timeout: float = 90.0) -> Fleet:
         (self.run_dir / "logs").mkdir(parents=True, exist_ok=True)
         if not self.nats_url:
-            self.nats = NatsServer(
-                self.run_dir / "jetstream",
-                port=NATS_PORT if self.fixed_ports else 0,
-                monitor_port=NATS_MONITOR_PORT if self.fixed_ports else 0,
-                log_file=self.log_path("nats-server"),
-            ).start()
-            self.nats_url = self.nats.url
+            self.nats_url = self._start_nats()
         for spec in SERVICES:
             grpc_port = None
             if spec.grpc_port is not None:
@@ -134,6 +135,33 @@ class Fleet:
         self.save()
         return self
 
+    def _start_nats(self) -> str:
+        """Start the fleet's NATS (one node, or the cluster); its client URL(s), comma-separated."""
+        if self.nats_nodes == 1:
+            self.nats = NatsServer(
+                self.run_dir / "jetstream",
+                port=NATS_PORT if self.fixed_ports else 0,
+                monitor_port=NATS_MONITOR_PORT if self.fixed_ports else 0,
+                log_file=self.log_path("nats-server"),
+            ).start()
+            return self.nats.url
+        ports = (
+            [(NATS_PORT + i, NATS_MONITOR_PORT + i, NATS_ROUTE_PORT + i) for i in range(self.nats_nodes)]
+            if self.fixed_ports
+            else None
+        )
+        self.cluster = NatsCluster(
+            self.run_dir / "jetstream", self.nats_nodes, ports=ports, log_dir=self.run_dir / "logs"
+        ).start()
+        return self.cluster.url
+
+    @property
+    def nats_servers(self) -> list[NatsServer]:
+        """Every nats-server of the fleet: the cluster's nodes, or the one server."""
+        if self.cluster is not None:
+            return self.cluster.nodes
+        return [self.nats] if self.nats is not None else []
+
     def service_environment(self, name: str) -> dict[str, str]:
         grpc_port, ops_port = self.ports[name]
         env = dict(os.environ)
@@ -141,6 +169,7 @@ class Fleet:
             {
                 "VAPORA_SERVICE_NAME": name,
                 "VAPORA_NATS_URL": self.nats_url,
+                "VAPORA_JETSTREAM_REPLICAS": str(self.nats_nodes),
                 "VAPORA_DATA_DIR": str(self.run_dir / "data"),
                 "VAPORA_METRICS_PORT": str(ops_port),
                 "VAPORA_HTTP_PORT": str(ops_port),
@@ -236,15 +265,15 @@ class Fleet:
 
     def stop(self) -> dict[str, int | None]:
         codes = {name: self.stop_service(name) for name in reversed(list(self.procs))}
-        if self.nats is not None:
-            self.nats.stop()
+        for server in self.nats_servers:
+            server.stop()
         return codes
 
     # -- state for the CLI -------------------------------------------------------------
 
     def save(self) -> None:
         state = {
-            "nats": {"url": self.nats_url, "pid": self.nats.proc.pid if self.nats and self.nats.proc else None},
+            "nats": [{"url": n.url, "pid": n.proc.pid if n.proc else None} for n in self.nats_servers],
             "services": {
                 name: {
                     "pid": p.pid,
@@ -256,112 +285,3 @@ class Fleet:
             },
         }
         (self.run_dir / "fleet.json").write_text(json.dumps(state, indent=2))
-
-
-def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    try:  # a zombie or a reused pid that is not ours does not count
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.split(") ", 1)[1][0] != "Z"
-    except (OSError, IndexError):
-        return True
-
-
-def _state(run_dir: Path) -> dict[str, object]:
-    path = run_dir / "fleet.json"
-    return json.loads(path.read_text()) if path.exists() else {}
-
-
-def cmd_up(run_dir: Path) -> int:
-    state = _state(run_dir)
-    services = state.get("services", {})
-    if isinstance(services, dict) and any(_alive(s.get("pid")) for s in services.values()):
-        print("the fleet is already running; `just down` first, or `just status`")
-        return 1
-    fleet = Fleet(run_dir, fixed_ports=True)
-    try:
-        fleet.start()
-    except Exception as exc:
-        print(f"the fleet did not start: {exc}", file=sys.stderr)
-        fleet.stop()
-        return 1
-    print(f"nats-server      {fleet.nats_url}")
-    for name, proc in fleet.procs.items():
-        grpc_port, ops = fleet.ports[name]
-        grpc = f"grpc :{grpc_port}" if grpc_port else "         "
-        print(f"{name:17} pid {proc.pid:<7} {grpc}  http :{ops}")
-    return 0
-
-
-def cmd_down(run_dir: Path) -> int:
-    state = _state(run_dir)
-    services = state.get("services", {})
-    pids = [s.get("pid") for s in services.values()] if isinstance(services, dict) else []
-    nats = state.get("nats", {})
-    nats_pid = nats.get("pid") if isinstance(nats, dict) else None
-    stopped = 0
-    for pid in [*pids, nats_pid]:
-        if _alive(pid):
-            os.kill(pid, signal.SIGTERM)
-            stopped += 1
-    deadline = time.monotonic() + 30
-    for pid in [*pids, nats_pid]:
-        while _alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if _alive(pid):
-            os.kill(pid, signal.SIGKILL)
-    (run_dir / "fleet.json").unlink(missing_ok=True)
-    print(f"stopped {stopped} processes" if stopped else "nothing was running")
-    return 0
-
-
-def cmd_status(run_dir: Path) -> int:
-    state = _state(run_dir)
-    if not state:
-        print("the fleet is not running (`just up` starts it)")
-        return 0
-    nats = state.get("nats", {})
-    if isinstance(nats, dict):
-        up = "up" if _alive(nats.get("pid")) else "DOWN"
-        print(f"{'nats-server':17} {up:5} pid {nats.get('pid')}  {nats.get('url')}")
-    services = state.get("services", {})
-    for name, s in services.items() if isinstance(services, dict) else []:
-        alive = _alive(s.get("pid"))
-        status = "ready" if alive and ops_ready(s["ops_port"], timeout=1) else ("up" if alive else "DOWN")
-        grpc = f"grpc :{s['grpc_port']}" if s.get("grpc_port") else ""
-        print(f"{name:17} {status:5} pid {s.get('pid')}  http :{s['ops_port']}  {grpc}")
-    return 0
-
-
-def cmd_logs(run_dir: Path, name: str | None) -> int:
-    logs = sorted((run_dir / "logs").glob("*.log"))
-    for path in logs:
-        if name and path.stem != name:
-            continue
-        print(f"==> {path.stem} <==")
-        print("\n".join(path.read_text(errors="replace").splitlines()[-40:]))
-    return 0
-
-
-def main(argv: list[str]) -> int:
-    run_dir = Path(os.environ.get("VAPORA_RUN_DIR", ROOT / ".run"))
-    cmd = argv[0] if argv else "status"
-    if cmd == "up":
-        return cmd_up(run_dir)
-    if cmd == "down":
-        return cmd_down(run_dir)
-    if cmd == "status":
-        return cmd_status(run_dir)
-    if cmd == "logs":
-        return cmd_logs(run_dir, argv[1] if len(argv) > 1 else None)
-    print(__doc__)
-    return 2
-
-
-if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
