@@ -78,12 +78,18 @@ class NatsCluster:
         self.nodes[i].kill()
 
     def restart(self, i: int, timeout: float = 30.0) -> None:
-        """Start node ``i`` again (same ports, same store) and wait until the cluster is healthy with it."""
+        """Start node ``i`` again (same ports, same store) and wait until the cluster is healthy with
+        it and every stream's leader counts its replica current (:meth:`caught_up`)."""
         node = self.nodes[i]
         if node.running:
             raise RuntimeError(f"node n{i} is running; kill it first")
         node.spawn()
+        deadline = time.monotonic() + timeout
         self.wait_healthy(timeout)
+        while not self.caught_up(i):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"node n{i} has not caught up with every stream after {timeout:.0f}s")
+            time.sleep(0.1)
 
     def stop(self) -> None:
         for node in self.nodes:
@@ -111,13 +117,31 @@ class NatsCluster:
         for i, node in enumerate(self.nodes):
             if not node.running:
                 continue
-            jsz = self.jsz(i, "?streams=true") or {}
-            for account in jsz.get("account_details") or []:
-                for detail in account.get("stream_detail") or []:
-                    leader = (detail.get("cluster") or {}).get("leader", "")
-                    if detail.get("name") == stream and leader:
-                        return int(leader.removeprefix("n"))
+            for detail in self._streams(i):
+                leader = (detail.get("cluster") or {}).get("leader", "")
+                if detail.get("name") == stream and leader:
+                    return int(leader.removeprefix("n"))
         raise LookupError(f"no running node knows a leader of stream {stream}")
+
+    def _streams(self, i: int) -> list[dict[str, Any]]:
+        jsz = self.jsz(i, "?streams=true") or {}
+        return [d for account in jsz.get("account_details") or [] for d in account.get("stream_detail") or []]
+
+    def caught_up(self, i: int) -> bool:
+        """Whether the leader of every stream node ``i`` has a replica of counts that replica current."""
+        name = f"n{i}"
+        waiting = {d["name"] for d in self._streams(i) if (d.get("cluster") or {}).get("leader") != name}
+        for j, node in enumerate(self.nodes):
+            if j == i or not node.running:
+                continue
+            for detail in self._streams(j):
+                cluster = detail.get("cluster") or {}
+                if cluster.get("leader") != f"n{j}":
+                    continue  # only a stream's leader knows how current the others are
+                for replica in cluster.get("replicas") or []:
+                    if replica.get("name") == name and replica.get("current") and not replica.get("lag"):
+                        waiting.discard(detail["name"])
+        return not waiting
 
     def healthy(self) -> bool:
         """Every running node answers a full ``/healthz`` (meta leader known, its streams and consumers

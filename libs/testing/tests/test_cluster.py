@@ -1,0 +1,103 @@
+"""NatsCluster: three real nats-servers routed into one JetStream cluster, a node killed and restarted."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import nats
+import pytest
+from nats.js import api as js_api
+
+from vapora_testing.cluster import NatsCluster
+from vapora_testing.fleet import SERVICES, Fleet
+from vapora_testing.fleet_cli import main
+
+
+async def _stream(url: str, name: str, count: int) -> None:
+    """An R3 stream ``name`` with ``count`` messages, made through ``url`` (every node's, or one)."""
+    nc = await nats.connect(url.split(","), max_reconnect_attempts=-1)
+    try:
+        js = nc.jetstream(timeout=10)
+        await js.add_stream(js_api.StreamConfig(name=name, subjects=[f"{name.lower()}.>"], num_replicas=3))
+        for i in range(count):
+            await js.publish(f"{name.lower()}.x", str(i).encode(), timeout=10)
+    finally:
+        await nc.close()
+
+
+def _local_messages(cluster: NatsCluster, i: int, stream: str) -> int:
+    """How many messages node ``i``'s own replica of ``stream`` holds."""
+    jsz = cluster.jsz(i, "?streams=true") or {}
+    for account in jsz.get("account_details") or []:
+        for detail in account.get("stream_detail") or []:
+            if detail["name"] == stream:
+                return int(detail["state"]["messages"])
+    return -1
+
+
+async def test_three_nodes_agree_on_one_meta_leader_and_each_serves_an_r3_stream(nats_cluster: NatsCluster) -> None:
+    assert nats_cluster.meta_leader() in {"n0", "n1", "n2"}
+    assert len(nats_cluster.urls) == 3 and nats_cluster.url == ",".join(nats_cluster.urls)
+    await _stream(nats_cluster.urls[0], "ONE", 5)
+    for url in nats_cluster.urls:  # each node alone answers for the stream made through node 0
+        nc = await nats.connect(url)
+        try:
+            info = await nc.jetstream().stream_info("ONE")
+        finally:
+            await nc.close()
+        assert info.state.messages == 5
+        assert info.config.num_replicas == 3
+    assert nats_cluster.stream_leader("ONE") in (0, 1, 2)
+
+
+async def test_a_killed_stream_leader_is_replaced_and_catches_up_when_restarted(nats_cluster: NatsCluster) -> None:
+    await _stream(nats_cluster.url, "TWO", 10)
+    leader = nats_cluster.stream_leader("TWO")
+    nats_cluster.kill(leader)
+    assert not nats_cluster.nodes[leader].running
+    for _ in range(300):  # the two left elect a new leader
+        if nats_cluster.stream_leader("TWO") != leader:
+            break
+        await asyncio.sleep(0.1)
+    assert nats_cluster.stream_leader("TWO") != leader
+    nc = await nats.connect(list(nats_cluster.urls), max_reconnect_attempts=-1)
+    try:
+        js = nc.jetstream(timeout=10)
+        for i in range(10):  # and take writes
+            await js.publish("two.x", str(10 + i).encode(), timeout=10)
+    finally:
+        await nc.close()
+    nats_cluster.restart(leader)
+    assert nats_cluster.nodes[leader].running
+    assert _local_messages(nats_cluster, leader, "TWO") == 20  # its replica caught up from the others
+
+
+def test_restarting_a_running_node_is_refused(nats_cluster: NatsCluster) -> None:
+    with pytest.raises(RuntimeError, match="is running"):
+        nats_cluster.restart(0)
+
+
+def test_a_cluster_needs_a_node_and_a_port_triple_per_node(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="at least one node"):
+        NatsCluster(tmp_path, 0)
+    with pytest.raises(ValueError, match="2 port triples for 3 nodes"):
+        NatsCluster(tmp_path, 3, ports=[(1, 2, 3), (4, 5, 6)])
+
+
+def test_the_fleet_gives_every_service_every_node_and_as_many_stream_replicas(tmp_path: Path) -> None:
+    for nodes in (1, 3):
+        fleet = Fleet(tmp_path / f"run-{nodes}", nats_nodes=nodes)
+        fleet.ports = {spec.name: (1, 2) for spec in SERVICES}
+        fleet.extra_ports = {"VAPORA_MCP_HTTP_PORT": 3}
+        fleet.nats_url = ",".join(f"nats://127.0.0.1:{4222 + i}" for i in range(nodes))
+        for spec in SERVICES:
+            env = fleet.service_environment(spec.name)
+            assert env["VAPORA_JETSTREAM_REPLICAS"] == str(nodes)
+            assert len(env["VAPORA_NATS_URL"].split(",")) == nodes
+
+
+def test_up_takes_a_node_count_and_refuses_anything_else(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["up", "--nats-nodes"], ["up", "--nats-nodes", "0"], ["up", "--nats-nodes", "three"], ["up", "-x"]):
+        assert main(argv) == 2, argv
+    assert "up takes --nats-nodes N" in capsys.readouterr().err
