@@ -123,8 +123,20 @@ class NatsCluster:
                     return int(leader.removeprefix("n"))
         raise LookupError(f"no running node knows a leader of stream {stream}")
 
-    def _streams(self, i: int) -> list[dict[str, Any]]:
-        jsz = self.jsz(i, "?streams=true") or {}
+    def consumer_leader(self, stream: str, durable: str) -> int:
+        """The index of the node that leads ``durable`` of ``stream`` (where its pull requests wait)."""
+        for i, node in enumerate(self.nodes):
+            if not node.running:
+                continue
+            for detail in self._streams(i, "?consumers=true"):
+                for consumer in detail.get("consumer_detail") or [] if detail.get("name") == stream else []:
+                    leader = (consumer.get("cluster") or {}).get("leader", "")
+                    if consumer.get("name") == durable and leader:
+                        return int(leader.removeprefix("n"))
+        raise LookupError(f"no running node knows a leader of consumer {durable} of {stream}")
+
+    def _streams(self, i: int, query: str = "?streams=true") -> list[dict[str, Any]]:
+        jsz = self.jsz(i, query) or {}
         return [d for account in jsz.get("account_details") or [] for d in account.get("stream_detail") or []]
 
     def caught_up(self, i: int) -> bool:
