@@ -22,8 +22,9 @@ from vapora_testing.ports import free_port
 
 
 class NatsCluster:
-    """``nodes`` servers under ``root`` (``root/n<i>`` each, logs ``nats-n<i>.log`` in ``log_dir``);
-    ``ports``: (client, monitoring, route) of every node, free ones when not given."""
+    """``nodes`` servers under ``root`` (``root/n<i>`` each, server names ``n<i>``, logs
+    ``nats-n<i>.log`` in ``log_dir``); ``ports``: (client, monitoring, route) of every node, free
+    ones when not given. :meth:`of` makes one of servers configured otherwise (a config file)."""
 
     def __init__(
         self,
@@ -41,6 +42,7 @@ class NatsCluster:
         chosen = list(ports) if ports is not None else [(free_port(), free_port(), free_port()) for _ in range(nodes)]
         routes = tuple(f"nats://127.0.0.1:{route}" for _, _, route in chosen)
         self.name = name
+        self.names = [f"n{i}" for i in range(nodes)]  # each node's server name, as JetStream reports it
         self.nodes = [
             NatsServer(
                 root / f"n{i}",
@@ -51,6 +53,19 @@ class NatsCluster:
             )
             for i, (client, monitor, route) in enumerate(chosen)
         ]
+
+    @classmethod
+    def of(cls, servers: Sequence[NatsServer], names: Sequence[str], *, name: str) -> NatsCluster:
+        """The cluster ``servers`` form by their own configuration, their server names ``names``."""
+        if len(servers) != len(names) or not servers:
+            raise ValueError(f"{len(servers)} servers and {len(names)} names")
+        cluster = cls.__new__(cls)
+        cluster.name, cluster.names, cluster.nodes = name, list(names), list(servers)
+        return cluster
+
+    def index(self, server_name: str) -> int:
+        """The index of the node named ``server_name``."""
+        return self.names.index(server_name)
 
     @property
     def urls(self) -> tuple[str, ...]:
@@ -82,13 +97,13 @@ class NatsCluster:
         it and every stream's leader counts its replica current (:meth:`caught_up`)."""
         node = self.nodes[i]
         if node.running:
-            raise RuntimeError(f"node n{i} is running; kill it first")
+            raise RuntimeError(f"node {self.names[i]} is running; kill it first")
         node.spawn()
         deadline = time.monotonic() + timeout
         self.wait_healthy(timeout)
         while not self.caught_up(i):
             if time.monotonic() > deadline:
-                raise TimeoutError(f"node n{i} has not caught up with every stream after {timeout:.0f}s")
+                raise TimeoutError(f"node {self.names[i]} has not caught up with every stream after {timeout:.0f}s")
             time.sleep(0.1)
 
     def stop(self) -> None:
@@ -120,7 +135,7 @@ class NatsCluster:
             for detail in self._streams(i):
                 leader = (detail.get("cluster") or {}).get("leader", "")
                 if detail.get("name") == stream and leader:
-                    return int(leader.removeprefix("n"))
+                    return self.index(leader)
         raise LookupError(f"no running node knows a leader of stream {stream}")
 
     def consumer_leader(self, stream: str, durable: str) -> int:
@@ -132,7 +147,7 @@ class NatsCluster:
                 for consumer in detail.get("consumer_detail") or [] if detail.get("name") == stream else []:
                     leader = (consumer.get("cluster") or {}).get("leader", "")
                     if consumer.get("name") == durable and leader:
-                        return int(leader.removeprefix("n"))
+                        return self.index(leader)
         raise LookupError(f"no running node knows a leader of consumer {durable} of {stream}")
 
     def _streams(self, i: int, query: str = "?streams=true") -> list[dict[str, Any]]:
@@ -141,14 +156,14 @@ class NatsCluster:
 
     def caught_up(self, i: int) -> bool:
         """Whether the leader of every stream node ``i`` has a replica of counts that replica current."""
-        name = f"n{i}"
+        name = self.names[i]
         waiting = {d["name"] for d in self._streams(i) if (d.get("cluster") or {}).get("leader") != name}
         for j, node in enumerate(self.nodes):
             if j == i or not node.running:
                 continue
             for detail in self._streams(j):
                 cluster = detail.get("cluster") or {}
-                if cluster.get("leader") != f"n{j}":
+                if cluster.get("leader") != self.names[j]:
                     continue  # only a stream's leader knows how current the others are
                 for replica in cluster.get("replicas") or []:
                     if replica.get("name") == name and replica.get("current") and not replica.get("lag"):
@@ -164,6 +179,6 @@ class NatsCluster:
         deadline = time.monotonic() + timeout
         while not self.healthy():
             if time.monotonic() > deadline:
-                states = {f"n{i}": n.monitor("/healthz") for i, n in enumerate(self.nodes) if n.running}
+                states = {self.names[i]: n.monitor("/healthz") for i, n in enumerate(self.nodes) if n.running}
                 raise TimeoutError(f"the NATS cluster {self.name} is not healthy after {timeout:.0f}s: {states}")
             time.sleep(0.1)
