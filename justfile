@@ -8,39 +8,41 @@ uv := "python3 -m uv"
 default:
     @just --list
 
-# install uv (user-level, no root), every workspace package into .venv, and the npm MCP servers (tools/)
+# install uv (user-level, no root), every workspace package into .venv, the npm MCP servers (tools/) and the web UI's front-end packages
 [group('dev')]
 setup:
     @python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check uv 2>/dev/null || python3 -m pip install --quiet --user --disable-pip-version-check uv
     {{uv}} sync --quiet --frozen
     @cmp -s tools/files/package-lock.json tools/files/node_modules/.vapora-lock 2>/dev/null || { command -v npm >/dev/null || { echo "setup: npm (Node.js) is needed for the files MCP server (tools/files)" >&2; exit 1; }; npm ci --prefix tools/files --no-audit --no-fund --loglevel=error && cp tools/files/package-lock.json tools/files/node_modules/.vapora-lock; }
+    @cmp -s services/api-gateway/web/package-lock.json services/api-gateway/web/node_modules/.vapora-lock 2>/dev/null || { command -v npm >/dev/null || { echo "setup: npm (Node.js) is needed for the web UI's packages (services/api-gateway/web)" >&2; exit 1; }; npm ci --prefix services/api-gateway/web --no-audit --no-fund --loglevel=error && cp services/api-gateway/web/package-lock.json services/api-gateway/web/node_modules/.vapora-lock; }
+    @{{uv}} run --frozen python -m vapora_api_gateway.ui.assets check 2>/dev/null || {{uv}} run --frozen python -m vapora_api_gateway.ui.assets install
 
 # start nats-server and all seven services on the local default, and send a sample task through them
 [group('dev')]
 up: setup
-    {{uv}} run --frozen python -m vapora_testing.fleet_cli up
+    {{uv}} run --frozen python scripts/fleet.py up
     {{uv}} run --frozen python scripts/demo.py
 
 # `just up` on a 3-node NATS JetStream cluster (every stream with 3 replicas)
 [group('dev')]
 up-cluster: setup
-    {{uv}} run --frozen python -m vapora_testing.fleet_cli up --nats-nodes 3
+    {{uv}} run --frozen python scripts/fleet.py up --nats-nodes 3
     {{uv}} run --frozen python scripts/demo.py
 
 # stop everything `just up` started
 [group('dev')]
 down:
-    {{uv}} run --frozen python -m vapora_testing.fleet_cli down
+    {{uv}} run --frozen python scripts/fleet.py down
 
 # list what runs, with pids, ports and readiness
 [group('dev')]
 status:
-    {{uv}} run --frozen python -m vapora_testing.fleet_cli status
+    {{uv}} run --frozen python scripts/fleet.py status
 
 # show the last lines of every service's log (or of one: just logs llm-router)
 [group('dev')]
 logs service="":
-    {{uv}} run --frozen python -m vapora_testing.fleet_cli logs {{service}}
+    {{uv}} run --frozen python scripts/fleet.py logs {{service}}
 
 # send one sample task through the running fleet and print its path
 [group('dev')]
@@ -63,23 +65,30 @@ lint: setup
     {{uv}} run --frozen ruff check .
     {{uv}} run --frozen ruff format --check .
 
-# mypy --strict on every library, service and benchmark
+# mypy --strict on every library, service, benchmark and script
 [group('test')]
 typecheck: setup
-    {{uv}} run --frozen mypy libs/core/src libs/testing/src services/*/src bench
+    {{uv}} run --frozen mypy libs/core/src libs/testing/src services/*/src bench scripts
 
 # every check and every test: proto-check, lint, typecheck, unit, integration and e2e
 [group('test')]
 test: proto-check lint typecheck
     {{uv}} run --frozen pytest -q -p no:cacheprovider
 
+# start a fleet, drive every page of the web UI in headless Chromium and write docs/ui/*.png
+[group('dev')]
+screenshots: setup
+    {{uv}} run --frozen python scripts/screenshots.py docs/ui
+
 # run only the tests matching an expression, e.g. just test-k dead_letter
 [group('test')]
 test-k expr: setup
     {{uv}} run --frozen pytest -q -p no:cacheprovider -k "{{expr}}"
 
-# run every benchmark in bench/ and print its figures
+# run every benchmark in bench/, print its figures, and write them into docs/performance.md
 [group('bench')]
 bench: setup
     {{uv}} sync --quiet --frozen --group bench
-    for b in bench/bench_*.py; do echo "== $b"; {{uv}} run --frozen --group bench python "$b"; done
+    mkdir -p .run && rm -f .run/bench-figures.jsonl
+    for b in bench/bench_*.py; do echo "== $b"; VAPORA_BENCH_JSON="{{justfile_directory()}}/.run/bench-figures.jsonl" {{uv}} run --frozen --group bench python "$b"; done
+    {{uv}} run --frozen python scripts/performance_doc.py .run/bench-figures.jsonl

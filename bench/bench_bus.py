@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from coordinator_cpu import cpu_seconds
+from figures import Figures
 from nats.aio.msg import Msg
 
 from vapora.tasks.v1 import tasks_pb2
@@ -251,14 +252,23 @@ def paced(rate: float) -> Callable[[int], Awaitable[None]]:
 # -- report ----------------------------------------------------------------------------
 
 
-def line(name: str, runs: list[Run]) -> str:
+FIGURES = Figures("bench_bus")
+
+
+def line(name: str, runs: list[Run], situation: str) -> str:
+    """The best run's line, its figures recorded under ``situation: name``."""
     best = max(runs, key=lambda r: r.rate)
     cpu = ", ".join(f"{proc} {seconds * 1e6:,.1f} µs" for proc, seconds in best.cpu.items())
     text = f"  {name:<34} {best.rate:>9,.0f} msg/s   CPU per message: {cpu}"
+    FIGURES.add(f"{situation}: {name}", best.rate, "msg/s")
+    for proc, seconds in best.cpu.items():
+        FIGURES.add(f"{situation}: {name}, CPU per message of {proc}", seconds * 1e6, "µs")
     if best.latencies:
         lat = best.latencies
         p50, p99 = lat[len(lat) // 2] * 1000, lat[int(len(lat) * 0.99)] * 1000
         text += f"; stored → handler p50 {p50:.1f} ms, p99 {p99:.1f} ms"
+        FIGURES.add(f"{situation}: {name}, stored → handler p50", p50, "ms")
+        FIGURES.add(f"{situation}: {name}, stored → handler p99", p99, "ms")
     return text
 
 
@@ -283,7 +293,7 @@ async def amain(args: argparse.Namespace) -> None:
                     meter.start()
                     await publish(bus, ids, args.msgs)
                     runs.append(meter.done(args.msgs))
-                print(line(name, runs))
+                print(line(name, runs, "publish"))
             situations = {
                 "backlog": f"consume a backlog ({args.msgs:,} msgs stored first, each settled by Bus.process):",
                 "live": f"consume while publishing ({args.msgs:,} msgs, {IN_FLIGHT} in flight):",
@@ -295,7 +305,7 @@ async def amain(args: argparse.Namespace) -> None:
                 tries = 1 if situation == "paced" else args.runs
                 for name, consume in CONSUMERS.items():
                     runs = [await consume_run(bus, meter, ids, consume, n, situation, args.rate) for _ in range(tries)]
-                    print(line(name, runs))
+                    print(line(name, runs, situation))
         finally:
             await bus.stop()
             server.stop()

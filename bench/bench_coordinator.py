@@ -61,7 +61,7 @@ from coordinator_ceiling import bench_ceiling
 from coordinator_fleet import bench_scoring, fleet
 from coordinator_harness import Registry, coordinator_process
 from coordinator_phases import E2E, drive
-from coordinator_report import print_results
+from coordinator_report import FIGURES, print_results
 
 from vapora.agents.v1 import agents_pb2_grpc
 from vapora.kg.v1 import kg_pb2
@@ -155,6 +155,7 @@ def main() -> None:
     args = ap.parse_args()
     rate = bench_scoring(args.agents)
     print(f"scoring path, {args.agents} agents warm: {rate:,.0f} assignments/s ({1e6 / rate:.0f} µs each)")
+    FIGURES.add(f"scoring path, {args.agents} agents warm", rate, "assignments/s")
     asyncio.run(amain(args))
 
 

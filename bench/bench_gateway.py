@@ -22,9 +22,11 @@ import time
 from pathlib import Path
 
 import aiohttp
+from figures import Figures, at_least, at_most
 
 from vapora_testing.nats import NatsServer
-from vapora_testing.ports import free_port, wait_until
+from vapora_testing.polling import eventually_sync
+from vapora_testing.ports import free_port
 from vapora_testing.process import ready
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -144,7 +146,7 @@ def main() -> None:
             [sys.executable, "-m", "vapora_api_gateway"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp
         )
         try:
-            wait_until(lambda: ready(port), 30, "api-gateway to be ready")
+            eventually_sync(lambda: ready(port), timeout=30, what="api-gateway to be ready")
             base = f"http://127.0.0.1:{port}"
             token = asyncio.run(_register(base))
             cpu_before = _cpu_s(proc.pid)
@@ -170,6 +172,11 @@ def main() -> None:
     print(f"  gateway CPU {cpu:.1f} s over warm-up + run ({os.cpu_count()} CPUs; load average before: {load})")
     print(f"  target      >= 1,500 req/s, p99 <= 30 ms: {'met' if rps >= 1500 and p99 <= 30 else 'NOT met'}")
     print(f"  gateway exit code {proc.returncode}")
+    figures = Figures("bench_gateway")
+    figures.add(f"POST /api/v1/tasks, {CONNECTIONS} connections ({generator})", rps, "req/s", at_least(1500))
+    for name, value, target in (("p50", p50, None), ("p90", p90, None), ("p99", p99, at_most(30)), ("max", mx, None)):
+        figures.add(f"latency {name}", value, "ms", target)
+    figures.add("gateway CPU over warm-up and run", cpu, "s")
 
 
 if __name__ == "__main__":

@@ -36,6 +36,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from figures import Figures
+
 from vapora_knowledge_graph.learning import DAY_S, DecayedSums, ProfileState
 from vapora_swarm_coordinator import scoring
 
@@ -219,6 +221,7 @@ def main() -> None:
     header = f"{'policy':<24}{'success':>9}{'regret':>10}{'regret/1k':>11}{'success≥d20':>13}{'regret≥d20':>12}"
     print(header)
     print("-" * len(header))
+    figures = Figures("bench_learning")
     for name, policy in policies:
         o = run(world, policy)
         after = o.successes_after_change / o.tasks_after_change if o.tasks_after_change else math.nan
@@ -226,6 +229,10 @@ def main() -> None:
             f"{name:<24}{o.successes / n:>9.3f}{o.regret:>10.1f}{1000 * o.regret / n:>11.1f}"
             f"{after:>13.3f}{o.regret_after_change:>12.1f}"
         )
+        figures.add(f"{name}: success rate", o.successes / n, "")
+        figures.add(f"{name}: cumulative regret", o.regret, "tasks")
+        figures.add(f"{name}: success rate after day {REGIME_DAY:.0f}", after, "")
+        figures.add(f"{name}: regret after day {REGIME_DAY:.0f}", o.regret_after_change, "tasks")
     print(f"(regret: expected, vs the best hidden skill among agents with room; {time.perf_counter() - started:.1f} s)")
 
 

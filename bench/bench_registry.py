@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from figures import Figures
+
 from vapora.agents.v1 import agents_pb2, agents_pb2_grpc
 from vapora_agent_registry.app import RegistryApp
 from vapora_agent_registry.repository import NAMESPACE, SCHEMA, AgentRepository
@@ -167,6 +169,7 @@ async def main(n: int, seconds: float, concurrency: int) -> None:
                     ),
                 ]
                 print(f"{concurrency} concurrent callers, {seconds:.0f}s per case")
+                figures = Figures("bench_registry")
                 print(f"{'case':55} {'calls/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'agents':>7}")
                 for name, request in cases:
                     await hammer(stub, request, 0.5, concurrency)  # warm-up
@@ -175,6 +178,9 @@ async def main(n: int, seconds: float, concurrency: int) -> None:
                         f"{name:55} {calls / seconds:9.0f} {statistics.median(lat) * 1e3:8.2f} "
                         f"{pct(lat, 99) * 1e3:8.2f} {returned:7d}"
                     )
+                    figures.add(f"{name}: calls", calls / seconds, "calls/s")
+                    figures.add(f"{name}: p50", statistics.median(lat) * 1e3, "ms")
+                    figures.add(f"{name}: p99", pct(lat, 99) * 1e3, "ms")
         finally:
             await app.stop()
             nats.stop()

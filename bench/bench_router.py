@@ -30,6 +30,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from figures import Figures, at_most
+
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("LITELLM_TELEMETRY", "False")
 
@@ -48,13 +50,28 @@ REPLY = {
 # -- the provider server (its own process) ------------------------------------------------
 
 
+def sse_reply() -> bytes:
+    """REPLY as OpenAI streams it (``stream: true``, ``stream_options.include_usage``): the router
+    always streams from its provider, so it can stop a call at its reservation."""
+    message = REPLY["choices"][0]["message"]  # type: ignore[index]
+    base = {"id": REPLY["id"], "object": "chat.completion.chunk", "created": 1, "model": REPLY["model"]}
+    chunks = [
+        {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]},
+        {**base, "choices": [{"index": 0, "delta": {"content": message["content"]}, "finish_reason": None}]},
+        {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
+        {**base, "choices": [], "usage": REPLY["usage"]},
+    ]
+    return "".join(f"data: {json.dumps(c)}\n\n" for c in chunks).encode() + b"data: [DONE]\n\n"
+
+
 def serve(port_file: str) -> None:
     from aiohttp import web
 
-    body = json.dumps(REPLY).encode()
+    body, streamed = json.dumps(REPLY).encode(), sse_reply()
 
     async def chat(request: web.Request) -> web.Response:
-        await request.read()
+        if (await request.json()).get("stream"):
+            return web.Response(body=streamed, content_type="text/event-stream")
         return web.Response(body=body, content_type="application/json")
 
     async def main() -> None:
@@ -130,7 +147,10 @@ async def vapora_client(url: str, tmp: Path) -> tuple[Call, Callable[[], Awaitab
     async def call() -> object:
         if len(records) > 10_000:
             records.clear()
-        return await service.complete(req)
+        result = await service.complete(req)
+        if result.provider != "openai":  # a fallback would measure another provider, not the router
+            raise RuntimeError(f"the router answered from {result.provider}: {result.decision.reasons}")
+        return result
 
     async def close() -> None:
         for p in providers.values():
@@ -172,7 +192,10 @@ async def vapora_grpc_client(url: str, tmp: Path) -> tuple[Call, Callable[[], Aw
     )
 
     async def call() -> object:
-        return await stub.Complete(req)
+        reply = await stub.Complete(req)
+        if reply.provider != "openai":  # a fallback would measure another provider, not the router
+            raise RuntimeError(f"the router answered from {reply.provider}: {list(reply.decision.reasons)}")
+        return reply
 
     async def close() -> None:
         await ch.close()
@@ -259,10 +282,16 @@ async def run(requests: int, rounds: int, skip_grpc: bool) -> None:
         f"({len(samples['direct'])} sequential requests per client, {rounds} interleaved rounds)\n"
     )
     print(f"{'client':<12} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8} {'overhead p50':>13} {'overhead p99':>13}")
+    figures = Figures("bench_router")
     for name, s in samples.items():
         p50, p99 = pct(s, 50), pct(s, 99)
         over = "" if name == "direct" else f"{p50 - base50:>13.3f} {p99 - base99:>13.3f}"
         print(f"{name:<12} {p50:>8.3f} {p99:>8.3f} {statistics.fmean(s):>8.3f} {over}")
+        figures.add(f"{name}: latency p50", p50, "ms")
+        figures.add(f"{name}: latency p99", p99, "ms")
+        if name != "direct":
+            figures.add(f"{name}: overhead p50 over direct", p50 - base50, "ms")
+            figures.add(f"{name}: overhead p99 over direct", p99 - base99, "ms")
     if "litellm" in samples:
         ours = pct(samples["vapora"], 50) - base50
         theirs = pct(samples["litellm"], 50) - base50
@@ -271,6 +300,7 @@ async def run(requests: int, rounds: int, skip_grpc: bool) -> None:
             f"\nvapora in-process overhead p50 = {ours:.3f} ms; litellm Router = {theirs:.3f} ms; "
             f"ratio {ratio:.2f} (target ≤ 0.5)"
         )
+        figures.add("vapora in-process overhead p50 / litellm Router's", ratio, "ratio", at_most(0.5))
 
 
 def main() -> None:

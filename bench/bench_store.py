@@ -24,6 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from figures import Figures
+
 from vapora_core.store import Store
 from vapora_swarm_coordinator import ranking
 from vapora_swarm_coordinator.repository import NAMESPACE, SCHEMA, AssignmentRepository, Create, Finish, Write
@@ -56,6 +58,9 @@ def done() -> dict[str, Any]:
     return {"state": "done", "execution_id": "ex", "provider": "offline", "model": "m", "finished_s": 0.0, "error": ""}
 
 
+figures = Figures("bench_store")
+
+
 async def amain(engine: str, sdk_codec: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = "mem://" if engine == "mem" else f"surrealkv://{Path(tmp) / 'coordinator'}"
@@ -71,17 +76,19 @@ async def amain(engine: str, sdk_codec: bool) -> None:
             cpu, thread = time.process_time() - cpu, time.thread_time() - thread
             per = 1e6 / ROUND_TRIPS
             print(f"round trip (RETURN 1): {cpu * per:,.0f} µs of CPU (Python {thread * per:,.0f})")
-            await measure_rows(repo, "empty store")
+            figures.add(f"{engine}: round trip (RETURN 1), CPU", cpu * per, "µs")
+            figures.add(f"{engine}: round trip (RETURN 1), Python thread", thread * per, "µs")
+            await measure_rows(repo, "empty store", engine)
             for b in range(PREFILL // 250):
                 ids = [f"p{b}-{i}" for i in range(250)]
                 await repo.write_each([Create(row(t)) for t in ids])
                 await repo.write_each([Finish(t, f"job-{t}-1", done()) for t in ids])
-            await measure_rows(repo, f"{PREFILL:,} rows stored")
+            await measure_rows(repo, f"{PREFILL:,} rows stored", engine)
         finally:
             await store.close()
 
 
-async def measure_rows(repo: AssignmentRepository, label: str) -> None:
+async def measure_rows(repo: AssignmentRepository, label: str, engine: str) -> None:
     print(label)
     for n in (1, 4, 16, 64):
         rounds = max(5, 320 // n)
@@ -103,6 +110,9 @@ async def measure_rows(repo: AssignmentRepository, label: str) -> None:
             + ", ".join(f"{kind} {cpu:4,.0f} µs/row (Python {py:3,.0f})" for kind, (cpu, py) in per_row.items())
             + " of CPU"
         )
+        for kind, (cpu, py) in per_row.items():
+            figures.add(f"{engine}, {label}: {kind} in batches of {n}, CPU per row", cpu, "µs")
+            figures.add(f"{engine}, {label}: {kind} in batches of {n}, Python thread per row", py, "µs")
 
 
 if __name__ == "__main__":

@@ -10,13 +10,12 @@ import json
 import os
 import sys
 import time
-from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
+from vapora_testing.repo import run_dir
+
 GATEWAY = os.environ.get("VAPORA_GATEWAY_URL", "http://127.0.0.1:8080")
-TRACES = Path(os.environ.get("VAPORA_RUN_DIR", ROOT / ".run")) / "traces.jsonl"
 EMAIL, PASSWORD = "demo@vapora.local", "vapora-demo-password"
 
 
@@ -29,9 +28,10 @@ def login(client: httpx.Client) -> None:
 
 
 def trace_services(task_id: str) -> tuple[str, list[str]]:
-    if not TRACES.exists():
+    traces = run_dir() / "traces.jsonl"
+    if not traces.exists():
         return "", []
-    spans = [json.loads(line) for line in TRACES.read_text().splitlines() if line.strip()]
+    spans = [json.loads(line) for line in traces.read_text().splitlines() if line.strip()]
     ids = {s["trace_id"] for s in spans if s["attributes"].get("messaging.message.id") == task_id}
     if not ids:
         return "", []

@@ -19,7 +19,6 @@ import json
 import re
 import socket
 import subprocess
-import time
 import urllib.parse
 import urllib.request
 import uuid
@@ -33,14 +32,23 @@ import pytest
 import yaml
 from deploy_support import MONITORING, require_tool
 
+from tests.e2e.helpers import wait_terminal
 from vapora_testing.fleet import SERVICES, Fleet
 from vapora_testing.http import serve_http
+from vapora_testing.polling import eventually_sync
 
 pytestmark = pytest.mark.e2e
 
 RULES = MONITORING / "rules" / "vapora-alerts.yml"
 COMPARISON = re.compile(r"^(?P<expr>.*?)\s*(>=|<=|==|!=|>|<)\s*-?[0-9.]+\s*$", re.S)
 METRIC = re.compile(r"\b(vapora_[a-z0-9_]+|up)\b")
+
+
+class Failures(dict[str, str]):
+    """Queries that show no data, by where they are used; printed as one line each."""
+
+    def __repr__(self) -> str:
+        return "".join(f"\n- {where}: {why}" for where, why in self.items())
 
 
 def free_port() -> int:
@@ -89,17 +97,18 @@ class Prometheus:
         return body["data"]
 
     def wait_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def ready() -> bool:
             assert self.proc.poll() is None, f"prometheus exited:\n{self.log.read_text()[-3000:]}"
             try:
                 with urllib.request.urlopen(f"{self.url}/-/ready", timeout=1) as resp:
-                    if resp.status == 200:
-                        return
+                    return bool(resp.status == 200)
             except OSError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"prometheus not ready:\n{self.log.read_text()[-3000:]}")
+                return False
+
+        try:
+            eventually_sync(ready, timeout=timeout, interval=0.2, what="prometheus's /-/ready")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{self.log.read_text()[-3000:]}") from None
 
     def query(self, expr: str) -> list[Any]:
         return list(self.get("/api/v1/query", query=expr)["result"])
@@ -186,15 +195,7 @@ def drive_tasks(fleet: Fleet, count: int = 4) -> None:
             assert r.status_code == 201, r.text
             ids.append(r.json()["id"])
         for task_id in ids:
-            deadline = time.monotonic() + 120
-            task: dict[str, Any] = {}
-            while time.monotonic() < deadline:
-                r = client.get(f"/api/v1/tasks/{task_id}")
-                assert r.status_code == 200, r.text
-                task = r.json()
-                if task["state"] in {"done", "failed", "cancelled"}:
-                    break
-                time.sleep(0.2)
+            task = wait_terminal(client, task_id, timeout=120)
             assert task["state"] == "done", f"task {task_id} did not reach done: {task}"
 
 
@@ -241,20 +242,21 @@ def test_every_dashboard_panel_and_alert_shows_real_data_from_the_fleet(fleet: F
     assert all(r["health"] != "err" for r in loaded.values()), [r for r in loaded.values() if r["health"] == "err"]
 
     checks = expressions()
-    failures: dict[str, str] = {}
-    deadline = time.monotonic() + 45  # rates need a few scrapes; the dead letter needs its retries
-    while True:
+
+    def without_data() -> Failures:
         exported = set(prometheus.get("/api/v1/label/__name__/values"))
-        failures = {}
+        failures = Failures()
         for where, expr in checks:
             missing = sorted(set(METRIC.findall(expr)) - exported)
             if missing:
                 failures[where] = f"not exported by the fleet: {', '.join(missing)}  ({expr})"
             elif not prometheus.query(expr):
                 failures[where] = f"no series  ({expr})"
-        if not failures or time.monotonic() > deadline:
-            break
-        time.sleep(2)
+        return failures
+
+    failures = eventually_sync(  # rates need a few scrapes; the dead letter needs its retries
+        without_data, timeout=45, interval=2, what=f"data for all {len(checks)} queries", until=lambda f: not f
+    )
     report = "\n".join(f"- {where}: {why}" for where, why in failures.items())
     assert not failures, f"{len(failures)} of {len(checks)} queries show no data:\n{report}"
 

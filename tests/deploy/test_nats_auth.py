@@ -18,6 +18,7 @@ from nats.js.api import DeliverPolicy
 from vapora_core.bus import Bus
 from vapora_core.errors import Unavailable
 from vapora_testing.nats import NatsServer
+from vapora_testing.polling import eventually
 
 MESSAGING = (ROOT / "docs" / "messaging.md").read_text()
 
@@ -171,10 +172,8 @@ async def test_only_the_coordinator_broadcasts_stops_and_only_the_runtime_hears_
     await buses["knowledge-graph"].nc.publish("stops.a1", b"from kg")
     await buses["swarm-coordinator"].nc.publish("stops.a1", b"from coordinator")
     await buses["swarm-coordinator"].nc.flush()  # written to the server, not left in the client's buffer
-    for _ in range(200):  # generous: a loaded machine may take seconds to deliver
-        if heard:
-            break
-        await asyncio.sleep(0.05)
+    # generous: a loaded machine may take seconds to deliver
+    await eventually(lambda: heard, timeout=10.0, what="the coordinator's stop")
     await buses["knowledge-graph"].nc.flush()  # the refused publish has reached the server too
     await asyncio.sleep(0.2)
     assert heard == [b"from coordinator"]

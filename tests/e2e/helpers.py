@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from vapora_testing.polling import eventually_sync
 
 TERMINAL = {"done", "failed", "cancelled"}
 
@@ -30,16 +31,14 @@ def submit(client: httpx.Client, **fields: Any) -> dict[str, Any]:
 
 
 def wait_terminal(client: httpx.Client, task_id: str, timeout: float = 60.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    last: dict[str, Any] = {}
-    while time.monotonic() < deadline:
+    def read() -> dict[str, Any]:
         r = client.get(f"/api/v1/tasks/{task_id}")
         assert r.status_code == 200, r.text
-        last = r.json()
-        if last["state"] in TERMINAL:
-            return last
-        time.sleep(0.1)
-    raise AssertionError(f"task {task_id} did not finish in {timeout}s; last seen: {last}")
+        return dict(r.json())
+
+    return eventually_sync(
+        read, timeout=timeout, interval=0.1, what=f"task {task_id} to finish", until=lambda t: t["state"] in TERMINAL
+    )
 
 
 def spans(traces_file: Path) -> list[dict[str, Any]]:

@@ -26,8 +26,10 @@ from tests.e2e.helpers import sign_up, submit, wait_terminal
 from tests.e2e.test_skeleton_flow import wait_for_executions
 from vapora.agents.v1 import agents_pb2, agents_pb2_grpc
 from vapora_core.grpc import channel
-from vapora_testing.fleet import ROOT, Fleet
+from vapora_testing.fleet import Fleet
 from vapora_testing.http import serve_http
+from vapora_testing.polling import eventually_sync
+from vapora_testing.repo import repo_root
 
 pytestmark = pytest.mark.e2e
 
@@ -99,7 +101,7 @@ def fake_openai() -> Iterator[str]:
 
 def _config(tmp_path: Path, agent_id: str) -> Path:
     config = tmp_path / f"config-{agent_id}"
-    shutil.copytree(ROOT / "config", config, ignore=shutil.ignore_patterns("agents"))
+    shutil.copytree(repo_root() / "config", config, ignore=shutil.ignore_patterns("agents"))
     (config / "agents").mkdir()
     (config / "agents" / f"{agent_id}.toml").write_text(MANIFEST.format(id=agent_id))
     return config
@@ -129,25 +131,31 @@ def test_a_killed_runtimes_job_is_reassigned_to_another_capable_agent_and_comple
             f"runtime-{agent_id}",
             {"VAPORA_CONFIG_DIR": str(_config(tmp_path, agent_id)), "VAPORA_HEARTBEAT_INTERVAL_S": "0.5"},
         )
-    deadline = time.monotonic() + 20
-    while asyncio.run(_healthy(fleet)) != {"coder-a", "coder-b"}:
-        assert time.monotonic() < deadline, "both agents never became healthy"
-        time.sleep(0.2)
+    eventually_sync(
+        lambda: asyncio.run(_healthy(fleet)) == {"coder-a", "coder-b"},
+        timeout=20,
+        interval=0.2,
+        what="both agents healthy",
+    )
 
     with httpx.Client(base_url=fleet.http_url(), timeout=10) as client:
         sign_up(client, "fo")
         task = submit(client, title="Implement the export endpoint", task_type="coding", priority="high")
 
         # wait until the job is in flight at the first agent (its LLM call hangs)
-        deadline = time.monotonic() + 20
-        first = ""
-        while not first:
-            assert time.monotonic() < deadline, "the task was never assigned"
-            first = client.get(f"/api/v1/tasks/{task['id']}").json().get("agent_id", "")
-            time.sleep(0.1)
-        while SlowFirstOpenAI.calls == 0:
-            assert time.monotonic() < deadline, "the first agent never called the LLM"
-            time.sleep(0.1)
+        deadline = time.monotonic() + 20  # for both waits together
+        first: str = eventually_sync(
+            lambda: client.get(f"/api/v1/tasks/{task['id']}").json().get("agent_id", ""),
+            timeout=20,
+            interval=0.1,
+            what="the task to be assigned",
+        )
+        eventually_sync(
+            lambda: SlowFirstOpenAI.calls > 0,
+            timeout=max(0.0, deadline - time.monotonic()),
+            interval=0.1,
+            what="the first agent to call the LLM",
+        )
         other = "coder-b" if first == "coder-a" else "coder-a"
 
         killed_at = time.monotonic()
@@ -155,9 +163,12 @@ def test_a_killed_runtimes_job_is_reassigned_to_another_capable_agent_and_comple
         fleet.procs.pop(f"runtime-{first}").wait()
 
         # the dead runtime's agent leaves the healthy set within the configured timeout (+ sweep slack)
-        while first in asyncio.run(_healthy(fleet)):
-            assert time.monotonic() - killed_at < HEARTBEAT_TIMEOUT_S + 5, f"{first} still healthy"
-            time.sleep(0.2)
+        eventually_sync(
+            lambda: first not in asyncio.run(_healthy(fleet)),
+            timeout=max(0.0, HEARTBEAT_TIMEOUT_S + 5 - (time.monotonic() - killed_at)),
+            interval=0.2,
+            what=f"{first} to leave the healthy set",
+        )
 
         done = wait_terminal(client, task["id"], timeout=60)
         assert done["state"] == "done", done

@@ -9,7 +9,6 @@ the first task's job is in flight when it is cancelled.
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 
 import httpx
@@ -19,6 +18,7 @@ from tests.e2e.helpers import sign_up, submit, wait_terminal
 from tests.e2e.test_agent_failover import SlowFirstOpenAI, _config, fake_openai  # noqa: F401 (a fixture)
 from tests.e2e.test_skeleton_flow import query_executions, wait_for_executions
 from vapora_testing.fleet import Fleet
+from vapora_testing.polling import eventually_sync
 
 pytestmark = pytest.mark.e2e
 
@@ -40,10 +40,9 @@ def test_cancelling_a_running_task_stops_its_job_and_frees_its_agent(
         sign_up(client, "cx")
         first = submit(client, title="Implement the export endpoint", task_type="coding")
 
-        deadline = time.monotonic() + 20
-        while SlowFirstOpenAI.calls == 0:  # the job is in flight: its LLM call hangs
-            assert time.monotonic() < deadline, "the agent never called the LLM"
-            time.sleep(0.1)
+        eventually_sync(  # the job is in flight: its LLM call hangs
+            lambda: SlowFirstOpenAI.calls > 0, timeout=20, interval=0.1, what="the agent to call the LLM"
+        )
         r = client.post(f"/api/v1/tasks/{first['id']}/cancel", json={"reason": "not needed"})
         assert r.status_code == 200 and r.json()["state"] == "cancelled", r.text
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import Bus
 from vapora_core.grpc import channel
 from vapora_testing.fleet import Fleet
+from vapora_testing.polling import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -52,11 +52,7 @@ class Run:
     submitted: list[str] = field(default_factory=list)
 
     async def until_done(self, n: int, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while len(self.done) < n:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{len(self.done)} of {n} tasks done after {timeout:.0f}s")
-            await asyncio.sleep(0.1)
+        await eventually(lambda: len(self.done), timeout=timeout, what=f"{n} tasks done", until=lambda k: k >= n)
 
 
 async def _follow_done(bus: Bus, run: Run) -> Any:
@@ -157,12 +153,13 @@ async def _assert_exactly_once(run: Run, bus: Bus, n: int) -> None:
     assert {e.job_id for e in executions} == {f"job-{t}-1" for t in ids}  # first jobs only
     assert (await bus.js.stream_info("JOBS")).state.last_seq == n  # one job stored per task
 
-    in_kg = await _kg_executions(run.fleet, run.workspace)
-    deadline = time.monotonic() + 60
-    while set(in_kg) != ids and time.monotonic() < deadline:  # it stores what it consumed in batches, behind
-        await asyncio.sleep(1)
-        in_kg = await _kg_executions(run.fleet, run.workspace)
-    assert len(in_kg) == n, f"the knowledge graph holds executions of {len(in_kg)} of {n} tasks"
+    in_kg = await eventually(  # it stores what it consumed in batches, behind the coordinator
+        lambda: _kg_executions(run.fleet, run.workspace),
+        timeout=60,
+        what=f"the knowledge graph to hold executions of all {n} tasks",
+        until=lambda found: len(found) >= n,
+        interval=1.0,
+    )
     assert set(in_kg) == ids and set(in_kg.values()) == {1}
     assert await _read_model_states(run) == Counter({"done": n})
 

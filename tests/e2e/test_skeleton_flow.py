@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
+from typing import Any
 
 import httpx
 import pytest
@@ -22,6 +23,7 @@ from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import Bus
 from vapora_core.grpc import channel
 from vapora_testing.fleet import SERVICES, Fleet
+from vapora_testing.polling import eventually, eventually_sync
 
 pytestmark = pytest.mark.e2e
 
@@ -37,12 +39,12 @@ async def query_executions(fleet: Fleet, workspace_id: str, task_id: str) -> lis
 
 def wait_for_executions(fleet: Fleet, workspace_id: str, task_id: str) -> list[kg_pb2.ExecutionRecorded]:
     """The task's executions in the knowledge graph, once it has stored at least one."""
-    deadline = time.monotonic() + 15
-    while True:
-        found = asyncio.run(query_executions(fleet, workspace_id, task_id))
-        if found or time.monotonic() > deadline:
-            return found
-        time.sleep(0.1)
+    return eventually_sync(
+        lambda: asyncio.run(query_executions(fleet, workspace_id, task_id)),
+        timeout=15,
+        interval=0.1,
+        what=f"task {task_id}'s executions in the knowledge graph",
+    )
 
 
 def test_a_task_goes_through_every_service_and_reaches_done(fleet: Fleet, client: httpx.Client) -> None:
@@ -85,14 +87,19 @@ def test_what_the_swarm_learned_about_an_agent_is_shown_by_the_gateway(client: h
     done = wait_terminal(client, task["id"])
     assert done["state"] == "done", done
     agent = done["agent_id"]
-    deadline = time.monotonic() + 15
-    while True:
+
+    def read_profiles() -> httpx.Response:
         profiles = client.get(f"/api/v1/agents/{agent}/profiles")
         assert profiles.status_code == 200, profiles.text
-        mine = [p for p in profiles.json()["items"] if p["task_type"] == "documentation"]
-        if mine or time.monotonic() > deadline:
-            break
-        time.sleep(0.1)
+        return profiles
+
+    def documentation(profiles: httpx.Response) -> list[dict[str, Any]]:
+        return [p for p in profiles.json()["items"] if p["task_type"] == "documentation"]
+
+    profiles = eventually_sync(
+        read_profiles, timeout=15, interval=0.1, what=f"{agent}'s documentation profile", until=documentation
+    )
+    mine = documentation(profiles)
     assert mine and mine[0]["executions"] >= 1 and mine[0]["successes"] >= 1, profiles.json()
     curve = client.get(f"/api/v1/agents/{agent}/profiles/documentation/curve?days=1").json()
     assert curve["points"][-1]["day"] in (first_day, time.strftime("%Y-%m-%d", time.gmtime()))  # UTC midnight
@@ -141,15 +148,17 @@ def test_one_trace_spans_gateway_coordinator_runtime_router_and_knowledge_graph(
     task = submit(client, title="Write tests for the parser", task_type="testing", priority="normal")
     wait_terminal(client, task["id"])
     want = {"api-gateway", "swarm-coordinator", "agent-runtime", "llm-router", "knowledge-graph"}
-    deadline = time.monotonic() + 15
-    while True:
+
+    def trace() -> tuple[set[str], set[str]]:
+        """The trace ids of the task's spans, and the services of every span in them."""
         all_spans = spans(fleet.traces_file)
         tagged = [s for s in all_spans if s["attributes"].get("messaging.message.id") == task["id"]]
         trace_ids = {s["trace_id"] for s in tagged}
-        services = {s["service"] for s in all_spans if s["trace_id"] in trace_ids}
-        if want <= services or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
+        return trace_ids, {s["service"] for s in all_spans if s["trace_id"] in trace_ids}
+
+    trace_ids, services = eventually_sync(
+        trace, timeout=15, interval=0.2, what=f"spans of {sorted(want)}", until=lambda got: want <= got[1]
+    )
     assert len(trace_ids) == 1, f"task spans carry {len(trace_ids)} trace ids"
     assert want <= services, f"trace reached only {sorted(services)}"
 
@@ -190,14 +199,22 @@ def test_garbage_on_tasks_is_dead_lettered_and_the_next_task_completes(fleet: Fl
         try:
             await bus.publish_raw("tasks.coding.high", b"\x0a\xff\xff\xff garbage, not protobuf")
             sub = await bus.js.pull_subscribe("dlq.tasks.coding.high", durable="e2e-dlq", stream="DLQ")
-            end = time.monotonic() + 20
-            while time.monotonic() < end:
+
+            async def dead_letter() -> dict[str, str] | None:
                 try:
                     msgs = await sub.fetch(1, timeout=0.5)
                 except TimeoutError:
-                    continue
+                    return None
                 return dict(msgs[0].headers or {})
-            raise AssertionError("nothing reached the dead-letter subject")
+
+            headers: dict[str, str] = await eventually(
+                dead_letter,
+                timeout=20,
+                interval=0,
+                what="a message on dlq.tasks.coding.high",
+                until=lambda h: h is not None,
+            )
+            return headers
         finally:
             await bus.stop()
 
@@ -220,11 +237,13 @@ def test_a_persons_feedback_corrects_the_execution_in_the_knowledge_graph(fleet:
     )
     assert r.status_code == 202, r.text
 
-    deadline = time.monotonic() + 15
-    execution = wait_for_executions(fleet, done["workspace_id"], task["id"])[0]
-    while execution.success and time.monotonic() < deadline:
-        time.sleep(0.2)
-        execution = wait_for_executions(fleet, done["workspace_id"], task["id"])[0]
+    execution = eventually_sync(
+        lambda: wait_for_executions(fleet, done["workspace_id"], task["id"])[0],
+        timeout=15,
+        interval=0.2,
+        what="the corrected execution",
+        until=lambda e: not e.success,
+    )
     assert not execution.success
     assert execution.quality == pytest.approx(0.1)
 

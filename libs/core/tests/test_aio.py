@@ -10,6 +10,7 @@ import pytest
 
 from vapora_core.aio import Delay, KeyedLocks, Periodic, cancel_and_wait, finish_within
 from vapora_core.errors import Unavailable
+from vapora_testing.polling import eventually
 
 
 async def test_periodic_keeps_running_after_a_failing_run_and_stops_cleanly() -> None:
@@ -22,8 +23,7 @@ async def test_periodic_keeps_running_after_a_failing_run_and_stops_cleanly() ->
 
     loop = Periodic("test-loop", 0.01, work)
     loop.start()
-    while len(runs) < 5:
-        await asyncio.sleep(0.01)
+    await eventually(lambda: len(runs) >= 5, timeout=5.0, interval=0.01, what="five runs")
     await loop.stop()
     seen = len(runs)
     await asyncio.sleep(0.05)
@@ -56,8 +56,7 @@ async def test_periodic_with_wait_first_runs_only_after_one_interval() -> None:
     loop.start()
     await asyncio.sleep(0.05)
     assert runs == []  # not at start
-    while not runs:
-        await asyncio.sleep(0.01)
+    await eventually(lambda: runs, timeout=5.0, interval=0.01, what="the first run")
     await loop.stop()
     eager = Periodic("test-eager", 10.0, lambda: runs.append(2.0))
     eager.start()
@@ -96,8 +95,7 @@ async def test_a_run_that_returns_a_delay_sets_when_the_next_one_runs() -> None:
 
     loop = Periodic("test-delay", 0.01, work)
     loop.start()
-    while len(runs) < 3:
-        await asyncio.sleep(0.01)
+    await eventually(lambda: len(runs) >= 3, timeout=5.0, interval=0.01, what="three runs")
     await loop.stop()
     assert runs[1] - runs[0] >= 0.3  # after the returned delay, not the 0.01 s interval
     assert runs[2] - runs[1] < 0.3

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 
 import pytest
 from prometheus_client import REGISTRY
 
 from vapora_core.batching import Batcher
 from vapora_core.errors import Unavailable
+from vapora_testing.polling import eventually
 
 
 class Recorder:
@@ -130,10 +130,7 @@ async def test_put_returns_at_once_and_its_items_are_written_together_after_the_
         batcher.put(i)  # returns at once: nothing to await
     await asyncio.sleep(0.05)
     assert write.batches == []  # still lingering: a write-behind queue flushed every linger_s
-    for _ in range(100):
-        if write.batches:
-            break
-        await asyncio.sleep(0.02)
+    await eventually(lambda: write.batches, timeout=2.0, interval=0.02, what="the lingering batch written")
     assert write.batches == [[0, 1, 2, 3, 4]]
 
 
@@ -142,7 +139,7 @@ async def test_put_items_are_written_at_once_when_flush_at_of_them_wait() -> Non
     batcher: Batcher[int, int] = Batcher(write, name="test-put-size", linger_s=60.0, flush_at=3, max_batch=3)
     for i in range(7):
         batcher.put(i)
-    await asyncio.wait_for(_until(lambda: len(write.written) >= 6), 5)
+    await eventually(lambda: len(write.written) >= 6, timeout=5, interval=0.01, what="six items written")
     assert write.batches[:2] == [[0, 1, 2], [3, 4, 5]]  # long before the 60 s linger
     await batcher.close()
     assert write.batches == [[0, 1, 2], [3, 4, 5], [6]]
@@ -192,8 +189,3 @@ async def test_close_writes_what_was_taken_then_refuses_new_items() -> None:
     batcher.put(8)  # a put is never raised to the caller: counted as lost instead
     assert lost("test-close") - before == 1
     assert sorted(write.written) == list(range(7))
-
-
-async def _until(condition: Callable[[], bool]) -> None:
-    while not condition():
-        await asyncio.sleep(0.01)

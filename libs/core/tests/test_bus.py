@@ -13,6 +13,7 @@ from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import DLQ_CONSUMER, DLQ_KIND, DLQ_REASON, Bus, ConsumerSpec, Delivery, subjects
 from vapora_core.errors import InvalidArgument, Unavailable
 from vapora_core.metrics import DEAD_LETTERS
+from vapora_testing.polling import eventually
 
 # a durable consumer of high tasks as the coordinator declares one: unlimited redelivery
 HIGH = ConsumerSpec(
@@ -32,18 +33,24 @@ def _task(task_id: str) -> tasks_pb2.TaskSubmitted:
     )
 
 
-async def _collect_dlq(bus: Bus, received: list[tuple[str, dict[str, str], bytes]]) -> None:
+async def _collect_dlq(bus: Bus, count: int = 1) -> list[tuple[str, dict[str, str], bytes]]:
+    """At least ``count`` dead letters (subject, headers, payload), each acked once read."""
     sub = await bus.js.pull_subscribe("dlq.>", durable="test-dlq", stream="DLQ")
-    for _ in range(50):
+    received: list[tuple[str, dict[str, str], bytes]] = []
+
+    async def fetched() -> list[tuple[str, dict[str, str], bytes]]:
         try:
             msgs = await sub.fetch(10, timeout=0.2)
         except TimeoutError:
-            continue
+            msgs = []
         for m in msgs:
             received.append((m.subject, dict(m.headers or {}), m.data))
             await m.ack()
-        if received:
-            return
+        return received
+
+    return await eventually(
+        fetched, timeout=10.0, interval=0, what=f"{count} dead letters", until=lambda got: len(got) >= count
+    )
 
 
 async def test_published_task_is_consumed_decoded_and_acked(bus: Bus) -> None:
@@ -81,8 +88,7 @@ async def test_garbage_payload_is_dead_lettered_with_reason_and_consumer_keeps_g
     await bus.publish(subjects.task("coding", "high"), _task("t-good"), msg_id="t-good")
     await asyncio.wait_for(good.wait(), 10)
 
-    dead: list[tuple[str, dict[str, str], bytes]] = []
-    await _collect_dlq(bus, dead)
+    dead = await _collect_dlq(bus)
     assert len(dead) == 1
     subject, headers, payload = dead[0]
     assert subject == "dlq.tasks.coding.high"
@@ -97,8 +103,7 @@ async def test_wrong_schema_header_is_dead_lettered(bus: Bus) -> None:
     await bus.subscribe(HIGH, tasks_pb2.TaskSubmitted, _noop)
     payload = _task("x").SerializeToString()
     await bus.publish_raw("tasks.coding.high", payload, {"vapora-schema": "vapora.kg.v1.ExecutionRecorded"})
-    dead: list[tuple[str, dict[str, str], bytes]] = []
-    await _collect_dlq(bus, dead)
+    dead = await _collect_dlq(bus)
     assert "schema header says 'vapora.kg.v1.ExecutionRecorded'" in dead[0][1][DLQ_REASON]
 
 
@@ -116,8 +121,7 @@ async def test_non_retryable_handler_error_dead_letters_at_once(bus: Bus) -> Non
 
     await bus.subscribe(HIGH, tasks_pb2.TaskSubmitted, handler)
     await bus.publish(subjects.task("coding", "high"), _task("t-bad"), msg_id="t-bad")
-    dead: list[tuple[str, dict[str, str], bytes]] = []
-    await _collect_dlq(bus, dead)
+    dead = await _collect_dlq(bus)
     assert dead[0][1][DLQ_REASON] == "task.title is empty"
     assert dead[0][1][DLQ_KIND] == "invalid_argument"
     assert calls == 1
@@ -133,8 +137,7 @@ async def test_retryable_error_is_redelivered_then_dead_lettered_after_max_deliv
 
     await bus.subscribe(spec, tasks_pb2.TaskSubmitted, handler)
     await bus.publish(subjects.task("coding", "high"), _task("t-flaky"), msg_id="t-flaky")
-    dead: list[tuple[str, dict[str, str], bytes]] = []
-    await _collect_dlq(bus, dead)
+    dead = await _collect_dlq(bus)
     assert deliveries == [1, 2, 3]
     assert dead[0][1][DLQ_KIND] == "max_deliver"
     assert "gave up after 3 deliveries: llm-router is down" in dead[0][1][DLQ_REASON]
@@ -231,11 +234,7 @@ async def test_a_broadcast_reaches_every_listener_and_bad_ones_are_dead_lettered
     await asyncio.wait_for(both.wait(), 5)
     assert heard == {"one": ["job-1"], "two": ["job-1"]}  # each listener hears every broadcast once
 
-    dead: list[tuple[str, dict[str, str], bytes]] = []
-    for _ in range(20):
-        await _collect_dlq(bus, dead)
-        if len(dead) >= 4:  # two listeners, each dead-letters the bad payload and the failing stop
-            break
+    dead = await _collect_dlq(bus, 4)  # two listeners, each dead-letters the bad payload and the failing stop
     kinds = sorted(h[DLQ_KIND] for _, h, _ in dead)
     assert kinds == ["decode", "decode", "error", "error"]
     assert {s for s, _, _ in dead} == {"dlq.stops.a1"}
@@ -287,9 +286,7 @@ async def test_a_batch_is_settled_message_by_message_by_each_outcome(bus: Bus) -
 
     await bus.process_batch(spec, tasks_pb2.TaskSubmitted, handler, raws)
     assert traced == {name: f"{i + 1:032x}" for i, name in enumerate(names)}
-    dead: list[tuple[str, dict[str, str], bytes]] = []
-    while len(dead) < 2:
-        await _collect_dlq(bus, dead)
+    dead = await _collect_dlq(bus, 2)
     kinds = sorted(headers[DLQ_KIND] for _, headers, _ in dead)
     assert kinds == ["decode", "invalid_argument"]
     again = []  # the held one (after its 0.3 s) and the retried one (after its backoff), nothing else
@@ -299,11 +296,12 @@ async def test_a_batch_is_settled_message_by_message_by_each_outcome(bus: Bus) -
     assert all(m.metadata.num_delivered == 2 for m in again)
     for m in again:
         await m.ack()
-    for _ in range(50):  # acks are applied by the server shortly after they are written
-        info = await bus.js.consumer_info("TASKS", "batched")
-        if info.num_ack_pending == 0:
-            break
-        await asyncio.sleep(0.05)
+    info = await eventually(  # acks are applied by the server shortly after they are written
+        lambda: bus.js.consumer_info("TASKS", "batched"),
+        timeout=2.5,
+        what="no ack pending on batched",
+        until=lambda info: info.num_ack_pending == 0,
+    )
     assert (info.num_pending, info.num_ack_pending) == (0, 0)  # the handled one was acked too
 
 
@@ -327,9 +325,7 @@ async def test_a_batch_handler_that_raises_fails_every_message_it_did_not_settle
         return [None]  # one outcome for two messages: a bug, named in the dead letters
 
     await bus.process_batch(spec, tasks_pb2.TaskSubmitted, miscounts, again)
-    dead: list[tuple[str, dict[str, str], bytes]] = []
-    while len(dead) < 2:
-        await _collect_dlq(bus, dead)
+    dead = await _collect_dlq(bus, 2)
     assert len(dead) == 2
     assert all("gave 1 outcomes for 2 messages" in headers[DLQ_REASON] for _, headers, _ in dead)
 

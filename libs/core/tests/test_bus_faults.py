@@ -15,6 +15,7 @@ from vapora_core.bus.resend import worth_sending_again
 from vapora_core.errors import PublishFailed
 from vapora_testing.cluster import NatsCluster
 from vapora_testing.nats import NatsServer
+from vapora_testing.polling import eventually
 
 
 def _resent(outcome: str) -> float:
@@ -23,15 +24,6 @@ def _resent(outcome: str) -> float:
 
 def _event(i: int) -> tasks_pb2.TaskStatusChanged:
     return tasks_pb2.TaskStatusChanged(task_id=f"t{i}", workspace_id="ws")
-
-
-async def _until(check: object, timeout: float, what: str) -> None:
-    assert callable(check)
-    for _ in range(int(timeout / 0.05)):
-        if check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 def test_only_a_publish_that_cannot_be_stored_twice_is_sent_again() -> None:
@@ -75,11 +67,13 @@ async def test_a_consumer_keeps_consuming_after_the_node_leading_it_dies(nats_cl
         await bus.subscribe(spec, tasks_pb2.TaskStatusChanged, handler, workers=4)
         for i in range(100):
             await bus.publish(subjects.task_event("ws"), _event(i), msg_id=f"m{i}")
-        await _until(lambda: len(handled) == 100, 30, "the first 100 messages")
+        await eventually(lambda: len(handled) == 100, timeout=30, what="the first 100 messages")
         nats_cluster.kill(nats_cluster.consumer_leader("EVENTS", "faults-events"))
         for i in range(100, 200):
             await bus.publish(subjects.task_event("ws"), _event(i), msg_id=f"m{i}")
-        await _until(lambda: len(handled) == 200, 60, "the 100 published after the consumer's leader died")
+        await eventually(
+            lambda: len(handled) == 200, timeout=60, what="the 100 published after the consumer's leader died"
+        )
         assert handled == {f"t{i}" for i in range(200)}
     finally:
         await bus.stop()
@@ -125,9 +119,9 @@ async def test_after_a_reconnect_a_consumer_asks_again_for_what_its_lost_request
         puller.requested += 10**6
         server.kill()
         server.start()
-        await _until(lambda: bus.nc.is_connected, 30, "the reconnect")
+        await eventually(lambda: bus.nc.is_connected, timeout=30, what="the reconnect")
         await bus.publish(subjects.task_event("ws"), _event(1), msg_id="after")
-        await _until(lambda: handled == ["t1"], 30, "the message published after the reconnect")
+        await eventually(lambda: handled == ["t1"], timeout=30, what="the message published after the reconnect")
     finally:
         await bus.stop()
         server.stop()
@@ -164,11 +158,13 @@ async def test_declaring_the_streams_again_asks_for_no_update_unless_a_stream_di
         await bus.nc.flush()
         await bus.declare_streams()  # as every process does at start
         await bus.nc.flush()
-        await _until(lambda: len(asked) >= 11, 5, "the info requests")
+        await eventually(lambda: len(asked) >= 11, timeout=5, what="the info requests")
         assert not [s for s in asked if ".UPDATE." in s or ".CREATE." in s]
         changed = tuple(replace(spec, description="changed") if spec.name == "KG" else spec for spec in STREAMS)
         await bus.declare_streams(changed)
-        await _until(lambda: "$JS.API.STREAM.UPDATE.KG" in asked, 5, "the update of the changed stream")
+        await eventually(
+            lambda: "$JS.API.STREAM.UPDATE.KG" in asked, timeout=5, what="the update of the changed stream"
+        )
         assert [s for s in asked if ".UPDATE." in s] == ["$JS.API.STREAM.UPDATE.KG"]
         assert (await bus.js.stream_info("KG")).config.description == "changed"
     finally:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import math
 import time
@@ -25,6 +24,7 @@ from vapora_core.bus.topology import CONSUMERS
 from vapora_core.bus.validate import BOUNDS, EARLIEST_S, EventRules
 from vapora_core.errors import InvalidArgument, PayloadTooLarge
 from vapora_core.metrics import DEAD_LETTERS
+from vapora_testing.polling import eventually
 
 YEAR_9999 = 253_402_300_000
 
@@ -47,11 +47,12 @@ class Outcomes:
     dead: dict[str, dict[str, str]] = field(default_factory=dict)
 
     async def settled(self, execution_id: str) -> None:
-        for _ in range(400):
-            if execution_id in self.handled or execution_id in self.dead:
-                return
-            await asyncio.sleep(0.01)
-        raise AssertionError(f"{execution_id} was neither handled nor dead-lettered")
+        await eventually(
+            lambda: execution_id in self.handled or execution_id in self.dead,
+            timeout=4.0,
+            interval=0.01,
+            what=f"{execution_id} handled or dead-lettered",
+        )
 
 
 @pytest.fixture

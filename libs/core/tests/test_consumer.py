@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import collections
 
 import pytest
 
 from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import PRIORITIES, Bus, Consumer, ConsumerSpec, Delivery, subjects
 from vapora_core.errors import Unavailable
+from vapora_testing.polling import eventually
 
 
 def lane(priority: str, *, buffer: int = 32, ack_wait_s: float = 30.0) -> ConsumerSpec:
@@ -31,19 +31,13 @@ async def publish(bus: Bus, priority: str, ids: list[str]) -> None:
 
 async def delivered(bus: Bus, durable: str, n: int) -> None:
     """Wait until ``n`` messages of ``durable`` are delivered and not acked (buffered or in hand)."""
-    for _ in range(200):
-        if (await bus.js.consumer_info("TASKS", durable)).num_ack_pending >= n:
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"{durable}: {n} messages were never delivered")
-
-
-async def wait_for(pred: collections.abc.Callable[[], bool], what: str, timeout: float = 10.0) -> None:
-    for _ in range(int(timeout / 0.02)):
-        if pred():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
+    await eventually(
+        lambda: bus.js.consumer_info("TASKS", durable),
+        timeout=4.0,
+        interval=0.02,
+        what=f"{durable}: {n} messages delivered",
+        until=lambda info: info.num_ack_pending >= n,
+    )
 
 
 class Recorder:
@@ -74,11 +68,11 @@ async def test_a_backlog_is_taken_in_lane_order_across_pull_requests_and_a_resta
         await publish(bus, p, ids)
     first = Recorder()
     consumer = await bus.subscribe_batches(lanes, tasks_pb2.TaskSubmitted, first, workers=1, batch=1)
-    await wait_for(lambda: len(first.ids) >= 7, "the first 7 tasks")
+    await eventually(lambda: len(first.ids) >= 7, timeout=10.0, interval=0.02, what="the first 7 tasks")
     await bus.unsubscribe(consumer)  # hands back what it had buffered
     second = Recorder()
     await bus.subscribe_batches(lanes, tasks_pb2.TaskSubmitted, second, workers=1, batch=1)
-    await wait_for(lambda: len(first.ids) + len(second.ids) == 20, "every task")
+    await eventually(lambda: len(first.ids) + len(second.ids) == 20, timeout=10.0, interval=0.02, what="every task")
     handled = [*first.ids, *second.ids]
     assert sorted(handled) == sorted(i for ids in backlog.values() for i in ids)  # each once
     assert [task_id.split("-")[0] for task_id in handled] == [p for p in PRIORITIES for _ in range(5)]
@@ -94,7 +88,7 @@ async def test_a_worker_takes_up_to_batch_messages_of_one_lane_at_a_time(bus: Bu
     await delivered(bus, "lane-high", 7)
     await delivered(bus, "lane-low", 4)
     recorder.gate.set()  # everything is buffered now: every later turn takes a full batch of one lane
-    await wait_for(lambda: len(recorder.ids) == 11, "every task")
+    await eventually(lambda: len(recorder.ids) == 11, timeout=10.0, interval=0.02, what="every task")
     lanes_of_calls = [{p for _, p, _ in call} for call in recorder.calls]
     assert all(len(ps) == 1 for ps in lanes_of_calls)  # a batch never mixes lanes
     assert [next(iter(ps)) for ps in lanes_of_calls] == ["high"] * (len(lanes_of_calls) - 2) + ["low"] * 2
@@ -121,7 +115,7 @@ async def test_workers_handle_as_many_messages_at_once_as_there_are_workers(bus:
 
     await publish(bus, "high", [f"t{i}" for i in range(12)])
     await bus.subscribe(lane("high"), tasks_pb2.TaskSubmitted, handler, workers=4)
-    await wait_for(lambda: len(handled) == 12, "every task")
+    await eventually(lambda: len(handled) == 12, timeout=10.0, interval=0.02, what="every task")
     assert most == 4
 
 
@@ -148,7 +142,7 @@ async def test_on_stop_buffered_messages_are_handed_back_at_once_and_the_one_in_
         again.append((msg.task.id, d.num_delivered))
 
     await bus.subscribe(lane("high"), tasks_pb2.TaskSubmitted, quick)
-    await wait_for(lambda: len(again) == 4, "the handed-back tasks", timeout=10.0)
+    await eventually(lambda: len(again) == 4, timeout=10.0, interval=0.02, what="the handed-back tasks")
     assert sorted(again) == [(f"t{i}", 2) for i in range(1, 5)]  # redelivered in any order
     await asyncio.sleep(0.3)
     assert len(again) == 4  # t0 was acked when its handler finished: not delivered again
@@ -175,7 +169,7 @@ async def test_a_handler_still_running_after_the_grace_is_cancelled_and_its_mess
         again.append((msg.task.id, d.num_delivered))
 
     await bus.subscribe(lane("high"), tasks_pb2.TaskSubmitted, quick)
-    await wait_for(lambda: bool(again), "the cancelled task", timeout=10.0)  # ack wait is 30 s
+    await eventually(lambda: bool(again), timeout=10.0, interval=0.02, what="the cancelled task")  # ack wait is 30 s
     assert again == [("t-stuck", 2)]
 
 
@@ -191,7 +185,7 @@ async def test_held_messages_are_kept_alive_past_the_ack_wait_buffered_or_in_han
 
     await publish(bus, "high", ["t0", "t1", "t2"])
     await bus.subscribe(lane("high", ack_wait_s=1.5), tasks_pb2.TaskSubmitted, slow_first)
-    await wait_for(lambda: len(seen) >= 3, "every task", timeout=15.0)
+    await eventually(lambda: len(seen) >= 3, timeout=15.0, interval=0.02, what="every task")
     await asyncio.sleep(2.0)  # past another ack wait: anything not kept alive would be back
     assert seen == [("t0", 1), ("t1", 1), ("t2", 1)]
 
@@ -213,9 +207,9 @@ async def test_a_worker_whose_messages_cannot_be_settled_takes_the_next_ones(
     recorder = Recorder()
     await bus.subscribe_batches([lane("high")], tasks_pb2.TaskSubmitted, recorder, workers=1, batch=8)
     await publish(bus, "high", ["t-lost"])
-    await wait_for(lambda: bool(failed), "the failed settle")
+    await eventually(lambda: bool(failed), timeout=10.0, interval=0.02, what="the failed settle")
     await publish(bus, "high", ["t-later"])
-    await wait_for(lambda: bool(recorder.ids), "the next task")
+    await eventually(lambda: bool(recorder.ids), timeout=10.0, interval=0.02, what="the next task")
     assert failed == [1]
     assert recorder.ids == ["t-later"]
 

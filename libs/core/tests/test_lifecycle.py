@@ -15,7 +15,8 @@ import httpx
 
 from vapora_core.lifecycle import FULL_COLLECTIONS, MIDDLE_COLLECTIONS, tune_gc
 from vapora_core.metrics import OpsServer, Readiness
-from vapora_testing.ports import free_port, wait_until
+from vapora_testing.polling import eventually_sync
+from vapora_testing.ports import free_port
 from vapora_testing.process import ready
 
 APP = textwrap.dedent(
@@ -57,7 +58,7 @@ def test_ready_then_sigterm_stops_the_app_and_exits_zero() -> None:
     port = free_port()
     proc = _spawn("idle", port)
     try:
-        wait_until(lambda: ready(port), 30, "readiness")
+        eventually_sync(lambda: ready(port), timeout=30, what="readiness")
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=30)
     finally:
@@ -70,7 +71,7 @@ def test_sigterm_while_waiting_for_an_unreachable_dependency_exits_promptly() ->
     port = free_port()
     proc = _spawn("nats", port, f"nats://127.0.0.1:{free_port()}")
     try:
-        wait_until(lambda: _metrics_up(port), 30, "the ops server")
+        eventually_sync(lambda: _metrics_up(port), timeout=30, what="the ops server")
         time.sleep(0.5)
         assert not ready(port)
         proc.send_signal(signal.SIGTERM)

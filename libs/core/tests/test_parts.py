@@ -16,6 +16,7 @@ from vapora_core.grpc import GrpcServer, channel, check_health
 from vapora_core.parts import Parts, ServiceApp
 from vapora_core.settings import ServiceSettings
 from vapora_core.store import Store
+from vapora_testing.polling import eventually
 from vapora_testing.ports import free_port
 
 
@@ -56,8 +57,7 @@ async def test_real_parts_are_started_and_then_stopped_in_reverse_with_the_grace
     loop = parts.periodic(Periodic("demo-loop", 0.01, lambda: ticks.append(1)))
     target = f"127.0.0.1:{server.port}"
     assert store.is_open and await check_health(target) and bus.nc.is_connected
-    while not ticks:
-        await asyncio.sleep(0.01)
+    await eventually(lambda: ticks, timeout=5.0, interval=0.01, what="the loop's first tick")
     await parts.stop()
     assert not store.is_open
     assert not await check_health(target, timeout=0.5)

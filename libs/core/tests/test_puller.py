@@ -10,6 +10,7 @@ from nats.js import api as js_api
 from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import Bus, subjects
 from vapora_core.bus.puller import Puller
+from vapora_testing.polling import eventually
 
 
 async def _consumer(bus: Bus, durable: str) -> None:
@@ -51,9 +52,11 @@ async def test_every_message_is_delivered_once_and_requests_stay_within_room(bus
     seen: list[str] = []
     try:
         publisher = asyncio.create_task(_publish(bus, range(30, 60)))  # and more while it runs
-        for _ in range(400):
+
+        async def consume_round() -> bool:
+            """One round of the consumer this test plays: check the room, take, ack, top up."""
             if len(seen) == 60:
-                break
+                return True
             if len(buffer) + puller.requested > room_n:
                 over.append(len(buffer) + puller.requested)
             while buffer:
@@ -61,7 +64,9 @@ async def test_every_message_is_delivered_once_and_requests_stay_within_room(bus
                 seen.append(tasks_pb2.TaskSubmitted.FromString(msg.data).task.id)
                 await msg.ack()
             await puller.top_up()
-            await asyncio.sleep(0.02)
+            return False
+
+        await eventually(consume_round, timeout=8.0, interval=0.02, what="all 60 tasks taken")
         await publisher
     finally:
         await puller.stop()
@@ -106,10 +111,7 @@ async def test_a_request_whose_end_never_came_is_forgotten_and_the_supply_resume
         puller.requested += 50
         await asyncio.sleep(0.5)  # the live requests expire; top_up asks for nothing while 50 are "due"
         await _publish(bus, range(3))
-        for _ in range(100):
-            if len(got) == 3:
-                break
-            await asyncio.sleep(0.02)
+        await eventually(lambda: len(got) == 3, timeout=2.0, interval=0.02, what="the three tasks")
     finally:
         await puller.stop()
     assert len(got) == 3  # the watch forgot the lost request and asked again

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import grpc
 import pytest
@@ -15,6 +15,7 @@ from vapora_agent_registry.settings import RegistrySettings
 from vapora_core.bus import Bus, Delivery, subjects
 from vapora_core.bus.topology import ConsumerSpec
 from vapora_core.grpc import channel
+from vapora_testing.polling import eventually
 
 Kind = agents_pb2.AgentsChanged.Kind
 HEALTHY = agents_pb2.AGENT_STATUS_HEALTHY
@@ -44,14 +45,6 @@ def agent(agent_id: str, *types: str, role: str = "developer", workspace: str = 
         workspace_id=workspace,
         capabilities=[agents_pb2.Capability(task_type=t, proficiency=0.7) for t in types],
     )
-
-
-async def eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
 
 
 @pytest.fixture
@@ -112,7 +105,7 @@ async def test_register_get_list_and_every_change_is_published(
         assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert "agent.capabilities" in (info.value.details() or "")
 
-    await eventually(lambda: len(changes) >= 3)
+    await eventually(lambda: len(changes) >= 3, timeout=10.0, what="three agents.changed events")
     assert [(c.kind, c.agent.id) for c in changes[:3]] == [
         (Kind.KIND_REGISTERED, "dev-1"),
         (Kind.KIND_REGISTERED, "rev-1"),
@@ -127,18 +120,18 @@ async def test_bus_heartbeats_carry_load_and_silence_makes_agent_unhealthy_then_
     await bus.publish(
         subjects.heartbeat("dev-1"), agents_pb2.AgentHeartbeat(agent_id="dev-1", runtime_id="rt-test", current_load=2)
     )
-    await eventually(lambda: app.registry.get("dev-1").current_load == 2)
+    await eventually(lambda: app.registry.get("dev-1").current_load == 2, timeout=10.0, what="dev-1 at load 2")
     await bus.publish_raw(subjects.heartbeat("dev-1"), b"\xff\xff not a heartbeat")  # dead-lettered, not fatal
     await bus.publish(
         subjects.heartbeat("ghost"), agents_pb2.AgentHeartbeat(agent_id="ghost", runtime_id="rt", current_load=0)
     )
 
-    await eventually(lambda: any(c.kind == Kind.KIND_UNHEALTHY for c in changes), timeout=5)
+    await eventually(lambda: any(c.kind == Kind.KIND_UNHEALTHY for c in changes), timeout=5, what="an unhealthy change")
     async with channel(f"127.0.0.1:{app.grpc_port}") as ch:
         stub = agents_pb2_grpc.AgentRegistryStub(ch)
         healthy = await stub.ListAgents(agents_pb2.ListAgentsRequest(capability="coding", status=HEALTHY))
         assert list(healthy.agents) == []
-        await eventually(lambda: any(c.kind == Kind.KIND_REMOVED for c in changes), timeout=5)
+        await eventually(lambda: any(c.kind == Kind.KIND_REMOVED for c in changes), timeout=5, what="a removed change")
         listed = await stub.ListAgents(agents_pb2.ListAgentsRequest(capability="coding"))
         assert list(listed.agents) == []
     kinds = [c.kind for c in changes if c.agent.id == "dev-1"]
@@ -179,8 +172,5 @@ async def test_heartbeats_are_flushed_to_the_store_while_the_registry_runs(app: 
         return int(stored.current_load)
 
     assert await stored_load() == 0  # a heartbeat only touches memory...
-    for _ in range(50):
-        if await stored_load() == 3:
-            break
-        await asyncio.sleep(0.05)
+    await eventually(stored_load, timeout=2.5, what="the flushed load of 3", until=lambda load: load == 3)
     assert await stored_load() == 3  # ...until the flush, every flush_interval_s, writes it

@@ -6,7 +6,6 @@ from the NATS payload limit, after the agent had changed in memory.
 
 from __future__ import annotations
 
-import asyncio
 import math
 from collections.abc import AsyncIterator
 
@@ -24,6 +23,7 @@ from vapora_core.bus import Bus, subjects
 from vapora_core.bus.headers import DLQ_KIND, DLQ_REASON
 from vapora_core.grpc import channel
 from vapora_testing.edges import NOT_FOR_BAD_INPUT, status_of
+from vapora_testing.polling import eventually
 
 
 def manifest(agent_id: str = "coder-1", **fields: object) -> agents_pb2.Agent:
@@ -133,10 +133,12 @@ async def test_a_heartbeat_event_with_a_bad_field_is_dead_lettered_and_the_next_
     await bus.publish(
         subjects.heartbeat("coder-1"), agents_pb2.AgentHeartbeat(agent_id="coder-1", runtime_id="rt-1", current_load=2)
     )
-    for _ in range(200):
-        if (await stub.GetAgent(agents_pb2.GetAgentRequest(agent_id="coder-1"))).current_load == 2:
-            break
-        await asyncio.sleep(0.05)
+    await eventually(
+        lambda: stub.GetAgent(agents_pb2.GetAgentRequest(agent_id="coder-1")),
+        timeout=10.0,
+        what="coder-1 at load 2",
+        until=lambda a: a.current_load == 2,
+    )
     assert (await stub.GetAgent(agents_pb2.GetAgentRequest(agent_id="coder-1"))).current_load == 2
 
 

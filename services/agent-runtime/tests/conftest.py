@@ -37,7 +37,8 @@ from vapora_core import errors
 from vapora_core.bus import Bus, Delivery, subjects
 from vapora_core.bus.topology import ConsumerSpec
 from vapora_core.grpc import GrpcServer, channel
-from vapora_testing.ports import free_port, wait_until
+from vapora_testing.polling import eventually, eventually_sync
+from vapora_testing.ports import free_port
 from vapora_testing.process import ready
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -155,7 +156,7 @@ class Procs:
         proc.log = log  # type: ignore[attr-defined]
         self.procs.append(proc)
         if wait:
-            wait_until(lambda: _ready(ops, proc, log), 60, f"{name} to be ready", interval=0.1)
+            eventually_sync(lambda: _ready(ops, proc, log), timeout=60, what=f"{name} to be ready", interval=0.1)
         return proc
 
     def stop_all(self) -> None:
@@ -236,18 +237,23 @@ async def executions(bus: Bus) -> list[kg_pb2.ExecutionRecorded]:
 
 
 async def dead_letters(bus: Bus, count: int, timeout: float = 10.0) -> list[tuple[str, dict[str, str]]]:
+    """At least ``count`` dead letters (subject, headers), each acked once read."""
     sub = await bus.js.pull_subscribe("dlq.>", durable="test-dlq", stream="DLQ")
     got: list[tuple[str, dict[str, str]]] = []
-    deadline = asyncio.get_running_loop().time() + timeout
-    while len(got) < count and asyncio.get_running_loop().time() < deadline:
+
+    async def fetched() -> list[tuple[str, dict[str, str]]]:
         try:
             msgs = await sub.fetch(10, timeout=0.3)
         except TimeoutError:
-            continue
+            msgs = []
         for m in msgs:
             got.append((m.subject, dict(m.headers or {})))
             await m.ack()
-    return got
+        return got
+
+    return await eventually(
+        fetched, timeout=timeout, interval=0, what=f"{count} dead letters", until=lambda letters: len(letters) >= count
+    )
 
 
 def make_job(
@@ -263,14 +269,6 @@ def make_job(
 
 async def publish_job(bus: Bus, job: coordinator_pb2.JobAssigned) -> None:
     await bus.publish(subjects.job(job.agent_id), job, msg_id=job.job_id)
-
-
-async def eventually(check: Callable[[], bool], timeout: float = 15.0, what: str = "condition") -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 async def list_agents(registry: str, **filters: Any) -> list[agents_pb2.Agent]:
@@ -291,7 +289,6 @@ def helpers() -> Any:
     h = H()
     h.make_job = make_job  # type: ignore[attr-defined]
     h.publish_job = publish_job  # type: ignore[attr-defined]
-    h.eventually = eventually  # type: ignore[attr-defined]
     h.list_agents = list_agents  # type: ignore[attr-defined]
     h.dead_letters = dead_letters  # type: ignore[attr-defined]
     return h

@@ -8,12 +8,14 @@ import signal
 import subprocess
 import sys
 from collections import Counter
+from operator import not_
 from pathlib import Path
 from typing import Any
 
 from vapora.agents.v1 import agents_pb2
 from vapora.kg.v1 import kg_pb2
 from vapora_core.bus import Bus
+from vapora_testing.polling import eventually
 
 HEALTHY = agents_pb2.AGENT_STATUS_HEALTHY
 
@@ -71,7 +73,7 @@ async def test_a_new_manifest_on_sighup_registers_a_13th_agent_that_gets_work(
     await helpers.publish_job(
         bus, helpers.make_job("j-tr", "translator", "t-tr", "Translate the README", "translation")
     )
-    await helpers.eventually(lambda: len(executions) == 1, what="the translator's execution")
+    await eventually(lambda: len(executions) == 1, timeout=15.0, what="the translator's execution")
     assert (executions[0].agent_id, executions[0].task_type, executions[0].success) == (
         "translator",
         "translation",
@@ -116,7 +118,7 @@ async def test_sigkill_mid_job_the_job_is_redelivered_to_a_replica_and_completes
     assert {a.id for a in await helpers.list_agents(registry)} == {"solo", "developer"}  # unhealthy, not removed
 
     spawn_runtime(only_b, "rt-b")
-    await helpers.eventually(lambda: len(executions) >= 1, timeout=30, what="the redelivered job")
+    await eventually(lambda: len(executions) >= 1, timeout=30, what="the redelivered job")
     await asyncio.sleep(1.0)  # nothing else arrives
     per_job = Counter(e.job_id for e in executions)
     assert per_job == {"j-kill": 1}
@@ -127,21 +129,23 @@ async def test_sigkill_mid_job_the_job_is_redelivered_to_a_replica_and_completes
 
 
 async def _until_agents(helpers: Any, registry: str, n: int, **filters: Any) -> list[agents_pb2.Agent]:
-    for _ in range(300):
-        agents = await helpers.list_agents(registry, **filters)
-        if len(agents) == n:
-            return agents
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"expected {n} agents, have {[a.id for a in agents]}")
+    agents: list[agents_pb2.Agent] = await eventually(
+        lambda: helpers.list_agents(registry, **filters),
+        timeout=30.0,
+        interval=0.1,
+        what=f"{n} agents matching {filters}",
+        until=lambda agents: len(agents) == n,
+    )
+    return agents
 
 
 async def _until_absent(helpers: Any, registry: str, agent_ids: set[str], timeout: float) -> None:
-    for _ in range(int(timeout * 10)):
-        healthy = {a.id for a in await helpers.list_agents(registry, status=HEALTHY)}
-        if not agent_ids & healthy:
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{agent_ids & healthy} still healthy after {timeout}s")
+    async def still_healthy() -> set[str]:
+        return agent_ids & {a.id for a in await helpers.list_agents(registry, status=HEALTHY)}
+
+    await eventually(
+        still_healthy, timeout=timeout, interval=0.1, what=f"{sorted(agent_ids)} to leave the healthy set", until=not_
+    )
 
 
 async def test_sigterm_mid_job_hands_the_job_back_at_once_and_exits_0(
@@ -168,6 +172,6 @@ async def test_sigterm_mid_job_hands_the_job_back_at_once_and_exits_0(
     assert executions == []
 
     spawn_runtime(dev_only, "rt-term-b", VAPORA_JOB_ACK_WAIT_S="300")
-    await helpers.eventually(lambda: len(executions) >= 1, timeout=30, what="the handed-back job")
+    await eventually(lambda: len(executions) >= 1, timeout=30, what="the handed-back job")
     await asyncio.sleep(0.5)
     assert Counter(e.job_id for e in executions) == {"j-term": 1}

@@ -23,6 +23,7 @@ from vapora_agent_runtime.service import execution_id
 from vapora_agent_runtime.settings import RuntimeSettings
 from vapora_core import errors
 from vapora_core.bus import DLQ_CONSUMER, DLQ_REASON, Bus, subjects
+from vapora_testing.polling import eventually
 from vapora_testing.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -79,13 +80,13 @@ async def test_job_is_executed_through_the_router_and_recorded_once(
     helpers: Any,
 ) -> None:
     runtime = await start_runtime(registry)
-    await helpers.eventually(lambda: runtime.host.agents["developer"].registered, what="registration")
-    await helpers.eventually(lambda: not runtime.readiness.waiting_for, what="readiness")
+    await eventually(lambda: runtime.host.agents["developer"].registered, timeout=15.0, what="registration")
+    await eventually(lambda: not runtime.readiness.waiting_for, timeout=15.0, what="readiness")
     [agent] = await helpers.list_agents(registry, capability="coding", status=HEALTHY)
     assert (agent.id, agent.runtime_id, agent.role) == ("developer", "rt-inproc", "developer")
 
     await helpers.publish_job(bus, helpers.make_job("j-1", "developer", "t-1", "Implement the login endpoint"))
-    await helpers.eventually(lambda: len(executions) == 1, what="the execution")
+    await eventually(lambda: len(executions) == 1, timeout=15.0, what="the execution")
     [event] = executions
     assert event.execution_id == execution_id("j-1", 1)
     assert (event.task_id, event.workspace_id, event.agent_id, event.task_type) == (
@@ -110,7 +111,7 @@ async def test_transient_router_failures_are_retried_with_backoff_and_recorded_o
     # vapora_core.grpc.call retries 3 times per delivery; 4 failures force a bus redelivery too.
     servicer.fail["t-flaky"] = (4, errors.Unavailable("provider overloaded"))
     await helpers.publish_job(bus, helpers.make_job("j-flaky", "developer", "t-flaky", "Fix the flaky test"))
-    await helpers.eventually(lambda: len(executions) == 1, timeout=20, what="the execution")
+    await eventually(lambda: len(executions) == 1, timeout=20, what="the execution")
     assert executions[0].success and executions[0].job_id == "j-flaky"
     assert len([c for c in servicer.calls if c.task_id == "t-flaky"]) == 5
     await asyncio.sleep(0.5)
@@ -122,7 +123,7 @@ async def test_a_non_retryable_router_error_is_a_failed_execution_not_a_lost_job
 ) -> None:
     router[0].fail["t-broke"] = (1, errors.ResourceExhausted("budget of role developer is exhausted"))
     await helpers.publish_job(bus, helpers.make_job("j-broke", "developer", "t-broke", "Write the parser"))
-    await helpers.eventually(lambda: len(executions) == 1, what="the execution")
+    await eventually(lambda: len(executions) == 1, timeout=15.0, what="the execution")
     [event] = executions
     assert not event.success and event.quality == 0.0
     assert "budget of role developer is exhausted" in event.error
@@ -137,7 +138,7 @@ async def test_malformed_jobs_are_dead_lettered_with_their_reason_and_the_agent_
     await helpers.publish_job(bus, wrong)
     await helpers.publish_job(bus, helpers.make_job("j-good", "developer", "t-good", "Implement the cache"))
 
-    await helpers.eventually(lambda: len(executions) == 1, what="the good job")
+    await eventually(lambda: len(executions) == 1, timeout=15.0, what="the good job")
     assert executions[0].job_id == "j-good"
     letters = await helpers.dead_letters(bus, 2)
     assert [s for s, _ in letters] == ["dlq.jobs.developer", "dlq.jobs.developer"]
@@ -160,10 +161,10 @@ async def test_heartbeats_report_current_load_while_a_job_runs(
         agents = await helpers.list_agents(registry, role="developer")
         return agents[0].current_load if agents else -1  # registration runs in the background: not yet
 
-    for _ in range(50):
-        if await load() == 1:
-            break
-        await asyncio.sleep(0.1)
+    async def loaded() -> bool:
+        return await load() == 1
+
+    await eventually(loaded, timeout=5.0, interval=0.1, what="the developer's heartbeat with load 1")
     assert await load() == 1
 
 
@@ -182,19 +183,19 @@ async def test_reload_adds_changes_and_removes_agents_and_a_bad_manifest_keeps_t
     async def ids() -> set[str]:
         return {a.id for a in await helpers.list_agents(registry)}
 
-    for _ in range(100):
-        if await ids() == {"developer", "reviewer"}:
-            break
-        await asyncio.sleep(0.1)
+    async def both() -> bool:
+        return await ids() == {"developer", "reviewer"}
+
+    await eventually(both, timeout=10.0, interval=0.1, what="the developer and the reviewer registered")
     assert await ids() == {"developer", "reviewer"}
-    await helpers.eventually(lambda: runtime.host.agents["developer"].registered, what="re-registration")
+    await eventually(lambda: runtime.host.agents["developer"].registered, timeout=15.0, what="re-registration")
     [dev] = await helpers.list_agents(registry, role="developer")
     assert dev.max_concurrency == 1
 
     # the re-subscribed developer and the new reviewer both take work
     await helpers.publish_job(bus, helpers.make_job("j-d", "developer", "t-d", "Write the migration"))
     await helpers.publish_job(bus, helpers.make_job("j-r", "reviewer", "t-r", "Review the migration"))
-    await helpers.eventually(lambda: len(executions) == 2, what="both executions")
+    await eventually(lambda: len(executions) == 2, timeout=15.0, what="both executions")
     assert {(e.agent_id, e.job_id) for e in executions} == {("developer", "j-d"), ("reviewer", "j-r")}
 
     (agents_dir / "reviewer.toml").unlink()
@@ -220,12 +221,12 @@ async def settled(bus: Bus, helpers: Any) -> None:
     async def info() -> Any:
         return await bus.js.consumer_info("JOBS", "job-developer")
 
-    for _ in range(100):
-        got = await info()
-        if got.num_pending == 0 and got.num_ack_pending == 0:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"jobs still pending or unacked: {await info()}")
+    await eventually(
+        info,
+        timeout=5.0,
+        what="no job pending or unacked on job-developer",
+        until=lambda got: got.num_pending == 0 and got.num_ack_pending == 0,
+    )
 
 
 def stop(job_id: str, task_id: str) -> coordinator_pb2.JobStopped:
@@ -247,11 +248,11 @@ async def test_a_stop_broadcast_cancels_the_running_job_without_an_execution_and
     assert hosted.in_flight == 1
 
     await bus.broadcast(subjects.stop("developer"), stop("j-stop", "t-stop"))  # from another connection
-    await helpers.eventually(lambda: hosted.in_flight == 0, what="the running job to stop")
+    await eventually(lambda: hosted.in_flight == 0, timeout=15.0, what="the running job to stop")
     assert stopped_jobs() == before + 1
 
     await helpers.publish_job(bus, helpers.make_job("j-next", "developer", "t-next", "Implement the next thing"))
-    await helpers.eventually(lambda: len(executions) == 1, what="the next job's execution")
+    await eventually(lambda: len(executions) == 1, timeout=15.0, what="the next job's execution")
     assert executions[0].job_id == "j-next" and executions[0].success
     await settled(bus, helpers)  # the stopped job was acked, not handed back
     await asyncio.sleep(0.3)
@@ -266,11 +267,11 @@ async def test_a_job_arriving_after_its_stop_is_skipped_and_acked(
     stops = runtime.host.stops
     before = stopped_jobs()
     await bus.broadcast(subjects.stop("developer"), stop("j-early", "t-early"))
-    await helpers.eventually(lambda: stops.stopped("j-early"), what="the runtime to hear the stop")
+    await eventually(lambda: stops.stopped("j-early"), timeout=15.0, what="the runtime to hear the stop")
 
     await helpers.publish_job(bus, helpers.make_job("j-early", "developer", "t-early", "Cancelled before it ran"))
     await helpers.publish_job(bus, helpers.make_job("j-after", "developer", "t-after", "Write the changelog"))
-    await helpers.eventually(lambda: len(executions) == 1, what="the following job's execution")
+    await eventually(lambda: len(executions) == 1, timeout=15.0, what="the following job's execution")
     assert executions[0].job_id == "j-after"
     await settled(bus, helpers)
     await asyncio.sleep(0.3)

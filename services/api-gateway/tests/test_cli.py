@@ -23,6 +23,7 @@ from vapora.tasks.v1 import tasks_pb2
 from vapora_api_gateway.cli import run
 from vapora_api_gateway.cli_api import Api, Config
 from vapora_core.bus import subjects
+from vapora_testing.polling import eventually
 
 PASSWORD = "correct horse battery"
 
@@ -120,11 +121,12 @@ async def test_learning_shows_an_agents_profiles_and_one_types_daily_curve(learn
     assert code == 0 and "no executions of coder-1 recorded yet" in out
     ws = json.loads(Path(os.environ["VAPORA_CLI_CONFIG"]).read_text())["workspace_id"]
     await executed("coder-1", "coding", ws, [True, True, False, True])
-    for _ in range(200):
-        code, out = await vapora("learning", "coder-1", "--type", "coding", "--days", "7")
-        if "3/4" in out:
-            break
-        await asyncio.sleep(0.05)
+    code, out = await eventually(
+        lambda: vapora("learning", "coder-1", "--type", "coding", "--days", "7"),
+        timeout=10.0,
+        what="coder-1's coding profile at 3/4",
+        until=lambda got: "3/4" in got[1],
+    )
     assert code == 0, out
     profile = next(line for line in out.splitlines() if "coding" in line and "3/4" in line)
     assert "0.750" in profile and "0.20" in profile and "0.70" in profile  # expertise; confidence 4/20; quality
@@ -188,12 +190,15 @@ async def test_watch_ends_when_the_task_finished_before_its_event_stream_connect
     assert await asyncio.to_thread(first_read.wait, 20)
     done = _event(task_id, config.workspace_id, common_pb2.TASK_STATE_DONE, 1, agent_id="coder-1", result="fast")
     await bus.publish(subjects.task_event(config.workspace_id), done)
-    for _ in range(200):
-        _, body, _ = await client.call("GET", f"/api/v1/tasks/{task_id}", token=config.access_token)
-        if body["state"] == "done":
-            break
-        await asyncio.sleep(0.05)
-    finished.set()
+    try:
+        await eventually(
+            lambda: client.call("GET", f"/api/v1/tasks/{task_id}", token=config.access_token),
+            timeout=10.0,
+            what=f"task {task_id} done in the read model",
+            until=lambda got: got[1]["state"] == "done",
+        )
+    finally:
+        finished.set()
     code, out = await asyncio.wait_for(watcher, 20)
     assert code == 0 and f"task {task_id} done by coder-1" in out and "fast" in out, out
 

@@ -45,7 +45,7 @@ async def test_members_add_change_remove_and_the_last_owner_stays(client):
     status, body, _ = await client.call(
         "POST", f"/api/v1/workspaces/{ws}/members", token, json={"email": "ghost@example.com"}
     )
-    assert status == 404 and "must register first" in body["detail"]
+    assert status == 409 and "must register first" in body["detail"]
     # The new member sees the workspace and may create tasks in it, but not manage members.
     status, body, _ = await client.call("GET", "/api/v1/workspaces", other["access_token"])
     assert {w["id"]: w["role"] for w in body["items"]}[ws] == "member"

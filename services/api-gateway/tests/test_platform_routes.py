@@ -3,7 +3,6 @@ learning profiles and curves from a real knowledge-graph."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 import pytest
@@ -14,6 +13,7 @@ from vapora.common.v1 import common_pb2
 from vapora.coordinator.v1 import coordinator_pb2
 from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import subjects
+from vapora_testing.polling import eventually
 
 
 async def test_agents_are_listed_filtered_and_paged_with_the_workspaces_own_private_agents(platform_gateway):
@@ -104,11 +104,12 @@ async def test_the_assignment_explanation_comes_from_the_coordinator_for_assigne
             at=Timestamp(seconds=1_700_000_000),
         ),
     )
-    for _ in range(100):
-        status, body, _ = await client.call("GET", f"/api/v1/tasks/{task['id']}/assignment", token)
-        if status == 200:
-            break
-        await asyncio.sleep(0.05)
+    status, body, _ = await eventually(
+        lambda: client.call("GET", f"/api/v1/tasks/{task['id']}/assignment", token),
+        timeout=5.0,
+        what="the task's assignment",
+        until=lambda got: got[0] == 200,
+    )
     assert status == 200, body
     assert body["agent_id"] == "coder-1" and body["job_id"] == "job-1" and body["reason"] == "best total score"
     assert body["score"]["total"] == 0.82 and body["score"]["learning_data"] is True
@@ -139,13 +140,18 @@ async def test_an_unreachable_dependency_is_503_not_500(client):
 
 async def _profiles(client, token: str, agent: str, executions: int) -> dict[str, object]:
     """The agent's profiles once the knowledge graph has counted ``executions`` in all."""
-    for _ in range(200):
+
+    async def read() -> dict[str, object]:
         status, body, _ = await client.call("GET", f"/api/v1/agents/{agent}/profiles", token)
         assert status == 200, body
-        if sum(p["executions"] for p in body["items"]) == executions:
-            return dict(body)
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"the knowledge graph never counted {executions} executions of {agent}: {body}")
+        return dict(body)
+
+    return await eventually(
+        read,
+        timeout=10.0,
+        what=f"the knowledge graph to count {executions} executions of {agent}",
+        until=lambda body: sum(p["executions"] for p in body["items"]) == executions,
+    )
 
 
 async def test_learning_profiles_and_curves_come_from_the_knowledge_graph(learning_gateway, executed):

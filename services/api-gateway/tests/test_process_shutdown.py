@@ -10,6 +10,7 @@ from pathlib import Path
 
 import aiohttp
 
+from vapora_testing.polling import eventually
 from vapora_testing.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -38,14 +39,15 @@ async def test_sigterm_under_load_exits_0(nats_url: str, tmp_path: Path):
     )
     base = f"http://127.0.0.1:{port}"
     async with aiohttp.ClientSession() as s:
-        for _ in range(200):
+
+        async def ready() -> bool:
             try:
                 async with s.get(f"{base}/readyz") as r:
-                    if r.status == 200:
-                        break
+                    return r.status == 200
             except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
+                return False
+
+        await eventually(ready, timeout=20.0, interval=0.1, what="the gateway's /readyz")
         async with s.post(f"{base}/api/v1/auth/register", json={"email": "t@example.com", "password": "x" * 10}) as r:
             token = (await r.json())["access_token"]
         stop = asyncio.Event()

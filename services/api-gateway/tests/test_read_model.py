@@ -27,6 +27,7 @@ from vapora_api_gateway.repository import NAMESPACE, SCHEMA, Repository
 from vapora_api_gateway.service import STATES, Tasks
 from vapora_core.bus import Bus, subjects
 from vapora_core.store import Store
+from vapora_testing.polling import eventually
 
 ASSIGNED, RUNNING, DONE = common_pb2.TASK_STATE_ASSIGNED, common_pb2.TASK_STATE_RUNNING, common_pb2.TASK_STATE_DONE
 T0_NS = time.time_ns() - 60 * 10**9
@@ -116,15 +117,17 @@ async def test_through_the_gateways_consumer_every_task_ends_done(client: Any, b
     for tid in ids:  # DONE published before ASSIGNED: the worst order the stream can hold
         await bus.publish(subjects.task_event(ws), status(tid, ws, DONE, 31, agent_id="coder-1", execution_id="x"))
         await bus.publish(subjects.task_event(ws), status(tid, ws, ASSIGNED, 0, agent_id="coder-1"))
-    deadline = time.monotonic() + 20
-    states: dict[str, str] = {}
-    while time.monotonic() < deadline:
+
+    async def read_states() -> dict[str, str]:
+        states: dict[str, str] = {}
         for tid in ids:
             _, row, _ = await client.call("GET", f"/api/v1/tasks/{tid}", token)
             states[tid] = row["state"]
-        if set(states.values()) == {"done"}:
-            break
-        await asyncio.sleep(0.2)
+        return states
+
+    states = await eventually(
+        read_states, timeout=20, interval=0.2, what="every task done", until=lambda s: set(s.values()) == {"done"}
+    )
     assert set(states.values()) == {"done"}, states
 
 
@@ -171,13 +174,14 @@ async def test_any_status_event_is_applied_or_dead_lettered_and_the_task_list_st
         task_id=task["id"], workspace_id=ws, state=ASSIGNED, detail=detail, agent_id=agent, at=Timestamp(seconds=at_s)
     )
     await bus.publish(subjects.task_event(ws), event)
-    for _ in range(300):
+
+    async def applied_or_dead_lettered() -> bool:
         _, row, _ = await client.call("GET", f"/api/v1/tasks/{task['id']}", token)
-        if row["state"] == "assigned" or any(task["id"] in d for d in account.dead_letters):
-            break
-        await asyncio.sleep(0.02)
-    else:
-        raise AssertionError("the status event was neither applied nor dead-lettered")
+        return bool(row["state"] == "assigned" or any(task["id"] in d for d in account.dead_letters))
+
+    await eventually(
+        applied_or_dead_lettered, timeout=6.0, interval=0.02, what="the status event applied or dead-lettered"
+    )
     headers = {"Authorization": f"Bearer {token}"}
     async with client.session.get(f"{client.base}/api/v1/tasks?limit=100", headers=headers) as resp:
         assert resp.status == 200

@@ -10,6 +10,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from vapora.common.v1 import common_pb2
 from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import Bus, subjects
+from vapora_testing.polling import eventually
 
 
 async def _next_task_message(bus: Bus, subject: str) -> Any:
@@ -27,14 +28,12 @@ def _event(task_id: str, ws: str, state: int, at_s: int, **kw: str) -> tasks_pb2
 
 
 async def _wait_state(client: Any, token: str, task_id: str, state: str) -> dict[str, Any]:
-    body: dict[str, Any] = {}
-    for _ in range(100):
+    async def read() -> dict[str, Any]:
         status, body, _ = await client.call("GET", f"/api/v1/tasks/{task_id}", token)
         assert status == 200, body
-        if body["state"] == state:
-            return body
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"task stayed {body.get('state')}, wanted {state}")
+        return dict(body)
+
+    return await eventually(read, timeout=5.0, what=f"task {task_id} {state}", until=lambda b: b["state"] == state)
 
 
 async def test_register_then_submit_publishes_task_submitted_with_task_id_as_msg_id(client, bus):

@@ -18,6 +18,7 @@ from vapora_knowledge_graph import metrics
 from vapora_knowledge_graph.app import KnowledgeGraphApp
 from vapora_knowledge_graph.learning import DAY_S
 from vapora_knowledge_graph.settings import KgSettings
+from vapora_testing.polling import eventually
 
 NOW = 1_700_000_000.0
 PROFILES = ConsumerSpec(durable="test-profiles", stream="KG", filter_subjects=("kg.profiles.changed",))
@@ -89,14 +90,6 @@ async def publish(bus: Bus, *executions: kg_pb2.ExecutionRecorded) -> None:
         await bus.publish(subjects.execution(e.task_type, e.agent_id), e)
 
 
-async def until(pred: object, timeout: float = 15.0) -> None:
-    async def loop() -> None:
-        while not await pred():  # type: ignore[operator]
-            await asyncio.sleep(0.05)
-
-    await asyncio.wait_for(loop(), timeout)
-
-
 def stub(app: KnowledgeGraphApp) -> tuple[grpc.aio.Channel, kg_pb2_grpc.KnowledgeGraphStub]:
     ch = channel(f"127.0.0.1:{app.grpc_port}")
     return ch, kg_pb2_grpc.KnowledgeGraphStub(ch)
@@ -125,7 +118,7 @@ async def test_executions_build_a_recency_weighted_profile_counted_once_and_anno
                 return False
             return p.executions == 2 and len(announced) >= 3
 
-        await until(two)
+        await eventually(two, timeout=15.0, what="a1's testing profile of 2 executions, announced")
         p = await kg_stub.GetLearningProfile(kg_pb2.GetLearningProfileRequest(agent_id="a1", task_type="testing"))
         assert (p.executions, p.successes) == (2, 1)
         w_old, w_new = 3 * 2.718281828459045**-2, 3.0
@@ -156,7 +149,7 @@ async def test_the_metrics_show_every_profile_also_after_a_restart(
         async def counted() -> bool:
             return exported("vapora_kg_profile_confidence", labels) == pytest.approx(2 / 20)
 
-        await until(counted)
+        await eventually(counted, timeout=15.0, what="m1's confidence gauge at 2/20")
         assert exported("vapora_kg_profile_expertise", labels) == pytest.approx(0.5)
     finally:
         await app.stop()
@@ -182,7 +175,7 @@ async def test_query_executions_never_returns_another_workspaces_executions(bus:
             got = await kg_stub.QueryExecutions(kg_pb2.QueryExecutionsRequest(workspace_id="ws-b"))
             return len(got.executions) == 1
 
-        await until(stored)
+        await eventually(stored, timeout=15.0, what="ws-b's execution stored")
         got = await kg_stub.QueryExecutions(kg_pb2.QueryExecutionsRequest(workspace_id="ws-a", agent_id="a1"))
         assert sorted(e.execution_id for e in got.executions) == ["a-1", "a-2"]
         assert {e.workspace_id for e in got.executions} == {"ws-a"}
@@ -209,13 +202,13 @@ async def test_feedback_corrects_the_execution_and_the_profile_once(bus: Bus, kg
             except grpc.aio.AioRpcError:
                 return False
 
-        await until(lambda: has(0))
+        await eventually(lambda: has(0), timeout=15.0, what="a1's profile with 0 successes")
         fb = tasks_pb2.FeedbackCorrection(
             execution_id="f1", workspace_id="ws1", success=True, quality=1.0, actor="alice"
         )
         await bus.publish(subjects.feedback("ws1"), fb)
         await bus.publish(subjects.feedback("ws1"), fb)
-        await until(lambda: has(1))
+        await eventually(lambda: has(1), timeout=15.0, what="a1's profile with 1 success")
         p = await kg_stub.GetLearningProfile(req)
         assert (p.executions, p.successes, p.expertise, p.mean_quality) == (1, 1, 1.0, 1.0)
         got = await kg_stub.QueryExecutions(kg_pb2.QueryExecutionsRequest(workspace_id="ws1"))
@@ -234,7 +227,7 @@ async def test_feedback_that_arrives_before_its_execution_is_applied_not_lost(bu
             got = await kg_stub.QueryExecutions(kg_pb2.QueryExecutionsRequest(workspace_id="ws1"))
             return bool(got.executions) and got.executions[0].success
 
-        await until(corrected)
+        await eventually(corrected, timeout=15.0, what="the early correction applied")
 
 
 async def test_bad_execution_is_dead_lettered_with_its_reason_and_retention_drops_old_ones(
@@ -253,7 +246,7 @@ async def test_bad_execution_is_dead_lettered_with_its_reason_and_retention_drop
             got = await kg_stub.QueryExecutions(kg_pb2.QueryExecutionsRequest(workspace_id="ws1"))
             return len(got.executions) == 2
 
-        await until(both)
+        await eventually(both, timeout=15.0, what="the two valid executions stored")
         assert kg.kg is not None
         assert await kg.kg.sweep(30) == 1
         got = await kg_stub.QueryExecutions(kg_pb2.QueryExecutionsRequest(workspace_id="ws1"))

@@ -7,7 +7,6 @@ as NaN, which is not JSON; one dated 9999 pinned the profile. Defect 5: ``GetLea
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import math
@@ -28,6 +27,7 @@ from vapora_core.bus.headers import DLQ_KIND, DLQ_REASON
 from vapora_core.grpc import channel
 from vapora_knowledge_graph.app import KnowledgeGraphApp
 from vapora_testing.edges import NOT_FOR_BAD_INPUT
+from vapora_testing.polling import eventually
 
 YEAR_9999_NS = 253_402_300_000 * 10**9
 
@@ -82,16 +82,20 @@ async def kg(kg_app: KnowledgeGraphApp) -> AsyncIterator[kg_pb2_grpc.KnowledgeGr
 
 
 async def _profile_with(kg: kg_pb2_grpc.KnowledgeGraphStub, agent: str, executions: int) -> kg_pb2.LearningProfile:
-    for _ in range(300):
+    async def profile() -> kg_pb2.LearningProfile | None:
         try:
-            profile = await kg.GetLearningProfile(kg_pb2.GetLearningProfileRequest(agent_id=agent, task_type="coding"))
+            return await kg.GetLearningProfile(kg_pb2.GetLearningProfileRequest(agent_id=agent, task_type="coding"))
         except grpc.RpcError as exc:
             assert exc.code() == grpc.StatusCode.NOT_FOUND, exc
-        else:
-            if profile.executions == executions:
-                return profile
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{agent} never had {executions} executions")
+            return None
+
+    found: kg_pb2.LearningProfile = await eventually(
+        profile,
+        timeout=15.0,
+        what=f"{agent}'s profile with {executions} executions",
+        until=lambda p: p is not None and p.executions == executions,
+    )
+    return found
 
 
 async def _publish(bus: Bus, e: kg_pb2.ExecutionRecorded) -> None:
@@ -116,10 +120,7 @@ async def test_nan_and_far_future_executions_are_dead_lettered_and_profiles_stay
     json.dumps(MessageToDict(profile), allow_nan=False)  # valid JSON: no NaN, no Infinity
     listed = await kg.GetLearningProfiles(kg_pb2.GetLearningProfilesRequest(agent_ids=["a1"]))
     json.dumps(MessageToDict(listed), allow_nan=False)
-    for _ in range(100):
-        if len(dead.reasons) >= 4:
-            break
-        await asyncio.sleep(0.05)
+    await eventually(lambda: len(dead.reasons) >= 4, timeout=5.0, what="four dead letters")
     reasons = {reason for kind, reason in dead.kinds_and_reasons() if kind == "invalid"}
     assert "cost_cents must be a finite number, got nan" in reasons
     assert "quality must be a finite number, got inf" in reasons
@@ -142,11 +143,12 @@ async def test_feedback_with_a_nan_quality_or_a_nul_is_dead_lettered_not_applied
         await bus.publish(subjects.feedback("ws1"), fb)
     good = tasks_pb2.FeedbackCorrection(workspace_id="ws1", execution_id="fb-1", success=False, quality=0.3)
     await bus.publish(subjects.feedback("ws1"), good)
-    for _ in range(200):
-        p = await kg.GetLearningProfile(kg_pb2.GetLearningProfileRequest(agent_id="a2", task_type="coding"))
-        if p.successes == 0:
-            break
-        await asyncio.sleep(0.05)
+    p = await eventually(
+        lambda: kg.GetLearningProfile(kg_pb2.GetLearningProfileRequest(agent_id="a2", task_type="coding")),
+        timeout=10.0,
+        what="a2's profile corrected to no success",
+        until=lambda p: p.successes == 0,
+    )
     assert (p.successes, p.mean_quality) == (0, pytest.approx(0.3))
     reasons = {reason for _, reason in dead.kinds_and_reasons()}
     assert "quality must be a finite number, got nan" in reasons
@@ -215,9 +217,10 @@ async def test_whatever_an_execution_or_a_query_holds_no_read_is_poisoned(
 
 
 async def _stored(kg: kg_pb2_grpc.KnowledgeGraphStub, task_id: str) -> None:
-    for _ in range(300):
-        found = await kg.QueryExecutions(kg_pb2.QueryExecutionsRequest(workspace_id="ws1", task_id=task_id))
-        if found.executions:
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"the execution of {task_id} was never stored")
+    await eventually(
+        lambda: kg.QueryExecutions(kg_pb2.QueryExecutionsRequest(workspace_id="ws1", task_id=task_id)),
+        timeout=6.0,
+        interval=0.02,
+        what=f"the execution of {task_id} stored",
+        until=lambda found: bool(found.executions),
+    )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from vapora_core.bus.topology import ConsumerSpec
 from vapora_core.grpc import channel, check_health
 from vapora_llm_router.app import RouterApp
 from vapora_testing.fake_providers import TEXT, FakeProviders
+from vapora_testing.polling import eventually
 
 
 def request(**kw: object) -> llm_pb2.CompleteRequest:
@@ -74,10 +74,7 @@ async def test_complete_answers_and_publishes_usage(app: RouterApp, stub, bus: B
     assert (reply.input_tokens, reply.output_tokens) == (10, 5)
     assert reply.cost_cents > 0
     assert reply.decision.reasons and reply.decision.provider == "anthropic"
-    for _ in range(100):
-        if got:
-            break
-        await asyncio.sleep(0.05)
+    await eventually(lambda: got, timeout=5.0, what="the llm.usage event")
     assert got and got[0].request_id == "req-1" and got[0].workspace_id == "ws-1"
     assert got[0].provider == "anthropic" and got[0].success and got[0].cost_cents == pytest.approx(reply.cost_cents)
     assert got[0].task_type == "coding" and got[0].agent_id == "agent-1"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from vapora_core.errors import ConfigError
 from vapora_llm_router.config import load, parse
 from vapora_llm_router.reload import ConfigWatcher
 from vapora_llm_router.service import RouterService
+from vapora_testing.polling import eventually
 
 
 def touch_later(path: Path, text: str) -> None:
@@ -25,13 +25,6 @@ def watcher_for(svc: RouterService, config_dir: Path, interval: float = 0.05) ->
     return ConfigWatcher(files, svc.apply_config, interval=interval)
 
 
-async def wait_for(cond, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not cond():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
-
-
 async def test_a_budget_change_takes_effect_without_restart(make_service, config_dir: Path) -> None:  # type: ignore[no-untyped-def]
     svc, _ = make_service()
     watcher = watcher_for(svc, config_dir)
@@ -40,10 +33,20 @@ async def test_a_budget_change_takes_effect_without_restart(make_service, config
     try:
         assert svc.budget_status("developer")[0].windows == ()
         touch_later(config_dir / "budget.toml", "[roles.developer]\nweekly_cents = 500\n")
-        await wait_for(lambda: bool(svc.budget_status("developer")[0].windows))
+        await eventually(
+            lambda: bool(svc.budget_status("developer")[0].windows),
+            timeout=5.0,
+            interval=0.02,
+            what="the developer's budget windows",
+        )
         assert svc.budget_status("developer")[0].windows[0].limit_cents == 500
         touch_later(config_dir / "budget.toml", "[roles.developer]\nweekly_cents = 0\n")
-        await wait_for(lambda: svc.budget_status("developer")[0].state == "exhausted")
+        await eventually(
+            lambda: svc.budget_status("developer")[0].state == "exhausted",
+            timeout=5.0,
+            interval=0.02,
+            what="the developer's budget exhausted",
+        )
     finally:
         await watcher.stop()
 
@@ -59,18 +62,28 @@ async def test_a_broken_toml_is_refused_and_the_old_config_keeps_serving(  # typ
     watcher.start()
     try:
         touch_later(config_dir / "budget.toml", "[roles.developer\nweekly_cents = = 1\n")
-        await wait_for(lambda: watcher.last_error is not None)
+        await eventually(
+            lambda: watcher.last_error is not None,
+            timeout=5.0,
+            interval=0.02,
+            what="the watcher to report the bad file",
+        )
         assert "budget.toml" in str(watcher.last_error) and "TOML" in str(watcher.last_error)
         assert svc.config is before
         assert svc.budget_status("developer")[0].windows[0].limit_cents == 500
         # a file that parses but does not validate names the field
         touch_later(config_dir / "budget.toml", "[roles.developer]\nweekly_cents = -3\n")
-        await wait_for(lambda: watcher.last_error is not None and "weekly_cents" in str(watcher.last_error))
+        await eventually(
+            lambda: watcher.last_error is not None and "weekly_cents" in str(watcher.last_error),
+            timeout=5.0,
+            interval=0.02,
+            what="the watcher to name weekly_cents",
+        )
         assert "roles.developer.weekly_cents" in str(watcher.last_error)
         assert svc.config is before
         # and a fixed file is picked up again
         touch_later(config_dir / "budget.toml", "[roles.developer]\nweekly_cents = 700\n")
-        await wait_for(lambda: svc.config is not before)
+        await eventually(lambda: svc.config is not before, timeout=5.0, interval=0.02, what="the new config loaded")
         assert svc.budget_status("developer")[0].windows[0].limit_cents == 700
         assert watcher.last_error is None
     finally:
@@ -84,6 +97,19 @@ def test_router_toml_errors_name_file_and_field(tmp_path: Path) -> None:
         parse("router", bad)
     bad.write_text('[[rules]]\ntask_types = ["coding"]\nprovider = "openai"\ncolour = "red"\n')
     with pytest.raises(ConfigError, match=r"rules.0.colour"):
+        parse("router", bad)
+
+
+def test_a_rule_on_a_complexity_no_task_has_is_refused_naming_file_and_rule(tmp_path: Path) -> None:
+    bad = tmp_path / "router.toml"
+    bad.write_text('[[rules]]\nname = "hard-to-claude"\ncomplexity = ["high", "critical"]\nprovider = "anthropic"\n')
+    with pytest.raises(ConfigError) as info:
+        parse("router", bad)
+    assert info.value.source == str(bad) and info.value.field == "rules.0.complexity"
+    assert "rule 'hard-to-claude' matches complexity 'critical', which no task has" in str(info.value)
+    assert "low, medium, high" in str(info.value)
+    bad.write_text('[[rules]]\ncomplexity = ["hard"]\nprovider = "openai"\n')
+    with pytest.raises(ConfigError, match=r"rules.0.complexity.*this rule matches complexity 'hard'"):
         parse("router", bad)
 
 

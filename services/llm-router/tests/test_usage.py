@@ -15,6 +15,7 @@ from vapora_llm_router.repository import NAMESPACE, SCHEMA, UsageRepository
 from vapora_llm_router.routing import RouteRequest
 from vapora_llm_router.service import UsageRecord
 from vapora_llm_router.usage import write_behind
+from vapora_testing.polling import eventually
 
 
 def record(request_id: str, **kw: object) -> UsageRecord:
@@ -61,10 +62,7 @@ async def test_a_record_the_ledger_refuses_is_still_published_and_counted_and_th
         await queue.close()  # what is queued is written before close returns
         stored = {r["request_id"] for r in await store.query("SELECT request_id FROM usage")}
         assert stored == {"r1", "r2"}
-        for _ in range(100):
-            if len(got) >= 3:
-                break
-            await asyncio.sleep(0.05)
+        await eventually(lambda: len(got) >= 3, timeout=5.0, what="three llm.usage events")
         await asyncio.sleep(0.2)  # anything published twice would have arrived by now
         assert sorted(got) == ["bad", "r1", "r2"]  # each once: the knowledge graph still hears of "bad"
         assert sample(*store_failures) - before[0] == 1

@@ -8,7 +8,6 @@ import json
 import logging
 import os
 import signal
-import time
 from pathlib import Path
 
 import grpc
@@ -20,6 +19,7 @@ from vapora_core.bus import Bus, ConsumerSpec, Delivery
 from vapora_core.errors import ConfigError
 from vapora_core.jobtoken import bearer_metadata
 from vapora_mcp_gateway.app import McpApp
+from vapora_testing.polling import eventually
 
 WS = "ws-acme"
 Stub = mcp_pb2_grpc.McpGatewayStub  # with agent-7's job token (conftest.AgentStub)
@@ -189,18 +189,16 @@ async def test_workspace_policy_and_call_log_isolation(stub: Stub, token: object
 async def test_a_crashed_stdio_server_is_restarted(app: McpApp, stub: Stub) -> None:
     first = json.loads((await stub.CallTool(call("sysinfo", "server_info"))).structured_json)
     os.kill(first["pid"], signal.SIGKILL)
-    deadline = time.monotonic() + 30
-    while True:
+
+    async def restarted() -> bool:
         try:
             reply = await stub.CallTool(call("sysinfo", "server_info"))
         except grpc.aio.AioRpcError as exc:
             assert exc.code() == grpc.StatusCode.UNAVAILABLE, exc.details()
-        else:
-            second = json.loads(reply.structured_json)
-            if second["pid"] != first["pid"]:
-                break
-        assert time.monotonic() < deadline, "sysinfo was not restarted"
-        await asyncio.sleep(0.1)
+            return False
+        return bool(json.loads(reply.structured_json)["pid"] != first["pid"])
+
+    await eventually(restarted, timeout=30, interval=0.1, what="sysinfo restarted under a new pid")
     assert app.pool is not None and app.pool.connections["sysinfo"].restarts >= 1
     assert counter("vapora_mcp_server_restarts_total", server="sysinfo") >= 1
 
@@ -211,18 +209,17 @@ async def test_a_server_that_stops_answering_pings_is_restarted(
     first = json.loads((await stub.CallTool(call("sysinfo", "server_info"))).structured_json)
     os.kill(first["pid"], signal.SIGSTOP)  # alive, but it answers nothing: only a ping can tell
     try:
-        deadline = time.monotonic() + 30
+
+        async def restarted() -> bool:
+            try:
+                reply = await stub.CallTool(call("sysinfo", "server_info"))
+            except grpc.aio.AioRpcError as exc:
+                assert exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED), exc.details()
+                return False
+            return bool(json.loads(reply.structured_json)["pid"] != first["pid"])
+
         with caplog.at_level(logging.WARNING, logger="vapora.mcp.connection"):
-            while True:
-                try:
-                    reply = await stub.CallTool(call("sysinfo", "server_info"))
-                except grpc.aio.AioRpcError as exc:
-                    assert exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED), exc.details()
-                else:
-                    if json.loads(reply.structured_json)["pid"] != first["pid"]:
-                        break
-                assert time.monotonic() < deadline, "sysinfo was not restarted"
-                await asyncio.sleep(0.1)
+            await eventually(restarted, timeout=30, interval=0.1, what="sysinfo restarted under a new pid")
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.kill(first["pid"], signal.SIGKILL)

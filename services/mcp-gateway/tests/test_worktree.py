@@ -19,6 +19,7 @@ from vapora_core.jobtoken import bearer_metadata
 from vapora_mcp_gateway.app import McpApp
 from vapora_mcp_gateway.config import ServerConfig
 from vapora_mcp_gateway.sessions import RootSessions
+from vapora_testing.polling import eventually
 
 TOOLS_DIR = Path(__file__).resolve().parents[3] / "tools"
 
@@ -239,15 +240,9 @@ async def test_an_idle_worktree_session_is_closed_and_its_server_process_ends(ma
             await asyncio.sleep(0.8)  # a call in flight keeps its session, however long it takes
             assert sessions.open_roots() == {"files": [root]}
         assert server_processes(root), "the filesystem server should run while its session is open"
-        for _ in range(100):
-            if not sessions.open_roots():
-                break
-            await asyncio.sleep(0.05)
+        await eventually(lambda: not sessions.open_roots(), timeout=5.0, what="the idle session closed")
         assert sessions.open_roots() == {}
-        for _ in range(100):
-            if not server_processes(root):
-                break
-            await asyncio.sleep(0.05)
+        await eventually(lambda: not server_processes(root), timeout=5.0, what="the filesystem server gone")
         assert server_processes(root) == []
     finally:
         await sessions.stop()

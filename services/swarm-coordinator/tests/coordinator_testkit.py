@@ -18,6 +18,7 @@ from vapora_core.bus import CONSUMERS, Bus, Delivery, subjects
 from vapora_swarm_coordinator.app import CoordinatorApp
 from vapora_swarm_coordinator.settings import CoordinatorSettings
 from vapora_testing.executions import execution_of, publish_execution
+from vapora_testing.polling import eventually
 
 EVENTS_SUBJECTS = "events.>"
 
@@ -125,7 +126,6 @@ class EventLog:
 
     def __init__(self) -> None:
         self.events: list[tasks_pb2.TaskStatusChanged] = []
-        self.changed = asyncio.Event()
 
     async def follow(self, bus: Bus) -> Any:
         """Start recording; returns the subscription (``await sub.unsubscribe()`` to stop)."""
@@ -134,7 +134,6 @@ class EventLog:
             ev = tasks_pb2.TaskStatusChanged()
             ev.ParseFromString(msg.data)
             self.events.append(ev)
-            self.changed.set()
 
         return await bus.js.subscribe(EVENTS_SUBJECTS, stream="EVENTS", cb=on_msg, ordered_consumer=True)
 
@@ -149,12 +148,5 @@ class EventLog:
         ]
         return done[-1] if done else None
 
-    async def wait_for(self, pred: Callable[[], bool], timeout: float = 20.0) -> None:
-        async def loop() -> None:
-            while not pred():
-                self.changed.clear()
-                with_timeout = asyncio.wait_for(self.changed.wait(), 0.2)
-                with contextlib.suppress(TimeoutError):
-                    await with_timeout
-
-        await asyncio.wait_for(loop(), timeout)
+    async def wait_for(self, pred: Callable[[], bool], timeout: float = 20.0, what: str = "the task events") -> None:
+        await eventually(pred, timeout=timeout, interval=0.02, what=what)

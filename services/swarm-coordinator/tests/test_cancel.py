@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from coordinator_testkit import EventLog, SimAgent, submit, task  # type: ignore[import-not-found]
@@ -11,6 +10,7 @@ from vapora.common.v1 import common_pb2
 from vapora.coordinator.v1 import coordinator_pb2
 from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import Bus, subjects
+from vapora_testing.polling import eventually
 
 
 def cancelled(t: tasks_pb2.Task, workspace: str | None = None) -> tasks_pb2.TaskCancelled:
@@ -32,20 +32,13 @@ async def stops_heard(bus: Bus) -> tuple[list[coordinator_pb2.JobStopped], Any]:
     return heard, await bus.listen(subjects.STOPS, coordinator_pb2.JobStopped, on_stop)
 
 
-async def until(pred: Any, timeout: float = 15.0) -> None:
-    async def loop() -> None:
-        while not pred():
-            await asyncio.sleep(0.05)
-
-    await asyncio.wait_for(loop(), timeout)
-
-
 async def until_state(coordinator: Any, task_id: str, state: str, timeout: float = 15.0) -> None:
-    async def loop() -> None:
-        while (row := await coordinator.coordinator.repo.get(task_id)) is None or row["state"] != state:
-            await asyncio.sleep(0.05)
-
-    await asyncio.wait_for(loop(), timeout)
+    await eventually(
+        lambda: coordinator.coordinator.repo.get(task_id),
+        timeout=timeout,
+        what=f"task {task_id} {state} in the coordinator's store",
+        until=lambda row: row is not None and row["state"] == state,
+    )
 
 
 async def started_agent(registry: Any, coordinator: Any, bus: Bus, agent_id: str, delay_s: float = 0.0) -> SimAgent:
@@ -79,12 +72,12 @@ async def test_cancelling_an_assigned_task_frees_its_agent_and_stops_its_job(
     agent = await started_agent(registry, coordinator, bus, "a-slow", delay_s=1.5)  # busy when the cancel comes
     t = task("coding")
     await submit(bus, t)
-    await until(lambda: len(agent.jobs) == 1)
+    await eventually(lambda: len(agent.jobs) == 1, timeout=15.0, what="the agent's first job")
     view = coordinator.coordinator.view
     assert view.load.get("a-slow") == 1
 
     await cancel(bus, cancelled(t))
-    await until(lambda: len(heard) == 1)
+    await eventually(lambda: len(heard) == 1, timeout=15.0, what="one JobStopped")
     stop = heard[0]
     assert (stop.job_id, stop.task_id, stop.agent_id) == (f"job-{t.id}-1", t.id, "a-slow")
     assert stop.reason == "cancelled by u1@example.com: wrong repo"
@@ -110,7 +103,7 @@ async def test_a_cancel_for_another_workspace_or_a_finished_task_changes_nothing
     await submit(bus, done)
     await events.wait_for(lambda: events.final(done.id) is not None)
     await submit(bus, running)
-    await until(lambda: len(agent.jobs) == 2)
+    await eventually(lambda: len(agent.jobs) == 2, timeout=15.0, what="the agent's second job")
 
     await cancel(bus, cancelled(running, workspace="ws-b"))  # not the task's workspace
     await cancel(bus, cancelled(done))  # finished already

@@ -7,7 +7,6 @@ second. The test clock drives the execution times, so recency shows without wait
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -18,6 +17,7 @@ from vapora_core.bus import Bus
 from vapora_knowledge_graph.app import KnowledgeGraphApp
 from vapora_swarm_coordinator.app import CoordinatorApp
 from vapora_swarm_coordinator.settings import CoordinatorSettings
+from vapora_testing.polling import eventually
 
 DAY = 86_400.0
 
@@ -65,13 +65,13 @@ async def test_a_failing_agent_loses_testing_tasks_and_wins_them_back_once_it_su
         for t in (first, second):
             done[events.final(t.id).agent_id] += 1  # type: ignore[union-attr]
 
-        async def profiles_caught_up() -> None:
-            while any(
-                (p := coord.view.profiles.get((a, "testing"))) is None or p.executions != n for a, n in done.items()
-            ):
-                await asyncio.sleep(0.02)
+        def profiles_caught_up() -> bool:
+            return all(
+                (p := coord.view.profiles.get((a, "testing"))) is not None and p.executions == n
+                for a, n in done.items()
+            )
 
-        await asyncio.wait_for(profiles_caught_up(), 15)
+        await eventually(profiles_caught_up, timeout=15, interval=0.02, what=f"the coordinator's profiles at {done}")
         clock.now += 60
         return preferred
 

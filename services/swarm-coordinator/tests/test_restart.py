@@ -21,7 +21,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import pytest
 from coordinator_testkit import (  # type: ignore[import-not-found]
     EventLog,
     SimAgent,
@@ -36,6 +35,7 @@ from vapora_core.bus import Bus, subjects
 from vapora_core.grpc import channel
 from vapora_core.store import Store
 from vapora_swarm_coordinator.repository import NAMESPACE
+from vapora_testing.polling import eventually
 from vapora_testing.ports import free_port
 from vapora_testing.process import ServiceProcess, service_env
 
@@ -94,8 +94,10 @@ async def test_a_sigkilled_coordinator_restarts_and_every_task_is_assigned_exact
 
         try:
             await events.wait_for(lambda: len(done()) >= KILL_AFTER_DONE, timeout=30)
-        except TimeoutError:
-            raise AssertionError(f"{len(events.events)} events, {sum(len(a.jobs) for a in agents)} jobs") from None
+        except AssertionError as exc:
+            raise AssertionError(
+                f"{exc}: {len(events.events)} events, {sum(len(a.jobs) for a in agents)} jobs"
+            ) from None
         first.kill()
         done_at_kill = len(done())
         assigned_at_kill = {e.task_id for e in events.events if e.state == common_pb2.TASK_STATE_ASSIGNED}
@@ -181,12 +183,11 @@ async def test_a_task_delivered_again_after_a_crash_republishes_the_same_job_id_
     await agent.start()
     t = task("coding")
     await coord.assign(t)  # what the killed process did before it could ack the task
-    for _ in range(100):  # the agent acks the job: it leaves the work-queue stream
-        if agent.taken and (await bus.js.stream_info("JOBS")).state.messages == 0:
-            break
-        await asyncio.sleep(0.05)
-    else:
-        pytest.fail("the agent never took its job")
+
+    async def taken() -> bool:  # the agent acks the job: it leaves the work-queue stream
+        return bool(agent.taken) and (await bus.js.stream_info("JOBS")).state.messages == 0
+
+    await eventually(taken, timeout=5.0, what="the agent to take its job")
     # JetStream delivers the task again (a re-publish under another msg id stands in for the redelivery).
     await bus.publish(subjects.task("coding", "normal"), tasks_pb2.TaskSubmitted(task=t), msg_id=f"{t.id}-again")
     await events.wait_for(lambda: events.states(t.id).count(common_pb2.TASK_STATE_ASSIGNED) == 2)

@@ -10,6 +10,7 @@ from vapora_core.bus import Bus, subjects
 from vapora_swarm_coordinator.app import CoordinatorApp
 from vapora_swarm_coordinator.settings import CoordinatorSettings
 from vapora_swarm_coordinator.stats import STREAM_MESSAGES
+from vapora_testing.polling import eventually
 
 
 def gauge(name: str, **labels: str) -> float | None:
@@ -34,10 +35,11 @@ async def test_jetstream_gauges_are_exported_every_interval_and_not_at_all_when_
     on = CoordinatorApp(coordinator_settings.model_copy(update={"jetstream_stats_s": 0.2}))
     await on.start()
     try:
-        for _ in range(100):
-            if gauge("vapora_jetstream_stream_messages", stream="FEEDBACK") == 2:
-                break
-            await asyncio.sleep(0.05)
+        await eventually(
+            lambda: gauge("vapora_jetstream_stream_messages", stream="FEEDBACK") == 2,
+            timeout=5.0,
+            what="the FEEDBACK stream gauge at 2",
+        )
         pending = gauge("vapora_jetstream_consumer_pending", stream="TASKS", consumer="coordinator-tasks-low")
     finally:
         await on.stop()

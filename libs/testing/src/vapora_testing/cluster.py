@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from vapora_testing.nats import ClusterRole, NatsServer
+from vapora_testing.polling import eventually_sync
 from vapora_testing.ports import free_port
 
 
@@ -101,10 +102,8 @@ class NatsCluster:
         node.spawn()
         deadline = time.monotonic() + timeout
         self.wait_healthy(timeout)
-        while not self.caught_up(i):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"node {self.names[i]} has not caught up with every stream after {timeout:.0f}s")
-            time.sleep(0.1)
+        left = max(0.0, deadline - time.monotonic())
+        eventually_sync(lambda: self.caught_up(i), timeout=left, what=f"node {self.names[i]} to catch up", interval=0.1)
 
     def stop(self) -> None:
         for node in self.nodes:
@@ -173,12 +172,18 @@ class NatsCluster:
     def healthy(self) -> bool:
         """Every running node answers a full ``/healthz`` (meta leader known, its streams and consumers
         current) and they agree on one meta leader."""
-        return all(n.monitor("/healthz") is not None for n in self.nodes if n.running) and bool(self.meta_leader())
+        return all(self.health().values()) and bool(self.meta_leader())
+
+    def health(self) -> dict[str, bool]:
+        """Per running node: whether it answers a full ``/healthz``."""
+        return {self.names[i]: n.monitor("/healthz") is not None for i, n in enumerate(self.nodes) if n.running}
 
     def wait_healthy(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not self.healthy():
-            if time.monotonic() > deadline:
-                states = {self.names[i]: n.monitor("/healthz") for i, n in enumerate(self.nodes) if n.running}
-                raise TimeoutError(f"the NATS cluster {self.name} is not healthy after {timeout:.0f}s: {states}")
-            time.sleep(0.1)
+        """Until :meth:`healthy`; on timeout, AssertionError with each node's health."""
+        eventually_sync(
+            lambda: (self.health(), self.meta_leader()),  # shown on timeout: each node, the leader
+            timeout=timeout,
+            what=f"the NATS cluster {self.name} to be healthy",
+            until=lambda seen: all(seen[0].values()) and bool(seen[1]),
+            interval=0.1,
+        )

@@ -70,23 +70,6 @@ async def store(store_url: str) -> AsyncIterator[Store]:
         await s.close()
 
 
-@pytest.fixture
-async def kg_app(nats_url: str, tmp_path: Path) -> AsyncIterator[Any]:
-    """A real knowledge-graph in this process (its consumers, embedded store and gRPC on a free
-    port, ``.grpc_port``) on the test's nats-server: for the services that ask it over gRPC."""
-    from vapora_knowledge_graph.app import KnowledgeGraphApp  # a service: imported only when used
-    from vapora_knowledge_graph.settings import KgSettings
-
-    app = KnowledgeGraphApp(
-        KgSettings(nats_url=nats_url, store_url=f"surrealkv://{tmp_path / 'kg'}", grpc_port=0, shutdown_grace_s=2)
-    )
-    await app.start()
-    try:
-        yield app
-    finally:
-        await app.stop()
-
-
 @pytest.fixture(scope="session")
 def job_keys() -> tuple[str, str]:
     """An Ed25519 key pair for job tokens, (private PEM, public PEM): the coordinator's and the

@@ -1,16 +1,17 @@
 """Run the whole fleet as separate processes: nats-server plus the seven services.
 
-Used by the e2e tests (free ports, a temporary directory) and by ``just up`` /
-``just up-cluster`` / ``just down`` / ``just status`` / ``just logs`` (fixed ports, ``.run/``;
-the commands are :mod:`vapora_testing.fleet_cli`).
-NATS is one node by default; ``nats_nodes=3`` (``up --nats-nodes 3``) runs a JetStream cluster
-(:class:`~vapora_testing.cluster.NatsCluster`), every service gets every node's URL and declares
-its streams with as many replicas as there are nodes (``VAPORA_JETSTREAM_REPLICAS``).
+The launcher only: the e2e tests use it with free ports and a temporary directory, the
+operator CLI (``scripts/fleet.py``, behind ``just up/up-cluster/down/status/logs``) with the fixed
+ports below and ``.run/``. Every service runs ``python -m vapora_<name>`` with its settings
+in its environment, its log in ``<run_dir>/logs/<name>.log``, and the repository's
+``config/`` unless ``config_dir`` says otherwise. NATS is one node by default; ``nats_nodes=3``
+runs a JetStream cluster (:class:`~vapora_testing.cluster.NatsCluster`): every service gets every
+node's URL and declares its streams with as many replicas as there are nodes
+(``VAPORA_JETSTREAM_REPLICAS``).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -21,10 +22,10 @@ from pathlib import Path
 from vapora_core.jobtoken import generate_key_pair
 from vapora_testing.cluster import NatsCluster
 from vapora_testing.nats import NatsServer
-from vapora_testing.ports import free_port, wait_until
+from vapora_testing.polling import eventually_sync
+from vapora_testing.ports import free_port
 from vapora_testing.process import ready as ops_ready
-
-ROOT = Path(__file__).resolve().parents[4]
+from vapora_testing.repo import repo_root
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,18 +58,9 @@ VERIFIES_JOB_TOKENS = ("mcp-gateway", "llm-router")
 EXTRA_PORTS: tuple[tuple[str, str, int], ...] = (("mcp-gateway", "VAPORA_MCP_HTTP_PORT", 8090),)
 
 
-@dataclass(slots=True)
-class Running:
-    name: str
-    pid: int
-    grpc_port: int | None
-    ops_port: int
-    log: str
-
-
 @dataclass
 class Fleet:
-    """The fleet under ``run_dir``: logs, data, traces and its state file live there.
+    """The fleet under ``run_dir``: logs, data and traces live there.
 
     ``nats_nodes``: 1, a single nats-server; more, a JetStream cluster of that many nodes
     (``cluster``), whose streams every service declares with that many replicas."""
@@ -76,7 +68,7 @@ class Fleet:
     run_dir: Path
     fixed_ports: bool = False
     nats_nodes: int = 1
-    config_dir: Path = ROOT / "config"
+    config_dir: Path = field(default_factory=lambda: repo_root() / "config")
     env: dict[str, str] = field(default_factory=dict)
     service_env: dict[str, dict[str, str]] = field(default_factory=dict)
     nats: NatsServer | None = None
@@ -132,7 +124,6 @@ class Fleet:
             self.start_service(name, wait=False)
         for name in names:
             self.wait_ready(name, timeout)
-        self.save()
         return self
 
     def _start_nats(self) -> str:
@@ -238,7 +229,7 @@ class Fleet:
         return ops_ready(self.ports[name][1])
 
     def wait_ready(self, name: str, timeout: float = 60.0) -> None:
-        wait_until(lambda: self.ready(name), timeout, f"{name} to be ready", interval=0.1)
+        eventually_sync(lambda: self.ready(name), timeout=timeout, what=f"{name} to be ready", interval=0.1)
 
     def signal(self, name: str, sig: int) -> None:
         proc = self.procs[name]
@@ -268,20 +259,3 @@ class Fleet:
         for server in self.nats_servers:
             server.stop()
         return codes
-
-    # -- state for the CLI -------------------------------------------------------------
-
-    def save(self) -> None:
-        state = {
-            "nats": [{"url": n.url, "pid": n.proc.pid if n.proc else None} for n in self.nats_servers],
-            "services": {
-                name: {
-                    "pid": p.pid,
-                    "grpc_port": self.ports[name][0],
-                    "ops_port": self.ports[name][1],
-                    "log": str(self.log_path(name)),
-                }
-                for name, p in self.procs.items()
-            },
-        }
-        (self.run_dir / "fleet.json").write_text(json.dumps(state, indent=2))

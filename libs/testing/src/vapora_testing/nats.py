@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from vapora_testing.ports import free_port, wait_until
+from vapora_testing.polling import eventually_sync
+from vapora_testing.ports import free_port
 
 
 def nats_binary() -> str:
@@ -129,7 +130,7 @@ class NatsServer:
         """Start the process and wait until JetStream is enabled (a cluster node: see
         :meth:`NatsCluster.start <vapora_testing.cluster.NatsCluster.start>` for the whole cluster)."""
         self.spawn()
-        wait_until(self._healthy, timeout, f"nats-server on port {self.port}")
+        eventually_sync(self._healthy, timeout=timeout, what=f"nats-server on port {self.port}")
         return self
 
     def kill(self) -> None:

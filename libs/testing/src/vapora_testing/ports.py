@@ -1,11 +1,9 @@
-"""Free loopback ports and readiness waits."""
+"""Free loopback ports (waiting for something is :mod:`vapora_testing.polling`)."""
 
 from __future__ import annotations
 
 import random
 import socket
-import time
-from collections.abc import Callable
 
 # Ports handed out below the kernel's ephemeral range (32768-60999 on Linux): an ephemeral
 # port from bind(0) can be taken by any outgoing connection between the moment we pick it and
@@ -36,12 +34,3 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(0.2)
         return sock.connect_ex((host, port)) == 0
-
-
-def wait_until(check: Callable[[], bool], timeout: float, what: str, interval: float = 0.05) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(interval)
-    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")

@@ -9,11 +9,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
+from vapora_testing.polling import eventually
 from vapora_testing.ports import free_port
 
 
@@ -49,12 +49,17 @@ class ServiceProcess:
 
     async def start(self, timeout: float = 20.0) -> ServiceProcess:
         proc = self.spawn()
-        deadline = time.monotonic() + timeout
-        while not await asyncio.to_thread(ready, self.metrics_port):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                self.kill()
-                raise AssertionError(f"{self.module} did not become ready:\n{self.tail()}")
-            await asyncio.sleep(0.1)
+
+        async def up() -> bool:
+            if proc.poll() is not None:
+                raise AssertionError(f"it exited with {proc.returncode}")
+            return await asyncio.to_thread(ready, self.metrics_port)
+
+        try:
+            await eventually(up, timeout=timeout, interval=0.1, what=f"{self.module}'s /readyz")
+        except AssertionError as exc:
+            self.kill()
+            raise AssertionError(f"{self.module} did not become ready ({exc}):\n{self.tail()}") from None
         return self
 
     def tail(self, lines: int = 40) -> str:

@@ -7,7 +7,7 @@ from vapora_api_gateway.settings import GatewaySettings
 from vapora_core.lifecycle import run
 
 # uvloop: the gateway is bound by its event loop (HTTP parsing, socket writes); uvloop cuts the
-# main thread's CPU per request by ~15-20% in bench/bench_gateway.py.
+# main thread's CPU per request (bench/bench_gateway.py; figures in docs/performance.md).
 asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 settings = GatewaySettings()
 run(GatewayApp(settings), settings, ops_server=False)

@@ -224,7 +224,9 @@ class Accounts:
         self._check_grant(actor, workspace_id, role)
         user = await self.repo.user_by_email(email.strip().lower())
         if user is None:
-            raise NotFound(f"no user with email {email!r}; they must register first")
+            # 409, not 404: the workspace the path names exists; what fails is a precondition
+            # of the request (its user has an account), as with a task type no agent takes.
+            raise FailedPrecondition(f"no user with email {email!r}; they must register first")
         if await self.repo.member(workspace_id, str(user["id"])) is not None:
             raise AlreadyExists(f"{email} is already a member of this workspace")
         await self.repo.put_member(workspace_id, str(user["id"]), role, iso())

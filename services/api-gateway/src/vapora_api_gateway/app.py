@@ -27,6 +27,7 @@ from vapora_api_gateway.routes import auth as auth_routes
 from vapora_api_gateway.routes import events as event_routes
 from vapora_api_gateway.routes import platform as platform_routes
 from vapora_api_gateway.routes import projects as project_routes
+from vapora_api_gateway.routes import session as session_routes
 from vapora_api_gateway.routes import tasks as task_routes
 from vapora_api_gateway.routes import workspaces as workspace_routes
 from vapora_api_gateway.security import Passwords, Tokens
@@ -34,6 +35,7 @@ from vapora_api_gateway.service import Tasks
 from vapora_api_gateway.settings import GatewaySettings
 from vapora_api_gateway.subscribers import StatusEvents
 from vapora_api_gateway.task_types import TaskTypeCheck
+from vapora_api_gateway.ui import pages as ui_pages
 from vapora_core.bus import CONSUMERS, Bus
 from vapora_core.http_site import start_site
 from vapora_core.metrics import SERVICE_INFO, Readiness, add_ops_routes
@@ -44,6 +46,7 @@ log = logging.getLogger("vapora.gateway")
 
 ROUTES: tuple[Route, ...] = (
     *auth_routes.ROUTES,
+    *session_routes.ROUTES,
     *workspace_routes.ROUTES,
     *project_routes.ROUTES,
     *task_routes.ROUTES,
@@ -90,6 +93,7 @@ def build_web_app(gateway: Gateway, readiness: Readiness, max_body_bytes: int) -
 
     app.router.add_get("/api/v1/openapi.json", serve_openapi)
     add_ops_routes(app, readiness)
+    ui_pages.add_routes(app)
     return app
 
 

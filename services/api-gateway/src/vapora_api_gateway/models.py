@@ -136,6 +136,15 @@ class LoginOut(TokensOut):
     user: UserOut
 
 
+class SessionOut(BaseModel):
+    """The web UI's session: the refresh token is in the HttpOnly cookie, not here."""
+
+    access_token: str
+    token_type: Literal["Bearer"]
+    expires_in: int
+    user: UserOut
+
+
 class WorkspaceList(BaseModel):
     items: list[WorkspaceOut]
 

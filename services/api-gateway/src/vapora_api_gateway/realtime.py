@@ -72,7 +72,12 @@ class EventSource:
     async def stream(
         self, workspace_id: str, after: int | None, *, heartbeat_s: float = 15.0
     ) -> AsyncIterator[dict[str, Any] | None]:
-        """Events after sequence ``after`` (None: only new ones); None items are idle heartbeats."""
+        """Events after sequence ``after`` (None: only new ones).
+
+        The first item is None, once the subscription exists: a client told so (the SSE stream's
+        ``: connected``) can read the tasks as they are and miss no later change. Later None items
+        are idle heartbeats.
+        """
         js = self.bus.js
         if after is None:
             config = js_api.ConsumerConfig(deliver_policy=js_api.DeliverPolicy.NEW)
@@ -88,6 +93,7 @@ class EventSource:
             idle_heartbeat=5.0,
         )
         try:
+            yield None
             # The pending read is never cancelled by an idle timeout (so no message can be lost
             # to one); it only stops when the stream ends or the gateway shuts down.
             closing = asyncio.ensure_future(self._closing.wait())

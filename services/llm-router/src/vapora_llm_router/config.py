@@ -11,12 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from vapora_core.errors import ConfigError
 
 PROVIDERS = ("offline", "ollama", "gemini", "openai", "anthropic")
 DEFAULT_CHAIN = ("ollama", "gemini", "openai", "anthropic")
+# A task's complexity as the API accepts it (empty: not given). A rule on any other value could
+# never match, so the file is refused instead (tests/contract keeps the two lists equal).
+COMPLEXITIES = ("low", "medium", "high")
 
 
 class _Strict(BaseModel):
@@ -44,6 +47,18 @@ class Rule(_Strict):
     model: str = ""
 
     _provider = field_validator("provider")(_check_provider)
+
+    @field_validator("complexity")
+    @classmethod
+    def _complexity(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        for level in value:
+            if level not in COMPLEXITIES:
+                rule = f"rule {info.data['name']!r}" if info.data.get("name") else "this rule"
+                raise ValueError(
+                    f"{rule} matches complexity {level!r}, which no task has: "
+                    f"a task's complexity is one of {', '.join(COMPLEXITIES)}"
+                )
+        return value
 
     def matches(self, task_type: str, complexity: str, role: str) -> bool:
         return (

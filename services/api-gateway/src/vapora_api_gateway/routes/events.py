@@ -35,10 +35,11 @@ async def sse(request: web.Request) -> web.StreamResponse:
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     )
     await response.prepare(request)
-    await response.write(b"retry: 1000\n: connected\n\n")
+    connected = False
     async for event in gw(request).events.stream(ws, after):
-        if event is None:
-            await response.write(b": keep-alive\n\n")
+        if event is None:  # the first: subscribed (nothing later is missed); then idle heartbeats
+            await response.write(b": keep-alive\n\n" if connected else b"retry: 1000\n: connected\n\n")
+            connected = True
             continue
         await response.write(f"id: {event['id']}\nevent: task\ndata: {json.dumps(event)}\n\n".encode())
     return response
