@@ -164,6 +164,21 @@ async def _assert_exactly_once(run: Run, bus: Bus, n: int) -> None:
     assert await _read_model_states(run) == Counter({"done": n})
 
 
+def _drive(fleet: Fleet, n: int, fault: Callable[[Run], Awaitable[None]], total: int, seen: dict[str, Any]) -> None:
+    """:func:`_run`, then: the fault (which fills ``seen``) landed mid-run, and every task ran exactly once."""
+
+    async def main() -> None:
+        run, bus = await _run(fleet, n, fault, total)
+        try:
+            print(f"the fault: {seen}")
+            assert seen["done_at_kill"] < n // 2, "the kill must land in the middle of the run"
+            await _assert_exactly_once(run, bus, total)
+        finally:
+            await bus.stop()
+
+    asyncio.run(main())
+
+
 CLUSTER_TASKS = 2000  # in flight when the agents go on
 DURING_ELECTION = 100  # posted right after the kill
 
@@ -194,16 +209,7 @@ def test_a_cluster_node_sigkilled_mid_run_and_restarted_later_loses_and_repeats_
         await asyncio.to_thread(cluster.restart, victim, 90)
         await posting
 
-    async def main() -> None:
-        run, bus = await _run(fleet, CLUSTER_TASKS, kill_a_node_then_restart_it, total)
-        try:
-            print(f"cluster run: {seen}")
-            assert seen["done_at_kill"] < CLUSTER_TASKS // 2, "the kill must land in the middle of the run"
-            await _assert_exactly_once(run, bus, total)
-        finally:
-            await bus.stop()
-
-    asyncio.run(main())
+    _drive(fleet, CLUSTER_TASKS, kill_a_node_then_restart_it, total, seen)
 
 
 SINGLE_TASKS = 1000
@@ -229,13 +235,4 @@ def test_a_single_nats_server_sigkilled_mid_load_and_restarted_on_its_store_lose
         await asyncio.to_thread(server.start, 30)  # the same port and file store
         await posting
 
-    async def main() -> None:
-        run, bus = await _run(fleet, SINGLE_TASKS, kill_the_server_then_restart_it, total)
-        try:
-            print(f"single-node run: {seen}")
-            assert seen["done_at_kill"] < SINGLE_TASKS // 2, "the kill must land in the middle of the run"
-            await _assert_exactly_once(run, bus, total)
-        finally:
-            await bus.stop()
-
-    asyncio.run(main())
+    _drive(fleet, SINGLE_TASKS, kill_the_server_then_restart_it, total, seen)
