@@ -169,10 +169,20 @@ class NatsCluster:
                         waiting.discard(detail["name"])
         return not waiting
 
+    def meta_current(self) -> bool:
+        """Whether the meta leader counts every other running node current (so a stream can be placed on all)."""
+        leader = self.meta_leader()
+        if not leader:
+            return False
+        meta = (self.jsz(self.index(leader)) or {}).get("meta_cluster") or {}
+        current = {r.get("name") for r in meta.get("replicas") or [] if r.get("current")}
+        others = {self.names[i] for i, n in enumerate(self.nodes) if n.running and self.names[i] != leader}
+        return others <= current
+
     def healthy(self) -> bool:
         """Every running node answers a full ``/healthz`` (meta leader known, its streams and consumers
-        current) and they agree on one meta leader."""
-        return all(self.health().values()) and bool(self.meta_leader())
+        current), they agree on one meta leader, and it counts every running node current."""
+        return all(self.health().values()) and self.meta_current()
 
     def health(self) -> dict[str, bool]:
         """Per running node: whether it answers a full ``/healthz``."""
@@ -181,9 +191,9 @@ class NatsCluster:
     def wait_healthy(self, timeout: float = 30.0) -> None:
         """Until :meth:`healthy`; on timeout, AssertionError with each node's health."""
         eventually_sync(
-            lambda: (self.health(), self.meta_leader()),  # shown on timeout: each node, the leader
+            lambda: (self.health(), self.meta_leader(), self.meta_current()),  # shown on timeout
             timeout=timeout,
-            what=f"the NATS cluster {self.name} to be healthy",
-            until=lambda seen: all(seen[0].values()) and bool(seen[1]),
+            what=f"the NATS cluster {self.name} to be healthy (each node, the meta leader, all current)",
+            until=lambda seen: all(seen[0].values()) and bool(seen[1]) and seen[2],
             interval=0.1,
         )

@@ -4,9 +4,10 @@ Every process declares every stream at start and its own consumers, so on a clus
 processes may ask at once, each ask a proposal of the JetStream meta leader that every node
 applies. So a stream is only updated when its configuration differs from the spec (asking
 costs one info request), creating one that another process created meanwhile is not an error,
-and an ask that times out or finds no JetStream leader (an election, a node restarting) is asked
-again with :func:`vapora_core.retry.retrying` for up to ``DECLARE_DEADLINE_S``. What JetStream
-refuses for good (a bad configuration) is raised at once.
+and an ask that times out, finds no JetStream leader (an election, a node restarting) or too few
+current nodes to place the stream on is asked again with :func:`vapora_core.retry.retrying` for
+up to ``DECLARE_DEADLINE_S``. What JetStream refuses for good (a bad configuration) is raised
+at once.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ T = TypeVar("T")
 DECLARE_ATTEMPTS = 30
 DECLARE_DEADLINE_S = 90.0  # inside what a process is given to become ready
 DECLARE_WAIT_S = (0.2, 3.0)  # first and longest wait between two asks
+NO_PEERS = 10005  # JetStream's "no suitable peers for placement": the nodes are not all current yet
 
 _RETENTION = {
     "limits": js_api.RetentionPolicy.LIMITS,
@@ -110,8 +112,10 @@ async def declare_stream(js: Any, spec: StreamSpec, replicas: int) -> None:
             try:
                 await js.add_stream(config)
                 return
-            except BadRequestError:  # created by another process meanwhile, maybe otherwise
-                info = await js.stream_info(spec.name)
+            except BadRequestError as exc:
+                if exc.err_code == NO_PEERS:  # a node (re)joining: not enough peers to place it on yet
+                    raise Unavailable(f"declaring stream {spec.name}: {exc.description}") from exc
+                info = await js.stream_info(spec.name)  # created by another process meanwhile
         if not _same_stream(info.config, config):
             await js.update_stream(config)
 
