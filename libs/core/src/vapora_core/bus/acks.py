@@ -55,6 +55,9 @@ class Sent(NamedTuple):
 
 # Given a failed message and why, True when it took the message's future over (to send it again).
 OnFailure = Callable[[Sent, PublishFailed], bool]
+# What is kept per message in flight: Sent's fields as a plain tuple (one is made per publish; a
+# Sent is made only for a failure).
+_Entry = tuple[asyncio.Future[Stored], str, bytes, dict[str, str], float, bool]
 
 
 class PubAcks:
@@ -65,7 +68,7 @@ class PubAcks:
         self._on_failure = on_failure
         self._prefix = ""
         self._seq = itertools.count(1)
-        self._pending: dict[str, Sent] = {}
+        self._pending: dict[str, _Entry] = {}
         self._deadlines: list[tuple[float, str]] = []
         self._sub: Any = None
         self._sweeper = Periodic("pub-ack-sweep", SWEEP_S, self._sweep, wait_first=True)
@@ -80,10 +83,9 @@ class PubAcks:
         if self._sub is not None:
             with contextlib.suppress(Exception):
                 await self._sub.unsubscribe()
-        for sent in self._pending.values():
-            if not sent.future.done():
-                closed = PublishFailed(sent.subject, "the connection closed", status=503, maybe_stored=True)
-                sent.future.set_exception(closed)
+        for future, subject, *_ in self._pending.values():
+            if not future.done():
+                future.set_exception(PublishFailed(subject, "the connection closed", status=503, maybe_stored=True))
         self._pending.clear()
 
     async def send(
@@ -99,7 +101,7 @@ class PubAcks:
         token = str(next(self._seq))
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Stored] = loop.create_future()
-        self._pending[token] = Sent(future, subject, payload, headers, timeout, hooked)
+        self._pending[token] = (future, subject, payload, headers, timeout, hooked)
         heapq.heappush(self._deadlines, (loop.time() + timeout, token))
         try:
             await self.nc.publish(subject, payload, reply=self._prefix + token, headers=headers)
@@ -108,18 +110,19 @@ class PubAcks:
             raise PublishFailed(subject, repr(exc), status=503, maybe_stored=False) from exc
         return future
 
-    def _fail(self, sent: Sent, exc: PublishFailed) -> None:
-        if sent.future.done():
+    def _fail(self, entry: _Entry, exc: PublishFailed) -> None:
+        future = entry[0]
+        if future.done():
             return
-        if sent.hooked and self._on_failure is not None and self._on_failure(sent, exc):
+        if entry[5] and self._on_failure is not None and self._on_failure(Sent(*entry), exc):
             return
-        sent.future.set_exception(exc)
+        future.set_exception(exc)
 
     async def _on_reply(self, msg: Any) -> None:
         sent = self._pending.pop(msg.subject[len(self._prefix) :], None)
-        if sent is None or sent.future.done():
+        if sent is None or sent[0].done():
             return
-        subject = sent.subject
+        subject = sent[1]
         if msg.headers and msg.headers.get(STATUS) == NO_RESPONDERS:
             self._fail(sent, PublishFailed(subject, "no stream answered", status=503, maybe_stored=False))
             return
@@ -131,7 +134,7 @@ class PubAcks:
                 reason = error.get("description", error) if isinstance(error, dict) else error
                 self._fail(sent, PublishFailed(subject, str(reason), status=status, maybe_stored=False))
                 return
-            sent.future.set_result(Stored(answer["stream"], int(answer["seq"]), bool(answer.get("duplicate", False))))
+            sent[0].set_result(Stored(answer["stream"], int(answer["seq"]), bool(answer.get("duplicate", False))))
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             unreadable = f"unreadable acknowledgement {msg.data!r}: {exc}"
             self._fail(sent, PublishFailed(subject, unreadable, status=0, maybe_stored=True))
@@ -144,5 +147,5 @@ class PubAcks:
             _, token = heapq.heappop(deadlines)
             sent = self._pending.pop(token, None)
             if sent is not None:
-                late = PublishFailed(sent.subject, "no acknowledgement in time", status=408, maybe_stored=True)
+                late = PublishFailed(sent[1], "no acknowledgement in time", status=408, maybe_stored=True)
                 self._fail(sent, late)
