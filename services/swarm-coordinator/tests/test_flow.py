@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import grpc
 import pytest
-from prometheus_client import REGISTRY
 from coordinator_testkit import EventLog, SimAgent, submit, task  # type: ignore[import-not-found]
+from prometheus_client import REGISTRY
 
 from vapora.common.v1 import common_pb2
 from vapora.coordinator.v1 import coordinator_pb2, coordinator_pb2_grpc
 from vapora_core.bus import Bus, subjects
 from vapora_core.grpc import channel
 from vapora_testing.executions import execution_of
+from vapora_testing.polling import eventually
 
 
 async def test_a_task_is_assigned_to_a_capable_agent_and_marked_done_from_its_execution(
@@ -118,12 +118,12 @@ async def test_an_execution_delivered_again_puts_one_done_on_the_events_stream(
     before = REGISTRY.get_sample_value("vapora_bus_messages_total", handled) or 0.0
     # JetStream delivers the execution again (a re-publish under another msg id stands in for the redelivery)
     await bus.publish(subjects.execution("coding", "once"), again, msg_id=f"{again.execution_id}-again")
-    for _ in range(200):  # until the coordinator has handled (and acked) the second delivery
-        if (REGISTRY.get_sample_value("vapora_bus_messages_total", handled) or 0.0) > before:
-            break
-        await asyncio.sleep(0.05)
-    else:
-        pytest.fail("the coordinator never handled the execution delivered again")
+    await eventually(
+        lambda: REGISTRY.get_sample_value("vapora_bus_messages_total", handled) or 0.0,
+        timeout=10.0,
+        what="the coordinator to handle (and ack) the execution delivered again",
+        until=lambda handled_now: handled_now > before,
+    )
     stream = await bus.js.stream_info("EVENTS")
     await events.wait_for(lambda: len(events.events) >= stream.state.messages)
     assert events.states(t.id).count(common_pb2.TASK_STATE_DONE) == 1
