@@ -48,6 +48,8 @@ async def test_three_nodes_agree_on_one_meta_leader_and_each_serves_an_r3_stream
         assert info.state.messages == 5
         assert info.config.num_replicas == 3
     assert nats_cluster.stream_leader("ONE") in (0, 1, 2)
+    with pytest.raises(RuntimeError, match="is running"):  # restarting a running node is refused
+        nats_cluster.restart(0)
 
 
 async def test_a_killed_stream_leader_is_replaced_and_catches_up_when_restarted(nats_cluster: NatsCluster) -> None:
@@ -66,11 +68,6 @@ async def test_a_killed_stream_leader_is_replaced_and_catches_up_when_restarted(
     nats_cluster.restart(leader)
     assert nats_cluster.nodes[leader].running
     assert _local_messages(nats_cluster, leader, "TWO") == 20  # its replica caught up from the others
-
-
-def test_restarting_a_running_node_is_refused(nats_cluster: NatsCluster) -> None:
-    with pytest.raises(RuntimeError, match="is running"):
-        nats_cluster.restart(0)
 
 
 def test_a_cluster_needs_a_node_and_a_port_triple_per_node(tmp_path: Path) -> None:
