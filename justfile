@@ -80,6 +80,11 @@ test: proto-check lint typecheck
 screenshots: setup
     {{uv}} run --frozen python scripts/screenshots.py docs/ui
 
+# the NATS fault tests at the issue's load: 2,000 tasks in flight on the 3-node cluster (`just test` runs 300)
+[group('test')]
+test-faults: setup
+    VAPORA_FAULT_TASKS=2000 {{uv}} run --frozen pytest -q -p no:cacheprovider tests/e2e/test_nats_faults.py
+
 # run only the tests matching an expression, e.g. just test-k dead_letter
 [group('test')]
 test-k expr: setup

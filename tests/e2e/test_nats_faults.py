@@ -1,6 +1,10 @@
 """The whole fleet under NATS faults: a node of the 3-node JetStream cluster SIGKILLed in the middle
-of 2,000 tasks and restarted later; a single nats-server SIGKILLed mid-load and restarted on its
-file store. Every task completes exactly once.
+of a run and restarted later; a single nats-server SIGKILLed mid-load and restarted on its file
+store. Every task completes exactly once.
+
+The load is ``VAPORA_FAULT_TASKS`` tasks in flight on the cluster (half as many on the single
+node). ``just test`` runs a small one, to stay inside its budget on 2 cores; ``just test-faults``
+runs the issue's 2,000.
 
 Real processes: nats-server (three, or one), the seven services (offline provider). Tasks go in
 through the API (``POST /api/v1/tasks``) while agent-runtime is paused (SIGSTOP), so all of them
@@ -16,6 +20,7 @@ are in flight when it goes on (SIGCONT) and the fault lands; more are posted whi
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -155,7 +160,7 @@ async def _assert_exactly_once(run: Run, bus: Bus, n: int) -> None:
 
     in_kg = await eventually(  # it stores what it consumed in batches, behind the coordinator
         lambda: _kg_executions(run.fleet, run.workspace),
-        timeout=60,
+        timeout=120,  # 2,000 tasks on a loaded 2-core host: it once lagged by more than a minute
         what=f"the knowledge graph to hold executions of all {n} tasks",
         until=lambda found: len(found) >= n,
         interval=1.0,
@@ -179,8 +184,8 @@ def _drive(fleet: Fleet, n: int, fault: Callable[[Run], Awaitable[None]], total:
     asyncio.run(main())
 
 
-CLUSTER_TASKS = 2000  # in flight when the agents go on
-DURING_ELECTION = 100  # posted right after the kill
+CLUSTER_TASKS = int(os.environ.get("VAPORA_FAULT_TASKS", "300"))  # in flight when the agents go on
+DURING_ELECTION = max(20, CLUSTER_TASKS // 20)  # posted right after the kill
 
 
 def _fleet(fleet_factory: type[Fleet], nats_nodes: int) -> Fleet:
@@ -212,7 +217,7 @@ def test_a_cluster_node_sigkilled_mid_run_and_restarted_later_loses_and_repeats_
     _drive(fleet, CLUSTER_TASKS, kill_a_node_then_restart_it, total, seen)
 
 
-SINGLE_TASKS = 1000
+SINGLE_TASKS = CLUSTER_TASKS // 2
 WHILE_DOWN = 50  # posted while the server is down: answered once it is back
 DOWN_S = 6.0  # longer than a publish waits for its acknowledgement (5 s): publishes in flight time out
 
