@@ -13,8 +13,8 @@ Ollama (``/api/chat``), as JSON or streamed (SSE, NDJSON) as the request asks.
 - ``choose(provider, body)``: when given, asked first for each answered request's turn (None: the
   queue as usual), so a test can script by what was asked — each role's answer, for one. A turn's
   ``delay_s`` holds its answer that long (a slow model; overlapping jobs then show in time).
-- ``bodies[provider]`` / ``headers[provider]``: every request received, in order, so a test can
-  assert on what was sent (the tools, the tool results).
+- ``bodies[provider]`` / ``headers[provider]`` / ``paths[provider]``: every request received, in
+  order, so a test can assert on what was sent (the tools, the tool results, streamed or not).
 
 Every key but :data:`KEY` is refused with 401 (Ollama takes any). This module imports nothing
 of the router: it is the providers' side of the wire.
@@ -98,6 +98,7 @@ class FakeProviders:
         self.hits: dict[str, int] = defaultdict(int)
         self.bodies: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.headers: dict[str, list[dict[str, str]]] = defaultdict(list)
+        self.paths: dict[str, list[str]] = defaultdict(list)
         self.input_tokens = input_tokens
         self.output_tokens = output_tokens
         self.slow_s = slow_s
@@ -110,7 +111,8 @@ class FakeProviders:
         app.router.add_post("/v1/chat/completions", self.openai)
         app.router.add_post("/v1beta/models/{spec}", self.gemini)
         app.router.add_post("/api/chat", self.ollama)
-        self._runner = web.AppRunner(app, access_log=None)
+        # stops within a second: a request still waiting on a scripted slow answer is dropped
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()
         host, port = self._runner.addresses[0][:2]
@@ -127,6 +129,7 @@ class FakeProviders:
     async def _begin(self, provider: str, request: web.Request, key_ok: bool) -> tuple[str, dict[str, Any]]:
         self.hits[provider] += 1
         self.headers[provider].append(dict(request.headers))
+        self.paths[provider].append(request.path_qs)
         body = await request.json()
         self.bodies[provider].append(body)
         mode = self.script[provider].pop(0) if self.script[provider] else "ok"

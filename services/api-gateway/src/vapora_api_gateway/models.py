@@ -199,6 +199,8 @@ class TaskOut(BaseModel):
     created_at: str
     updated_at: str
     history: list[HistoryEntry]
+    step: int = Field(default=0, description="While running: the step of its run that started last.")
+    tool: str = Field(default="", description="While running: the tools that step calls; empty for a model turn.")
     workflow_run_id: str = Field(default="", description="The workflow run whose stage this task is, if any.")
     stage_id: str = ""
 
@@ -206,6 +208,56 @@ class TaskOut(BaseModel):
 class TaskPage(BaseModel):
     items: list[TaskOut]
     next_cursor: str | None = None
+
+
+class StepCallOut(BaseModel):
+    id: str
+    tool: str
+    arguments_json: str = ""
+    error: str = ""
+
+
+class StepOut(BaseModel):
+    index: int
+    kind: Literal["model", "tool"]
+    at: str
+    latency_ms: int
+    provider: str = ""
+    model: str = ""
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_cents: float = 0.0
+    finish_reason: str = ""
+    text: str = ""
+    calls: list[StepCallOut] = Field(default_factory=list, description="Model steps: the tool calls asked for.")
+    tool: str = ""
+    call_id: str = ""
+    arguments_json: str = ""
+    result: str = ""
+    is_error: bool = False
+    error: str = ""
+    truncated: bool = Field(default=False, description="Text, arguments or result cut (a marker says so).")
+
+
+class RunSummaryOut(BaseModel):
+    stop_reason: str
+    steps: int
+    tool_calls: int
+    success: bool
+    verified: bool
+    cost_cents: float
+    error: str = ""
+
+
+class StepsPage(BaseModel):
+    task_id: str
+    execution_id: str
+    run_id: str
+    items: list[StepOut]
+    next_page_token: str = ""
+    summary: RunSummaryOut | None = Field(default=None, description="How the run ended; null while it runs.")
+    execution_cost_cents: float = Field(description="LLM spend of the execution, every run of it.")
+    task_cost_cents: float = Field(description="LLM spend of the task, every execution of it.")
 
 
 class FeedbackOut(BaseModel):
@@ -347,6 +399,8 @@ class EventOut(BaseModel):
     task_type: str = ""
     result: str = ""
     at: str = ""
+    step: int = 0
+    tool: str = ""
 
 
 class Problem(BaseModel):
