@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import nats
 import pytest
+from nats.js import JetStreamContext
 from nats.js import api as js_api
+from nats.js.errors import NoStreamResponseError
 
 from vapora_testing.cluster import NatsCluster
 from vapora_testing.fleet import SERVICES, Fleet
@@ -23,6 +26,25 @@ async def _stream(url: str, name: str, count: int) -> None:
             await js.publish(f"{name.lower()}.x", str(i).encode(), timeout=10)
     finally:
         await nc.close()
+
+
+def _new_leader(cluster: NatsCluster, stream: str, old: int) -> bool:
+    """Whether a node other than ``old`` leads ``stream`` (False while none does: an election)."""
+    try:
+        return cluster.stream_leader(stream) != old
+    except LookupError:
+        return False
+
+
+async def _publish_through_election(js: JetStreamContext, subject: str, data: bytes, msg_id: str) -> None:
+    """One publish, asked again while the new leader does not answer yet; its msg id keeps it one message."""
+    for _ in range(50):
+        try:
+            await js.publish(subject, data, timeout=10, headers={"Nats-Msg-Id": msg_id})
+            return
+        except NoStreamResponseError:  # no responders: the leader's interest has not reached this node yet
+            await asyncio.sleep(0.2)
+    raise AssertionError(f"no stream stored {subject} {msg_id} through the election")
 
 
 def _local_messages(cluster: NatsCluster, i: int, stream: str) -> int:
@@ -57,12 +79,12 @@ async def test_a_killed_stream_leader_is_replaced_and_catches_up_when_restarted(
     leader = nats_cluster.stream_leader("TWO")
     nats_cluster.kill(leader)
     assert not nats_cluster.nodes[leader].running
-    await eventually(lambda: nats_cluster.stream_leader("TWO") != leader, timeout=30, what="a new leader of TWO")
+    await eventually(lambda: _new_leader(nats_cluster, "TWO", leader), timeout=30, what="a new leader of TWO")
     nc = await nats.connect(list(nats_cluster.urls), max_reconnect_attempts=-1)
     try:
         js = nc.jetstream(timeout=10)
         for i in range(10):  # and take writes
-            await js.publish("two.x", str(10 + i).encode(), timeout=10)
+            await _publish_through_election(js, "two.x", str(10 + i).encode(), f"two-{10 + i}")
     finally:
         await nc.close()
     nats_cluster.restart(leader)
