@@ -27,7 +27,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import statistics
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -53,6 +55,7 @@ from vapora_testing.executions import execution_of, send_execution
 from vapora_testing.nats import NatsServer
 
 ROOT = Path(__file__).resolve().parents[1]
+PROFILED = Path(__file__).with_name("profiled.py")
 WS = "bench-ws"
 STAGES = (  # (id, role, needs)
     ("plan", "architect", ()),
@@ -224,6 +227,8 @@ async def bench(url: str, data: Path, args: argparse.Namespace) -> list[Phase]:
     registry = await serve_registry(agents(args.agents_per_role))
     coordinator = coordinator_process(url, data, f"127.0.0.1:{registry.port}", without_store=False)
     coordinator.env["VAPORA_CONFIG_DIR"] = str(ROOT / "config")
+    if profile := os.environ.get("VAPORA_BENCH_PROFILE"):  # the coordinator under cProfile (profiled.py)
+        coordinator.argv = [sys.executable, str(PROFILED), str(Path(profile).resolve()), coordinator.module]
     await coordinator.start(timeout=30)
     bus = Bus(url, "bench-agents")
     await bus.start()
@@ -236,13 +241,12 @@ async def bench(url: str, data: Path, args: argparse.Namespace) -> list[Phase]:
                 stages=[pb.WorkflowStage(id=sid, role=role, needs=list(needs)) for sid, role, needs in STAGES],
             )
             await stub.CreateWorkflow(pb.CreateWorkflowRequest(workspace_id=WS, workflow=template, actor="bench"))
-            paced = await phase(stub, url, bus, pid, args.paced_runs, args.rate, args.timeout)
-            burst = await phase(stub, url, bus, pid, args.runs, None, args.timeout)
+            phases = [(args.paced_runs, args.rate), (args.runs, None)]
+            return [await phase(stub, url, bus, pid, n, rate, args.timeout) for n, rate in phases if n > 0]
     finally:
         await bus.stop()
         stop_coordinator(coordinator)
         await registry.stop(0)
-    return [paced, burst]
 
 
 def _quantiles(values: list[float]) -> tuple[float, float, float]:
