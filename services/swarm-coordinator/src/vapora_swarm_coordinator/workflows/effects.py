@@ -43,6 +43,14 @@ class Effects:
     ) -> None:
         """Publish the events of ``changed`` stages (``announce``; with no stage changed, one for
         the run), then ``effects``; return once all are stored."""
+        await stored(await self.send(run, changed, effects, announce=announce))
+
+    async def send(
+        self, run: Run, changed: Sequence[str], effects: Sequence[Effect], *, announce: bool = True
+    ) -> list[asyncio.Future[Any]]:
+        """Write what :meth:`carry_out` publishes to the connection, in its order; the futures of
+        their acknowledgements (:func:`stored` awaits them). The engine sends while it holds the
+        run and awaits the acknowledgements once it has let go of it."""
         now = self.clock()
         tasks = {e.stage_id: stage_task(run, run.template.stage(e.stage_id)) for e in effects if isinstance(e, Submit)}
         sent: list[asyncio.Future[Any]] = []
@@ -56,8 +64,7 @@ class Effects:
         for e in effects:
             if isinstance(e, CancelTask):
                 sent += await self._cancel(run, e, now)
-        for future in sent:
-            await future
+        return sent
 
     def event(
         self, run: Run, stage_id: str, task: tasks_pb2.Task | None, now: float
@@ -100,3 +107,15 @@ class Effects:
             await self.bus.send(subjects.cancel(run.workspace_id), cancelled, msg_id=e.task_id),
             await self.bus.send(subjects.task_event(run.workspace_id), status),
         ]
+
+
+async def stored(sent: Sequence[asyncio.Future[Any]]) -> None:
+    """Return once every message of ``sent`` is stored (raise the first failure, once all answered)."""
+    failure: BaseException | None = None
+    for future in sent:
+        try:
+            await future
+        except Exception as exc:
+            failure = failure or exc
+    if failure is not None:
+        raise failure

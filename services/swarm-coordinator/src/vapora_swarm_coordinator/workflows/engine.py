@@ -13,7 +13,9 @@ then publish its effects (:mod:`.effects`). So:
   ones; JetStream drops a re-published task by its msg id), and the recovery pass at start and
   the sweep (:mod:`.recovery`) publish what a crash between the write and the publish lost;
 - changes of one run are serialised in the process (a lock per run), so concurrent outcomes of
-  parallel stages do not race for the version; changes of different runs are written together
+  parallel stages do not race for the version; the lock is held until a change's effects are
+  written to the connection (so they go out in the order of the changes), not while their
+  acknowledgements come back; changes of different runs are written together
   (a group commit of up to ``WRITE_BATCH``, each guarded on its own: one store round trip for
   many runs, which is what keeps a stage's successors close behind it under load).
 
@@ -30,6 +32,7 @@ import re
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from dataclasses import dataclass
+from typing import Any
 
 from vapora_core.batching import Batcher
 from vapora_core.errors import AlreadyExists, InvalidArgument, NotFound, Unavailable
@@ -38,7 +41,7 @@ from vapora_swarm_coordinator.workflows import definitions, metrics, transitions
 from vapora_swarm_coordinator.workflows.catalogue import Catalogue
 from vapora_swarm_coordinator.workflows.definitions import WorkflowDef
 from vapora_swarm_coordinator.workflows.draft import Draft, GateCall, Outcome
-from vapora_swarm_coordinator.workflows.effects import Effects
+from vapora_swarm_coordinator.workflows.effects import Effects, stored
 from vapora_swarm_coordinator.workflows.model import RUN_STATES, WAITING_APPROVAL, Run, Stage, branch_for
 from vapora_swarm_coordinator.workflows.repository import WorkflowRepository, Write
 from vapora_swarm_coordinator.workflows.templates import Template, Templates
@@ -167,12 +170,15 @@ class WorkflowEngine:
                 existing = await self.repo.read(run_id)
                 if existing is None or existing.workspace_id != req.workspace_id or existing.workflow != frozen.name:
                     raise AlreadyExists(f"run id {run_id} is taken")
-                await self.effects.carry_out(existing, [], transitions.reassert(existing, now), announce=False)
-                return existing
-            self._stored(None, draft)
-            await self.effects.carry_out(draft.run, draft.changed_stages, draft.effects)
-        log.info("workflow run %s of %s started in %s", run_id, frozen.name, req.workspace_id)
-        return draft.run
+                sent = await self.effects.send(existing, [], transitions.reassert(existing, now), announce=False)
+                run = existing
+            else:
+                self._stored(None, draft)
+                sent = await self.effects.send(draft.run, draft.changed_stages, draft.effects)
+                run = draft.run
+                log.info("workflow run %s of %s started in %s", run_id, frozen.name, req.workspace_id)
+        await stored(sent)
+        return run
 
     async def _resolved(self, d: WorkflowDef) -> WorkflowDef:
         """``d`` with role-only stages' task types decided, checked against the fleet now."""
@@ -242,22 +248,27 @@ class WorkflowEngine:
         if not run_id:
             raise InvalidArgument("run_id is required")
         async with self._locks.hold(run_id):
-            for _ in range(WRITE_ATTEMPTS):
-                run = self._cache.get(run_id) or await self.repo.read(run_id)
-                if run is None or (workspace_id is not None and run.workspace_id != workspace_id):
-                    raise NotFound(f"no workflow run {run_id}")
-                draft = Draft.of(run, self.clock())
-                plan(draft)
-                if not draft.changed:
-                    await self.effects.carry_out(run, [], transitions.reassert(run, draft.now), announce=False)
-                    return run
-                before = run.state
-                write = Write(run.version, draft.stamped(), draft.stage_changes, tuple(draft.decisions))
-                if await self._writes.submit(write):
-                    self._stored(before, draft)
-                    await self.effects.carry_out(draft.run, draft.changed_stages, draft.effects)
-                    return draft.run
-                self._cache.pop(run_id, None)  # someone else moved it: read it again
+            run, sent = await self._apply(run_id, plan, workspace_id)
+        await stored(sent)
+        return run
+
+    async def _apply(self, run_id: str, plan: Plan, workspace_id: str | None) -> tuple[Run, list[asyncio.Future[Any]]]:
+        """:meth:`change` while the run's lock is held: the run as it is now, and its effects sent
+        (in order on the connection) but not yet acknowledged."""
+        for _ in range(WRITE_ATTEMPTS):
+            run = self._cache.get(run_id) or await self.repo.read(run_id)
+            if run is None or (workspace_id is not None and run.workspace_id != workspace_id):
+                raise NotFound(f"no workflow run {run_id}")
+            draft = Draft.of(run, self.clock())
+            plan(draft)
+            if not draft.changed:
+                return run, await self.effects.send(run, [], transitions.reassert(run, draft.now), announce=False)
+            before = run.state
+            write = Write(run.version, draft.stamped(), draft.stage_changes, tuple(draft.decisions))
+            if await self._writes.submit(write):
+                self._stored(before, draft)
+                return draft.run, await self.effects.send(draft.run, draft.changed_stages, draft.effects)
+            self._cache.pop(run_id, None)  # someone else moved it: read it again
         raise Unavailable(f"workflow run {run_id} kept changing under {WRITE_ATTEMPTS} attempts to change it")
 
     def _stored(self, before: str | None, draft: Draft) -> None:
