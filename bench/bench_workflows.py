@@ -227,8 +227,8 @@ async def bench(url: str, data: Path, args: argparse.Namespace) -> list[Phase]:
     registry = await serve_registry(agents(args.agents_per_role))
     coordinator = coordinator_process(url, data, f"127.0.0.1:{registry.port}", without_store=False)
     coordinator.env["VAPORA_CONFIG_DIR"] = str(ROOT / "config")
-    if profile := os.environ.get("VAPORA_BENCH_PROFILE"):  # the coordinator under cProfile (profiled.py)
-        coordinator.argv = [sys.executable, str(PROFILED), str(Path(profile).resolve()), coordinator.module]
+    if args.profile:  # the coordinator under cProfile (profiled.py)
+        coordinator.argv = [sys.executable, str(PROFILED), args.profile, coordinator.module]
     await coordinator.start(timeout=30)
     bus = Bus(url, "bench-agents")
     await bus.start()
@@ -312,7 +312,10 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=20.0, help="Runs a second of the paced phase.")
     ap.add_argument("--agents-per-role", type=int, default=4)
     ap.add_argument("--timeout", type=float, default=300.0, help="Give up waiting for the runs after this long.")
-    asyncio.run(amain(ap.parse_args()))
+    args = ap.parse_args()
+    profile = os.environ.get("VAPORA_BENCH_PROFILE", "")  # a file: the coordinator's cProfile stats go there
+    args.profile = str(Path(profile).resolve()) if profile else ""
+    asyncio.run(amain(args))
 
 
 if __name__ == "__main__":

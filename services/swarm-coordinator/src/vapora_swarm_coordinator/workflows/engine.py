@@ -17,7 +17,9 @@ then publish its effects (:mod:`.effects`). So:
   written to the connection (so they go out in the order of the changes), not while their
   acknowledgements come back; changes of different runs are written together
   (a group commit of up to ``WRITE_BATCH``, each guarded on its own: one store round trip for
-  many runs, which is what keeps a stage's successors close behind it under load).
+  many runs, which is what keeps a stage's successors close behind it under load), and so are
+  the runs being started (a group commit of their own, so a burst of starts costs the store a
+  round trip per batch, not per run).
 
 Requests name their workspace; a run of another workspace is NotFound, as one that does not
 exist, so its existence is not revealed.
@@ -122,7 +124,16 @@ class WorkflowEngine:
         self._locks = _Locks()
         self._cache: dict[str, Run] = {}  # runs in progress this process has read or written
         self._writes: Batcher[Write, bool] = Batcher(
-            repo.write_many, name="workflow-transitions", max_batch=WRITE_BATCH, on_write=metrics.store_round_trip
+            repo.write_many,
+            name="workflow-transitions",
+            max_batch=WRITE_BATCH,
+            on_write=metrics.round_trips("workflow"),
+        )
+        self._creates: Batcher[Run, bool] = Batcher(
+            repo.create_many,
+            name="workflow-starts",
+            max_batch=WRITE_BATCH,
+            on_write=metrics.round_trips("workflow_start"),
         )
 
     # -- templates ---------------------------------------------------------------------------
@@ -166,7 +177,7 @@ class WorkflowEngine:
         draft = Draft.of(run, now)
         transitions.advance(draft)
         async with self._locks.hold(run_id):
-            if not await self.repo.create(draft.run):
+            if not await self._creates.submit(draft.run):
                 existing = await self.repo.read(run_id)
                 if existing is None or existing.workspace_id != req.workspace_id or existing.workflow != frozen.name:
                     raise AlreadyExists(f"run id {run_id} is taken")
