@@ -1,5 +1,6 @@
 """The workflow records in the real embedded SurrealDB (workflows/repository.py): runs created
-together, the frozen definition they share, and runs stored before it was shared."""
+together, the frozen definition they share, runs stored before it was shared; and a workspace's
+template, read from the store once (workflows/templates.py)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,16 @@ from pathlib import Path
 
 import pytest
 
+from vapora_core.errors import NotFound
 from vapora_core.store import Store
 from vapora_swarm_coordinator.repository import NAMESPACE
 from vapora_swarm_coordinator.workflows import definitions, transitions
+from vapora_swarm_coordinator.workflows.catalogue import Catalogue
 from vapora_swarm_coordinator.workflows.definitions import WorkflowDef
 from vapora_swarm_coordinator.workflows.draft import Draft, Outcome
 from vapora_swarm_coordinator.workflows.model import Run, Stage, branch_for
 from vapora_swarm_coordinator.workflows.repository import SCHEMA, WorkflowRepository, Write
+from vapora_swarm_coordinator.workflows.templates import Templates
 
 TEMPLATE = definitions.parse(
     {
@@ -116,3 +120,20 @@ async def test_a_run_stored_with_its_definition_inline_is_read_and_listed_as_bef
     assert (got.template, got.title, got.stages["build"].state) == (TEMPLATE, "old style", "running")
     listed = await repo.page("ws1", "", None, 10)
     assert [(r.id, r.template) for r in listed] == [("00000000000000cc", TEMPLATE), ("00000000000000bb", TEMPLATE)]
+
+
+async def test_a_workspaces_template_is_read_from_the_store_once_then_kept(repo: WorkflowRepository) -> None:
+    catalogue = Catalogue(frozenset({"coding", "testing"}), {})
+    made = Templates(repo, None, lambda: catalogue)
+    await made.create("ws1", TEMPLATE, "ada", 1000.0)
+    other = Templates(repo, None, lambda: catalogue)  # another process: the store is what it knows
+    with pytest.raises(NotFound):
+        await other.get("ws2", "pair")
+    first = await other.get("ws1", "pair")
+    assert (first.definition, first.created_by, first.workspace_id) == (TEMPLATE, "ada", "ws1")
+    await repo.store.execute("DELETE workflow_template")  # templates are never changed nor removed …
+    again = await other.get("ws1", "pair")  # … so what was read is not read again
+    assert again == first
+    assert (await made.get("ws1", "pair")).definition == TEMPLATE
+    with pytest.raises(NotFound):
+        await Templates(repo, None, lambda: catalogue).get("ws1", "pair")
