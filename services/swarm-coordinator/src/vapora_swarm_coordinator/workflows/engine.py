@@ -15,7 +15,9 @@ then publish its effects (:mod:`.effects`). So:
 - changes of one run are serialised in the process (a lock per run), so concurrent outcomes of
   parallel stages do not race for the version; the lock is held until a change's effects are
   written to the connection (so they go out in the order of the changes), not while their
-  acknowledgements come back; changes of different runs are written together
+  acknowledgements come back; outcomes of one run that arrive together (parallel stages ending
+  at once) are planned on one draft and stored with one write (:meth:`WorkflowEngine.on_outcome`);
+  changes of different runs are written together
   (a group commit of up to ``WRITE_BATCH``, each guarded on its own: one store round trip for
   many runs, which is what keeps a stage's successors close behind it under load), and so are
   the runs being started (a group commit of their own, so a burst of starts costs the store a
@@ -44,7 +46,7 @@ from vapora_swarm_coordinator.workflows.catalogue import Catalogue
 from vapora_swarm_coordinator.workflows.definitions import WorkflowDef
 from vapora_swarm_coordinator.workflows.draft import Draft, GateCall, Outcome
 from vapora_swarm_coordinator.workflows.effects import Effects, stored
-from vapora_swarm_coordinator.workflows.model import RUN_STATES, WAITING_APPROVAL, Run, Stage, branch_for
+from vapora_swarm_coordinator.workflows.model import RUN_STATES, RUNNING, WAITING_APPROVAL, Run, Stage, branch_for
 from vapora_swarm_coordinator.workflows.repository import WorkflowRepository, Write
 from vapora_swarm_coordinator.workflows.templates import Template, Templates
 
@@ -80,6 +82,38 @@ class StartRequest:
             raise InvalidArgument("project_id is longer than 64 characters")
         if self.run_id and RUN_ID.fullmatch(self.run_id) is None:
             raise InvalidArgument(f"run_id must be 16 lowercase hex digits, not {self.run_id[:40]!r}")
+
+
+@dataclass(slots=True)
+class _Queued:
+    """An outcome waiting for the run's lock; ``taken`` once a holder has planned it."""
+
+    plan: Plan
+    done: asyncio.Future[Run]
+    taken: bool = False
+
+
+def _each(batch: list[_Queued]) -> Plan:
+    """One plan: those of ``batch``, in order, on the same draft."""
+
+    def plan(d: Draft) -> None:
+        for queued in batch:
+            queued.plan(d)
+
+    return plan
+
+
+def _answer(batch: list[_Queued], answering: _Queued, outcome: Run | BaseException) -> None:
+    """Settle the waiters of ``batch`` but ``answering`` (its caller is the one answering)."""
+    for queued in batch:
+        if queued is answering or queued.done.done():
+            continue
+        if isinstance(outcome, Run):
+            queued.done.set_result(outcome)
+        else:
+            queued.done.set_exception(
+                outcome if isinstance(outcome, Exception) else Unavailable("the outcome's write was interrupted")
+            )
 
 
 class _Locks:
@@ -123,6 +157,7 @@ class WorkflowEngine:
         self.waiting = metrics.Waiting()
         self._locks = _Locks()
         self._cache: dict[str, Run] = {}  # runs in progress this process has read or written
+        self._outcomes: dict[str, list[_Queued]] = {}  # run → outcomes waiting for its lock (_together)
         self._writes: Batcher[Write, bool] = Batcher(
             repo.write_many,
             name="workflow-transitions",
@@ -245,9 +280,51 @@ class WorkflowEngine:
     async def on_outcome(self, run_id: str, o: Outcome) -> None:
         """The task of a stage's attempt finished (an execution, or its assignment failed)."""
         try:
-            await self.change(run_id, lambda d: transitions.outcome(d, o))
+            await self._together(run_id, lambda d: transitions.outcome(d, o))
         except NotFound:
             log.info("outcome of task %s of unknown workflow run %s ignored", o.task_id, run_id)
+
+    async def _together(self, run_id: str, plan: Plan) -> Run:
+        """:meth:`change` for an outcome, planned with the other outcomes of the run waiting then.
+
+        Parallel stages finish together; one at a time, the second would wait for the first's
+        write and then pay its own. Here whoever gets the run's lock plans every outcome of the run
+        queued by then on one draft, in arrival order (an outcome only changes what it finds its
+        attempt running, so each applies as it would alone), stores them with one write and
+        answers all of them. With other stages of the run running, it lets the event loop turn once
+        first, so that outcomes delivered with its own are queued."""
+        if not run_id:
+            raise InvalidArgument("run_id is required")
+        mine = _Queued(plan, asyncio.get_running_loop().create_future())
+        self._outcomes.setdefault(run_id, []).append(mine)
+        async with self._locks.hold(run_id):
+            if mine.taken:  # planned with an outcome before it
+                batch: list[_Queued] = []
+            else:
+                if self._parallel(run_id):
+                    await asyncio.sleep(0)
+                batch = self._outcomes.pop(run_id, [])
+                for queued in batch:
+                    queued.taken = True
+                try:
+                    run, sent = await self._apply(run_id, _each(batch), None)
+                except BaseException as exc:
+                    _answer(batch, mine, exc)
+                    raise
+        if not batch:
+            return await mine.done
+        try:
+            await stored(sent)
+        except BaseException as exc:
+            _answer(batch, mine, exc)
+            raise
+        _answer(batch, mine, run)
+        return run
+
+    def _parallel(self, run_id: str) -> bool:
+        """Whether another stage of the run is running (this process's copy says so)."""
+        run = self._cache.get(run_id)
+        return run is not None and sum(1 for st in run.stages.values() if st.state == RUNNING) > 1
 
     async def change(self, run_id: str, plan: Plan, workspace_id: str | None = None) -> Run:
         """Apply ``plan`` to the run and store it (see the module docstring); the run as it is now.
