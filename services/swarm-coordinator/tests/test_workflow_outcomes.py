@@ -25,20 +25,25 @@ async def stored(engine: WorkflowEngine, run_id: str) -> Run:
     return run
 
 
-async def test_parallel_stages_finishing_together_are_stored_with_one_write_and_their_successor_starts_once(
-    coordinator: CoordinatorApp, registry: tuple[object, str]
-) -> None:
+async def at_review_and_test(coordinator: CoordinatorApp, registry: tuple[object, str]) -> tuple[WorkflowEngine, Run]:
+    """A run of ``feature`` designed and implemented: review and test running, as stored."""
     coord = coordinator.coordinator
     assert coord is not None
     register_roles(registry[0])  # type: ignore[arg-type]
     await coord.refresh_registry(force=True)
     engine = coord.workflows
     run = await engine.start(StartRequest(workspace_id="ws1", workflow="feature", title="CSV export"))
-    await engine.on_outcome(run.id, done(run, "design"))
-    run = await stored(engine, run.id)
-    await engine.on_outcome(run.id, done(run, "implement"))
-    run = await stored(engine, run.id)
+    for sid in ("design", "implement"):
+        await engine.on_outcome(run.id, done(run, sid))
+        run = await stored(engine, run.id)
     assert (run.stages["review"].state, run.stages["test"].state) == ("running", "running")
+    return engine, run
+
+
+async def test_parallel_stages_finishing_together_are_stored_with_one_write_and_their_successor_starts_once(
+    coordinator: CoordinatorApp, registry: tuple[object, str]
+) -> None:
+    engine, run = await at_review_and_test(coordinator, registry)
     before = run.version
 
     await asyncio.gather(engine.on_outcome(run.id, done(run, "review")), engine.on_outcome(run.id, done(run, "test")))
@@ -60,15 +65,7 @@ async def test_parallel_stages_finishing_together_are_stored_with_one_write_and_
 async def test_an_outcome_arriving_while_the_runs_write_is_in_flight_gets_a_write_of_its_own(
     coordinator: CoordinatorApp, registry: tuple[object, str]
 ) -> None:
-    coord = coordinator.coordinator
-    assert coord is not None
-    register_roles(registry[0])  # type: ignore[arg-type]
-    await coord.refresh_registry(force=True)
-    engine = coord.workflows
-    run = await engine.start(StartRequest(workspace_id="ws1", workflow="feature", title="CSV export"))
-    for sid in ("design", "implement"):
-        await engine.on_outcome(run.id, done(run, sid))
-        run = await stored(engine, run.id)
+    engine, run = await at_review_and_test(coordinator, registry)
     before = run.version
     first = asyncio.ensure_future(engine.on_outcome(run.id, done(run, "review")))
     for _ in range(3):  # the first has taken its outcome and is writing it
