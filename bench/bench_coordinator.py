@@ -51,22 +51,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 from coordinator_agents import JobWatch
 from coordinator_ceiling import bench_ceiling
 from coordinator_fleet import bench_scoring, fleet
-from coordinator_harness import Registry, coordinator_process
+from coordinator_harness import coordinator_process, serve_registry, stop_coordinator
 from coordinator_phases import E2E, drive
 from coordinator_report import FIGURES, print_results
 
-from vapora.agents.v1 import agents_pb2_grpc
 from vapora.kg.v1 import kg_pb2
 from vapora_core.bus import Bus, subjects
-from vapora_core.grpc import GrpcServer
 from vapora_core.lifecycle import tune_gc
 from vapora_core.settings import ServiceSettings
 from vapora_testing.nats import NatsServer
@@ -84,14 +80,7 @@ async def bench_e2e(
     without_store: bool = False,
 ) -> E2E:
     agents, profiles = fleet(n_agents)
-    servicer = Registry(agents)  # type: ignore[abstract]
-    registry = GrpcServer(
-        "bench-registry",
-        "127.0.0.1",
-        0,
-        [(agents_pb2_grpc.add_AgentRegistryServicer_to_server, servicer, "vapora.agents.v1.AgentRegistry")],
-    )
-    await registry.start()
+    registry = await serve_registry(agents)
     coordinator = coordinator_process(url, data, f"127.0.0.1:{registry.port}", without_store=without_store)
     await coordinator.start(timeout=30)
     pub = Bus(url, "bench-gateway")
@@ -104,13 +93,7 @@ async def bench_e2e(
     finally:
         await watch.stop()
         await pub.stop()
-        try:
-            code: int | None = coordinator.terminate()
-        except subprocess.TimeoutExpired:
-            coordinator.kill()
-            code = None
-        if code != 0:
-            print(f"coordinator exited with {code}:\n{coordinator.tail()}", file=sys.stderr)
+        stop_coordinator(coordinator)
         await registry.stop(0)
 
 

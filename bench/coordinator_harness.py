@@ -7,6 +7,8 @@ from its own ``/metrics``; its choice explained over gRPC.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from vapora.agents.v1 import agents_pb2, agents_pb2_grpc
 from vapora.coordinator.v1 import coordinator_pb2, coordinator_pb2_grpc
-from vapora_core.grpc import channel
+from vapora_core.grpc import GrpcServer, channel
 from vapora_core.jobtoken import generate_key_pair
 from vapora_testing.process import ServiceProcess, service_env
 
@@ -28,6 +30,19 @@ class Registry(agents_pb2_grpc.AgentRegistryServicer):
 
     async def ListAgents(self, request: Any, context: Any) -> agents_pb2.ListAgentsResponse:
         return agents_pb2.ListAgentsResponse(agents=self.agents)
+
+
+async def serve_registry(agents: list[agents_pb2.Agent]) -> GrpcServer:
+    """An AgentRegistry serving ``agents`` over gRPC on a free port, started."""
+    servicer = Registry(agents)  # type: ignore[abstract]
+    server = GrpcServer(
+        "bench-registry",
+        "127.0.0.1",
+        0,
+        [(agents_pb2_grpc.add_AgentRegistryServicer_to_server, servicer, "vapora.agents.v1.AgentRegistry")],
+    )
+    await server.start()
+    return server
 
 
 WITHOUT_STORE = Path(__file__).with_name("coordinator_without_store.py")
@@ -45,6 +60,17 @@ def coordinator_process(url: str, data: Path, registry_addr: str, *, without_sto
     )
     command = [str(WITHOUT_STORE)] if without_store else []
     return ServiceProcess("vapora_swarm_coordinator", env, data, data / "coordinator.log", command=command)
+
+
+def stop_coordinator(coordinator: ServiceProcess) -> None:
+    """SIGTERM it (SIGKILL if it does not stop in time); its log's tail when it did not exit 0."""
+    try:
+        code: int | None = coordinator.terminate()
+    except subprocess.TimeoutExpired:
+        coordinator.kill()
+        code = None
+    if code != 0:
+        print(f"coordinator exited with {code}:\n{coordinator.tail()}", file=sys.stderr)
 
 
 async def store_trips(metrics_port: int) -> dict[str, tuple[float, float, float]]:

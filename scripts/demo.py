@@ -1,7 +1,9 @@
-"""Send one sample task through the running fleet and print its path.
+"""Send one sample task through the running fleet and print its path, then start one `feature`
+workflow run and print its stages as they progress to the approval gate.
 
 Used by `just up` (after the fleet starts) and `just demo`. Talks only to the api-gateway,
-then reads the local trace file to show which services the task's trace crossed.
+then reads the local trace file to show which services the task's trace crossed. The run is left
+waiting for approval, and the commands that approve or reject it are printed.
 """
 
 from __future__ import annotations
@@ -43,6 +45,56 @@ def trace_services(task_id: str) -> tuple[str, list[str]]:
     return trace_id, order
 
 
+def demo_project(client: httpx.Client) -> str:
+    """The demo workspace's project "Report exporters" (made the first time)."""
+    ws = client.get("/api/v1/workspaces").json()["items"][0]["id"]
+    projects = client.get(f"/api/v1/workspaces/{ws}/projects").json()["items"]
+    found = [p for p in projects if p["name"] == "Report exporters"]
+    if found:
+        return str(found[0]["id"])
+    r = client.post(f"/api/v1/workspaces/{ws}/projects", json={"name": "Report exporters"})
+    r.raise_for_status()
+    return str(r.json()["id"])
+
+
+def run_feature(client: httpx.Client) -> bool:
+    """Start a `feature` run and print each stage change until the run waits at its gate (or ends)."""
+    body = {
+        "workflow": "feature",
+        "title": "Export reports as CSV",
+        "description": "Users want every report as a CSV file, header row included.",
+        "project_id": demo_project(client),
+    }
+    r = client.post("/api/v1/workflow-runs", json=body)
+    r.raise_for_status()
+    run = r.json()
+    print(f"\nstarted workflow run {run['id']} of {run['workflow']!r}: {run['title']!r} (branch {run['branch']})")
+    seen: dict[str, tuple[str, int]] = {}
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        for st in run["stages"]:
+            now = (st["state"], st["attempt"])
+            if seen.get(st["id"]) != now and st["state"] != "pending":
+                seen[st["id"]] = now
+                who = f" by {st['agent_id']}" if st.get("agent_id") else ""
+                print(f"  {st['id']:<10} {st['state']:<17}{who}")
+        if run["state"] != "running":
+            break
+        time.sleep(0.3)
+        run = client.get(f"/api/v1/workflow-runs/{run['id']}").json()
+    print(f"workflow run  {run['state']}" + (f": {run['detail']}" if run.get("detail") else ""))
+    if run["state"] != "waiting_approval":
+        return False
+    print(
+        f"it waits for a person at gate 'approve' (it holds no worker). Approve it with:\n"
+        f"  echo {PASSWORD} | uv run vapora login --email {EMAIL}\n"
+        f'  uv run vapora workflows approve {run["id"]} --comment "ship it"\n'
+        f"or reject it (the developer's stage runs again with the comment):\n"
+        f'  uv run vapora workflows reject {run["id"]} --comment "what to change"'
+    )
+    return True
+
+
 def main() -> int:
     with httpx.Client(base_url=GATEWAY, timeout=10) as client:
         login(client)
@@ -82,8 +134,9 @@ def main() -> int:
         trace_id, services = trace_services(task["id"])
         if trace_id:
             print(f"trace         {trace_id}: {' -> '.join(services)}")
+        waiting = run_feature(client)
         print("\nthe fleet is still running: `just status`, `just logs`, `just down`")
-        return 0 if task["state"] == "done" else 1
+        return 0 if task["state"] == "done" and waiting else 1
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
 
 The whole fleet runs as processes (vapora_testing.fleet), a real Prometheus (Debian's
 `prometheus` binary) scrapes every service's /metrics every second and loads the alert rules,
-tasks go through the fleet (register, submit, wait until done) and one undecodable payload is
-published so the dead-letter path has data too. The router gets an OpenAI key and a fake OpenAI
+tasks go through the fleet (register, submit, wait until done), a `feature` workflow run goes up
+to its approval gate (stage durations, runs by state, a gate waiting), and one undecodable payload
+is published so the dead-letter path has data too. The router gets an OpenAI key and a fake OpenAI
 endpoint (the real Chat Completions wire format) that answers 503 "overloaded", so coding tasks,
 which router.toml sends to OpenAI, fall back and the fallback and breaker panels have data. Then every dashboard panel's query and every
 alert expression is evaluated through Prometheus's HTTP API; a query fails the test when it
@@ -199,6 +200,31 @@ def drive_tasks(fleet: Fleet, count: int = 4) -> None:
             assert task["state"] == "done", f"task {task_id} did not reach done: {task}"
 
 
+def drive_workflow(fleet: Fleet) -> None:
+    """A ``feature`` run through the fleet's own agents, up to its gate: it is left waiting there."""
+    with httpx.Client(base_url=fleet.http_url(), timeout=10) as client:
+        email = f"dash-wf-{uuid.uuid4().hex[:8]}@example.com"
+        r = client.post("/api/v1/auth/register", json={"email": email, "password": "correct horse battery"})
+        assert r.status_code == 201, r.text
+        client.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
+        r = client.post("/api/v1/workflow-runs", json={"workflow": "feature", "title": "dashboard check"})
+        assert r.status_code == 201, r.text
+        run_id = r.json()["id"]
+
+        def read() -> dict[str, Any]:
+            run = dict(client.get(f"/api/v1/workflow-runs/{run_id}").json())
+            assert run["state"] in ("running", "waiting_approval"), f"run did not reach its gate: {run}"
+            return run
+
+        eventually_sync(
+            read,
+            until=lambda run: run["state"] == "waiting_approval",
+            timeout=180,
+            interval=0.5,
+            what="the feature run to reach its gate",
+        )
+
+
 async def publish_garbage(nats_url: str) -> None:
     """An undecodable payload on a task subject: the coordinator must dead-letter it."""
     import nats
@@ -232,6 +258,7 @@ def test_every_dashboard_panel_and_alert_shows_real_data_from_the_fleet(fleet: F
     import asyncio
 
     drive_tasks(fleet)
+    drive_workflow(fleet)
     assert OverloadedOpenAI.calls > 0, "no coding task was routed to OpenAI: the fallback path was not exercised"
     asyncio.run(publish_garbage(fleet.nats_url))
 

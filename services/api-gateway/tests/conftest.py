@@ -25,6 +25,8 @@ from vapora_core.bus.topology import BUCKETS
 from vapora_core.errors import InvalidArgument, NotFound
 from vapora_core.grpc import GrpcServer
 from vapora_knowledge_graph.app import KnowledgeGraphApp
+from vapora_swarm_coordinator.app import CoordinatorApp
+from vapora_swarm_coordinator.settings import CoordinatorSettings
 from vapora_testing.executions import publish_execution
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -283,6 +285,71 @@ async def learning_gateway(
     addr, calls = platform
     _, client = await gateway_factory(
         registry_addr=addr, coordinator_addr=addr, router_addr=addr, kg_addr=f"127.0.0.1:{kg_app.grpc_port}"
+    )
+    return client, calls
+
+
+# Agents of the roles the shipped workflow templates name (the registry fixture serves them besides AGENTS).
+WORKFLOW_ROLES = (
+    ("architect", "architect", "architecture"),
+    ("developer", "developer", "coding"),
+    ("code-reviewer", "code-reviewer", "review"),
+    ("tester", "tester", "testing"),
+    ("documenter", "documenter", "documentation"),
+    ("devops", "devops", "devops"),
+)
+
+
+@pytest.fixture
+async def workflow_coordinator(
+    platform: tuple[str, Calls], nats_url: str, tmp_path: Path
+) -> AsyncIterator[CoordinatorApp]:
+    """A real swarm-coordinator in this process (store, bus consumers, gRPC on a free port) whose
+    registry is the platform fixture's, with agents of the shipped workflow templates' roles."""
+    addr, calls = platform
+    calls.more_agents.extend(
+        agents_pb2.Agent(
+            id=a,
+            role=r,
+            max_concurrency=4,
+            status=agents_pb2.AGENT_STATUS_HEALTHY,
+            capabilities=[agents_pb2.Capability(task_type=t)],
+        )
+        for a, r, t in WORKFLOW_ROLES
+    )
+    app = CoordinatorApp(
+        CoordinatorSettings(
+            nats_url=nats_url,
+            store_url=f"surrealkv://{tmp_path / 'coordinator'}",
+            grpc_port=0,
+            metrics_port=0,
+            registry_addr=addr,
+            kg_addr="",
+            config_dir=ROOT / "config",
+            shutdown_grace_s=2.0,
+        )
+    )
+    await app.start()
+    try:
+        yield app
+    finally:
+        await app.stop()
+
+
+@pytest.fixture
+async def fuzz_gateway(
+    gateway_factory: GatewayFactory,
+    platform: tuple[str, Calls],
+    kg_app: KnowledgeGraphApp,
+    workflow_coordinator: CoordinatorApp,
+) -> tuple[Client, Calls]:
+    """:func:`learning_gateway`, with a real swarm-coordinator behind it (the workflow routes need one)."""
+    addr, calls = platform
+    _, client = await gateway_factory(
+        registry_addr=addr,
+        coordinator_addr=f"127.0.0.1:{workflow_coordinator.grpc_port}",
+        router_addr=addr,
+        kg_addr=f"127.0.0.1:{kg_app.grpc_port}",
     )
     return client, calls
 

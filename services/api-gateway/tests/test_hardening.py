@@ -43,8 +43,8 @@ class _FailingSource:
     def close(self) -> None:
         pass
 
-    async def stream(self, workspace_id: str, after: int | None) -> AsyncIterator[dict[str, Any] | None]:
-        yield {"id": 1, "task_id": "t1", "workspace_id": workspace_id, "state": "running"}
+    async def stream(self, workspace_id: str, after: int | None) -> AsyncIterator[tuple[str, dict[str, Any]] | None]:
+        yield "task", {"id": 1, "task_id": "t1", "workspace_id": workspace_id, "state": "running"}
         raise Unavailable("nats went away")
 
 

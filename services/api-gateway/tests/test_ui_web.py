@@ -209,8 +209,9 @@ async def test_a_stream_says_it_is_subscribed_before_any_event_and_then_misses_n
                 at=Timestamp(seconds=n + 1),
             )
             await bus.publish(subjects.task_event("ws-connected"), event)
-        got = [await asyncio.wait_for(anext(stream), 5) for _ in range(3)]
-        assert [e["task_id"] for e in got] == ["t0", "t1", "t2"]
+        got = [await asyncio.wait_for(anext(stream), 5) for _ in range(3)]  # (kind, event) items
+        assert {kind for kind, _ in got} == {"task"}
+        assert [e["task_id"] for _, e in got] == ["t0", "t1", "t2"]
     finally:
         await stream.aclose()
 

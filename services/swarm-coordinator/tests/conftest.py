@@ -59,6 +59,7 @@ def coordinator_settings(nats_url: str, tmp_path: Path, registry: tuple[FakeRegi
         no_agent_retry_s=0.3,
         capacity_wait_s=2.0,
         sweep_interval_s=0.5,
+        config_dir=Path(__file__).resolve().parents[3] / "config",
     )
 
 

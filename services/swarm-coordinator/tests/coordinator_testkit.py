@@ -8,6 +8,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from vapora.agents.v1 import agents_pb2, agents_pb2_grpc
@@ -19,8 +20,9 @@ from vapora_swarm_coordinator.app import CoordinatorApp
 from vapora_swarm_coordinator.settings import CoordinatorSettings
 from vapora_testing.executions import execution_of, publish_execution
 from vapora_testing.polling import eventually
+from vapora_testing.process import ServiceProcess, service_env
 
-EVENTS_SUBJECTS = "events.>"
+EVENTS_SUBJECTS = "events.task.*"
 
 PRIORITY = {
     "critical": common_pb2.PRIORITY_CRITICAL,
@@ -36,10 +38,12 @@ class FakeRegistry(agents_pb2_grpc.AgentRegistryServicer):
     def __init__(self) -> None:
         self.agents: dict[str, agents_pb2.Agent] = {}
 
-    def add(self, agent_id: str, *types: str, max_concurrency: int = 1, workspace_id: str = "") -> agents_pb2.Agent:
+    def add(
+        self, agent_id: str, *types: str, max_concurrency: int = 1, workspace_id: str = "", role: str = "developer"
+    ) -> agents_pb2.Agent:
         agent = agents_pb2.Agent(
             id=agent_id,
-            role="developer",
+            role=role,
             max_concurrency=max_concurrency,
             workspace_id=workspace_id,
             status=agents_pb2.AGENT_STATUS_HEALTHY,
@@ -50,6 +54,13 @@ class FakeRegistry(agents_pb2_grpc.AgentRegistryServicer):
 
     async def ListAgents(self, request: Any, context: Any) -> agents_pb2.ListAgentsResponse:
         return agents_pb2.ListAgentsResponse(agents=list(self.agents.values()))
+
+
+async def registry_process(nats_url: str, tmp_path: Path) -> ServiceProcess:
+    """The real agent-registry as its own process (heartbeats not required: the agents of these
+    tests are test code, which sends none), started."""
+    env = service_env(nats_url, tmp_path / "registry", VAPORA_HEARTBEAT_TIMEOUT_S="300", VAPORA_REMOVE_AFTER_S="600")
+    return await ServiceProcess("vapora_agent_registry", env, tmp_path, tmp_path / "registry.log").start()
 
 
 @contextlib.asynccontextmanager

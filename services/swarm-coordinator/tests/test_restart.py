@@ -24,6 +24,7 @@ from typing import Any
 from coordinator_testkit import (  # type: ignore[import-not-found]
     EventLog,
     SimAgent,
+    registry_process,
     submit,
     task,
 )
@@ -60,13 +61,7 @@ async def register(addr: str) -> None:
 async def test_a_sigkilled_coordinator_restarts_and_every_task_is_assigned_exactly_once_and_completes(
     bus: Bus, events: EventLog, nats_url: str, tmp_path: Path
 ) -> None:
-    registry = ServiceProcess(
-        "vapora_agent_registry",
-        service_env(nats_url, tmp_path / "registry", VAPORA_HEARTBEAT_TIMEOUT_S="300", VAPORA_REMOVE_AFTER_S="600"),
-        tmp_path,
-        tmp_path / "registry.log",
-    )
-    await registry.start()
+    registry = await registry_process(nats_url, tmp_path)
     coordinator_env = service_env(
         nats_url,
         tmp_path / "coordinator",

@@ -10,6 +10,9 @@ Ollama (``/api/chat``), as JSON or streamed (SSE, NDJSON) as the request asks.
   is :data:`TEXT`.
 - ``script[provider]``: failure modes consumed one per request (default ``ok``): ok, 429, 500,
   401, 400, malformed, slow, stream_malformed, stream_error. A failed request takes no turn.
+- ``choose(provider, body)``: when given, asked first for each answered request's turn (None: the
+  queue as usual), so a test can script by what was asked — each role's answer, for one. A turn's
+  ``delay_s`` holds its answer that long (a slow model; overlapping jobs then show in time).
 - ``bodies[provider]`` / ``headers[provider]``: every request received, in order, so a test can
   assert on what was sent (the tools, the tool results).
 
@@ -23,7 +26,7 @@ import asyncio
 import json
 import re
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +59,7 @@ class Turn:
     truncated: bool = False  # stopped at max_tokens: each format's own word for it
     input_tokens: int | None = None
     output_tokens: int | None = None
+    delay_s: float = 0.0  # answer only after this long
 
     def pieces(self) -> list[str]:
         if isinstance(self.text, tuple):
@@ -81,8 +85,14 @@ def _halves(text: str) -> list[str]:
     return [p for p in (text[:mid], text[mid:]) if p]
 
 
+Choose = Callable[[str, dict[str, Any]], "Turn | None"]
+
+
 class FakeProviders:
-    def __init__(self, *, input_tokens: int = 10, output_tokens: int = 5, slow_s: float = 0.6) -> None:
+    def __init__(
+        self, *, input_tokens: int = 10, output_tokens: int = 5, slow_s: float = 0.6, choose: Choose | None = None
+    ) -> None:
+        self.choose = choose
         self.script: dict[str, list[str]] = defaultdict(list)
         self.turns: dict[str, list[Turn]] = defaultdict(list)
         self.hits: dict[str, int] = defaultdict(int)
@@ -124,8 +134,13 @@ class FakeProviders:
             mode = "401"
         return mode, body
 
-    def _turn(self, provider: str) -> Turn:
-        return self.turns[provider].pop(0) if self.turns[provider] else Turn(text=tuple(TEXT))
+    async def _turn(self, provider: str, body: dict[str, Any]) -> Turn:
+        chosen = self.choose(provider, body) if self.choose is not None else None
+        if chosen is None:
+            chosen = self.turns[provider].pop(0) if self.turns[provider] else Turn(text=tuple(TEXT))
+        if chosen.delay_s:
+            await asyncio.sleep(chosen.delay_s)
+        return chosen
 
     def _usage(self, turn: Turn) -> tuple[int, int]:
         i = self.input_tokens if turn.input_tokens is None else turn.input_tokens
@@ -163,7 +178,7 @@ class FakeProviders:
         mode, body = await self._begin("anthropic", request, request.headers.get("x-api-key") == KEY)
         if (failed := await self._failure(mode)) is not None:
             return failed
-        turn, n = self._turn("anthropic"), self.hits["anthropic"]
+        turn, n = await self._turn("anthropic", body), self.hits["anthropic"]
         model = body["model"]
         input_tokens, output_tokens = self._usage(turn)
         stop = "max_tokens" if turn.truncated else "tool_use" if turn.calls else "end_turn"
@@ -243,7 +258,7 @@ class FakeProviders:
         mode, body = await self._begin("openai", request, request.headers.get("Authorization") == f"Bearer {KEY}")
         if (failed := await self._failure(mode)) is not None:
             return failed
-        turn, n = self._turn("openai"), self.hits["openai"]
+        turn, n = await self._turn("openai", body), self.hits["openai"]
         model = body["model"]
         input_tokens, output_tokens = self._usage(turn)
         usage = {
@@ -309,7 +324,7 @@ class FakeProviders:
                 {"error": {"code": 400, "message": "contents is not specified", "status": "INVALID_ARGUMENT"}},
                 status=400,
             )
-        turn, n = self._turn("gemini"), self.hits["gemini"]
+        turn, n = await self._turn("gemini", body), self.hits["gemini"]
         input_tokens, output_tokens = self._usage(turn)
         call_parts = []
         for i, c in enumerate(turn.calls):
@@ -351,7 +366,7 @@ class FakeProviders:
         mode, body = await self._begin("ollama", request, True)
         if (failed := await self._failure(mode)) is not None:
             return failed
-        turn = self._turn("ollama")
+        turn = await self._turn("ollama", body)
         input_tokens, output_tokens = self._usage(turn)
         model = body["model"]
         calls = []

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from vapora.coordinator.v1 import coordinator_pb2
 from vapora.tasks.v1 import tasks_pb2
 from vapora_api_gateway import openapi
 from vapora_api_gateway.accounts import Accounts
@@ -29,6 +30,7 @@ from vapora_api_gateway.routes import platform as platform_routes
 from vapora_api_gateway.routes import projects as project_routes
 from vapora_api_gateway.routes import session as session_routes
 from vapora_api_gateway.routes import tasks as task_routes
+from vapora_api_gateway.routes import workflows as workflow_routes
 from vapora_api_gateway.routes import workspaces as workspace_routes
 from vapora_api_gateway.security import Passwords, Tokens
 from vapora_api_gateway.service import Tasks
@@ -54,6 +56,7 @@ ROUTES: tuple[Route, ...] = (
     *task_routes.ROUTES,
     *platform_routes.ROUTES,
     *event_routes.ROUTES,
+    *workflow_routes.ROUTES,
 )
 
 
@@ -134,8 +137,10 @@ class GatewayApp(ServiceApp):
         parts.callback("the gRPC channels", clients.close)  # 5
         audit = AuditLog(repo)
         parts.callback("the audit log", audit.stop)  # 5
+        events = StatusEvents(tasks)
+        await bus.subscribe(CONSUMERS.GATEWAY_EVENTS, tasks_pb2.TaskStatusChanged, events.on_status, workers=4)
         await bus.subscribe(
-            CONSUMERS.GATEWAY_EVENTS, tasks_pb2.TaskStatusChanged, StatusEvents(tasks).on_status, workers=4
+            CONSUMERS.GATEWAY_WORKFLOW_EVENTS, coordinator_pb2.WorkflowRunChanged, events.on_workflow, workers=2
         )
         await parts.bus(bus)  # 4
         parts.callback("the task writer", repo.task_writer.close)  # 3

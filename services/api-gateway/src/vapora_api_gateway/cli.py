@@ -1,4 +1,5 @@
-"""``vapora``: the command line of Vapora (login, tasks with live progress, agents, learning, budgets).
+"""``vapora``: the command line of Vapora (login, tasks with live progress, agents, learning, budgets,
+workflows: ``cli_workflows.py``).
 
 It talks only to the api-gateway (``--url`` / ``VAPORA_URL``, remembered at login).
 """
@@ -17,6 +18,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from vapora_api_gateway import cli_workflows
 from vapora_api_gateway.cli_api import Api, CliError, Config
 
 TERMINAL = ("done", "failed", "cancelled")
@@ -102,6 +104,7 @@ def _parser() -> argparse.ArgumentParser:
     learning.add_argument("--workspace", default="", help="ask as this workspace (agents private to it)")
     budgets = sub.add_parser("budgets", help="LLM budgets per role")
     budgets.add_argument("--role", default="")
+    cli_workflows.add_parser(sub)
     return p
 
 
@@ -348,6 +351,8 @@ def run(argv: Sequence[str] | None = None, console: Console | None = None) -> in
             return _learning(api, args, console)
         if args.command == "budgets":
             return _budgets(api, args, console)
+        if args.command == "workflows":
+            return cli_workflows.run_command(api, args, console)
         if args.action == "create":
             ws = api.workspace(args.workspace)
             t = api.call(

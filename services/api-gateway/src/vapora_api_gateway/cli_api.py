@@ -152,8 +152,10 @@ class Api:
         on_idle: Callable[[], bool] | None = None,
         retry_s: float = 1.0,
         max_retries: int = 30,
+        kinds: tuple[str, ...] = ("task",),
     ) -> Generator[dict[str, Any], None, None]:
-        """Task events of a workspace from the SSE stream, resumed with Last-Event-ID after a drop.
+        """Events of a workspace from the SSE stream, of the ``kinds`` asked for (``task``,
+        ``workflow``), resumed with Last-Event-ID after a drop.
 
         ``on_connect`` is called each time the stream is (re)connected and ``on_idle`` on each
         keep-alive; either one returning True ends the stream (the caller has what it waited for)."""
@@ -176,6 +178,7 @@ class Api:
                     failures = 0
                     data: list[str] = []
                     event_id: int | None = None
+                    kind = "task"
                     for line in resp.iter_lines():
                         if line.startswith(": connected"):
                             if on_connect is not None and on_connect():
@@ -185,6 +188,8 @@ class Api:
                                 return
                         elif line.startswith("id:"):
                             event_id = int(line[3:].strip())
+                        elif line.startswith("event:"):
+                            kind = line[6:].strip()
                         elif line.startswith("data:"):
                             data.append(line[5:].strip())
                         elif line == "" and data:
@@ -192,7 +197,9 @@ class Api:
                             data = []
                             if event_id is not None:
                                 last = event_id
-                            yield event
+                            if kind in kinds:
+                                yield event
+                            kind = "task"
             except httpx.HTTPError:
                 pass
             failures += 1

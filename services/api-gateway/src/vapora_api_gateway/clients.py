@@ -12,6 +12,7 @@ from vapora.agents.v1 import agents_pb2, agents_pb2_grpc
 from vapora.coordinator.v1 import coordinator_pb2, coordinator_pb2_grpc
 from vapora.kg.v1 import kg_pb2, kg_pb2_grpc
 from vapora.llm.v1 import llm_pb2, llm_pb2_grpc
+from vapora_api_gateway.workflow_client import WorkflowClient
 from vapora_core import grpc as vgrpc
 
 
@@ -39,6 +40,7 @@ class Clients:
         self._channels: list[grpc.aio.Channel] = []
         self._registry = agents_pb2_grpc.AgentRegistryStub(self._channel(registry, timeout))
         self._coordinator = coordinator_pb2_grpc.CoordinatorStub(self._channel(coordinator, timeout))
+        self.workflows = WorkflowClient(self._coordinator, coordinator)
         self._router = llm_pb2_grpc.LlmRouterStub(self._channel(router, timeout))
         self._kg = kg_pb2_grpc.KnowledgeGraphStub(self._channel(kg, timeout))
 

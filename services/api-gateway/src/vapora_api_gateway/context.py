@@ -90,13 +90,18 @@ async def body(request: web.Request, model: type[B]) -> B:
             raise InvalidArgument("the connection closed before the whole request body arrived") from None
         if data:
             raw = json_body.decode(data)
+    return validated(model, raw, "the request body")
+
+
+def validated(model: type[B], raw: Any, what: str) -> B:
+    """``raw`` (decoded JSON) as ``model``; a problem names ``what``, each field and the limit broken."""
     if not isinstance(raw, dict):
-        raise InvalidArgument("the request body must be a JSON object")
+        raise InvalidArgument(f"{what} must be a JSON object")
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
         problems = "; ".join(f"{_where(e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise InvalidArgument(f"invalid request body: {problems}") from None
+        raise InvalidArgument(f"invalid {what.removeprefix('the ')}: {problems}") from None
 
 
 def _where(loc: tuple[int | str, ...]) -> str:

@@ -199,6 +199,8 @@ class TaskOut(BaseModel):
     created_at: str
     updated_at: str
     history: list[HistoryEntry]
+    workflow_run_id: str = Field(default="", description="The workflow run whose stage this task is, if any.")
+    stage_id: str = ""
 
 
 class TaskPage(BaseModel):

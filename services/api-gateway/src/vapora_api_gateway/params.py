@@ -152,7 +152,10 @@ def ident(name: str, description: str, where: Where = "query") -> Param:
 PATH_PARAMS: dict[str, Param] = {
     name: ident(name, f"The {name.removesuffix('_id').replace('_', ' ')}'s id", "path")
     for name in ("workspace_id", "project_id", "task_id", "user_id", "token_id", "agent_id")
-} | {"task_type": Param("task_type", "A task type", "path", max_length=64, pattern=TASK_TYPE)}
+} | {
+    "task_type": Param("task_type", "A task type", "path", max_length=64, pattern=TASK_TYPE),
+    "run_id": Param("run_id", "A workflow run's id", "path", max_length=16, pattern=r"[0-9a-f]{16}"),
+}
 
 
 # Browsers' EventSource and WebSocket cannot set headers: the event streams take the token here too.

@@ -1,8 +1,10 @@
-"""Task events of one workspace, live and replayed, for the WebSocket and SSE streams.
+"""Events of one workspace, live and replayed, for the WebSocket and SSE streams: task status
+changes (``events.task.<ws>``, kind ``task``) and workflow run changes (``events.workflow.<ws>``,
+kind ``workflow``), read through one filter, ``events.*.<ws>``.
 
 Event ids are the sequence numbers of the JetStream ``EVENTS`` stream, so a client that
-reconnects with the last id it saw gets every later event of its workspace, in stream
-order, exactly once, for as long as the stream keeps them (its retention window).
+reconnects with the last id it saw gets every later event of its workspace, of both kinds, in
+stream order, exactly once, for as long as the stream keeps them (its retention window).
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from typing import Any
 
 from nats.js import api as js_api
 
+from vapora.coordinator.v1 import coordinator_pb2
 from vapora.tasks.v1 import tasks_pb2
+from vapora_api_gateway import workflow_client
 from vapora_api_gateway.clock import iso
 from vapora_api_gateway.params import INT64_MAX
 from vapora_core.bus import Bus, decode, subjects
@@ -40,6 +44,16 @@ def event_json(seq: int, e: tasks_pb2.TaskStatusChanged) -> dict[str, Any]:
         "result": e.result,
         "at": iso(e.at.ToNanoseconds()) if e.HasField("at") else "",
     }
+
+
+def _decoded(seq: int, subject: str, data: bytes, headers: dict[str, str]) -> tuple[str, dict[str, Any]] | None:
+    """An event of the stream as (kind, JSON); None for a kind this API does not stream."""
+    kind = subject.split(".")[1]
+    if kind == "task":
+        return "task", event_json(seq, decode(tasks_pb2.TaskStatusChanged, data, headers))
+    if kind == "workflow":
+        return "workflow", workflow_client.event(seq, decode(coordinator_pb2.WorkflowRunChanged, data, headers))
+    return None
 
 
 def resume_token(workspace_id: str, seq: int) -> str:
@@ -71,8 +85,8 @@ class EventSource:
 
     async def stream(
         self, workspace_id: str, after: int | None, *, heartbeat_s: float = 15.0
-    ) -> AsyncIterator[dict[str, Any] | None]:
-        """Events after sequence ``after`` (None: only new ones).
+    ) -> AsyncIterator[tuple[str, dict[str, Any]] | None]:
+        """(kind, event) after sequence ``after`` (None: only new ones).
 
         The first item is None, once the subscription exists: a client told so (the SSE stream's
         ``: connected``) can read the tasks as they are and miss no later change. Later None items
@@ -86,7 +100,7 @@ class EventSource:
                 deliver_policy=js_api.DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=after + 1
             )
         sub = await js.subscribe(
-            subjects.task_event(workspace_id),
+            subjects.workspace_events(workspace_id),
             stream="EVENTS",
             ordered_consumer=True,
             config=config,
@@ -115,10 +129,11 @@ class EventSource:
                     if after is not None and seq <= after:
                         continue
                     try:
-                        event = decode(tasks_pb2.TaskStatusChanged, msg.data, dict(msg.headers or {}))
+                        decoded = _decoded(seq, msg.subject, msg.data, dict(msg.headers or {}))
                     except DecodeError:
                         continue
-                    yield event_json(seq, event)
+                    if decoded is not None:
+                        yield decoded
             finally:
                 for pending in (getter, closing):
                     if pending is not None:

@@ -200,6 +200,12 @@ class Repository:
             raise
         return [None] * len(rows)
 
+    async def create_task_if_absent(self, task: dict[str, Any]) -> bool:
+        """Store a task unless one with its id exists (a workflow stage's, made from the coordinator's
+        event, which may come again); whether it was stored."""
+        results = await self.store.execute("INSERT IGNORE INTO task $row RETURN VALUE record::id(id)", {"row": task})
+        return bool(results and results[-1])
+
     async def task(self, workspace_ids: Sequence[str], task_id: str) -> Row | None:
         return await readable.one(
             self.store,

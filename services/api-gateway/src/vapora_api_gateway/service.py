@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from vapora.common.v1 import common_pb2
+from vapora.coordinator.v1 import coordinator_pb2
 from vapora.tasks.v1 import tasks_pb2
 from vapora_api_gateway.clock import iso, now_ns
 from vapora_api_gateway.models import TaskIn
@@ -52,6 +54,8 @@ PUBLIC_FIELDS = (
     "created_at",
     "updated_at",
     "history",
+    "workflow_run_id",
+    "stage_id",
 )
 MAX_PAGE = 100
 
@@ -156,6 +160,40 @@ class Tasks:
             "items": [public_task(r) for r in rows],
             "next_cursor": encode_cursor(rows[-1]) if more and rows else None,
         }
+
+    async def stage_started(self, e: coordinator_pb2.WorkflowRunChanged) -> bool:
+        """The board's row of a workflow stage's task, made when the coordinator starts the stage (it
+        submits the task itself, so the gateway never saw it submitted): the status events of the
+        task then move it like any other. False when the event starts no task, or the row exists."""
+        st = e.stage
+        if not e.HasField("stage") or not st.task_id or not e.task_title:
+            return False
+        if st.state != coordinator_pb2.WORKFLOW_STAGE_STATE_RUNNING:
+            return False
+        ns = e.at.ToNanoseconds() if e.HasField("at") else now_ns()
+        at = iso(ns)
+        row = {
+            "id": st.task_id,
+            "tid": hashlib.sha256(st.task_id.encode()).hexdigest()[:32],  # the page cursor's tie-breaker: hex
+            "workspace_id": e.workspace_id,
+            "project_id": e.project_id,
+            "title": e.task_title,
+            "task_type": st.task_type,
+            "priority": e.task_priority or "normal",
+            "state": "submitted",
+            "rank": RANK["submitted"],
+            "submitted_by": f"workflow-run:{e.run_id}",
+            "created_at": at,
+            "updated_at": at,
+            "created_ns": ns,
+            "workflow_run_id": e.run_id,
+            "stage_id": st.stage_id,
+            "labels": {"workflow": e.workflow, "workflow_run": e.run_id, "stage": st.stage_id},
+            "history": [
+                {"state": "submitted", "at": at, "agent_id": "", "detail": f"stage {st.stage_id} of run {e.run_id}"}
+            ],
+        }
+        return await self.repo.create_task_if_absent({k: v for k, v in row.items() if v not in ("", {})})
 
     async def apply(self, event: tasks_pb2.TaskStatusChanged) -> Row | None:
         """Update the read model from a status event, whatever order events arrive in.

@@ -1,9 +1,11 @@
-"""Bus edge: task status events (GATEWAY_EVENTS) update the task read model."""
+"""Bus edges: task status events (GATEWAY_EVENTS) update the task read model; workflow run changes
+(GATEWAY_WORKFLOW_EVENTS) put the tasks of workflow stages on the board when they start."""
 
 from __future__ import annotations
 
 import logging
 
+from vapora.coordinator.v1 import coordinator_pb2
 from vapora.tasks.v1 import tasks_pb2
 from vapora_api_gateway.service import Tasks
 from vapora_core.bus import Delivery
@@ -19,3 +21,7 @@ class StatusEvents:
         updated = await self.tasks.apply(event)
         if updated is None:
             log.debug("ignored a stale or unknown status event for task %s", event.task_id)
+
+    async def on_workflow(self, event: coordinator_pb2.WorkflowRunChanged, delivery: Delivery) -> None:
+        if await self.tasks.stage_started(event):
+            log.debug("task %s of workflow run %s put on the board", event.stage.task_id, event.run_id)

@@ -47,6 +47,7 @@ class CoordinatorApp(ServiceApp):
         await subscribers.subscribe(bus, self.coordinator, s)
         await parts.bus(bus)
         await self.coordinator.refresh_registry(force=True)
+        await self.coordinator.start_workflows()
         self.intake = intake = await subscribers.subscribe_tasks(bus, self.coordinator, s)
         parts.callback("the task intake", bus.unsubscribe, intake)
         self.grpc = await parts.grpc(
@@ -73,3 +74,9 @@ class CoordinatorApp(ServiceApp):
         if not self.coordinator.view.registry_loaded:
             await self.coordinator.refresh_registry()
         await self.coordinator.sweep_timeouts()
+        await self.coordinator.recovery.sweep()
+
+    async def reload(self) -> None:
+        """SIGHUP: re-read config/workflows.toml (an invalid file keeps the previous templates)."""
+        if self.coordinator is not None:
+            self.coordinator.workflows.templates.reload()

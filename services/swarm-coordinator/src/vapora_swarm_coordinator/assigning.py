@@ -39,6 +39,7 @@ from vapora_swarm_coordinator.records import Clock, Ranked, Row
 from vapora_swarm_coordinator.repository import ASSIGNED, FAILED, AssignmentRepository
 from vapora_swarm_coordinator.scoring import Score
 from vapora_swarm_coordinator.settings import CoordinatorSettings
+from vapora_swarm_coordinator.stage_outcomes import StageOutcomes
 from vapora_swarm_coordinator.state import FleetView
 from vapora_swarm_coordinator.waiting import RoomQueue
 
@@ -74,6 +75,7 @@ class Assigner:
     lookups: Lookups
     announcer: Announcer
     clock: Clock
+    stages: StageOutcomes | None = None  # the workflow engine, told when a stage's task fails here
     _first_seen: dict[str, float] = field(default_factory=dict, init=False)  # task → when first seen with no agent
 
     async def assign(self, task: tasks_pb2.Task, *, published_s: float | None = None) -> Row:
@@ -209,13 +211,14 @@ class Assigner:
     def _pick_now(self, task: tasks_pb2.Task, task_type: str) -> Ranked | None:
         """The ranked candidates if an agent can take the task now and no task is waiting ahead of it."""
         priority = task.priority or common_pb2.PRIORITY_NORMAL
-        if self.waiting.ahead(task_type, task.workspace_id, priority):
+        if self.waiting.ahead(task_type, task.workspace_id, priority, task.required_role):
             return None
-        return self._pick(task_type, task.workspace_id)
+        return self._pick(task_type, task.workspace_id, task.required_role)
 
-    def _pick(self, task_type: str, workspace_id: str) -> Ranked | None:
-        """The ranked best candidates, the first one's load already taken; None when none has room."""
-        ranked = self.view.best(task_type, workspace_id, self.settings.explain_candidates)
+    def _pick(self, task_type: str, workspace_id: str, role: str) -> Ranked | None:
+        """The ranked best candidates (of ``role``, when a workflow stage requires one), the first
+        one's load already taken; None when none has room."""
+        ranked = self.view.best(task_type, workspace_id, self.settings.explain_candidates, role=role)
         if not ranked:
             return None
         self.view.add_load(ranked[0][0].agent_id, 1)
@@ -232,23 +235,25 @@ class Assigner:
         """Wait (bounded) in the room queue until a capable agent has room for this task and it is
         its turn (higher priorities first); the FAILED row when no agent ever can."""
         deadline = time.monotonic() + self.settings.capacity_wait_s
-        waiter = self.waiting.join(task_type, task.workspace_id, task.priority or common_pb2.PRIORITY_NORMAL)
+        role = task.required_role
+        waiter = self.waiting.join(task_type, task.workspace_id, task.priority or common_pb2.PRIORITY_NORMAL, role)
         try:
             while True:
                 waiter.woken.clear()
-                if not self.view.has_capable(task_type, task.workspace_id):
+                if not self.view.has_capable(task_type, task.workspace_id, role):
                     await self.lookups.refresh_registry(force=not self.view.registry_loaded)
-                    if not self.view.has_capable(task_type, task.workspace_id):
+                    if not self.view.has_capable(task_type, task.workspace_id, role):
                         return await self._no_agent(task, task_type, published_s)
                     await self.lookups.ensure_profiles(task_type, task.workspace_id)
                 if self.waiting.first(waiter):
-                    ranked = self._pick(task_type, task.workspace_id)
+                    ranked = self._pick(task_type, task.workspace_id, role)
                     if ranked is not None:
                         return ranked
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     metrics.HELD.labels("busy").inc()
-                    raise Hold(self.settings.no_agent_retry_s, f"every agent capable of {task_type} is at capacity")
+                    busy = f"every agent capable of {_need(task, task_type)} is at capacity"
+                    raise Hold(self.settings.no_agent_retry_s, busy)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(waiter.woken.wait(), timeout=min(remaining, 1.0))
         finally:
@@ -257,16 +262,24 @@ class Assigner:
     async def _no_agent(self, task: tasks_pb2.Task, task_type: str, published_s: float | None) -> Row:
         first = published_s or self._first_seen.setdefault(task.id, self.clock())
         waited = self.clock() - first
+        need = _need(task, task_type)
         if waited < self.settings.no_agent_timeout_s:
             metrics.HELD.labels("no_agent").inc()
-            raise Hold(self.settings.no_agent_retry_s, f"no healthy agent is capable of {task_type}")
-        detail = f"no healthy agent capable of {task_type} within {self.settings.no_agent_timeout_s:.0f}s"
+            raise Hold(self.settings.no_agent_retry_s, f"no healthy agent is capable of {need}")
+        detail = f"no healthy agent capable of {need} within {self.settings.no_agent_timeout_s:.0f}s"
         row = records.failed(task, task_type, reason=detail, at_s=self.clock())
         if await self.repo.create(row):
             self._first_seen.pop(task.id, None)
             metrics.finished(FAILED).inc()
             await self.announcer.status(row, common_pb2.TASK_STATE_FAILED, detail=detail)
+            if self.stages is not None:
+                await self.stages.failed(row, detail)
         return row
+
+
+def _need(task: tasks_pb2.Task, task_type: str) -> str:
+    """What a task needs of an agent, as a message says it."""
+    return f"{task_type} of role {task.required_role}" if task.required_role else task_type
 
 
 async def _cancel(alone: list[Alone]) -> None:

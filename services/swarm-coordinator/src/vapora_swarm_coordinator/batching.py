@@ -33,7 +33,8 @@ class GroupCommit:
     gather while the previous batch is written, and at low load a linger is pure latency. Finishes
     linger, since nobody waits on them but the DONE event, and fewer round trips leave more
     CPU to assign. ``finish_flush_at`` is how many finishes can be submitted at once (the
-    execution workers): that many waiting end the linger.
+    execution workers): that many waiting end the linger. The finish of a workflow stage's task
+    does not linger (``linger=False``, a writer of its own): the stages after it wait on it.
     """
 
     def __init__(
@@ -60,6 +61,9 @@ class GroupCommit:
             flush_at=finish_flush_at,
             on_write=_measured("finish"),
         )
+        self._prompt_finishes: Batcher[Write, bool | Holder | None] = Batcher(
+            repo.write_each, name="assignment-finish-stage", max_batch=max_batch, on_write=_measured("finish")
+        )
 
     async def create(self, row: Row) -> bool:
         """Store ``row`` as the task's first assignment; False when the task already has one."""
@@ -70,9 +74,11 @@ class GroupCommit:
         outcomes = await self._creates.submit_many([Create(row) for row in rows])
         return [outcome if isinstance(outcome, Exception) else bool(outcome) for outcome in outcomes]
 
-    async def finish(self, task_id: str, job_id: str, changes: Row) -> Holder | None:
-        """Apply ``changes`` only if ``job_id`` still holds the task (see ``AssignmentRepository.finish``)."""
-        result = await self._finishes.submit(Finish(task_id, job_id, changes))
+    async def finish(self, task_id: str, job_id: str, changes: Row, *, linger: bool = True) -> Holder | None:
+        """Apply ``changes`` only if ``job_id`` still holds the task (see ``AssignmentRepository.finish``);
+        ``linger=False``: in a batch that does not wait for company."""
+        writer = self._finishes if linger else self._prompt_finishes
+        result = await writer.submit(Finish(task_id, job_id, changes))
         return result if isinstance(result, Holder) else None
 
 

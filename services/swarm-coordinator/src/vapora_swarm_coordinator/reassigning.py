@@ -21,6 +21,7 @@ from vapora_swarm_coordinator.announce import Announcer
 from vapora_swarm_coordinator.records import Clock, Row
 from vapora_swarm_coordinator.repository import FAILED, AssignmentRepository
 from vapora_swarm_coordinator.settings import CoordinatorSettings
+from vapora_swarm_coordinator.stage_outcomes import StageOutcomes
 from vapora_swarm_coordinator.state import FleetView
 
 log = logging.getLogger("vapora.coordinator")
@@ -35,6 +36,7 @@ class Reassigner:
     view: FleetView
     announcer: Announcer
     clock: Clock
+    stages: StageOutcomes | None = None  # the workflow engine, told when a stage's task fails here
 
     async def on_agents_changed(self, ev: agents_pb2.AgentsChanged) -> None:
         """Keep the view current; move the tasks of an agent that is no longer healthy."""
@@ -69,10 +71,17 @@ class Reassigner:
                 self.view.add_load(old_agent, -1)
                 metrics.finished(FAILED).inc()
                 await self.announcer.status(updated, common_pb2.TASK_STATE_FAILED, detail=detail)
+                if self.stages is not None:
+                    await self.stages.failed(updated, detail)
             return updated
         task_type = str(row["task_type"])
+        task = records.task_of(row)
         ranked = self.view.best(
-            task_type, str(row["workspace_id"]), self.settings.explain_candidates, frozenset({old_agent})
+            task_type,
+            str(row["workspace_id"]),
+            self.settings.explain_candidates,
+            frozenset({old_agent}),
+            role=task.required_role,
         )
         if not ranked:
             log.warning("cannot reassign task %s now (%s): no other agent has room", task_id, why)
@@ -80,7 +89,7 @@ class Reassigner:
         chosen = ranked[0][0]
         self.view.add_load(chosen.agent_id, 1)
         new = records.assigned(
-            records.task_of(row), task_type, ranked, attempt=attempt + 1, reason=f"reassigned: {why}", at_s=self.clock()
+            task, task_type, ranked, attempt=attempt + 1, reason=f"reassigned: {why}", at_s=self.clock()
         )
         updated = await self.repo.reassign(task_id, attempt, {k: new[k] for k in _MOVED})
         if updated is None:

@@ -3,7 +3,8 @@
 A record holds ``task_id``, ``workspace_id``, ``task_type``, ``agent_id``, ``job_id``
 (``job-<task>-<attempt>``, the JetStream msg id of the job, so a re-publish dedups),
 ``attempt``, ``state``, ``ranking`` (``ranking.pack``: the best candidates, the chosen agent
-first), ``reason``, ``assigned_s`` and ``task`` (the Task's protobuf bytes, its type decided).
+first), ``reason``, ``assigned_s`` and ``task`` (the Task's protobuf bytes, its type decided); the
+task of a workflow stage also ``workflow_run_id`` and ``stage_id``.
 A finish adds ``execution_id``, ``provider``, ``model``, ``finished_s`` and ``error``; a cancel,
 ``finished_s``. ``repository.py`` stores them; nothing here does I/O.
 """
@@ -31,36 +32,50 @@ def job_id_for(task_id: str, attempt: int) -> str:
 def assigned(task: tasks_pb2.Task, task_type: str, ranked: Ranked, *, attempt: int, reason: str, at_s: float) -> Row:
     """The record of ``task`` held by ``ranked``'s first agent at ``attempt``."""
     task.task_type = task_type  # the task as assigned, its type decided (the message is the caller's own)
-    return {
-        "task_id": task.id,
-        "workspace_id": task.workspace_id,
-        "task_type": task_type,
-        "agent_id": ranked[0][0].agent_id,
-        "job_id": job_id_for(task.id, attempt),
-        "attempt": attempt,
-        "state": ASSIGNED,
-        "ranking": ranking.pack(ranked),
-        "reason": reason,
-        "assigned_s": at_s,
-        "task": task.SerializeToString(),
-    }
+    return _staged(
+        task,
+        {
+            "task_id": task.id,
+            "workspace_id": task.workspace_id,
+            "task_type": task_type,
+            "agent_id": ranked[0][0].agent_id,
+            "job_id": job_id_for(task.id, attempt),
+            "attempt": attempt,
+            "state": ASSIGNED,
+            "ranking": ranking.pack(ranked),
+            "reason": reason,
+            "assigned_s": at_s,
+            "task": task.SerializeToString(),
+        },
+    )
 
 
 def failed(task: tasks_pb2.Task, task_type: str, *, reason: str, at_s: float) -> Row:
     """The record of ``task`` failed before any agent held it."""
-    return {
-        "task_id": task.id,
-        "workspace_id": task.workspace_id,
-        "task_type": task_type,
-        "agent_id": "",
-        "job_id": "",
-        "attempt": 0,
-        "state": FAILED,
-        "ranking": ranking.EMPTY,
-        "reason": reason,
-        "assigned_s": at_s,
-        "task": task.SerializeToString(),
-    }
+    return _staged(
+        task,
+        {
+            "task_id": task.id,
+            "workspace_id": task.workspace_id,
+            "task_type": task_type,
+            "agent_id": "",
+            "job_id": "",
+            "attempt": 0,
+            "state": FAILED,
+            "ranking": ranking.EMPTY,
+            "reason": reason,
+            "assigned_s": at_s,
+            "task": task.SerializeToString(),
+        },
+    )
+
+
+def _staged(task: tasks_pb2.Task, row: Row) -> Row:
+    """``row`` with the workflow stage ``task`` is the task of, if it is one's."""
+    if task.workflow_run_id:
+        row["workflow_run_id"] = task.workflow_run_id
+        row["stage_id"] = task.stage_id
+    return row
 
 
 def task_of(row: Row) -> tasks_pb2.Task:

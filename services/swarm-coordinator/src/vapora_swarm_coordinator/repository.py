@@ -46,11 +46,11 @@ UPDATE type::thing('assignment', $id) SET state = 'cancelled', reason = $reason,
   WHERE state IN ['assigned', 'cancelled'] AND workspace_id = $ws RETURN BEFORE;
 COMMIT;
 """
-# A finish returns only what its DONE event needs beyond the execution: every returned field
-# costs the engine.
+# A finish returns only what its DONE event needs beyond the execution, and the workflow stage
+# of the task if it is one's (NONE otherwise): every returned field costs the engine.
 _FINISH_ONE = (
     "UPDATE type::thing('assignment', $i{i}) MERGE $c{i} WHERE state = 'assigned' AND job_id = $j{i}"
-    " RETURN VALUE [agent_id, workspace_id, task_type];"
+    " RETURN VALUE [agent_id, workspace_id, task_type, workflow_run_id, stage_id];"
 )
 
 
@@ -63,15 +63,23 @@ class Create:
 
 @dataclass(frozen=True, slots=True)
 class Holder:
-    """Who held a task when its job finished."""
+    """Who held a task when its job finished, and the workflow stage it is the task of (if any)."""
 
     agent_id: str
     workspace_id: str
     task_type: str
+    workflow_run_id: str = ""
+    stage_id: str = ""
 
     @classmethod
     def of(cls, row: Row) -> Holder:
-        return cls(str(row.get("agent_id", "")), str(row.get("workspace_id", "")), str(row.get("task_type", "")))
+        return cls(
+            str(row.get("agent_id", "")),
+            str(row.get("workspace_id", "")),
+            str(row.get("task_type", "")),
+            str(row.get("workflow_run_id") or ""),
+            str(row.get("stage_id") or ""),
+        )
 
     def fields(self) -> dict[str, str]:
         return {"agent_id": self.agent_id, "workspace_id": self.workspace_id, "task_type": self.task_type}
@@ -198,7 +206,9 @@ class AssignmentRepository:
 
 
 def _holder(result: Any) -> Holder | None:
-    """A finish statement's result: ``[[agent, workspace, type]]`` when it applied, ``[]`` when not."""
-    if isinstance(result, list) and result and isinstance(result[0], list) and len(result[0]) == 3:
-        return Holder(*(str(v) for v in result[0]))
+    """A finish statement's result: ``[[agent, workspace, type, run, stage]]`` when it applied (run
+    and stage NONE for a task of no workflow), ``[]`` when not."""
+    if isinstance(result, list) and result and isinstance(result[0], list) and len(result[0]) == 5:
+        agent, workspace, task_type, run_id, stage_id = result[0]
+        return Holder(str(agent), str(workspace), str(task_type), run_id or "", stage_id or "")
     return None

@@ -7,6 +7,8 @@
 - ``retention.py``: the records of tasks that ended long ago.
 - ``announce.py``: what all of them publish; ``records.py``: the record they store.
 - ``lookups.py``: the registry and knowledge graph, asked when the view's feeds have not told it.
+- ``workflows/``: runs of workflow templates, whose stages are tasks like any other; the parts
+  above tell it when a stage's task ends (``stage_outcomes.py``).
 
 They share the in-memory view (``state.py``: agents, profiles, load), the room queue
 (``waiting.py``) and the group commit (``batching.py``). :meth:`Coordinator.explain` reads a
@@ -36,9 +38,16 @@ from vapora_swarm_coordinator.records import Clock, Explanation, Row
 from vapora_swarm_coordinator.repository import AssignmentRepository
 from vapora_swarm_coordinator.settings import CoordinatorSettings
 from vapora_swarm_coordinator.settling import Settler
+from vapora_swarm_coordinator.stage_outcomes import StageOutcomes
 from vapora_swarm_coordinator.state import FleetView
 from vapora_swarm_coordinator.tokens import job_tokens
 from vapora_swarm_coordinator.waiting import RoomQueue
+from vapora_swarm_coordinator.workflows.catalogue import Catalogue
+from vapora_swarm_coordinator.workflows.effects import Effects
+from vapora_swarm_coordinator.workflows.engine import WorkflowEngine
+from vapora_swarm_coordinator.workflows.recovery import Recovery
+from vapora_swarm_coordinator.workflows.repository import WorkflowRepository
+from vapora_swarm_coordinator.workflows.templates import Templates
 
 __all__ = ["Clock", "Coordinator"]
 
@@ -63,6 +72,17 @@ class Coordinator:
         self.commits = GroupCommit(repo, finish_flush_at=settings.execution_workers)
         self.lookups = Lookups(self.view, registry=registry, kg=kg, registry_refresh_s=settings.registry_refresh_s)
         announcer = Announcer(bus, clock, self.view, job_tokens(settings.job_signing_key, settings.job_timeout_s))
+        workflow_repo = WorkflowRepository(repo.store)
+        self.workflows = WorkflowEngine(
+            workflow_repo,
+            Templates(workflow_repo, settings.config_dir / "workflows.toml", self.catalogue),
+            Effects(bus, clock),
+            catalogue=self.catalogue,
+            refresh=lambda: self.lookups.refresh_registry(force=True),
+            clock=clock,
+        )
+        self.recovery = Recovery(self.workflows, repo, clock, settings.workflow_reconcile_s)
+        stages = StageOutcomes(self.workflows)
         self._assigning = Assigner(
             settings=settings,
             repo=repo,
@@ -72,10 +92,15 @@ class Coordinator:
             lookups=self.lookups,
             announcer=announcer,
             clock=clock,
+            stages=stages,
         )
-        self._settling = Settler(repo=repo, commits=self.commits, view=self.view, announcer=announcer, clock=clock)
+        self._settling = Settler(
+            repo=repo, commits=self.commits, view=self.view, announcer=announcer, clock=clock, stages=stages
+        )
         self._cancels = Canceller(repo=repo, view=self.view, announcer=announcer, clock=clock)
-        self._reassigning = Reassigner(settings=settings, repo=repo, view=self.view, announcer=announcer, clock=clock)
+        self._reassigning = Reassigner(
+            settings=settings, repo=repo, view=self.view, announcer=announcer, clock=clock, stages=stages
+        )
 
     # -- start-up and the view's lookups -------------------------------------------------
 
@@ -86,6 +111,16 @@ class Coordinator:
 
     async def refresh_registry(self, *, force: bool = False) -> None:
         await self.lookups.refresh_registry(force=force)
+
+    def catalogue(self) -> Catalogue:
+        """The task types and roles of the registered agents, for workflow templates."""
+        return Catalogue.of(self.view.agents.values(), known=self.view.registry_loaded)
+
+    async def start_workflows(self) -> None:
+        """Once the bus runs: the shared templates read (ConfigError if the file does not validate),
+        then what a crash left of the runs in progress recovered (``workflows/recovery.py``)."""
+        self.workflows.templates.load()
+        await self.recovery.recover()
 
     # -- the jobs ------------------------------------------------------------------------
 

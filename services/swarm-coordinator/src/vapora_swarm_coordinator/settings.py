@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 
 from vapora_core.settings import ServiceSettings
@@ -62,3 +64,15 @@ class CoordinatorSettings(ServiceSettings):
         ),
     )
     retention_interval_s: float = Field(default=3600.0, gt=0, description="How often the retention sweep runs.")
+    config_dir: Path = Field(
+        default=Path("config"),
+        description="The repo's config/: shared workflow templates in workflows.toml (re-read on SIGHUP).",
+    )
+    workflow_reconcile_s: float = Field(
+        default=30.0,
+        gt=0,
+        description=(
+            "A workflow stage running this long is checked against its task's assignment at each sweep"
+            " (an outcome that never arrived is applied; a task never published is published)."
+        ),
+    )

@@ -7,7 +7,8 @@ task or an execution of an older job (a reassigned task) is ignored; a task held
 id on the execution is finished under the job that holds it; an execution applied before is
 announced again (its event may not have gone out), and its agent's load is not dropped twice.
 The result itself is not kept in the record: the knowledge graph's execution holds it, and the
-event carries its first ``RESULT_LIMIT`` characters.
+event carries its first ``RESULT_LIMIT`` characters. A workflow stage's task then tells the
+workflow engine (``stage_outcomes.py``), announced again or not: its transition is idempotent.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from vapora_swarm_coordinator.announce import Announcer
 from vapora_swarm_coordinator.batching import GroupCommit
 from vapora_swarm_coordinator.records import Clock
 from vapora_swarm_coordinator.repository import ASSIGNED, DONE, FAILED, AssignmentRepository, Holder
+from vapora_swarm_coordinator.stage_outcomes import StageOutcomes
 from vapora_swarm_coordinator.state import FleetView
+from vapora_swarm_coordinator.workflows.model import is_stage_task
 
 log = logging.getLogger("vapora.coordinator")
 
@@ -37,6 +40,7 @@ class Settler:
     view: FleetView
     announcer: Announcer
     clock: Clock
+    stages: StageOutcomes | None = None  # the workflow engine
 
     async def on_execution(self, e: kg_pb2.ExecutionRecorded) -> None:
         """Mark the task DONE or FAILED when ``e`` comes from the job that holds it."""
@@ -51,8 +55,10 @@ class Settler:
             "finished_s": self.clock(),
             "error": e.error,
         }
-        # The usual case in one round trip: the job named by the execution still holds the task.
-        holder = await self.commits.finish(e.task_id, e.job_id, changes) if e.job_id else None
+        # The usual case in one round trip: the job named by the execution still holds the task. A
+        # workflow stage's task does not linger for company: the stages after it wait on it.
+        linger = not is_stage_task(e.task_id)
+        holder = await self.commits.finish(e.task_id, e.job_id, changes, linger=linger) if e.job_id else None
         applied = holder is not None
         if holder is None:
             row = await self.repo.get(e.task_id)
@@ -89,3 +95,5 @@ class Settler:
             result=e.result[:RESULT_LIMIT],
             detail=e.error,
         )
+        if holder.workflow_run_id and self.stages is not None:
+            await self.stages.executed(holder, e)

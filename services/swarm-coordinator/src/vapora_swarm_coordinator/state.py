@@ -109,9 +109,13 @@ class FleetView:
 
     # -- candidates --------------------------------------------------------------------
 
-    def has_capable(self, task_type: str, workspace_id: str) -> bool:
-        """Some healthy agent with the capability may serve the workspace (at any load)."""
-        return any(not ws or ws == workspace_id for ws, _, _ in self._by_type.get(task_type, {}).values())
+    def has_capable(self, task_type: str, workspace_id: str, role: str = "") -> bool:
+        """Some healthy agent with the capability (and ``role``, when given) may serve the workspace
+        (at any load)."""
+        return any(
+            (not ws or ws == workspace_id) and (not role or self.agents[a].role == role)
+            for a, (ws, _, _) in self._by_type.get(task_type, {}).items()
+        )
 
     def capable(self, task_type: str, workspace_id: str, exclude: frozenset[str] = frozenset()) -> list[str]:
         """Healthy agents with the capability that may serve the workspace, at any load."""
@@ -160,14 +164,15 @@ class FleetView:
         return cached
 
     def best(
-        self, task_type: str, workspace_id: str, k: int, exclude: frozenset[str] = frozenset()
+        self, task_type: str, workspace_id: str, k: int, exclude: frozenset[str] = frozenset(), role: str = ""
     ) -> list[tuple[Candidate, scoring.Score]]:
         """The ``k`` best candidates with their scores, best first — ``scoring.rank`` order.
 
         Learning mode holds when any healthy agent capable of the type has data. Entries are
         popped from the type's heap until ``k`` current ones are found (outdated ones are
         dropped, agents at capacity too: a fresh entry comes when their load drops), then the
-        current ones are pushed back.
+        current ones are pushed back. ``role`` (a workflow stage's): only agents of that role are
+        candidates; without one, the check costs one test of an empty string per entry.
         """
         _, heap = self._heap(task_type)
         capable = self._by_type.get(task_type, {})
@@ -186,7 +191,7 @@ class FleetView:
             if 0 < limit <= n:
                 continue
             current.append(entry)
-            if (ws and ws != workspace_id) or agent_id in exclude:
+            if (ws and ws != workspace_id) or agent_id in exclude or (role and self.agents[agent_id].role != role):
                 continue
             kept.append(entry)
         for entry in current:

@@ -6,7 +6,8 @@ When room may have freed, only the first waiter of each queue is woken to try; a
 meanwhile queues behind any waiter of its priority or higher instead of taking the slot, so a
 freed slot never goes to a lower priority than one that was waiting for it. Queues are per
 workspace too: the agents a workspace may use differ, and one tenant's waiting task must not
-hold back another tenant's that has room.
+hold back another tenant's that has room; and per required role (a workflow stage's), for the
+same reason.
 """
 
 from __future__ import annotations
@@ -21,22 +22,22 @@ from dataclasses import dataclass, field
 class Waiter:
     rank: int  # -priority: the heap's smallest is the highest priority
     seq: int  # then first come
-    key: tuple[str, str] = field(compare=False)  # (task type, workspace)
+    key: tuple[str, str, str] = field(compare=False)  # (task type, workspace, required role)
     woken: asyncio.Event = field(compare=False, default_factory=asyncio.Event)
 
 
 class RoomQueue:
     def __init__(self) -> None:
-        self._heaps: dict[tuple[str, str], list[Waiter]] = {}
+        self._heaps: dict[tuple[str, str, str], list[Waiter]] = {}
         self._seq = itertools.count()
 
-    def ahead(self, task_type: str, workspace_id: str, priority: int) -> bool:
+    def ahead(self, task_type: str, workspace_id: str, priority: int, role: str = "") -> bool:
         """Whether a task of ``priority`` or higher already waits in this queue."""
-        heap = self._heaps.get((task_type, workspace_id), [])
+        heap = self._heaps.get((task_type, workspace_id, role), [])
         return bool(heap) and heap[0].rank <= -priority
 
-    def join(self, task_type: str, workspace_id: str, priority: int) -> Waiter:
-        waiter = Waiter(-priority, next(self._seq), (task_type, workspace_id))
+    def join(self, task_type: str, workspace_id: str, priority: int, role: str = "") -> Waiter:
+        waiter = Waiter(-priority, next(self._seq), (task_type, workspace_id, role))
         heapq.heappush(self._heaps.setdefault(waiter.key, []), waiter)
         return waiter
 

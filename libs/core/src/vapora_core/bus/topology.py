@@ -88,7 +88,10 @@ STREAMS: tuple[StreamSpec, ...] = (
         name="EVENTS",
         subjects=("events.>",),
         max_age_s=1 * DAY,
-        description="Task status events, events.task.<workspace>; the resume window of clients.",
+        description=(
+            "Task status events events.task.<workspace> and workflow run changes events.workflow.<workspace>;"
+            " the resume window of clients."
+        ),
     ),
     StreamSpec(
         name="AGENTS",
@@ -159,6 +162,16 @@ class subjects:
     @classmethod
     def task_event(cls, workspace_id: str) -> str:
         return f"events.task.{cls.token(workspace_id)}"
+
+    @classmethod
+    def workflow_event(cls, workspace_id: str) -> str:
+        return f"events.workflow.{cls.token(workspace_id)}"
+
+    @classmethod
+    def workspace_events(cls, workspace_id: str) -> str:
+        """Every kind of event of one workspace (``events.task.<ws>``, ``events.workflow.<ws>``):
+        one filter, so one stream sequence orders and resumes them all."""
+        return f"events.*.{cls.token(workspace_id)}"
 
     @classmethod
     def heartbeat(cls, agent_id: str) -> str:
@@ -246,8 +259,14 @@ class CONSUMERS:
     GATEWAY_EVENTS = ConsumerSpec(
         durable="gateway-events",
         stream="EVENTS",
-        filter_subjects=("events.>",),
-        description="api-gateway: task read model and realtime streams.",
+        filter_subjects=("events.task.*",),
+        description="api-gateway: task read model.",
+    )
+    GATEWAY_WORKFLOW_EVENTS = ConsumerSpec(
+        durable="gateway-workflow-events",
+        stream="EVENTS",
+        filter_subjects=("events.workflow.*",),
+        description="api-gateway: the board's rows of workflow stage tasks.",
     )
 
     @staticmethod

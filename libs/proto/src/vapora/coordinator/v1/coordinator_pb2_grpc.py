@@ -39,12 +39,123 @@ class CoordinatorStub:
                 request_serializer=vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.ExplainAssignmentRequest.SerializeToString,
                 response_deserializer=vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.Assignment.FromString,
                 _registered_method=True)
+        self.ListWorkflows = channel.unary_unary(
+                '/vapora.coordinator.v1.Coordinator/ListWorkflows',
+                request_serializer=vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.ListWorkflowsRequest.SerializeToString,
+                response_deserializer=vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.ListWorkflowsResponse.FromString,
+                _registered_method=True)
+        self.CreateWorkflow = channel.unary_unary(
+                '/vapora.coordinator.v1.Coordinator/CreateWorkflow',
+                request_serializer=vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.CreateWorkflowRequest.SerializeToString,
+                response_deserializer=vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.WorkflowTemplate.FromString,
+                _registered_method=True)
+        self.StartWorkflowRun = channel.unary_unary(
+                '/vapora.coordinator.v1.Coordinator/StartWorkflowRun',
+                request_serializer=vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.StartWorkflowRunRequest.SerializeToString,
+                response_deserializer=vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.WorkflowRun.FromString,
+                _registered_method=True)
+        self.GetWorkflowRun = channel.unary_unary(
+                '/vapora.coordinator.v1.Coordinator/GetWorkflowRun',
+                request_serializer=vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.GetWorkflowRunRequest.SerializeToString,
+                response_deserializer=vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.WorkflowRun.FromString,
+                _registered_method=True)
+        self.ListWorkflowRuns = channel.unary_unary(
+                '/vapora.coordinator.v1.Coordinator/ListWorkflowRuns',
+                request_serializer=vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.ListWorkflowRunsRequest.SerializeToString,
+                response_deserializer=vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.ListWorkflowRunsResponse.FromString,
+                _registered_method=True)
+        self.ApproveWorkflowGate = channel.unary_unary(
+                '/vapora.coordinator.v1.Coordinator/ApproveWorkflowGate',
+                request_serializer=vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.WorkflowGateRequest.SerializeToString,
+                response_deserializer=vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.WorkflowRun.FromString,
+                _registered_method=True)
+        self.RejectWorkflowGate = channel.unary_unary(
+                '/vapora.coordinator.v1.Coordinator/RejectWorkflowGate',
+                request_serializer=vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.WorkflowGateRequest.SerializeToString,
+                response_deserializer=vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.WorkflowRun.FromString,
+                _registered_method=True)
+        self.CancelWorkflowRun = channel.unary_unary(
+                '/vapora.coordinator.v1.Coordinator/CancelWorkflowRun',
+                request_serializer=vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.WorkflowRunControlRequest.SerializeToString,
+                response_deserializer=vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.WorkflowRun.FromString,
+                _registered_method=True)
+        self.PauseWorkflowRun = channel.unary_unary(
+                '/vapora.coordinator.v1.Coordinator/PauseWorkflowRun',
+                request_serializer=vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.WorkflowRunControlRequest.SerializeToString,
+                response_deserializer=vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.WorkflowRun.FromString,
+                _registered_method=True)
+        self.ResumeWorkflowRun = channel.unary_unary(
+                '/vapora.coordinator.v1.Coordinator/ResumeWorkflowRun',
+                request_serializer=vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.WorkflowRunControlRequest.SerializeToString,
+                response_deserializer=vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.WorkflowRun.FromString,
+                _registered_method=True)
 
 
 class CoordinatorServicer:
     """Missing associated documentation comment in .proto file."""
 
     def ExplainAssignment(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListWorkflows(self, request, context):
+        """Workflows. A run of another workspace is NOT_FOUND: its existence is not revealed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateWorkflow(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StartWorkflowRun(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetWorkflowRun(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListWorkflowRuns(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ApproveWorkflowGate(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RejectWorkflowGate(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelWorkflowRun(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PauseWorkflowRun(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResumeWorkflowRun(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -57,6 +168,56 @@ def add_CoordinatorServicer_to_server(servicer, server):
                     servicer.ExplainAssignment,
                     request_deserializer=vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.ExplainAssignmentRequest.FromString,
                     response_serializer=vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.Assignment.SerializeToString,
+            ),
+            'ListWorkflows': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWorkflows,
+                    request_deserializer=vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.ListWorkflowsRequest.FromString,
+                    response_serializer=vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.ListWorkflowsResponse.SerializeToString,
+            ),
+            'CreateWorkflow': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateWorkflow,
+                    request_deserializer=vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.CreateWorkflowRequest.FromString,
+                    response_serializer=vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.WorkflowTemplate.SerializeToString,
+            ),
+            'StartWorkflowRun': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartWorkflowRun,
+                    request_deserializer=vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.StartWorkflowRunRequest.FromString,
+                    response_serializer=vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.WorkflowRun.SerializeToString,
+            ),
+            'GetWorkflowRun': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetWorkflowRun,
+                    request_deserializer=vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.GetWorkflowRunRequest.FromString,
+                    response_serializer=vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.WorkflowRun.SerializeToString,
+            ),
+            'ListWorkflowRuns': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWorkflowRuns,
+                    request_deserializer=vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.ListWorkflowRunsRequest.FromString,
+                    response_serializer=vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.ListWorkflowRunsResponse.SerializeToString,
+            ),
+            'ApproveWorkflowGate': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApproveWorkflowGate,
+                    request_deserializer=vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.WorkflowGateRequest.FromString,
+                    response_serializer=vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.WorkflowRun.SerializeToString,
+            ),
+            'RejectWorkflowGate': grpc.unary_unary_rpc_method_handler(
+                    servicer.RejectWorkflowGate,
+                    request_deserializer=vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.WorkflowGateRequest.FromString,
+                    response_serializer=vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.WorkflowRun.SerializeToString,
+            ),
+            'CancelWorkflowRun': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelWorkflowRun,
+                    request_deserializer=vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.WorkflowRunControlRequest.FromString,
+                    response_serializer=vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.WorkflowRun.SerializeToString,
+            ),
+            'PauseWorkflowRun': grpc.unary_unary_rpc_method_handler(
+                    servicer.PauseWorkflowRun,
+                    request_deserializer=vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.WorkflowRunControlRequest.FromString,
+                    response_serializer=vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.WorkflowRun.SerializeToString,
+            ),
+            'ResumeWorkflowRun': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResumeWorkflowRun,
+                    request_deserializer=vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.WorkflowRunControlRequest.FromString,
+                    response_serializer=vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.WorkflowRun.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -86,6 +247,276 @@ class Coordinator:
             '/vapora.coordinator.v1.Coordinator/ExplainAssignment',
             vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.ExplainAssignmentRequest.SerializeToString,
             vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.Assignment.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWorkflows(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vapora.coordinator.v1.Coordinator/ListWorkflows',
+            vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.ListWorkflowsRequest.SerializeToString,
+            vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.ListWorkflowsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateWorkflow(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vapora.coordinator.v1.Coordinator/CreateWorkflow',
+            vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.CreateWorkflowRequest.SerializeToString,
+            vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.WorkflowTemplate.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartWorkflowRun(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vapora.coordinator.v1.Coordinator/StartWorkflowRun',
+            vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.StartWorkflowRunRequest.SerializeToString,
+            vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.WorkflowRun.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetWorkflowRun(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vapora.coordinator.v1.Coordinator/GetWorkflowRun',
+            vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.GetWorkflowRunRequest.SerializeToString,
+            vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.WorkflowRun.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWorkflowRuns(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vapora.coordinator.v1.Coordinator/ListWorkflowRuns',
+            vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.ListWorkflowRunsRequest.SerializeToString,
+            vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.ListWorkflowRunsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApproveWorkflowGate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vapora.coordinator.v1.Coordinator/ApproveWorkflowGate',
+            vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.WorkflowGateRequest.SerializeToString,
+            vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.WorkflowRun.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RejectWorkflowGate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vapora.coordinator.v1.Coordinator/RejectWorkflowGate',
+            vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.WorkflowGateRequest.SerializeToString,
+            vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.WorkflowRun.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelWorkflowRun(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vapora.coordinator.v1.Coordinator/CancelWorkflowRun',
+            vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.WorkflowRunControlRequest.SerializeToString,
+            vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.WorkflowRun.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PauseWorkflowRun(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vapora.coordinator.v1.Coordinator/PauseWorkflowRun',
+            vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.WorkflowRunControlRequest.SerializeToString,
+            vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.WorkflowRun.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResumeWorkflowRun(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vapora.coordinator.v1.Coordinator/ResumeWorkflowRun',
+            vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.WorkflowRunControlRequest.SerializeToString,
+            vapora_dot_coordinator_dot_v1_dot_coordinator__pb2.WorkflowRun.FromString,
             options,
             channel_credentials,
             insecure,

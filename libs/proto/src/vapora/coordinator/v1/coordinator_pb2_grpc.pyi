@@ -32,11 +32,33 @@ class CoordinatorStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> CoordinatorAsyncStub: ...
     ExplainAssignment: _grpc.UnaryUnaryMultiCallable[_coordinator_pb2.ExplainAssignmentRequest, _coordinator_pb2.Assignment]
+    ListWorkflows: _grpc.UnaryUnaryMultiCallable[_coordinator_pb2.ListWorkflowsRequest, _coordinator_pb2.ListWorkflowsResponse]
+    """Workflows. A run of another workspace is NOT_FOUND: its existence is not revealed."""
+    CreateWorkflow: _grpc.UnaryUnaryMultiCallable[_coordinator_pb2.CreateWorkflowRequest, _coordinator_pb2.WorkflowTemplate]
+    StartWorkflowRun: _grpc.UnaryUnaryMultiCallable[_coordinator_pb2.StartWorkflowRunRequest, _coordinator_pb2.WorkflowRun]
+    GetWorkflowRun: _grpc.UnaryUnaryMultiCallable[_coordinator_pb2.GetWorkflowRunRequest, _coordinator_pb2.WorkflowRun]
+    ListWorkflowRuns: _grpc.UnaryUnaryMultiCallable[_coordinator_pb2.ListWorkflowRunsRequest, _coordinator_pb2.ListWorkflowRunsResponse]
+    ApproveWorkflowGate: _grpc.UnaryUnaryMultiCallable[_coordinator_pb2.WorkflowGateRequest, _coordinator_pb2.WorkflowRun]
+    RejectWorkflowGate: _grpc.UnaryUnaryMultiCallable[_coordinator_pb2.WorkflowGateRequest, _coordinator_pb2.WorkflowRun]
+    CancelWorkflowRun: _grpc.UnaryUnaryMultiCallable[_coordinator_pb2.WorkflowRunControlRequest, _coordinator_pb2.WorkflowRun]
+    PauseWorkflowRun: _grpc.UnaryUnaryMultiCallable[_coordinator_pb2.WorkflowRunControlRequest, _coordinator_pb2.WorkflowRun]
+    ResumeWorkflowRun: _grpc.UnaryUnaryMultiCallable[_coordinator_pb2.WorkflowRunControlRequest, _coordinator_pb2.WorkflowRun]
 
 @_typing.type_check_only
 class CoordinatorAsyncStub(CoordinatorStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     ExplainAssignment: _aio.UnaryUnaryMultiCallable[_coordinator_pb2.ExplainAssignmentRequest, _coordinator_pb2.Assignment]  # type: ignore[assignment]
+    ListWorkflows: _aio.UnaryUnaryMultiCallable[_coordinator_pb2.ListWorkflowsRequest, _coordinator_pb2.ListWorkflowsResponse]  # type: ignore[assignment]
+    """Workflows. A run of another workspace is NOT_FOUND: its existence is not revealed."""
+    CreateWorkflow: _aio.UnaryUnaryMultiCallable[_coordinator_pb2.CreateWorkflowRequest, _coordinator_pb2.WorkflowTemplate]  # type: ignore[assignment]
+    StartWorkflowRun: _aio.UnaryUnaryMultiCallable[_coordinator_pb2.StartWorkflowRunRequest, _coordinator_pb2.WorkflowRun]  # type: ignore[assignment]
+    GetWorkflowRun: _aio.UnaryUnaryMultiCallable[_coordinator_pb2.GetWorkflowRunRequest, _coordinator_pb2.WorkflowRun]  # type: ignore[assignment]
+    ListWorkflowRuns: _aio.UnaryUnaryMultiCallable[_coordinator_pb2.ListWorkflowRunsRequest, _coordinator_pb2.ListWorkflowRunsResponse]  # type: ignore[assignment]
+    ApproveWorkflowGate: _aio.UnaryUnaryMultiCallable[_coordinator_pb2.WorkflowGateRequest, _coordinator_pb2.WorkflowRun]  # type: ignore[assignment]
+    RejectWorkflowGate: _aio.UnaryUnaryMultiCallable[_coordinator_pb2.WorkflowGateRequest, _coordinator_pb2.WorkflowRun]  # type: ignore[assignment]
+    CancelWorkflowRun: _aio.UnaryUnaryMultiCallable[_coordinator_pb2.WorkflowRunControlRequest, _coordinator_pb2.WorkflowRun]  # type: ignore[assignment]
+    PauseWorkflowRun: _aio.UnaryUnaryMultiCallable[_coordinator_pb2.WorkflowRunControlRequest, _coordinator_pb2.WorkflowRun]  # type: ignore[assignment]
+    ResumeWorkflowRun: _aio.UnaryUnaryMultiCallable[_coordinator_pb2.WorkflowRunControlRequest, _coordinator_pb2.WorkflowRun]  # type: ignore[assignment]
 
 class CoordinatorServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -45,5 +67,76 @@ class CoordinatorServicer(metaclass=_abc_1.ABCMeta):
         request: _coordinator_pb2.ExplainAssignmentRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_coordinator_pb2.Assignment, _abc.Awaitable[_coordinator_pb2.Assignment]]: ...
+
+    @_abc_1.abstractmethod
+    def ListWorkflows(
+        self,
+        request: _coordinator_pb2.ListWorkflowsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_coordinator_pb2.ListWorkflowsResponse, _abc.Awaitable[_coordinator_pb2.ListWorkflowsResponse]]:
+        """Workflows. A run of another workspace is NOT_FOUND: its existence is not revealed."""
+
+    @_abc_1.abstractmethod
+    def CreateWorkflow(
+        self,
+        request: _coordinator_pb2.CreateWorkflowRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_coordinator_pb2.WorkflowTemplate, _abc.Awaitable[_coordinator_pb2.WorkflowTemplate]]: ...
+
+    @_abc_1.abstractmethod
+    def StartWorkflowRun(
+        self,
+        request: _coordinator_pb2.StartWorkflowRunRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_coordinator_pb2.WorkflowRun, _abc.Awaitable[_coordinator_pb2.WorkflowRun]]: ...
+
+    @_abc_1.abstractmethod
+    def GetWorkflowRun(
+        self,
+        request: _coordinator_pb2.GetWorkflowRunRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_coordinator_pb2.WorkflowRun, _abc.Awaitable[_coordinator_pb2.WorkflowRun]]: ...
+
+    @_abc_1.abstractmethod
+    def ListWorkflowRuns(
+        self,
+        request: _coordinator_pb2.ListWorkflowRunsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_coordinator_pb2.ListWorkflowRunsResponse, _abc.Awaitable[_coordinator_pb2.ListWorkflowRunsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ApproveWorkflowGate(
+        self,
+        request: _coordinator_pb2.WorkflowGateRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_coordinator_pb2.WorkflowRun, _abc.Awaitable[_coordinator_pb2.WorkflowRun]]: ...
+
+    @_abc_1.abstractmethod
+    def RejectWorkflowGate(
+        self,
+        request: _coordinator_pb2.WorkflowGateRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_coordinator_pb2.WorkflowRun, _abc.Awaitable[_coordinator_pb2.WorkflowRun]]: ...
+
+    @_abc_1.abstractmethod
+    def CancelWorkflowRun(
+        self,
+        request: _coordinator_pb2.WorkflowRunControlRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_coordinator_pb2.WorkflowRun, _abc.Awaitable[_coordinator_pb2.WorkflowRun]]: ...
+
+    @_abc_1.abstractmethod
+    def PauseWorkflowRun(
+        self,
+        request: _coordinator_pb2.WorkflowRunControlRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_coordinator_pb2.WorkflowRun, _abc.Awaitable[_coordinator_pb2.WorkflowRun]]: ...
+
+    @_abc_1.abstractmethod
+    def ResumeWorkflowRun(
+        self,
+        request: _coordinator_pb2.WorkflowRunControlRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_coordinator_pb2.WorkflowRun, _abc.Awaitable[_coordinator_pb2.WorkflowRun]]: ...
 
 def add_CoordinatorServicer_to_server(servicer: CoordinatorServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -11,7 +11,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Task(_message.Message):
-    __slots__ = ("id", "workspace_id", "project_id", "title", "description", "task_type", "priority", "complexity", "labels", "submitted_by", "created_at")
+    __slots__ = ("id", "workspace_id", "project_id", "title", "description", "task_type", "priority", "complexity", "labels", "submitted_by", "created_at", "workflow_run_id", "stage_id", "branch", "required_role")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -30,6 +30,10 @@ class Task(_message.Message):
     LABELS_FIELD_NUMBER: _ClassVar[int]
     SUBMITTED_BY_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    STAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    BRANCH_FIELD_NUMBER: _ClassVar[int]
+    REQUIRED_ROLE_FIELD_NUMBER: _ClassVar[int]
     id: str
     workspace_id: str
     project_id: str
@@ -41,7 +45,11 @@ class Task(_message.Message):
     labels: _containers.ScalarMap[str, str]
     submitted_by: str
     created_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., project_id: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., task_type: _Optional[str] = ..., priority: _Optional[_Union[_common_pb2.Priority, str]] = ..., complexity: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., submitted_by: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    workflow_run_id: str
+    stage_id: str
+    branch: str
+    required_role: str
+    def __init__(self, id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., project_id: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., task_type: _Optional[str] = ..., priority: _Optional[_Union[_common_pb2.Priority, str]] = ..., complexity: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., submitted_by: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., workflow_run_id: _Optional[str] = ..., stage_id: _Optional[str] = ..., branch: _Optional[str] = ..., required_role: _Optional[str] = ...) -> None: ...
 
 class TaskSubmitted(_message.Message):
     __slots__ = ("task",)

@@ -1,0 +1,204 @@
+"""SurrealDB access of workflow templates, runs, stages and gate decisions (``coordinator`` namespace).
+
+Records are those of :mod:`.model`, plus ``workflow_template:<workspace>/<name>`` (a template made
+through the API: its definition, who made it and when).
+
+Every transition is one conditional write (:class:`Write`, stored by
+:meth:`WorkflowRepository.write_many`): the run's record is updated only if its ``version`` is still
+the one the transition was planned on, and only then are the changed stages and the new gate
+decisions written, all inside ``BEGIN … COMMIT``. A transition planned on a stale copy (another
+writer, a replay) writes nothing and says so; the caller reads the run again. Transitions of many
+runs are written together (the engine's group commit), each guarded on its own. Creating a run
+(:meth:`create`) inserts the run and its stages only if the run id is new, so a retried start is one
+run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from vapora_core.errors import AlreadyExists, Internal, InvalidArgument
+from vapora_core.store import Row, Store
+from vapora_swarm_coordinator.workflows.model import Decision, Run, decision_key, stage_key
+
+SCHEMA: tuple[str, ...] = (
+    "DEFINE TABLE IF NOT EXISTS workflow_template SCHEMALESS",
+    "DEFINE INDEX IF NOT EXISTS workflow_template_ws ON workflow_template FIELDS workspace_id",
+    "DEFINE TABLE IF NOT EXISTS workflow_run SCHEMALESS",
+    "DEFINE INDEX IF NOT EXISTS workflow_run_ws ON workflow_run FIELDS workspace_id, created_ns",
+    "DEFINE INDEX IF NOT EXISTS workflow_run_state ON workflow_run FIELDS state",
+    "DEFINE TABLE IF NOT EXISTS workflow_stage SCHEMALESS",
+    "DEFINE INDEX IF NOT EXISTS workflow_stage_run ON workflow_stage FIELDS run_id",
+    "DEFINE INDEX IF NOT EXISTS workflow_stage_state ON workflow_stage FIELDS state",
+    "DEFINE TABLE IF NOT EXISTS workflow_decision SCHEMALESS",
+    "DEFINE INDEX IF NOT EXISTS workflow_decision_run ON workflow_decision FIELDS run_id",
+)
+
+_CREATE = """
+BEGIN;
+LET $ok = (INSERT IGNORE INTO workflow_run $run RETURN VALUE version);
+IF $ok { FOR $s IN $stages { CREATE type::thing('workflow_stage', $s.key) CONTENT $s.row; }; };
+RETURN $ok;
+COMMIT;
+"""
+# One transition of a batch: the run only if it is still at the version seen, then its stages and
+# decisions only if the run was; ``$ok<i>`` says whether it was (``[version]`` or ``[]``).
+_GUARDED = (
+    "LET $ok{i} = (UPDATE type::thing('workflow_run', $w{i}.id) MERGE $w{i}.run WHERE version = $w{i}.seen"
+    " RETURN VALUE version);\n"
+    "IF $ok{i} {{ FOR $s IN $w{i}.stages {{ UPDATE type::thing('workflow_stage', $s.key) MERGE $s.changes; }};"
+    " FOR $d IN $w{i}.decisions {{ CREATE type::thing('workflow_decision', $d.key) CONTENT $d.row; }}; }};"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """A planned transition: ``run`` (its version bumped), the fields it changed of each stage
+    (``stages``) and its new ``decisions``, to be stored if the stored run is still at version
+    ``seen``. Only what changed is written: a run's template and a stage's other fields stay."""
+
+    seen: int
+    run: Run
+    stages: dict[str, dict[str, object]]
+    decisions: tuple[Decision, ...]
+
+    def vars(self) -> dict[str, Any]:
+        run = self.run
+        return {
+            "id": run.id,
+            "seen": self.seen,
+            "run": run.progress(),
+            "stages": [{"key": stage_key(run.id, sid), "changes": changes} for sid, changes in self.stages.items()],
+            "decisions": [
+                {"key": decision_key(run.id, d.gate_id, d.round), "row": d.row(run.id)} for d in self.decisions
+            ],
+        }
+
+
+_READ = """
+SELECT * FROM ONLY type::thing('workflow_run', $id);
+SELECT * FROM workflow_stage WHERE run_id = $id;
+SELECT * FROM workflow_decision WHERE run_id = $id;
+"""
+_TEMPLATE = "CREATE type::thing('workflow_template', $key) CONTENT $row RETURN NONE"
+
+
+def _applied(results: list[Any]) -> bool:
+    """The RETURN of a guarded write: ``[version]`` when it applied, ``[]`` when not."""
+    last = results[-1] if results else None
+    return isinstance(last, list) and bool(last)
+
+
+class WorkflowRepository:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    # -- templates ---------------------------------------------------------------------------
+
+    async def templates(self, workspace_id: str) -> list[Row]:
+        return await self.store.query(
+            "SELECT * FROM workflow_template WHERE workspace_id = $ws ORDER BY name", {"ws": workspace_id}
+        )
+
+    async def template(self, workspace_id: str, name: str) -> Row | None:
+        return await self.store.one(
+            "SELECT * FROM ONLY type::thing('workflow_template', $key)", {"key": f"{workspace_id}/{name}"}
+        )
+
+    async def create_template(self, workspace_id: str, name: str, row: dict[str, Any]) -> None:
+        """Store a workspace's template; AlreadyExists when the workspace has one of that name."""
+        key = f"{workspace_id}/{name}"
+        try:
+            await self.store.execute(_TEMPLATE, {"key": key, "row": row})
+        except InvalidArgument as exc:
+            if "already exists" in str(exc).lower():
+                raise AlreadyExists(f"workspace {workspace_id} already has a workflow named {name!r}") from None
+            raise
+
+    # -- runs ----------------------------------------------------------------------------------
+
+    async def create(self, run: Run) -> bool:
+        """Store a new run and its stages; False when a run with that id exists (a retried start)."""
+        stages = [{"key": stage_key(run.id, sid), "row": st.row(run.id)} for sid, st in run.stages.items()]
+        results = await self.store.execute(_CREATE, {"run": {"id": run.id, **run.fields()}, "stages": stages})
+        return _applied(results)
+
+    async def write_many(self, writes: Sequence[Write]) -> list[bool]:
+        """Every write in one transaction, each applied only if its run is still at the version it
+        was planned on (see :class:`Write`); whether each was, in order. Transitions of different runs
+        do not touch the same records; two of one run are never in one batch (the engine writes a
+        run's changes one at a time)."""
+        statements = [_GUARDED.format(i=i) for i in range(len(writes))]
+        oks = ", ".join(f"$ok{i}" for i in range(len(writes)))
+        sql = "BEGIN;\n" + "\n".join(statements) + f"\nRETURN [{oks}];\nCOMMIT;"
+        results = await self.store.execute(sql, {f"w{i}": w.vars() for i, w in enumerate(writes)})
+        last = results[-1] if results else None
+        if not isinstance(last, list) or len(last) != len(writes):
+            raise Internal(f"store {self.store.namespace}: {len(writes)} workflow writes answered {last!r:.200}")
+        return [isinstance(ok, list) and bool(ok) for ok in last]
+
+    async def read(self, run_id: str) -> Run | None:
+        results = await self.store.execute(_READ, {"id": run_id})
+        row, stages, decisions = [*results, None, [], []][:3]
+        if not isinstance(row, dict):
+            return None
+        return Run.of(row, list(stages or []), list(decisions or []))
+
+    async def page(self, workspace_id: str, state: str, before: tuple[int, str] | None, limit: int) -> list[Run]:
+        """Runs of ``workspace_id`` newest first (``before``: after this position of the previous page)."""
+        where = ["workspace_id = $ws"]
+        vars_: dict[str, Any] = {"ws": workspace_id, "limit": limit}
+        if state:
+            where.append("state = $state")
+            vars_["state"] = state
+        if before is not None:
+            where.append("(created_ns < $at OR (created_ns = $at AND record::id(id) < $rid))")
+            vars_["at"], vars_["rid"] = before
+        results = await self.store.execute(
+            f"LET $runs = (SELECT record::id(id) AS rid, * FROM workflow_run WHERE {' AND '.join(where)}"  # noqa: S608
+            " ORDER BY created_ns DESC, rid DESC LIMIT $limit);"
+            " RETURN $runs;"
+            " SELECT * FROM workflow_stage WHERE run_id IN $runs.rid;"
+            " SELECT * FROM workflow_decision WHERE run_id IN $runs.rid;",
+            vars_,
+        )
+        rows, stages, decisions = (list(r or []) for r in results[-3:])
+        by_run: dict[str, tuple[list[Row], list[Row]]] = {str(r["id"]): ([], []) for r in rows}
+        for st in stages:
+            by_run.get(str(st["run_id"]), ([], []))[0].append(st)
+        for d in decisions:
+            by_run.get(str(d["run_id"]), ([], []))[1].append(d)
+        return [Run.of(r, *by_run[str(r["id"])]) for r in rows]
+
+    async def unfinished(self) -> list[str]:
+        """Ids of the runs still in progress (running, waiting for approval, paused)."""
+        rows = await self.store.query(
+            "SELECT VALUE record::id(id) FROM workflow_run WHERE state IN ['running', 'waiting_approval', 'paused']"
+        )
+        return [str(r) for r in rows]
+
+    async def running_stages(self) -> list[Row]:
+        """The stages whose task runs: run, stage, task id, start, deadline."""
+        return await self.store.query(
+            "SELECT run_id, stage_id, task_id, started_s, deadline_s FROM workflow_stage WHERE state = 'running'"
+        )
+
+    async def cancelled_since(self, since_s: float) -> list[Row]:
+        """Stages whose task was cancelled since ``since_s``: run, stage, task id, detail."""
+        return await self.store.query(
+            "SELECT run_id, stage_id, task_id, detail FROM workflow_stage"
+            " WHERE state = 'cancelled' AND task_id != '' AND finished_s >= $since",
+            {"since": since_s},
+        )
+
+    async def waiting_gates(self) -> list[Row]:
+        """Gates waiting for approval: run, stage, since when."""
+        return await self.store.query(
+            "SELECT run_id, stage_id, started_s FROM workflow_stage WHERE state = 'waiting_approval'"
+        )
+
+    async def count_by_state(self) -> dict[str, int]:
+        rows = await self.store.query("SELECT state, count() AS n FROM workflow_run GROUP BY state")
+        return {str(r["state"]): int(r["n"]) for r in rows if r.get("state")}

@@ -1,0 +1,104 @@
+"""Test kit of the workflow tests: the agents of the shipped templates' roles, simulated on the bus,
+and the run's changes as the stream carries them."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from coordinator_testkit import FakeRegistry
+
+from vapora.coordinator.v1 import coordinator_pb2
+from vapora_core.bus import CONSUMERS, Bus, Delivery
+from vapora_testing.executions import execution_of, publish_execution
+from vapora_testing.polling import eventually
+
+# (agent id, role, task types in manifest order): the roles of the shipped templates, and agents that
+# take some of the same task types under other roles (a role-constrained stage must not go to them)
+ROLES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("architect", "architect", ("architecture", "review")),
+    ("developer", "developer", ("coding", "testing", "devops")),
+    ("code-reviewer", "code-reviewer", ("review", "security")),
+    ("tester", "tester", ("testing", "coding")),
+    ("documenter", "documenter", ("documentation",)),
+    ("devops", "devops", ("devops", "monitoring")),
+    ("security", "security", ("security", "review")),
+)
+
+
+def register_roles(registry: FakeRegistry, max_concurrency: int = 4) -> None:
+    for agent_id, role, types in ROLES:
+        registry.add(agent_id, *types, max_concurrency=max_concurrency, role=role)
+
+
+@dataclass
+class Worked:
+    job: coordinator_pb2.JobAssigned
+    started: float
+    finished: float = 0.0
+
+
+@dataclass
+class StageAgent:
+    """An agent played by test code: takes ``jobs.<id>``, works ``delay_s``, reports an execution
+    whose result names the task, or a failure when ``fails(job)``."""
+
+    agent_id: str
+    bus: Bus
+    delay_s: float = 0.0
+    fails: Callable[[coordinator_pb2.JobAssigned], bool] = lambda job: False
+    worked: list[Worked] = field(default_factory=list)
+
+    async def start(self, max_concurrency: int = 4) -> None:
+        spec = CONSUMERS.job(self.agent_id, max_concurrency)
+        await self.bus.subscribe(spec, coordinator_pb2.JobAssigned, self._on_job, workers=max_concurrency)
+
+    async def _on_job(self, job: coordinator_pb2.JobAssigned, _: Delivery) -> None:
+        w = Worked(job, time.time())
+        self.worked.append(w)
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
+        ok = not self.fails(job)
+        result = f"{self.agent_id} did: {job.task.title}" if ok else ""
+        e = execution_of(job, agent_id=self.agent_id, success=ok, result=result, error="" if ok else "it failed")
+        e.cost_cents = 0.25
+        w.finished = time.time()
+        await publish_execution(self.bus, e)
+
+    def jobs(self) -> list[coordinator_pb2.JobAssigned]:
+        return [w.job for w in self.worked]
+
+
+async def start_agents(bus: Bus, **delays: float) -> dict[str, StageAgent]:
+    agents = {a: StageAgent(a, bus, delay_s=delays.get(a.replace("-", "_"), 0.0)) for a, _, _ in ROLES}
+    for agent in agents.values():
+        await agent.start()
+    return agents
+
+
+class RunEvents:
+    """Every WorkflowRunChanged on the EVENTS stream, in stream order."""
+
+    def __init__(self) -> None:
+        self.events: list[coordinator_pb2.WorkflowRunChanged] = []
+
+    async def follow(self, bus: Bus) -> Any:
+        async def on_msg(msg: Any) -> None:
+            ev = coordinator_pb2.WorkflowRunChanged()
+            ev.ParseFromString(msg.data)
+            self.events.append(ev)
+
+        return await bus.js.subscribe("events.workflow.*", stream="EVENTS", cb=on_msg, ordered_consumer=True)
+
+    def stage_states(self, run_id: str, stage_id: str) -> list[int]:
+        return [e.stage.state for e in self.events if e.run_id == run_id and e.stage.stage_id == stage_id]
+
+    def run_state(self, run_id: str) -> int:
+        mine = [e for e in self.events if e.run_id == run_id]
+        return max(mine, key=lambda e: e.version).state if mine else 0
+
+    async def wait_for(self, pred: Callable[[], bool], timeout: float = 20.0, what: str = "the run events") -> None:
+        await eventually(pred, timeout=timeout, interval=0.02, what=what)
