@@ -246,9 +246,15 @@ class GrpcServer:
             if isinstance(result, Awaitable):
                 await result
 
-    async def start(self) -> None:
+    async def start(self, *, serving: bool = True) -> None:
+        """Serve; health answers SERVING, or NOT_SERVING until :meth:`set_serving` (a standby)."""
         await self._server.start()
-        await self._set(health_pb2.HealthCheckResponse.SERVING)
+        await self.set_serving(serving)
+
+    async def set_serving(self, serving: bool) -> None:
+        """What health answers for every service of this server (and the server as a whole)."""
+        status = health_pb2.HealthCheckResponse
+        await self._set(status.SERVING if serving else status.NOT_SERVING)
 
     async def stop(self, grace: float) -> None:
         """Report NOT_SERVING, then let calls in flight finish for up to ``grace`` seconds."""

@@ -15,12 +15,13 @@ run.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from vapora_core.errors import AlreadyExists, Internal, InvalidArgument
 from vapora_core.store import Row, Store
+from vapora_swarm_coordinator.repository import no_fence
 from vapora_swarm_coordinator.workflows.model import Decision, Run, decision_key, stage_key
 
 SCHEMA: tuple[str, ...] = (
@@ -92,8 +93,11 @@ def _applied(results: list[Any]) -> bool:
 
 
 class WorkflowRepository:
-    def __init__(self, store: Store) -> None:
+    """``fence``: called before every write, as the assignments' (``AssignmentRepository``)."""
+
+    def __init__(self, store: Store, *, fence: Callable[[], None] = no_fence) -> None:
         self.store = store
+        self.fence = fence
 
     # -- templates ---------------------------------------------------------------------------
 
@@ -110,6 +114,7 @@ class WorkflowRepository:
     async def create_template(self, workspace_id: str, name: str, row: dict[str, Any]) -> None:
         """Store a workspace's template; AlreadyExists when the workspace has one of that name."""
         key = f"{workspace_id}/{name}"
+        self.fence()
         try:
             await self.store.execute(_TEMPLATE, {"key": key, "row": row})
         except InvalidArgument as exc:
@@ -121,6 +126,7 @@ class WorkflowRepository:
 
     async def create(self, run: Run) -> bool:
         """Store a new run and its stages; False when a run with that id exists (a retried start)."""
+        self.fence()
         stages = [{"key": stage_key(run.id, sid), "row": st.row(run.id)} for sid, st in run.stages.items()]
         results = await self.store.execute(_CREATE, {"run": {"id": run.id, **run.fields()}, "stages": stages})
         return _applied(results)
@@ -130,6 +136,7 @@ class WorkflowRepository:
         was planned on (see :class:`Write`); whether each was, in order. Transitions of different runs
         do not touch the same records; two of one run are never in one batch (the engine writes a
         run's changes one at a time)."""
+        self.fence()
         statements = [_GUARDED.format(i=i) for i in range(len(writes))]
         oks = ", ".join(f"$ok{i}" for i in range(len(writes)))
         sql = "BEGIN;\n" + "\n".join(statements) + f"\nRETURN [{oks}];\nCOMMIT;"
