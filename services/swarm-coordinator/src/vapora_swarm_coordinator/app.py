@@ -93,8 +93,8 @@ class CoordinatorApp(ServiceApp):
         )
         parts.callback("the lease campaign", self._stop_campaign)
         if await lease.try_acquire():
-            self._keeper = asyncio.ensure_future(lease.keep())
-            await self._activate()
+            self._keeper = keeper = asyncio.ensure_future(lease.keep())
+            await self._activate_while(keeper)  # lost meanwhile: a standby (the loop below stands it down)
         else:
             log.info("standby: another swarm-coordinator holds the lease; looking every %.2g s", lease.poll_s)
         self._campaign = asyncio.ensure_future(self._run())
@@ -127,11 +127,15 @@ class CoordinatorApp(ServiceApp):
         either: set[asyncio.Future[Any]] = {keeper, activation}
         await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
         if activation.done():
-            activation.result()
+            try:
+                activation.result()
+            except LeaseLost as exc:  # a write refused by the fence: the keeper ends at its next look
+                log.warning("lost the lease while becoming active (%s)", exc)
             return
         activation.cancel()
         with contextlib.suppress(asyncio.CancelledError, LeaseLost):
             await activation
+        log.warning("lost the lease while becoming active (%s)", keeper.result())
 
     async def _stop_campaign(self) -> None:
         for task in (self._campaign, self._keeper):

@@ -122,31 +122,34 @@ class Lease:
             if sent >= self._deadline:
                 return self._lost(f"not renewed within {self.ttl_s:g} s")
             try:
-                revision = await asyncio.wait_for(
-                    self.bucket.update(KEY, self._value, revision=self._revision), timeout=self._deadline - sent
-                )
-            except Conflict:
-                if not await self._ours():
+                if not await self.renew():
                     return self._lost("another coordinator holds it")
-                last = sent - self.renew_s + RETRY_S
-                continue
+                last = sent
             except (Unavailable, TimeoutError) as exc:
                 log.warning("renewing the coordinator lease failed (%s); trying again until its deadline", exc)
                 last = sent - self.renew_s + RETRY_S
-                continue
-            self._revision, self._deadline, last = revision, sent + self.ttl_s, sent
 
-    async def _ours(self) -> bool:
-        """After a lost race: whether the key holds this process's own write (one whose answer was lost);
-        its revision is adopted, the deadline kept."""
-        try:
-            entry = await self.bucket.get(KEY)
-        except Unavailable:
-            return True  # unknown yet: the deadline decides
-        if entry is None or entry.value != self._value:
-            return False
-        self._revision = entry.revision
-        return True
+    async def renew(self) -> bool:
+        """One renewal over the revision held, given up at the deadline (TimeoutError); False when another
+        process holds the key. After a lost race the key may hold this process's own write whose answer
+        was lost: its revision is adopted (the deadline kept) and the renewal made over it."""
+        for _ in range(2):
+            sent, revision = self.clock(), self._revision
+            if revision is None:
+                return False
+            try:
+                new = await asyncio.wait_for(
+                    self.bucket.update(KEY, self._value, revision=revision), timeout=max(0.0, self._deadline - sent)
+                )
+            except Conflict:
+                entry = await self.bucket.get(KEY)
+                if entry is None or entry.value != self._value:
+                    return False
+                self._revision = entry.revision
+                continue
+            self._revision, self._deadline = new, sent + self.ttl_s
+            return True
+        return False
 
     def _lost(self, why: str) -> str:
         self._revision = None
