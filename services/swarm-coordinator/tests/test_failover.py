@@ -96,7 +96,13 @@ async def start_standby(standby: ServiceProcess) -> None:
         return status == 503 and LEASE_WAIT in body.get("waiting_for", [])
 
     await poll(waiting, timeout=20, what="the standby's /readyz to wait for the lease")
+
+    async def alive() -> bool:  # the process is alive: what a liveness probe asks
+        return await check_health(standby.addr)
+
+    await eventually(alive, timeout=20, interval=0.05, what="the standby's gRPC health")
     assert not await check_health(standby.addr, SERVICE_NAME)
+    assert waiting()
     assert metric(standby.metrics_port, "vapora_coordinator_lease_held") == 0
 
 
