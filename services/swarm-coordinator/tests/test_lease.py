@@ -1,15 +1,26 @@
-"""The coordinator lease on a real nats-server's KV, with clocks the test moves (no sleeping for TTLs)."""
+"""The coordinator lease on a real nats-server's KV, with clocks the test moves (no sleeping for TTLs);
+then two coordinator apps in this process, one a standby."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 
+import grpc
 import pytest
+from coordinator_testkit import running  # type: ignore[import-not-found]
 
+from vapora.coordinator.v1 import coordinator_pb2 as pb
+from vapora.coordinator.v1 import coordinator_pb2_grpc
 from vapora_core import kv
 from vapora_core.bus import Bus
 from vapora_core.bus.topology import BUCKETS
+from vapora_core.grpc import channel, check_health
+from vapora_swarm_coordinator.app import CoordinatorApp
+from vapora_swarm_coordinator.grpc_server import SERVICE_NAME
 from vapora_swarm_coordinator.lease import KEY, Lease, LeaseLost, takeover_bound_s
+from vapora_swarm_coordinator.settings import CoordinatorSettings
+from vapora_testing.polling import eventually
 
 TTL = 3.0
 
@@ -103,3 +114,35 @@ async def test_a_released_lease_is_taken_at_the_next_look(bus: Bus) -> None:
 
 def test_the_takeover_bound_is_the_ttl_and_two_looks() -> None:
     assert takeover_bound_s(6.0) == pytest.approx(8.0)
+
+
+async def test_a_second_app_is_a_standby_until_the_active_one_stops_then_takes_over_at_its_next_look(
+    coordinator_settings: CoordinatorSettings,
+) -> None:
+    """Two coordinators in this process on one embedded store: the standby opens nothing, serves
+    nothing as active, and takes over within a look (TTL / 6) of a graceful stop's release."""
+    ttl = 6.0
+    settings = coordinator_settings.model_copy(update={"lease_ttl_s": ttl})
+    async with running(settings) as first:
+        second = CoordinatorApp(settings)
+        await second.start()
+        try:
+            second.readiness.set(True)  # what lifecycle.run does once start() returns
+            assert first.coordinator is not None and first.readiness.waiting_for == []
+            assert second.coordinator is None
+            assert not second.readiness.ready and second.readiness.waiting_for == ["the coordinator lease"]
+            assert not await check_health(f"127.0.0.1:{second.grpc_port}", SERVICE_NAME)
+            assert await check_health(f"127.0.0.1:{second.grpc_port}")
+            with pytest.raises(grpc.RpcError) as info:
+                async with channel(f"127.0.0.1:{second.grpc_port}") as ch:
+                    stub = coordinator_pb2_grpc.CoordinatorStub(ch)
+                    await stub.ExplainAssignment(pb.ExplainAssignmentRequest(task_id="t", workspace_id="w"))
+            assert info.value.code() == grpc.StatusCode.UNAVAILABLE
+            await first.stop()
+            stopped = time.monotonic()
+            await eventually(lambda: second.readiness.ready, timeout=ttl, what="the standby to take over")
+            assert time.monotonic() - stopped < ttl  # the release was seen at a look: no expiry waited for
+            assert second.coordinator is not None
+            assert await check_health(f"127.0.0.1:{second.grpc_port}", SERVICE_NAME)
+        finally:
+            await second.stop()

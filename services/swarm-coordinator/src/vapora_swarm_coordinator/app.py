@@ -122,20 +122,21 @@ class CoordinatorApp(ServiceApp):
             await self._stand_down()
 
     async def _activate_while(self, keeper: asyncio.Future[str]) -> None:
-        """:meth:`_activate`, abandoned if the lease is lost meanwhile."""
+        """:meth:`_activate`, abandoned (and what it started stopped) if the lease is lost meanwhile."""
         activation = asyncio.ensure_future(self._activate())
         either: set[asyncio.Future[Any]] = {keeper, activation}
-        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
-        if activation.done():
-            try:
-                activation.result()
-            except LeaseLost as exc:  # a write refused by the fence: the keeper ends at its next look
-                log.warning("lost the lease while becoming active (%s)", exc)
-            return
-        activation.cancel()
-        with contextlib.suppress(asyncio.CancelledError, LeaseLost):
-            await activation
-        log.warning("lost the lease while becoming active (%s)", keeper.result())
+        try:
+            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not activation.done():  # the lease lost, or this task cancelled (the process stops)
+                activation.cancel()
+                with contextlib.suppress(asyncio.CancelledError, LeaseLost):
+                    await activation
+        try:
+            activation.result()
+        except (asyncio.CancelledError, LeaseLost) as exc:  # LeaseLost: a write the fence refused
+            log.warning("lost the lease while becoming active (%s)", keeper.result() if keeper.done() else exc)
+            await self._stand_down()
 
     async def _stop_campaign(self) -> None:
         for task in (self._campaign, self._keeper):
