@@ -106,6 +106,15 @@ async def start_standby(standby: ServiceProcess) -> None:
     assert metric(standby.metrics_port, "vapora_coordinator_lease_held") == 0
 
 
+async def start_agents(bus: Bus, registry_addr: str, *, max_concurrency: int, delay_s: float = 0.0) -> list[SimAgent]:
+    """The agents registered with the real registry, and simulated by this process."""
+    await register(registry_addr)
+    agents = [SimAgent(a, bus, delay_s=delay_s) for a in AGENTS]
+    for agent in agents:
+        await agent.start(max_concurrency=max_concurrency)
+    return agents
+
+
 def done_ids(events: EventLog) -> set[str]:
     return {e.task_id for e in events.events if e.state == common_pb2.TASK_STATE_DONE}
 
@@ -126,10 +135,7 @@ async def test_the_active_coordinator_sigkilled_mid_run_the_standby_takes_over_i
     registry = await registry_process(nats_url, tmp_path)
     active, standby = coordinators(nats_url, tmp_path, registry.addr)
     try:
-        await register(registry.addr)
-        agents = [SimAgent(a, bus, delay_s=0.1) for a in AGENTS]
-        for agent in agents:
-            await agent.start(max_concurrency=16)
+        agents = await start_agents(bus, registry.addr, max_concurrency=16, delay_s=0.1)
         await active.start()
         await start_standby(standby)
         tasks = [task("coding") for _ in range(TASKS)]
@@ -164,10 +170,7 @@ async def test_a_paused_active_coordinator_stands_down_on_sigcont_without_assign
     registry = await registry_process(nats_url, tmp_path)
     first, second = coordinators(nats_url, tmp_path, registry.addr)
     try:
-        await register(registry.addr)
-        agents = [SimAgent(a, bus) for a in AGENTS]
-        for agent in agents:
-            await agent.start(max_concurrency=8)
+        agents = await start_agents(bus, registry.addr, max_concurrency=8)
         await first.start()
         await start_standby(second)
         before = [task("coding") for _ in range(50)]
