@@ -97,6 +97,32 @@ async def test_a_value_created_with_a_ttl_goes_by_itself_unless_updated(connecti
     assert entry is not None and entry.value == b"holder-1 renewed"
 
 
+async def test_a_lease_renewed_with_a_ttl_lives_from_its_last_renewal(connections: tuple[Client, Client]) -> None:
+    """The lease the coordinator's standby waits on: create if free, renew by compare-and-set, delete."""
+    a, b = await buckets(connections)
+    taken = await a.create("lease", b"holder-1", ttl_s=2.0)
+    with pytest.raises(AlreadyExists):
+        await b.create("lease", b"holder-2", ttl_s=2.0)  # held: the standby cannot take it
+    await asyncio.sleep(1.2)
+    renewed = await a.update("lease", b"holder-1", revision=taken, ttl_s=2.0)
+    await asyncio.sleep(1.2)  # 2.4 s after it was taken, 1.2 s after its renewal: still held
+    assert await b.get("lease") == kv.Entry("lease", b"holder-1", renewed)
+    with pytest.raises(Conflict):
+        await b.update("lease", b"holder-2", revision=taken, ttl_s=2.0)  # a stale renewal loses
+    await eventually(lambda: _gone(b, "lease"), timeout=5.0, what="the lease to expire after its last renewal")
+    mine = await b.create("lease", b"holder-2", ttl_s=30.0)  # free for the next holder
+    with pytest.raises(Conflict):
+        await a.update("lease", b"holder-1", revision=renewed, ttl_s=2.0)  # the old holder lost it
+    await b.delete("lease", revision=mine)  # let go: free at once
+    assert await a.create("lease", b"holder-1", ttl_s=2.0) > mine
+    with pytest.raises(InvalidArgument, match="not a valid key"):
+        await a.update("a..b", b"x", revision=1, ttl_s=1.0)
+
+
+async def _gone(bucket: kv.Bucket, key: str) -> bool:
+    return await bucket.get(key) is None
+
+
 async def test_a_key_goes_the_bucket_ttl_after_its_last_write(connections: tuple[Client, Client]) -> None:
     short = BucketSpec(name="test-short", ttl_s=1.0)
     a, _ = await buckets(connections, short)
@@ -130,7 +156,7 @@ async def test_changes_from_two_replicas_lose_no_update(connections: tuple[Clien
 async def test_a_change_that_keeps_losing_its_race_says_so(connections: tuple[Client, Client]) -> None:
     js = connections[0].jetstream()
     _, b = await buckets(connections)
-    twice = kv.Bucket(await js.key_value(SPEC.name), SPEC, attempts=2)
+    twice = await kv.Bucket.open(js, SPEC, attempts=2)
     await twice.create("k", b"0")
     calls = 0
 

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import nats
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -20,9 +19,7 @@ from vapora.kg.v1 import kg_pb2
 from vapora.llm.v1 import llm_pb2, llm_pb2_grpc
 from vapora_api_gateway.app import GatewayApp
 from vapora_api_gateway.settings import GatewaySettings
-from vapora_core import kv
 from vapora_core.bus import Bus
-from vapora_core.bus.topology import BUCKETS
 from vapora_core.errors import InvalidArgument, NotFound
 from vapora_core.grpc import GrpcServer
 from vapora_knowledge_graph.app import KnowledgeGraphApp
@@ -388,14 +385,3 @@ def executed(bus: Bus) -> Executed:
             )
 
     return record
-
-
-@pytest.fixture
-async def buckets(nats_url: str) -> AsyncIterator[dict[str, kv.Bucket]]:
-    """The gateway's key-value buckets on the test's nats-server, opened as the gateway opens them."""
-    nc = await nats.connect(nats_url)
-    try:
-        js = nc.jetstream()
-        yield {spec.name: await kv.Bucket.open(js, spec) for spec in (BUCKETS.RATE_LIMITS, BUCKETS.LOGIN_THROTTLE)}
-    finally:
-        await nc.close()

@@ -4,8 +4,10 @@ a sequence, locks double, a right password waits out the lock, success clears th
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import pytest
+from kv_buckets import opened
 
 from vapora_api_gateway.login_throttle import LoginThrottle, LoginThrottled
 from vapora_core import kv
@@ -23,9 +25,10 @@ class Clock:
 
 
 @pytest.fixture
-def records(buckets: dict[str, kv.Bucket]) -> kv.Bucket:
+async def records(nats_url: str) -> AsyncIterator[kv.Bucket]:
     """The login-throttle bucket on a real nats-server, as the gateway opens it."""
-    return buckets[BUCKETS.LOGIN_THROTTLE.name]
+    async with opened(nats_url, BUCKETS.LOGIN_THROTTLE) as bucket:
+        yield bucket
 
 
 def _throttle(clock: Clock, records: kv.Bucket, **kw: float) -> LoginThrottle:

@@ -3,8 +3,11 @@ end, and what happens when the counters cannot answer (requests go through; logi
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import nats
 import pytest
+from kv_buckets import opened
 from prometheus_client import REGISTRY
 
 from vapora_api_gateway.login_throttle import LoginThrottle
@@ -16,8 +19,9 @@ from vapora_core.errors import Unavailable
 
 
 @pytest.fixture
-def counters(buckets: dict[str, kv.Bucket]) -> kv.Bucket:
-    return buckets[BUCKETS.RATE_LIMITS.name]
+async def counters(nats_url: str) -> AsyncIterator[kv.Bucket]:
+    async with opened(nats_url, BUCKETS.RATE_LIMITS) as bucket:
+        yield bucket
 
 
 def unchecked(kind: str) -> float:

@@ -191,7 +191,7 @@ async def test_a_settlement_the_store_cannot_take_is_kept_and_lands_later(tmp_pa
     nc = await nats.connect(nats_server.url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
     js = nc.jetstream(timeout=0.5)
     impatient = [
-        kv.Bucket(await js.key_value((await kv.Bucket.open(js, spec)).name), spec, attempts=2, deadline_s=1.0)
+        await kv.Bucket.open(js, spec, attempts=2, deadline_s=1.0)
         for spec in (BUCKETS.BUDGET_WINDOWS, BUCKETS.BUDGET_TASKS)
     ]
     states = KvStates(*impatient)

@@ -8,10 +8,13 @@ declared in :mod:`vapora_core.bus.topology` (``BUCKETS``), beside the streams.
 - :meth:`Bucket.get` gives an :class:`Entry` (value and revision) or None. :meth:`Bucket.create`
   writes a key that holds nothing (:class:`~vapora_core.errors.AlreadyExists` when it holds a value),
   optionally with a TTL of its own (per-message TTL, nats-server 2.11 and later): that value goes
-  ``ttl_s`` after it was written unless it is updated first (an update carries no TTL: the bucket's
-  applies). :meth:`Bucket.update` writes only over ``revision`` (:class:`~vapora_core.errors.Conflict`
-  when the key moved on); :meth:`Bucket.delete` likewise, when given one. A lease is these three:
-  create if absent, renew by compare-and-set (its expiry in its value), delete.
+  ``ttl_s`` after it was written unless it is updated first. :meth:`Bucket.update` writes only over
+  ``revision`` (:class:`~vapora_core.errors.Conflict` when the key moved on), with a TTL of its own when
+  given one (else the bucket's applies); :meth:`Bucket.delete` likewise, when given a revision. A
+  lease is these three: ``create(key, holder, ttl_s=)`` takes it when it is free,
+  ``update(key, holder, revision=, ttl_s=)`` renews it (a holder that lost it gets Conflict), and
+  ``delete(key, revision=)`` lets it go; a holder that dies stops renewing, and its lease goes ``ttl_s``
+  after its last renewal, free for ``create`` again.
 - :meth:`Bucket.change` is the compare-and-set loop: read, compute the new value, write it over the
   revision read (a known revision is tried first, so an uncontended change is one round trip); a
   lost race reads again, at most ``attempts`` times with jittered back-off
@@ -72,6 +75,7 @@ R = TypeVar("R")
 Op = TypeVar("Op")
 
 _PLAIN = re.compile(r"[A-Za-z0-9_-]+")
+_KEY = re.compile(r"[-/_=a-zA-Z0-9]+(\.[-/_=a-zA-Z0-9]+)*")  # what nats-py's KV takes as a key
 _CONFIG_DIFFERS = 10058  # JSStreamNameExistErr: "stream name already in use with a different configuration"
 _WRONG_LAST = (10071, 10164)  # the expected last revision is not the key's: what nats-py's update maps, delete not
 _UNAVAILABLE = (
@@ -87,6 +91,10 @@ _UNAVAILABLE = (
     js_errors.NoStreamResponseError,
 )
 NATS_ERRORS = (nats.errors.Error, asyncio.TimeoutError)
+
+
+def _expect(revision: int) -> dict[str, str]:
+    return {js_api.Header.EXPECTED_LAST_SUBJECT_SEQUENCE: str(revision)}
 
 
 def key(*parts: str) -> str:
@@ -121,7 +129,10 @@ def error(exc: Exception, what: str) -> VaporaError:
 class Bucket:
     """One key-value bucket on a JetStream connection."""
 
-    def __init__(self, kv: KeyValue, spec: BucketSpec, *, attempts: int = 12, deadline_s: float = 10.0) -> None:
+    def __init__(
+        self, js: JetStreamContext, kv: KeyValue, spec: BucketSpec, *, attempts: int = 12, deadline_s: float = 10.0
+    ) -> None:
+        self._js = js
         self._kv = kv
         self.spec = spec
         self.name = spec.name
@@ -130,9 +141,12 @@ class Bucket:
         self._conflicts = KV_CONFLICTS.labels(spec.name)
 
     @classmethod
-    async def open(cls, js: JetStreamContext, spec: BucketSpec, *, replicas: int = 1) -> Bucket:
+    async def open(
+        cls, js: JetStreamContext, spec: BucketSpec, *, replicas: int = 1, attempts: int = 12, deadline_s: float = 10.0
+    ) -> Bucket:
         """The bucket of ``spec``, created with ``replicas`` (file storage, direct gets); an existing
-        one whose TTL, replicas, value limit or description differ is updated to them."""
+        one whose TTL, replicas, value limit or description differ is updated to them. ``attempts``
+        and ``deadline_s`` bound :meth:`change`."""
         config = js_api.KeyValueConfig(
             bucket=spec.name,
             description=spec.description,
@@ -145,7 +159,7 @@ class Bucket:
         what = f"bucket {spec.name}"
         try:
             try:
-                return cls(await js.create_key_value(config), spec)
+                return cls(js, await js.create_key_value(config), spec, attempts=attempts, deadline_s=deadline_s)
             except js_errors.BadRequestError as exc:
                 if exc.err_code != _CONFIG_DIFFERS:
                     raise
@@ -159,7 +173,7 @@ class Bucket:
             current.description = spec.description
             await js.update_stream(current)
             log.info("%s updated to its spec (ttl %ss, %d replicas)", what, spec.ttl_s, replicas)
-            return cls(await js.key_value(spec.name), spec)
+            return cls(js, await js.key_value(spec.name), spec, attempts=attempts, deadline_s=deadline_s)
         except NATS_ERRORS as exc:
             raise error(exc, what) from exc
 
@@ -195,28 +209,41 @@ class Bucket:
         except NATS_ERRORS as exc:
             raise error(exc, self._what(key)) from exc
 
-    async def update(self, key: str, value: bytes, *, revision: int) -> int:
-        """Write ``value`` over ``revision`` (what was read); its new revision, or :class:`Conflict`."""
+    async def update(self, key: str, value: bytes, *, revision: int, ttl_s: float | None = None) -> int:
+        """Write ``value`` over ``revision`` (what was read); its new revision, or :class:`Conflict`.
+        ``ttl_s``: this value's own lifetime, as for :meth:`create` (a lease renewed); without it the
+        bucket's TTL applies."""
         self._check_size(key, value)
         try:
-            return int(await self._kv.update(key, value, last=revision))
-        except js_errors.KeyWrongLastSequenceError as exc:
-            self._conflicts.inc()
-            raise Conflict(f"{self._what(key)} changed since revision {revision}", bucket=self.name, key=key) from exc
+            if ttl_s is None:
+                return int(await self._kv.update(key, value, last=revision))
+            # nats-py's update takes no TTL: the same publish it makes (ADR-8: a key is the subject
+            # $KV.<bucket>.<key>, the revision read the expected last subject sequence), with one
+            return (await self._js.publish(self._subject(key), value, headers=_expect(revision), msg_ttl=ttl_s)).seq
         except NATS_ERRORS as exc:
-            raise error(exc, self._what(key)) from exc
+            raise self._refused(exc, key, revision) from exc
+
+    def _refused(self, exc: Exception, key: str, revision: int | None) -> VaporaError:
+        """A write's error: a lost race (the revision expected is not the key's), or what :func:`error` says."""
+        lost = isinstance(exc, js_errors.KeyWrongLastSequenceError) or (
+            isinstance(exc, js_errors.BadRequestError) and exc.err_code in _WRONG_LAST
+        )
+        if not lost:
+            return error(exc, self._what(key))
+        self._conflicts.inc()
+        return Conflict(f"{self._what(key)} changed since revision {revision}", bucket=self.name, key=key)
+
+    def _subject(self, key: str) -> str:
+        if not _KEY.fullmatch(key):
+            raise InvalidArgument(f"{self._what(key)}: not a valid key (letters, digits and -/_=. only)")
+        return f"$KV.{self.name}.{key}"
 
     async def delete(self, key: str, *, revision: int | None = None) -> None:
         """Delete ``key``; with ``revision``, only if that is still its revision (:class:`Conflict`)."""
         try:
             await self._kv.delete(key, last=revision)
-        except js_errors.BadRequestError as exc:
-            if exc.err_code not in _WRONG_LAST:
-                raise error(exc, self._what(key)) from exc
-            self._conflicts.inc()
-            raise Conflict(f"{self._what(key)} changed since revision {revision}", bucket=self.name, key=key) from exc
         except NATS_ERRORS as exc:
-            raise error(exc, self._what(key)) from exc
+            raise self._refused(exc, key, revision) from exc
 
     async def watch(self) -> Any:
         """nats-py's ``KeyWatcher`` of every key (its methods carry no annotations: hence ``Any``);
