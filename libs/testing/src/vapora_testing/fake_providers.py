@@ -25,68 +25,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from collections import defaultdict
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
+from vapora_testing.fake_turns import TEXT, Call, Choose, Turn, arguments_text, arguments_value, halves
+
+__all__ = ["KEY", "TEXT", "Call", "Choose", "FakeProviders", "Turn"]
+
 KEY = "test-key"
-TEXT = ["Hello", " from", " the fake"]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Call:
-    """A tool call the fake model makes.
-
-    ``arguments`` as a string is sent as the raw argument text (``"{not json"`` scripts bad
-    JSON). ``id``: empty, the fake makes one where the format has ids (Anthropic, OpenAI) and
-    sends none where it has not (Gemini, Ollama); ``None``, no id at all (a malformed call).
-    """
-
-    name: str
-    arguments: Mapping[str, Any] | str = field(default_factory=dict)
-    id: str | None = ""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Turn:
-    """One answer: text (a string, streamed word by word, or the exact pieces), tool calls, or both."""
-
-    text: str | tuple[str, ...] = ""
-    calls: tuple[Call, ...] = ()
-    truncated: bool = False  # stopped at max_tokens: each format's own word for it
-    input_tokens: int | None = None
-    output_tokens: int | None = None
-    delay_s: float = 0.0  # answer only after this long
-
-    def pieces(self) -> list[str]:
-        if isinstance(self.text, tuple):
-            return list(self.text)
-        return re.findall(r"\s*\S+\s*$|\s*\S+", self.text)
-
-    @property
-    def whole(self) -> str:
-        return "".join(self.pieces())
-
-
-def _arguments_text(call: Call) -> str:
-    return call.arguments if isinstance(call.arguments, str) else json.dumps(dict(call.arguments))
-
-
-def _arguments_value(call: Call) -> Any:
-    return call.arguments if isinstance(call.arguments, str) else dict(call.arguments)
-
-
-def _halves(text: str) -> list[str]:
-    """A streamed argument text, cut in two pieces as providers do."""
-    mid = len(text) // 2
-    return [p for p in (text[:mid], text[mid:]) if p]
-
-
-Choose = Callable[[str, dict[str, Any]], "Turn | None"]
 
 
 class FakeProviders:
@@ -195,7 +143,7 @@ class FakeProviders:
             if call.id is not None:
                 block["id"] = call.id or f"toolu_{n:02d}_{i}"
             if not start:
-                block["input"] = _arguments_value(call)
+                block["input"] = arguments_value(call)
             return block
 
         if not body.get("stream"):
@@ -241,7 +189,7 @@ class FakeProviders:
         for i, call in enumerate(turn.calls):
             start = {"type": "content_block_start", "index": index, "content_block": tool_use(i, call, True)}
             events.append(("content_block_start", start))
-            for piece in _halves(_arguments_text(call)):
+            for piece in halves(arguments_text(call)):
                 delta = {"type": "input_json_delta", "partial_json": piece}
                 events.append(("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}))
             events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
@@ -285,7 +233,7 @@ class FakeProviders:
                     {
                         **call_id(i, c),
                         "type": "function",
-                        "function": {"name": c.name, "arguments": _arguments_text(c)},
+                        "function": {"name": c.name, "arguments": arguments_text(c)},
                     }
                     for i, c in enumerate(turn.calls)
                 ]
@@ -311,7 +259,7 @@ class FakeProviders:
         for i, c in enumerate(turn.calls):
             head = {"index": i, **call_id(i, c), "type": "function", "function": {"name": c.name, "arguments": ""}}
             events.append(chunk({"tool_calls": [head]}))
-            for piece in _halves(_arguments_text(c)):
+            for piece in halves(arguments_text(c)):
                 events.append(chunk({"tool_calls": [{"index": i, "function": {"arguments": piece}}]}))
         events.append(chunk({}, finish))
         tail = {"id": f"c{n}", "object": "chat.completion.chunk", "model": model, "choices": [], "usage": usage}
@@ -335,7 +283,7 @@ class FakeProviders:
         input_tokens, output_tokens = self._usage(turn)
         call_parts = []
         for i, c in enumerate(turn.calls):
-            fn: dict[str, Any] = {"name": c.name, "args": _arguments_value(c)}
+            fn: dict[str, Any] = {"name": c.name, "args": arguments_value(c)}
             if c.id:
                 fn["id"] = c.id
             part: dict[str, Any] = {"functionCall": fn}
@@ -378,7 +326,7 @@ class FakeProviders:
         model = body["model"]
         calls = []
         for c in turn.calls:
-            call: dict[str, Any] = {"function": {"name": c.name, "arguments": _arguments_value(c)}}
+            call: dict[str, Any] = {"function": {"name": c.name, "arguments": arguments_value(c)}}
             if c.id:
                 call["id"] = c.id
             calls.append(call)
