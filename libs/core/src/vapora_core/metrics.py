@@ -32,6 +32,11 @@ BUS_PUBLISHED = Counter(
     "Messages published, by stream (broadcast: core NATS, in no stream).",
     ["stream"],
 )
+BUS_RESENT = Counter(
+    "vapora_bus_resent_total",
+    "Published messages a NATS outage failed that were sent again, by how that ended (stored, failed).",
+    ["outcome"],
+)
 DEAD_LETTERS = Counter(
     "vapora_dead_letters_total",
     "Payloads sent to the dead-letter stream, by consumer and kind of reason.",
