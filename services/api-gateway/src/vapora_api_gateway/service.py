@@ -11,6 +11,7 @@ from vapora.common.v1 import common_pb2
 from vapora.coordinator.v1 import coordinator_pb2
 from vapora.tasks.v1 import tasks_pb2
 from vapora_api_gateway.clock import iso, now_ns
+from vapora_api_gateway.evidence import artifacts_dict, verification_dict
 from vapora_api_gateway.models import TaskIn
 from vapora_api_gateway.params import INT64_MAX
 from vapora_api_gateway.repository import TERMINAL, Repository, Row
@@ -58,13 +59,15 @@ PUBLIC_FIELDS = (
     "tool",
     "workflow_run_id",
     "stage_id",
+    "verification",
+    "artifacts",
 )
-NUMERIC = {"step": 0}
+DEFAULTS: dict[str, Any] = {"step": 0, "verification": None, "artifacts": None}  # else ""
 MAX_PAGE = 100
 
 
 def public_task(row: Row) -> dict[str, Any]:
-    return {k: row.get(k) if row.get(k) is not None else NUMERIC.get(k, "") for k in PUBLIC_FIELDS}
+    return {k: row.get(k) if row.get(k) is not None else DEFAULTS.get(k, "") for k in PUBLIC_FIELDS}
 
 
 # A page cursor is the position after the last task of the page: "<created_ns>.<task id>". Every
@@ -220,6 +223,10 @@ class Tasks:
             value = getattr(event, name)
             if value:
                 changes[name] = value
+        if event.HasField("verification"):
+            changes["verification"] = verification_dict(event.verification)
+        if event.HasField("artifacts"):
+            changes["artifacts"] = artifacts_dict(event.artifacts)
         progress = event.state == common_pb2.TASK_STATE_RUNNING and event.step > 0  # the step going on
         if progress:
             changes["step"], changes["tool"] = event.step, event.tool

@@ -97,6 +97,7 @@ class Settler:
             execution_id=e.execution_id,
             result=e.result[:RESULT_LIMIT],
             detail=e.error,
+            **{f: getattr(e, f) for f in ("verification", "artifacts") if e.HasField(f)},  # the evidence, the commit
         )
         try:
             if holder.workflow_run_id and self.stages is not None:
