@@ -23,9 +23,8 @@ from vapora_api_gateway.cli_api import Api, CliError, Config
 from vapora_api_gateway.cli_tables import state_text as _state
 from vapora_api_gateway.cli_tables import steps_table
 from vapora_api_gateway.cli_tables import task_table as _task_table
+from vapora_api_gateway.states import RANK, TERMINAL
 
-TERMINAL = ("done", "failed", "cancelled")
-RANK = {"submitted": 1, "assigned": 2, "running": 3, "done": 4, "failed": 4, "cancelled": 4}
 FIELDS = (
     "state",
     "agent_id",

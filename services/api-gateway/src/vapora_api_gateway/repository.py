@@ -10,11 +10,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from vapora_api_gateway import readable
+from vapora_api_gateway.states import TERMINAL
 from vapora_core.batching import Batcher
 from vapora_core.errors import AlreadyExists, InvalidArgument
 from vapora_core.store import Row, Store
 
-__all__ = ["NAMESPACE", "SCHEMA", "TERMINAL", "Repository", "Row"]
+__all__ = ["NAMESPACE", "SCHEMA", "Repository", "Row"]
 
 NAMESPACE = "gateway"
 
@@ -37,8 +38,6 @@ SCHEMA: tuple[str, ...] = (
     "DEFINE INDEX IF NOT EXISTS audit_ws ON audit FIELDS workspace_id, at_ns",
     readable.DEFINE,
 )
-
-TERMINAL = ("done", "failed", "cancelled")
 
 
 def _is_duplicate(exc: InvalidArgument) -> bool:

@@ -14,8 +14,9 @@ from vapora_api_gateway.clock import iso, now_ns
 from vapora_api_gateway.evidence import artifacts_dict, verification_dict
 from vapora_api_gateway.models import TaskIn
 from vapora_api_gateway.params import INT64_MAX
-from vapora_api_gateway.repository import TERMINAL, Repository, Row
+from vapora_api_gateway.repository import Repository, Row
 from vapora_api_gateway.security import new_id
+from vapora_api_gateway.states import RANK, TERMINAL
 from vapora_core.aio import KeyedLocks
 from vapora_core.bus import Bus, subjects
 from vapora_core.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
@@ -35,7 +36,6 @@ STATES = {
     common_pb2.TASK_STATE_CANCELLED: "cancelled",
 }
 STATE_ENUM = {v: k for k, v in STATES.items()}
-RANK = {"submitted": 1, "assigned": 2, "running": 3, "done": 4, "failed": 4, "cancelled": 4}
 PUBLIC_FIELDS = (
     "id",
     "workspace_id",

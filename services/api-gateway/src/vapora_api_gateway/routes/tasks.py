@@ -26,7 +26,8 @@ from vapora_api_gateway.models import (
 from vapora_api_gateway.params import TASK_TYPE, IntParam, Param, ident
 from vapora_api_gateway.repository import Row
 from vapora_api_gateway.routes import Route
-from vapora_api_gateway.service import CURSOR, MAX_PAGE, PRIORITIES, RANK, public_task
+from vapora_api_gateway.service import CURSOR, MAX_PAGE, PRIORITIES, public_task
+from vapora_api_gateway.states import RANK
 from vapora_api_gateway.step_models import StepsPage
 from vapora_core.errors import FailedPrecondition
 
