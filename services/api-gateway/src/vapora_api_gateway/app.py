@@ -127,6 +127,8 @@ class GatewayApp(ServiceApp):
         tokens = Tokens(jwt_secret(s), access_ttl_s=s.access_ttl_s, refresh_ttl_s=s.refresh_ttl_s)
         self.store = await parts.store(Store.from_settings(s, NAMESPACE), SCHEMA)  # 6
         repo = Repository(self.store)
+        if ordered := await repo.order_legacy_tasks():
+            log.info("gave %d tasks stored before the board's order their order key", ordered)
         self.bus = bus = Bus.from_settings(s)
         tasks = Tasks(repo, bus)
         passwords = Passwords(time_cost=s.argon2_time_cost, memory_kib=s.argon2_memory_kib)

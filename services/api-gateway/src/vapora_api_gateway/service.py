@@ -15,6 +15,7 @@ from vapora_api_gateway.models import TaskIn
 from vapora_api_gateway.params import INT64_MAX
 from vapora_api_gateway.repository import TERMINAL, Repository, Row
 from vapora_api_gateway.security import new_id
+from vapora_api_gateway.task_order import order_key
 from vapora_core.aio import KeyedLocks
 from vapora_core.bus import Bus, subjects
 from vapora_core.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
@@ -119,6 +120,7 @@ class Tasks:
             "created_at": at,
             "updated_at": at,
             "created_ns": ns,
+            "order_key": order_key(ns, task_id),
             "history": [{"state": "submitted", "at": at, "agent_id": "", "detail": ""}],
         }
         # Empty fields are not stored (reads fill them in): less to encode and write per task.
@@ -172,9 +174,10 @@ class Tasks:
             return False
         ns = e.at.ToNanoseconds() if e.HasField("at") else now_ns()
         at = iso(ns)
+        tid = hashlib.sha256(st.task_id.encode()).hexdigest()[:32]  # the page cursor's tie-breaker: hex
         row = {
             "id": st.task_id,
-            "tid": hashlib.sha256(st.task_id.encode()).hexdigest()[:32],  # the page cursor's tie-breaker: hex
+            "tid": tid,
             "workspace_id": e.workspace_id,
             "project_id": e.project_id,
             "title": e.task_title,
@@ -186,6 +189,7 @@ class Tasks:
             "created_at": at,
             "updated_at": at,
             "created_ns": ns,
+            "order_key": order_key(ns, tid),
             "workflow_run_id": e.run_id,
             "stage_id": st.stage_id,
             "labels": {"workflow": e.workflow, "workflow_run": e.run_id, "stage": st.stage_id},
