@@ -1,6 +1,6 @@
 """A workflow run's page in headless Chromium against the whole fleet: started from the page, its
 stages drawn as a graph whose states change live, a gate approved with a comment from the page
-and the run moving on; a viewer sees the gate without controls, and an approve forged from
+and the run moving on, then what its calls cost on the budgets page; a viewer sees the gate without controls, and an approve forged from
 their page is refused by the API."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from vapora_testing.browser import as_user, open_page, register, sign_in_in_page
 from vapora_testing.fleet import Fleet
+from vapora_testing.polling import eventually_sync
 
 pytestmark = pytest.mark.e2e
 
@@ -81,6 +82,21 @@ def test_a_run_started_from_the_page_waits_at_its_gate_and_moves_on_when_approve
         expect(page.locator("article.run-page")).to_have_attribute("data-run-state", "succeeded", timeout=30_000)
         assert page.evaluate("window.__sameDocument === true")
         run_id = page.url.rsplit("/", 1)[-1]
+
+        # what the run's two tasks cost, per provider and model, on the budgets page (the router's
+        # ledger is written behind the calls: the API is asked until it has them)
+        spend = eventually_sync(
+            lambda: api.get("/api/v1/budgets/spend", headers=as_user(owner["token"])).json()["items"],
+            until=lambda items: sum(i["calls"] for i in items) >= 2,
+            timeout=20,
+            interval=0.3,
+            what="the run's LLM calls in the usage ledger",
+        )
+        page.get_by_role("link", name="Budgets").click()
+        for item in spend:
+            row = page.locator(f'table.spend tr[data-provider="{item["provider"]}"][data-model="{item["model"]}"]')
+            expect(row.locator(".calls")).to_have_text(str(item["calls"]))
+        expect(page.locator("table.spend tbody tr")).to_have_count(len(spend))
         assert console.errors == []
 
     run = api.get(f"/api/v1/workflow-runs/{run_id}", headers=as_user(owner["token"])).json()

@@ -152,6 +152,7 @@ AGENTS = [
 class Calls:
     list_agents: list[agents_pb2.ListAgentsRequest] = field(default_factory=list)
     budgets: list[llm_pb2.GetBudgetStatusRequest] = field(default_factory=list)
+    spend: list[llm_pb2.GetSpendRequest] = field(default_factory=list)
     explain: list[coordinator_pb2.ExplainAssignmentRequest] = field(default_factory=list)
     assignments: dict[str, coordinator_pb2.Assignment] = field(default_factory=dict)
     more_agents: list[agents_pb2.Agent] = field(default_factory=list)  # known to GetAgent and ListAgents besides AGENTS
@@ -220,6 +221,22 @@ class Router(llm_pb2_grpc.LlmRouterServicer):
         ]
         return llm_pb2.GetBudgetStatusResponse(
             budgets=[b for b in budgets if not request.role or b.role == request.role]
+        )
+
+    async def GetSpend(self, request: llm_pb2.GetSpendRequest, context: Any) -> llm_pb2.GetSpendResponse:
+        self.calls.spend.append(request)
+        return llm_pb2.GetSpendResponse(
+            spend=[
+                llm_pb2.Spend(
+                    provider="anthropic",
+                    model="claude-sonnet-4-5",
+                    calls=3,
+                    input_tokens=900,
+                    output_tokens=120,
+                    cost_cents=4.5,
+                ),
+                llm_pb2.Spend(provider="offline", model="offline", calls=2, input_tokens=40, output_tokens=8),
+            ]
         )
 
 

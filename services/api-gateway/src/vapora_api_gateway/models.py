@@ -302,6 +302,21 @@ class BudgetList(BaseModel):
     items: list[BudgetOut]
 
 
+class SpendOut(BaseModel):
+    provider: str
+    model: str
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    cost_cents: float
+
+
+class SpendList(BaseModel):
+    workspace_id: str
+    since: str = Field(description="Calls settled from this time on are counted.")
+    items: list[SpendOut] = Field(description="Per provider and model, the most spent first.")
+
+
 class ApiTokenOut(BaseModel):
     id: str
     workspace_id: str

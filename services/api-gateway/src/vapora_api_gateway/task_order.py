@@ -2,9 +2,9 @@
 
 A list of one state (a board column) reads ``WHERE workspace_id = $ws AND state = $state ORDER
 BY created_ns DESC, tid DESC LIMIT n``. SurrealDB serves the filter from an index but not the
-order: it reads every task of the workspace in that state and sorts them (about 100–500 ms for a
-3,000-task column on this machine). So each task carries ``board``, a string that sorts the
-way a column lists:
+order: it reads every task of the workspace in that state and sorts them, so a column cost its
+size (docs/performance.md). So each task carries ``board``, a string that sorts the way a column
+lists:
 
     <workspace_id>/<state>/<INT64_MAX - created_ns, 19 digits>.<tid, each hex digit d as 15 - d>
 
