@@ -9,8 +9,7 @@ function Window({ w }) {
   const spent = w.limit_cents ? Math.min(100, (w.spent_cents / w.limit_cents) * 100) : 0;
   const reserved = w.limit_cents ? Math.min(100 - spent, (w.reserved_cents / w.limit_cents) * 100) : 0;
   return html`<div class="budget-window">
-    <div class="label"><strong>${w.window}</strong> ${cents(w.spent_cents)} spent${w.reserved_cents ? `, ${cents(w.reserved_cents)} reserved` : ""} of ${cents(w.limit_cents)}
-      (${percent(w.utilization)})${w.resets_at ? ` · resets ${when(w.resets_at)}` : ""}</div>
+    <div class="label"><strong>${w.window}</strong> ${cents(w.spent_cents)} spent${w.reserved_cents ? `, ${cents(w.reserved_cents)} reserved` : ""} of ${cents(w.limit_cents)}${" "}(${percent(w.utilization)})${w.resets_at ? ` · resets ${when(w.resets_at)}` : ""}</div>
     <div class="bar big" role="meter" aria-valuemin="0" aria-valuemax="100" aria-valuenow=${Math.round(w.utilization * 100)}
         aria-label=${`${w.window} utilization`}>
       <span class=${`fill${w.utilization >= 1 ? " over" : w.utilization >= 0.8 ? " near" : ""}`} style=${{ width: `${spent}%` }}></span>
