@@ -1,9 +1,10 @@
-"""Send one sample task through the running fleet and print its path, then start one `feature`
-workflow run and print its stages as they progress to the approval gate.
+"""Send one sample task through the running fleet and print its path and its steps, then start
+one `feature` workflow run and print its stages as they progress to the approval gate.
 
-Used by `just up` (after the fleet starts) and `just demo`. Talks only to the api-gateway,
-then reads the local trace file to show which services the task's trace crossed. The run is left
-waiting for approval, and the commands that approve or reject it are printed.
+Used by `just up` (after the fleet starts) and `just demo`. Talks only to the api-gateway (the
+task, its steps: each model turn and each tool call made through mcp-gateway), then reads the
+local trace file to show which services the task's trace crossed. The run is left waiting for
+approval, and the commands that approve or reject it are printed.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 
 import httpx
 
+from vapora_api_gateway.cli_tables import step_what
 from vapora_testing.repo import run_dir
 
 GATEWAY = os.environ.get("VAPORA_GATEWAY_URL", "http://127.0.0.1:8080")
@@ -43,6 +45,22 @@ def trace_services(task_id: str) -> tuple[str, list[str]]:
         if s["service"] not in order:
             order.append(s["service"])
     return trace_id, order
+
+
+def print_steps(client: httpx.Client, task_id: str) -> None:
+    """The task's transcript: what the agent's model asked for and what each tool call gave."""
+    deadline = time.monotonic() + 10
+    while True:  # the knowledge graph stores the execution a moment after the task is done
+        body = client.get(f"/api/v1/tasks/{task_id}/steps", params={"page_size": 1000}).json()
+        if body.get("summary") or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    summary = body.get("summary") or {}
+    ended = f", ended by {summary['stop_reason']}" if summary else ""
+    verified = "" if summary.get("verified", True) else ", unverified (no model answered)"
+    print(f"steps         {len(body.get('items', []))}{ended}{verified}")
+    for step in body.get("items", []):
+        print(f"  {step['index']:>3} {step['kind']:<5} {step_what(step)}  ({step['latency_ms']} ms)")
 
 
 def demo_project(client: httpx.Client) -> str:
@@ -130,6 +148,7 @@ def main() -> int:
         print(f"provider      {task.get('provider')} / {task.get('model')}")
         print(f"execution     {task.get('execution_id')}")
         print(f"final status  {task['state']}")
+        print_steps(client, task["id"])
         time.sleep(0.5)
         trace_id, services = trace_services(task["id"])
         if trace_id:

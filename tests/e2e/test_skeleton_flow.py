@@ -87,6 +87,10 @@ def test_what_the_swarm_learned_about_an_agent_is_shown_by_the_gateway(client: h
     done = wait_terminal(client, task["id"])
     assert done["state"] == "done", done
     agent = done["agent_id"]
+    # The offline provider's answer is unverified and teaches the swarm nothing; a person's
+    # verdict is evidence, and it is what the profile learns from.
+    r = client.post(f"/api/v1/tasks/{task['id']}/feedback", json={"success": True, "quality": 0.9})
+    assert r.status_code == 202, r.text
 
     def read_profiles() -> httpx.Response:
         profiles = client.get(f"/api/v1/agents/{agent}/profiles")

@@ -74,7 +74,9 @@ def test_a_task_created_from_the_board_reaches_done_live_and_its_page_explains_t
         # the tool loop's steps and the diff: shown, or a clear empty state while their routes are missing
         expect(page.locator("#s-steps + *")).not_to_have_text("")
         expect(page.locator("#s-diff + *")).not_to_have_text("")
-        expect(page.locator(".history li")).to_have_count(3)
+        # submitted, assigned, running (from the first step of the agent's tool loop), done
+        expect(page.locator(".history li")).to_have_count(4)
+        expect(page.locator(".history li .badge")).to_have_text(["submitted", "assigned", "running", "done"])
 
         # a reload keeps the session (the refresh cookie), and signing out ends it
         page.reload()

@@ -3,9 +3,10 @@
 - ``registry``: the real agent-registry as a subprocess (real nats-server, real SurrealDB).
 - ``router``: a small in-test LlmRouter gRPC servicer standing in for llm-router (our own
   service, not a paid API), which can hold, fail or answer each task's calls.
-- ``mcp``: an in-test McpGateway servicer answering ``ListCatalogue`` with the tools the shipped
-  manifests name, so the runtime's start-up check passes without starting every MCP server; the
-  check against the real gateway is in test_tool_check.py and tests/contract.
+- ``mcp``: an in-test McpGateway servicer answering ``ListCatalogue`` (and a job's ``ListTools``)
+  with the tools the shipped manifests name, so the runtime's start-up check passes without
+  starting every MCP server; the check against the real gateway is in test_tool_check.py and
+  tests/contract.
 - ``spawn_runtime``: ``python -m vapora_agent_runtime`` as a subprocess.
 - ``executions`` / ``dead_letters``: what the runtime published.
 """
@@ -41,6 +42,8 @@ from vapora_testing.polling import eventually, eventually_sync
 from vapora_testing.ports import free_port
 from vapora_testing.process import ready
 
+sys.path.append(str(Path(__file__).parent))  # after the dirs tests import conftest from
+
 ROOT = Path(__file__).resolve().parents[3]
 HEARTBEAT_TIMEOUT_S = 1.5
 
@@ -58,6 +61,7 @@ class StandInRouter(llm_pb2_grpc.LlmRouterServicer):
         return self.arrived.setdefault(task_id, asyncio.Event())
 
     async def Complete(self, request: llm_pb2.CompleteRequest, context: Any) -> llm_pb2.CompleteResponse:
+        """One final answer per job (no tool calls), as the offline provider gives without tools."""
         self.calls.append(request)
         self.arrival(request.task_id).set()
         if request.task_id in self.hold_first:
@@ -95,7 +99,9 @@ async def router() -> AsyncIterator[tuple[StandInRouter, str]]:
 
 
 class StandInMcp(mcp_pb2_grpc.McpGatewayServicer):
-    """ListCatalogue: every tool the repo's manifests allow, on servers that have listed them.
+    """ListCatalogue: every tool the repo's manifests allow, on servers that have listed them;
+    ListTools (a job's view): the same tools. The stand-in router never calls one; the loop
+    against the real gateway and MCP servers is test_loop_stack.py's.
 
     A synchronous gRPC server on its own threads: runtimes are started with a blocking wait,
     during which it must answer their start-up check."""
@@ -104,6 +110,9 @@ class StandInMcp(mcp_pb2_grpc.McpGatewayServicer):
         names = {t for m in load_manifests(ROOT / "config" / "agents") for t in m.allowed_tools}
         self.tools = [mcp_pb2.Tool(server=n.partition(".")[0], name=n.partition(".")[2], available=True) for n in names]
         self.servers = sorted({t.server for t in self.tools})
+
+    def ListTools(self, request: mcp_pb2.ListToolsRequest, context: Any) -> mcp_pb2.ListToolsResponse:
+        return mcp_pb2.ListToolsResponse(tools=self.tools)
 
     def ListCatalogue(self, request: mcp_pb2.ListCatalogueRequest, context: Any) -> mcp_pb2.ListCatalogueResponse:
         return mcp_pb2.ListCatalogueResponse(

@@ -133,6 +133,30 @@ def test_an_empty_or_missing_directory_is_a_config_error(tmp_path: Path) -> None
         load_manifests(tmp_path / "nope")
 
 
+def test_limits_have_sensible_defaults_and_a_limits_table_overrides_them(tmp_path: Path) -> None:
+    path = tmp_path / "translator.toml"
+    path.write_text(GOOD)
+    defaults = load_manifest(path).limits
+    assert (defaults.max_steps, defaults.max_wall_clock_s, defaults.loop_repeats) == (30, 900.0, 3)
+    assert defaults.max_cost_cents > 0 and defaults.max_tokens_total == 0
+    path.write_text(
+        GOOD + "\n[limits]\nmax_steps = 5\nmax_wall_clock_s = 60\nmax_cost_cents = 12.5\nloop_repeats = 4\n"
+    )
+    limits = load_manifest(path).limits
+    assert (limits.max_steps, limits.max_wall_clock_s, limits.max_cost_cents, limits.loop_repeats) == (5, 60.0, 12.5, 4)
+
+
+@pytest.mark.parametrize(
+    ("table", "field"),
+    [("max_steps = 0", "limits.max_steps"), ("loop_repeats = 1", "limits.loop_repeats"), ("speed = 3", "limits.speed")],
+)
+def test_a_bad_limit_names_the_file_and_the_field(tmp_path: Path, table: str, field: str) -> None:
+    path = tmp_path / "translator.toml"
+    path.write_text(GOOD + f"\n[limits]\n{table}\n")
+    with pytest.raises(ConfigError, match=rf"translator\.toml: {field}:"):
+        load_manifest(path)
+
+
 def catalogue(**servers: list[str]) -> ToolCatalogue:
     reply = mcp_pb2.ListCatalogueResponse(
         tools=[mcp_pb2.Tool(server=s, name=t) for s, tools in servers.items() for t in tools],

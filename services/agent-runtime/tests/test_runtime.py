@@ -241,6 +241,8 @@ async def test_a_stop_broadcast_cancels_the_running_job_without_an_execution_and
     servicer = router[0]
     servicer.hold_first.add("t-stop")  # its LLM call blocks until the caller goes away
     before = stopped_jobs()
+    cancelled = {"role": "developer", "reason": "cancelled"}
+    loops_before = REGISTRY.get_sample_value("vapora_runtime_loop_stops_total", cancelled) or 0.0
     await helpers.publish_job(bus, helpers.make_job("j-stop", "developer", "t-stop", "A job to be cancelled"))
     await asyncio.wait_for(servicer.arrival("t-stop").wait(), 10)
     assert runtime.host is not None
@@ -250,6 +252,7 @@ async def test_a_stop_broadcast_cancels_the_running_job_without_an_execution_and
     await bus.broadcast(subjects.stop("developer"), stop("j-stop", "t-stop"))  # from another connection
     await eventually(lambda: hosted.in_flight == 0, timeout=15.0, what="the running job to stop")
     assert stopped_jobs() == before + 1
+    assert REGISTRY.get_sample_value("vapora_runtime_loop_stops_total", cancelled) == loops_before + 1
 
     await helpers.publish_job(bus, helpers.make_job("j-next", "developer", "t-next", "Implement the next thing"))
     await eventually(lambda: len(executions) == 1, timeout=15.0, what="the next job's execution")

@@ -1,19 +1,20 @@
-"""Executing a job without I/O: prompt, router call, the agent's own check, the event."""
+"""Executing a job without I/O: prompt, tools, the loop's router calls, the event and its summary."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from scripted import RecordingSender, ScriptedGateway, ScriptedRouter, answer, call  # type: ignore[import-not-found]
 
 from vapora.coordinator.v1 import coordinator_pb2
 from vapora.llm.v1 import llm_pb2
+from vapora.mcp.v1 import mcp_pb2
 from vapora.tasks.v1 import tasks_pb2
-from vapora_agent_runtime.check import check_result
 from vapora_agent_runtime.manifest import load_manifest
 from vapora_agent_runtime.service import JobExecutor, execution_id
 from vapora_core.bus.validate import EventRules
-from vapora_core.errors import InvalidArgument
+from vapora_core.errors import InvalidArgument, Unavailable
 
 ROOT = Path(__file__).resolve().parents[3]
 DEVELOPER = load_manifest(ROOT / "config" / "agents" / "developer.toml")
@@ -38,7 +39,7 @@ class Router:
         self.finish = finish
         self.requests: list[llm_pb2.CompleteRequest] = []
 
-    async def __call__(self, request: llm_pb2.CompleteRequest) -> llm_pb2.CompleteResponse:
+    async def __call__(self, request: llm_pb2.CompleteRequest, *, token: str = "") -> llm_pb2.CompleteResponse:
         self.requests.append(request)
         return llm_pb2.CompleteResponse(
             text=self.text,
@@ -52,12 +53,28 @@ class Router:
         )
 
 
+FILES = [
+    mcp_pb2.Tool(server="files", name="read_text_file", input_schema_json='{"type": "object"}'),
+    mcp_pb2.Tool(server="files", name="delete_everything", input_schema_json='{"type": "object"}'),
+]
+
+
+def executor(
+    router: object, gateway: ScriptedGateway | None = None, sender: RecordingSender | None = None
+) -> JobExecutor:
+    return JobExecutor(
+        complete=router,  # type: ignore[arg-type]
+        gateway=gateway or ScriptedGateway(catalogue=list(FILES)),
+        sender=sender or RecordingSender(),
+    )
+
+
 async def test_job_becomes_a_router_call_with_the_role_prompt_and_a_recorded_execution() -> None:
     router = Router("Here is the login endpoint implementation: POST /login issues a JWT ...")
-    event = await JobExecutor(router).execute(DEVELOPER, job())
+    event = await executor(router).execute(DEVELOPER, job())
     [request] = router.requests
     assert request.system.startswith("You are a senior software developer")
-    assert "files.read_text_file" in request.system
+    assert [t.name for t in request.tools] == ["files__read_text_file"]  # allowed by the manifest, and listed
     assert "Title: Implement the login endpoint" in request.messages[0].content
     assert "POST /login with JWT" in request.messages[0].content
     assert (request.role, request.agent_id, request.workspace_id, request.task_id) == (
@@ -70,7 +87,8 @@ async def test_job_becomes_a_router_call_with_the_role_prompt_and_a_recorded_exe
     assert (request.preferred_provider, request.preferred_model) == ("anthropic", "claude-sonnet-4-5")
 
     assert event.success and 0.5 < event.quality <= 1.0
-    assert event.execution_id == execution_id("j-1", 1) == request.request_id
+    assert event.execution_id == execution_id("j-1", 1)
+    assert request.request_id == f"{event.run_id}.1" == f"{execution_id('j-1', 1)}.1.1"
     assert (event.workspace_id, event.task_id, event.job_id, event.agent_id) == ("ws-1", "t-1", "j-1", "developer")
     assert (event.provider, event.model, event.input_tokens, event.output_tokens, event.latency_ms) == (
         "offline",
@@ -82,14 +100,9 @@ async def test_job_becomes_a_router_call_with_the_role_prompt_and_a_recorded_exe
     assert event.result.startswith("Here is the login endpoint")
 
 
-async def test_a_refusal_is_recorded_as_an_unsuccessful_execution() -> None:
-    event = await JobExecutor(Router("I'm sorry, but I can't help with that.")).execute(DEVELOPER, job())
-    assert not event.success and event.quality < 0.5 and "refused" in event.error
-
-
 async def test_a_missing_task_type_falls_back_to_the_agents_first_capability() -> None:
     router = Router("Implement the login endpoint like so")
-    event = await JobExecutor(router).execute(DEVELOPER, job(task_type=""))
+    event = await executor(router).execute(DEVELOPER, job(task_type=""))
     assert event.task_type == "coding" == router.requests[0].task_type
 
 
@@ -107,7 +120,7 @@ async def test_a_job_this_agent_cannot_run_is_invalid(mutate: object, message: s
     mutate(bad)  # type: ignore[operator]
     router = Router("x")
     with pytest.raises(InvalidArgument, match=message):
-        await JobExecutor(router).execute(DEVELOPER, bad)
+        await executor(router).execute(DEVELOPER, bad)
     assert router.requests == []
 
 
@@ -116,17 +129,52 @@ def test_execution_id_is_stable_per_job_attempt() -> None:
     assert execution_id("j-1", 1) != execution_id("j-1", 2) != execution_id("j-2", 1)
 
 
-def test_quality_rewards_answers_that_address_the_task() -> None:
-    on_topic = check_result("Implement the login endpoint", "", "The login endpoint implementation " * 20)
-    off_topic = check_result("Implement the login endpoint", "", "Bananas are yellow. " * 20)
-    truncated = check_result("Implement the login endpoint", "", "The login endpoint implementation " * 20, "length")
-    assert on_topic.success and off_topic.success
-    assert on_topic.quality > truncated.quality > off_topic.quality
-    assert not check_result("t", "", "   ").success
+async def test_the_execution_summarises_its_run_and_a_model_answer_is_verified() -> None:
+    router = ScriptedRouter(
+        [answer("reading", call("files__read_text_file", {"path": "a"})), answer("Done, tests pass.")]
+    )
+    sender = RecordingSender()
+    event = await executor(router, sender=sender).execute(DEVELOPER, job(), delivery=3)
+    assert event.run_id == f"{execution_id('j-1', 1)}.3"
+    assert (event.stop_reason, event.steps, event.tool_calls) == ("final_answer", 3, 1)
+    assert event.success and event.verified and event.quality == 1.0
+    assert (event.input_tokens, event.output_tokens, event.result) == (20, 10, "Done, tests pass.")
+    assert {m.run_id for m in sender.steps()} == {event.run_id}
+
+
+async def test_an_offline_answer_succeeds_but_is_unverified() -> None:
+    event = await executor(Router("Deterministic answer")).execute(DEVELOPER, job())
+    assert event.provider == "offline" and event.success and not event.verified
+
+
+async def test_a_run_that_hits_a_limit_is_a_failed_execution_naming_its_stop_reason() -> None:
+    looping = ScriptedRouter([answer("", call("files__read_text_file", {"path": "same"}))])
+    event = await executor(looping).execute(DEVELOPER, job())
+    assert (event.stop_reason, event.success, event.verified, event.quality) == ("loop", False, False, 0.0)
+    assert "files.read_text_file was asked for 3 times" in event.error
+
+
+async def test_an_agent_without_allowed_tools_never_asks_the_gateway() -> None:
+    gateway = ScriptedGateway()
+    no_tools = DEVELOPER.model_copy(update={"allowed_tools": []})
+    router = Router("An answer")
+    await executor(router, gateway).execute(no_tools, job())
+    assert gateway.listed == [] and list(router.requests[0].tools) == []
+
+
+async def test_an_unreachable_gateway_hands_the_job_back() -> None:
+    class Down(ScriptedGateway):
+        async def list_tools(self, *, workspace_id: str, agent_id: str, token: str) -> list[mcp_pb2.Tool]:
+            raise Unavailable("mcp-gateway: connection refused")
+
+    router = Router("never asked")
+    with pytest.raises(Unavailable):
+        await executor(router, Down()).execute(DEVELOPER, job())
+    assert router.requests == []
 
 
 async def test_a_nul_in_the_models_answer_is_replaced_so_the_execution_is_not_dead_lettered() -> None:
     text = "Here is the login endpoint implementation:\x00 POST /login issues a JWT"
-    event = await JobExecutor(Router(text)).execute(DEVELOPER, job())
+    event = await executor(Router(text)).execute(DEVELOPER, job())
     assert event.result == text.replace("\x00", "\ufffd")
     EventRules().check(event)  # what every consumer of executions checks: it passes

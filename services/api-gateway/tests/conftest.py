@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -25,6 +26,8 @@ from vapora_knowledge_graph.app import KnowledgeGraphApp
 from vapora_swarm_coordinator.app import CoordinatorApp
 from vapora_swarm_coordinator.settings import CoordinatorSettings
 from vapora_testing.executions import publish_execution
+
+sys.path.append(str(Path(__file__).parent))  # after the dirs tests import conftest from
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -373,8 +376,8 @@ Executed = Callable[[str, str, str, list[bool]], Awaitable[None]]
 
 @pytest.fixture
 def executed(bus: Bus) -> Executed:
-    """``await executed(agent, task_type, workspace, [success, ...])``: one execution per outcome,
-    published where agents publish them (quality 0.9 on success, 0.1 on failure, 200 ms, 0.5¢)."""
+    """``await executed(agent, task_type, workspace, [success, ...])``: one verified execution per
+    outcome, published where agents publish them (quality 0.9 on success, 0.1 on failure, 200 ms, 0.5¢)."""
 
     async def record(agent: str, task_type: str, ws: str, outcomes: list[bool]) -> None:
         for i, success in enumerate(outcomes):
@@ -393,6 +396,7 @@ def executed(bus: Bus) -> Executed:
                     cost_cents=0.5,
                     provider="offline",
                     model="offline-1",
+                    verified=True,  # evidence-based outcomes: they count in the profiles
                     finished_at=Timestamp(seconds=int(time.time())),
                 ),
             )

@@ -262,3 +262,72 @@ async def test_the_password_can_come_on_stdin_and_none_at_all_is_a_clear_error(p
     assert code == 0, out  # the piped line, without its newline, is the password
     code, out = await login("nopassword@example.com", b"")
     assert code == 2 and "no password" in out and "Traceback" not in out, out
+
+
+async def test_show_prints_the_steps_and_watch_prints_each_step_as_it_starts(learning_gateway, bus):
+    from vapora.kg.v1 import kg_pb2
+
+    client, _ = learning_gateway
+    assert (await vapora("--url", client.base, "login", "--register", "--email", "steps@example.com"))[0] == 0
+    code, out = await vapora("tasks", "create", "read the readme", "--type", "coding")
+    task_id = out.split("submitted task ")[1].split()[0]
+    ws = Config.load().workspace_id
+    code, out = await vapora("tasks", "show", task_id)
+    assert code == 0 and "steps: none yet" in out, out
+
+    watcher = asyncio.create_task(vapora("tasks", "watch", task_id))
+    await asyncio.sleep(0.5)
+    subject = subjects.task_event(ws)
+    running = common_pb2.TASK_STATE_RUNNING
+    await bus.publish(subject, _event(task_id, ws, running, 1, agent_id="coder-1", step=1))  # type: ignore[arg-type]
+    await bus.publish(subject, _event(task_id, ws, running, 2, agent_id="coder-1", step=2, tool="workspace.read_file"))  # type: ignore[arg-type]
+    run = "ex-cli.1"
+    asked = kg_pb2.RequestedCall(id="c1", tool="workspace.read_file", arguments_json='{"path": "README.md"}')
+    common = {"execution_id": "ex-cli", "run_id": run, "task_id": task_id, "workspace_id": ws, "agent_id": "coder-1"}
+    steps = [
+        kg_pb2.StepRecorded(index=1, kind="model", provider="anthropic", model="claude", calls=[asked], **common),
+        kg_pb2.StepRecorded(
+            index=2,
+            kind="tool",
+            tool="workspace.read_file",
+            arguments_json='{"path": "README.md"}',
+            result="# Demo\nhello",
+            **common,
+        ),
+        kg_pb2.StepRecorded(
+            index=3,
+            kind="tool",
+            tool="workspace.read_file",
+            arguments_json='{"path": "../x"}',
+            is_error=True,
+            error="path '../x' escapes the workspace root",
+            **common,
+        ),
+    ]
+    for s in steps:
+        await bus.publish(subjects.step("coding", "coder-1"), s, msg_id=f"{run}.{s.index}")
+    done = _event(
+        task_id,
+        ws,
+        common_pb2.TASK_STATE_DONE,
+        3,
+        agent_id="coder-1",
+        provider="anthropic",
+        model="claude",
+        execution_id="ex-cli",
+    )
+    await bus.publish(subject, done)
+    code, out = await asyncio.wait_for(watcher, 20)
+    assert code == 0, out
+    assert "step 1: model turn" in out and "step 2: calling workspace.read_file" in out, out
+
+    code, out = await eventually(
+        lambda: vapora("tasks", "show", task_id),
+        timeout=10.0,
+        what="the task's three steps shown",
+        until=lambda shown: "steps (3, running)" in shown[1],
+    )
+    assert code == 0 and "steps (3, running)" in out, out
+    assert "anthropic/claude: asks workspace.read_file(path=README.md)" in out
+    assert 'workspace.read_file(path=README.md) → "# Demo"' in out
+    assert "workspace.read_file(path=../x) failed: path '../x' escapes the workspace root" in out

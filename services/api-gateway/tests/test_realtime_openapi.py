@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import json
 
 import aiohttp
 from google.protobuf.timestamp_pb2 import Timestamp
+from sse import read_sse  # type: ignore[import-not-found]
 
 from vapora.common.v1 import common_pb2
 from vapora.tasks.v1 import tasks_pb2
@@ -23,20 +23,6 @@ def _event(task_id: str, ws: str, n: int) -> tasks_pb2.TaskStatusChanged:
     )
 
 
-async def _read_sse(resp: aiohttp.ClientResponse, count: int) -> list[dict]:
-    events, current = [], {}
-    while len(events) < count:
-        line = (await asyncio.wait_for(resp.content.readline(), 10)).decode().rstrip("\n")
-        if line.startswith("id: "):
-            current["id"] = int(line[4:])
-        elif line.startswith("data: "):
-            current["data"] = json.loads(line[6:])
-        elif line == "" and "data" in current:
-            events.append(current)
-            current = {}
-    return events
-
-
 async def test_sse_resume_delivers_missed_events_in_order_exactly_once(client, bus):
     me = await client.register("sse@example.com")
     token, ws = me["access_token"], me["workspace"]["id"]
@@ -46,7 +32,7 @@ async def test_sse_resume_delivers_missed_events_in_order_exactly_once(client, b
             assert resp.status == 200
             for n in range(3):
                 await bus.publish(subjects.task_event(ws), _event("t1", ws, n))
-            first = await _read_sse(resp, 3)
+            first = await read_sse(resp, 3)
         # Disconnected: three more events happen while away (and one in another workspace).
         for n in range(3, 6):
             await bus.publish(subjects.task_event(ws), _event("t1", ws, n))
@@ -54,7 +40,7 @@ async def test_sse_resume_delivers_missed_events_in_order_exactly_once(client, b
         headers = {"Authorization": f"Bearer {token}", "Last-Event-ID": str(first[-1]["id"])}
         async with s.get(f"{client.base}/api/v1/workspaces/{ws}/events", headers=headers) as resp:
             await bus.publish(subjects.task_event(ws), _event("t1", ws, 6))
-            second = await _read_sse(resp, 4)
+            second = await read_sse(resp, 4)
     details = [e["data"]["detail"] for e in first + second]
     assert details == [f"step {n}" for n in range(7)]
     ids = [e["id"] for e in first + second]

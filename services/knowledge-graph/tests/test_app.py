@@ -3,96 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import grpc
 import pytest
+from kgkit import NOW, Clock, execution, publish, stub  # type: ignore[import-not-found]
 from prometheus_client import REGISTRY
 
-from vapora.kg.v1 import kg_pb2, kg_pb2_grpc
+from vapora.kg.v1 import kg_pb2
 from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import Bus, ConsumerSpec, Delivery, subjects
-from vapora_core.grpc import channel
 from vapora_knowledge_graph import metrics
 from vapora_knowledge_graph.app import KnowledgeGraphApp
 from vapora_knowledge_graph.learning import DAY_S
 from vapora_knowledge_graph.settings import KgSettings
 from vapora_testing.polling import eventually
 
-NOW = 1_700_000_000.0
 PROFILES = ConsumerSpec(durable="test-profiles", stream="KG", filter_subjects=("kg.profiles.changed",))
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-async def kg(nats_url: str, tmp_path: Path, clock: Clock) -> AsyncIterator[KnowledgeGraphApp]:
-    settings = KgSettings(
-        nats_url=nats_url,
-        store_url=f"surrealkv://{tmp_path / 'kg'}",
-        grpc_port=0,
-        retention_days=30,
-        retention_interval_s=3600,
-        shutdown_grace_s=2,
-    )
-    app = KnowledgeGraphApp(settings, clock=clock)
-    await app.start()
-    try:
-        yield app
-    finally:
-        await app.stop()
-
-
-def execution(
-    eid: str,
-    *,
-    ws: str = "ws1",
-    agent: str = "a1",
-    success: bool = True,
-    age_days: float = 0,
-    task_type: str = "testing",
-) -> kg_pb2.ExecutionRecorded:
-    e = kg_pb2.ExecutionRecorded(
-        execution_id=eid,
-        job_id=f"job-{eid}",
-        task_id=f"task-{eid}",
-        workspace_id=ws,
-        agent_id=agent,
-        role="tester",
-        task_type=task_type,
-        success=success,
-        quality=0.8 if success else 0.2,
-        latency_ms=100,
-        input_tokens=10,
-        output_tokens=20,
-        cost_cents=0.5,
-        provider="offline",
-        model="offline-1",
-    )
-    e.finished_at.FromNanoseconds(int((NOW - age_days * DAY_S) * 1e9))
-    return e
-
-
-async def publish(bus: Bus, *executions: kg_pb2.ExecutionRecorded) -> None:
-    for e in executions:
-        await bus.publish(subjects.execution(e.task_type, e.agent_id), e)
-
-
-def stub(app: KnowledgeGraphApp) -> tuple[grpc.aio.Channel, kg_pb2_grpc.KnowledgeGraphStub]:
-    ch = channel(f"127.0.0.1:{app.grpc_port}")
-    return ch, kg_pb2_grpc.KnowledgeGraphStub(ch)
 
 
 async def test_executions_build_a_recency_weighted_profile_counted_once_and_announced(

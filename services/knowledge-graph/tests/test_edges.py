@@ -44,6 +44,7 @@ def execution(eid: str, agent: str = "a1", **fields: Any) -> kg_pb2.ExecutionRec
         quality=0.8,
         latency_ms=100,
         cost_cents=0.5,
+        verified=True,  # as verification would record it: these executions count in profiles
     )
     e.finished_at.FromNanoseconds(time.time_ns())
     for name, value in fields.items():

@@ -280,13 +280,15 @@ class _ClientInterceptor(grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStr
         return await continuation(self._details(client_call_details), request)
 
 
-def channel(target: str, *, timeout: float = 5.0) -> grpc.aio.Channel:
-    """A channel whose every call carries the trace context and a deadline (``timeout``)."""
-    return grpc.aio.insecure_channel(
-        target,
-        interceptors=[_ClientInterceptor(timeout)],
-        options=[("grpc.enable_retries", 0), ("grpc.keepalive_time_ms", 30000)],
-    )
+def channel(target: str, *, timeout: float = 5.0, max_receive_bytes: int | None = None) -> grpc.aio.Channel:
+    """A channel whose every call carries the trace context and a deadline (``timeout``).
+
+    ``max_receive_bytes`` raises gRPC's 4 MiB limit on a reply, for callers that take large
+    replies and cut them themselves (tool results)."""
+    options: list[tuple[str, Any]] = [("grpc.enable_retries", 0), ("grpc.keepalive_time_ms", 30000)]
+    if max_receive_bytes is not None:
+        options.append(("grpc.max_receive_message_length", max_receive_bytes))
+    return grpc.aio.insecure_channel(target, interceptors=[_ClientInterceptor(timeout)], options=options)
 
 
 async def call(target: str, fn: Callable[[], Awaitable[T]], *, attempts: int = 3) -> T:

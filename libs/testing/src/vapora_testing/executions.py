@@ -13,7 +13,8 @@ from vapora_core.bus.acks import Stored
 
 def execution_of(job: coordinator_pb2.JobAssigned, **fields: Any) -> kg_pb2.ExecutionRecorded:
     """The execution of ``job``: its identity from the job (``ex-<job id>``), the offline provider,
-    and ``fields`` (success, quality, result, error, …) over those."""
+    verified (an outcome with evidence, so it counts in learning profiles), and ``fields``
+    (success, quality, result, error, …) over those."""
     values: dict[str, Any] = {
         "execution_id": f"ex-{job.job_id}",
         "job_id": job.job_id,
@@ -24,6 +25,7 @@ def execution_of(job: coordinator_pb2.JobAssigned, **fields: Any) -> kg_pb2.Exec
         "attempt": job.attempt,
         "provider": "offline",
         "model": "offline-1",
+        "verified": True,
     }
     values.update(fields)
     return kg_pb2.ExecutionRecorded(**values)

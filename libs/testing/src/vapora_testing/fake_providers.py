@@ -13,8 +13,8 @@ Ollama (``/api/chat``), as JSON or streamed (SSE, NDJSON) as the request asks.
 - ``choose(provider, body)``: when given, asked first for each answered request's turn (None: the
   queue as usual), so a test can script by what was asked — each role's answer, for one. A turn's
   ``delay_s`` holds its answer that long (a slow model; overlapping jobs then show in time).
-- ``bodies[provider]`` / ``headers[provider]``: every request received, in order, so a test can
-  assert on what was sent (the tools, the tool results).
+- ``bodies[provider]`` / ``headers[provider]`` / ``paths[provider]``: every request received, in
+  order, so a test can assert on what was sent (the tools, the tool results, streamed or not).
 
 Every key but :data:`KEY` is refused with 401 (Ollama takes any). This module imports nothing
 of the router: it is the providers' side of the wire.
@@ -24,68 +24,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from collections import defaultdict
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
+from vapora_testing.fake_turns import TEXT, Call, Choose, Turn, arguments_text, arguments_value, halves
+
+__all__ = ["KEY", "TEXT", "Call", "Choose", "FakeProviders", "Turn"]
+
 KEY = "test-key"
-TEXT = ["Hello", " from", " the fake"]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Call:
-    """A tool call the fake model makes.
-
-    ``arguments`` as a string is sent as the raw argument text (``"{not json"`` scripts bad
-    JSON). ``id``: empty, the fake makes one where the format has ids (Anthropic, OpenAI) and
-    sends none where it has not (Gemini, Ollama); ``None``, no id at all (a malformed call).
-    """
-
-    name: str
-    arguments: Mapping[str, Any] | str = field(default_factory=dict)
-    id: str | None = ""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Turn:
-    """One answer: text (a string, streamed word by word, or the exact pieces), tool calls, or both."""
-
-    text: str | tuple[str, ...] = ""
-    calls: tuple[Call, ...] = ()
-    truncated: bool = False  # stopped at max_tokens: each format's own word for it
-    input_tokens: int | None = None
-    output_tokens: int | None = None
-    delay_s: float = 0.0  # answer only after this long
-
-    def pieces(self) -> list[str]:
-        if isinstance(self.text, tuple):
-            return list(self.text)
-        return re.findall(r"\s*\S+\s*$|\s*\S+", self.text)
-
-    @property
-    def whole(self) -> str:
-        return "".join(self.pieces())
-
-
-def _arguments_text(call: Call) -> str:
-    return call.arguments if isinstance(call.arguments, str) else json.dumps(dict(call.arguments))
-
-
-def _arguments_value(call: Call) -> Any:
-    return call.arguments if isinstance(call.arguments, str) else dict(call.arguments)
-
-
-def _halves(text: str) -> list[str]:
-    """A streamed argument text, cut in two pieces as providers do."""
-    mid = len(text) // 2
-    return [p for p in (text[:mid], text[mid:]) if p]
-
-
-Choose = Callable[[str, dict[str, Any]], "Turn | None"]
 
 
 class FakeProviders:
@@ -98,6 +46,7 @@ class FakeProviders:
         self.hits: dict[str, int] = defaultdict(int)
         self.bodies: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.headers: dict[str, list[dict[str, str]]] = defaultdict(list)
+        self.paths: dict[str, list[str]] = defaultdict(list)
         self.input_tokens = input_tokens
         self.output_tokens = output_tokens
         self.slow_s = slow_s
@@ -110,7 +59,8 @@ class FakeProviders:
         app.router.add_post("/v1/chat/completions", self.openai)
         app.router.add_post("/v1beta/models/{spec}", self.gemini)
         app.router.add_post("/api/chat", self.ollama)
-        self._runner = web.AppRunner(app, access_log=None)
+        # stops within a second: a request still waiting on a scripted slow answer is dropped
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()
         host, port = self._runner.addresses[0][:2]
@@ -127,6 +77,7 @@ class FakeProviders:
     async def _begin(self, provider: str, request: web.Request, key_ok: bool) -> tuple[str, dict[str, Any]]:
         self.hits[provider] += 1
         self.headers[provider].append(dict(request.headers))
+        self.paths[provider].append(request.path_qs)
         body = await request.json()
         self.bodies[provider].append(body)
         mode = self.script[provider].pop(0) if self.script[provider] else "ok"
@@ -188,7 +139,7 @@ class FakeProviders:
             if call.id is not None:
                 block["id"] = call.id or f"toolu_{n:02d}_{i}"
             if not start:
-                block["input"] = _arguments_value(call)
+                block["input"] = arguments_value(call)
             return block
 
         if not body.get("stream"):
@@ -234,7 +185,7 @@ class FakeProviders:
         for i, call in enumerate(turn.calls):
             start = {"type": "content_block_start", "index": index, "content_block": tool_use(i, call, True)}
             events.append(("content_block_start", start))
-            for piece in _halves(_arguments_text(call)):
+            for piece in halves(arguments_text(call)):
                 delta = {"type": "input_json_delta", "partial_json": piece}
                 events.append(("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}))
             events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
@@ -278,7 +229,7 @@ class FakeProviders:
                     {
                         **call_id(i, c),
                         "type": "function",
-                        "function": {"name": c.name, "arguments": _arguments_text(c)},
+                        "function": {"name": c.name, "arguments": arguments_text(c)},
                     }
                     for i, c in enumerate(turn.calls)
                 ]
@@ -304,7 +255,7 @@ class FakeProviders:
         for i, c in enumerate(turn.calls):
             head = {"index": i, **call_id(i, c), "type": "function", "function": {"name": c.name, "arguments": ""}}
             events.append(chunk({"tool_calls": [head]}))
-            for piece in _halves(_arguments_text(c)):
+            for piece in halves(arguments_text(c)):
                 events.append(chunk({"tool_calls": [{"index": i, "function": {"arguments": piece}}]}))
         events.append(chunk({}, finish))
         tail = {"id": f"c{n}", "object": "chat.completion.chunk", "model": model, "choices": [], "usage": usage}
@@ -328,7 +279,7 @@ class FakeProviders:
         input_tokens, output_tokens = self._usage(turn)
         call_parts = []
         for i, c in enumerate(turn.calls):
-            fn: dict[str, Any] = {"name": c.name, "args": _arguments_value(c)}
+            fn: dict[str, Any] = {"name": c.name, "args": arguments_value(c)}
             if c.id:
                 fn["id"] = c.id
             part: dict[str, Any] = {"functionCall": fn}
@@ -371,7 +322,7 @@ class FakeProviders:
         model = body["model"]
         calls = []
         for c in turn.calls:
-            call: dict[str, Any] = {"function": {"name": c.name, "arguments": _arguments_value(c)}}
+            call: dict[str, Any] = {"function": {"name": c.name, "arguments": arguments_value(c)}}
             if c.id:
                 call["id"] = c.id
             calls.append(call)

@@ -38,6 +38,7 @@ class RuntimeApp(ServiceApp):
         self.bus = Bus.from_settings(settings)
         self.registry: RegistryClient | None = None
         self.router: RouterClient | None = None
+        self.mcp: McpClient | None = None
         self.host: AgentHost | None = None
 
     async def checked_manifests(self) -> list[AgentManifest]:
@@ -82,9 +83,19 @@ class RuntimeApp(ServiceApp):
         manifests = await self.checked_manifests()
         self.registry = RegistryClient(s.registry_addr, timeout=s.grpc_timeout_s)
         parts.callback("the registry client", self.registry.close)
-        self.router = RouterClient(s.router_addr, timeout=s.llm_timeout_s)
+        self.router = RouterClient(s.router_addr, timeout=s.llm_timeout_s, stream=s.llm_stream)
         parts.callback("the router client", self.router.close)
-        executor = JobExecutor(self.router.complete, max_tokens=s.max_tokens, result_max_chars=s.result_max_chars)
+        self.mcp = McpClient(s.mcp_addr, timeout=s.tool_timeout_s, list_timeout=s.grpc_timeout_s)
+        parts.callback("the mcp-gateway client", self.mcp.close)
+        executor = JobExecutor(
+            complete=self.router.complete,
+            gateway=self.mcp,
+            sender=self.bus,
+            max_tokens=s.max_tokens,
+            result_max_chars=s.result_max_chars,
+            tool_result_max_bytes=s.tool_result_max_bytes,
+            transcript_max_bytes=s.transcript_max_bytes,
+        )
         self.host = AgentHost(self.bus, self.registry, executor, self.runtime_id, s)
         await self.host.apply(manifests)
         await parts.bus(self.bus)

@@ -35,6 +35,22 @@ class CapabilityManifest(BaseModel):
     proficiency: float = Field(default=0.5, ge=0.0, le=1.0)
 
 
+class LimitsManifest(BaseModel):
+    """``[limits]``: what ends a job's tool loop early; each ends it with its stop reason."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Model turns per job (stop reason max_steps).
+    max_steps: int = Field(default=30, ge=1, le=1000)
+    # Seconds one run of the job may take, its calls included (stop reason wall_clock).
+    max_wall_clock_s: float = Field(default=900.0, gt=0, le=86_400)
+    # LLM spend and tokens of the whole task, enforced by llm-router (cost_cap, token_cap); 0: none.
+    max_cost_cents: float = Field(default=500.0, ge=0)
+    max_tokens_total: int = Field(default=0, ge=0)
+    # The same tool with the same arguments asked for this many times is a loop (stop reason loop).
+    loop_repeats: int = Field(default=3, ge=2, le=100)
+
+
 class AgentManifest(BaseModel):
     """One agent: who it is, what it takes, which model it prefers, how much it does at once."""
 
@@ -48,6 +64,7 @@ class AgentManifest(BaseModel):
     max_concurrency: int = Field(default=1, ge=1, le=256)
     system_prompt: str = Field(min_length=1)
     allowed_tools: list[str] = Field(default_factory=list)
+    limits: LimitsManifest = Field(default_factory=LimitsManifest)
     # Empty: a shared agent that serves every workspace.
     workspace_id: str = ""
     # Where the manifest came from (set by the loader, not read from the file).

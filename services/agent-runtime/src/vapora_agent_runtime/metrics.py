@@ -22,3 +22,19 @@ TOKENS = Counter(
 )
 IN_FLIGHT = Gauge("vapora_runtime_jobs_in_flight", "Jobs being executed, by agent.", ["agent"])
 AGENTS = Gauge("vapora_runtime_agents", "Agents hosted by this runtime.")
+STEPS = Histogram(
+    "vapora_runtime_steps_per_job",
+    "Steps (model turns and tool calls) of a job's run, by role.",
+    ["role"],
+    buckets=(1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144),
+)
+TOOL_CALLS = Counter(
+    "vapora_runtime_tool_calls_total",
+    "Tool calls of agents' runs, by tool (server.tool; unknown for a name no tool has) and outcome.",
+    ["tool", "outcome"],
+)
+LOOP_STOPS = Counter(
+    "vapora_runtime_loop_stops_total",
+    "Runs of the tool loop that ended, by role and stop reason (final_answer, max_steps, loop, ...).",
+    ["role", "reason"],
+)

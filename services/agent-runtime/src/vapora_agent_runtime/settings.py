@@ -32,8 +32,18 @@ class RuntimeSettings(ServiceSettings):
         default=30.0, gt=0, description="Unacked jobs are redelivered after this long (kept alive while running)."
     )
     llm_timeout_s: float = Field(default=120.0, gt=0, description="Deadline of one llm-router Complete call.")
-    max_tokens: int = Field(default=2048, ge=1, description="max_tokens asked of the LLM per job.")
+    llm_stream: bool = Field(
+        default=False, description="Ask llm-router with StreamComplete instead of Complete (each turn read whole)."
+    )
+    tool_timeout_s: float = Field(default=60.0, gt=0, description="Deadline of one mcp-gateway CallTool.")
+    max_tokens: int = Field(default=2048, ge=1, description="max_tokens asked of the LLM per model turn.")
     result_max_chars: int = Field(default=4000, ge=1, description="Result text kept in an execution event.")
+    tool_result_max_bytes: int = Field(
+        default=16_384, ge=256, description="A tool result is cut to this many bytes before the model reads it."
+    )
+    transcript_max_bytes: int = Field(
+        default=4096, ge=256, description="Texts, arguments and results are cut to this many bytes in a step."
+    )
 
     @property
     def agents_dir(self) -> Path:

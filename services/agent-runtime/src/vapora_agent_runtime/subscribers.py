@@ -1,9 +1,9 @@
 """Bus edge of the runtime: one job handler per hosted agent, on ``jobs.<agent_id>``.
 
 - an invalid job (wrong agent, no task, no workspace) → InvalidArgument → dead-lettered
-- a retryable router error → re-raised → the bus naks with backoff and redelivers; on the
-  last delivery the job is recorded as a failed execution instead of being dropped
-- any other router error → a failed execution (success = false, error set)
+- a retryable failure (router, mcp-gateway, bus) → re-raised → the bus naks with backoff and
+  redelivers (a new run); on the last delivery the job is recorded as a failed execution
+- whatever else ends the tool loop → an execution with its stop reason (see :mod:`.loop`)
 - a stopped job (its task was cancelled, see :mod:`.stops`) → acked, no execution: skipped
   when the stop came first, cancelled when it came while the job ran
 While the job runs, the bus's consumer keeps it alive (in-progress acks every third of the ack
@@ -66,6 +66,7 @@ class JobHandler:
             metrics.IN_FLIGHT.labels(manifest.id).dec()
             metrics.JOB_SECONDS.labels(manifest.role, job.task.task_type).observe(time.time() - started)
         if event is None:
+            metrics.LOOP_STOPS.labels(manifest.role, "cancelled").inc()
             self._stopped(manifest, job, "cancelled while running")
             return
         await self.bus.publish(subjects.execution(event.task_type, manifest.id), event, msg_id=event.execution_id)
@@ -74,11 +75,13 @@ class JobHandler:
         metrics.TOKENS.labels(manifest.role, event.task_type, "input").inc(event.input_tokens)
         metrics.TOKENS.labels(manifest.role, event.task_type, "output").inc(event.output_tokens)
         log.info(
-            "job %s of task %s done: success=%s quality=%.2f",
+            "job %s of task %s done: %s after %d steps, success=%s verified=%s",
             job.job_id,
             job.task.id,
+            event.stop_reason,
+            event.steps,
             event.success,
-            event.quality,
+            event.verified,
             extra={"agent_id": manifest.id, "workspace_id": job.task.workspace_id, "execution_id": event.execution_id},
         )
 
@@ -96,11 +99,12 @@ class JobHandler:
     async def _run(
         self, manifest: AgentManifest, job: coordinator_pb2.JobAssigned, delivery: Delivery, started: float
     ) -> kg_pb2.ExecutionRecorded:
+        last = delivery.num_delivered >= self.max_deliver
         try:
-            return await self.executor.execute(manifest, job)
+            return await self.executor.execute(manifest, job, delivery=delivery.num_delivered, last=last)
         except VaporaError as exc:
-            if exc.retryable and delivery.num_delivered < self.max_deliver:
+            if exc.retryable and not last:
                 metrics.JOBS.labels(manifest.id, manifest.role, job.task.task_type, "retry").inc()
                 raise
             log.warning("job %s failed: %s", job.job_id, exc, extra={"agent_id": manifest.id})
-            return self.executor.failed(manifest, job, f"{exc.code}: {exc}", started)
+            return self.executor.failed(manifest, job, f"{exc.code}: {exc}", started, delivery=delivery.num_delivered)

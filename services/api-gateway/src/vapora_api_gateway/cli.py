@@ -20,6 +20,9 @@ from rich.table import Table
 
 from vapora_api_gateway import cli_workflows
 from vapora_api_gateway.cli_api import Api, CliError, Config
+from vapora_api_gateway.cli_tables import state_text as _state
+from vapora_api_gateway.cli_tables import steps_table
+from vapora_api_gateway.cli_tables import task_table as _task_table
 
 TERMINAL = ("done", "failed", "cancelled")
 RANK = {"submitted": 1, "assigned": 2, "running": 3, "done": 4, "failed": 4, "cancelled": 4}
@@ -35,19 +38,8 @@ FIELDS = (
     "priority",
     "updated_at",
     "history",
+    "step",
 )
-COLORS = {
-    "submitted": "white",
-    "assigned": "cyan",
-    "running": "yellow",
-    "done": "green",
-    "failed": "red",
-    "cancelled": "magenta",
-}
-
-
-def _state(state: str) -> str:
-    return f"[{COLORS.get(state, 'white')}]{state}[/]"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -108,24 +100,6 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _task_table(tasks: Sequence[dict[str, Any]], title: str = "") -> Table:
-    table = Table(title=title or None)
-    for col in ("id", "title", "type", "priority", "state", "agent", "model", "updated"):
-        table.add_column(col)
-    for t in tasks:
-        table.add_row(
-            str(t["id"]),
-            str(t.get("title", "")),
-            str(t.get("task_type") or "-"),
-            str(t.get("priority", "")),
-            _state(str(t["state"])),
-            str(t.get("agent_id") or "-"),
-            str(t.get("model") or "-"),
-            str(t.get("updated_at", "")),
-        )
-    return table
-
-
 def _password(args: argparse.Namespace) -> str:
     """--password or $VAPORA_PASSWORD; else the first line of stdin when it is not a terminal
     (``echo "$PW" | vapora login ...``); else a prompt."""
@@ -178,9 +152,27 @@ def _show(api: Api, task_id: str, console: Console) -> int:
     for h in t.get("history", []):
         history.add_row(_state(str(h["state"])), str(h["at"]), str(h.get("agent_id") or "-"), str(h.get("detail", "")))
     console.print(history)
+    _steps(api, task_id, console)
     if t.get("result"):
         console.print(f"[bold]result[/] ({t.get('provider')}/{t.get('model')}):\n{t['result']}")
     return 0
+
+
+def _steps(api: Api, task_id: str, console: Console) -> None:
+    """The task's transcript, every page; a knowledge graph that cannot answer is one line, not a failure."""
+    items: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"page_size": 1000}
+    try:
+        while True:
+            page = api.call("GET", f"/api/v1/tasks/{task_id}/steps", params=params)
+            items += page["items"]
+            if not page.get("next_page_token"):
+                break
+            params["page_token"] = page["next_page_token"]
+    except CliError as exc:
+        console.print(f"steps: not available now ({exc})")
+        return
+    console.print(steps_table(items, page.get("summary")) if items else "steps: none yet")
 
 
 def _watch_task(api: Api, task_id: str, console: Console) -> int:
@@ -194,6 +186,8 @@ def _watch_task(api: Api, task_id: str, console: Console) -> int:
         if RANK.get(str(update.get("state")), 0) < RANK.get(str(task["state"]), 0):
             return
         task.update({k: v for k, v in update.items() if k in FIELDS and v not in (None, "")})
+        if update.get("step"):  # a step started: the tools it calls, none for a model turn
+            task["tool"] = update.get("tool") or ""
 
     with Live(_task_table([task]), console=console, refresh_per_second=8, transient=False) as live:
 
@@ -208,6 +202,9 @@ def _watch_task(api: Api, task_id: str, console: Console) -> int:
             for event in events:
                 if event["task_id"] == task_id:
                     merge(event)
+                    if event.get("state") == "running" and event.get("step"):
+                        doing = f"calling {event['tool']}" if event.get("tool") else "model turn"
+                        live.console.print(f"  step {event['step']}: {doing}")
                 live.update(_task_table([task]))
                 if task["state"] in TERMINAL:
                     break
@@ -230,6 +227,8 @@ def _watch_workspace(api: Api, args: argparse.Namespace, console: Console) -> in
             row = seen.setdefault(event["task_id"], {"id": event["task_id"], "title": "", "priority": ""})
             row.update(
                 state=event["state"],
+                step=event.get("step") or row.get("step"),
+                tool=event.get("tool") if event.get("step") else row.get("tool"),
                 agent_id=event.get("agent_id"),
                 model=event.get("model"),
                 task_type=event.get("task_type") or row.get("task_type"),

@@ -34,6 +34,30 @@ def _score(s: coordinator_pb2.ScoreBreakdown) -> dict[str, float | bool]:
     }
 
 
+def _step(s: kg_pb2.StepRecorded) -> dict[str, Any]:
+    return {
+        "index": s.index,
+        "kind": s.kind,
+        "at": _iso(s.at),
+        "latency_ms": s.latency_ms,
+        "provider": s.provider,
+        "model": s.model,
+        "input_tokens": s.input_tokens,
+        "output_tokens": s.output_tokens,
+        "cost_cents": s.cost_cents,
+        "finish_reason": s.finish_reason,
+        "text": s.text,
+        "calls": [{"id": c.id, "tool": c.tool, "arguments_json": c.arguments_json, "error": c.error} for c in s.calls],
+        "tool": s.tool,
+        "call_id": s.call_id,
+        "arguments_json": s.arguments_json,
+        "result": s.result,
+        "is_error": s.is_error,
+        "error": s.error,
+        "truncated": s.truncated,
+    }
+
+
 class Clients:
     def __init__(self, registry: str, coordinator: str, router: str, kg: str, *, timeout: float) -> None:
         self.addrs = {"registry": registry, "coordinator": coordinator, "router": router, "kg": kg}
@@ -175,6 +199,37 @@ class Clients:
                 }
                 for b in reply.budgets
             ]
+        }
+
+    async def steps(self, workspace_id: str, task_id: str, page_token: str, page_size: int) -> dict[str, Any]:
+        """One page of the task's transcript (its final execution's run, or the run going on)."""
+        req = kg_pb2.GetStepsRequest(
+            workspace_id=workspace_id, task_id=task_id, page_token=page_token, page_size=page_size
+        )
+        reply = await vgrpc.call(self.addrs["kg"], lambda: self._kg.GetSteps(req))
+        e = reply.execution
+        summary = (
+            {
+                "stop_reason": e.stop_reason,
+                "steps": e.steps,
+                "tool_calls": e.tool_calls,
+                "success": e.success,
+                "verified": e.verified,
+                "cost_cents": e.cost_cents,
+                "error": e.error,
+            }
+            if reply.HasField("execution")
+            else None
+        )
+        return {
+            "task_id": task_id,
+            "execution_id": reply.execution_id,
+            "run_id": reply.run_id,
+            "items": [_step(s) for s in reply.steps],
+            "next_page_token": reply.next_page_token,
+            "summary": summary,
+            "execution_cost_cents": reply.execution_cost_cents,
+            "task_cost_cents": reply.task_cost_cents,
         }
 
     async def spend(self, workspace_id: str, since: Timestamp) -> dict[str, Any]:

@@ -199,6 +199,8 @@ class TaskOut(BaseModel):
     created_at: str
     updated_at: str
     history: list[HistoryEntry]
+    step: int = Field(default=0, description="While running: the step of its run that started last.")
+    tool: str = Field(default="", description="While running: the tools that step calls; empty for a model turn.")
     workflow_run_id: str = Field(default="", description="The workflow run whose stage this task is, if any.")
     stage_id: str = ""
 
@@ -362,6 +364,8 @@ class EventOut(BaseModel):
     task_type: str = ""
     result: str = ""
     at: str = ""
+    step: int = 0
+    tool: str = ""
 
 
 class Problem(BaseModel):

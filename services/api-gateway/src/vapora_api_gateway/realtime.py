@@ -43,6 +43,8 @@ def event_json(seq: int, e: tasks_pb2.TaskStatusChanged) -> dict[str, Any]:
         "task_type": e.task_type,
         "result": e.result,
         "at": iso(e.at.ToNanoseconds()) if e.HasField("at") else "",
+        "step": e.step,
+        "tool": e.tool,
     }
 
 

@@ -254,19 +254,34 @@ class Repository:
         return len(keys)
 
     async def apply_status(
-        self, task_id: str, rank: int, at_ns: int, changes: dict[str, Any], entry: dict[str, Any]
+        self,
+        task_id: str,
+        rank: int,
+        at_ns: int,
+        changes: dict[str, Any],
+        entry: dict[str, Any],
+        *,
+        progress: bool = False,
     ) -> Row | None:
         """Apply a status change dated ``at_ns`` unless the task is final or already as far along:
         it applies when ``rank`` is above the task's, or the same and ``at_ns`` is later than the
         change it shows (so a redelivered event applies once). One conditional UPDATE, so the task
         ends at its latest state whatever order the events come in.
 
+        ``entry`` joins the history, except for a ``progress`` event of a task already running (a
+        later step): it changes the task's fields only (SET runs left to right, so the history is
+        decided on the state before the change); an older one changes nothing, so the step shown
+        never goes back.
+
         Returns the updated task, or None when the change was stale (or the task unknown).
         """
         changes = {**changes, "rank": rank, "status_ns": at_ns}
         sets = ", ".join(f"{k} = $changes.{k}" for k in changes if k.isidentifier())
+        history = (
+            "history = IF $progress AND state = $changes.state THEN history ELSE array::append(history, $entry) END"
+        )
         return await self.store.one(
-            f"UPDATE type::thing('task', $id) SET {sets}, history += $entry "  # noqa: S608 - our field names
+            f"UPDATE type::thing('task', $id) SET {history}, {sets} "  # noqa: S608 - our field names
             "WHERE state NOT IN $terminal "
             "AND (rank < $rank OR (rank = $rank AND (status_ns ?? created_ns ?? 0) < $at_ns))",
             {
@@ -276,6 +291,7 @@ class Repository:
                 "changes": changes,
                 "entry": entry,
                 "terminal": list(TERMINAL),
+                "progress": progress,
             },
         )
 

@@ -55,14 +55,17 @@ PUBLIC_FIELDS = (
     "created_at",
     "updated_at",
     "history",
+    "step",
+    "tool",
     "workflow_run_id",
     "stage_id",
 )
+NUMERIC = {"step": 0}
 MAX_PAGE = 100
 
 
 def public_task(row: Row) -> dict[str, Any]:
-    return {k: row.get(k) if row.get(k) is not None else "" for k in PUBLIC_FIELDS}
+    return {k: row.get(k) if row.get(k) is not None else NUMERIC.get(k, "") for k in PUBLIC_FIELDS}
 
 
 # A page cursor is the position after the last task of the page: "<created_ns>.<task id>". Every
@@ -221,9 +224,12 @@ class Tasks:
             value = getattr(event, name)
             if value:
                 changes[name] = value
+        progress = event.state == common_pb2.TASK_STATE_RUNNING and event.step > 0  # the step going on
+        if progress:
+            changes["step"], changes["tool"] = event.step, event.tool
         entry = {"state": state, "at": iso(at_ns), "agent_id": event.agent_id, "detail": event.detail}
         async with self._applying.hold(event.task_id):
-            return await self.repo.apply_status(event.task_id, RANK[state], at_ns, changes, entry)
+            return await self.repo.apply_status(event.task_id, RANK[state], at_ns, changes, entry, progress=progress)
 
     async def _announce(self, task: Row, state: str, detail: str) -> None:
         event = tasks_pb2.TaskStatusChanged(

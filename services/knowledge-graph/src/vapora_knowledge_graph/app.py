@@ -13,10 +13,14 @@ from vapora_core.parts import ServiceApp
 from vapora_core.store import Store
 from vapora_knowledge_graph import subscribers
 from vapora_knowledge_graph.grpc_server import SERVICE_NAME, KnowledgeGraphServicer
+from vapora_knowledge_graph.learning import DAY_S
 from vapora_knowledge_graph.metrics import export_profiles
 from vapora_knowledge_graph.repository import NAMESPACE, SCHEMA, KgRepository
 from vapora_knowledge_graph.service import Clock, KnowledgeGraph
 from vapora_knowledge_graph.settings import KgSettings
+from vapora_knowledge_graph.steps_repository import SCHEMA as STEPS_SCHEMA
+from vapora_knowledge_graph.steps_repository import StepsRepository
+from vapora_knowledge_graph.transcripts import Transcripts
 
 log = logging.getLogger("vapora.kg")
 
@@ -29,22 +33,31 @@ class KnowledgeGraphApp(ServiceApp):
         self.store: Store | None = None
         self.bus: Bus | None = None
         self.kg: KnowledgeGraph | None = None
+        self.transcripts: Transcripts | None = None
 
     async def start(self) -> None:
         """Start the parts; :meth:`stop` stops them in reverse: the sweep, gRPC, the bus, the store."""
         s, parts = self.settings, self.parts
-        self.store = await parts.store(Store.from_settings(s, NAMESPACE), SCHEMA)
+        self.store = await parts.store(Store.from_settings(s, NAMESPACE), (*SCHEMA, *STEPS_SCHEMA))
         self.bus = bus = Bus.from_settings(s)
-        self.kg = kg = KnowledgeGraph(KgRepository(self.store), subscribers.ProfilePublisher(bus), clock=self.clock)
+        repo = KgRepository(self.store)
+        self.kg = kg = KnowledgeGraph(repo, subscribers.ProfilePublisher(bus), clock=self.clock)
+        self.transcripts = transcripts = Transcripts(StepsRepository(self.store), repo)
         export_profiles(await kg.profiles([], ""))  # the metrics show every stored profile from the start
-        await subscribers.subscribe(bus, kg, workers=s.consumer_workers)
+        await subscribers.subscribe(bus, kg, transcripts, workers=s.consumer_workers)
         await parts.bus(bus)
+        servicer = KnowledgeGraphServicer(kg, transcripts)
         self.grpc = await parts.grpc(
             GrpcServer(
                 s.service_name,
                 s.grpc_host,
                 s.grpc_port,
-                [(kg_pb2_grpc.add_KnowledgeGraphServicer_to_server, KnowledgeGraphServicer(kg), SERVICE_NAME)],
+                [(kg_pb2_grpc.add_KnowledgeGraphServicer_to_server, servicer, SERVICE_NAME)],
             )
         )
-        parts.periodic(Periodic("retention-sweep", s.retention_interval_s, lambda: kg.sweep(s.retention_days)))
+
+        async def sweep() -> None:  # transcripts and usage go with the executions they belong to
+            await kg.sweep(s.retention_days)
+            await transcripts.sweep(self.clock() - s.retention_days * DAY_S)
+
+        parts.periodic(Periodic("retention-sweep", s.retention_interval_s, sweep))

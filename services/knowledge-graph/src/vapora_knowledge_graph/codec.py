@@ -41,7 +41,7 @@ def execution_row(e: kg_pb2.ExecutionRecorded, now_s: float) -> dict[str, Any]:
     if missing:
         raise InvalidArgument(f"ExecutionRecorded without {', '.join(missing)}")
     check_unit("quality", e.quality)
-    for name in ("latency_ms", "input_tokens", "output_tokens", "cost_cents"):
+    for name in ("latency_ms", "input_tokens", "output_tokens", "cost_cents", "steps", "tool_calls"):
         if getattr(e, name) < 0:
             raise InvalidArgument(f"{name} must not be negative, got {getattr(e, name)}")
     finished = ts_seconds(e.finished_at) or ts_seconds(e.started_at) or now_s
@@ -69,6 +69,11 @@ def execution_row(e: kg_pb2.ExecutionRecorded, now_s: float) -> dict[str, Any]:
         "error": e.error,
         "result": e.result[:4000],
         "attempt": e.attempt,
+        "run_id": e.run_id,
+        "steps": e.steps,
+        "tool_calls": e.tool_calls,
+        "stop_reason": e.stop_reason,
+        "verified": e.verified,
         "corrected": False,
     }
 
@@ -96,6 +101,11 @@ def execution_from_row(row: Row) -> kg_pb2.ExecutionRecorded:
         error=row.get("error", ""),
         result=row.get("result", ""),
         attempt=int(row.get("attempt", 0)),
+        run_id=row.get("run_id", ""),
+        steps=int(row.get("steps", 0)),
+        tool_calls=int(row.get("tool_calls", 0)),
+        stop_reason=row.get("stop_reason", ""),
+        verified=bool(row.get("verified")),
     )
 
 

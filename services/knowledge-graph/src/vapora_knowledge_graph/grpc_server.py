@@ -8,14 +8,16 @@ import grpc
 
 from vapora.kg.v1 import kg_pb2, kg_pb2_grpc
 from vapora_knowledge_graph.service import KnowledgeGraph
+from vapora_knowledge_graph.transcripts import Transcripts
 
 SERVICE_NAME = "vapora.kg.v1.KnowledgeGraph"
 Ctx = grpc.aio.ServicerContext[Any, Any]
 
 
 class KnowledgeGraphServicer(kg_pb2_grpc.KnowledgeGraphServicer):
-    def __init__(self, kg: KnowledgeGraph) -> None:
+    def __init__(self, kg: KnowledgeGraph, transcripts: Transcripts) -> None:
         self.kg = kg
+        self.transcripts = transcripts
 
     async def GetLearningProfile(
         self, request: kg_pb2.GetLearningProfileRequest, context: Ctx
@@ -38,3 +40,6 @@ class KnowledgeGraphServicer(kg_pb2_grpc.KnowledgeGraphServicer):
         self, request: kg_pb2.QueryExecutionsRequest, context: Ctx
     ) -> kg_pb2.QueryExecutionsResponse:
         return kg_pb2.QueryExecutionsResponse(executions=await self.kg.query(request))
+
+    async def GetSteps(self, request: kg_pb2.GetStepsRequest, context: Ctx) -> kg_pb2.GetStepsResponse:
+        return await self.transcripts.get_steps(request)

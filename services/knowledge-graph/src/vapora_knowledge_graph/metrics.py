@@ -6,7 +6,11 @@ from prometheus_client import Counter, Gauge
 
 from vapora.kg.v1 import kg_pb2
 
-EXECUTIONS = Counter("vapora_kg_executions_total", "Executions received, by outcome (new, duplicate).", ["outcome"])
+EXECUTIONS = Counter(
+    "vapora_kg_executions_total",
+    "Executions received, by outcome (new, unverified: new and not counted in a profile, duplicate).",
+    ["outcome"],
+)
 FEEDBACK = Counter("vapora_kg_feedback_total", "Feedback corrections applied.")
 RETENTION_DELETED = Counter("vapora_kg_retention_deleted_total", "Executions deleted by the retention sweep.")
 # One series per (agent, task type) with executions: what the coordinator scores agents with.

@@ -4,7 +4,9 @@ Records: ``agent:<id>``, ``task:<id>``, ``workspace:<id>``, ``execution:<id>``,
 ``profile:[agent, type]``, ``curve:[agent, type, day]``. Edges:
 ``agent->executed->execution``, ``execution->for_task->task``, ``task->in_workspace->workspace``.
 An execution and its profile/curve update are written in one transaction, so a crash
-cannot count an execution without storing it, nor store it without counting it.
+cannot count an execution without storing it, nor store it without counting it. An
+unverified execution is stored and not counted (:meth:`KgRepository.record` with no
+profile); a person's feedback on it counts it then (:meth:`KgRepository.correct`, ``dn = 1``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ SCHEMA: tuple[str, ...] = (
     "DEFINE INDEX IF NOT EXISTS execution_ws ON execution FIELDS workspace_id, finished_s",
     "DEFINE INDEX IF NOT EXISTS execution_agent ON execution FIELDS agent_id, task_type, finished_s",
     "DEFINE INDEX IF NOT EXISTS execution_finished ON execution FIELDS finished_s",
+    "DEFINE INDEX IF NOT EXISTS execution_task ON execution FIELDS task_id, finished_s",
+    "DEFINE INDEX IF NOT EXISTS execution_run ON execution FIELDS run_id",
     "DEFINE TABLE IF NOT EXISTS profile SCHEMALESS",
     "DEFINE INDEX IF NOT EXISTS profile_type ON profile FIELDS task_type",
     "DEFINE TABLE IF NOT EXISTS curve SCHEMALESS",
@@ -43,8 +47,7 @@ _PROFILE_FIELDS = (
     "updated_at_s",
 )
 
-_RECORD = """
-BEGIN;
+_STORE = """
 CREATE type::thing('execution', $e.execution_id) CONTENT $e;
 UPSERT type::thing('agent', $e.agent_id) SET agent_id = $e.agent_id, role = $e.role;
 UPSERT type::thing('task', $e.task_id) SET task_id = $e.task_id, workspace_id = $e.workspace_id,
@@ -57,17 +60,23 @@ LET $w = type::thing('workspace', $e.workspace_id);
 RELATE $a->executed->$x SET at = $e.finished_s;
 RELATE $x->for_task->$t;
 IF (SELECT VALUE id FROM in_workspace WHERE in = $t AND out = $w LIMIT 1) == [] { RELATE $t->in_workspace->$w };
+"""
+
+_COUNT = """
 UPSERT type::thing('profile', [$p.agent_id, $p.task_type]) CONTENT $p;
 UPSERT type::thing('curve', [$p.agent_id, $p.task_type, $e.day]) SET agent_id = $p.agent_id,
     task_type = $p.task_type, day = $e.day, executions += 1, successes += $s, quality_sum += $e.quality;
-COMMIT;
 """
+
+_RECORD = f"BEGIN;{_STORE}{_COUNT}COMMIT;"
+_RECORD_UNCOUNTED = f"BEGIN;{_STORE}COMMIT;"
 
 _CORRECT = """
 BEGIN;
 UPDATE type::thing('execution', $id) MERGE $changes;
 UPSERT type::thing('profile', [$p.agent_id, $p.task_type]) CONTENT $p;
-UPSERT type::thing('curve', [$p.agent_id, $p.task_type, $day]) SET successes += $ds, quality_sum += $dq;
+UPSERT type::thing('curve', [$p.agent_id, $p.task_type, $day]) SET agent_id = $p.agent_id,
+    task_type = $p.task_type, day = $day, executions += $dn, successes += $ds, quality_sum += $dq;
 COMMIT;
 """
 
@@ -133,13 +142,17 @@ class KgRepository:
     async def execution(self, execution_id: str) -> Row | None:
         return await self.store.one("SELECT * FROM ONLY type::thing('execution', $id)", {"id": execution_id})
 
-    async def record(self, execution: dict[str, Any], profile: ProfileState) -> bool:
-        """Store ``execution`` and the updated ``profile``; False when it was already stored."""
+    async def record(self, execution: dict[str, Any], profile: ProfileState | None) -> bool:
+        """Store ``execution`` and the updated ``profile`` (None: an execution that is not counted);
+        False when it was already stored."""
         try:
-            await self.store.execute(
-                _RECORD,
-                {"e": execution, "p": profile_to_row(profile), "s": 1 if execution["success"] else 0},
-            )
+            if profile is None:
+                await self.store.execute(_RECORD_UNCOUNTED, {"e": execution})
+            else:
+                await self.store.execute(
+                    _RECORD,
+                    {"e": execution, "p": profile_to_row(profile), "s": 1 if execution["success"] else 0},
+                )
         except InvalidArgument as exc:
             if await self.execution(execution["execution_id"]) is not None:
                 return False
@@ -147,11 +160,29 @@ class KgRepository:
         return True
 
     async def correct(
-        self, execution_id: str, changes: dict[str, Any], profile: ProfileState, *, day: str, ds: int, dq: float
+        self,
+        execution_id: str,
+        changes: dict[str, Any],
+        profile: ProfileState,
+        *,
+        day: str,
+        ds: int,
+        dq: float,
+        dn: int = 0,
     ) -> None:
+        """Apply ``changes`` to the execution and the profile; the day's curve moves by ``dn``
+        executions (1: the execution is counted now), ``ds`` successes and ``dq`` quality."""
         await self.store.execute(
             _CORRECT,
-            {"id": execution_id, "changes": changes, "p": profile_to_row(profile), "day": day, "ds": ds, "dq": dq},
+            {
+                "id": execution_id,
+                "changes": changes,
+                "p": profile_to_row(profile),
+                "day": day,
+                "ds": ds,
+                "dq": dq,
+                "dn": dn,
+            },
         )
 
     async def curve(self, agent_id: str, task_type: str, since_day: str) -> list[Row]:

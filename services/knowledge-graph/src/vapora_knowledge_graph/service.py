@@ -34,9 +34,17 @@ class KnowledgeGraph:
         self._locks = KeyedLocks()
 
     async def record(self, e: kg_pb2.ExecutionRecorded) -> bool:
-        """Store ``e`` and update its profile once; True when it was new."""
+        """Store ``e`` and, when it is verified, count it in its profile once; True when it was new.
+
+        An unverified execution (the offline provider's, a self-report) is stored and never
+        counted: no evidence is no evidence. A person's feedback on it counts it (:meth:`correct`).
+        """
         row = codec.execution_row(e, self.clock())
         agent_id, task_type = row["agent_id"], row["task_type"]
+        if not row["verified"]:
+            new = await self.repo.record(row, None)
+            EXECUTIONS.labels("unverified" if new else "duplicate").inc()
+            return new
         async with self._locks.hold((agent_id, task_type)):
             profile = await self.repo.profile(agent_id, task_type)
             if await self.repo.execution(row["execution_id"]) is not None:
@@ -76,22 +84,31 @@ class KnowledgeGraph:
         async with self._locks.hold((agent_id, task_type)):
             row = await self.repo.execution(str(row["execution_id"])) or row
             old_s, old_q = bool(row["success"]), float(row["quality"])
-            if old_s == fb.success and old_q == fb.quality:
+            counted = bool(row.get("verified"))
+            if counted and old_s == fb.success and old_q == fb.quality:
                 return
             profile = await self.repo.profile(agent_id, task_type)
-            if profile is None:
-                raise NotFound(f"no learning profile for agent {agent_id} and task type {task_type}")
-            profile.correct(
-                t_s=float(row["finished_s"]),
-                old_success=old_s,
-                new_success=fb.success,
-                old_quality=old_q,
-                new_quality=fb.quality,
-            )
+            t_s = float(row["finished_s"])
+            if counted:
+                if profile is None:
+                    raise NotFound(f"no learning profile for agent {agent_id} and task type {task_type}")
+                profile.correct(
+                    t_s=t_s, old_success=old_s, new_success=fb.success, old_quality=old_q, new_quality=fb.quality
+                )
+            else:  # the person's verdict is the evidence the execution lacked: it counts from now
+                profile = profile or ProfileState(agent_id, task_type, DecayedSums(anchor_s=t_s))
+                profile.add(
+                    t_s=t_s,
+                    success=fb.success,
+                    quality=fb.quality,
+                    latency_ms=float(row.get("latency_ms") or 0),
+                    cost_cents=float(row.get("cost_cents") or 0.0),
+                )
             profile.updated_at_s = self.clock()
             changes: dict[str, Any] = {
                 "success": fb.success,
                 "quality": fb.quality,
+                "verified": True,
                 "corrected": True,
                 "correction": {"comment": fb.comment, "actor": fb.actor, "at_s": self.clock()},
             }
@@ -100,8 +117,9 @@ class KnowledgeGraph:
                 changes,
                 profile,
                 day=str(row["day"]),
-                ds=int(fb.success) - int(old_s),
-                dq=fb.quality - old_q,
+                ds=int(fb.success) - (int(old_s) if counted else 0),
+                dq=fb.quality - (old_q if counted else 0.0),
+                dn=0 if counted else 1,
             )
         await self._changed(codec.profile_to_pb(profile))
 

@@ -3,7 +3,9 @@
 A :class:`~vapora_core.aio.Periodic` supervisor runs one session a round: it connects
 (spawning a stdio server, or opening a streamable-HTTP session), initialises, lists the
 tools, then watches the session: the server's stdout closing (it exited) or a failed ping
-(a Periodic of its own, every ``ping_interval_s``) ends it. The round then returns the
+(a Periodic of its own, every ``ping_interval_s``) ends it. No ping is sent while a tool call
+is in flight: the call has its own timeout, and a server busy writing a large result would
+answer the ping late and be taken for dead, failing the very call it was serving. The round then returns the
 reconnect back-off (0.2 s doubling, capped, reset after a session that stayed up), so a
 crashed stdio server is restarted.
 """
@@ -65,6 +67,7 @@ class ServerConnection:
         on_tools: ToolsCallback,
         on_state: StateCallback,
         ping_interval_s: float = 5.0,
+        ping_timeout_s: float = 10.0,
         max_backoff_s: float = 10.0,
         stable_after_s: float = 30.0,
     ) -> None:
@@ -72,6 +75,7 @@ class ServerConnection:
         self._on_tools = on_tools
         self._on_state = on_state
         self._ping_interval_s = ping_interval_s
+        self._ping_timeout_s = ping_timeout_s
         self._max_backoff_s = max_backoff_s
         self._stable_after_s = stable_after_s
         self._session: ClientSession | None = None
@@ -79,6 +83,7 @@ class ServerConnection:
         self._supervisor: Periodic | None = None
         self._attempt = 0  # reconnects since the last session that stayed up for stable_after_s
         self._sessions = 0
+        self._in_flight = 0  # tool calls waiting for their result
         self.restarts = 0
         self.last_error = ""
 
@@ -115,6 +120,7 @@ class ServerConnection:
             why = f" ({self.last_error})" if self.last_error else ""
             raise Unavailable(f"MCP server {self.name!r} is not connected{why}")
         timeout = self.config.timeout_s
+        self._in_flight += 1
         try:
             return await session.call_tool(tool, arguments, read_timeout_seconds=timeout)
         except MCPError as exc:
@@ -127,6 +133,8 @@ class ServerConnection:
             raise Internal(f"{self.name}.{tool}: MCP error {exc.code}: {exc.message}") from exc
         except (anyio.ClosedResourceError, anyio.BrokenResourceError) as exc:
             raise Unavailable(f"MCP server {self.name!r} closed the connection during {tool}") from exc
+        finally:
+            self._in_flight -= 1
 
     # -- the supervisor ----------------------------------------------------------------
 
@@ -208,8 +216,10 @@ class ServerConnection:
 
         async def ping() -> None:
             nonlocal why
+            if self._in_flight:
+                return  # a call in flight has its own timeout; its result will say if the server is alive
             try:
-                with anyio.fail_after(min(self.config.timeout_s, 10.0)):
+                with anyio.fail_after(min(self.config.timeout_s, self._ping_timeout_s)):
                     await session.send_ping()
             except Exception as exc:
                 why = f"ping failed: {describe(exc)}"

@@ -85,6 +85,11 @@ STREAMS: tuple[StreamSpec, ...] = (
         description="Finished executions, executions.<type>.<agent_id>.",
     ),
     StreamSpec(
+        name="STEPS",
+        subjects=("steps.>",),
+        description="Steps of agents' runs (model turns, tool calls), steps.<type>.<agent_id>.",
+    ),
+    StreamSpec(
         name="EVENTS",
         subjects=("events.>",),
         max_age_s=1 * DAY,
@@ -149,6 +154,10 @@ class subjects:
     @classmethod
     def execution(cls, task_type: str, agent_id: str) -> str:
         return f"executions.{cls.token(task_type)}.{cls.token(agent_id)}"
+
+    @classmethod
+    def step(cls, task_type: str, agent_id: str) -> str:
+        return f"steps.{cls.token(task_type)}.{cls.token(agent_id)}"
 
     @classmethod
     def cancel(cls, workspace_id: str) -> str:
@@ -241,11 +250,17 @@ class CONSUMERS:
         filter_subjects=("feedback.>",),
         description="knowledge-graph: applies people's corrections.",
     )
+    KG_STEPS = ConsumerSpec(
+        durable="kg-steps",
+        stream="STEPS",
+        filter_subjects=("steps.>",),
+        description="knowledge-graph: stores the steps of runs, the transcripts of executions.",
+    )
     KG_USAGE = ConsumerSpec(
         durable="kg-llm-usage",
         stream="LLM",
         filter_subjects=("llm.usage.>",),
-        description="knowledge-graph: links LLM usage to executions.",
+        description="knowledge-graph: links LLM usage to executions and tasks (cost per execution, per task).",
     )
     REGISTRY_HEARTBEATS = ConsumerSpec(
         durable="registry-heartbeats",

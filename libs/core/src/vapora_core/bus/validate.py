@@ -43,6 +43,18 @@ BOUNDS: dict[str, tuple[float, float]] = {
             "output_tokens": TOKENS,
             "latency_ms": MILLISECONDS,
             "attempt": COUNT,
+            "steps": COUNT,
+            "tool_calls": COUNT,
+        }.items()
+    },
+    **{
+        f"vapora.kg.v1.StepRecorded.{name}": span
+        for name, span in {
+            "cost_cents": CENTS,
+            "input_tokens": TOKENS,
+            "output_tokens": TOKENS,
+            "latency_ms": MILLISECONDS,
+            "index": COUNT,
         }.items()
     },
     **{
@@ -55,6 +67,7 @@ BOUNDS: dict[str, tuple[float, float]] = {
         }.items()
     },
     "vapora.tasks.v1.FeedbackCorrection.quality": UNIT,
+    "vapora.tasks.v1.TaskStatusChanged.step": COUNT,
     "vapora.agents.v1.AgentHeartbeat.current_load": COUNT,
     "vapora.agents.v1.Agent.current_load": COUNT,
     "vapora.agents.v1.Agent.max_concurrency": COUNT,

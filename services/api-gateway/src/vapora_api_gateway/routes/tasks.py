@@ -1,4 +1,4 @@
-"""Tasks: submit, list, read, cancel, manual status, feedback, assignment explanation."""
+"""Tasks: submit, list, read, cancel, manual status, feedback, assignment explanation, steps."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from vapora_api_gateway.params import TASK_TYPE, IntParam, Param, ident
 from vapora_api_gateway.repository import Row
 from vapora_api_gateway.routes import Route
 from vapora_api_gateway.service import CURSOR, MAX_PAGE, PRIORITIES, RANK, public_task
+from vapora_api_gateway.step_models import StepsPage
 from vapora_core.errors import FailedPrecondition
 
 WORKSPACE = ident("workspace_id", "Workspace; default: your first")
@@ -39,6 +40,8 @@ FILTERS = (
 )
 LIMIT = IntParam("limit", f"Page size (1-{MAX_PAGE}, default 20)", 1, MAX_PAGE, default=20)
 PAGE = Param("cursor", "next_cursor of the previous page", max_length=64, pattern=CURSOR)
+STEPS_SIZE = IntParam("page_size", "Steps per page (1-1000, default 100)", 1, 1000, default=100)
+STEPS_TOKEN = Param("page_token", "next_page_token of the previous page", max_length=256, pattern=r"[A-Za-z0-9_-]+")
 
 
 async def _task(request: web.Request, action: str) -> Row:
@@ -101,6 +104,14 @@ async def assignment(request: web.Request) -> web.Response:
     return json_response(await gw(request).clients.explain(str(task["id"]), str(task["workspace_id"])))
 
 
+async def steps(request: web.Request) -> web.Response:
+    task = await _task(request, "task.read")
+    out = await gw(request).clients.steps(
+        str(task["workspace_id"]), str(task["id"]), STEPS_TOKEN.get(request), STEPS_SIZE.get(request)
+    )
+    return json_response(out)
+
+
 TASK = "/tasks/{task_id}"
 ERR = (400, 401, 403, 404, 409, 429)
 ROUTES = (
@@ -160,6 +171,17 @@ ROUTES = (
         response=FeedbackOut,
         status=202,
         errors=ERR,
+    ),
+    Route(
+        "GET",
+        TASK + "/steps",
+        steps,
+        "The task's transcript: every step of its final run (or of the run going on), paged",
+        "tasks",
+        action="task.read",
+        response=StepsPage,
+        params=(STEPS_SIZE, STEPS_TOKEN),
+        errors=(400, 401, 403, 404, 429, 503),
     ),
     Route(
         "GET",

@@ -10,7 +10,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ExecutionRecorded(_message.Message):
-    __slots__ = ("execution_id", "job_id", "task_id", "workspace_id", "project_id", "agent_id", "role", "task_type", "success", "quality", "latency_ms", "input_tokens", "output_tokens", "cost_cents", "provider", "model", "started_at", "finished_at", "error", "result", "attempt")
+    __slots__ = ("execution_id", "job_id", "task_id", "workspace_id", "project_id", "agent_id", "role", "task_type", "success", "quality", "latency_ms", "input_tokens", "output_tokens", "cost_cents", "provider", "model", "started_at", "finished_at", "error", "result", "attempt", "run_id", "steps", "tool_calls", "stop_reason", "verified")
     EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
@@ -32,6 +32,11 @@ class ExecutionRecorded(_message.Message):
     ERROR_FIELD_NUMBER: _ClassVar[int]
     RESULT_FIELD_NUMBER: _ClassVar[int]
     ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    STEPS_FIELD_NUMBER: _ClassVar[int]
+    TOOL_CALLS_FIELD_NUMBER: _ClassVar[int]
+    STOP_REASON_FIELD_NUMBER: _ClassVar[int]
+    VERIFIED_FIELD_NUMBER: _ClassVar[int]
     execution_id: str
     job_id: str
     task_id: str
@@ -53,7 +58,80 @@ class ExecutionRecorded(_message.Message):
     error: str
     result: str
     attempt: int
-    def __init__(self, execution_id: _Optional[str] = ..., job_id: _Optional[str] = ..., task_id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., project_id: _Optional[str] = ..., agent_id: _Optional[str] = ..., role: _Optional[str] = ..., task_type: _Optional[str] = ..., success: _Optional[bool] = ..., quality: _Optional[float] = ..., latency_ms: _Optional[int] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., cost_cents: _Optional[float] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., error: _Optional[str] = ..., result: _Optional[str] = ..., attempt: _Optional[int] = ...) -> None: ...
+    run_id: str
+    steps: int
+    tool_calls: int
+    stop_reason: str
+    verified: bool
+    def __init__(self, execution_id: _Optional[str] = ..., job_id: _Optional[str] = ..., task_id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., project_id: _Optional[str] = ..., agent_id: _Optional[str] = ..., role: _Optional[str] = ..., task_type: _Optional[str] = ..., success: _Optional[bool] = ..., quality: _Optional[float] = ..., latency_ms: _Optional[int] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., cost_cents: _Optional[float] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., error: _Optional[str] = ..., result: _Optional[str] = ..., attempt: _Optional[int] = ..., run_id: _Optional[str] = ..., steps: _Optional[int] = ..., tool_calls: _Optional[int] = ..., stop_reason: _Optional[str] = ..., verified: _Optional[bool] = ...) -> None: ...
+
+class RequestedCall(_message.Message):
+    __slots__ = ("id", "tool", "arguments_json", "error")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    TOOL_FIELD_NUMBER: _ClassVar[int]
+    ARGUMENTS_JSON_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    tool: str
+    arguments_json: str
+    error: str
+    def __init__(self, id: _Optional[str] = ..., tool: _Optional[str] = ..., arguments_json: _Optional[str] = ..., error: _Optional[str] = ...) -> None: ...
+
+class StepRecorded(_message.Message):
+    __slots__ = ("execution_id", "run_id", "job_id", "task_id", "workspace_id", "agent_id", "task_type", "index", "kind", "at", "latency_ms", "provider", "model", "input_tokens", "output_tokens", "cost_cents", "finish_reason", "text", "calls", "tool", "call_id", "arguments_json", "result", "is_error", "error", "truncated")
+    EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    INPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    COST_CENTS_FIELD_NUMBER: _ClassVar[int]
+    FINISH_REASON_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    CALLS_FIELD_NUMBER: _ClassVar[int]
+    TOOL_FIELD_NUMBER: _ClassVar[int]
+    CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    ARGUMENTS_JSON_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    IS_ERROR_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    TRUNCATED_FIELD_NUMBER: _ClassVar[int]
+    execution_id: str
+    run_id: str
+    job_id: str
+    task_id: str
+    workspace_id: str
+    agent_id: str
+    task_type: str
+    index: int
+    kind: str
+    at: _timestamp_pb2.Timestamp
+    latency_ms: int
+    provider: str
+    model: str
+    input_tokens: int
+    output_tokens: int
+    cost_cents: float
+    finish_reason: str
+    text: str
+    calls: _containers.RepeatedCompositeFieldContainer[RequestedCall]
+    tool: str
+    call_id: str
+    arguments_json: str
+    result: str
+    is_error: bool
+    error: str
+    truncated: bool
+    def __init__(self, execution_id: _Optional[str] = ..., run_id: _Optional[str] = ..., job_id: _Optional[str] = ..., task_id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., agent_id: _Optional[str] = ..., task_type: _Optional[str] = ..., index: _Optional[int] = ..., kind: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., latency_ms: _Optional[int] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., cost_cents: _Optional[float] = ..., finish_reason: _Optional[str] = ..., text: _Optional[str] = ..., calls: _Optional[_Iterable[_Union[RequestedCall, _Mapping]]] = ..., tool: _Optional[str] = ..., call_id: _Optional[str] = ..., arguments_json: _Optional[str] = ..., result: _Optional[str] = ..., is_error: _Optional[bool] = ..., error: _Optional[str] = ..., truncated: _Optional[bool] = ...) -> None: ...
 
 class LearningProfile(_message.Message):
     __slots__ = ("agent_id", "task_type", "expertise", "confidence", "executions", "successes", "success_rate", "mean_quality", "mean_latency_ms", "mean_cost_cents", "updated_at")
@@ -162,3 +240,35 @@ class QueryExecutionsResponse(_message.Message):
     EXECUTIONS_FIELD_NUMBER: _ClassVar[int]
     executions: _containers.RepeatedCompositeFieldContainer[ExecutionRecorded]
     def __init__(self, executions: _Optional[_Iterable[_Union[ExecutionRecorded, _Mapping]]] = ...) -> None: ...
+
+class GetStepsRequest(_message.Message):
+    __slots__ = ("workspace_id", "task_id", "execution_id", "page_token", "page_size")
+    WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    workspace_id: str
+    task_id: str
+    execution_id: str
+    page_token: str
+    page_size: int
+    def __init__(self, workspace_id: _Optional[str] = ..., task_id: _Optional[str] = ..., execution_id: _Optional[str] = ..., page_token: _Optional[str] = ..., page_size: _Optional[int] = ...) -> None: ...
+
+class GetStepsResponse(_message.Message):
+    __slots__ = ("steps", "next_page_token", "execution_id", "run_id", "execution", "execution_cost_cents", "task_cost_cents")
+    STEPS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    EXECUTION_FIELD_NUMBER: _ClassVar[int]
+    EXECUTION_COST_CENTS_FIELD_NUMBER: _ClassVar[int]
+    TASK_COST_CENTS_FIELD_NUMBER: _ClassVar[int]
+    steps: _containers.RepeatedCompositeFieldContainer[StepRecorded]
+    next_page_token: str
+    execution_id: str
+    run_id: str
+    execution: ExecutionRecorded
+    execution_cost_cents: float
+    task_cost_cents: float
+    def __init__(self, steps: _Optional[_Iterable[_Union[StepRecorded, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., execution_id: _Optional[str] = ..., run_id: _Optional[str] = ..., execution: _Optional[_Union[ExecutionRecorded, _Mapping]] = ..., execution_cost_cents: _Optional[float] = ..., task_cost_cents: _Optional[float] = ...) -> None: ...

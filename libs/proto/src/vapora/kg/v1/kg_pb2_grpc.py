@@ -54,6 +54,11 @@ class KnowledgeGraphStub:
                 request_serializer=vapora_dot_kg_dot_v1_dot_kg__pb2.QueryExecutionsRequest.SerializeToString,
                 response_deserializer=vapora_dot_kg_dot_v1_dot_kg__pb2.QueryExecutionsResponse.FromString,
                 _registered_method=True)
+        self.GetSteps = channel.unary_unary(
+                '/vapora.kg.v1.KnowledgeGraph/GetSteps',
+                request_serializer=vapora_dot_kg_dot_v1_dot_kg__pb2.GetStepsRequest.SerializeToString,
+                response_deserializer=vapora_dot_kg_dot_v1_dot_kg__pb2.GetStepsResponse.FromString,
+                _registered_method=True)
 
 
 class KnowledgeGraphServicer:
@@ -83,6 +88,12 @@ class KnowledgeGraphServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetSteps(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_KnowledgeGraphServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -105,6 +116,11 @@ def add_KnowledgeGraphServicer_to_server(servicer, server):
                     servicer.QueryExecutions,
                     request_deserializer=vapora_dot_kg_dot_v1_dot_kg__pb2.QueryExecutionsRequest.FromString,
                     response_serializer=vapora_dot_kg_dot_v1_dot_kg__pb2.QueryExecutionsResponse.SerializeToString,
+            ),
+            'GetSteps': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSteps,
+                    request_deserializer=vapora_dot_kg_dot_v1_dot_kg__pb2.GetStepsRequest.FromString,
+                    response_serializer=vapora_dot_kg_dot_v1_dot_kg__pb2.GetStepsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -215,6 +231,33 @@ class KnowledgeGraph:
             '/vapora.kg.v1.KnowledgeGraph/QueryExecutions',
             vapora_dot_kg_dot_v1_dot_kg__pb2.QueryExecutionsRequest.SerializeToString,
             vapora_dot_kg_dot_v1_dot_kg__pb2.QueryExecutionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSteps(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vapora.kg.v1.KnowledgeGraph/GetSteps',
+            vapora_dot_kg_dot_v1_dot_kg__pb2.GetStepsRequest.SerializeToString,
+            vapora_dot_kg_dot_v1_dot_kg__pb2.GetStepsResponse.FromString,
             options,
             channel_credentials,
             insecure,

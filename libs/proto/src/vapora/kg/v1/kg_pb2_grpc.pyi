@@ -35,6 +35,7 @@ class KnowledgeGraphStub:
     GetLearningProfiles: _grpc.UnaryUnaryMultiCallable[_kg_pb2.GetLearningProfilesRequest, _kg_pb2.GetLearningProfilesResponse]
     GetLearningCurve: _grpc.UnaryUnaryMultiCallable[_kg_pb2.GetLearningCurveRequest, _kg_pb2.GetLearningCurveResponse]
     QueryExecutions: _grpc.UnaryUnaryMultiCallable[_kg_pb2.QueryExecutionsRequest, _kg_pb2.QueryExecutionsResponse]
+    GetSteps: _grpc.UnaryUnaryMultiCallable[_kg_pb2.GetStepsRequest, _kg_pb2.GetStepsResponse]
 
 @_typing.type_check_only
 class KnowledgeGraphAsyncStub(KnowledgeGraphStub):
@@ -43,6 +44,7 @@ class KnowledgeGraphAsyncStub(KnowledgeGraphStub):
     GetLearningProfiles: _aio.UnaryUnaryMultiCallable[_kg_pb2.GetLearningProfilesRequest, _kg_pb2.GetLearningProfilesResponse]  # type: ignore[assignment]
     GetLearningCurve: _aio.UnaryUnaryMultiCallable[_kg_pb2.GetLearningCurveRequest, _kg_pb2.GetLearningCurveResponse]  # type: ignore[assignment]
     QueryExecutions: _aio.UnaryUnaryMultiCallable[_kg_pb2.QueryExecutionsRequest, _kg_pb2.QueryExecutionsResponse]  # type: ignore[assignment]
+    GetSteps: _aio.UnaryUnaryMultiCallable[_kg_pb2.GetStepsRequest, _kg_pb2.GetStepsResponse]  # type: ignore[assignment]
 
 class KnowledgeGraphServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -72,5 +74,12 @@ class KnowledgeGraphServicer(metaclass=_abc_1.ABCMeta):
         request: _kg_pb2.QueryExecutionsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_kg_pb2.QueryExecutionsResponse, _abc.Awaitable[_kg_pb2.QueryExecutionsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetSteps(
+        self,
+        request: _kg_pb2.GetStepsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_kg_pb2.GetStepsResponse, _abc.Awaitable[_kg_pb2.GetStepsResponse]]: ...
 
 def add_KnowledgeGraphServicer_to_server(servicer: KnowledgeGraphServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -58,7 +58,7 @@ class TaskSubmitted(_message.Message):
     def __init__(self, task: _Optional[_Union[Task, _Mapping]] = ...) -> None: ...
 
 class TaskStatusChanged(_message.Message):
-    __slots__ = ("task_id", "workspace_id", "state", "agent_id", "detail", "provider", "model", "execution_id", "task_type", "at", "result")
+    __slots__ = ("task_id", "workspace_id", "state", "agent_id", "detail", "provider", "model", "execution_id", "task_type", "at", "result", "step", "tool")
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -70,6 +70,8 @@ class TaskStatusChanged(_message.Message):
     TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
     AT_FIELD_NUMBER: _ClassVar[int]
     RESULT_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    TOOL_FIELD_NUMBER: _ClassVar[int]
     task_id: str
     workspace_id: str
     state: _common_pb2.TaskState
@@ -81,7 +83,9 @@ class TaskStatusChanged(_message.Message):
     task_type: str
     at: _timestamp_pb2.Timestamp
     result: str
-    def __init__(self, task_id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., state: _Optional[_Union[_common_pb2.TaskState, str]] = ..., agent_id: _Optional[str] = ..., detail: _Optional[str] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., execution_id: _Optional[str] = ..., task_type: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., result: _Optional[str] = ...) -> None: ...
+    step: int
+    tool: str
+    def __init__(self, task_id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., state: _Optional[_Union[_common_pb2.TaskState, str]] = ..., agent_id: _Optional[str] = ..., detail: _Optional[str] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., execution_id: _Optional[str] = ..., task_type: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., result: _Optional[str] = ..., step: _Optional[int] = ..., tool: _Optional[str] = ...) -> None: ...
 
 class TaskCancelled(_message.Message):
     __slots__ = ("task_id", "workspace_id", "actor", "reason", "at")

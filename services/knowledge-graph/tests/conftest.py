@@ -1,0 +1,39 @@
+"""Fixtures of the knowledge-graph's tests: its app in this process on a test clock."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+sys.path.append(str(Path(__file__).parent))  # after the dirs tests import conftest from
+
+from kgkit import Clock
+
+from vapora_knowledge_graph.app import KnowledgeGraphApp
+from vapora_knowledge_graph.settings import KgSettings
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def kg(nats_url: str, tmp_path: Path, clock: Clock) -> AsyncIterator[KnowledgeGraphApp]:
+    settings = KgSettings(
+        nats_url=nats_url,
+        store_url=f"surrealkv://{tmp_path / 'kg'}",
+        grpc_port=0,
+        retention_days=30,
+        retention_interval_s=3600,
+        shutdown_grace_s=2,
+    )
+    app = KnowledgeGraphApp(settings, clock=clock)
+    await app.start()
+    try:
+        yield app
+    finally:
+        await app.stop()
