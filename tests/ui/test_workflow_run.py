@@ -82,6 +82,14 @@ def test_a_run_started_from_the_page_waits_at_its_gate_and_moves_on_when_approve
         expect(page.locator("article.run-page")).to_have_attribute("data-run-state", "succeeded", timeout=30_000)
         assert page.evaluate("window.__sameDocument === true")
         run_id = page.url.rsplit("/", 1)[-1]
+        run = api.get(f"/api/v1/workflow-runs/{run_id}", headers=as_user(owner["token"])).json()
+
+        # the stage's task carries what its execution used (the coordinator's DONE event), on its page
+        draft = next(s for s in run["stages"] if s["id"] == "draft")["task_id"]
+        task = api.get(f"/api/v1/tasks/{draft}", headers=as_user(owner["token"])).json()
+        assert task["state"] == "done" and task["input_tokens"] > 0 and task["output_tokens"] > 0, task
+        page.goto(f"/tasks/{draft}")
+        expect(page.locator(".facts .tokens")).to_have_text(f"{task['input_tokens']} in / {task['output_tokens']} out")
 
         # what the run's two tasks cost, per provider and model, on the budgets page (the router's
         # ledger is written behind the calls: the API is asked until it has them)
@@ -99,7 +107,6 @@ def test_a_run_started_from_the_page_waits_at_its_gate_and_moves_on_when_approve
         expect(page.locator("table.spend tbody tr")).to_have_count(len(spend))
         assert console.errors == []
 
-    run = api.get(f"/api/v1/workflow-runs/{run_id}", headers=as_user(owner["token"])).json()
     gate_state = next(s for s in run["stages"] if s["id"] == "signoff")
     assert [(d["approved"], d["comment"], d["role"]) for d in gate_state["decisions"]] == [
         (True, "Reads well; ship it.", "owner")

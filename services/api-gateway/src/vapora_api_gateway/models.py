@@ -201,6 +201,11 @@ class TaskOut(BaseModel):
     history: list[HistoryEntry]
     step: int = Field(default=0, description="While running: the step of its run that started last.")
     tool: str = Field(default="", description="While running: the tools that step calls; empty for a model turn.")
+    input_tokens: int = Field(
+        default=0, description="Once done or failed: the tokens of the execution that settled it."
+    )
+    output_tokens: int = 0
+    cost_cents: float = Field(default=0.0, description="Once done or failed: what that execution's model calls cost.")
     workflow_run_id: str = Field(default="", description="The workflow run whose stage this task is, if any.")
     stage_id: str = ""
 
@@ -366,6 +371,9 @@ class EventOut(BaseModel):
     at: str = ""
     step: int = 0
     tool: str = ""
+    input_tokens: int = Field(default=0, description="A done or failed task's: its execution's tokens and cost.")
+    output_tokens: int = 0
+    cost_cents: float = 0.0
 
 
 class Problem(BaseModel):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import logging
+import math
 from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -19,6 +21,8 @@ from vapora_api_gateway.task_order import order_key
 from vapora_core.aio import KeyedLocks
 from vapora_core.bus import Bus, subjects
 from vapora_core.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
+
+log = logging.getLogger("vapora.gateway.tasks")
 
 PRIORITIES = {
     "low": common_pb2.PRIORITY_LOW,
@@ -57,10 +61,14 @@ PUBLIC_FIELDS = (
     "history",
     "step",
     "tool",
+    "input_tokens",
+    "output_tokens",
+    "cost_cents",
     "workflow_run_id",
     "stage_id",
 )
-NUMERIC = {"step": 0}
+NO_USAGE: dict[str, Any] = {"input_tokens": 0, "output_tokens": 0, "cost_cents": 0.0}
+NUMERIC = {"step": 0, **NO_USAGE}
 MAX_PAGE = 100
 
 
@@ -87,6 +95,19 @@ def _ts(ns: int) -> Timestamp:
     ts = Timestamp()
     ts.FromNanoseconds(ns)
     return ts
+
+
+def usage_of(event: tasks_pb2.TaskStatusChanged) -> dict[str, Any]:
+    """The tokens and cost of the execution that settled the task, when the event carries them. A
+    value no execution can have (negative, not finite) is left out with a warning naming it: the
+    event's state change still applies."""
+    usage = {"input_tokens": event.input_tokens, "output_tokens": event.output_tokens, "cost_cents": event.cost_cents}
+    if not any(usage.values()):
+        return {}
+    if not math.isfinite(event.cost_cents) or min(usage.values()) < 0:
+        log.warning("task %s: status event with impossible usage %s; left out", event.task_id, usage)
+        return {}
+    return usage
 
 
 class Tasks:
@@ -224,6 +245,7 @@ class Tasks:
             value = getattr(event, name)
             if value:
                 changes[name] = value
+        changes.update(usage_of(event))
         progress = event.state == common_pb2.TASK_STATE_RUNNING and event.step > 0  # the step going on
         if progress:
             changes["step"], changes["tool"] = event.step, event.tool

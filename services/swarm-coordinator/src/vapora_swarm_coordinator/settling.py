@@ -94,6 +94,9 @@ class Settler:
             execution_id=e.execution_id,
             result=e.result[:RESULT_LIMIT],
             detail=e.error,
+            input_tokens=e.input_tokens,
+            output_tokens=e.output_tokens,
+            cost_cents=e.cost_cents,
         )
         if holder.workflow_run_id and self.stages is not None:
             await self.stages.executed(holder, e)

@@ -58,7 +58,7 @@ class TaskSubmitted(_message.Message):
     def __init__(self, task: _Optional[_Union[Task, _Mapping]] = ...) -> None: ...
 
 class TaskStatusChanged(_message.Message):
-    __slots__ = ("task_id", "workspace_id", "state", "agent_id", "detail", "provider", "model", "execution_id", "task_type", "at", "result", "step", "tool")
+    __slots__ = ("task_id", "workspace_id", "state", "agent_id", "detail", "provider", "model", "execution_id", "task_type", "at", "result", "step", "tool", "input_tokens", "output_tokens", "cost_cents")
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -72,6 +72,9 @@ class TaskStatusChanged(_message.Message):
     RESULT_FIELD_NUMBER: _ClassVar[int]
     STEP_FIELD_NUMBER: _ClassVar[int]
     TOOL_FIELD_NUMBER: _ClassVar[int]
+    INPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    COST_CENTS_FIELD_NUMBER: _ClassVar[int]
     task_id: str
     workspace_id: str
     state: _common_pb2.TaskState
@@ -85,7 +88,10 @@ class TaskStatusChanged(_message.Message):
     result: str
     step: int
     tool: str
-    def __init__(self, task_id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., state: _Optional[_Union[_common_pb2.TaskState, str]] = ..., agent_id: _Optional[str] = ..., detail: _Optional[str] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., execution_id: _Optional[str] = ..., task_type: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., result: _Optional[str] = ..., step: _Optional[int] = ..., tool: _Optional[str] = ...) -> None: ...
+    input_tokens: int
+    output_tokens: int
+    cost_cents: float
+    def __init__(self, task_id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., state: _Optional[_Union[_common_pb2.TaskState, str]] = ..., agent_id: _Optional[str] = ..., detail: _Optional[str] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., execution_id: _Optional[str] = ..., task_type: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., result: _Optional[str] = ..., step: _Optional[int] = ..., tool: _Optional[str] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., cost_cents: _Optional[float] = ...) -> None: ...
 
 class TaskCancelled(_message.Message):
     __slots__ = ("task_id", "workspace_id", "actor", "reason", "at")
