@@ -45,6 +45,7 @@ def _row(ws: str, created_ns: int, tid: str, priority: str) -> dict[str, Any]:
         "rank": RANK["submitted"],
         "created_ns": created_ns,
         "order_key": order_key(created_ns, tid),
+        "history": [],
     }
 
 
