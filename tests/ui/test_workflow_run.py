@@ -90,6 +90,11 @@ def test_a_run_started_from_the_page_waits_at_its_gate_and_moves_on_when_approve
         assert task["state"] == "done" and task["input_tokens"] > 0 and task["output_tokens"] > 0, task
         page.goto(f"/tasks/{draft}")
         expect(page.locator(".facts .tokens")).to_have_text(f"{task['input_tokens']} in / {task['output_tokens']} out")
+        # and its agent's tool loop, step by step, as the transcript has it
+        steps = api.get(f"/api/v1/tasks/{draft}/steps", headers=as_user(owner["token"])).json()["items"]
+        assert steps, "the offline agent's run has steps"
+        expect(page.locator(".step-list > li")).to_have_count(len(steps))
+        expect(page.locator(".step-list > li").first).to_contain_text(f"model turn · {steps[0]['provider']}")
 
         # what the run's two tasks cost, per provider and model, on the budgets page (the router's
         # ledger is written behind the calls: the API is asked until it has them)

@@ -228,19 +228,10 @@ class Router(llm_pb2_grpc.LlmRouterServicer):
 
     async def GetSpend(self, request: llm_pb2.GetSpendRequest, context: Any) -> llm_pb2.GetSpendResponse:
         self.calls.spend.append(request)
-        return llm_pb2.GetSpendResponse(
-            spend=[
-                llm_pb2.Spend(
-                    provider="anthropic",
-                    model="claude-sonnet-4-5",
-                    calls=3,
-                    input_tokens=900,
-                    output_tokens=120,
-                    cost_cents=4.5,
-                ),
-                llm_pb2.Spend(provider="offline", model="offline", calls=2, input_tokens=40, output_tokens=8),
-            ]
-        )
+        paid = llm_pb2.Spend(provider="anthropic", model="claude-sonnet-4-5", calls=3, input_tokens=900)
+        paid.output_tokens, paid.cost_cents = 120, 4.5
+        free = llm_pb2.Spend(provider="offline", model="offline", calls=2, input_tokens=40, output_tokens=8)
+        return llm_pb2.GetSpendResponse(spend=[paid, free])
 
 
 class Coordinator(coordinator_pb2_grpc.CoordinatorServicer):
