@@ -11,7 +11,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from vapora_testing.browser import as_user, open_page, register, sign_in_in_page
+from vapora_testing.browser import add_member, as_user, open_page, register, sign_in_in_page
 from vapora_testing.fleet import Fleet
 from vapora_testing.polling import eventually_sync
 
@@ -125,12 +125,7 @@ def test_a_viewer_sees_the_gate_without_controls_and_an_approve_forged_from_thei
     viewer = register(api, "wf-viewer")
     ws = owner["workspace_id"]
     make_template(api, owner)
-    r = api.post(
-        f"/api/v1/workspaces/{ws}/members",
-        json={"email": viewer["email"], "role": "viewer"},
-        headers=as_user(owner["token"]),
-    )
-    assert r.status_code == 201, r.text
+    add_member(api, owner, viewer, "viewer")
     r = api.post(
         "/api/v1/workflow-runs",
         json={"workflow": "ui-signoff", "title": "Notes for 2.5"},
