@@ -23,6 +23,12 @@ up: setup
     {{uv}} run --frozen python scripts/fleet.py up
     {{uv}} run --frozen python scripts/demo.py
 
+# `just up` on a 3-node NATS JetStream cluster (every stream with 3 replicas)
+[group('dev')]
+up-cluster: setup
+    {{uv}} run --frozen python scripts/fleet.py up --nats-nodes 3
+    {{uv}} run --frozen python scripts/demo.py
+
 # stop everything `just up` started
 [group('dev')]
 down:
@@ -73,6 +79,11 @@ test: proto-check lint typecheck
 [group('dev')]
 screenshots: setup
     {{uv}} run --frozen python scripts/screenshots.py docs/ui
+
+# the NATS fault tests at the issue's load: 2,000 tasks in flight on the 3-node cluster (`just test` runs 300)
+[group('test')]
+test-faults: setup
+    VAPORA_FAULT_TASKS=2000 {{uv}} run --frozen pytest -q -p no:cacheprovider tests/e2e/test_nats_faults.py
 
 # run only the tests matching an expression, e.g. just test-k dead_letter
 [group('test')]

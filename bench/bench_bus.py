@@ -46,8 +46,8 @@ from nats.aio.msg import Msg
 from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import Bus, ConsumerSpec, Delivery, encode, subjects
 from vapora_core.bus.acks import PubAcks
+from vapora_core.bus.declare import declare_consumer
 from vapora_core.bus.headers import EXPECTED_STREAM, MSG_ID
-from vapora_core.bus.puller import declare_consumer
 from vapora_core.lifecycle import tune_gc
 from vapora_core.settings import ServiceSettings
 from vapora_testing.nats import NatsServer

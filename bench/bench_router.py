@@ -7,11 +7,14 @@ Measured against it, sequentially, interleaved in rounds so drift hits every cli
 
 - direct:       httpx POST /v1/chat/completions (the floor)
 - vapora:       RouterService.complete in-process (rules, breaker, budget reserve/settle,
-                usage record, the httpx OpenAI adapter)
+                usage record, the httpx OpenAI adapter), budgets in this process's memory
+- vapora-kv:    the same, budgets in the store router replicas share (JetStream KV on a local
+                nats-server, compare-and-set per account): what the router runs
 - vapora-grpc:  the whole RouterApp over gRPC on loopback (with nats-server + embedded store)
 - litellm:      litellm.Router.acompletion against the same server
 
-Overhead = percentile(client) - percentile(direct). Prints figures; asserts nothing.
+Overhead = percentile(client) - percentile(direct); the shared budget store's own cost is
+vapora-kv - vapora, in the same run. Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
@@ -118,15 +121,20 @@ def _router_config(tmp: Path) -> Path:
     return cfg
 
 
-async def vapora_client(url: str, tmp: Path) -> tuple[Call, Callable[[], Awaitable[None]]]:
+async def vapora_client(url: str, tmp: Path, *, shared: bool = False) -> tuple[Call, Callable[[], Awaitable[None]]]:
+    import nats
     from pydantic import SecretStr
 
+    from vapora_llm_router.budget import BudgetLedger
+    from vapora_llm_router.budget_kv import KvStates
+    from vapora_llm_router.budget_store import BudgetStore
     from vapora_llm_router.config import load
     from vapora_llm_router.providers import build_providers
     from vapora_llm_router.providers.base import ChatTurn
     from vapora_llm_router.routing import RouteRequest
     from vapora_llm_router.service import RouterService
     from vapora_llm_router.settings import RouterSettings
+    from vapora_testing.nats import NatsServer
 
     settings = RouterSettings(
         config_dir=_router_config(tmp), openai_api_key=SecretStr("bench-key"), openai_base_url=url
@@ -134,7 +142,21 @@ async def vapora_client(url: str, tmp: Path) -> tuple[Call, Callable[[], Awaitab
     providers, unavailable = build_providers(settings)
     config = load(settings.router_file, settings.budget_file, settings.resolved_prices_file)
     records: list[object] = []
-    service = RouterService(config, providers, unavailable, usage_sink=records.append)
+    closing: list[Callable[[], Awaitable[None]]] = [p.aclose for p in providers.values()]
+    ledger = None
+    if shared:
+        server = NatsServer(tmp / "nats-kv", log_file=tmp / "nats-kv.log").start()
+        nc = await nats.connect(server.url)
+        states = await KvStates.open(nc.jetstream())
+        ledger = BudgetLedger(config.budget, store=BudgetStore(states, replica="bench", ttl_s=30.0))
+
+        async def stop_kv() -> None:
+            await states.stop()
+            await nc.close()
+            server.stop()
+
+        closing.append(stop_kv)
+    service = RouterService(config, providers, unavailable, usage_sink=records.append, ledger=ledger)
     req = RouteRequest(
         request_id="bench",
         workspace_id="ws",
@@ -153,8 +175,8 @@ async def vapora_client(url: str, tmp: Path) -> tuple[Call, Callable[[], Awaitab
         return result
 
     async def close() -> None:
-        for p in providers.values():
-            await p.aclose()
+        for fn in closing:
+            await fn()
 
     return call, close
 
@@ -251,6 +273,7 @@ async def run(requests: int, rounds: int, skip_grpc: bool) -> None:
             clients: dict[str, tuple[Call, Callable[[], Awaitable[None]]]] = {
                 "direct": await direct_client(url),
                 "vapora": await vapora_client(url, tmp),
+                "vapora-kv": await vapora_client(url, tmp, shared=True),
             }
             if not skip_grpc:
                 clients["vapora-grpc"] = await vapora_grpc_client(url, tmp)
@@ -292,6 +315,12 @@ async def run(requests: int, rounds: int, skip_grpc: bool) -> None:
         if name != "direct":
             figures.add(f"{name}: overhead p50 over direct", p50 - base50, "ms")
             figures.add(f"{name}: overhead p99 over direct", p99 - base99, "ms")
+    shared = pct(samples["vapora-kv"], 50) - pct(samples["vapora"], 50)
+    print(
+        f"\nshared budget store (JetStream KV, compare-and-set) adds {shared:.3f} ms p50 over the "
+        f"in-process store (target ≤ 1 ms)"
+    )
+    figures.add("shared budget store (vapora-kv) p50 over the in-process one (vapora)", shared, "ms", at_most(1.0))
     if "litellm" in samples:
         ours = pct(samples["vapora"], 50) - base50
         theirs = pct(samples["litellm"], 50) - base50

@@ -1,8 +1,9 @@
-"""The operator CLI behind ``just up``, ``just down``, ``just status`` and ``just logs``.
+"""The operator CLI behind ``just up``, ``just up-cluster``, ``just down``, ``just status`` and ``just logs``.
 
-    python scripts/fleet.py up | down | status | logs [SERVICE]
+    python scripts/fleet.py up [--nats-nodes N] | down | status | logs [SERVICE]
 
-``up`` starts nats-server and the seven services with the launcher
+``up`` starts nats-server (``--nats-nodes 3``: a JetStream cluster of three on 4222-4224, every
+stream with three replicas) and the seven services with the launcher
 (:class:`vapora_testing.fleet.Fleet`) on their fixed ports, in detached sessions, and writes
 what runs to ``<run_dir>/fleet.json``; the later commands read that file, so each runs as its
 own process. The run directory is :func:`vapora_testing.repo.run_dir`: ``VAPORA_RUN_DIR``,
@@ -48,9 +49,9 @@ class Proc:
 
     name: str
     pid: int
-    ops_port: int  # /healthz, /readyz, /metrics (the gateway: its HTTP port); 0 for nats-server
+    ops_port: int  # /healthz, /readyz, /metrics (the gateway: its HTTP port); 0 for a nats-server
     grpc_port: int | None = None
-    url: str = ""  # nats-server's client URL
+    url: str = ""  # a nats-server's client URL (set for nats-servers only)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,11 +60,15 @@ class State:
 
     @classmethod
     def of(cls, fleet: Fleet) -> State:
-        nats_pid = fleet.nats.proc.pid if fleet.nats and fleet.nats.proc else 0
+        servers = fleet.nats_servers
+        names = [f"nats-{n}" for n in fleet.cluster.names] if fleet.cluster else ["nats-server"]
+        nats = tuple(
+            Proc(name, s.proc.pid if s.proc else 0, 0, url=s.url) for name, s in zip(names, servers, strict=True)
+        )
         services = tuple(
             Proc(name, p.pid, fleet.ports[name][1], fleet.ports[name][0]) for name, p in fleet.procs.items()
         )
-        return cls((Proc("nats-server", nats_pid, 0, url=fleet.nats_url), *services))
+        return cls((*nats, *services))
 
     @classmethod
     def load(cls, run_dir: Path) -> State | None:
@@ -96,20 +101,23 @@ def alive(pid: int) -> bool:
     return stat.rsplit(") ", 1)[-1][:1] != "Z"
 
 
-def up(run_dir: Path) -> int:
+def up(run_dir: Path, nats_nodes: int = 1) -> int:
     state = State.load(run_dir)
     if state is not None and any(alive(p.pid) for p in state.procs):
         print("the fleet is already running; `just down` first, or `just status`")
         return 1
-    fleet = Fleet(run_dir, fixed_ports=True)
+    fleet = Fleet(run_dir, fixed_ports=True, nats_nodes=nats_nodes)
     try:
         fleet.start()
     except Exception as exc:
         print(f"the fleet did not start: {exc}", file=sys.stderr)
         fleet.stop()
         return 1
-    State.of(fleet).save(run_dir)
-    print(f"nats-server      {fleet.nats_url}")
+    state = State.of(fleet)
+    state.save(run_dir)
+    for p in state.procs:
+        if p.url:
+            print(f"{p.name:17} pid {p.pid:<7} {p.url}")
     for name, proc in fleet.procs.items():
         grpc_port, ops = fleet.ports[name]
         grpc = f"grpc :{grpc_port}" if grpc_port else "         "
@@ -141,7 +149,7 @@ def status(run_dir: Path) -> int:
         return 0
     for p in state.procs:
         live = alive(p.pid)
-        if p.name == "nats-server":
+        if p.url:  # a nats-server
             print(f"{p.name:17} {'up' if live else 'DOWN':5} pid {p.pid}  {p.url}")
             continue
         word = ("ready" if ready(p.ops_port, timeout=1) else "up") if live else "DOWN"
@@ -166,10 +174,19 @@ def logs(run_dir: Path, name: str | None) -> int:
     return 0
 
 
+def _nodes(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"a number of nodes, at least 1, not {text!r}")
+    return int(text)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="fleet", description="Run the local fleet (just up/down/status/logs).")
     commands = p.add_subparsers(dest="command", required=True)
-    commands.add_parser("up", help="start nats-server and the seven services on their fixed ports")
+    start = commands.add_parser("up", help="start nats-server and the seven services on their fixed ports")
+    start.add_argument(
+        "--nats-nodes", type=_nodes, default=1, help="nats-servers: 1, or a JetStream cluster of that many"
+    )
     commands.add_parser("down", help="stop everything `up` started")
     commands.add_parser("status", help="list what runs, with pids, ports and readiness")
     tail = commands.add_parser("logs", help=f"the last {LOG_LINES} lines of every log, or of one")
@@ -182,7 +199,7 @@ def main(argv: list[str]) -> int:
     try:
         where = repo.run_dir()
         if args.command == "up":
-            return up(where)
+            return up(where, args.nats_nodes)
         if args.command == "down":
             return down(where)
         if args.command == "status":

@@ -12,7 +12,7 @@ import vapora.coordinator.v1.coordinator_pb2
 import vapora.kg.v1.kg_pb2
 import vapora.llm.v1.llm_pb2
 import vapora.mcp.v1.mcp_pb2  # noqa: F401  (registers the services in the pool)
-from vapora_core.bus.topology import CONSUMERS, STREAMS
+from vapora_core.bus.topology import BUCKETS, CONSUMERS, STREAMS
 from vapora_swarm_coordinator.intake import task_consumers
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,6 +31,16 @@ def test_every_stream_and_its_subjects_are_documented() -> None:
         assert f"`{spec.name}`" in MESSAGING, spec.name
         for subject in spec.subjects:
             assert f"`{subject}`" in MESSAGING, subject
+
+
+def test_every_bucket_is_documented_with_its_ttl() -> None:
+    section = MESSAGING.split("## Key-value buckets", 1)[1].split("\n## ", 1)[0]
+    for spec in BUCKETS.all():
+        row = next((line for line in section.splitlines() if line.startswith(f"| `{spec.name}` |")), None)
+        assert row is not None, spec.name
+        days, hours = spec.ttl_s / 86400, spec.ttl_s / 3600
+        ttl = f"{days:g} d" if days >= 1 else f"{hours:g} h"
+        assert f"| {ttl} |" in row, (spec.name, ttl, row)
 
 
 def test_every_durable_consumer_is_documented() -> None:

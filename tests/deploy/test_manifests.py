@@ -133,6 +133,32 @@ def test_environment_follows_the_fleet_contract_and_every_variable_is_a_setting(
     assert not unknown, f"{name}: {settings_cls.__name__} has no field for {sorted(unknown)}"
 
 
+# the services docs/operations.md ("Scaling") says run several replicas in prod, and how many
+SCALED_OUT = {"api-gateway": 2, "llm-router": 2}
+
+
+def test_services_that_scale_out_run_their_replicas_on_different_hosts_one_down_at_a_time() -> None:
+    prod, dev = kustomize("prod"), kustomize("dev")
+    deployments, pdbs = by_kind(prod, "Deployment"), by_kind(prod, "PodDisruptionBudget")
+    for name, replicas in SCALED_OUT.items():
+        assert deployments[name]["spec"]["replicas"] == replicas, name
+        assert by_kind(dev, "Deployment")[name]["spec"]["replicas"] == 1, name
+        assert pdbs[name]["spec"] == {"maxUnavailable": 1, "selector": deployments[name]["spec"]["selector"]}, name
+        terms = deployments[name]["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"][
+            "preferredDuringSchedulingIgnoredDuringExecution"
+        ]
+        assert [t["podAffinityTerm"] for t in terms] == [
+            {
+                "topologyKey": "kubernetes.io/hostname",
+                "labelSelector": {"matchLabels": {"app.kubernetes.io/name": name}},
+            }
+        ], name
+        assert deployments[name]["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"] == name
+    for name, deploy in deployments.items():
+        if name not in SCALED_OUT and name != "agent-runtime":  # agent-runtime: its HPA
+            assert deploy["spec"].get("replicas", 1) == 1, f"{name} runs several replicas: docs/operations.md says not"
+
+
 def test_nats_runs_one_node_in_dev_and_a_three_node_jetstream_cluster_in_prod() -> None:
     dev = by_kind(kustomize("dev"), "StatefulSet")["nats"]
     prod_objects = kustomize("prod")

@@ -15,7 +15,9 @@ import pytest
 from deploy_support import ROOT, SERVICES, by_kind, kustomize
 from nats.js.api import DeliverPolicy
 
+from vapora_core import kv
 from vapora_core.bus import Bus
+from vapora_core.bus.topology import BUCKETS
 from vapora_core.errors import Unavailable
 from vapora_testing.nats import NatsServer
 from vapora_testing.polling import eventually
@@ -212,6 +214,43 @@ async def test_each_service_runs_its_own_durable_consumers_and_acks(buses: dict[
     first = await follow.next_msg(timeout=5.0)
     assert first.subject.startswith("events.")
     await follow.unsubscribe()
+
+
+def bucket_owners() -> dict[str, str]:
+    """Every key-value bucket docs/messaging.md lists, and the service it says uses it."""
+    return {
+        name.strip("`"): next(s for s in SERVICES if service.startswith(s))
+        for name, _, _, _, service in _rows("Key-value buckets")
+    }
+
+
+async def test_each_service_writes_and_reads_only_its_own_buckets(
+    prod_nats: NatsServer, passwords: dict[str, str]
+) -> None:
+    owners = bucket_owners()
+    specs = {spec.name: spec for spec in BUCKETS.all()}
+    assert set(owners) == set(specs)
+    clients = {
+        s: await nats.connect(prod_nats.url, user=s, password=passwords[s], max_reconnect_attempts=0) for s in SERVICES
+    }
+
+    async def can_use(service: str, bucket: str) -> bool:
+        js = clients[service].jetstream(timeout=1.0)
+        try:
+            store = await kv.Bucket.open(js, specs[bucket])  # declaring it is every service's right, as for streams
+            key = kv.key("probe", service)
+            await store.create(key, b"1")
+            return await store.get(key) is not None
+        except Unavailable:  # a refused write or read is never answered
+            return False
+
+    try:
+        pairs = [(s, b) for s in SERVICES for b in specs]
+        allowed = await asyncio.gather(*(can_use(s, b) for s, b in pairs))
+    finally:
+        for nc in clients.values():
+            await nc.close()
+    assert {pair for pair, ok in zip(pairs, allowed, strict=True) if ok} == {(s, b) for b, s in owners.items()}
 
 
 def _matches(filt: str, pattern: str) -> bool:

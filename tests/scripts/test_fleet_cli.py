@@ -182,3 +182,32 @@ def test_a_launched_fleet_is_seen_by_status_and_stopped_by_down(tmp_path: Path) 
         assert fleet.nats.proc.wait(timeout=30) is not None
     finally:
         fleet.stop()
+
+
+def test_up_takes_a_number_of_nats_nodes_and_refuses_anything_else(tmp_path: Path) -> None:
+    for bad in ("0", "three", "-1"):
+        done = run(tmp_path, "up", "--nats-nodes", bad)
+        assert done.returncode == 2, bad
+        assert "a number of nodes, at least 1" in done.stderr
+    assert not (tmp_path / "fleet.json").exists()
+
+
+def test_a_fleet_on_a_cluster_lists_every_node_and_down_stops_them_all(tmp_path: Path) -> None:
+    fleet = Fleet(tmp_path / "run", nats_nodes=3).start(services=("agent-registry",))
+    try:
+        cli.State.of(fleet).save(fleet.run_dir)
+        lines = run(fleet.run_dir, "status").stdout.splitlines()
+        assert [line.split()[:2] for line in lines] == [
+            ["nats-n0", "up"],
+            ["nats-n1", "up"],
+            ["nats-n2", "up"],
+            ["agent-registry", "ready"],
+        ]
+        assert fleet.cluster is not None
+        for line, url in zip(lines, fleet.cluster.urls, strict=False):
+            assert url in line
+        done = run(fleet.run_dir, "down")
+        assert "stopped 4 processes" in done.stdout, done.stderr
+        assert all(node.proc is not None and node.proc.wait(timeout=30) is not None for node in fleet.cluster.nodes)
+    finally:
+        fleet.stop()

@@ -4,10 +4,14 @@ a sequence, locks double, a right password waits out the lock, success clears th
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import pytest
+from kv_buckets import opened
 
 from vapora_api_gateway.login_throttle import LoginThrottle, LoginThrottled
+from vapora_core import kv
+from vapora_core.bus.topology import BUCKETS
 
 PASSWORD = "correct horse battery"
 
@@ -20,67 +24,74 @@ class Clock:
         return self.now
 
 
-def _throttle(clock: Clock, **kw: float) -> LoginThrottle:
+@pytest.fixture
+async def records(nats_url: str) -> AsyncIterator[kv.Bucket]:
+    """The login-throttle bucket on a real nats-server, as the gateway opens it."""
+    async with opened(nats_url, BUCKETS.LOGIN_THROTTLE) as bucket:
+        yield bucket
+
+
+def _throttle(clock: Clock, records: kv.Bucket, **kw: float) -> LoginThrottle:
     args = {"account_free": 3, "address_free": 10, "backoff_s": 1.0, "backoff_max_s": 60.0, **kw}
-    return LoginThrottle(clock=clock, **args)  # type: ignore[arg-type]
+    return LoginThrottle(records, clock=clock, **args)  # type: ignore[arg-type]
 
 
-def _fail(t: LoginThrottle, account: str = "a", address: str = "ip") -> None:
-    t.begin(account, address).end(False)
+async def _fail(t: LoginThrottle, account: str = "a", address: str = "ip") -> None:
+    await (await t.begin(account, address)).end(False)
 
 
-def test_each_failure_past_the_free_ones_locks_twice_as_long_up_to_the_cap():
+async def test_each_failure_past_the_free_ones_locks_twice_as_long_up_to_the_cap(records):
     clock = Clock()
-    t = _throttle(clock)
+    t = _throttle(clock, records)
     for _ in range(2):
-        _fail(t)
-    _fail(t)  # the third (last free) failure starts the back-off: 1 s
+        await _fail(t)
+    await _fail(t)  # the third (last free) failure starts the back-off: 1 s
     waits = []
     for _ in range(8):
         with pytest.raises(LoginThrottled) as refused:
-            t.begin("a", "ip")
+            await t.begin("a", "ip")
         waits.append(refused.value.retry_after)
         clock.now += refused.value.retry_after
-        _fail(t)
+        await _fail(t)
     assert waits == [1, 2, 4, 8, 16, 32, 60, 60]
 
 
-def test_a_success_clears_the_account_but_not_the_address():
+async def test_a_success_clears_the_account_but_not_the_address(records):
     clock = Clock()
-    t = _throttle(clock, address_free=4)
+    t = _throttle(clock, records, address_free=4)
     for _ in range(3):
-        _fail(t, "a")
+        await _fail(t, "a")
     clock.now += 1
-    t.begin("a", "ip").end(True)
-    _fail(t, "a")  # free again: no lock for the account...
+    await (await t.begin("a", "ip")).end(True)
+    await _fail(t, "a")  # free again: no lock for the account...
     with pytest.raises(LoginThrottled) as refused:  # ...but the address has failed 4 times now
-        t.begin("b", "ip")
+        await t.begin("b", "ip")
     assert "client address" in refused.value.message
-    t.begin("b", "elsewhere").end(False)  # another address is not held back
+    await (await t.begin("b", "elsewhere")).end(False)  # another address is not held back
 
 
-def test_attempts_in_flight_count_against_the_free_ones_and_errors_are_no_verdict():
-    t = _throttle(Clock())
-    held = [t.begin("a", "ip") for _ in range(3)]
+async def test_attempts_in_flight_count_against_the_free_ones_and_errors_are_no_verdict(records):
+    t = _throttle(Clock(), records)
+    held = [await t.begin("a", "ip") for _ in range(3)]
     with pytest.raises(LoginThrottled):
-        t.begin("a", "ip")
+        await t.begin("a", "ip")
     for attempt in held:
-        attempt.end(None)  # e.g. the store failed: neither a success nor a failure
+        await attempt.end(None)  # e.g. the store failed: neither a success nor a failure
     for _ in range(3):
-        t.begin("a", "ip").end(False)  # all three free attempts are still there
+        await (await t.begin("a", "ip")).end(False)  # all three free attempts are still there
 
 
-def test_a_record_quiet_for_the_longest_lock_is_forgotten():
+async def test_a_record_quiet_for_the_longest_lock_is_forgotten(records):
     clock = Clock()
-    t = _throttle(clock)
+    t = _throttle(clock, records)
     for _ in range(4):
         clock.now += 100
-        _fail(t)
+        await _fail(t)
     clock.now += 61
     for _ in range(3):
-        _fail(t)  # three free failures again, then the lock
+        await _fail(t)  # three free failures again, then the lock
     with pytest.raises(LoginThrottled):
-        t.begin("a", "ip")
+        await t.begin("a", "ip")
 
 
 async def _login(client, email: str, password: str):

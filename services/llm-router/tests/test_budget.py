@@ -54,7 +54,7 @@ async def test_an_exhausted_budget_falls_back_to_the_cheapest_provider(  # type:
 ) -> None:
     set_budget(config_dir, weekly=1.0)
     svc, _ = make_service()
-    svc.ledger.load_spent("developer", "weekly", svc.ledger.now(), 1.0)
+    await svc.ledger.seed_spent("developer", "weekly", svc.ledger.now(), 1.0)
     assert svc.ledger.status("developer").state == "exhausted"
     decision = svc.select(req())
     assert decision.provider == "ollama"
@@ -70,7 +70,7 @@ async def test_exhausted_with_no_free_provider_is_refused_clearly(  # type: igno
     set_budget(config_dir, weekly=1.0)
     (config_dir / "router.toml").write_text((config_dir / "router.toml").read_text() + OFFLINE_OFF)
     svc, _ = make_service(providers=("anthropic", "openai", "gemini"))
-    svc.ledger.load_spent("developer", "weekly", svc.ledger.now(), 0.9999)
+    await svc.ledger.seed_spent("developer", "weekly", svc.ledger.now(), 0.9999)
     with pytest.raises(ResourceExhausted, match="weekly budget of role developer"):
         await svc.complete(req())
     assert sum(fake.hits.values()) == 0

@@ -158,7 +158,7 @@ async def test_max_tokens_is_cut_to_what_the_window_can_pay_and_a_call_under_the
     input_cost = estimate_input_tokens(req()) * IN_CENTS
     capped = metric("vapora_llm_max_tokens_capped_total", scope="role")
     now = svc.ledger.now()
-    svc.ledger.load_spent("developer", "weekly", now, LIMIT - (input_cost + 100 * OUT_CENTS) - 1e-7)
+    await svc.ledger.seed_spent("developer", "weekly", now, LIMIT - (input_cost + 100 * OUT_CENTS) - 1e-7)
 
     result = await svc.complete(req(max_tokens=200))
     assert fake.bodies["anthropic"][-1]["max_tokens"] == 100
@@ -166,7 +166,8 @@ async def test_max_tokens_is_cut_to_what_the_window_can_pay_and_a_call_under_the
     assert result.decision.estimated_cost_cents == pytest.approx(input_cost + 100 * OUT_CENTS)
     assert metric("vapora_llm_max_tokens_capped_total", scope="role") - capped == 1
 
-    svc.ledger.load_spent("developer", "weekly", now, LIMIT - (input_cost + 15 * OUT_CENTS))
+    svc, _ = make_service(providers=("anthropic",))  # a window seeded anew: a store seeds only what it never saw
+    await svc.ledger.seed_spent("developer", "weekly", now, LIMIT - (input_cost + 15 * OUT_CENTS))
     with pytest.raises(BudgetExceeded, match="no provider fits the budget of role developer") as info:
         await svc.complete(req(max_tokens=200))
     assert (info.value.scope, info.value.window, info.value.limit, info.value.cap) == ("role", "weekly", "cost", LIMIT)

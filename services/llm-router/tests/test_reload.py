@@ -100,6 +100,13 @@ def test_router_toml_errors_name_file_and_field(tmp_path: Path) -> None:
         parse("router", bad)
 
 
+def test_a_task_cannot_be_remembered_longer_than_its_bucket_keeps_it(tmp_path: Path) -> None:
+    bad = tmp_path / "budget.toml"
+    bad.write_text("task_forget_after_s = 864000\n")  # 10 days; budget-tasks keeps a key 8
+    with pytest.raises(ConfigError, match=r"budget.toml: task_forget_after_s.*691200"):
+        parse("budget", bad)
+
+
 def test_a_rule_on_a_complexity_no_task_has_is_refused_naming_file_and_rule(tmp_path: Path) -> None:
     bad = tmp_path / "router.toml"
     bad.write_text('[[rules]]\nname = "hard-to-claude"\ncomplexity = ["high", "critical"]\nprovider = "anthropic"\n')

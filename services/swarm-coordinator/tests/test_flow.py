@@ -7,11 +7,14 @@ from typing import Any
 import grpc
 import pytest
 from coordinator_testkit import EventLog, SimAgent, submit, task  # type: ignore[import-not-found]
+from prometheus_client import REGISTRY
 
 from vapora.common.v1 import common_pb2
 from vapora.coordinator.v1 import coordinator_pb2, coordinator_pb2_grpc
-from vapora_core.bus import Bus
+from vapora_core.bus import Bus, subjects
 from vapora_core.grpc import channel
+from vapora_testing.executions import execution_of
+from vapora_testing.polling import eventually
 
 
 async def test_a_task_is_assigned_to_a_capable_agent_and_marked_done_from_its_execution(
@@ -95,3 +98,33 @@ async def test_garbage_on_a_task_subject_is_dead_lettered_and_the_next_task_comp
     await events.wait_for(lambda: events.final(t.id) is not None)
     final = events.final(t.id)
     assert final is not None and final.state == common_pb2.TASK_STATE_DONE
+
+
+async def test_an_execution_delivered_again_puts_one_done_on_the_events_stream(
+    bus: Bus, events: EventLog, registry: Any, coordinator: Any
+) -> None:
+    """The coordinator announces an applied execution again (its DONE may not have gone out);
+    the event's msg id lets the EVENTS stream drop the copy when the first one was stored."""
+    fake, _ = registry
+    fake.add("once", "coding")
+    await coordinator.coordinator.refresh_registry(force=True)
+    agent = SimAgent("once", bus)
+    await agent.start()
+    t = task("coding")
+    await submit(bus, t)
+    await events.wait_for(lambda: events.final(t.id) is not None)
+    again = execution_of(agent.jobs[0], agent_id="once", role="developer", success=True, quality=0.9, result="ok")
+    handled = {"consumer": "coordinator-executions", "outcome": "ack"}
+    before = REGISTRY.get_sample_value("vapora_bus_messages_total", handled) or 0.0
+    # JetStream delivers the execution again (a re-publish under another msg id stands in for the redelivery)
+    await bus.publish(subjects.execution("coding", "once"), again, msg_id=f"{again.execution_id}-again")
+    await eventually(
+        lambda: REGISTRY.get_sample_value("vapora_bus_messages_total", handled) or 0.0,
+        timeout=10.0,
+        what="the coordinator to handle (and ack) the execution delivered again",
+        until=lambda handled_now: handled_now > before,
+    )
+    stream = await bus.js.stream_info("EVENTS")
+    await events.wait_for(lambda: len(events.events) >= stream.state.messages)
+    assert events.states(t.id).count(common_pb2.TASK_STATE_DONE) == 1
+    assert stream.state.messages == len(events.events) == 2  # ASSIGNED, DONE: the second DONE was dropped

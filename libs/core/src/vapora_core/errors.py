@@ -23,6 +23,8 @@ metadata and :func:`rebuild` makes the same typed error again on the client side
     ├── ResourceExhausted        (not retryable by default; budgets, rate limits)
     │   └── BudgetExceeded       a budget cannot pay for a call: scope, owner, limit, cap, spent
     ├── Unavailable              (retryable)   a dependency is down or overloaded
+    │   ├── Conflict             a compare-and-set lost its race: the key changed since it was read
+    │   └── PublishFailed        a stream did not acknowledge a publish: subject, status, whether it may be stored
     ├── DeadlineExceeded         (retryable)
     └── Internal                 (not retryable)
 """
@@ -204,6 +206,34 @@ class BudgetExceeded(ResourceExhausted):
 class Unavailable(VaporaError):
     retryable = True
     code = "unavailable"
+
+
+class Conflict(Unavailable):
+    """A compare-and-set found the key changed since it was read (another replica wrote first).
+    Retryable: read again and try again (:mod:`vapora_core.kv` does, a bounded number of times)."""
+
+    code = "conflict"
+
+    def __init__(self, message: str, *, bucket: str = "", key: str = "") -> None:
+        super().__init__(message)
+        self.bucket = bucket
+        self.key = key
+
+
+class PublishFailed(Unavailable):
+    """A JetStream publish its stream did not acknowledge.
+
+    ``status``: 503 when no stream answered or JetStream said it cannot store now (an election,
+    a node down: the message was not stored), 408 when no answer came in time, JetStream's own
+    error code when it refused the message. ``maybe_stored``: whether the message may have been
+    stored all the same (no answer in time, or an answer that did not read): only a publish with
+    a message id may then be sent again, as the stream drops the copy."""
+
+    def __init__(self, subject: str, reason: str, *, status: int, maybe_stored: bool) -> None:
+        super().__init__(f"publishing on {subject} failed: {reason}")
+        self.subject = subject
+        self.status = status
+        self.maybe_stored = maybe_stored
 
 
 class DeadlineExceeded(VaporaError):

@@ -32,6 +32,11 @@ BUS_PUBLISHED = Counter(
     "Messages published, by stream (broadcast: core NATS, in no stream).",
     ["stream"],
 )
+BUS_RESENT = Counter(
+    "vapora_bus_resent_total",
+    "Published messages a NATS outage failed that were sent again, by how that ended (stored, failed).",
+    ["outcome"],
+)
 DEAD_LETTERS = Counter(
     "vapora_dead_letters_total",
     "Payloads sent to the dead-letter stream, by consumer and kind of reason.",
@@ -41,6 +46,11 @@ WRITE_BEHIND_FAILURES = Counter(
     "vapora_write_behind_failures_total",
     "Items put on a write-behind queue (no caller waiting) that could not be written, even alone.",
     ["writer"],
+)
+KV_CONFLICTS = Counter(
+    "vapora_kv_conflicts_total",
+    "Compare-and-set writes to a JetStream key-value bucket that lost their race (read again, tried again).",
+    ["bucket"],
 )
 GRPC_REQUESTS = Counter(
     "vapora_grpc_server_requests_total", "gRPC requests served, by method and status code.", ["method", "code"]

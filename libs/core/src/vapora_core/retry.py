@@ -32,15 +32,18 @@ def retrying(
     deadline: float = 30.0,
     jitter: float = 1.0,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    retry_on: Callable[[BaseException], bool] = is_retryable,
 ) -> AsyncRetrying:
     """An ``AsyncRetrying`` that retries retryable errors with jittered exponential backoff.
 
     The n-th wait is ``min(initial · 2ⁿ + uniform(0, jitter), maximum)`` seconds, slept with
-    ``sleep`` (tests pass one that returns at once).
+    ``sleep`` (tests pass one that returns at once). ``retry_on`` narrows which errors are
+    retried, for a caller that knows more than ``retryable`` says (a publish that may be stored
+    already is only sent again when the stream can drop the copy).
     """
     return AsyncRetrying(
         sleep=sleep,
-        retry=retry_if_exception(is_retryable),
+        retry=retry_if_exception(retry_on),
         stop=stop_after_attempt(attempts) | stop_after_delay(deadline),
         wait=wait_exponential_jitter(multiplier=initial, max=maximum, jitter=jitter),
         reraise=True,

@@ -43,7 +43,9 @@ class ServiceSettings(BaseSettings):
     otlp_endpoint: str = Field(default="", description="OTLP/gRPC collector, e.g. http://otel:4317.")
     traces_file: str = Field(default="", description="Append finished spans as JSON lines here.")
     grpc_timeout_s: float = Field(default=5.0, description="Default deadline of every gRPC call.")
-    jetstream_replicas: int = Field(default=1, ge=1, le=5, description="Replicas of every JetStream stream.")
+    jetstream_replicas: int = Field(
+        default=1, ge=1, le=5, description="Replicas of every JetStream stream and key-value bucket."
+    )
     shutdown_grace_s: float = Field(default=10.0, description="Time to finish in-flight work on SIGTERM.")
     event_skew_s: float = Field(
         default=300.0,

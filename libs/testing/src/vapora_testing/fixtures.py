@@ -1,4 +1,5 @@
-"""pytest fixtures: real nats-server, real embedded SurrealDB, real fleet, job-token keys."""
+"""pytest fixtures: real nats-server (one, or a 3-node JetStream cluster), real embedded SurrealDB,
+real fleet, job-token keys."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from vapora_core.bus import Bus
 from vapora_core.jobtoken import JobClaims, JobSigner, generate_key_pair
 from vapora_core.store import Store
+from vapora_testing.cluster import NatsCluster
 from vapora_testing.fleet import Fleet
 from vapora_testing.nats import NatsServer
 
@@ -24,6 +26,16 @@ def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def nats_cluster(tmp_path: Path) -> Iterator[NatsCluster]:
+    """A fresh 3-node JetStream cluster on loopback (``.url``: every node, comma-separated)."""
+    cluster = NatsCluster(tmp_path / "cluster", 3).start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 @pytest.fixture

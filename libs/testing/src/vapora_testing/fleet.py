@@ -1,10 +1,13 @@
 """Run the whole fleet as separate processes: nats-server plus the seven services.
 
 The launcher only: the e2e tests use it with free ports and a temporary directory, the
-operator CLI (``scripts/fleet.py``, behind ``just up/down/status/logs``) with the fixed
+operator CLI (``scripts/fleet.py``, behind ``just up/up-cluster/down/status/logs``) with the fixed
 ports below and ``.run/``. Every service runs ``python -m vapora_<name>`` with its settings
 in its environment, its log in ``<run_dir>/logs/<name>.log``, and the repository's
-``config/`` unless ``config_dir`` says otherwise.
+``config/`` unless ``config_dir`` says otherwise. NATS is one node by default; ``nats_nodes=3``
+runs a JetStream cluster (:class:`~vapora_testing.cluster.NatsCluster`): every service gets every
+node's URL and declares its streams with as many replicas as there are nodes
+(``VAPORA_JETSTREAM_REPLICAS``).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vapora_core.jobtoken import generate_key_pair
+from vapora_testing.cluster import NatsCluster
 from vapora_testing.nats import NatsServer
 from vapora_testing.polling import eventually_sync
 from vapora_testing.ports import free_port
@@ -46,7 +50,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("api-gateway", None, 8080),
 )
 BY_NAME = {s.name: s for s in SERVICES}
-NATS_PORT, NATS_MONITOR_PORT = 4222, 8222
+NATS_PORT, NATS_MONITOR_PORT, NATS_ROUTE_PORT = 4222, 8222, 6222  # node i of a cluster: each + i
 # Job-token keys (vapora_core.jobtoken): who signs, who verifies.
 SIGNS_JOB_TOKENS = ("swarm-coordinator",)
 VERIFIES_JOB_TOKENS = ("mcp-gateway", "llm-router")
@@ -56,14 +60,19 @@ EXTRA_PORTS: tuple[tuple[str, str, int], ...] = (("mcp-gateway", "VAPORA_MCP_HTT
 
 @dataclass
 class Fleet:
-    """The fleet under ``run_dir``: logs, data, traces and its state file live there."""
+    """The fleet under ``run_dir``: logs, data and traces live there.
+
+    ``nats_nodes``: 1, a single nats-server; more, a JetStream cluster of that many nodes
+    (``cluster``), whose streams every service declares with that many replicas."""
 
     run_dir: Path
     fixed_ports: bool = False
+    nats_nodes: int = 1
     config_dir: Path = field(default_factory=lambda: repo_root() / "config")
     env: dict[str, str] = field(default_factory=dict)
     service_env: dict[str, dict[str, str]] = field(default_factory=dict)
     nats: NatsServer | None = None
+    cluster: NatsCluster | None = None
     nats_url: str = ""
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     ports: dict[str, tuple[int | None, int]] = field(default_factory=dict)
@@ -101,13 +110,7 @@ class Fleet:
     def start(self, services: tuple[str, ...] | None = None, timeout: float = 90.0) -> Fleet:
         (self.run_dir / "logs").mkdir(parents=True, exist_ok=True)
         if not self.nats_url:
-            self.nats = NatsServer(
-                self.run_dir / "jetstream",
-                port=NATS_PORT if self.fixed_ports else 0,
-                monitor_port=NATS_MONITOR_PORT if self.fixed_ports else 0,
-                log_file=self.log_path("nats-server"),
-            ).start()
-            self.nats_url = self.nats.url
+            self.nats_url = self._start_nats()
         for spec in SERVICES:
             grpc_port = None
             if spec.grpc_port is not None:
@@ -123,6 +126,33 @@ class Fleet:
             self.wait_ready(name, timeout)
         return self
 
+    def _start_nats(self) -> str:
+        """Start the fleet's NATS (one node, or the cluster); its client URL(s), comma-separated."""
+        if self.nats_nodes == 1:
+            self.nats = NatsServer(
+                self.run_dir / "jetstream",
+                port=NATS_PORT if self.fixed_ports else 0,
+                monitor_port=NATS_MONITOR_PORT if self.fixed_ports else 0,
+                log_file=self.log_path("nats-server"),
+            ).start()
+            return self.nats.url
+        ports = (
+            [(NATS_PORT + i, NATS_MONITOR_PORT + i, NATS_ROUTE_PORT + i) for i in range(self.nats_nodes)]
+            if self.fixed_ports
+            else None
+        )
+        self.cluster = NatsCluster(
+            self.run_dir / "jetstream", self.nats_nodes, ports=ports, log_dir=self.run_dir / "logs"
+        ).start()
+        return self.cluster.url
+
+    @property
+    def nats_servers(self) -> list[NatsServer]:
+        """Every nats-server of the fleet: the cluster's nodes, or the one server."""
+        if self.cluster is not None:
+            return self.cluster.nodes
+        return [self.nats] if self.nats is not None else []
+
     def service_environment(self, name: str) -> dict[str, str]:
         grpc_port, ops_port = self.ports[name]
         env = dict(os.environ)
@@ -130,6 +160,7 @@ class Fleet:
             {
                 "VAPORA_SERVICE_NAME": name,
                 "VAPORA_NATS_URL": self.nats_url,
+                "VAPORA_JETSTREAM_REPLICAS": str(self.nats_nodes),
                 "VAPORA_DATA_DIR": str(self.run_dir / "data"),
                 "VAPORA_METRICS_PORT": str(ops_port),
                 "VAPORA_HTTP_PORT": str(ops_port),
@@ -225,6 +256,6 @@ class Fleet:
 
     def stop(self) -> dict[str, int | None]:
         codes = {name: self.stop_service(name) for name in reversed(list(self.procs))}
-        if self.nats is not None:
-            self.nats.stop()
+        for server in self.nats_servers:
+            server.stop()
         return codes

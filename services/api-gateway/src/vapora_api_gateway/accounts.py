@@ -108,7 +108,7 @@ class Accounts:
     async def login(self, email: str, password: str, address: str) -> dict[str, Any]:
         """Check the password (throttled per account and per client ``address``, :mod:`login_throttle`)."""
         email = email.strip().lower()
-        attempt = self.throttle.begin(email, address)
+        attempt = await self.throttle.begin(email, address)
         ok: bool | None = None
         try:
             user = await self.repo.user_by_email(email)
@@ -117,7 +117,7 @@ class Accounts:
             hashed = str(user["password_hash"]) if user else await self.passwords.dummy_hash()
             ok = await self.passwords.verify(hashed, password) and user is not None
         finally:
-            attempt.end(ok)
+            await attempt.end(ok)
         if user is None or not ok:
             raise Unauthenticated("email or password is wrong")
         tokens = await self._tokens_for(str(user["id"]))

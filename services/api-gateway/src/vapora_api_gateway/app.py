@@ -38,7 +38,9 @@ from vapora_api_gateway.settings import GatewaySettings
 from vapora_api_gateway.subscribers import StatusEvents
 from vapora_api_gateway.task_types import TaskTypeCheck
 from vapora_api_gateway.ui import pages as ui_pages
+from vapora_core import kv
 from vapora_core.bus import CONSUMERS, Bus
+from vapora_core.bus.topology import BUCKETS
 from vapora_core.http_site import start_site
 from vapora_core.metrics import SERVICE_INFO, Readiness, add_ops_routes
 from vapora_core.parts import ServiceApp
@@ -137,16 +139,31 @@ class GatewayApp(ServiceApp):
         parts.callback("the gRPC channels", clients.close)  # 5
         audit = AuditLog(repo)
         parts.callback("the audit log", audit.stop)  # 5
+        events = StatusEvents(tasks)
+        await bus.subscribe(CONSUMERS.GATEWAY_EVENTS, tasks_pb2.TaskStatusChanged, events.on_status, workers=4)
+        await bus.subscribe(
+            CONSUMERS.GATEWAY_WORKFLOW_EVENTS, coordinator_pb2.WorkflowRunChanged, events.on_workflow, workers=2
+        )
+        await parts.bus(bus)  # 4
+        parts.callback("the task writer", repo.task_writer.close)  # 3
+        counters = await kv.Bucket.open(bus.js, BUCKETS.RATE_LIMITS, replicas=s.jetstream_replicas)
+        logins = await kv.Bucket.open(bus.js, BUCKETS.LOGIN_THROTTLE, replicas=s.jetstream_replicas)
+
+        def connected() -> bool:
+            return bus.connected
+
         self.gateway = Gateway(
             accounts=Accounts(
                 repo,
                 passwords,
                 tokens,
                 LoginThrottle(
+                    logins,
                     account_free=s.login_free_attempts,
                     address_free=s.login_free_attempts_ip,
                     backoff_s=s.login_backoff_s,
                     backoff_max_s=s.login_backoff_max_s,
+                    connected=connected,
                 ),
             ),
             tasks=tasks,
@@ -155,16 +172,13 @@ class GatewayApp(ServiceApp):
             task_types=TaskTypeCheck(clients),
             audit=audit,
             events=EventSource(bus),
-            user_limiter=RateLimiter(s.rate_limit_user, s.rate_window_s, "user"),
-            ip_limiter=RateLimiter(s.rate_limit_ip, s.rate_window_s, "client address"),
+            user_limiter=RateLimiter(
+                counters, s.rate_limit_user, s.rate_window_s, "user", kind="user", connected=connected
+            ),
+            ip_limiter=RateLimiter(
+                counters, s.rate_limit_ip, s.rate_window_s, "client address", kind="ip", connected=connected
+            ),
         )
-        events = StatusEvents(tasks)
-        await bus.subscribe(CONSUMERS.GATEWAY_EVENTS, tasks_pb2.TaskStatusChanged, events.on_status, workers=4)
-        await bus.subscribe(
-            CONSUMERS.GATEWAY_WORKFLOW_EVENTS, coordinator_pb2.WorkflowRunChanged, events.on_workflow, workers=2
-        )
-        await parts.bus(bus)  # 4
-        parts.callback("the task writer", repo.task_writer.close)  # 3
         self.web_app = build_web_app(self.gateway, self.readiness, s.max_body_bytes)
         runner = GatewayRunner(self.web_app, shutdown_timeout=s.shutdown_grace_s)
         await runner.setup()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -113,19 +114,32 @@ def client_ip(request: web.Request) -> str:
 @web.middleware
 async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Per-IP limit, then authentication (Bearer header; ?access_token= on event streams), per-user
-    limit, then the path's parameters (each one's rule, :mod:`params`)."""
+    limit, then the path's parameters (each one's rule, :mod:`params`). On a route that needs a
+    caller, both limits are counted at once when the caller is known (the shared counters are one
+    round trip away, so two in a row would be two); a request refused before that still counts
+    against its IP, and over that limit it hears 429 rather than why it was refused."""
     g = gw(request)
-    g.ip_limiter.hit(client_ip(request))
+    ip = client_ip(request)
     path = request.path
     if path.startswith(PUBLIC_PREFIXES) or not path.startswith("/api/"):
+        await g.ip_limiter.hit(ip)
         return await handler(request)
-    authorization = request.headers.get(hdrs.AUTHORIZATION, "")
-    if not authorization and path.endswith(STREAM_PATHS) and (token := ACCESS_TOKEN.get(request)):
-        authorization = f"Bearer {token}"
-    if request.content_length is not None and request.content_length > request.client_max_size:
-        raise PayloadTooLarge(request.content_length, request.client_max_size)
-    principal = await g.accounts.authenticate(authorization)
+    try:
+        authorization = request.headers.get(hdrs.AUTHORIZATION, "")
+        if not authorization and path.endswith(STREAM_PATHS) and (token := ACCESS_TOKEN.get(request)):
+            authorization = f"Bearer {token}"
+        if request.content_length is not None and request.content_length > request.client_max_size:
+            raise PayloadTooLarge(request.content_length, request.client_max_size)
+        principal = await g.accounts.authenticate(authorization)
+    except VaporaError:
+        await g.ip_limiter.hit(ip)
+        raise
     request[PRINCIPAL] = principal
-    g.user_limiter.hit(principal.user_id)
+    by_ip, by_user = await asyncio.gather(
+        g.ip_limiter.hit(ip), g.user_limiter.hit(principal.user_id), return_exceptions=True
+    )
+    for refused in (by_ip, by_user):
+        if isinstance(refused, BaseException):
+            raise refused
     check_path(request)
     return await handler(request)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import Field
 
+from vapora_core.bus.topology import BUCKETS
 from vapora_core.settings import ServiceSettings
 
 
@@ -22,12 +23,17 @@ class GatewaySettings(ServiceSettings):
     refresh_ttl_s: int = Field(default=7 * 24 * 3600, description="Lifetime of refresh tokens.")
     rate_limit_user: int = Field(default=6000, description="Requests per user per rate window.")
     rate_limit_ip: int = Field(default=12000, description="Requests per client IP per rate window.")
-    rate_window_s: float = Field(default=60.0, description="Length of the rate-limit window.")
+    rate_window_s: float = Field(
+        default=60.0, gt=0, le=3600, description="Length of the rate-limit window (at most an hour)."
+    )
     login_free_attempts: int = Field(default=5, description="Failed logins per account before back-off.")
     login_free_attempts_ip: int = Field(default=20, description="Failed logins per client IP before back-off.")
     login_backoff_s: float = Field(default=1.0, description="First lock after the free failed logins; doubles.")
     login_backoff_max_s: float = Field(
-        default=900.0, description="Longest login lock; also when a record is forgotten."
+        default=900.0,
+        gt=0,
+        le=BUCKETS.LOGIN_THROTTLE.ttl_s,
+        description="Longest login lock; also when a record is forgotten (at most a day).",
     )
     max_body_bytes: int = Field(default=1024 * 1024, description="Largest accepted request body.")
     registry_addr: str = Field(default="127.0.0.1:50051", description="agent-registry gRPC address.")

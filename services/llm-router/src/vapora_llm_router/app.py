@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import socket
 
 from vapora.llm.v1 import llm_pb2_grpc
+from vapora_core.aio import Periodic
 from vapora_core.batching import Batcher
 from vapora_core.bus import Bus
 from vapora_core.grpc import GrpcServer
 from vapora_core.parts import ServiceApp
 from vapora_core.store import Store
 from vapora_llm_router import usage
-from vapora_llm_router.budget import WINDOWS, window_start
+from vapora_llm_router.budget import WINDOWS, BudgetLedger, window_start
+from vapora_llm_router.budget_kv import KvStates
+from vapora_llm_router.budget_store import BudgetStore
 from vapora_llm_router.grpc_server import SERVICE_NAME, LlmRouterServicer
 from vapora_llm_router.providers import build_providers
 from vapora_llm_router.reload import ConfigWatcher
@@ -20,6 +26,11 @@ from vapora_llm_router.service import RouterService, UsageRecord
 from vapora_llm_router.settings import RouterSettings
 
 log = logging.getLogger("vapora.llm_router")
+
+
+def replica_name(service: str) -> str:
+    """This process in the reservations it holds: host, pid and a random tag (a pid is reused)."""
+    return f"{service}-{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
 class RouterApp(ServiceApp):
@@ -34,8 +45,9 @@ class RouterApp(ServiceApp):
 
     async def start(self) -> None:
         """Start the parts; :meth:`stop` stops them in reverse: gRPC (requests in flight finish
-        within the grace), the config watcher, the usage queue (what those requests settled is
-        written and published), the bus, the store, the providers' HTTP clients."""
+        within the grace), the config watcher, the budget renewals and views (what those requests
+        settled is in the shared store by then), the usage queue (written and published), the bus,
+        the store, the providers' HTTP clients."""
         s, parts = self.settings, self.parts
         self.watcher = ConfigWatcher(
             (s.router_file, s.budget_file, s.resolved_prices_file),
@@ -55,12 +67,19 @@ class RouterApp(ServiceApp):
         self.usage = usage.write_behind(repo, self.bus, flush_s=s.usage_flush_s)
         parts.callback("the usage queue", self.usage.close)
 
-        self.service = RouterService(config, providers, unavailable, usage_sink=self.usage.put)
-        now = self.service.ledger.now()
+        states = await KvStates.open(self.bus.js, replicas=s.jetstream_replicas)
+        parts.callback("the budget views", states.stop)
+        budgets = BudgetStore(states, replica=replica_name(s.service_name), ttl_s=s.reservation_ttl_s)
+        parts.periodic(Periodic("budget-renewals", s.reservation_ttl_s / 3, budgets.renew, wait_first=True))
+        parts.periodic(Periodic("budget-view-sweep", 60.0, states.forget_idle, wait_first=True))
+        parts.callback("the deferred settlements", budgets.renew)  # once more, after gRPC has stopped
+        ledger = BudgetLedger(config.budget, store=budgets)
+        self.service = RouterService(config, providers, unavailable, usage_sink=self.usage.put, ledger=ledger)
+        now = ledger.now()
         for window in WINDOWS:
             for role, cents in (await repo.spent_since(window_start(window, now))).items():
-                self.service.ledger.load_spent(role, window, now, cents)
-        self.service.ledger.publish_gauges()
+                await ledger.seed_spent(role, window, now, cents)
+        ledger.publish_gauges()
         self.watcher.start()
         parts.callback("the config watcher", self.watcher.stop)
 

@@ -2,13 +2,13 @@
 
 :class:`BudgetLedger` knows which accounts (see :mod:`.budget_store`) a call is charged to: the
 task's, when the request names a task (its caps come with each request, 0 = none), then each
-budget window of the role. A call reserves its worst case on all of them in one atomic step,
-with ``max_tokens`` cut to what the tightest can pay (never under :data:`FLOOR_TOKENS`, or the
-call is refused), and settles with its real cost. So with providers that honour ``max_tokens`` a
-window or a task cap is never overshot; what a provider bills beyond its reservation is counted
-as an overrun (see the service). Settled spend of the windows is appended to the persisted
-usage ledger (see repository) and rebuilt from it at start; task accounts live in memory and
-are forgotten ``task_forget_after_s`` after their last call.
+budget window of the role. A call reserves its worst case on all of them, with ``max_tokens``
+cut to what the tightest can pay (never under :data:`FLOOR_TOKENS`, or the call is refused), and
+settles with its real cost. So with providers that honour ``max_tokens`` a window or a task cap is
+never overshot; what a provider bills beyond its reservation is counted as an overrun (see the
+service). The store is shared by the router's replicas (JetStream KV, :mod:`.budget_kv`); settled
+spend is also appended to the persisted usage ledger (see repository), which starts a window the
+store has never seen. Task accounts are forgotten ``task_forget_after_s`` after their last call.
 """
 
 from __future__ import annotations
@@ -20,18 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from vapora_llm_router import metrics
-from vapora_llm_router.budget_store import (
-    EPSILON,
-    Account,
-    Ask,
-    BudgetStore,
-    Fit,
-    MemoryBudgetStore,
-    Refusal,
-    Reservation,
-    Usage,
-    fit,
-)
+from vapora_llm_router.budget_account import EPSILON, Account, Ask, Fit, Refusal, Usage, fit
+from vapora_llm_router.budget_store import BudgetStore, MemoryBudgetStore, Reservation
 from vapora_llm_router.config import BudgetConfig
 
 log = logging.getLogger("vapora.llm_router")
@@ -110,7 +100,8 @@ def role_key(role: str, window: str, now: datetime) -> str:
 
 
 class BudgetLedger:
-    """The router's budgets over a :class:`~.budget_store.BudgetStore` (in memory by default)."""
+    """The router's budgets over a :class:`~.budget_store.BudgetStore` (one process's memory unless
+    given one: the app gives the shared one)."""
 
     def __init__(
         self, config: BudgetConfig, clock: Callable[[], float] = time.time, store: BudgetStore | None = None
@@ -122,9 +113,9 @@ class BudgetLedger:
     def now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)
 
-    def load_spent(self, role: str, window: str, at: datetime, cents: float) -> None:
-        """Seed a window's spend from the persisted ledger (at start)."""
-        self.store.load(role_key(role, window, at), cents)
+    async def seed_spent(self, role: str, window: str, at: datetime, cents: float) -> None:
+        """Start a window the store has never seen from the persisted ledger's spend (at start)."""
+        await self.store.seed(role_key(role, window, at), cents)
 
     def accounts(self, role: str, *, task_id: str = "", cost_cap: float = 0.0, token_cap: int = 0) -> list[Account]:
         """What a call is charged to: the task first (its refusal ends the call), then the role's windows."""

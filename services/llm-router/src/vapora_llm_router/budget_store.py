@@ -1,148 +1,78 @@
-"""Where budget state lives: accounts, reservations, settlements, behind one small interface.
-
-An :class:`Account` is one thing a call is charged to: a role's budget window (key
-``role:<role>:<window>:<start date>``, a cost cap in cents) or a task (key ``task:<id>``, a cost
-cap and a token cap, either optional, forgotten ``forget_after_s`` after its last use).
+"""Where budget state lives, and the one way calls reserve, settle and release on it.
 
 - **reserve**: before a provider is called, its worst case goes on every account the call is
-  charged to, in one atomic step. :func:`fit` decides how much: the largest ``max_tokens`` (at
-  most what was asked, at least the floor) whose worst case (input estimate + ``max_tokens``
-  output, at the model's price) every account can still pay; or a :class:`Refusal` naming the
-  first account that cannot pay even the floor. So concurrent calls never promise the same
-  money twice, and a call never holds more than its account can pay.
+  charged to (:mod:`.budget_account`: :func:`fit` says how much). Each account takes what it can pay
+  of the ask (a :class:`~.budget_state.Take`), all at once; if one cannot pay the floor, the others
+  give theirs back and the call gets the first refusal, in account order (the task's first); else
+  every account is cut to the tightest one's size. An account never promises the same money twice,
+  and a call never holds more than its tightest account can pay.
 - **settle**: the call's real cost and tokens replace its reservation.
 - **release**: the reservation goes, nothing is charged (the provider failed and bills nothing).
 
-:class:`BudgetStore` is the interface and :class:`MemoryBudgetStore` one process's memory, with
-no ``await`` between reading and writing, so atomic on the event loop. A store shared by router
-replicas (JetStream KV, issue 27) implements the same operations with compare-and-set on each
-account's key, running the same :func:`fit`, and expires the reservations of a replica that
-died (each :class:`Reservation` has its ``at``). Reads (:meth:`BudgetStore.usage`) are
-synchronous snapshots, so routing and status never wait; a shared store serves them from a
-local view kept current by a watch.
+:class:`BudgetStore` runs these over a :class:`States`, where accounts' states live:
+
+- :class:`MemoryStates`, one process's memory, each step applied at once (no ``await`` inside),
+  so atomic on the event loop: the router's unit tests, and the in-process figure of
+  ``bench/bench_router.py``. Its holds never expire; idle task accounts are dropped.
+- :class:`~.budget_kv.KvStates`, JetStream KV, shared by every router replica: each change of an
+  account is a compare-and-set of its key (:mod:`vapora_core.kv`). Holds expire ``ttl_s`` after
+  their replica last renewed them (:meth:`BudgetStore.renew`, every third of it), so a dead
+  replica's reservations free their room within ``ttl_s``. What the router runs.
+
+Reads (:meth:`BudgetStore.usage`) are synchronous snapshots, so routing and status never wait.
+A settlement the store cannot take now (NATS away longer than the compare-and-set's patience) is
+kept, its hold renewed, and tried again by :meth:`renew` until it lands, so its room stays held and
+its cost is not lost.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import logging
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
-from vapora_core.errors import BudgetExceeded, BudgetLimit, BudgetScope
+from vapora_core.errors import BudgetLimit, VaporaError
+from vapora_llm_router import metrics
+from vapora_llm_router.budget_account import (
+    EPSILON,
+    Account,
+    Ask,
+    Fit,
+    Refusal,
+    Usage,
+    binds,
+    fit,
+)
+from vapora_llm_router.budget_state import Drop, Op, Renew, Result, Seed, Settle, Shrink, State, Take, apply
 
-EPSILON = 1e-9  # cents: float noise, never a real price
+__all__ = [
+    "EPSILON",
+    "Account",
+    "Ask",
+    "BudgetStore",
+    "Fit",
+    "MemoryBudgetStore",
+    "MemoryStates",
+    "Refusal",
+    "Reservation",
+    "States",
+    "Usage",
+    "binds",
+    "fit",
+]
 
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Account:
-    key: str
-    scope: BudgetScope
-    owner: str  # the role or the task id
-    window: str = ""  # monthly or weekly (scope role)
-    cost_cap: float | None = None  # cents
-    token_cap: int | None = None  # input + output tokens
-    forget_after_s: float | None = None  # dropped this long after its last use; None: kept
-
-    def describe(self, limit: BudgetLimit) -> str:
-        if self.scope == "task":
-            return f"the {'cost' if limit == 'cost' else 'token'} cap of task {self.owner}"
-        return f"the {self.window} budget of role {self.owner}"
-
-
-@dataclass(frozen=True, slots=True)
-class Usage:
-    spent_cents: float = 0.0
-    reserved_cents: float = 0.0
-    spent_tokens: int = 0
-    reserved_tokens: int = 0
-
-    @property
-    def used_cents(self) -> float:
-        return self.spent_cents + self.reserved_cents
-
-    @property
-    def used_tokens(self) -> int:
-        return self.spent_tokens + self.reserved_tokens
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Ask:
-    """What a call wants: its input estimate, the answer's ``max_tokens``, the least worth sending."""
-
-    input_tokens: int
-    max_tokens: int
-    floor_tokens: int
-    input_cents_per_token: float
-    output_cents_per_token: float
-
-    @property
-    def floor(self) -> int:
-        return min(self.floor_tokens, self.max_tokens)
-
-    @property
-    def free(self) -> bool:
-        return self.input_cents_per_token <= 0 and self.output_cents_per_token <= 0
-
-    def cents(self, output_tokens: int) -> float:
-        return self.input_tokens * self.input_cents_per_token + output_tokens * self.output_cents_per_token
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Fit:
-    max_tokens: int
-    capped_by: Account | None = None  # the account that cut max_tokens below what was asked
-    capped_limit: BudgetLimit = "cost"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Refusal:
-    account: Account
-    limit: BudgetLimit
-    usage: Usage
-    needed: float  # what the floor would take, in the limit's unit
-
-    @property
-    def cap(self) -> float:
-        cap = self.account.cost_cap if self.limit == "cost" else self.account.token_cap
-        return float(cap or 0)
-
-    def why(self) -> str:
-        u = self.usage
-        if self.limit == "cost":
-            left = max(0.0, self.cap - u.used_cents)
-            return (
-                f"{self.account.describe('cost')} has {left:.4f}¢ left of {self.cap:g}¢; "
-                f"a minimal answer needs {self.needed:.4f}¢"
-            )
-        left_t = max(0, int(self.cap) - u.used_tokens)
-        return (
-            f"{self.account.describe('tokens')} has {left_t} tokens left of {self.cap:g}; "
-            f"a minimal answer needs {self.needed:g}"
-        )
-
-    def error(self, message: str = "") -> BudgetExceeded:
-        u = self.usage
-        cents = self.limit == "cost"
-        return BudgetExceeded(
-            scope=self.account.scope,
-            owner=self.account.owner,
-            limit=self.limit,
-            cap=self.cap,
-            spent=u.spent_cents if cents else float(u.spent_tokens),
-            reserved=u.reserved_cents if cents else float(u.reserved_tokens),
-            needed=self.needed,
-            window=self.account.window,
-            message=message,
-        )
+log = logging.getLogger("vapora.llm_router")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Reservation:
-    id: int
+    id: str
     keys: tuple[str, ...]
     cents: float
     tokens: int
@@ -154,114 +84,195 @@ class Reservation:
     at: float
 
 
-def fit(ask: Ask, accounts: Iterable[tuple[Account, Usage]]) -> Fit | Refusal:
-    """The largest answer every account can pay, or the first account that cannot pay the floor.
-
-    A call that costs nothing (offline, Ollama) fits any cost cap; token caps bind every call.
-    """
-    floor = ask.floor
-    best, by = ask.max_tokens, None
-    by_limit: BudgetLimit = "cost"
-    for account, used in accounts:
-        if account.cost_cap is not None and not ask.free:
-            room = account.cost_cap - used.used_cents
-            need = ask.cents(floor)
-            if need > room + EPSILON:
-                return Refusal(account=account, limit="cost", usage=used, needed=need)
-            if ask.output_cents_per_token > 0:
-                most = max(floor, math.floor((room - ask.cents(0) + EPSILON) / ask.output_cents_per_token))
-                if most < best:
-                    best, by, by_limit = most, account, "cost"
-        if account.token_cap is not None:
-            room_t = account.token_cap - used.used_tokens
-            if ask.input_tokens + floor > room_t:
-                return Refusal(account=account, limit="tokens", usage=used, needed=ask.input_tokens + floor)
-            if room_t - ask.input_tokens < best:
-                best, by, by_limit = room_t - ask.input_tokens, account, "tokens"
-    return Fit(max_tokens=best, capped_by=by, capped_limit=by_limit)
-
-
-def binds(ask: Ask, accounts: Sequence[Account]) -> bool:
-    """Does some account's cap bind this call (so it must be metered)?"""
-    return any(a.token_cap is not None or (a.cost_cap is not None and not ask.free) for a in accounts)
-
-
-class BudgetStore(Protocol):
-    def usage(self, key: str) -> Usage: ...
-
-    def load(self, key: str, spent_cents: float) -> None:
-        """Seed an account's spend from the persisted usage ledger, at start."""
+class States(Protocol):
+    def get(self, key: str) -> State | None:
+        """The account's state as this process last saw it (a synchronous snapshot)."""
         ...
 
-    async def reserve(self, accounts: Sequence[Account], ask: Ask) -> Reservation | Refusal: ...
+    async def apply(self, changes: Sequence[tuple[str, Op]]) -> list[Result | VaporaError]:
+        """Each op applied to its account (each account at most once in ``changes``); one result
+        each, or the error that failed it."""
+        ...
 
-    async def settle(self, reservation: Reservation, cents: float, tokens: int) -> None: ...
 
-    async def release(self, reservation: Reservation) -> None: ...
+@dataclass(slots=True)
+class _Held:
+    keys: tuple[str, ...]
+    expires: float
 
 
-class MemoryBudgetStore:
-    """Accounts in this process's memory; task accounts are forgotten after their idle time."""
+@dataclass(frozen=True, slots=True)
+class _Unsettled:
+    reservation: Reservation
+    cents: float
+    tokens: int
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+
+class BudgetStore:
+    """Reservations over ``states``; ``ttl_s`` (None: never) bounds how long a hold outlives its
+    replica's last renewal; ``replica`` names this process in the holds it takes."""
+
+    def __init__(
+        self,
+        states: States,
+        *,
+        clock: Callable[[], float] = time.time,
+        replica: str = "local",
+        ttl_s: float | None = None,
+    ) -> None:
+        self.states = states
+        self.replica = replica
+        self.ttl_s = ttl_s
         self._clock = clock
-        self._usage: dict[str, Usage] = {}
-        self._idle: OrderedDict[str, float] = OrderedDict()  # key -> forget at, oldest use first
-        self._forget_after: dict[str, float] = {}
         self._ids = itertools.count(1)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._usage
+        self._held: dict[str, _Held] = {}  # this replica's live holds, for renew
+        self._unsettled: dict[str, _Unsettled] = {}
+        self._late: set[asyncio.Task[list[Result | VaporaError]]] = set()  # drops after a caller went away
 
     def usage(self, key: str) -> Usage:
-        return self._usage.get(key, Usage())
+        state = self.states.get(key)
+        return state.usage(self._clock()) if state is not None else Usage()
 
-    def load(self, key: str, spent_cents: float) -> None:
-        self._usage[key] = replace(self.usage(key), spent_cents=spent_cents)
+    def _expiry(self, now: float) -> float:
+        return now + self.ttl_s if self.ttl_s is not None else math.inf
+
+    async def seed(self, key: str, spent_cents: float) -> None:
+        """Start a never-seen account from the usage ledger's spend (an existing one keeps its own)."""
+        _raise_first(await self.states.apply([(key, Seed(spent_cents=spent_cents))]))
 
     async def reserve(self, accounts: Sequence[Account], ask: Ask) -> Reservation | Refusal:
+        """What the accounts can pay of ``ask``, held on all of them; or the first refusal. A caller
+        cancelled meanwhile leaves no hold behind: a drop follows its take on each account."""
+        rid = f"{self.replica}-{next(self._ids)}"
+        try:
+            return await self._reserve(rid, accounts, ask)
+        except asyncio.CancelledError:
+            self._held.pop(rid, None)
+            task = asyncio.get_running_loop().create_task(self.states.apply([(a.key, Drop(id=rid)) for a in accounts]))
+            self._late.add(task)
+            task.add_done_callback(self._late.discard)
+            raise
+
+    async def _reserve(self, rid: str, accounts: Sequence[Account], ask: Ask) -> Reservation | Refusal:
         now = self._clock()
-        self._forget_idle(now)
-        got = fit(ask, ((a, self.usage(a.key)) for a in accounts))
-        if isinstance(got, Refusal):
-            return got
-        res = Reservation(
-            id=next(self._ids),
+        expires = self._expiry(now)
+        takes = await self.states.apply(
+            [(a.key, Take(id=rid, account=a, ask=ask, expires=expires, replica=self.replica)) for a in accounts]
+        )
+        fits = [(a, r) for a, r in zip(accounts, takes, strict=True) if isinstance(r, Fit)]
+        if len(fits) < len(accounts):
+            if fits:
+                await self.states.apply([(a.key, Drop(id=rid)) for a, _ in fits])
+            _raise_first(takes)
+            return next(r for r in takes if isinstance(r, Refusal))
+        most = min((f.max_tokens for _, f in fits), default=ask.max_tokens)
+        by = next((f for _, f in fits if f.max_tokens == most and f.capped_by is not None), None)
+        cents, tokens = ask.cents(most), ask.input_tokens + most
+        if cut := [(a.key, Shrink(id=rid, cents=cents, tokens=tokens)) for a, f in fits if f.max_tokens > most]:
+            await self.states.apply(cut)  # frees room only: an error here leaves the larger hold, still safe
+        if accounts:
+            self._held[rid] = _Held(tuple(a.key for a in accounts), expires)
+        return Reservation(
+            id=rid,
             keys=tuple(a.key for a in accounts),
-            cents=ask.cents(got.max_tokens),
-            tokens=ask.input_tokens + got.max_tokens,
+            cents=cents,
+            tokens=tokens,
             input_tokens=ask.input_tokens,
-            max_tokens=got.max_tokens,
-            capped_by=got.capped_by,
-            capped_limit=got.capped_limit,
+            max_tokens=most,
+            capped_by=by.capped_by if by is not None else None,
+            capped_limit=by.capped_limit if by is not None else "cost",
             limited=binds(ask, accounts),
             at=now,
         )
-        for a in accounts:
-            if a.forget_after_s is not None:
-                self._forget_after[a.key] = a.forget_after_s
-        self._apply(res, reserved=1, cents=0.0, tokens=0, now=now)
-        return res
 
     async def settle(self, reservation: Reservation, cents: float, tokens: int) -> None:
-        self._apply(reservation, reserved=-1, cents=cents, tokens=tokens, now=self._clock())
+        """Spend ``cents`` and ``tokens`` in place of the reservation; kept and retried if the store
+        cannot take it now."""
+        if not reservation.keys:
+            return
+        held = self._held.get(reservation.id)
+        expires = held.expires if held is not None else self._expiry(reservation.at)
+        got = await self.states.apply(
+            [(k, Settle(id=reservation.id, cents=cents, tokens=tokens, expires=expires)) for k in reservation.keys]
+        )
+        if any(isinstance(r, VaporaError) for r in got):
+            self._unsettled[reservation.id] = _Unsettled(reservation, cents, tokens)
+            metrics.SETTLEMENTS_DEFERRED.inc()
+            log.error("settlement of %s deferred: %s", reservation.id, next(r for r in got if isinstance(r, Exception)))
+            return
+        self._held.pop(reservation.id, None)
 
     async def release(self, reservation: Reservation) -> None:
-        self._apply(reservation, reserved=-1, cents=0.0, tokens=0, now=self._clock())
+        """Drop the reservation; one the store cannot drop now expires by itself within ``ttl_s``."""
+        self._held.pop(reservation.id, None)
+        if reservation.keys:
+            got = await self.states.apply([(k, Drop(id=reservation.id)) for k in reservation.keys])
+            if errors := [r for r in got if isinstance(r, VaporaError)]:
+                log.warning("release of %s failed (its hold expires by itself): %s", reservation.id, errors[0])
 
-    def _apply(self, res: Reservation, *, reserved: int, cents: float, tokens: int, now: float) -> None:
-        for key in res.keys:
-            u = self.usage(key)
-            held_cents = u.reserved_cents + reserved * res.cents
-            self._usage[key] = Usage(
-                spent_cents=u.spent_cents + cents,
-                reserved_cents=held_cents if held_cents > EPSILON else 0.0,
-                spent_tokens=u.spent_tokens + tokens,
-                reserved_tokens=max(0, u.reserved_tokens + reserved * res.tokens),
-            )
-            if key in self._forget_after:
-                self._idle[key] = now + self._forget_after[key]
-                self._idle.move_to_end(key)
+    async def renew(self) -> None:
+        """Extend this replica's live holds by ``ttl_s``, and try the deferred settlements again."""
+        for unsettled in list(self._unsettled.values()):
+            del self._unsettled[unsettled.reservation.id]
+            await self.settle(unsettled.reservation, unsettled.cents, unsettled.tokens)
+        if self.ttl_s is None or not self._held:
+            return
+        expires = self._expiry(self._clock())
+        by_key: dict[str, set[str]] = {}
+        for rid, held in self._held.items():
+            for key in held.keys:
+                by_key.setdefault(key, set()).add(rid)
+        keys = list(by_key)
+        got = await self.states.apply([(k, Renew(ids=frozenset(by_key[k]), expires=expires)) for k in keys])
+        for key, found in zip(keys, got, strict=True):
+            if isinstance(found, VaporaError):
+                log.warning("could not renew the holds on %s: %s", key, found)
+                continue
+            for rid in by_key[key]:
+                live = self._held.get(rid)
+                if live is None:
+                    continue
+                if isinstance(found, frozenset) and rid in found:
+                    live.expires = max(live.expires, expires)
+                elif rid not in self._unsettled:
+                    metrics.RESERVATIONS_LAPSED.inc()
+                    log.warning("the hold of %s on %s expired while its call ran", rid, key)
+
+
+def _raise_first(results: Sequence[Result | VaporaError]) -> None:
+    for r in results:
+        if isinstance(r, VaporaError):
+            raise r
+
+
+class MemoryStates:
+    """Accounts in this process's memory; each :meth:`apply` is one step of the event loop. Task
+    accounts idle past their ``forget_after_s`` (and holding nothing) are dropped."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._states: dict[str, State] = {}
+        self._idle: OrderedDict[str, float] = OrderedDict()  # key -> forget at, oldest use first
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._states
+
+    def get(self, key: str) -> State | None:
+        return self._states.get(key)
+
+    async def apply(self, changes: Sequence[tuple[str, Op]]) -> list[Result | VaporaError]:
+        now = self._clock()
+        self._forget_idle(now)
+        out: list[Result | VaporaError] = []
+        for key, op in changes:
+            state, result = apply(self._states.get(key), op, now)
+            if state is not None:
+                self._states[key] = state
+                if state.forget_after_s is not None:
+                    self._idle[key] = now + state.forget_after_s
+                    self._idle.move_to_end(key)
+            out.append(result)
+        return out
 
     def _forget_idle(self, now: float) -> None:
         """Drop accounts idle past their time, oldest first; one still holding a reservation stays."""
@@ -269,10 +280,21 @@ class MemoryBudgetStore:
             key, at = next(iter(self._idle.items()))
             if at > now:
                 return
-            if self.usage(key).reserved_tokens > 0 or self.usage(key).reserved_cents > 0:
-                self._idle[key] = now + self._forget_after[key]  # > now: the loop ends when it comes round
+            state = self._states.get(key)
+            if state is not None and state.holds and state.forget_after_s is not None:
+                self._idle[key] = now + state.forget_after_s  # > now: the loop ends when it comes round
                 self._idle.move_to_end(key)
                 continue
             del self._idle[key]
-            self._forget_after.pop(key, None)
-            self._usage.pop(key, None)
+            self._states.pop(key, None)
+
+
+class MemoryBudgetStore(BudgetStore):
+    """A :class:`BudgetStore` in this process's memory (see the module docstring)."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.memory = MemoryStates(clock)
+        super().__init__(self.memory, clock=clock)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.memory

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
+from vapora_core.bus.topology import BUCKETS
 from vapora_core.errors import ConfigError
 
 PROVIDERS = ("offline", "ollama", "gemini", "openai", "anthropic")
@@ -161,8 +162,9 @@ class RoleBudget(_Strict):
 class BudgetConfig(_Strict):
     near_limit: float = Field(default=0.8, gt=0, le=1)
     roles: dict[str, RoleBudget] = Field(default_factory=dict)
-    # A task's spend (for its caps) is forgotten this long after its last call.
-    task_forget_after_s: float = Field(default=86400.0, gt=0)
+    # A task's spend (for its caps) is forgotten this long after its last call; at most as long as
+    # the budget-tasks bucket keeps a key after its last write.
+    task_forget_after_s: float = Field(default=86400.0, gt=0, le=BUCKETS.BUDGET_TASKS.ttl_s)
 
 
 class PriceTable(_Strict):

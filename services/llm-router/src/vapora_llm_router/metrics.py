@@ -58,6 +58,14 @@ SETTLEMENT_OVERRUNS = Counter(
     "Settlements above their reservation: the provider billed more than the call was allowed to cost.",
     ["provider"],
 )
+SETTLEMENTS_DEFERRED = Counter(
+    "vapora_llm_settlements_deferred_total",
+    "Settlements the shared budget store could not take at once: kept, their holds renewed, tried again.",
+)
+RESERVATIONS_LAPSED = Counter(
+    "vapora_llm_reservations_lapsed_total",
+    "Reservations of this replica that expired while their call still ran (no renewal within the TTL).",
+)
 SETTLEMENT_OVERRUN_CENTS = Counter(
     "vapora_llm_settlement_overrun_cents_total",
     "Cents billed above the reservations of overrun settlements (spent, and over what budgets promised).",

@@ -34,6 +34,14 @@ class RouterSettings(ServiceSettings):
     provider_timeout_s: float = Field(default=60.0, description="Read timeout of one provider call.")
     reload_interval_s: float = Field(default=1.0, description="How often config files are checked for changes.")
     usage_flush_s: float = Field(default=0.2, description="How often settled usage is written to the ledger.")
+    reservation_ttl_s: float = Field(
+        default=30.0,
+        gt=0,
+        description=(
+            "How long a reservation outlives its replica: renewed every third of it while its call runs,"
+            " freed this long after a replica dies."
+        ),
+    )
 
     @property
     def router_file(self) -> Path:

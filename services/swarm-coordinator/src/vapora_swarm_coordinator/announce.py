@@ -5,7 +5,10 @@
   JetStream). Both are sent at once on the one connection, the event first: an agent can only
   finish (and DONE be published) after its job is stored, so ASSIGNED always precedes DONE.
   The job carries its token (``tokens.py``): the agent's identity for the tools it calls.
-- A status: ``TaskStatusChanged`` (DONE, FAILED) on ``events.task.<ws>``.
+- A status: ``TaskStatusChanged`` (DONE, FAILED) on ``events.task.<ws>``, with a msg id of
+  the task, the state and the execution (:func:`status_msg_id`): announced again (an execution
+  delivered twice, a publish whose acknowledgement was lost), it is stored once within the
+  EVENTS stream's duplicate window, so each task has one DONE on the stream.
 - A stop: ``JobStopped`` on ``stops.<agent_id>`` (core NATS) for the runtimes.
 """
 
@@ -41,6 +44,11 @@ class Publisher(Protocol):
 # Subject names per agent / workspace, computed once (token sanitising is per character).
 _job_subject = functools.lru_cache(maxsize=16384)(subjects.job)
 _event_subject = functools.lru_cache(maxsize=16384)(subjects.task_event)
+
+
+def status_msg_id(event: tasks_pb2.TaskStatusChanged) -> str:
+    """The JetStream msg id of a DONE / FAILED event: the same for every announcement of one outcome."""
+    return f"{event.task_id}-s{int(event.state)}-{event.execution_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +99,7 @@ class Announcer:
     async def status(self, row: Row, state: int, **fields: Any) -> None:
         """Publish ``row``'s task's new ``state`` (``fields``: the event's other fields)."""
         event = self._event(row, state, **fields)
-        await self.bus.publish(_event_subject(event.workspace_id), event)
+        await self.bus.publish(_event_subject(event.workspace_id), event, msg_id=status_msg_id(event))
 
     async def stop(self, stop: coordinator_pb2.JobStopped) -> None:
         """Tell the runtimes to stop ``stop``'s job."""

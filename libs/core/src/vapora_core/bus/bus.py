@@ -1,10 +1,14 @@
 """The bus: one nats-py connection per service, the fleet's streams, publishing and consuming.
 
-- Connection: ``nats.connect`` with the service's name and unlimited reconnects.
+- Connection: ``nats.connect`` with the service's name, every URL of ``VAPORA_NATS_URL`` (the
+  nodes of a cluster) and unlimited reconnects; after a reconnect every consumer asks for
+  messages again at once.
 - Streams: every stream of :mod:`~vapora_core.bus.topology` is declared (created or updated) at
   :meth:`Bus.start`, before any consumer starts.
 - Publishing (:meth:`Bus.publish`, :meth:`Bus.send`): acknowledged by the stream, through
-  :class:`~vapora_core.bus.acks.PubAcks`, with the schema and trace context in headers.
+  :class:`~vapora_core.bus.acks.PubAcks`, with the schema and trace context in headers; what
+  an outage (an election, a node down) fails is sent again where that cannot store it twice
+  (:mod:`~vapora_core.bus.resend`).
 - Consuming (:meth:`Bus.subscribe`, :meth:`Bus.subscribe_batches`): a
   :class:`~vapora_core.bus.consumer.Consumer` per durable consumer (or set of lanes), every
   message settled by :meth:`Bus.process` / :meth:`Bus.process_batch` — the settle rules of
@@ -31,15 +35,15 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
-from nats.js import api as js_api
-from nats.js.errors import NotFoundError
 
 from vapora_core import metrics
-from vapora_core.bus.acks import PubAcks, Stored
+from vapora_core.bus.acks import Stored
 from vapora_core.bus.codec import decode, encode
 from vapora_core.bus.consumer import Consumer
+from vapora_core.bus.declare import declare_stream
 from vapora_core.bus.delivery import BatchHandler, Handler
 from vapora_core.bus.headers import EXPECTED_STREAM, MSG_ID
+from vapora_core.bus.resend import Resender
 from vapora_core.bus.settle import Settler, count
 from vapora_core.bus.topology import STREAMS, ConsumerSpec, StreamSpec, stream_for
 from vapora_core.bus.validate import DEFAULT_SKEW_S, EventRules
@@ -50,12 +54,6 @@ from vapora_core.telemetry import consumer_span, inject
 log = logging.getLogger("vapora.bus")
 
 M = TypeVar("M", bound=Message)
-
-_RETENTION = {
-    "limits": js_api.RetentionPolicy.LIMITS,
-    "workqueue": js_api.RetentionPolicy.WORK_QUEUE,
-    "interest": js_api.RetentionPolicy.INTEREST,
-}
 
 _published = functools.cache(metrics.BUS_PUBLISHED.labels)
 
@@ -86,7 +84,7 @@ class Bus:
         self._grace = graceful_timeout
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
-        self._acks: PubAcks | None = None
+        self._acks: Resender | None = None
         self._settler = Settler(service, self.publish_raw, self.rules)
         self._consumers: list[Consumer] = []
         self._started = False
@@ -132,7 +130,7 @@ class Bus:
         except (TimeoutError, OSError, NatsError) as exc:
             raise Unavailable(f"cannot reach NATS at {self._url} within {timeout:.0f}s: {exc!r}") from exc
         self._nc, self._js = nc, nc.jetstream()
-        self._acks = PubAcks(nc)
+        self._acks = Resender(nc)
         await self._acks.start()
 
     async def start(self, connect_timeout: float = 30.0) -> None:
@@ -161,6 +159,11 @@ class Bus:
                 await nc.close()
 
     @property
+    def connected(self) -> bool:
+        """Whether the connection to NATS is up now (not before :meth:`connect`, nor while reconnecting)."""
+        return self._nc is not None and self._nc.is_connected
+
+    @property
     def nc(self) -> Client:
         """The NATS connection; :class:`Unavailable` before :meth:`connect`."""
         if self._nc is None:
@@ -175,24 +178,9 @@ class Bus:
         return self._js
 
     async def declare_streams(self, streams: tuple[StreamSpec, ...] = STREAMS) -> None:
-        js = self.js
+        """Create or update every stream (:mod:`~vapora_core.bus.declare`: idempotent, retried through an outage)."""
         for spec in streams:
-            config = js_api.StreamConfig(
-                name=spec.name,
-                subjects=list(spec.subjects),
-                retention=_RETENTION[spec.retention],
-                max_age=spec.max_age_s,
-                duplicate_window=spec.duplicate_window_s,
-                storage=js_api.StorageType.FILE,
-                num_replicas=self._replicas,
-                description=spec.description,
-            )
-            try:
-                await js.stream_info(spec.name)
-            except NotFoundError:
-                await js.add_stream(config)
-            else:
-                await js.update_stream(config)
+            await declare_stream(self.js, spec, self._replicas)
 
     async def _on_error(self, exc: Exception) -> None:
         log.warning("%s: NATS connection error: %r", self.service, exc)
@@ -203,6 +191,8 @@ class Bus:
 
     async def _on_reconnected(self) -> None:
         log.info("%s: reconnected to NATS", self.service)
+        for consumer in list(self._consumers):
+            await consumer.resume()
 
     # -- publishing --------------------------------------------------------------------
 

@@ -42,7 +42,8 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from vapora_core.aio import Periodic, finish_within
-from vapora_core.bus.puller import Puller, declare_consumer
+from vapora_core.bus.declare import declare_consumer
+from vapora_core.bus.puller import Puller
 from vapora_core.bus.topology import ConsumerSpec
 
 log = logging.getLogger("vapora.bus.consumer")
@@ -109,6 +110,14 @@ class Consumer:
             asyncio.create_task(self._work_loop(), name=f"{self.name}-worker") for _ in range(self.workers_n)
         ]
         self._keepalive.start()
+
+    async def resume(self) -> None:
+        """After a reconnect: every lane asks for messages again (its open pull requests may be lost)."""
+        if not self._running:
+            return
+        for lane in self._lanes:
+            if lane.puller is not None:
+                await lane.puller.reset()
 
     async def stop(self, grace: float) -> None:
         """Stop pulling, hand back what is buffered, let handlers in flight finish within ``grace``

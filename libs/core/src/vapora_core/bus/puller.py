@@ -8,9 +8,11 @@ Here one subscription receives every message. Each pull request gets its own rep
 (``<inbox>.<n>``), which its closing status (404 no messages, 408 expired, 409) names; a
 message is counted against the oldest open request (the server serves them in that order).
 The puller asks for more whenever the owner's ``room()`` exceeds what is already requested.
-Requests expire after ``expires_s``; one whose closing status never came (a reconnect) is
-forgotten after twice that, so the supply never stalls. It feeds every lane of
-:class:`~vapora_core.bus.consumer.Consumer`.
+Requests expire after ``expires_s``; one whose closing status never came (the node that held it
+died) is forgotten after twice that, so the supply never stalls. One that ended on a leader
+change (409) or found no consumer leader (503, an election) is asked again by the watch, which
+looks every ``WATCH_S``; after a reconnect every open request is forgotten and asked again at
+once (:meth:`Puller.reset`). It feeds every lane of :class:`~vapora_core.bus.consumer.Consumer`.
 
 Why this goes beyond nats-py's ``pull_subscribe``/``fetch``: ``bench/bench_bus.py`` (consume,
 both ways, from a backlog, while publishing and at a steady load).
@@ -25,41 +27,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from nats.js import api as js_api
-from nats.js.errors import BadRequestError
-
 from vapora_core.aio import Periodic
 from vapora_core.bus.headers import STATUS
-from vapora_core.bus.topology import ConsumerSpec
 
 log = logging.getLogger("vapora.bus.puller")
 
 HEARTBEAT = "100"
-
-
-def consumer_config(spec: ConsumerSpec) -> js_api.ConsumerConfig:
-    """``spec`` as JetStream consumer settings: what every durable consumer of the fleet is declared with."""
-    many = len(spec.filter_subjects) > 1
-    return js_api.ConsumerConfig(
-        durable_name=spec.durable,
-        ack_policy=js_api.AckPolicy.EXPLICIT,
-        ack_wait=spec.ack_wait_s,
-        max_deliver=spec.max_deliver,
-        max_ack_pending=spec.max_ack_pending,
-        deliver_policy=js_api.DeliverPolicy.NEW if spec.deliver_new_only else js_api.DeliverPolicy.ALL,
-        filter_subject=None if many else spec.filter_subjects[0],
-        filter_subjects=list(spec.filter_subjects) if many else None,
-        description=spec.description,
-    )
-
-
-async def declare_consumer(js: Any, spec: ConsumerSpec) -> None:
-    """Create ``spec``'s durable consumer, or bring an existing one up to ``spec``."""
-    config = consumer_config(spec)
-    try:
-        await js.add_consumer(spec.stream, config)
-    except BadRequestError:
-        await js.update_consumer(spec.stream, config)
+WATCH_S = 1.0  # how often the watch forgets lost requests and asks again (at most expires_s)
 
 
 class Puller:
@@ -89,7 +63,7 @@ class Puller:
         self._open: dict[str, tuple[int, float]] = {}  # reply subject → (messages still due, when asked)
         self._n = 0
         self._sub: Any = None
-        self._watch = Periodic(f"puller-watch-{durable}", expires_s, self._watch_once, wait_first=True)
+        self._watch = Periodic(f"puller-watch-{durable}", min(WATCH_S, expires_s), self._watch_once, wait_first=True)
 
     async def start(self) -> None:
         self._prefix = self.nc.new_inbox() + "."
@@ -104,6 +78,15 @@ class Puller:
                 await self._sub.unsubscribe()
         self._open.clear()
         self.requested = 0
+
+    async def reset(self) -> None:
+        """Forget every open request and ask again: after a reconnect, the server that held them may be gone."""
+        if self._sub is None:
+            return
+        self._open.clear()
+        self.requested = 0
+        with contextlib.suppress(Exception):  # not connected again after all: the watch asks later
+            await self.top_up()
 
     async def top_up(self) -> None:
         """Ask for what the owner has room for beyond what is requested (at least half its room at once)."""
@@ -152,7 +135,7 @@ class Puller:
             await self.ended()
         if status in ("404", "408"):
             await self.top_up()
-        else:  # the consumer is gone or moving: ask again on the next watch, not in a tight loop
+        else:  # the consumer is gone or moving (409, 503): ask again on the next watch, not in a tight loop
             log.warning("pull request on %s ended: %s %s", self.durable, status, msg.headers.get("Description", ""))
 
     async def _watch_once(self) -> None:

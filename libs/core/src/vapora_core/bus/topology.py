@@ -1,4 +1,4 @@
-"""Every JetStream stream, subject and durable consumer of the fleet, declared in one place.
+"""Every JetStream stream, subject, durable consumer and key-value bucket of the fleet, in one place.
 
 The one exception: the coordinator's four task consumers are its own policy (their buffer and
 failure bound), declared in its package. docs/messaging.md lists the same tables; a test keeps
@@ -302,6 +302,51 @@ class CONSUMERS:
         """Every consumer declared here (not the per-agent job consumers, nor the coordinator's
         task consumers: its own policy, in ``vapora_swarm_coordinator.intake``)."""
         return tuple(v for v in vars(cls).values() if isinstance(v, ConsumerSpec))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BucketSpec:
+    """A JetStream key-value bucket (:mod:`vapora_core.kv`): state replicas share with compare-and-set.
+
+    ``ttl_s``: how long a key is kept after its last write (the bucket's ``max_age``), so keys no
+    one writes any more go by themselves; what must live longer says so in its own value."""
+
+    name: str
+    ttl_s: float
+    max_value_bytes: int = 256 * 1024
+    description: str = field(default="", compare=False)
+
+
+class BUCKETS:
+    """The fleet's key-value buckets; their replicas are ``VAPORA_JETSTREAM_REPLICAS``, as the streams'."""
+
+    BUDGET_WINDOWS = BucketSpec(
+        name="budget-windows",
+        # a window lasts at most 31 days: a key unwritten for 62 belongs to a window that has ended
+        ttl_s=62 * DAY,
+        description="llm-router: spent and live reservations of each role's budget window.",
+    )
+    BUDGET_TASKS = BucketSpec(
+        name="budget-tasks",
+        ttl_s=8 * DAY,
+        description="llm-router: spent and live reservations of each task's caps.",
+    )
+    RATE_LIMITS = BucketSpec(
+        name="rate-limits",
+        ttl_s=2 * 3600.0,
+        max_value_bytes=64,
+        description="api-gateway: requests counted per user and per client address in each rate window.",
+    )
+    LOGIN_THROTTLE = BucketSpec(
+        name="login-throttle",
+        ttl_s=1 * DAY,
+        max_value_bytes=16 * 1024,
+        description="api-gateway: failed logins, locks and attempts in flight per account and per address.",
+    )
+
+    @classmethod
+    def all(cls) -> tuple[BucketSpec, ...]:
+        return tuple(v for v in vars(cls).values() if isinstance(v, BucketSpec))
 
 
 def _matches(pattern: str, subject: str) -> bool:
