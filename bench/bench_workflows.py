@@ -15,11 +15,16 @@ flight). The agents are instant: this process sees each JobAssigned (a core NATS
 
 Printed per phase: runs completed (of the runs started), wall time, stage transitions per second
 (every stage change the coordinator published on ``events.workflow.>``, from the first to the last),
-the coordinator's CPU, and, for every stage with needs, the time from the last of its needs being
+the coordinator's CPU per stage change (and its event loop's part: the rest is the embedded store
+engine's threads), its store round trips by kind (read from its ``/metrics``: how many, items
+each, seconds each), and, for every stage with needs, the time from the last of its needs being
 done — its task's DONE published on ``events.task.>`` — to its own task being published on
 ``tasks.>`` (core subscriptions): p50, p99, max; and the same from the need's execution being
 published by its agent (the coordinator's settling of it included). The target: all runs complete,
 p99 ≤ 50 ms. Prints figures; asserts nothing.
+
+``VAPORA_BENCH_PROFILE=<file>`` runs the coordinator under cProfile (``profiled.py``) and leaves its
+stats in that file (``python -m pstats <file>``); its figures are then not comparable.
 """
 
 from __future__ import annotations
@@ -27,7 +32,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import statistics
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -36,7 +43,7 @@ from typing import Any
 
 import nats
 from coordinator_cpu import cpu_seconds
-from coordinator_harness import coordinator_process, serve_registry, stop_coordinator
+from coordinator_harness import coordinator_process, serve_registry, stop_coordinator, store_trips
 from figures import Figures, at_least, at_most
 from nats.aio.msg import Msg
 
@@ -51,8 +58,10 @@ from vapora_core.lifecycle import tune_gc
 from vapora_core.settings import ServiceSettings
 from vapora_testing.executions import execution_of, send_execution
 from vapora_testing.nats import NatsServer
+from vapora_testing.process import ServiceProcess
 
 ROOT = Path(__file__).resolve().parents[1]
+PROFILED = Path(__file__).with_name("profiled.py")
 WS = "bench-ws"
 STAGES = (  # (id, role, needs)
     ("plan", "architect", ()),
@@ -69,6 +78,7 @@ TYPES = {
     "devops": "devops",
 }
 NEEDS = {sid: needs for sid, _, needs in STAGES}
+TRIPS = ("workflow_start", "workflow", "finish", "create")  # the coordinator's group commits, by kind
 
 
 def agents(per_role: int) -> list[agents_pb2.Agent]:
@@ -103,6 +113,8 @@ class Phase:
     settled_ms: list[float]
     executed_ms: list[float]
     cpu_s: float | None
+    main_cpu_s: float | None  # the coordinator's main thread (the event loop); the rest is the store engine's
+    trips: dict[str, tuple[float, float, float]]  # kind → round trips, items, seconds in the phase
 
 
 class Observer:
@@ -192,11 +204,15 @@ async def start_runs(stub: Any, n: int, rate: float | None, in_flight: int = 64)
     await asyncio.gather(*started)
 
 
-async def phase(stub: Any, url: str, bus: Bus, pid: int, runs: int, rate: float | None, timeout_s: float) -> Phase:
+async def phase(
+    stub: Any, url: str, bus: Bus, coordinator: ServiceProcess, runs: int, rate: float | None, timeout_s: float
+) -> Phase:
+    pid = coordinator.proc.pid if coordinator.proc else 0
     observer = Observer(bus)
     await observer.start(url)
     observer.expect = runs
-    cpu_before = cpu_seconds(pid)
+    cpu_before, main_before = cpu_seconds(pid), cpu_seconds(pid, pid)
+    trips_before = await store_trips(coordinator.metrics_port, TRIPS)
     started = time.perf_counter()
     try:
         await start_runs(stub, runs, rate)
@@ -205,7 +221,8 @@ async def phase(stub: Any, url: str, bus: Bus, pid: int, runs: int, rate: float 
     finally:
         await observer.stop()
     wall = time.perf_counter() - started
-    cpu_after = cpu_seconds(pid)
+    cpu_after, main_after = cpu_seconds(pid), cpu_seconds(pid, pid)
+    trips_after = await store_trips(coordinator.metrics_port, TRIPS)
     return Phase(
         runs=runs,
         rate=rate,
@@ -217,6 +234,8 @@ async def phase(stub: Any, url: str, bus: Bus, pid: int, runs: int, rate: float 
         settled_ms=observer.latencies_ms(observer.settled_at),
         executed_ms=observer.latencies_ms(observer.done_at),
         cpu_s=(cpu_after - cpu_before) if cpu_after is not None and cpu_before is not None else None,
+        main_cpu_s=(main_after - main_before) if main_after is not None and main_before is not None else None,
+        trips={kind: _less(trips_after[kind], trips_before[kind]) for kind in TRIPS},
     )
 
 
@@ -224,10 +243,11 @@ async def bench(url: str, data: Path, args: argparse.Namespace) -> list[Phase]:
     registry = await serve_registry(agents(args.agents_per_role))
     coordinator = coordinator_process(url, data, f"127.0.0.1:{registry.port}", without_store=False)
     coordinator.env["VAPORA_CONFIG_DIR"] = str(ROOT / "config")
+    if args.profile:  # the coordinator under cProfile (profiled.py)
+        coordinator.argv = [sys.executable, str(PROFILED), args.profile, coordinator.module]
     await coordinator.start(timeout=30)
     bus = Bus(url, "bench-agents")
     await bus.start()
-    pid = coordinator.proc.pid if coordinator.proc else 0
     try:
         async with channel(coordinator.addr, timeout=30) as ch:
             stub = coordinator_pb2_grpc.CoordinatorStub(ch)
@@ -236,13 +256,16 @@ async def bench(url: str, data: Path, args: argparse.Namespace) -> list[Phase]:
                 stages=[pb.WorkflowStage(id=sid, role=role, needs=list(needs)) for sid, role, needs in STAGES],
             )
             await stub.CreateWorkflow(pb.CreateWorkflowRequest(workspace_id=WS, workflow=template, actor="bench"))
-            paced = await phase(stub, url, bus, pid, args.paced_runs, args.rate, args.timeout)
-            burst = await phase(stub, url, bus, pid, args.runs, None, args.timeout)
+            phases = [(args.paced_runs, args.rate), (args.runs, None)]
+            return [await phase(stub, url, bus, coordinator, n, rate, args.timeout) for n, rate in phases if n > 0]
     finally:
         await bus.stop()
         stop_coordinator(coordinator)
         await registry.stop(0)
-    return [paced, burst]
+
+
+def _less(after: tuple[float, float, float], before: tuple[float, float, float]) -> tuple[float, float, float]:
+    return after[0] - before[0], after[1] - before[1], after[2] - before[2]
 
 
 def _quantiles(values: list[float]) -> tuple[float, float, float]:
@@ -263,6 +286,8 @@ def record(p: Phase, settled: tuple[float, float, float]) -> None:
     FIGURES.add(f"{phase}: stage transitions", p.transitions_per_s, "/s")
     FIGURES.add(f"{phase}: stage done → successors published, p50", settled[0], "ms")
     FIGURES.add(f"{phase}: stage done → successors published, p99", settled[1], "ms", at_most(50.0))
+    if p.cpu_s is not None:
+        FIGURES.add(f"{phase}: coordinator CPU per stage change", 1000 * p.cpu_s / max(1, p.transitions), "ms")
 
 
 def report(p: Phase) -> None:
@@ -277,6 +302,18 @@ def report(p: Phase) -> None:
     if p.cpu_s is not None:
         per = 1000 * p.cpu_s / max(1, p.transitions)
         print(f"  coordinator CPU   {p.cpu_s:.1f} s ({per:.2f} ms per stage change, assigning and settling included)")
+        if p.main_cpu_s is not None:
+            main = 1000 * p.main_cpu_s / max(1, p.transitions)
+            print(
+                f"    its event loop  {p.main_cpu_s:.1f} s ({main:.2f} ms per stage change; the rest: the store"
+                f" engine's threads; {p.main_cpu_s / max(p.wall_s, 1e-9):.0%} of the phase's wall time)"
+            )
+    trips = ", ".join(
+        f"{kind} {n:,.0f} ({items / n:.1f} items, {1000 * took / n:.1f} ms each)"
+        for kind, (n, items, took) in p.trips.items()
+        if n
+    )
+    print(f"  store round trips {trips}")
     print(
         f"  stage done → successors' tasks published: p50 {settled[0]:.1f} ms, p99 {settled[1]:.1f} ms,"
         f" max {settled[2]:.1f} ms ({len(p.settled_ms):,} stages; done = its task's DONE published)"
@@ -308,7 +345,10 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=20.0, help="Runs a second of the paced phase.")
     ap.add_argument("--agents-per-role", type=int, default=4)
     ap.add_argument("--timeout", type=float, default=300.0, help="Give up waiting for the runs after this long.")
-    asyncio.run(amain(ap.parse_args()))
+    args = ap.parse_args()
+    profile = os.environ.get("VAPORA_BENCH_PROFILE", "")  # a file: the coordinator's cProfile stats go there
+    args.profile = str(Path(profile).resolve()) if profile else ""
+    asyncio.run(amain(args))
 
 
 if __name__ == "__main__":

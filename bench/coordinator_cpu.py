@@ -6,10 +6,12 @@ import os
 from pathlib import Path
 
 
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of process ``pid`` so far (Linux /proc; None elsewhere)."""
+def cpu_seconds(pid: int, thread: int | None = None) -> float | None:
+    """User + system CPU time of process ``pid`` so far, or of its thread ``thread`` (its main
+    thread: ``pid`` itself) (Linux /proc; None elsewhere)."""
+    path = f"/proc/{pid}/stat" if thread is None else f"/proc/{pid}/task/{thread}/stat"
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        fields = Path(path).read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

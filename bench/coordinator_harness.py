@@ -73,9 +73,11 @@ def stop_coordinator(coordinator: ServiceProcess) -> None:
         print(f"coordinator exited with {code}:\n{coordinator.tail()}", file=sys.stderr)
 
 
-async def store_trips(metrics_port: int) -> dict[str, tuple[float, float, float]]:
-    """Per kind of store write (create, finish): round trips, items and seconds so far, read
-    from the coordinator's own metrics."""
+async def store_trips(
+    metrics_port: int, kinds: tuple[str, ...] = ("create", "finish")
+) -> dict[str, tuple[float, float, float]]:
+    """Per kind of store write (create, finish; or ``kinds``): round trips, items and seconds so
+    far, read from the coordinator's own metrics."""
     async with httpx.AsyncClient() as client:
         text = (await client.get(f"http://127.0.0.1:{metrics_port}/metrics")).text
     value: dict[tuple[str, str], float] = {}
@@ -88,7 +90,7 @@ async def store_trips(metrics_port: int) -> dict[str, tuple[float, float, float]
             value.get(("vapora_coordinator_store_batch_items_sum", kind), 0.0),
             value.get(("vapora_coordinator_store_write_seconds_sum", kind), 0.0),
         )
-        for kind in ("create", "finish")
+        for kind in kinds
     }
 
 

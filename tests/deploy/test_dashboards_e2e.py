@@ -198,6 +198,9 @@ def drive_tasks(fleet: Fleet, count: int = 4) -> None:
         for task_id in ids:
             task = wait_terminal(client, task_id, timeout=120)
             assert task["state"] == "done", f"task {task_id} did not reach done: {task}"
+            # Self-reported outcomes teach the profiles nothing; a person's verdict is evidence.
+            r = client.post(f"/api/v1/tasks/{task_id}/feedback", json={"success": True, "quality": 0.8})
+            assert r.status_code == 202, r.text
 
 
 def drive_workflow(fleet: Fleet) -> None:

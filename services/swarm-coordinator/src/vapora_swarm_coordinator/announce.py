@@ -98,8 +98,12 @@ class Announcer:
 
     async def status(self, row: Row, state: int, **fields: Any) -> None:
         """Publish ``row``'s task's new ``state`` (``fields``: the event's other fields)."""
+        await (await self.send_status(row, state, **fields))
+
+    async def send_status(self, row: Row, state: int, **fields: Any) -> asyncio.Future[Any]:
+        """Send what :meth:`status` publishes; the future of its acknowledgement."""
         event = self._event(row, state, **fields)
-        await self.bus.publish(_event_subject(event.workspace_id), event, msg_id=status_msg_id(event))
+        return await self.bus.send(_event_subject(event.workspace_id), event, msg_id=status_msg_id(event))
 
     async def stop(self, stop: coordinator_pb2.JobStopped) -> None:
         """Tell the runtimes to stop ``stop``'s job."""

@@ -9,6 +9,9 @@ announced again (its event may not have gone out), and its agent's load is not d
 The result itself is not kept in the record: the knowledge graph's execution holds it, and the
 event carries its first ``RESULT_LIMIT`` characters. A workflow stage's task then tells the
 workflow engine (``stage_outcomes.py``), announced again or not: its transition is idempotent.
+It does so once the DONE / FAILED event is written to the connection (so the event goes out
+first), not once it is stored: its successors start while the event's acknowledgement comes back,
+and the execution is acked only when both are done (a failure of either redelivers it).
 """
 
 from __future__ import annotations
@@ -86,7 +89,7 @@ class Settler:
         if applied:
             self.view.add_load(holder.agent_id, -1)
             metrics.finished(changes["state"]).inc()
-        await self.announcer.status(
+        announced = await self.announcer.send_status(
             {"task_id": e.task_id, **holder.fields()},
             state,
             provider=e.provider,
@@ -98,5 +101,8 @@ class Settler:
             output_tokens=e.output_tokens,
             cost_cents=e.cost_cents,
         )
-        if holder.workflow_run_id and self.stages is not None:
-            await self.stages.executed(holder, e)
+        try:
+            if holder.workflow_run_id and self.stages is not None:
+                await self.stages.executed(holder, e)  # its successors start while DONE is being stored
+        finally:
+            await announced

@@ -4,13 +4,15 @@ In this order, all sent before any is awaited (one connection keeps their order)
 
 1. ``WorkflowRunChanged`` on ``events.workflow.<ws>``: one per changed stage (a started stage
    carries its task's title and priority, so the gateway can put the task on the board before the
-   coordinator assigns it), or one for the run alone when no stage changed.
+   coordinator assigns it), or one for the run alone when no stage changed; msg id
+   ``wfr-<run>-v<version>-<stage>``, so a publish retried after a lost acknowledgement is stored once.
 2. A started stage's task: ``TaskSubmitted`` on ``tasks.<type>.<priority>``, msg id = task id
    (``wf-<run>-<stage>-<attempt>``), built from stored state only, so a re-publish is the same
    message and JetStream drops it.
 3. A cancelled stage's task: ``TaskCancelled`` on ``cancels.<ws>`` (msg id = task id), the same
    path a person's cancel takes (the coordinator never assigns it, or stops its job), and the
-   task's ``TaskStatusChanged`` CANCELLED on ``events.task.<ws>`` for the board.
+   task's ``TaskStatusChanged`` CANCELLED on ``events.task.<ws>`` for the board (msg id
+   ``<task>-cancelled``).
 """
 
 from __future__ import annotations
@@ -43,12 +45,21 @@ class Effects:
     ) -> None:
         """Publish the events of ``changed`` stages (``announce``; with no stage changed, one for
         the run), then ``effects``; return once all are stored."""
+        await stored(await self.send(run, changed, effects, announce=announce))
+
+    async def send(
+        self, run: Run, changed: Sequence[str], effects: Sequence[Effect], *, announce: bool = True
+    ) -> list[asyncio.Future[Any]]:
+        """Write what :meth:`carry_out` publishes to the connection, in its order; the futures of
+        their acknowledgements (:func:`stored` awaits them). The engine sends while it holds the
+        run and awaits the acknowledgements once it has let go of it."""
         now = self.clock()
         tasks = {e.stage_id: stage_task(run, run.template.stage(e.stage_id)) for e in effects if isinstance(e, Submit)}
         sent: list[asyncio.Future[Any]] = []
         workflow_subject = subjects.workflow_event(run.workspace_id)
         for sid in (changed or [""]) if announce else ():
-            sent.append(await self.bus.send(workflow_subject, self.event(run, sid, tasks.get(sid), now)))
+            event = self.event(run, sid, tasks.get(sid), now)
+            sent.append(await self.bus.send(workflow_subject, event, msg_id=f"wfr-{run.id}-v{run.version}-{sid}"))
         for task in tasks.values():
             priority = common_pb2.Priority.Name(task.priority).removeprefix("PRIORITY_").lower()
             subject = subjects.task(task.task_type, priority)
@@ -56,8 +67,7 @@ class Effects:
         for e in effects:
             if isinstance(e, CancelTask):
                 sent += await self._cancel(run, e, now)
-        for future in sent:
-            await future
+        return sent
 
     def event(
         self, run: Run, stage_id: str, task: tasks_pb2.Task | None, now: float
@@ -98,5 +108,17 @@ class Effects:
         )
         return [
             await self.bus.send(subjects.cancel(run.workspace_id), cancelled, msg_id=e.task_id),
-            await self.bus.send(subjects.task_event(run.workspace_id), status),
+            await self.bus.send(subjects.task_event(run.workspace_id), status, msg_id=f"{e.task_id}-cancelled"),
         ]
+
+
+async def stored(sent: Sequence[asyncio.Future[Any]]) -> None:
+    """Return once every message of ``sent`` is stored (raise the first failure, once all answered)."""
+    failure: BaseException | None = None
+    for future in sent:
+        try:
+            await future
+        except Exception as exc:
+            failure = failure or exc
+    if failure is not None:
+        raise failure

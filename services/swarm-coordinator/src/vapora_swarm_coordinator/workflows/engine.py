@@ -13,9 +13,15 @@ then publish its effects (:mod:`.effects`). So:
   ones; JetStream drops a re-published task by its msg id), and the recovery pass at start and
   the sweep (:mod:`.recovery`) publish what a crash between the write and the publish lost;
 - changes of one run are serialised in the process (a lock per run), so concurrent outcomes of
-  parallel stages do not race for the version; changes of different runs are written together
+  parallel stages do not race for the version; the lock is held until a change's effects are
+  written to the connection (so they go out in the order of the changes), not while their
+  acknowledgements come back; outcomes of one run that arrive together (parallel stages ending
+  at once) are planned on one draft and stored with one write (:meth:`WorkflowEngine.on_outcome`);
+  changes of different runs are written together
   (a group commit of up to ``WRITE_BATCH``, each guarded on its own: one store round trip for
-  many runs, which is what keeps a stage's successors close behind it under load).
+  many runs, which is what keeps a stage's successors close behind it under load), and so are
+  the runs being started (a group commit of their own, so a burst of starts costs the store a
+  round trip per batch, not per run).
 
 Requests name their workspace; a run of another workspace is NotFound, as one that does not
 exist, so its existence is not revealed.
@@ -30,6 +36,7 @@ import re
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from dataclasses import dataclass
+from typing import Any
 
 from vapora_core.batching import Batcher
 from vapora_core.errors import AlreadyExists, InvalidArgument, NotFound, Unavailable
@@ -38,8 +45,8 @@ from vapora_swarm_coordinator.workflows import definitions, metrics, transitions
 from vapora_swarm_coordinator.workflows.catalogue import Catalogue
 from vapora_swarm_coordinator.workflows.definitions import WorkflowDef
 from vapora_swarm_coordinator.workflows.draft import Draft, GateCall, Outcome
-from vapora_swarm_coordinator.workflows.effects import Effects
-from vapora_swarm_coordinator.workflows.model import RUN_STATES, WAITING_APPROVAL, Run, Stage, branch_for
+from vapora_swarm_coordinator.workflows.effects import Effects, stored
+from vapora_swarm_coordinator.workflows.model import RUN_STATES, RUNNING, WAITING_APPROVAL, Run, Stage, branch_for
 from vapora_swarm_coordinator.workflows.repository import WorkflowRepository, Write
 from vapora_swarm_coordinator.workflows.templates import Template, Templates
 
@@ -75,6 +82,38 @@ class StartRequest:
             raise InvalidArgument("project_id is longer than 64 characters")
         if self.run_id and RUN_ID.fullmatch(self.run_id) is None:
             raise InvalidArgument(f"run_id must be 16 lowercase hex digits, not {self.run_id[:40]!r}")
+
+
+@dataclass(slots=True)
+class _Queued:
+    """An outcome waiting for the run's lock; ``taken`` once a holder has planned it."""
+
+    plan: Plan
+    done: asyncio.Future[Run]
+    taken: bool = False
+
+
+def _each(batch: list[_Queued]) -> Plan:
+    """One plan: those of ``batch``, in order, on the same draft."""
+
+    def plan(d: Draft) -> None:
+        for queued in batch:
+            queued.plan(d)
+
+    return plan
+
+
+def _answer(batch: list[_Queued], answering: _Queued, outcome: Run | BaseException) -> None:
+    """Settle the waiters of ``batch`` but ``answering`` (its caller is the one answering)."""
+    for queued in batch:
+        if queued is answering or queued.done.done():
+            continue
+        if isinstance(outcome, Run):
+            queued.done.set_result(outcome)
+        else:
+            queued.done.set_exception(
+                outcome if isinstance(outcome, Exception) else Unavailable("the outcome's write was interrupted")
+            )
 
 
 class _Locks:
@@ -118,8 +157,18 @@ class WorkflowEngine:
         self.waiting = metrics.Waiting()
         self._locks = _Locks()
         self._cache: dict[str, Run] = {}  # runs in progress this process has read or written
+        self._outcomes: dict[str, list[_Queued]] = {}  # run → outcomes waiting for its lock (_together)
         self._writes: Batcher[Write, bool] = Batcher(
-            repo.write_many, name="workflow-transitions", max_batch=WRITE_BATCH, on_write=metrics.store_round_trip
+            repo.write_many,
+            name="workflow-transitions",
+            max_batch=WRITE_BATCH,
+            on_write=metrics.round_trips("workflow"),
+        )
+        self._creates: Batcher[Run, bool] = Batcher(
+            repo.create_many,
+            name="workflow-starts",
+            max_batch=WRITE_BATCH,
+            on_write=metrics.round_trips("workflow_start"),
         )
 
     # -- templates ---------------------------------------------------------------------------
@@ -163,16 +212,19 @@ class WorkflowEngine:
         draft = Draft.of(run, now)
         transitions.advance(draft)
         async with self._locks.hold(run_id):
-            if not await self.repo.create(draft.run):
+            if not await self._creates.submit(draft.run):
                 existing = await self.repo.read(run_id)
                 if existing is None or existing.workspace_id != req.workspace_id or existing.workflow != frozen.name:
                     raise AlreadyExists(f"run id {run_id} is taken")
-                await self.effects.carry_out(existing, [], transitions.reassert(existing, now), announce=False)
-                return existing
-            self._stored(None, draft)
-            await self.effects.carry_out(draft.run, draft.changed_stages, draft.effects)
-        log.info("workflow run %s of %s started in %s", run_id, frozen.name, req.workspace_id)
-        return draft.run
+                sent = await self.effects.send(existing, [], transitions.reassert(existing, now), announce=False)
+                run = existing
+            else:
+                self._stored(None, draft)
+                sent = await self.effects.send(draft.run, draft.changed_stages, draft.effects)
+                run = draft.run
+                log.info("workflow run %s of %s started in %s", run_id, frozen.name, req.workspace_id)
+        await stored(sent)
+        return run
 
     async def _resolved(self, d: WorkflowDef) -> WorkflowDef:
         """``d`` with role-only stages' task types decided, checked against the fleet now."""
@@ -228,9 +280,51 @@ class WorkflowEngine:
     async def on_outcome(self, run_id: str, o: Outcome) -> None:
         """The task of a stage's attempt finished (an execution, or its assignment failed)."""
         try:
-            await self.change(run_id, lambda d: transitions.outcome(d, o))
+            await self._together(run_id, lambda d: transitions.outcome(d, o))
         except NotFound:
             log.info("outcome of task %s of unknown workflow run %s ignored", o.task_id, run_id)
+
+    async def _together(self, run_id: str, plan: Plan) -> Run:
+        """:meth:`change` for an outcome, planned with the other outcomes of the run waiting then.
+
+        Parallel stages finish together; one at a time, the second would wait for the first's
+        write and then pay its own. Here whoever gets the run's lock plans every outcome of the run
+        queued by then on one draft, in arrival order (an outcome only changes what it finds its
+        attempt running, so each applies as it would alone), stores them with one write and
+        answers all of them. With other stages of the run running, it lets the event loop turn once
+        first, so that outcomes delivered with its own are queued."""
+        if not run_id:
+            raise InvalidArgument("run_id is required")
+        mine = _Queued(plan, asyncio.get_running_loop().create_future())
+        self._outcomes.setdefault(run_id, []).append(mine)
+        async with self._locks.hold(run_id):
+            if mine.taken:  # planned with an outcome before it
+                batch: list[_Queued] = []
+            else:
+                if self._parallel(run_id):
+                    await asyncio.sleep(0)
+                batch = self._outcomes.pop(run_id, [])
+                for queued in batch:
+                    queued.taken = True
+                try:
+                    run, sent = await self._apply(run_id, _each(batch), None)
+                except BaseException as exc:
+                    _answer(batch, mine, exc)
+                    raise
+        if not batch:
+            return await mine.done
+        try:
+            await stored(sent)
+        except BaseException as exc:
+            _answer(batch, mine, exc)
+            raise
+        _answer(batch, mine, run)
+        return run
+
+    def _parallel(self, run_id: str) -> bool:
+        """Whether another stage of the run is running (this process's copy says so)."""
+        run = self._cache.get(run_id)
+        return run is not None and sum(1 for st in run.stages.values() if st.state == RUNNING) > 1
 
     async def change(self, run_id: str, plan: Plan, workspace_id: str | None = None) -> Run:
         """Apply ``plan`` to the run and store it (see the module docstring); the run as it is now.
@@ -242,22 +336,27 @@ class WorkflowEngine:
         if not run_id:
             raise InvalidArgument("run_id is required")
         async with self._locks.hold(run_id):
-            for _ in range(WRITE_ATTEMPTS):
-                run = self._cache.get(run_id) or await self.repo.read(run_id)
-                if run is None or (workspace_id is not None and run.workspace_id != workspace_id):
-                    raise NotFound(f"no workflow run {run_id}")
-                draft = Draft.of(run, self.clock())
-                plan(draft)
-                if not draft.changed:
-                    await self.effects.carry_out(run, [], transitions.reassert(run, draft.now), announce=False)
-                    return run
-                before = run.state
-                write = Write(run.version, draft.stamped(), draft.stage_changes, tuple(draft.decisions))
-                if await self._writes.submit(write):
-                    self._stored(before, draft)
-                    await self.effects.carry_out(draft.run, draft.changed_stages, draft.effects)
-                    return draft.run
-                self._cache.pop(run_id, None)  # someone else moved it: read it again
+            run, sent = await self._apply(run_id, plan, workspace_id)
+        await stored(sent)
+        return run
+
+    async def _apply(self, run_id: str, plan: Plan, workspace_id: str | None) -> tuple[Run, list[asyncio.Future[Any]]]:
+        """:meth:`change` while the run's lock is held: the run as it is now, and its effects sent
+        (in order on the connection) but not yet acknowledged."""
+        for _ in range(WRITE_ATTEMPTS):
+            run = self._cache.get(run_id) or await self.repo.read(run_id)
+            if run is None or (workspace_id is not None and run.workspace_id != workspace_id):
+                raise NotFound(f"no workflow run {run_id}")
+            draft = Draft.of(run, self.clock())
+            plan(draft)
+            if not draft.changed:
+                return run, await self.effects.send(run, [], transitions.reassert(run, draft.now), announce=False)
+            before = run.state
+            write = Write(run.version, draft.stamped(), draft.stage_changes, tuple(draft.decisions))
+            if await self._writes.submit(write):
+                self._stored(before, draft)
+                return draft.run, await self.effects.send(draft.run, draft.changed_stages, draft.effects)
+            self._cache.pop(run_id, None)  # someone else moved it: read it again
         raise Unavailable(f"workflow run {run_id} kept changing under {WRITE_ATTEMPTS} attempts to change it")
 
     def _stored(self, before: str | None, draft: Draft) -> None:

@@ -7,7 +7,7 @@ transition it writes (one coordinator runs the workflows of a fleet).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from prometheus_client import Gauge, Histogram
 
@@ -64,11 +64,14 @@ def stage_finished(workflow: str, finished: Iterable[tuple[str, float]]) -> None
         STAGE_SECONDS.labels(workflow, stage_id).observe(seconds)
 
 
-_TRIP_SECONDS = coordinator_metrics.STORE_WRITE_SECONDS.labels("workflow")
-_TRIP_ITEMS = coordinator_metrics.STORE_BATCH_ITEMS.labels("workflow")
+def round_trips(kind: str) -> Callable[[int, float], None]:
+    """Records one group commit of ``kind`` (``workflow``: transitions; ``workflow_start``: runs
+    created) in the coordinator's store-write metrics, their children looked up once."""
+    seconds = coordinator_metrics.STORE_WRITE_SECONDS.labels(kind)
+    items = coordinator_metrics.STORE_BATCH_ITEMS.labels(kind)
 
+    def observe(n: int, took: float) -> None:
+        seconds.observe(took)
+        items.observe(n)
 
-def store_round_trip(items: int, seconds: float) -> None:
-    """One group commit of workflow transitions (``kind="workflow"`` of the store-write metrics)."""
-    _TRIP_SECONDS.observe(seconds)
-    _TRIP_ITEMS.observe(items)
+    return observe

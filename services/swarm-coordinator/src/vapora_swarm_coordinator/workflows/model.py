@@ -1,6 +1,7 @@
 """A run and its stages as the engine reads and writes them, and the names they go by.
 
-- ``workflow_run:<run_id>``: workspace, project, workflow, ``template`` (the frozen definition),
+- ``workflow_run:<run_id>``: workspace, project, workflow, ``template`` (a link to the frozen
+  definition, ``workflow_frozen:<key>``: see :mod:`.repository`),
   title, description, state, ``paused``, branch ``vapora/run-<run_id>``, created_by, times
   (``created_s``, ``updated_s``, ``ended_s``), detail, cost, ``version`` (bumped by every
   transition: the guard of the conditional write).
@@ -22,7 +23,6 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from vapora_swarm_coordinator.workflows import definitions
 from vapora_swarm_coordinator.workflows.definitions import WorkflowDef
 
 # run states
@@ -176,11 +176,11 @@ class Run:
         return sum(s.cost_cents for s in self.stages.values())
 
     def fields(self) -> dict[str, Any]:
-        """The ``workflow_run`` record (stages and decisions live in their own tables)."""
+        """The ``workflow_run`` record but its ``template`` link (the repository's: see there);
+        stages and decisions live in their own tables."""
         return {
             "workspace_id": self.workspace_id,
             "workflow": self.workflow,
-            "template": self.template.model_dump(mode="json"),
             "title": self.title,
             "description": self.description,
             "project_id": self.project_id,
@@ -208,8 +208,9 @@ class Run:
         }
 
     @classmethod
-    def of(cls, row: dict[str, Any], stages: list[dict[str, Any]], decisions: list[dict[str, Any]]) -> Run:
-        template = definitions.from_data(row["template"])
+    def of(
+        cls, row: dict[str, Any], template: WorkflowDef, stages: list[dict[str, Any]], decisions: list[dict[str, Any]]
+    ) -> Run:
         by_id = {str(s["stage_id"]): Stage.of(s) for s in stages}
         ordered = {s.id: by_id.get(s.id) or Stage(s.id, kind=s.kind) for s in template.stages}
         return cls(

@@ -1,31 +1,40 @@
 """SurrealDB access of workflow templates, runs, stages and gate decisions (``coordinator`` namespace).
 
 Records are those of :mod:`.model`, plus ``workflow_template:<workspace>/<name>`` (a template made
-through the API: its definition, who made it and when).
+through the API: its definition, who made it and when) and ``workflow_frozen:<key>`` (the frozen
+definition runs were started from, keyed by its content: one record for all the runs of one
+template, which a run's ``template`` links to, so a transition does not rewrite it).
 
 Every transition is one conditional write (:class:`Write`, stored by
 :meth:`WorkflowRepository.write_many`): the run's record is updated only if its ``version`` is still
 the one the transition was planned on, and only then are the changed stages and the new gate
 decisions written, all inside ``BEGIN … COMMIT``. A transition planned on a stale copy (another
 writer, a replay) writes nothing and says so; the caller reads the run again. Transitions of many
-runs are written together (the engine's group commit), each guarded on its own. Creating a run
-(:meth:`create`) inserts the run and its stages only if the run id is new, so a retried start is one
-run.
+runs are written together (the engine's group commit), each guarded on its own. Creating runs
+(:meth:`create_many`, the engine's group commit of starts) inserts each run and its stages only if
+the run id is new, so a retried start is one run.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from surrealdb import RecordID
+
 from vapora_core.errors import AlreadyExists, Internal, InvalidArgument
 from vapora_core.store import Row, Store
+from vapora_swarm_coordinator.workflows import definitions
+from vapora_swarm_coordinator.workflows.definitions import WorkflowDef
 from vapora_swarm_coordinator.workflows.model import Decision, Run, decision_key, stage_key
 
 SCHEMA: tuple[str, ...] = (
     "DEFINE TABLE IF NOT EXISTS workflow_template SCHEMALESS",
     "DEFINE INDEX IF NOT EXISTS workflow_template_ws ON workflow_template FIELDS workspace_id",
+    "DEFINE TABLE IF NOT EXISTS workflow_frozen SCHEMALESS",
     "DEFINE TABLE IF NOT EXISTS workflow_run SCHEMALESS",
     "DEFINE INDEX IF NOT EXISTS workflow_run_ws ON workflow_run FIELDS workspace_id, created_ns",
     "DEFINE INDEX IF NOT EXISTS workflow_run_state ON workflow_run FIELDS state",
@@ -36,11 +45,14 @@ SCHEMA: tuple[str, ...] = (
     "DEFINE INDEX IF NOT EXISTS workflow_decision_run ON workflow_decision FIELDS run_id",
 )
 
+# Runs and their stages, each run only if its id is new (``$new``: the ids that were); the frozen
+# definitions they link to, each once.
 _CREATE = """
 BEGIN;
-LET $ok = (INSERT IGNORE INTO workflow_run $run RETURN VALUE version);
-IF $ok { FOR $s IN $stages { CREATE type::thing('workflow_stage', $s.key) CONTENT $s.row; }; };
-RETURN $ok;
+FOR $t IN $frozen { INSERT IGNORE INTO workflow_frozen $t; };
+LET $new = (INSERT IGNORE INTO workflow_run $runs RETURN VALUE record::id(id));
+FOR $s IN $stages { IF $s.row.run_id IN $new { CREATE type::thing('workflow_stage', $s.key) CONTENT $s.row; }; };
+RETURN $new;
 COMMIT;
 """
 # One transition of a batch: the run only if it is still at the version seen, then its stages and
@@ -78,22 +90,35 @@ class Write:
 
 
 _READ = """
-SELECT * FROM ONLY type::thing('workflow_run', $id);
+SELECT * FROM ONLY type::thing('workflow_run', $id) FETCH template;
 SELECT * FROM workflow_stage WHERE run_id = $id;
 SELECT * FROM workflow_decision WHERE run_id = $id;
 """
+FROZEN_CACHE = 1024  # frozen definitions kept parsed (a few per workspace's templates)
 _TEMPLATE = "CREATE type::thing('workflow_template', $key) CONTENT $row RETURN NONE"
 
 
-def _applied(results: list[Any]) -> bool:
-    """The RETURN of a guarded write: ``[version]`` when it applied, ``[]`` when not."""
-    last = results[-1] if results else None
-    return isinstance(last, list) and bool(last)
+def frozen_key(data: dict[str, Any]) -> str:
+    """The key of a frozen definition (as plain data): a digest of its content."""
+    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:32]
 
 
 class WorkflowRepository:
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._frozen: dict[str, WorkflowDef] = {}  # frozen definitions read, by key (never change)
+
+    def _template(self, row: Row) -> WorkflowDef:
+        """The frozen definition of a run's record: the ``workflow_frozen`` record its ``template``
+        links to (fetched with it)."""
+        template = row["template"]
+        key = str(template["id"])
+        found = self._frozen.get(key)
+        if found is None:
+            found = definitions.from_data(template["definition"])
+            if len(self._frozen) < FROZEN_CACHE:
+                self._frozen[key] = found
+        return found
 
     # -- templates ---------------------------------------------------------------------------
 
@@ -121,9 +146,29 @@ class WorkflowRepository:
 
     async def create(self, run: Run) -> bool:
         """Store a new run and its stages; False when a run with that id exists (a retried start)."""
-        stages = [{"key": stage_key(run.id, sid), "row": st.row(run.id)} for sid, st in run.stages.items()]
-        results = await self.store.execute(_CREATE, {"run": {"id": run.id, **run.fields()}, "stages": stages})
-        return _applied(results)
+        return (await self.create_many([run]))[0]
+
+    async def create_many(self, runs: Sequence[Run]) -> list[bool]:
+        """:meth:`create` for each of ``runs``, in one transaction: whether each was new, in order
+        (a run id twice in ``runs``: the first one is created, the second is not new)."""
+        frozen: dict[str, dict[str, Any]] = {}
+        rows, stages = [], []
+        for run in {run.id: run for run in reversed(runs)}.values():  # each id once, its first
+            data = definitions.as_data(run.template)
+            key = frozen_key(data)
+            frozen.setdefault(key, {"id": key, "definition": data})
+            rows.append({"id": run.id, **run.fields(), "template": RecordID("workflow_frozen", key)})
+            stages += [{"key": stage_key(run.id, sid), "row": st.row(run.id)} for sid, st in run.stages.items()]
+        results = await self.store.execute(_CREATE, {"frozen": list(frozen.values()), "runs": rows, "stages": stages})
+        new = results[-1] if results else None
+        if not isinstance(new, list):
+            raise Internal(f"store {self.store.namespace}: creating {len(runs)} workflow runs answered {new!r:.200}")
+        created = {str(run_id) for run_id in new}
+        out = []
+        for run in runs:
+            out.append(run.id in created)
+            created.discard(run.id)  # the first of a run id twice in ``runs`` was the new one
+        return out
 
     async def write_many(self, writes: Sequence[Write]) -> list[bool]:
         """Every write in one transaction, each applied only if its run is still at the version it
@@ -144,7 +189,7 @@ class WorkflowRepository:
         row, stages, decisions = [*results, None, [], []][:3]
         if not isinstance(row, dict):
             return None
-        return Run.of(row, list(stages or []), list(decisions or []))
+        return Run.of(row, self._template(row), list(stages or []), list(decisions or []))
 
     async def page(self, workspace_id: str, state: str, before: tuple[int, str] | None, limit: int) -> list[Run]:
         """Runs of ``workspace_id`` newest first (``before``: after this position of the previous page)."""
@@ -158,7 +203,7 @@ class WorkflowRepository:
             vars_["at"], vars_["rid"] = before
         results = await self.store.execute(
             f"LET $runs = (SELECT record::id(id) AS rid, * FROM workflow_run WHERE {' AND '.join(where)}"  # noqa: S608
-            " ORDER BY created_ns DESC, rid DESC LIMIT $limit);"
+            " ORDER BY created_ns DESC, rid DESC LIMIT $limit FETCH template);"
             " RETURN $runs;"
             " SELECT * FROM workflow_stage WHERE run_id IN $runs.rid;"
             " SELECT * FROM workflow_decision WHERE run_id IN $runs.rid;",
@@ -170,7 +215,7 @@ class WorkflowRepository:
             by_run.get(str(st["run_id"]), ([], []))[0].append(st)
         for d in decisions:
             by_run.get(str(d["run_id"]), ([], []))[1].append(d)
-        return [Run.of(r, *by_run[str(r["id"])]) for r in rows]
+        return [Run.of(r, self._template(r), *by_run[str(r["id"])]) for r in rows]
 
     async def unfinished(self) -> list[str]:
         """Ids of the runs still in progress (running, waiting for approval, paused)."""

@@ -7,7 +7,9 @@
   checked again when it starts (:func:`definitions.resolved`), and refused if the fleet lacks a type
   or a role then.
 - A workspace's own templates (``workflow_template``) are checked in full when they are made,
-  the fleet's task types and roles included, and may not take the name of a shared one.
+  the fleet's task types and roles included, and may not take the name of a shared one. One is
+  never changed once made, so the process keeps those it has read or made (up to ``OWN_CACHE``):
+  a burst of starts of one template reads it from the store once, not once per run.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from vapora_swarm_coordinator.workflows.repository import WorkflowRepository
 
 log = logging.getLogger("vapora.coordinator.workflows")
 
+OWN_CACHE = 1024  # workspaces' own templates kept in the process, the oldest read dropped first
+
 
 @dataclass(frozen=True, slots=True)
 class Template:
@@ -40,6 +44,7 @@ class Templates:
         self.path = path
         self.catalogue = catalogue
         self._shared: dict[str, Template] = {}
+        self._own: dict[tuple[str, str], Template] = {}  # (workspace, name) → a template it made
 
     def load(self) -> list[str]:
         """Read the file (ConfigError when it does not validate); the names of its templates."""
@@ -98,15 +103,27 @@ class Templates:
         shared = self._shared.get(name)
         if shared is not None:
             return shared
+        own = self._own.get((workspace_id, name))
+        if own is not None:
+            return own
         row = await self.repo.template(workspace_id, name)
         if row is None or row.get("workspace_id") != workspace_id:
             raise NotFound(f"no workflow {name!r} in workspace {workspace_id}")
-        return Template(
-            definitions.from_data(row["definition"]),
-            workspace_id,
-            str(row.get("created_by", "")),
-            float(row.get("created_s", 0.0)),
+        return self._kept(
+            Template(
+                definitions.from_data(row["definition"]),
+                workspace_id,
+                str(row.get("created_by", "")),
+                float(row.get("created_s", 0.0)),
+            )
         )
+
+    def _kept(self, template: Template) -> Template:
+        """``template`` (a workspace's own, as stored), kept for the next :meth:`get`."""
+        if len(self._own) >= OWN_CACHE:
+            del self._own[next(iter(self._own))]
+        self._own[(template.workspace_id, template.definition.name)] = template
+        return template
 
     async def create(self, workspace_id: str, definition: WorkflowDef, actor: str, now_s: float) -> Template:
         """Check ``definition`` against the fleet and keep it as the workspace's own."""
@@ -124,4 +141,4 @@ class Templates:
             "created_s": now_s,
         }
         await self.repo.create_template(workspace_id, definition.name, row)
-        return Template(definition, workspace_id, actor, now_s)
+        return self._kept(Template(definition, workspace_id, actor, now_s))
