@@ -72,6 +72,10 @@ def test_a_run_started_from_the_page_waits_at_its_gate_and_moves_on_when_approve
         assert page.evaluate("window.__sameDocument === true"), "the graph changed without a reload"
 
         gate = page.get_by_role("form", name="Gate signoff")
+        # a rejection needs a comment: the API's problem is shown on the gate, which still waits
+        gate.get_by_role("button", name="Reject").click()
+        expect(gate.locator(".problem")).to_contain_text("comment")
+        expect(stage(page, "signoff")).to_have_attribute("data-state", "waiting_approval")
         gate.get_by_label("Comment").fill("Reads well; ship it.")
         gate.get_by_role("button", name="Approve").click()
 
