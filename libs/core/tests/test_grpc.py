@@ -51,6 +51,20 @@ async def test_health_reports_serving_then_not_serving(server: tuple[GrpcServer,
     assert not await check_health(target)
 
 
+async def test_a_server_not_serving_its_services_still_answers_serving_as_a_whole(
+    server: tuple[GrpcServer, _Registry],
+) -> None:
+    """A standby's health: the process is alive (what a liveness probe asks), its services are not
+    taken (what a readiness probe asks for the service's name)."""
+    srv, _ = server
+    target = f"127.0.0.1:{srv.port}"
+    await srv.set_serving(False)
+    assert await check_health(target)
+    assert not await check_health(target, "vapora.agents.v1.AgentRegistry")
+    await srv.set_serving(True)
+    assert await check_health(target, "vapora.agents.v1.AgentRegistry")
+
+
 async def test_errors_map_to_status_codes_with_their_message(server: tuple[GrpcServer, _Registry]) -> None:
     srv, servicer = server
     target = f"127.0.0.1:{srv.port}"

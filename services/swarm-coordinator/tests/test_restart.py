@@ -68,6 +68,7 @@ async def test_a_sigkilled_coordinator_restarts_and_every_task_is_assigned_exact
         VAPORA_REGISTRY_ADDR=registry.addr,
         VAPORA_KG_ADDR="",
         VAPORA_ACK_WAIT_S="2",  # what the killed process held comes back after 2 s, not 30
+        VAPORA_LEASE_TTL_S="1.5",  # the restarted one takes over the dead one's lease within 2 s
         VAPORA_SHUTDOWN_GRACE_S="2",
     )
     first = second = None

@@ -124,6 +124,7 @@ async def test_a_coordinator_killed_at_any_point_of_a_run_resumes_it_and_creates
             VAPORA_KG_ADDR="",
             VAPORA_CONFIG_DIR=str(ROOT / "config"),
             VAPORA_ACK_WAIT_S="2",  # what the killed process held comes back after 2 s, not 30
+            VAPORA_LEASE_TTL_S="1.5",  # the restarted one takes over the dead one's lease within 2 s
             VAPORA_SWEEP_INTERVAL_S="0.5",
             VAPORA_WORKFLOW_RECONCILE_S="3",
             VAPORA_SHUTDOWN_GRACE_S="2",

@@ -240,15 +240,25 @@ class GrpcServer:
         if self.port == 0:
             raise errors.Unavailable(f"cannot bind gRPC to {host}:{port}")
 
-    async def _set(self, status: int) -> None:
-        for name in ["", *self._names]:
+    async def _set(self, status: int, names: Sequence[str] | None = None) -> None:
+        """Health's answer for ``names`` (None: the server as a whole and every service)."""
+        for name in ["", *self._names] if names is None else names:
             result = self._health.set(name, status)
             if isinstance(result, Awaitable):
                 await result
 
-    async def start(self) -> None:
+    async def start(self, *, serving: bool = True) -> None:
+        """Serve. Health answers SERVING for the server as a whole (``""``: the process is alive) at
+        once; for its services SERVING, or NOT_SERVING until :meth:`set_serving` when not ``serving``
+        (a standby: alive, not taking calls)."""
         await self._server.start()
-        await self._set(health_pb2.HealthCheckResponse.SERVING)
+        await self._set(health_pb2.HealthCheckResponse.SERVING, [""])
+        await self.set_serving(serving)
+
+    async def set_serving(self, serving: bool) -> None:
+        """What health answers for this server's services (not for the server as a whole)."""
+        status = health_pb2.HealthCheckResponse
+        await self._set(status.SERVING if serving else status.NOT_SERVING, self._names)
 
     async def stop(self, grace: float) -> None:
         """Report NOT_SERVING, then let calls in flight finish for up to ``grace`` seconds."""

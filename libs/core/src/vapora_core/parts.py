@@ -57,9 +57,10 @@ class Parts:
         await bus.start()
         return bus
 
-    async def grpc(self, server: GrpcServer) -> GrpcServer:
-        """Serve ``server``; on stop it reports NOT_SERVING and lets calls finish within the grace."""
-        await server.start()
+    async def grpc(self, server: GrpcServer, *, serving: bool = True) -> GrpcServer:
+        """Serve ``server`` (health NOT_SERVING until told otherwise if not ``serving``); on stop it
+        reports NOT_SERVING and lets calls finish within the grace."""
+        await server.start(serving=serving)
         self.callback("the gRPC server", server.stop, self.grace)
         return server
 

@@ -8,26 +8,41 @@ workspace is NOT_FOUND, exactly as one that does not exist.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import grpc
 
 from vapora.coordinator.v1 import coordinator_pb2, coordinator_pb2_grpc
 from vapora_core.bus.codec import timestamp
+from vapora_core.errors import Unavailable
 from vapora_swarm_coordinator.records import Explanation
 from vapora_swarm_coordinator.service import Coordinator
 from vapora_swarm_coordinator.workflows import messages
 from vapora_swarm_coordinator.workflows.draft import GateCall
-from vapora_swarm_coordinator.workflows.engine import StartRequest
+from vapora_swarm_coordinator.workflows.engine import StartRequest, WorkflowEngine
 
 SERVICE_NAME = "vapora.coordinator.v1.Coordinator"
 Ctx = grpc.aio.ServicerContext[Any, Any]
 
 
 class CoordinatorServicer(coordinator_pb2_grpc.CoordinatorServicer):
-    def __init__(self, coordinator: Coordinator) -> None:
-        self.coordinator = coordinator
-        self.workflows = coordinator.workflows
+    """Answers with the coordinator ``active()`` gives: None while this process is a standby
+    (UNAVAILABLE: the caller tries again, and reaches the active one)."""
+
+    def __init__(self, active: Callable[[], Coordinator | None]) -> None:
+        self._active = active
+
+    @property
+    def coordinator(self) -> Coordinator:
+        coordinator = self._active()
+        if coordinator is None:
+            raise Unavailable("this swarm-coordinator is a standby (it does not hold the coordinator lease)")
+        return coordinator
+
+    @property
+    def workflows(self) -> WorkflowEngine:
+        return self.coordinator.workflows
 
     async def ExplainAssignment(
         self, request: coordinator_pb2.ExplainAssignmentRequest, context: Ctx

@@ -6,7 +6,7 @@ combination's child: ``Counter.labels`` costs a lock and a tuple of the label va
 
 import functools
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 ASSIGNMENTS = Counter(
     "vapora_coordinator_assignments_total",
@@ -32,6 +32,12 @@ STORE_BATCH_ITEMS = Histogram(
     "Items carried by one group-commit round trip, by kind (create, finish).",
     ["kind"],
     buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+)
+LEASE_HELD = Gauge(
+    "vapora_coordinator_lease_held", "1 while this process holds the coordinator lease (active, or opening the store)."
+)
+ACTIVATIONS = Counter(
+    "vapora_coordinator_activations_total", "Times this process became the active coordinator (1, or takeovers)."
 )
 STALE = Counter("vapora_coordinator_stale_executions_total", "Executions of jobs that no longer hold their task.")
 

@@ -14,6 +14,7 @@ and :meth:`finish` are the same for one item.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,9 +107,17 @@ _DELETE_FINISHED = (
 )
 
 
+def no_fence() -> None:
+    """The fence of a coordinator that needs none (a test's, a tool's)."""
+
+
 class AssignmentRepository:
-    def __init__(self, store: Store) -> None:
+    """``fence`` is called before every write and raises to refuse it: the coordinator lease's
+    :meth:`~vapora_swarm_coordinator.lease.Lease.check`, so a coordinator that lost its lease writes nothing."""
+
+    def __init__(self, store: Store, *, fence: Callable[[], None] = no_fence) -> None:
         self.store = store
+        self.fence = fence
 
     async def get(self, task_id: str) -> Row | None:
         return await self.store.one("SELECT * FROM ONLY type::thing('assignment', $id)", {"id": task_id})
@@ -122,6 +131,7 @@ class AssignmentRepository:
 
         A task created twice in ``items``: the first row wins, the second reports False.
         """
+        self.fence()
         first: dict[str, dict[str, Any]] = {}
         statements: list[str] = []
         vars_: dict[str, Any] = {}
@@ -153,6 +163,7 @@ class AssignmentRepository:
         return out
 
     async def _conditional(self, sql: str, vars_: dict[str, Any]) -> Row | None:
+        self.fence()
         results = await self.store.execute(sql, vars_)
         rows = [r for res in results if isinstance(res, list) for r in res]
         return rows[0] if rows else None
@@ -196,6 +207,7 @@ class AssignmentRepository:
     async def delete_finished_before(self, cutoff_s: float) -> int:
         """Delete the records of tasks that are over (done, failed, cancelled) and were last changed
         before ``cutoff_s``; how many. Assigned tasks are kept however old they are."""
+        self.fence()
         deleted = await self.store.query(_DELETE_FINISHED, {"cutoff": cutoff_s})
         return len(deleted)
 

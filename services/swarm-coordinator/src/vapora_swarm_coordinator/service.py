@@ -72,7 +72,7 @@ class Coordinator:
         self.commits = GroupCommit(repo, finish_flush_at=settings.execution_workers)
         self.lookups = Lookups(self.view, registry=registry, kg=kg, registry_refresh_s=settings.registry_refresh_s)
         announcer = Announcer(bus, clock, self.view, job_tokens(settings.job_signing_key, settings.job_timeout_s))
-        workflow_repo = WorkflowRepository(repo.store)
+        workflow_repo = WorkflowRepository(repo.store, fence=repo.fence)
         self.workflows = WorkflowEngine(
             workflow_repo,
             Templates(workflow_repo, settings.config_dir / "workflows.toml", self.catalogue),

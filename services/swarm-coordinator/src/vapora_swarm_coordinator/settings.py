@@ -50,6 +50,15 @@ class CoordinatorSettings(ServiceSettings):
             " coordinator is delivered again (tasks held longer are kept alive with in-progress acks)."
         ),
     )
+    lease_ttl_s: float = Field(
+        default=6.0,
+        ge=0.5,
+        description=(
+            "The coordinator lease: the active coordinator renews it every third of this; a standby takes"
+            " over once it has seen the lease unrenewed this long (so within 4/3 of it after the active one"
+            " died), and an active one that could not renew it for this long stops assigning."
+        ),
+    )
     explain_candidates: int = Field(
         default=5, ge=1, description="How many of the best candidates an assignment stores with their scores."
     )

@@ -14,8 +14,9 @@ from vapora_swarm_coordinator.service import Coordinator
 from vapora_swarm_coordinator.settings import CoordinatorSettings
 
 
-async def subscribe(bus: Bus, coordinator: Coordinator, settings: CoordinatorSettings) -> None:
-    """Subscribe executions, cancels and the registry and profile feeds (they start with the bus)."""
+async def subscribe(bus: Bus, coordinator: Coordinator, settings: CoordinatorSettings) -> list[Consumer]:
+    """Subscribe executions, cancels and the registry and profile feeds (they start at once if the
+    bus runs, else with it); the consumers."""
 
     async def on_execution(msg: kg_pb2.ExecutionRecorded, _: Delivery) -> None:
         await coordinator.on_execution(msg)
@@ -36,10 +37,12 @@ async def subscribe(bus: Bus, coordinator: Coordinator, settings: CoordinatorSet
         ack_wait_s=settings.ack_wait_s,
         batch_size=max(CONSUMERS.COORDINATOR_EXECUTIONS.batch_size, 2 * workers),
     )
-    await bus.subscribe(CONSUMERS.COORDINATOR_CANCELS, tasks_pb2.TaskCancelled, on_cancel)
-    await bus.subscribe(CONSUMERS.COORDINATOR_AGENTS, agents_pb2.AgentsChanged, on_agents)
-    await bus.subscribe(CONSUMERS.COORDINATOR_PROFILES, kg_pb2.ProfilesChanged, on_profiles)
-    await bus.subscribe(executions, kg_pb2.ExecutionRecorded, on_execution, workers=workers)
+    return [
+        await bus.subscribe(CONSUMERS.COORDINATOR_CANCELS, tasks_pb2.TaskCancelled, on_cancel),
+        await bus.subscribe(CONSUMERS.COORDINATOR_AGENTS, agents_pb2.AgentsChanged, on_agents),
+        await bus.subscribe(CONSUMERS.COORDINATOR_PROFILES, kg_pb2.ProfilesChanged, on_profiles),
+        await bus.subscribe(executions, kg_pb2.ExecutionRecorded, on_execution, workers=workers),
+    ]
 
 
 async def subscribe_tasks(bus: Bus, coordinator: Coordinator, settings: CoordinatorSettings) -> Consumer:

@@ -344,6 +344,15 @@ class BUCKETS:
         description="api-gateway: failed logins, locks and attempts in flight per account and per address.",
     )
 
+    COORDINATOR_LEASE = BucketSpec(
+        name="coordinator-lease",
+        # the lease expires by its revision's age (VAPORA_LEASE_TTL_S); the bucket's TTL only clears a
+        # key no coordinator has written for an hour
+        ttl_s=3600.0,
+        max_value_bytes=512,
+        description="swarm-coordinator: which process is the active one (its lease, renewed by compare-and-set).",
+    )
+
     @classmethod
     def all(cls) -> tuple[BucketSpec, ...]:
         return tuple(v for v in vars(cls).values() if isinstance(v, BucketSpec))

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +27,7 @@ from surrealdb import RecordID
 
 from vapora_core.errors import AlreadyExists, Internal, InvalidArgument
 from vapora_core.store import Row, Store
+from vapora_swarm_coordinator.repository import no_fence
 from vapora_swarm_coordinator.workflows import definitions
 from vapora_swarm_coordinator.workflows.definitions import WorkflowDef
 from vapora_swarm_coordinator.workflows.model import Decision, Run, decision_key, stage_key
@@ -104,8 +105,11 @@ def frozen_key(data: dict[str, Any]) -> str:
 
 
 class WorkflowRepository:
-    def __init__(self, store: Store) -> None:
+    """``fence``: called before every write, as the assignments' (``AssignmentRepository``)."""
+
+    def __init__(self, store: Store, *, fence: Callable[[], None] = no_fence) -> None:
         self.store = store
+        self.fence = fence
         self._frozen: dict[str, WorkflowDef] = {}  # frozen definitions read, by key (never change)
 
     def _template(self, row: Row) -> WorkflowDef:
@@ -135,6 +139,7 @@ class WorkflowRepository:
     async def create_template(self, workspace_id: str, name: str, row: dict[str, Any]) -> None:
         """Store a workspace's template; AlreadyExists when the workspace has one of that name."""
         key = f"{workspace_id}/{name}"
+        self.fence()
         try:
             await self.store.execute(_TEMPLATE, {"key": key, "row": row})
         except InvalidArgument as exc:
@@ -151,6 +156,7 @@ class WorkflowRepository:
     async def create_many(self, runs: Sequence[Run]) -> list[bool]:
         """:meth:`create` for each of ``runs``, in one transaction: whether each was new, in order
         (a run id twice in ``runs``: the first one is created, the second is not new)."""
+        self.fence()
         frozen: dict[str, dict[str, Any]] = {}
         rows, stages = [], []
         for run in {run.id: run for run in reversed(runs)}.values():  # each id once, its first
@@ -175,6 +181,7 @@ class WorkflowRepository:
         was planned on (see :class:`Write`); whether each was, in order. Transitions of different runs
         do not touch the same records; two of one run are never in one batch (the engine writes a
         run's changes one at a time)."""
+        self.fence()
         statements = [_GUARDED.format(i=i) for i in range(len(writes))]
         oks = ", ".join(f"$ok{i}" for i in range(len(writes)))
         sql = "BEGIN;\n" + "\n".join(statements) + f"\nRETURN [{oks}];\nCOMMIT;"
