@@ -28,6 +28,7 @@ import argparse
 import asyncio
 import itertools
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -40,9 +41,11 @@ from typing import Any
 
 from bench_router import pct
 from figures import Figures, at_most
+from loop_costs import CpuMeter, Profiles, child
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOL = "sysinfo__utc_now"
+SYSINFO = "vapora_mcp_gateway.servers.sysinfo"
 
 
 # -- the model server (its own process) -----------------------------------------------------
@@ -179,7 +182,7 @@ async def direct_tool() -> tuple[Callable[[], Awaitable[object]], Callable[[], A
     from mcp.client.stdio import stdio_client
 
     stack = AsyncExitStack()
-    params = StdioServerParameters(command=sys.executable, args=["-m", "vapora_mcp_gateway.servers.sysinfo"])
+    params = StdioServerParameters(command=sys.executable, args=["-m", SYSINFO])
     read, write = await stack.enter_async_context(stdio_client(params))
     session = await stack.enter_async_context(ClientSession(read, write))
     await session.initialize()
@@ -224,6 +227,7 @@ async def run(jobs: int, steps: int, rounds: int) -> None:
         port_file = tmp / "port"
         server = subprocess.Popen([sys.executable, __file__, "--serve", str(port_file), str(steps)])  # noqa: ASYNC220
         fleet = Fleet(run_dir=tmp / "fleet")
+        profiles = Profiles()
         step_ms: list[float] = []
         direct_tool_ms: list[float] = []
         direct_model_ms: list[float] = []
@@ -234,8 +238,12 @@ async def run(jobs: int, steps: int, rounds: int) -> None:
             )
             url = f"http://127.0.0.1:{port_file.read_text()}"
             router_env = {"VAPORA_OPENAI_API_KEY": "k", "VAPORA_OPENAI_BASE_URL": url}
-            fleet.service_env = {"llm-router": router_env}
+            fleet.service_env = {
+                "llm-router": {**router_env, **profiles.service_env("llm-router")},
+                "mcp-gateway": profiles.service_env("mcp-gateway"),
+            }
             await asyncio.to_thread(fleet.start, ("llm-router", "mcp-gateway"), 120)
+            services = {name: fleet.procs[name].pid for name in ("llm-router", "mcp-gateway")}
             signer = JobSigner(fleet.job_keys()[0].read_text())
             async with AsyncExitStack() as parts:  # closed before the fleet stops, whatever happens
                 bus = Bus(fleet.nats_url, "bench-runtime")
@@ -257,20 +265,34 @@ async def run(jobs: int, steps: int, rounds: int) -> None:
                 await timed(model_call, 50)
                 hooks.model_ms.clear()
                 hooks.tool_ms.clear()
+                loop_cpu = CpuMeter(
+                    {
+                        **services,
+                        "mcp server (gateway's)": child(services["mcp-gateway"], SYSINFO),
+                        "model server": server.pid,
+                        "nats-server": fleet.nats.proc.pid if fleet.nats and fleet.nats.proc else 0,
+                    }
+                )
+                direct_mcp = child(os.getpid(), SYSINFO)
+                direct_cpu = CpuMeter({"mcp server (direct)": direct_mcp, "model server": server.pid})
+                profiles.restart(list(services.values()))
                 per_round = max(1, jobs // rounds)
                 for _ in range(rounds):
-                    for _ in range(per_round):
-                        hooks.turn_starts.clear()
-                        event = await executor.execute(agent, job(n, signer))
-                        assert event.stop_reason == "final_answer" and event.tool_calls == steps, event
-                        step_ms += [(b - a) * 1000 for a, b in itertools.pairwise(hooks.turn_starts)]
-                        n += 1
-                    direct_tool_ms += await timed(tool_call, per_round * steps)
-                    direct_model_ms += await timed(model_call, per_round * steps)
+                    with loop_cpu.phase(), profiles.measuring():
+                        for _ in range(per_round):
+                            hooks.turn_starts.clear()
+                            event = await executor.execute(agent, job(n, signer))
+                            assert event.stop_reason == "final_answer" and event.tool_calls == steps, event
+                            step_ms += [(b - a) * 1000 for a, b in itertools.pairwise(hooks.turn_starts)]
+                            n += 1
+                    with direct_cpu.phase():
+                        direct_tool_ms += await timed(tool_call, per_round * steps)
+                        direct_model_ms += await timed(model_call, per_round * steps)
         finally:
             await asyncio.to_thread(fleet.stop)
             server.terminate()
             server.wait(timeout=10)
+            profiles.report(["llm-router", "mcp-gateway"])
 
     rows = {
         "step": step_ms,
@@ -292,7 +314,21 @@ async def run(jobs: int, steps: int, rounds: int) -> None:
         f"step overhead (step - direct model - direct tool): p50 {over50:.3f} ms, p99 {over99:.3f} ms"
         " (target p50 ≤ 5 ms)"
     )
+    loop_us = loop_cpu.per_call_us(len(hooks.tool_ms))
+    direct_us = direct_cpu.per_call_us(len(direct_tool_ms))
+    print("\nCPU per step (µs), by process: the loop (a model turn and a tool call, jobs' final turns included)")
+    print("against a direct model call and a direct tool call")
+    for name, us in loop_us.items():
+        print(f"  loop    {name:<26} {us:>9,.0f}")
+    for name, us in direct_us.items():
+        print(f"  direct  {name:<26} {us:>9,.0f}")
+    print(f"  loop total {sum(loop_us.values()):,.0f} µs, direct total {sum(direct_us.values()):,.0f} µs")
+    print(f"  load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
     figures = Figures("bench_loop")
+    for name, us in loop_us.items():
+        figures.add(f"CPU per step: {name}", us, "µs")
+    for name, us in direct_us.items():
+        figures.add(f"CPU per direct model + tool call: {name}", us, "µs")
     for name, s in rows.items():
         figures.add(f"{name}: p50", pct(s, 50), "ms")
         figures.add(f"{name}: p99", pct(s, 99), "ms")

@@ -53,6 +53,35 @@ def test_an_expired_token_is_unauthenticated() -> None:
         JobVerifier(PUBLIC, leeway_s=0).verify(token)
 
 
+def test_a_verified_token_is_kept_and_still_expires() -> None:
+    now = [time.time()]
+    verifier = JobVerifier(PUBLIC, leeway_s=5, clock=lambda: now[0])
+    token = JobSigner(PRIVATE).sign(claims(lifetime_s=60))
+    first = verifier.verify(token)
+    assert verifier.verify(token) is first  # the kept claims: the signature is not checked again
+    now[0] += 60 + 4  # within the leeway
+    assert verifier.verify(token) is first
+    now[0] += 2
+    with pytest.raises(Unauthenticated, match="has expired"):
+        verifier.verify(token)
+    with pytest.raises(Unauthenticated, match="has expired"):
+        verifier.verify(token)  # still kept, still expired
+
+
+def test_only_tokens_that_verified_are_kept_and_the_oldest_go_first() -> None:
+    verifier = JobVerifier(PUBLIC, cache_size=2)
+    forged = JobSigner(generate_key_pair()[0]).sign(claims())
+    for _ in range(2):
+        with pytest.raises(Unauthenticated, match="signature does not verify"):
+            verifier.verify(forged)
+    tokens = [JobSigner(PRIVATE).sign(claims(job_id=f"job-{i}")) for i in range(3)]
+    kept = [verifier.verify(t) for t in tokens]
+    assert verifier.verify(tokens[2]) is kept[2]
+    assert verifier.verify(tokens[1]) is kept[1]
+    again = verifier.verify(tokens[0])  # pushed out by the third: verified afresh
+    assert again == kept[0] and again is not kept[0]
+
+
 def test_a_token_signed_by_another_key_is_refused() -> None:
     other_private, _ = generate_key_pair()
     token = JobSigner(other_private).sign(claims())

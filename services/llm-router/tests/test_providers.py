@@ -72,6 +72,21 @@ async def test_stream_yields_deltas_then_usage(fake: FakeProviders, name: str) -
 
 
 @pytest.mark.parametrize("name", NAMES)
+async def test_calls_reuse_one_connection(fake: FakeProviders, name: str) -> None:
+    """A stream read to its end hands its connection back: the next call needs no new one."""
+    provider, model = adapter(name, fake.url)
+    try:
+        for _ in range(3):
+            finals = [ev.final async for ev in provider.stream(request(model)) if ev.final is not None]
+            assert len(finals) == 1
+            assert (await provider.complete(request(model))).text == "".join(TEXT)
+    finally:
+        await provider.aclose()
+    assert len(fake.peers[name]) == 6
+    assert len(set(fake.peers[name])) == 1, fake.peers[name]
+
+
+@pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize(
     ("mode", "error", "retryable"),
     [

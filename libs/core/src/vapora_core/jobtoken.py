@@ -16,12 +16,17 @@ Claims (all required)::
 
 A missing, malformed, forged or expired token raises :class:`~vapora_core.errors.Unauthenticated`
 with the reason. A key setting holds the PEM itself or ``@path`` of a PEM file.
+
+An agent sends the same token on every call of its job, so a verifier keeps the claims of the
+tokens it verified (the last ``cache_size``): the signature of a token is checked once, and each
+later call of it only checks its expiry again. A token that failed is never kept.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -172,11 +177,25 @@ class JobSigner:
 
 
 class JobVerifier:
-    """Checks job tokens with the coordinator's public key; ``leeway_s`` allows for clock skew."""
+    """Checks job tokens with the coordinator's public key; ``leeway_s`` allows for clock skew.
 
-    def __init__(self, public_pem: str, *, leeway_s: float = 5.0, setting: str = VERIFY_KEY_SETTING) -> None:
+    The claims of the last ``cache_size`` tokens that verified are kept (their signature is not
+    checked again, their expiry is, against ``clock``)."""
+
+    def __init__(
+        self,
+        public_pem: str,
+        *,
+        leeway_s: float = 5.0,
+        setting: str = VERIFY_KEY_SETTING,
+        cache_size: int = 4096,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._key = _load_public(public_pem, setting)
         self._leeway_s = leeway_s
+        self._cache_size = cache_size
+        self._clock = clock
+        self._verified: OrderedDict[str, JobClaims] = OrderedDict()
 
     @classmethod
     def from_setting(cls, value: str, *, setting: str = VERIFY_KEY_SETTING) -> JobVerifier:
@@ -185,6 +204,20 @@ class JobVerifier:
     def verify(self, token: str) -> JobClaims:
         if not token:
             raise Unauthenticated("no job token")
+        claims = self._verified.get(token)
+        if claims is not None:
+            if claims.expires_at <= self._clock() - self._leeway_s:  # as PyJWT decides expiry
+                raise Unauthenticated("the job token has expired")
+            self._verified.move_to_end(token)
+            return claims
+        claims = self._decode(token)
+        if self._cache_size > 0:
+            self._verified[token] = claims
+            if len(self._verified) > self._cache_size:
+                self._verified.popitem(last=False)
+        return claims
+
+    def _decode(self, token: str) -> JobClaims:
         try:
             payload: dict[str, Any] = jwt.decode(
                 token,

@@ -44,5 +44,5 @@ def setup_logging(service: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("nats", "aiohttp.access", "grpc"):
+    for noisy in ("nats", "aiohttp.access", "grpc", "httpx"):  # httpx: a line per request at INFO
         logging.getLogger(noisy).setLevel(logging.WARNING)

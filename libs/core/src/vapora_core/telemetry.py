@@ -15,12 +15,12 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import (
     BatchSpanProcessor,
-    SimpleSpanProcessor,
     SpanExporter,
     SpanExportResult,
 )
 
 _provider: TracerProvider | None = None
+TRACES_FILE_DELAY_MS = 200  # finished spans reach the traces file within about this long
 
 
 class JsonlSpanExporter(SpanExporter):
@@ -68,7 +68,9 @@ def setup_tracing(service: str, *, otlp_endpoint: str = "", traces_file: str = "
         return None
     provider = TracerProvider(resource=Resource.create({"service.name": service}))
     if traces_file:
-        provider.add_span_processor(SimpleSpanProcessor(JsonlSpanExporter(traces_file)))
+        # exported by the processor's own thread, as OTLP is: a span never costs a request a file write
+        processor = BatchSpanProcessor(JsonlSpanExporter(traces_file), schedule_delay_millis=TRACES_FILE_DELAY_MS)
+        provider.add_span_processor(processor)
     if otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
@@ -79,6 +81,7 @@ def setup_tracing(service: str, *, otlp_endpoint: str = "", traces_file: str = "
 
 
 def shutdown_tracing() -> None:
+    """Export what is still queued (the traces file, OTLP) and stop the exporters."""
     if _provider is not None:
         _provider.shutdown()
 

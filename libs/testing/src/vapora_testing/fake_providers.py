@@ -14,7 +14,8 @@ Ollama (``/api/chat``), as JSON or streamed (SSE, NDJSON) as the request asks.
   queue as usual), so a test can script by what was asked — each role's answer, for one. A turn's
   ``delay_s`` holds its answer that long (a slow model; overlapping jobs then show in time).
 - ``bodies[provider]`` / ``headers[provider]`` / ``paths[provider]``: every request received, in
-  order, so a test can assert on what was sent (the tools, the tool results, streamed or not).
+  order, so a test can assert on what was sent (the tools, the tool results, streamed or not);
+  ``peers[provider]``: the client's (host, port) of each, so a test can tell connections apart.
 
 Every key but :data:`KEY` is refused with 401 (Ollama takes any). This module imports nothing
 of the router: it is the providers' side of the wire.
@@ -47,6 +48,7 @@ class FakeProviders:
         self.bodies: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.headers: dict[str, list[dict[str, str]]] = defaultdict(list)
         self.paths: dict[str, list[str]] = defaultdict(list)
+        self.peers: dict[str, list[tuple[str, int]]] = defaultdict(list)
         self.input_tokens = input_tokens
         self.output_tokens = output_tokens
         self.slow_s = slow_s
@@ -78,6 +80,8 @@ class FakeProviders:
         self.hits[provider] += 1
         self.headers[provider].append(dict(request.headers))
         self.paths[provider].append(request.path_qs)
+        peer = request.transport.get_extra_info("peername") if request.transport is not None else None
+        self.peers[provider].append((str(peer[0]), int(peer[1])) if peer else ("", 0))
         body = await request.json()
         self.bodies[provider].append(body)
         mode = self.script[provider].pop(0) if self.script[provider] else "ok"

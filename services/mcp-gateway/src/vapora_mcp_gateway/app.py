@@ -18,6 +18,7 @@ from vapora_core.grpc import GrpcServer
 from vapora_core.jobtoken import VERIFY_KEY_SETTING, JobVerifier
 from vapora_core.parts import ServiceApp
 from vapora_core.store import Store
+from vapora_mcp_gateway.call_log import CallLog
 from vapora_mcp_gateway.catalogue import Catalogue
 from vapora_mcp_gateway.config import McpConfig, load_config
 from vapora_mcp_gateway.events import CallPublisher
@@ -54,8 +55,9 @@ class McpApp(ServiceApp):
         return load_config(s.config_path(), data_dir=s.data_dir, config_dir=s.config_dir, tools_dir=s.tools_path())
 
     async def start(self) -> None:
-        """Start the parts; :meth:`stop` stops them in reverse: the MCP endpoint, gRPC, the MCP
-        server sessions, the bus, the store."""
+        """Start the parts; :meth:`stop` stops them in reverse: the MCP endpoint, gRPC (calls in
+        flight finish), the call log (what is queued is written and published), the MCP server
+        sessions, the bus, the store."""
         s, parts = self.settings, self.parts
         auth = Authenticator(JobVerifier.from_setting(s.job_verify_key, setting=VERIFY_KEY_SETTING))
         config = self.load_config()
@@ -71,12 +73,13 @@ class McpApp(ServiceApp):
             ping_interval_s=self._ping_interval_s,
         )
         parts.callback("the MCP server sessions", pool.stop)
+        calls = CallLog(repo, CallPublisher(self.bus), flush_s=s.mcp_call_log_flush_s)
+        parts.callback("the call log", calls.close)
         self.service = GatewayService(
             config,
             self._catalogue,
             pool,
-            repo,
-            CallPublisher(self.bus),
+            calls,
             roots=self.root_resolver,
             max_result_bytes=s.mcp_max_result_bytes,
         )

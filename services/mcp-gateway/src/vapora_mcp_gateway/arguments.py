@@ -93,12 +93,26 @@ def _check_text(text: str, where: str) -> None:
         raise InvalidArgument(f"arguments_json at {where} {problem}")
 
 
+MAX_VALIDATORS = 4096
+# A validator per input schema (the schema kept with it, so a reused id() is never mistaken for it).
+_validators: dict[int, tuple[dict[str, Any], Any]] = {}
+
+
+def _validator(schema: dict[str, Any]) -> Any:
+    kept = _validators.get(id(schema))
+    if kept is not None and kept[0] is schema:
+        return kept[1]
+    if len(_validators) >= MAX_VALIDATORS:  # catalogues replaced many times over: start afresh
+        _validators.clear()
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    _validators[id(schema)] = (schema, validator)
+    return validator
+
+
 def check_arguments(tool: ToolInfo, arguments: dict[str, Any]) -> None:
     """Raise :class:`InvalidArgument` naming the first problem with ``arguments``."""
     try:
-        validator_cls = jsonschema.validators.validator_for(tool.input_schema)
-        validator = validator_cls(tool.input_schema)
-        error = jsonschema.exceptions.best_match(validator.iter_errors(arguments))
+        error = jsonschema.exceptions.best_match(_validator(tool.input_schema).iter_errors(arguments))
     except jsonschema.exceptions.SchemaError:
         return  # the server's schema is broken; let the server judge the arguments
     if error is None:

@@ -80,27 +80,27 @@ class Repository:
     async def server_states(self) -> list[dict[str, Any]]:
         return await self._store.query("SELECT * FROM mcp_server ORDER BY name")
 
-    async def record_call(self, rec: CallRecord) -> None:
-        await self._store.execute(
-            "CREATE type::thing('call_log', $id) CONTENT $row",
+    async def record_calls(self, records: list[CallRecord]) -> None:
+        """Write call-log rows, many in one statement (the id of each is its call id)."""
+        rows = [
             {
                 "id": rec.id,
-                "row": {
-                    "server": rec.server,
-                    "tool": rec.tool,
-                    "workspace_id": rec.workspace_id,
-                    "agent_id": rec.agent_id,
-                    "task_id": rec.task_id,
-                    "is_error": rec.is_error,
-                    "latency_ms": rec.latency_ms,
-                    "at_us": int(rec.at.timestamp() * 1_000_000),
-                    "outcome": rec.outcome,
-                    "via": rec.via,
-                    "error": rec.error,
-                    "job_id": rec.job_id,
-                },
-            },
-        )
+                "server": rec.server,
+                "tool": rec.tool,
+                "workspace_id": rec.workspace_id,
+                "agent_id": rec.agent_id,
+                "task_id": rec.task_id,
+                "is_error": rec.is_error,
+                "latency_ms": rec.latency_ms,
+                "at_us": int(rec.at.timestamp() * 1_000_000),
+                "outcome": rec.outcome,
+                "via": rec.via,
+                "error": rec.error,
+                "job_id": rec.job_id,
+            }
+            for rec in records
+        ]
+        await self._store.execute("INSERT INTO call_log $rows RETURN NONE", {"rows": rows})
 
     async def list_calls(
         self, workspace_id: str, *, server: str = "", agent_id: str = "", task_id: str = "", limit: int = 100

@@ -2,8 +2,9 @@
 
 Every list and call is on behalf of a verified caller (:class:`CallContext`, from its job
 token). An agent sees, and may call, only the tools its token's ``tools`` allow (exact names or
-``server.*``) on servers its workspace may use. Plain classes; the sessions, the root resolver,
-the repository and the event publisher are injected.
+``server.*``) on servers its workspace may use. Each call's record goes to the call log
+(:mod:`.call_log`), which writes and publishes it behind the answer. Plain classes; the sessions,
+the root resolver and the call log are injected.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,14 +62,11 @@ class Sessions(Protocol):
 
 
 class CallLog(Protocol):
-    async def record_call(self, rec: CallRecord) -> None: ...
+    def record(self, rec: CallRecord) -> None: ...
 
     async def list_calls(
         self, workspace_id: str, *, server: str = "", agent_id: str = "", task_id: str = "", limit: int = 100
     ) -> list[CallRecord]: ...
-
-
-Publish = Callable[[CallRecord], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +99,7 @@ def tool_from_mcp(server: str, tool: mcp_types.Tool) -> ToolInfo:
 
 
 class GatewayService:
-    """Lists and calls tools on behalf of agents; every call is logged and published."""
+    """Lists and calls tools on behalf of agents; every call is counted and its record queued."""
 
     def __init__(
         self,
@@ -109,7 +107,6 @@ class GatewayService:
         catalogue: Catalogue,
         sessions: Sessions,
         call_log: CallLog,
-        publish: Publish,
         *,
         roots: RootResolver,
         max_result_bytes: int = 1_048_576,
@@ -118,7 +115,6 @@ class GatewayService:
         self.catalogue = catalogue
         self._sessions = sessions
         self._log = call_log
-        self._publish = publish
         self._roots = roots
         self._max_result_bytes = max_result_bytes
 
@@ -217,7 +213,7 @@ class GatewayService:
                 result = await caller.call_tool(tool, args)
         except VaporaError as exc:
             rec = self._record(call_id=call_id, server=server, tool=tool, ctx=ctx, started=started, at=at, exc=exc)
-            await self._finish(rec)
+            self._finish(rec)
             raise
         elapsed = time.perf_counter() - started
         metrics.CALL_SECONDS.labels(server).observe(elapsed)
@@ -234,7 +230,7 @@ class GatewayService:
             at=at,
             tool_error=text if result.is_error else None,
         )
-        await self._finish(rec)
+        self._finish(rec)
         return CallResult(
             is_error=result.is_error,
             text=text,
@@ -278,18 +274,14 @@ class GatewayService:
             error=error[:MAX_ERROR_TEXT],
         )
 
-    async def _finish(self, rec: CallRecord) -> None:
-        """Count, log and publish a call; a failure here never fails the call itself."""
+    def _finish(self, rec: CallRecord) -> None:
+        """Count the call and queue its record (written and published behind the answer); a
+        failure here never fails the call itself."""
         metrics.CALLS.labels(rec.server, rec.tool, rec.outcome).inc()
         try:
-            await self._log.record_call(rec)
+            self._log.record(rec)
         except Exception:
             log.exception("could not record call %s of %s.%s", rec.id, rec.server, rec.tool)
-        try:
-            await self._publish(rec)
-        except Exception as exc:
-            metrics.PUBLISH_FAILURES.labels(rec.server).inc()
-            log.error("could not publish call %s of %s.%s: %s", rec.id, rec.server, rec.tool, exc)
 
     # -- the call log ------------------------------------------------------------------
 

@@ -41,6 +41,14 @@ class McpSettings(ServiceSettings):
         ge=1024,
         description="A tool result longer than this (UTF-8 bytes) is cut, with a marker, before it is returned.",
     )
+    mcp_call_log_flush_s: float = Field(
+        default=0.05,
+        ge=0,
+        description=(
+            "How long a call's record may wait to be written and published with others (behind the"
+            " call's answer; a crash loses at most this long of records)."
+        ),
+    )
     mcp_root_idle_s: float = Field(
         default=600.0, gt=0, description="A worktree server session unused this long is closed."
     )

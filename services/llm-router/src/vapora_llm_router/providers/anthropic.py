@@ -112,7 +112,10 @@ class AnthropicProvider:
         lines = stream_lines(
             self._client, self.name, "/v1/messages", self._payload(request, stream=True), self._headers
         )
+        stopped = False
         async for _event, raw in sse_events(self.name, lines):
+            if stopped:  # read on to the body's end: a response read whole keeps its connection
+                continue
             try:
                 data = json.loads(raw)
             except ValueError:
@@ -146,7 +149,7 @@ class AnthropicProvider:
                 status = 529 if err.get("type") == "overloaded_error" else 500
                 raise error_for_status(self.name, status, json.dumps(data))
             elif kind == "message_stop":
-                break
+                stopped = True
         calls = collect_calls(self.name, request.tools, parts.raw_calls(), has_ids=True)
         yield StreamEvent(
             final=Completion(

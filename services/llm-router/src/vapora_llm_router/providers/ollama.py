@@ -118,9 +118,10 @@ class OllamaProvider:
         acc = StreamAccumulator()
         raws: list[RawCall] = []
         lines = stream_lines(self._client, self.name, "/api/chat", self._payload(request, stream=True), self._headers)
+        final: Completion | None = None
         async for line in lines:
-            if not line.strip():
-                continue
+            if final is not None or not line.strip():  # after done: read on to the body's end,
+                continue  # so that the response, read whole, keeps its connection
             try:
                 data = json.loads(line)
             except ValueError:
@@ -138,9 +139,10 @@ class OllamaProvider:
             if calls:
                 yield StreamEvent(call_chars=call_chars(calls))
             if data.get("done"):
-                yield StreamEvent(final=self._completion(request, data, acc.text, raws))
-                return
-        raise malformed(self.name, "stream ended without a done line")
+                final = self._completion(request, data, acc.text, raws)
+        if final is None:
+            raise malformed(self.name, "stream ended without a done line")
+        yield StreamEvent(final=final)
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -112,9 +112,12 @@ class OpenAIProvider:
         lines = stream_lines(
             self._client, self.name, "/v1/chat/completions", self._payload(request, stream=True), self._headers
         )
+        done = False
         async for _event, raw in sse_events(self.name, lines):
-            if raw.strip() == "[DONE]":
-                break
+            # read on to the body's end after [DONE]: a response read whole keeps its connection
+            done = done or raw.strip() == "[DONE]"
+            if done:
+                continue
             try:
                 data = json.loads(raw)
             except ValueError:
