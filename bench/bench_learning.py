@@ -5,25 +5,34 @@ daily random walk, plus a regime change on day 20: every agent's best type becom
 worst and vice versa). A stream of tasks arrives over 40 simulated days; each task occupies
 its agent for a while (so load matters) and succeeds with the agent's hidden probability.
 
+Outcomes are verified-style: a task succeeds or fails, as a test command decides (binary, no
+partial quality), and every outcome is evidence (counted in the profile), as the product now
+records them — an unverified outcome is never counted, so it does not appear here.
+
 Every policy runs on the same world (the same tasks, durations, drift and random outcome
 draws) and uses the REAL code: candidates are scored with ``vapora_swarm_coordinator.scoring``
-and learning profiles are kept with ``vapora_knowledge_graph.learning`` (the knowledge
-graph's incremental recency-weighted sums), updated when each execution finishes.
+(the seed) or ranked with ``vapora_swarm_coordinator.thompson`` (the coordinator's
+``VAPORA_ASSIGNMENT_POLICY=thompson``), and learning profiles are kept with
+``vapora_knowledge_graph.learning`` (the knowledge graph's incremental recency-weighted sums,
+and its recent evidence), updated when each execution finishes.
 
 Policies:
 - ``load only``  — ``scoring.rank`` with no learning data: ``1 / (1 + load)``.
 - ``seed``       — ``scoring.rank`` with the profiles: ``0.3·load_score + 0.5·expertise + 0.2·confidence``.
-- ``thompson``   — Thompson sampling with the seed's score as the prior mean: for each candidate
-  ``θ ~ Beta(1 + k·m + s, 1 + k·(1−m) + f)`` where ``m`` is the seed total, ``k = 2`` pseudo
-  executions, and ``s``/``f`` are the recency-weighted successes/failures (``Σ e^(−age/7d)``,
-  i.e. the profile's weights ÷ 3); the largest draw wins. Old evidence decays, so an agent
-  nobody has tried lately is tried again — the seed's expertise of such an agent never changes.
+- ``thompson``   — ``thompson.rank``: ``θ ~ Beta(1 + k·m + s, 1 + k·(1−m) + f)``, never below its
+  mean, the largest draw wins; ``s``/``f`` are the profile's recent successes/failures
+  (``Σ e^(−age/2.5d)``), ``m`` the seed formula on that recent evidence, ``k = 2`` (thompson.py).
+  Old evidence fades within days, so a regime change is noticed and an agent nobody has tried
+  lately is tried again — the seed's expertise of such an agent never changes.
 - ``oracle``     — knows the hidden probabilities (the reference of the regret).
 
 Regret is expected regret: for each task, the best hidden probability among the agents that
-had room at that moment minus the chosen agent's hidden probability (summed).
+had room at that moment minus the chosen agent's hidden probability (summed over every task).
+Success is counted after the first ``--warm-up`` tasks (500): how well a policy does once it
+has had a chance to learn. The targets printed at the end: thompson's regret at most 50% of the
+seed formula's, and its success within 5% of the oracle's.
 
-    uv run python bench/bench_learning.py [--seed 7] [--agents 10] [--days 40] [--per-day 400]
+    uv run python bench/bench_learning.py [--seed 7] [--agents 10] [--days 40] [--per-day 400] [--warm-up 500]
 """
 
 from __future__ import annotations
@@ -36,17 +45,18 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from figures import Figures
+from figures import Figures, at_most
 
 from vapora_knowledge_graph.learning import DAY_S, DecayedSums, ProfileState
-from vapora_swarm_coordinator import scoring
+from vapora_swarm_coordinator import scoring, thompson
 
 TYPES = ("coding", "testing", "review", "documentation", "security")
 MAX_CONCURRENCY = 4
 MEAN_DURATION_S = 3600.0
 DRIFT_PER_DAY = 0.03
 REGIME_DAY = 20.0
-PRIOR_STRENGTH = 2.0
+REGRET_SHARE_TARGET = 0.5  # thompson's regret at most half the seed formula's
+SUCCESS_GAP_TARGET = 0.05  # thompson's success at most 5% below the oracle's
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,19 +141,11 @@ def seed_formula(state: State, room: Sequence[str], task_type: str, now: float, 
     return scoring.rank(cands)[0][0].agent_id
 
 
-def thompson(rng: random.Random) -> Policy:
+def thompson_policy(rng: random.Random) -> Policy:
     def choose(state: State, room: Sequence[str], task_type: str, now: float, world: World) -> str:
         cands = [scoring.Candidate(a, state.load[a], state.evidence(a, task_type)) for a in room]
-        best, best_draw = "", -1.0
-        for cand, sc in scoring.rank(cands):
-            prof = state.profiles.get((cand.agent_id, task_type))
-            n = prof.sums.weighted_count(now) / 3.0 if prof is not None else 0.0
-            s = (prof.expertise * n) if prof is not None else 0.0
-            m = min(0.99, max(0.01, sc.total))
-            draw = rng.betavariate(1 + PRIOR_STRENGTH * m + s, 1 + PRIOR_STRENGTH * (1 - m) + (n - s))
-            if draw > best_draw:
-                best, best_draw = cand.agent_id, draw
-        return best
+        recent = {a: p.recent.counts(now) for a in room if (p := state.profiles.get((a, task_type))) is not None}
+        return thompson.rank(rng, cands, recent)[0][0].agent_id
 
     return choose
 
@@ -154,7 +156,8 @@ def oracle(state: State, room: Sequence[str], task_type: str, now: float, world:
 
 @dataclass(slots=True)
 class Outcome:
-    successes: int = 0
+    successes: int = 0  # after the warm-up
+    counted: int = 0
     regret: float = 0.0
     regret_after_change: float = 0.0
     successes_after_change: int = 0
@@ -162,7 +165,7 @@ class Outcome:
     waited: int = 0
 
 
-def run(world: World, policy: Policy) -> Outcome:
+def run(world: World, policy: Policy, warm_up: int = 500) -> Outcome:
     state = State(load=dict.fromkeys(world.agents, 0))
     running: list[tuple[float, int, str, str, bool]] = []  # (finish, seq, agent, type, success)
     out = Outcome()
@@ -186,7 +189,9 @@ def run(world: World, policy: Policy) -> Outcome:
         p = world.p(chosen, task.task_type, now)
         regret = max(world.p(a, task.task_type, now) for a in room) - p
         ok = task.u < p
-        out.successes += ok
+        if i >= warm_up:
+            out.successes += ok
+            out.counted += 1
         out.regret += regret
         if now >= REGIME_DAY * DAY_S:
             out.regret_after_change += regret
@@ -203,36 +208,52 @@ def main() -> None:
     ap.add_argument("--agents", type=int, default=10)
     ap.add_argument("--days", type=int, default=40)
     ap.add_argument("--per-day", type=int, default=400)
+    ap.add_argument("--warm-up", type=int, default=500, help="tasks before success is counted")
     args = ap.parse_args()
     started = time.perf_counter()
     world = make_world(args.seed, args.agents, args.days, args.per_day)
     policies: list[tuple[str, Policy]] = [
         ("load only", load_only),
         ("seed formula", seed_formula),
-        ("thompson (seed prior)", thompson(random.Random(args.seed + 1))),
+        ("thompson", thompson_policy(random.Random(args.seed + 1))),
         ("oracle", oracle),
     ]
     n = len(world.tasks)
     print(
         f"learning simulator: {args.agents} agents, {len(TYPES)} task types, {n} tasks over {args.days} days, "
         f"max {MAX_CONCURRENCY} jobs per agent, mean job {MEAN_DURATION_S / 3600:.0f} h, "
-        f"daily drift σ={DRIFT_PER_DAY}, regime change on day {REGIME_DAY:.0f}, seed {args.seed}"
+        f"daily drift σ={DRIFT_PER_DAY}, regime change on day {REGIME_DAY:.0f}, seed {args.seed}; "
+        f"verified outcomes (pass/fail), success counted after the first {args.warm_up} tasks"
     )
     header = f"{'policy':<24}{'success':>9}{'regret':>10}{'regret/1k':>11}{'success≥d20':>13}{'regret≥d20':>12}"
     print(header)
     print("-" * len(header))
+    results: dict[str, Outcome] = {}
     figures = Figures("bench_learning")
     for name, policy in policies:
-        o = run(world, policy)
+        o = results[name] = run(world, policy, args.warm_up)
         after = o.successes_after_change / o.tasks_after_change if o.tasks_after_change else math.nan
         print(
-            f"{name:<24}{o.successes / n:>9.3f}{o.regret:>10.1f}{1000 * o.regret / n:>11.1f}"
+            f"{name:<24}{o.successes / o.counted:>9.3f}{o.regret:>10.1f}{1000 * o.regret / n:>11.1f}"
             f"{after:>13.3f}{o.regret_after_change:>12.1f}"
         )
-        figures.add(f"{name}: success rate", o.successes / n, "")
+        figures.add(f"{name}: success rate after the first {args.warm_up} tasks", o.successes / o.counted, "")
         figures.add(f"{name}: cumulative regret", o.regret, "tasks")
         figures.add(f"{name}: success rate after day {REGIME_DAY:.0f}", after, "")
         figures.add(f"{name}: regret after day {REGIME_DAY:.0f}", o.regret_after_change, "tasks")
+    ts, seed, best = results["thompson"], results["seed formula"], results["oracle"]
+    regret_share = ts.regret / seed.regret
+    ts_rate, oracle_rate = ts.successes / ts.counted, best.successes / best.counted
+    gap = 1 - ts_rate / oracle_rate
+    figures.add("thompson's regret / the seed formula's", regret_share, "", at_most(REGRET_SHARE_TARGET))
+    figures.add("thompson's success below the oracle's (relative)", gap, "", at_most(SUCCESS_GAP_TARGET))
+    print(
+        f"targets: thompson's regret is {100 * regret_share:.0f}% of the seed formula's (at most "
+        f"{100 * REGRET_SHARE_TARGET:.0f}%: {'met' if regret_share <= REGRET_SHARE_TARGET else 'NOT met'}); its "
+        f"success {ts_rate:.3f} vs the oracle's {oracle_rate:.3f} after the first {args.warm_up} tasks, "
+        f"{100 * gap:.1f}% below ({100 * (oracle_rate - ts_rate):.1f} points; within "
+        f"{100 * SUCCESS_GAP_TARGET:.0f}%: {'met' if gap <= SUCCESS_GAP_TARGET else 'NOT met'})"
+    )
     print(f"(regret: expected, vs the best hidden skill among agents with room; {time.perf_counter() - started:.1f} s)")
 
 

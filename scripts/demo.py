@@ -1,4 +1,6 @@
-"""Send one sample task through the running fleet and print its path and its steps, then start
+"""Send one sample task through the running fleet and print its path and its steps; attach the
+sample repository (examples/sample-repo: a tiny package, one test failing) to the demo project
+'Inventory' and send a coding task on it, printing its verification and diff summary; then start
 one `feature` workflow run and print its stages as they progress to the approval gate.
 
 Used by `just up` (after the fleet starts) and `just demo`. Talks only to the api-gateway (the
@@ -11,13 +13,17 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
 import sys
 import time
+from pathlib import Path
+from typing import Any
 
 import httpx
 
 from vapora_api_gateway.cli_tables import step_what
-from vapora_testing.repo import run_dir
+from vapora_testing.repo import repo_root, run_dir
 
 GATEWAY = os.environ.get("VAPORA_GATEWAY_URL", "http://127.0.0.1:8080")
 EMAIL, PASSWORD = "demo@vapora.local", "vapora-demo-password"
@@ -63,16 +69,80 @@ def print_steps(client: httpx.Client, task_id: str) -> None:
         print(f"  {step['index']:>3} {step['kind']:<5} {step_what(step)}  ({step['latency_ms']} ms)")
 
 
-def demo_project(client: httpx.Client) -> str:
-    """The demo workspace's project "Report exporters" (made the first time)."""
+def demo_project(client: httpx.Client, name: str = "Report exporters") -> str:
+    """The demo workspace's project ``name`` (made the first time)."""
     ws = client.get("/api/v1/workspaces").json()["items"][0]["id"]
     projects = client.get(f"/api/v1/workspaces/{ws}/projects").json()["items"]
-    found = [p for p in projects if p["name"] == "Report exporters"]
+    found = [p for p in projects if p["name"] == name]
     if found:
         return str(found[0]["id"])
-    r = client.post(f"/api/v1/workspaces/{ws}/projects", json={"name": "Report exporters"})
+    r = client.post(f"/api/v1/workspaces/{ws}/projects", json={"name": name})
     r.raise_for_status()
     return str(r.json()["id"])
+
+
+def sample_repository() -> Path:
+    """examples/sample-repo as a git repository in the run directory (made the first time)."""
+    target = run_dir() / "sample-repo"
+    if not (target / ".git").is_dir():
+        shutil.copytree(repo_root() / "examples" / "sample-repo", target, dirs_exist_ok=True)
+        me = ["-c", "user.name=Vapora demo", "-c", "user.email=demo@vapora.local"]
+        for args in (["init", "-q", "-b", "main"], ["add", "."], [*me, "commit", "-q", "-m", "The sample package"]):
+            subprocess.run(["git", *args], cwd=target, check=True)
+    return target
+
+
+def wait_done(client: httpx.Client, task_id: str, timeout: float) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        task: dict[str, Any] = client.get(f"/api/v1/tasks/{task_id}").json()
+        if task["state"] in ("done", "failed", "cancelled") or time.monotonic() > deadline:
+            return task
+        time.sleep(0.3)
+
+
+def code_task(client: httpx.Client, project: str) -> bool:
+    """Attach the sample repository to ``project``, send a coding task on it, and print what the
+    project's tests said of the job's commit and what the commit changed. With the offline
+    provider nothing changes and the failing test still fails: the task fails, unverified."""
+    body = {"kind": "local", "path": str(sample_repository()), "test_command": f"{sys.executable} -m pytest -q"}
+    r = client.put(f"/api/v1/projects/{project}/repository", json=body)
+    r.raise_for_status()
+    repo = r.json()
+    print(f"\nrepository    {repo['path']} attached to the project 'Inventory' (tests: {repo['test_command']})")
+    r = client.post(
+        "/api/v1/tasks",
+        json={
+            "title": "Make low_stock include the items at the threshold",
+            "description": "tests/test_stock.py::test_low_stock_includes_items_at_the_threshold fails: fix it.",
+            "task_type": "coding",
+            "project_id": project,
+        },
+    )
+    r.raise_for_status()
+    task = wait_done(client, r.json()["id"], timeout=180)
+    print(f"coding task   {task['id']}: {task['state']} by {task.get('agent_id') or '-'}")
+    v = task.get("verification")
+    if not v:
+        print("verification  none recorded")
+        return False
+    counts = f"{v['tests_passed']} passed, {v['tests_failed']} failed" if v["counts_known"] else "no counts"
+    base = f"{v['base_passed']} passed, {v['base_failed']} failed" if v["counts_known"] else "-"
+    print(f"verification  {v['kind']}: `{v['command']}` exit {v['exit_code']}: {counts} (before the change: {base})")
+    for name, label in (("newly_passing", "made pass"), ("newly_failing", "broke")):
+        if v[name]:
+            print(f"  {label}: {', '.join(v[name])}")
+    if v["detail"]:
+        print(f"  {v['detail']}")
+    r = client.get(f"/api/v1/tasks/{task['id']}/diff")
+    if r.status_code == 200:
+        h = r.headers
+        what = f"commit {h['X-Vapora-Commit'][:12]}" if h["X-Vapora-Commit"] else "no commit (nothing changed)"
+        print(
+            f"diff          {what} on {h['X-Vapora-Branch']}: {h['X-Vapora-Files-Changed']} files, "
+            f"+{h['X-Vapora-Insertions']} -{h['X-Vapora-Deletions']} (vapora tasks diff {task['id']})"
+        )
+    return True
 
 
 def run_feature(client: httpx.Client) -> bool:
@@ -153,9 +223,10 @@ def main() -> int:
         trace_id, services = trace_services(task["id"])
         if trace_id:
             print(f"trace         {trace_id}: {' -> '.join(services)}")
+        verified = code_task(client, demo_project(client, "Inventory"))
         waiting = run_feature(client)
         print("\nthe fleet is still running: `just status`, `just logs`, `just down`")
-        return 0 if task["state"] == "done" and waiting else 1
+        return 0 if task["state"] == "done" and verified and waiting else 1
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ import vapora.agents.v1.agents_pb2
 import vapora.coordinator.v1.coordinator_pb2
 import vapora.kg.v1.kg_pb2
 import vapora.llm.v1.llm_pb2
-import vapora.mcp.v1.mcp_pb2  # noqa: F401  (registers the services in the pool)
+import vapora.mcp.v1.mcp_pb2
+import vapora.mcp.v1.repositories_pb2  # noqa: F401  (registers the services in the pool)
 from vapora_core.bus.topology import BUCKETS, CONSUMERS, STREAMS
 from vapora_swarm_coordinator.intake import task_consumers
 
@@ -23,6 +24,7 @@ SERVICES = [
     "vapora.kg.v1.KnowledgeGraph",
     "vapora.llm.v1.LlmRouter",
     "vapora.mcp.v1.McpGateway",
+    "vapora.mcp.v1.Repositories",
 ]
 
 

@@ -217,6 +217,25 @@ def test_mcp_gateway_checks_job_tokens_with_the_public_key_from_a_secret() -> No
         assert "VAPORA_MCP_HTTP_TOKEN" not in env
 
 
+def test_mcp_gateway_keeps_repositories_on_a_volume_with_credentials_from_an_optional_secret() -> None:
+    for overlay in ("dev", "prod"):
+        objects = kustomize(overlay)
+        env = env_of(objects, "mcp-gateway")
+        assert env["VAPORA_DATA_DIR"] == "/var/lib/vapora"
+        assert env["VAPORA_REPO_LOCAL_ROOTS"] == "/var/lib/vapora/local"
+        assert env["VAPORA_REPO_CREDENTIALS"] == {
+            "secretKeyRef": {"name": "repo-credentials", "key": "credentials.json", "optional": True}
+        }
+        deployment = by_kind(objects, "Deployment")["mcp-gateway"]
+        pod = deployment["spec"]["template"]["spec"]
+        mounts = {m["name"]: m["mountPath"] for m in pod["containers"][0]["volumeMounts"]}
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        assert mounts["repos"] == "/var/lib/vapora"
+        claim = volumes["repos"]["persistentVolumeClaim"]["claimName"]
+        assert by_kind(objects, "PersistentVolumeClaim")[claim]["spec"]["accessModes"] == ["ReadWriteOnce"]
+        assert deployment["spec"]["strategy"] == {"type": "Recreate"}  # one pod holds the volume at a time
+
+
 def test_agent_runtime_has_an_hpa_in_every_overlay() -> None:
     for overlay in ("dev", "prod"):
         hpa = by_kind(kustomize(overlay), "HorizontalPodAutoscaler")["agent-runtime"]
@@ -274,6 +293,7 @@ def test_network_policies_allow_what_the_architecture_needs_and_deny_the_rest() 
         ("api-gateway", "swarm-coordinator", 50051),
         ("api-gateway", "llm-router", 50051),
         ("api-gateway", "knowledge-graph", 50051),
+        ("api-gateway", "mcp-gateway", 50051),
         ("prometheus", "agent-runtime", 9100),
         ("prometheus", "api-gateway", 8080),
         ("grafana", "prometheus", 9090),

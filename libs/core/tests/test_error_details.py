@@ -22,6 +22,8 @@ class _Refusing(agents_pb2_grpc.AgentRegistryServicer):
             )
         if request.agent_id == "missing":
             raise errors.NotFound("agent missing is not registered")
+        if request.agent_id == "no-repo":
+            raise errors.NoRepository("proj-7")
         return agents_pb2.Agent(id=request.agent_id)
 
 
@@ -75,3 +77,12 @@ def test_details_that_do_not_describe_a_budget_rebuild_nothing() -> None:
     )
     assert isinstance(again, errors.BudgetExceeded)
     assert (again.scope, again.window, again.cap, again.message) == ("role", "weekly", 5.0, "m")
+
+
+async def test_a_project_without_a_repository_arrives_as_no_repository_with_its_project(target: str) -> None:
+    async with channel(target, timeout=2.0) as ch:
+        stub = agents_pb2_grpc.AgentRegistryStub(ch)
+        with pytest.raises(errors.NoRepository) as info:
+            await call(target, lambda: stub.GetAgent(agents_pb2.GetAgentRequest(agent_id="no-repo")))
+    assert info.value.project_id == "proj-7" and isinstance(info.value, errors.FailedPrecondition)
+    assert "project 'proj-7' has no repository" in str(info.value) and not info.value.retryable

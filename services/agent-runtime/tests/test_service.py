@@ -129,7 +129,7 @@ def test_execution_id_is_stable_per_job_attempt() -> None:
     assert execution_id("j-1", 1) != execution_id("j-1", 2) != execution_id("j-2", 1)
 
 
-async def test_the_execution_summarises_its_run_and_a_model_answer_is_verified() -> None:
+async def test_the_execution_summarises_its_run_and_a_self_report_is_not_verified() -> None:
     router = ScriptedRouter(
         [answer("reading", call("files__read_text_file", {"path": "a"})), answer("Done, tests pass.")]
     )
@@ -137,7 +137,9 @@ async def test_the_execution_summarises_its_run_and_a_model_answer_is_verified()
     event = await executor(router, sender=sender).execute(DEVELOPER, job(), delivery=3)
     assert event.run_id == f"{execution_id('j-1', 1)}.3"
     assert (event.stop_reason, event.steps, event.tool_calls) == ("final_answer", 3, 1)
-    assert event.success and event.verified and event.quality == 1.0
+    # no repository to verify in: the model's word is all there is, a self-report (design-act §4)
+    assert event.success and not event.verified and event.quality == 1.0
+    assert event.verification.kind == "self_report" and not event.HasField("artifacts")
     assert (event.input_tokens, event.output_tokens, event.result) == (20, 10, "Done, tests pass.")
     assert {m.run_id for m in sender.steps()} == {event.run_id}
 

@@ -80,6 +80,7 @@ def settings_for_tests(tmp_path: Path, nats_url: str, store_url: str, **override
         coordinator_addr="127.0.0.1:1",
         router_addr="127.0.0.1:1",
         kg_addr="127.0.0.1:1",
+        mcp_addr="127.0.0.1:1",
         grpc_timeout_s=2.0,
         shutdown_grace_s=2.0,
     )
@@ -350,14 +351,17 @@ async def fuzz_gateway(
     platform: tuple[str, Calls],
     kg_app: KnowledgeGraphApp,
     workflow_coordinator: CoordinatorApp,
+    mcp_app: Any,
 ) -> tuple[Client, Calls]:
-    """:func:`learning_gateway`, with a real swarm-coordinator behind it (the workflow routes need one)."""
+    """:func:`learning_gateway`, with a real swarm-coordinator (the workflow routes need one) and a real
+    mcp-gateway (``mcp_app``: repositories and diffs) behind it."""
     addr, calls = platform
     _, client = await gateway_factory(
         registry_addr=addr,
         coordinator_addr=f"127.0.0.1:{workflow_coordinator.grpc_port}",
         router_addr=addr,
         kg_addr=f"127.0.0.1:{kg_app.grpc_port}",
+        mcp_addr=f"127.0.0.1:{mcp_app.grpc_port}",
     )
     return client, calls
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from subprocess import PIPE, STDOUT
 from typing import Any
 
+import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 from rich.console import Console
@@ -262,6 +263,53 @@ async def test_the_password_can_come_on_stdin_and_none_at_all_is_a_clear_error(p
     assert code == 0, out  # the piped line, without its newline, is the password
     code, out = await login("nopassword@example.com", b"")
     assert code == 2 and "no password" in out and "Traceback" not in out, out
+
+
+async def test_projects_attach_repo_and_tasks_diff(gateway_factory, mcp_app, tmp_path: Path, mint_job_token):
+    from vapora.mcp.v1 import repositories_pb2, repositories_pb2_grpc
+    from vapora_core.jobtoken import bearer_metadata
+
+    _, client = await gateway_factory(mcp_addr=f"127.0.0.1:{mcp_app.grpc_port}")
+    code, out = await vapora("--url", client.base, "login", "--register", "--email", "code@example.com")
+    assert code == 0, out
+    api = Api(Config.load())
+    ws = await asyncio.to_thread(api.workspace)
+    made = await asyncio.to_thread(api.call, "POST", f"/api/v1/workspaces/{ws}/projects", json_body={"name": "calc"})
+    project = made["id"]
+    repo = tmp_path / "calc"
+    repo.mkdir()
+    (repo / "calc.py").write_text("def mul(a, b):\n    return a + b\n")
+    for argv in (["init", "-q", "-b", "main"], ["add", "."], ["commit", "-q", "-m", "first"]):
+        subprocess.run(["git", "-c", "user.name=T", "-c", "user.email=t@e.x", *argv], cwd=repo, check=True)
+
+    code, out = await vapora("projects", "attach-repo", project, "--path", str(tmp_path / "nope"))
+    assert code == 2 and "409" in out and "does not exist" in out, out
+    code, out = await vapora("projects", "attach-repo", project, "--path", str(repo), "--check", "broken")
+    assert code == 2 and "give NAME=COMMAND" in out, out
+    code, out = await vapora(
+        "projects", "attach-repo", project, "--path", str(repo), "--test-command", "pytest -q", "--check", "lint=ruff"
+    )
+    assert code == 0 and f"attached the local repository {repo.resolve()}" in out and "check lint" in out, out
+    code, out = await vapora("projects", "repo", project)
+    assert code == 0 and "pytest -q" in out and "main" in out, out
+
+    submitted = await asyncio.to_thread(
+        api.call, "POST", "/api/v1/tasks", json_body={"title": "fix mul", "project_id": project}
+    )
+    task = submitted["id"]
+    code, out = await vapora("tasks", "diff", task)
+    assert code == 2 and "404" in out and "has no worktree" in out, out
+    md = bearer_metadata(mint_job_token(workspace_id=ws, task_id=task, job_id="j-1", project_id=project))
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{mcp_app.grpc_port}") as channel:
+        repos = repositories_pb2_grpc.RepositoriesStub(channel)
+        tree = await repos.PrepareWorktree(repositories_pb2.PrepareWorktreeRequest(), metadata=md)
+        (Path(tree.path) / "calc.py").write_text("def mul(a, b):\n    return a * b\n")
+        done = await repos.FinishWorktree(repositories_pb2.FinishWorktreeRequest(subject="Fix"), metadata=md)
+    code, out = await vapora("tasks", "diff", task)
+    assert code == 0, out
+    assert f"commit {done.commit} on vapora/{task}" in out and "1 files, +1 -1" in out
+    assert "-    return a + b\n+    return a * b" in out
+    api.close()
 
 
 async def test_show_prints_the_steps_and_watch_prints_each_step_as_it_starts(learning_gateway, bus):

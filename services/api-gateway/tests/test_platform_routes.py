@@ -162,6 +162,9 @@ async def test_the_assignment_explanation_comes_from_the_coordinator_for_assigne
                 "confidence": 0.0,
                 "total": 0.4,
                 "learning_data": False,
+                "draw": 0.0,
+                "alpha": 0.0,
+                "beta": 0.0,
             },
         }
     ]
@@ -197,13 +200,17 @@ async def test_learning_profiles_and_curves_come_from_the_knowledge_graph(learni
     first_day = time.strftime("%Y-%m-%d", time.gmtime())
     me = await client.register("learning@example.com")
     token, ws = me["access_token"], me["workspace"]["id"]
+    rival = await client.register("rival-learner@example.com")
+    await executed("coder-1", "review", rival["workspace"]["id"], [True])
     await executed("coder-1", "coding", ws, [True, True, True, False])
-    await executed("coder-1", "review", "another-ws", [True])
 
-    body = await _profiles(client, token, "coder-1", 5)
+    # each workspace sees the shared agent's profiles from its own executions only
+    theirs = await _profiles(client, rival["access_token"], "coder-1", 1)
+    assert [(p["task_type"], p["executions"]) for p in theirs["items"]] == [("review", 1)]
+    body = await _profiles(client, token, "coder-1", 4)
     assert body["agent_id"] == "coder-1"
-    coding, review = body["items"]  # sorted by task type
-    assert coding["task_type"] == "coding" and review["task_type"] == "review"
+    [coding] = body["items"]  # not the rival's review
+    assert coding["task_type"] == "coding"
     assert (coding["executions"], coding["successes"], coding["success_rate"]) == (4, 3, 0.75)
     assert coding["confidence"] == pytest.approx(4 / 20)
     assert coding["expertise"] == pytest.approx(0.75, abs=1e-3)  # the same age: equal recency weights

@@ -20,7 +20,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vapora.common.v1 import common_pb2
+from vapora.common.v1 import common_pb2, evidence_pb2
 from vapora.tasks.v1 import tasks_pb2
 from vapora_api_gateway.models import TaskIn
 from vapora_api_gateway.repository import NAMESPACE, SCHEMA, Repository
@@ -211,3 +211,30 @@ async def test_an_impossible_usage_is_left_out_and_the_state_still_applies(
     await tasks.apply(done)
     row = public_task(await tasks.get(["ws-1"], task_id))
     assert row["state"] == "done" and row["cost_cents"] == 0.0 and row["input_tokens"] == 0
+
+
+async def test_a_finished_tasks_verification_and_artifacts_are_kept_and_shown(tasks: Tasks) -> None:
+    tid, bare = await _new_task(tasks), await _new_task(tasks)
+    assert public_task(await tasks.get(["ws-1"], tid))["verification"] is None  # none before it ends
+    done = status(tid, "ws-1", DONE, 40, agent_id="coder-1", execution_id="ex-1")
+    done.verification.CopyFrom(
+        evidence_pb2.Verification(
+            kind="tests", command="pytest -q", passed=True, tests_passed=3, base_failed=1, newly_passing=["t::x"]
+        )
+    )
+    done.artifacts.CopyFrom(evidence_pb2.Artifacts(commit="c0ffee", branch=f"vapora/{tid}", insertions=2))
+    await tasks.apply(done)
+    await tasks.apply(status(bare, "ws-1", DONE, 40, agent_id="coder-1", execution_id="ex-2"))
+    shown = public_task(await tasks.get(["ws-1"], tid))
+    v, a = shown["verification"], shown["artifacts"]
+    assert (v["kind"], v["command"], v["passed"], v["tests_passed"], v["base_failed"]) == (
+        "tests",
+        "pytest -q",
+        True,
+        3,
+        1,
+    )
+    assert v["newly_passing"] == ["t::x"] and v["newly_failing"] == []
+    assert (a["commit"], a["branch"], a["insertions"]) == ("c0ffee", f"vapora/{tid}", 2)
+    other = public_task(await tasks.get(["ws-1"], bare))  # a task without evidence shows none
+    assert (other["verification"], other["artifacts"]) == (None, None)

@@ -53,3 +53,20 @@ def test_a_correction_changes_only_that_executions_contribution() -> None:
     assert (p.successes, p.executions) == (2, 2)
     assert p.mean(p.quality_sum) == pytest.approx(0.7)
     assert p.mean(p.latency_sum_ms) == pytest.approx(20)
+
+
+def test_recent_evidence_weighs_successes_and_failures_by_a_two_and_a_half_day_memory() -> None:
+    now = 100 * DAY_S
+    p = ProfileState("a", "coding", DecayedSums(anchor_s=0.0))
+    history = [(now - 5 * DAY_S, True), (now - 2.5 * DAY_S, False), (now, True)]
+    for t, ok in history:
+        p.add(t_s=t, success=ok, quality=1.0 if ok else 0.0, latency_ms=0, cost_cents=0)
+    successes, failures = p.recent.counts(now)
+    assert successes == pytest.approx(math.exp(-2) + 1.0)
+    assert failures == pytest.approx(math.exp(-1))
+    later = p.recent.counts(now + 2.5 * DAY_S)  # everything a further e times lighter
+    assert later == pytest.approx((successes / math.e, failures / math.e))
+    # a correction moves recent evidence as it moves expertise; the seed's 7-day sums are separate
+    p.correct(t_s=now - 2.5 * DAY_S, old_success=False, new_success=True, old_quality=0.0, new_quality=1.0)
+    assert p.recent.counts(now) == pytest.approx((math.exp(-2) + math.exp(-1) + 1.0, 0.0))
+    assert p.expertise == pytest.approx(1.0) and p.sums.tau_s == 7 * DAY_S

@@ -17,7 +17,11 @@ from typing import Any
 import grpc
 import pytest
 
-from vapora.mcp.v1 import mcp_pb2_grpc
+sys.path.insert(0, str(Path(__file__).parent))
+
+import repokit
+
+from vapora.mcp.v1 import mcp_pb2_grpc, repositories_pb2_grpc
 from vapora_core.jobtoken import JobClaims, bearer_metadata
 from vapora_mcp_gateway.app import McpApp
 from vapora_mcp_gateway.settings import McpSettings
@@ -265,3 +269,22 @@ async def wt_anonymous(worktree_app: McpApp) -> AsyncIterator[mcp_pb2_grpc.McpGa
 def make_repo_fixture() -> Callable[[Path], Path]:
     """``make_repo(path)``: a committed git repository at ``path``."""
     return make_repo
+
+
+# -- repositories and worktrees: the gateway's own resolver (helpers in repokit.py) --------------
+
+
+@pytest.fixture
+async def repo_app(settings: McpSettings, tmp_path: Path) -> AsyncIterator[McpApp]:
+    """The app with only the sysinfo server and the gateway's own worktree resolver."""
+    application = await repokit.start_app(settings, tmp_path / "repo-config")
+    try:
+        yield application
+    finally:
+        await application.stop()
+
+
+@pytest.fixture
+async def repos(repo_app: McpApp) -> AsyncIterator[repositories_pb2_grpc.RepositoriesStub]:
+    async with repokit.repositories_stub(repo_app) as stub:
+        yield stub

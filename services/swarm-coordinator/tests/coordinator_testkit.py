@@ -14,6 +14,7 @@ from typing import Any
 from vapora.agents.v1 import agents_pb2, agents_pb2_grpc
 from vapora.common.v1 import common_pb2
 from vapora.coordinator.v1 import coordinator_pb2
+from vapora.kg.v1 import kg_pb2
 from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import CONSUMERS, Bus, Delivery, subjects
 from vapora_swarm_coordinator.app import CoordinatorApp
@@ -100,6 +101,7 @@ class SimAgent:
     delay_s: float = 0.0
     usage: dict[str, Any] = field(default_factory=dict)  # tokens and cost its executions report
     jobs: list[coordinator_pb2.JobAssigned] = field(default_factory=list)
+    evidence: Callable[[kg_pb2.ExecutionRecorded], None] = lambda e: None  # adds verification, artifacts
 
     async def start(self, max_concurrency: int = 1) -> None:
         await self.bus.subscribe(
@@ -127,6 +129,7 @@ class SimAgent:
         )
         if self.clock is not None:
             e.finished_at.FromNanoseconds(int(self.clock() * 1e9))
+        self.evidence(e)
         await publish_execution(self.bus, e)
 
 

@@ -101,6 +101,9 @@ async def test_the_feature_workflow_runs_review_and_test_in_parallel_waits_at_th
     assert (job.task.workflow_run_id, job.task.stage_id, job.task.branch) == (run.id, "implement", run.branch)
     assert job.task.required_role == "developer"
     assert "architect did: Design: Export reports as CSV" in job.task.description  # the design is its input
+    # the developer's commit and the reviewer's verdict, from their executions' evidence
+    assert (s["implement"].commit, s["implement"].verified) == (f"c-{job.job_id}", True)
+    assert (s["review"].verdict, s["review"].commit) == ("approve", "")
 
     # waiting for approval holds no worker: no job is out, nothing is assigned
     assert sum(len(a.worked) for a in agents.values()) == 4

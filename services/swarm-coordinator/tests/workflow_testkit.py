@@ -65,6 +65,10 @@ class StageAgent:
         result = f"{self.agent_id} did: {job.task.title}" if ok else ""
         e = execution_of(job, agent_id=self.agent_id, success=ok, result=result, error="" if ok else "it failed")
         e.cost_cents = 0.25
+        if ok and self.agent_id == "developer":  # its commit on the run's branch, as the runtime reports it
+            e.artifacts.commit, e.artifacts.branch = f"c-{job.job_id}", job.task.branch
+        if ok and self.agent_id == "code-reviewer":  # a reviewer's structured verdict
+            e.verification.kind, e.verification.decision = "review", "approve"
         w.finished = time.time()
         await publish_execution(self.bus, e)
 

@@ -19,7 +19,8 @@ metadata and :func:`rebuild` makes the same typed error again on the client side
     ├── PermissionDenied         (not retryable)
     ├── Unauthenticated          (not retryable)
     ├── FailedPrecondition       (not retryable)
-    │   └── StoreLocked          another process holds the embedded store
+    │   ├── StoreLocked          another process holds the embedded store
+    │   └── NoRepository         a job's project has no repository to work in: project_id
     ├── ResourceExhausted        (not retryable by default; budgets, rate limits)
     │   └── BudgetExceeded       a budget cannot pay for a call: scope, owner, limit, cap, spent
     ├── Unavailable              (retryable)   a dependency is down or overloaded
@@ -115,6 +116,27 @@ class StoreLocked(FailedPrecondition):
         )
         self.path = path
         self.holder = holder
+
+
+class NoRepository(FailedPrecondition):
+    """A job's project has no git repository (or the task no project): there is no worktree to
+    prepare, and the job works without one. Crosses gRPC whole (``project_id``)."""
+
+    code = "no_repository"
+
+    def __init__(self, project_id: str, message: str = "") -> None:
+        self.project_id = project_id
+        super().__init__(
+            message
+            or (
+                f"project {project_id!r} has no repository: attach one to work on code"
+                if project_id
+                else "the task has no project: there is no repository to work in"
+            )
+        )
+
+    def details(self) -> dict[str, str]:
+        return {"project_id": self.project_id}
 
 
 class ResourceExhausted(VaporaError):
@@ -253,4 +275,6 @@ def rebuild(code: str, message: str, details: Mapping[str, str]) -> VaporaError 
             return BudgetExceeded.from_details(message, details)
         except ValueError:
             return None
+    if code == NoRepository.code:
+        return NoRepository(details.get("project_id", ""), message)
     return None

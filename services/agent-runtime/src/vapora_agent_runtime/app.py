@@ -22,6 +22,7 @@ from vapora_agent_runtime.host import AgentHost
 from vapora_agent_runtime.manifest import AgentManifest, ToolCatalogue, check_tools, load_manifests, tool_servers
 from vapora_agent_runtime.service import JobExecutor
 from vapora_agent_runtime.settings import RuntimeSettings
+from vapora_agent_runtime.worktree import WorktreeClient
 from vapora_core.bus import Bus
 from vapora_core.errors import Unavailable, VaporaError
 from vapora_core.parts import ServiceApp
@@ -87,10 +88,13 @@ class RuntimeApp(ServiceApp):
         parts.callback("the router client", self.router.close)
         self.mcp = McpClient(s.mcp_addr, timeout=s.tool_timeout_s, list_timeout=s.grpc_timeout_s)
         parts.callback("the mcp-gateway client", self.mcp.close)
+        worktrees = WorktreeClient(s.mcp_addr, timeout=s.tool_timeout_s, verify_timeout=s.verify_timeout_s)
+        parts.callback("the worktree client", worktrees.close)
         executor = JobExecutor(
             complete=self.router.complete,
             gateway=self.mcp,
             sender=self.bus,
+            worktrees=worktrees,
             max_tokens=s.max_tokens,
             result_max_chars=s.result_max_chars,
             tool_result_max_bytes=s.tool_result_max_bytes,

@@ -16,15 +16,16 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from vapora.coordinator.v1 import coordinator_pb2
 from vapora.kg.v1 import kg_pb2
 from vapora.llm.v1 import llm_pb2
 from vapora.mcp.v1 import mcp_pb2
-from vapora_agent_runtime import metrics
+from vapora_agent_runtime import codework, metrics
+from vapora_agent_runtime.codework import CodeWork, Settled, Worktrees
 from vapora_agent_runtime.loop import Complete, Limits, LoopResult, StopReason, ToolLoop
 from vapora_agent_runtime.manifest import AgentManifest
 from vapora_agent_runtime.tools import ToolBox, tool_specs
@@ -73,7 +74,7 @@ def task_type_of(job: coordinator_pb2.JobAssigned, manifest: AgentManifest) -> s
 
 
 def build_request(
-    manifest: AgentManifest, job: coordinator_pb2.JobAssigned, *, max_tokens: int
+    manifest: AgentManifest, job: coordinator_pb2.JobAssigned, *, max_tokens: int, notes: Sequence[str] = ()
 ) -> llm_pb2.CompleteRequest:
     """The role's system prompt plus the task, addressed to the router with the agent's preferences
     and the task's caps; the loop adds the tools, the conversation and each turn's request id."""
@@ -84,6 +85,7 @@ def build_request(
         lines.append(f"Description:\n{task.description.strip()}")
     if task.complexity:
         lines.append(f"Complexity: {task.complexity}")
+    lines.extend(notes)
     lines.append("Answer with the finished work product for this task.")
     return llm_pb2.CompleteRequest(
         workspace_id=task.workspace_id,
@@ -107,6 +109,7 @@ class JobExecutor:
     complete: Complete
     gateway: Gateway
     sender: Sender
+    worktrees: Worktrees | None = None
     max_tokens: int = 2048
     result_max_chars: int = 4000
     tool_result_max_bytes: int = 16_384
@@ -161,6 +164,8 @@ class JobExecutor:
         started = self.clock()
         event = self._base(manifest, job, started, delivery)
         token = job_token(job)
+        work = CodeWork(self.worktrees, job, token)
+        notes = await work.prepare(event.task_type, event.run_id)
         tools = await self._toolbox(manifest, job, token)
         run = Run(
             execution_id=event.execution_id,
@@ -172,25 +177,57 @@ class JobExecutor:
             task_type=event.task_type,
         )
         transcript = Transcript(self.sender, run, text_limit=self.transcript_max_bytes)
-        loop = ToolLoop(self.complete, tools, transcript, Limits.of(manifest.limits), token=token, hand_back=not last)
+        limits = Limits.of(manifest.limits)
+        request = build_request(manifest, job, max_tokens=self.max_tokens, notes=notes)
+        loop = ToolLoop(self.complete, tools, transcript, limits, token=token, hand_back=not last)
         try:
-            result = await loop.run(build_request(manifest, job, max_tokens=self.max_tokens))
+            result = await loop.run(request)
+
+            async def ask_again(prompt: str) -> str:
+                """One more short run on the final answer and ``prompt``; its final answer."""
+                again = llm_pb2.CompleteRequest()
+                again.CopyFrom(request)
+                again.messages.add(role="assistant", content=result.text)
+                again.messages.add(role="user", content=prompt)
+                short = ToolLoop(
+                    self.complete, tools, transcript, replace(limits, max_steps=2), token=token, hand_back=not last
+                )
+                more = await short.run(again)
+                _spent(result, more)
+                return more.text if more.stop_reason == StopReason.FINAL_ANSWER else ""
+
+            settled = await work.settle(
+                event.task_type,
+                final=result.stop_reason == StopReason.FINAL_ANSWER,
+                answer=result.text,
+                offline=result.unverified,
+                run_id=event.run_id,
+                ask_again=ask_again,
+            )
         except BaseException:  # stopped (counted by the handler, which knows a stop from a shutdown), or failed
             transcript.abandon()
             raise
         await transcript.flush()
-        self._summarise(event, result, transcript)
+        self._summarise(event, result, transcript, settled)
         metrics.LOOP_STOPS.labels(manifest.role, result.stop_reason).inc()
         metrics.STEPS.labels(manifest.role).observe(transcript.steps)
         event.finished_at.FromNanoseconds(int(self.clock() * 1e9))
         return event
 
-    def _summarise(self, event: kg_pb2.ExecutionRecorded, result: LoopResult, transcript: Transcript) -> None:
+    async def release(self, job: coordinator_pb2.JobAssigned) -> None:
+        """The job's worktree goes (its execution is published, or it was stopped); the branch stays."""
+        await codework.release(self.worktrees, job, job_token(job))
+
+    def _summarise(
+        self, event: kg_pb2.ExecutionRecorded, result: LoopResult, transcript: Transcript, settled: Settled
+    ) -> None:
         event.steps, event.tool_calls = transcript.steps, transcript.tool_calls
         event.stop_reason = result.stop_reason
-        event.success = result.stop_reason == StopReason.FINAL_ANSWER
-        event.verified = event.success and not result.unverified
-        event.quality = 1.0 if event.success else 0.0
+        event.success, event.verified = settled.outcome.success, settled.outcome.verified
+        event.quality = settled.outcome.quality
+        event.verification.CopyFrom(settled.verification)
+        if settled.artifacts is not None:
+            event.artifacts.CopyFrom(settled.artifacts)
         event.latency_ms = result.work_ms
         event.input_tokens, event.output_tokens, event.cost_cents = (
             result.input_tokens,
@@ -199,7 +236,7 @@ class JobExecutor:
         )
         event.provider, event.model = result.provider, result.model
         event.result = scrub(result.text[: self.result_max_chars])  # a model's text may hold a NUL
-        event.error = scrub(result.error[:1000])
+        event.error = scrub((settled.error or result.error)[:1000])
 
     def failed(
         self,
@@ -221,3 +258,13 @@ class JobExecutor:
         event.finished_at.FromNanoseconds(int(finished * 1e9))
         metrics.LOOP_STOPS.labels(manifest.role, StopReason.ERROR).inc()
         return event
+
+
+def _spent(total: LoopResult, more: LoopResult) -> None:
+    """Add what a further run spent to ``total``."""
+    total.turns += more.turns
+    total.input_tokens += more.input_tokens
+    total.output_tokens += more.output_tokens
+    total.cost_cents += more.cost_cents
+    total.work_ms += more.work_ms
+    total.unverified = total.unverified or more.unverified

@@ -36,6 +36,14 @@ class RuntimeSettings(ServiceSettings):
         default=False, description="Ask llm-router with StreamComplete instead of Complete (each turn read whole)."
     )
     tool_timeout_s: float = Field(default=60.0, gt=0, description="Deadline of one mcp-gateway CallTool.")
+    verify_timeout_s: float = Field(
+        default=1300.0,
+        gt=0,
+        description=(
+            "Deadline of mcp-gateway's VerifyWorktree: the project's tests on the job's commit and on its"
+            " start point (above twice the gateway's VAPORA_REPO_TEST_TIMEOUT_S)."
+        ),
+    )
     max_tokens: int = Field(default=2048, ge=1, description="max_tokens asked of the LLM per model turn.")
     result_max_chars: int = Field(default=4000, ge=1, description="Result text kept in an execution event.")
     tool_result_max_bytes: int = Field(

@@ -6,6 +6,8 @@
 - whatever else ends the tool loop → an execution with its stop reason (see :mod:`.loop`)
 - a stopped job (its task was cancelled, see :mod:`.stops`) → acked, no execution: skipped
   when the stop came first, cancelled when it came while the job ran
+- once its execution is published (or it was stopped while running) the job's worktree is
+  released (:mod:`.codework`); a job handed back for redelivery keeps it (the next run resets it)
 While the job runs, the bus's consumer keeps it alive (in-progress acks every third of the ack
 wait), so JetStream does not redeliver it however long it takes.
 """
@@ -68,8 +70,10 @@ class JobHandler:
         if event is None:
             metrics.LOOP_STOPS.labels(manifest.role, "cancelled").inc()
             self._stopped(manifest, job, "cancelled while running")
+            await self.executor.release(job)
             return
         await self.bus.publish(subjects.execution(event.task_type, manifest.id), event, msg_id=event.execution_id)
+        await self.executor.release(job)  # after the execution is out: its worktree goes, its branch stays
         outcome = "success" if event.success else "failure"
         metrics.JOBS.labels(manifest.id, manifest.role, event.task_type, outcome).inc()
         metrics.TOKENS.labels(manifest.role, event.task_type, "input").inc(event.input_tokens)

@@ -135,7 +135,15 @@ class GatewayApp(ServiceApp):
         tasks = Tasks(repo, bus)
         passwords = Passwords(time_cost=s.argon2_time_cost, memory_kib=s.argon2_memory_kib)
         await passwords.dummy_hash()  # made now, so the first unknown-email login costs what the others do
-        clients = Clients(s.registry_addr, s.coordinator_addr, s.router_addr, s.kg_addr, timeout=s.grpc_timeout_s)
+        clients = Clients(
+            s.registry_addr,
+            s.coordinator_addr,
+            s.router_addr,
+            s.kg_addr,
+            mcp=s.mcp_addr,
+            timeout=s.grpc_timeout_s,
+            attach_timeout=s.repo_attach_timeout_s,
+        )
         parts.callback("the gRPC channels", clients.close)  # 5
         audit = AuditLog(repo)
         parts.callback("the audit log", audit.stop)  # 5

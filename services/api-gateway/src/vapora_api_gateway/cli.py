@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from vapora_api_gateway import cli_workflows
+from vapora_api_gateway import cli_code, cli_workflows
 from vapora_api_gateway.cli_api import Api, CliError, Config
 from vapora_api_gateway.cli_tables import state_text as _state
 from vapora_api_gateway.cli_tables import steps_table
@@ -96,6 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     learning.add_argument("--workspace", default="", help="ask as this workspace (agents private to it)")
     budgets = sub.add_parser("budgets", help="LLM budgets per role")
     budgets.add_argument("--role", default="")
+    cli_code.add_commands(sub, tasks)
     cli_workflows.add_parser(sub)
     return p
 
@@ -350,6 +351,10 @@ def run(argv: Sequence[str] | None = None, console: Console | None = None) -> in
             return _learning(api, args, console)
         if args.command == "budgets":
             return _budgets(api, args, console)
+        if args.command == "projects":
+            return cli_code.projects(api, args, console)
+        if args.action == "diff":
+            return cli_code.diff(api, args.task_id, console)
         if args.command == "workflows":
             return cli_workflows.run_command(api, args, console)
         if args.action == "create":

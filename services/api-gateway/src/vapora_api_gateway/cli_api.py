@@ -100,6 +100,13 @@ class Api:
     def call(
         self, method: str, path: str, *, json_body: Any = None, params: dict[str, Any] | None = None, auth: bool = True
     ) -> Any:
+        resp = self.request(method, path, json_body=json_body, params=params, auth=auth)
+        return resp.json() if resp.content else None
+
+    def request(
+        self, method: str, path: str, *, json_body: Any = None, params: dict[str, Any] | None = None, auth: bool = True
+    ) -> httpx.Response:
+        """The gateway's answer (after one refresh of an expired session); a problem raises :class:`CliError`."""
         params = {k: v for k, v in (params or {}).items() if v not in (None, "")}
         headers = self._headers() if auth else {}
         resp = self._send(method, path, json=json_body, params=params, headers=headers)
@@ -108,7 +115,7 @@ class Api:
             resp = self._send(method, path, json=json_body, params=params, headers=self._headers())
         if resp.status_code >= 400:
             raise _problem(resp)
-        return resp.json() if resp.content else None
+        return resp
 
     def refresh(self) -> None:
         resp = self._send("POST", "/api/v1/auth/refresh", json={"refresh_token": self.config.refresh_token})

@@ -1,4 +1,5 @@
-"""gRPC clients of agent-registry, swarm-coordinator, llm-router and knowledge-graph, as JSON-ready dicts."""
+"""gRPC clients of agent-registry, swarm-coordinator, llm-router, knowledge-graph and mcp-gateway
+(its Repositories service), as JSON-ready dicts."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from vapora.agents.v1 import agents_pb2, agents_pb2_grpc
 from vapora.coordinator.v1 import coordinator_pb2, coordinator_pb2_grpc
 from vapora.kg.v1 import kg_pb2, kg_pb2_grpc
 from vapora.llm.v1 import llm_pb2, llm_pb2_grpc
+from vapora.mcp.v1 import repositories_pb2, repositories_pb2_grpc
+from vapora_api_gateway.evidence import artifacts_dict
 from vapora_api_gateway.workflow_client import WorkflowClient
 from vapora_core import grpc as vgrpc
 
@@ -31,6 +34,25 @@ def _score(s: coordinator_pb2.ScoreBreakdown) -> dict[str, float | bool]:
         "confidence": s.confidence,
         "total": s.total,
         "learning_data": s.learning_data,
+        "draw": s.draw,
+        "alpha": s.alpha,
+        "beta": s.beta,
+    }
+
+
+def _repository(r: repositories_pb2.Repository) -> dict[str, Any]:
+    return {
+        "project_id": r.project_id,
+        "workspace_id": r.workspace_id,
+        "kind": r.kind,
+        "path": r.path,
+        "url": r.url,
+        "default_branch": r.default_branch,
+        "head": r.head,
+        "test_command": r.test_command,
+        "checks": dict(r.checks),
+        "attached_at": _iso(r.attached_at),
+        "attached_by": r.attached_by,
     }
 
 
@@ -59,14 +81,26 @@ def _step(s: kg_pb2.StepRecorded) -> dict[str, Any]:
 
 
 class Clients:
-    def __init__(self, registry: str, coordinator: str, router: str, kg: str, *, timeout: float) -> None:
-        self.addrs = {"registry": registry, "coordinator": coordinator, "router": router, "kg": kg}
+    def __init__(
+        self,
+        registry: str,
+        coordinator: str,
+        router: str,
+        kg: str,
+        *,
+        mcp: str = "",
+        timeout: float,
+        attach_timeout: float = 150.0,
+    ) -> None:
+        self._attach_timeout = attach_timeout
+        self.addrs = {"registry": registry, "coordinator": coordinator, "router": router, "kg": kg, "mcp": mcp}
         self._channels: list[grpc.aio.Channel] = []
         self._registry = agents_pb2_grpc.AgentRegistryStub(self._channel(registry, timeout))
         self._coordinator = coordinator_pb2_grpc.CoordinatorStub(self._channel(coordinator, timeout))
         self.workflows = WorkflowClient(self._coordinator, coordinator)
         self._router = llm_pb2_grpc.LlmRouterStub(self._channel(router, timeout))
         self._kg = kg_pb2_grpc.KnowledgeGraphStub(self._channel(kg, timeout))
+        self._repos = repositories_pb2_grpc.RepositoriesStub(self._channel(mcp or "127.0.0.1:50055", timeout))
 
     def _channel(self, target: str, timeout: float) -> grpc.aio.Channel:
         ch = vgrpc.channel(target, timeout=timeout)
@@ -126,8 +160,9 @@ class Clients:
         agent = await vgrpc.call(self.addrs["registry"], lambda: self._registry.GetAgent(req))
         return str(agent.workspace_id)
 
-    async def profiles(self, agent_id: str) -> dict[str, Any]:
-        req = kg_pb2.GetLearningProfilesRequest(agent_ids=[agent_id])
+    async def profiles(self, agent_id: str, workspace_id: str) -> dict[str, Any]:
+        """The agent's profiles from ``workspace_id``'s executions only (never another's)."""
+        req = kg_pb2.GetLearningProfilesRequest(agent_ids=[agent_id], workspace_id=workspace_id)
         reply = await vgrpc.call(self.addrs["kg"], lambda: self._kg.GetLearningProfiles(req))
         items = [
             {
@@ -146,8 +181,10 @@ class Clients:
         ]
         return {"agent_id": agent_id, "items": items}
 
-    async def curve(self, agent_id: str, task_type: str, days: int) -> dict[str, Any]:
-        req = kg_pb2.GetLearningCurveRequest(agent_id=agent_id, task_type=task_type, days=days)
+    async def curve(self, agent_id: str, task_type: str, days: int, workspace_id: str) -> dict[str, Any]:
+        req = kg_pb2.GetLearningCurveRequest(
+            agent_id=agent_id, task_type=task_type, days=days, workspace_id=workspace_id
+        )
         reply = await vgrpc.call(self.addrs["kg"], lambda: self._kg.GetLearningCurve(req))
         points = [
             {
@@ -173,6 +210,7 @@ class Clients:
             "score": _score(a.score),
             "candidates": [{"agent_id": c.agent_id, "score": _score(c.score)} for c in a.candidates],
             "reason": a.reason,
+            "policy": a.policy,
             "attempt": a.attempt,
             "assigned_at": _iso(a.assigned_at),
         }
@@ -200,6 +238,29 @@ class Clients:
                 for b in reply.budgets
             ]
         }
+
+    async def attach_repository(
+        self, workspace_id: str, project_id: str, fields: dict[str, Any], *, actor: str
+    ) -> dict[str, Any]:
+        """Attach (or re-attach) the project's repository; a remote is cloned meanwhile."""
+        timeout = self._attach_timeout
+        req = repositories_pb2.AttachRepositoryRequest(
+            workspace_id=workspace_id, project_id=project_id, actor=actor, **fields
+        )
+        reply = await vgrpc.call(
+            self.addrs["mcp"], lambda: self._repos.AttachRepository(req, timeout=timeout), attempts=1
+        )
+        return _repository(reply)
+
+    async def repository(self, workspace_id: str, project_id: str) -> dict[str, Any]:
+        req = repositories_pb2.GetRepositoryRequest(workspace_id=workspace_id, project_id=project_id)
+        return _repository(await vgrpc.call(self.addrs["mcp"], lambda: self._repos.GetRepository(req)))
+
+    async def diff(self, workspace_id: str, task_id: str) -> tuple[str, dict[str, Any], bool]:
+        """The unified diff of the task's commit, its artifacts, and whether the diff was cut."""
+        req = repositories_pb2.GetDiffRequest(workspace_id=workspace_id, task_id=task_id)
+        reply = await vgrpc.call(self.addrs["mcp"], lambda: self._repos.GetDiff(req))
+        return reply.text, artifacts_dict(reply.artifacts), reply.truncated
 
     async def steps(self, workspace_id: str, task_id: str, page_token: str, page_size: int) -> dict[str, Any]:
         """One page of the task's transcript (its final execution's run, or the run going on)."""

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from vapora_api_gateway import text
 from vapora_api_gateway.bodies import VERBATIM, Body
+from vapora_api_gateway.code_models import ArtifactsOut, VerificationOut
 
 Priority = Literal["critical", "high", "normal", "low"]
 State = Literal["submitted", "assigned", "running", "done", "failed", "cancelled"]
@@ -208,6 +209,13 @@ class TaskOut(BaseModel):
     cost_cents: float = Field(default=0.0, description="Once done or failed: what that execution's model calls cost.")
     workflow_run_id: str = Field(default="", description="The workflow run whose stage this task is, if any.")
     stage_id: str = ""
+    verification: VerificationOut | None = Field(
+        default=None,
+        description="Once done or failed: the evidence its outcome rests on (tests, verdict, self-report).",
+    )
+    artifacts: ArtifactsOut | None = Field(
+        default=None, description="Once done or failed: the job's commit in the project's repository, if it has one."
+    )
 
 
 class TaskPage(BaseModel):
@@ -235,6 +243,9 @@ class AssignmentOut(BaseModel):
     score: dict[str, float | bool]
     candidates: list[CandidateOut]
     reason: str = ""
+    policy: str = Field(
+        default="", description="seed (the seed's total ranked) or thompson (the draw from Beta(alpha, beta) ranked)."
+    )
     attempt: int = 0
     assigned_at: str = ""
 

@@ -59,6 +59,8 @@ def build(routes: Sequence[Route], *, version: str = "0.1.0") -> dict[str, Any]:
         ok: dict[str, Any] = {"description": "OK" if r.status != 201 else "Created"}
         if r.response is not None and r.status not in (101, 204):
             ok["content"] = {r.media: {"schema": _schema_ref(r.response, components)}}
+        elif r.media.startswith("text/"):
+            ok["content"] = {r.media: {"schema": {"type": "string"}}}
         op["responses"][str(r.status)] = ok
         for code in _error_statuses(r):
             op["responses"][str(code)] = {

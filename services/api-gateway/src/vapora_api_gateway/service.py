@@ -13,6 +13,7 @@ from vapora.common.v1 import common_pb2
 from vapora.coordinator.v1 import coordinator_pb2
 from vapora.tasks.v1 import tasks_pb2
 from vapora_api_gateway.clock import iso, now_ns
+from vapora_api_gateway.evidence import artifacts_dict, verification_dict
 from vapora_api_gateway.models import TaskIn
 from vapora_api_gateway.params import INT64_MAX
 from vapora_api_gateway.repository import TERMINAL, Repository, Row
@@ -66,14 +67,16 @@ PUBLIC_FIELDS = (
     "cost_cents",
     "workflow_run_id",
     "stage_id",
+    "verification",
+    "artifacts",
 )
 NO_USAGE: dict[str, Any] = {"input_tokens": 0, "output_tokens": 0, "cost_cents": 0.0}
-NUMERIC = {"step": 0, **NO_USAGE}
+DEFAULTS: dict[str, Any] = {"step": 0, **NO_USAGE, "verification": None, "artifacts": None}  # else ""
 MAX_PAGE = 100
 
 
 def public_task(row: Row) -> dict[str, Any]:
-    return {k: row.get(k) if row.get(k) is not None else NUMERIC.get(k, "") for k in PUBLIC_FIELDS}
+    return {k: row.get(k) if row.get(k) is not None else DEFAULTS.get(k, "") for k in PUBLIC_FIELDS}
 
 
 # A page cursor is the position after the last task of the page: "<created_ns>.<task id>". Every
@@ -246,6 +249,10 @@ class Tasks:
             if value:
                 changes[name] = value
         changes.update(usage_of(event))
+        if event.HasField("verification"):
+            changes["verification"] = verification_dict(event.verification)
+        if event.HasField("artifacts"):
+            changes["artifacts"] = artifacts_dict(event.artifacts)
         progress = event.state == common_pb2.TASK_STATE_RUNNING and event.step > 0  # the step going on
         if progress:
             changes["step"], changes["tool"] = event.step, event.tool

@@ -40,6 +40,10 @@ class GatewaySettings(ServiceSettings):
     coordinator_addr: str = Field(default="127.0.0.1:50052", description="swarm-coordinator gRPC address.")
     router_addr: str = Field(default="127.0.0.1:50053", description="llm-router gRPC address.")
     kg_addr: str = Field(default="127.0.0.1:50054", description="knowledge-graph gRPC address.")
+    mcp_addr: str = Field(default="127.0.0.1:50055", description="mcp-gateway gRPC address (repositories, diffs).")
+    repo_attach_timeout_s: float = Field(
+        default=150.0, gt=0, description="Deadline of attaching a repository (a remote is cloned meanwhile)."
+    )
     argon2_time_cost: int = Field(default=2, description="argon2id time cost of password hashes.")
     argon2_memory_kib: int = Field(default=19 * 1024, description="argon2id memory cost (KiB).")
 

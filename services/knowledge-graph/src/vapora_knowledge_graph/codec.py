@@ -6,6 +6,8 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
+from google.protobuf import json_format
+from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from vapora.kg.v1 import kg_pb2
@@ -74,8 +76,26 @@ def execution_row(e: kg_pb2.ExecutionRecorded, now_s: float) -> dict[str, Any]:
         "tool_calls": e.tool_calls,
         "stop_reason": e.stop_reason,
         "verified": e.verified,
+        "verification": _evidence(e, "verification"),
+        "artifacts": _evidence(e, "artifacts"),
         "corrected": False,
     }
+
+
+def _evidence(e: kg_pb2.ExecutionRecorded, field: str) -> dict[str, Any] | None:
+    """The execution's verification or artifacts as the store keeps them (absent: None)."""
+    if not e.HasField(field):
+        return None
+    return json_format.MessageToDict(getattr(e, field), preserving_proto_field_name=True)
+
+
+def _parsed(value: object, empty: Message) -> Any:
+    """A stored verification or artifacts back as its message (None when there is none)."""
+    if not isinstance(value, dict):
+        return None
+    out = type(empty)()
+    json_format.ParseDict(value, out, ignore_unknown_fields=True)
+    return out
 
 
 def execution_from_row(row: Row) -> kg_pb2.ExecutionRecorded:
@@ -106,11 +126,15 @@ def execution_from_row(row: Row) -> kg_pb2.ExecutionRecorded:
         tool_calls=int(row.get("tool_calls", 0)),
         stop_reason=row.get("stop_reason", ""),
         verified=bool(row.get("verified")),
+        verification=_parsed(row.get("verification"), kg_pb2.ExecutionRecorded().verification),
+        artifacts=_parsed(row.get("artifacts"), kg_pb2.ExecutionRecorded().artifacts),
     )
 
 
 def profile_to_pb(p: ProfileState) -> kg_pb2.LearningProfile:
+    successes, failures = p.recent.counts(p.updated_at_s) if p.recent.weight else (0.0, 0.0)
     return kg_pb2.LearningProfile(
+        workspace_id=p.workspace_id,
         agent_id=p.agent_id,
         task_type=p.task_type,
         expertise=p.expertise,
@@ -122,6 +146,8 @@ def profile_to_pb(p: ProfileState) -> kg_pb2.LearningProfile:
         mean_latency_ms=p.mean(p.latency_sum_ms),
         mean_cost_cents=p.mean(p.cost_sum_cents),
         updated_at=to_ts(p.updated_at_s),
+        recent_successes=successes,
+        recent_failures=failures,
     )
 
 

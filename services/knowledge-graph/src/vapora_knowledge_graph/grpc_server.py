@@ -22,18 +22,18 @@ class KnowledgeGraphServicer(kg_pb2_grpc.KnowledgeGraphServicer):
     async def GetLearningProfile(
         self, request: kg_pb2.GetLearningProfileRequest, context: Ctx
     ) -> kg_pb2.LearningProfile:
-        return await self.kg.profile(request.agent_id, request.task_type)
+        return await self.kg.profile(request.agent_id, request.task_type, request.workspace_id)
 
     async def GetLearningProfiles(
         self, request: kg_pb2.GetLearningProfilesRequest, context: Ctx
     ) -> kg_pb2.GetLearningProfilesResponse:
-        profiles = await self.kg.profiles(list(request.agent_ids), request.task_type)
+        profiles = await self.kg.profiles(list(request.agent_ids), request.task_type, request.workspace_id)
         return kg_pb2.GetLearningProfilesResponse(profiles=profiles)
 
     async def GetLearningCurve(
         self, request: kg_pb2.GetLearningCurveRequest, context: Ctx
     ) -> kg_pb2.GetLearningCurveResponse:
-        points = await self.kg.curve(request.agent_id, request.task_type, request.days)
+        points = await self.kg.curve(request.agent_id, request.task_type, request.days, request.workspace_id)
         return kg_pb2.GetLearningCurveResponse(points=points)
 
     async def QueryExecutions(

@@ -1,7 +1,8 @@
 """SurrealDB access of the ``kg`` namespace: executions as a graph, profiles, curves.
 
 Records: ``agent:<id>``, ``task:<id>``, ``workspace:<id>``, ``execution:<id>``,
-``profile:[agent, type]``, ``curve:[agent, type, day]``. Edges:
+``profile:[workspace, agent, type]``, ``curve:[workspace, agent, type, day]`` (workspace "" for the
+fleet-wide profile and curve; an execution counts in both, the fleet's and its workspace's). Edges:
 ``agent->executed->execution``, ``execution->for_task->task``, ``task->in_workspace->workspace``.
 An execution and its profile/curve update are written in one transaction, so a crash
 cannot count an execution without storing it, nor store it without counting it. An
@@ -16,7 +17,7 @@ from typing import Any
 
 from vapora_core.errors import InvalidArgument
 from vapora_core.store import Row, Store
-from vapora_knowledge_graph.learning import DecayedSums, ProfileState
+from vapora_knowledge_graph.learning import RECENT_TAU_S, DecayedSums, ProfileState
 
 NAMESPACE = "kg"
 
@@ -28,23 +29,9 @@ SCHEMA: tuple[str, ...] = (
     "DEFINE INDEX IF NOT EXISTS execution_task ON execution FIELDS task_id, finished_s",
     "DEFINE INDEX IF NOT EXISTS execution_run ON execution FIELDS run_id",
     "DEFINE TABLE IF NOT EXISTS profile SCHEMALESS",
-    "DEFINE INDEX IF NOT EXISTS profile_type ON profile FIELDS task_type",
+    "DEFINE INDEX IF NOT EXISTS profile_type ON profile FIELDS workspace_id, task_type",
     "DEFINE TABLE IF NOT EXISTS curve SCHEMALESS",
-    "DEFINE INDEX IF NOT EXISTS curve_key ON curve FIELDS agent_id, task_type, day",
-)
-
-_PROFILE_FIELDS = (
-    "agent_id",
-    "task_type",
-    "executions",
-    "successes",
-    "quality_sum",
-    "latency_sum_ms",
-    "cost_sum_cents",
-    "anchor_s",
-    "weighted_success",
-    "weight",
-    "updated_at_s",
+    "DEFINE INDEX IF NOT EXISTS curve_key ON curve FIELDS workspace_id, agent_id, task_type, day",
 )
 
 _STORE = """
@@ -62,27 +49,26 @@ RELATE $x->for_task->$t;
 IF (SELECT VALUE id FROM in_workspace WHERE in = $t AND out = $w LIMIT 1) == [] { RELATE $t->in_workspace->$w };
 """
 
-_COUNT = """
-UPSERT type::thing('profile', [$p.agent_id, $p.task_type]) CONTENT $p;
-UPSERT type::thing('curve', [$p.agent_id, $p.task_type, $e.day]) SET agent_id = $p.agent_id,
-    task_type = $p.task_type, day = $e.day, executions += 1, successes += $s, quality_sum += $e.quality;
+
+def _count(i: int) -> str:
+    """Profile ``$p{i}`` and its curve day counted once more (``[workspace, agent, type]``: the
+    fleet-wide profile has workspace "")."""
+    p = f"$p{i}"
+    return f"""
+UPSERT type::thing('profile', [{p}.workspace_id, {p}.agent_id, {p}.task_type]) CONTENT {p};
+UPSERT type::thing('curve', [{p}.workspace_id, {p}.agent_id, {p}.task_type, $day]) SET
+    workspace_id = {p}.workspace_id, agent_id = {p}.agent_id, task_type = {p}.task_type, day = $day,
+    executions += $dn, successes += $ds, quality_sum += $dq;
 """
 
-_RECORD = f"BEGIN;{_STORE}{_COUNT}COMMIT;"
-_RECORD_UNCOUNTED = f"BEGIN;{_STORE}COMMIT;"
 
-_CORRECT = """
-BEGIN;
-UPDATE type::thing('execution', $id) MERGE $changes;
-UPSERT type::thing('profile', [$p.agent_id, $p.task_type]) CONTENT $p;
-UPSERT type::thing('curve', [$p.agent_id, $p.task_type, $day]) SET agent_id = $p.agent_id,
-    task_type = $p.task_type, day = $day, executions += $dn, successes += $ds, quality_sum += $dq;
-COMMIT;
-"""
+def _profiles(profiles: Sequence[ProfileState]) -> dict[str, Any]:
+    return {f"p{i}": profile_to_row(p) for i, p in enumerate(profiles)}
 
 
 def profile_to_row(p: ProfileState) -> dict[str, Any]:
     return {
+        "workspace_id": p.workspace_id,
         "agent_id": p.agent_id,
         "task_type": p.task_type,
         "executions": p.executions,
@@ -93,6 +79,9 @@ def profile_to_row(p: ProfileState) -> dict[str, Any]:
         "anchor_s": p.sums.anchor_s,
         "weighted_success": p.sums.weighted_success,
         "weight": p.sums.weight,
+        "recent_anchor_s": p.recent.anchor_s,
+        "recent_weighted_success": p.recent.weighted_success,
+        "recent_weight": p.recent.weight,
         "updated_at_s": p.updated_at_s,
     }
 
@@ -106,12 +95,19 @@ def profile_from_row(row: Row) -> ProfileState:
             weighted_success=float(row["weighted_success"]),
             weight=float(row["weight"]),
         ),
+        recent=DecayedSums(
+            anchor_s=float(row.get("recent_anchor_s") or 0.0),
+            weighted_success=float(row.get("recent_weighted_success") or 0.0),
+            weight=float(row.get("recent_weight") or 0.0),
+            tau_s=RECENT_TAU_S,
+        ),
         executions=int(row["executions"]),
         successes=int(row["successes"]),
         quality_sum=float(row["quality_sum"]),
         latency_sum_ms=float(row["latency_sum_ms"]),
         cost_sum_cents=float(row["cost_sum_cents"]),
         updated_at_s=float(row.get("updated_at_s") or 0.0),
+        workspace_id=str(row.get("workspace_id") or ""),
     )
 
 
@@ -119,15 +115,17 @@ class KgRepository:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    async def profile(self, agent_id: str, task_type: str) -> ProfileState | None:
+    async def profile(self, agent_id: str, task_type: str, workspace_id: str = "") -> ProfileState | None:
+        """The fleet-wide profile (``workspace_id`` ""), or one workspace's."""
         row = await self.store.one(
-            "SELECT * FROM ONLY type::thing('profile', [$a, $t])", {"a": agent_id, "t": task_type}
+            "SELECT * FROM ONLY type::thing('profile', [$ws, $a, $t])",
+            {"ws": workspace_id, "a": agent_id, "t": task_type},
         )
         return profile_from_row(row) if row else None
 
-    async def profiles(self, agent_ids: Sequence[str], task_type: str) -> list[ProfileState]:
-        clauses: list[str] = []
-        vars_: dict[str, Any] = {}
+    async def profiles(self, agent_ids: Sequence[str], task_type: str, workspace_id: str = "") -> list[ProfileState]:
+        clauses: list[str] = ["workspace_id = $ws"]
+        vars_: dict[str, Any] = {"ws": workspace_id}
         if agent_ids:
             clauses.append("agent_id IN $agents")
             vars_["agents"] = list(agent_ids)
@@ -142,17 +140,23 @@ class KgRepository:
     async def execution(self, execution_id: str) -> Row | None:
         return await self.store.one("SELECT * FROM ONLY type::thing('execution', $id)", {"id": execution_id})
 
-    async def record(self, execution: dict[str, Any], profile: ProfileState | None) -> bool:
-        """Store ``execution`` and the updated ``profile`` (None: an execution that is not counted);
-        False when it was already stored."""
+    async def record(self, execution: dict[str, Any], profiles: Sequence[ProfileState] = ()) -> bool:
+        """Store ``execution`` and count it in the updated ``profiles`` (the fleet's and its
+        workspace's; none: an execution that is not counted), in one transaction; False when it was
+        already stored."""
+        counts = "".join(_count(i) for i in range(len(profiles)))
         try:
-            if profile is None:
-                await self.store.execute(_RECORD_UNCOUNTED, {"e": execution})
-            else:
-                await self.store.execute(
-                    _RECORD,
-                    {"e": execution, "p": profile_to_row(profile), "s": 1 if execution["success"] else 0},
-                )
+            await self.store.execute(
+                f"BEGIN;{_STORE}{counts}COMMIT;",
+                {
+                    "e": execution,
+                    **_profiles(profiles),
+                    "day": execution["day"],
+                    "dn": 1,
+                    "ds": 1 if execution["success"] else 0,
+                    "dq": execution["quality"],
+                },
+            )
         except InvalidArgument as exc:
             if await self.execution(execution["execution_id"]) is not None:
                 return False
@@ -163,32 +167,26 @@ class KgRepository:
         self,
         execution_id: str,
         changes: dict[str, Any],
-        profile: ProfileState,
+        profiles: Sequence[ProfileState],
         *,
         day: str,
         ds: int,
         dq: float,
         dn: int = 0,
     ) -> None:
-        """Apply ``changes`` to the execution and the profile; the day's curve moves by ``dn``
-        executions (1: the execution is counted now), ``ds`` successes and ``dq`` quality."""
+        """Apply ``changes`` to the execution and the ``profiles``; each one's curve day moves by
+        ``dn`` executions (1: the execution is counted now), ``ds`` successes and ``dq`` quality."""
+        counts = "".join(_count(i) for i in range(len(profiles)))
         await self.store.execute(
-            _CORRECT,
-            {
-                "id": execution_id,
-                "changes": changes,
-                "p": profile_to_row(profile),
-                "day": day,
-                "ds": ds,
-                "dq": dq,
-                "dn": dn,
-            },
+            f"BEGIN;UPDATE type::thing('execution', $id) MERGE $changes;{counts}COMMIT;",
+            {"id": execution_id, "changes": changes, **_profiles(profiles), "day": day, "ds": ds, "dq": dq, "dn": dn},
         )
 
-    async def curve(self, agent_id: str, task_type: str, since_day: str) -> list[Row]:
+    async def curve(self, agent_id: str, task_type: str, since_day: str, workspace_id: str = "") -> list[Row]:
         return await self.store.query(
-            "SELECT * FROM curve WHERE agent_id = $a AND task_type = $t AND day >= $d ORDER BY day",
-            {"a": agent_id, "t": task_type, "d": since_day},
+            "SELECT * FROM curve WHERE workspace_id = $ws AND agent_id = $a AND task_type = $t AND day >= $d"
+            " ORDER BY day",
+            {"ws": workspace_id, "a": agent_id, "t": task_type, "d": since_day},
         )
 
     async def executions(

@@ -1,4 +1,10 @@
-"""The knowledge graph's domain logic: record executions, keep profiles, answer queries."""
+"""The knowledge graph's domain logic: record executions, keep profiles, answer queries.
+
+Every counted execution moves two profiles (and their curves): the fleet-wide one of its
+(agent, task type), which the coordinator assigns with and ``kg.profiles.changed`` announces, and
+its workspace's own, which that workspace reads (``workspace_id`` on the profile and curve
+queries): a workspace never sees another's executions through a profile.
+"""
 
 from __future__ import annotations
 
@@ -42,25 +48,29 @@ class KnowledgeGraph:
         row = codec.execution_row(e, self.clock())
         agent_id, task_type = row["agent_id"], row["task_type"]
         if not row["verified"]:
-            new = await self.repo.record(row, None)
+            new = await self.repo.record(row)
             EXECUTIONS.labels("unverified" if new else "duplicate").inc()
             return new
+        ws = str(row["workspace_id"])
         async with self._locks.hold((agent_id, task_type)):
             profile = await self.repo.profile(agent_id, task_type)
             if await self.repo.execution(row["execution_id"]) is not None:
                 new = False
             else:
-                if profile is None:
-                    profile = ProfileState(agent_id, task_type, DecayedSums(anchor_s=row["finished_s"]))
-                profile.add(
-                    t_s=row["finished_s"],
-                    success=row["success"],
-                    quality=row["quality"],
-                    latency_ms=float(row["latency_ms"]),
-                    cost_cents=row["cost_cents"],
+                profile = profile or ProfileState(agent_id, task_type, DecayedSums(anchor_s=row["finished_s"]))
+                mine = await self.repo.profile(agent_id, task_type, ws) or ProfileState(
+                    agent_id, task_type, DecayedSums(anchor_s=row["finished_s"]), workspace_id=ws
                 )
-                profile.updated_at_s = self.clock()
-                new = await self.repo.record(row, profile)
+                for counted in (profile, mine):
+                    counted.add(
+                        t_s=row["finished_s"],
+                        success=row["success"],
+                        quality=row["quality"],
+                        latency_ms=float(row["latency_ms"]),
+                        cost_cents=row["cost_cents"],
+                    )
+                    counted.updated_at_s = self.clock()
+                new = await self.repo.record(row, (profile, mine))
                 if not new:
                     profile = await self.repo.profile(agent_id, task_type)
         EXECUTIONS.labels("new" if new else "duplicate").inc()
@@ -87,24 +97,25 @@ class KnowledgeGraph:
             counted = bool(row.get("verified"))
             if counted and old_s == fb.success and old_q == fb.quality:
                 return
-            profile = await self.repo.profile(agent_id, task_type)
             t_s = float(row["finished_s"])
-            if counted:
-                if profile is None:
-                    raise NotFound(f"no learning profile for agent {agent_id} and task type {task_type}")
-                profile.correct(
-                    t_s=t_s, old_success=old_s, new_success=fb.success, old_quality=old_q, new_quality=fb.quality
-                )
-            else:  # the person's verdict is the evidence the execution lacked: it counts from now
-                profile = profile or ProfileState(agent_id, task_type, DecayedSums(anchor_s=t_s))
-                profile.add(
-                    t_s=t_s,
-                    success=fb.success,
-                    quality=fb.quality,
-                    latency_ms=float(row.get("latency_ms") or 0),
-                    cost_cents=float(row.get("cost_cents") or 0.0),
-                )
-            profile.updated_at_s = self.clock()
+            profiles = [
+                await self._profile_for(agent_id, task_type, ws, counted=counted, t_s=t_s)
+                for ws in ("", fb.workspace_id)
+            ]
+            for profile in profiles:
+                if counted:
+                    profile.correct(
+                        t_s=t_s, old_success=old_s, new_success=fb.success, old_quality=old_q, new_quality=fb.quality
+                    )
+                else:  # the person's verdict is the evidence the execution lacked: it counts from now
+                    profile.add(
+                        t_s=t_s,
+                        success=fb.success,
+                        quality=fb.quality,
+                        latency_ms=float(row.get("latency_ms") or 0),
+                        cost_cents=float(row.get("cost_cents") or 0.0),
+                    )
+                profile.updated_at_s = self.clock()
             changes: dict[str, Any] = {
                 "success": fb.success,
                 "quality": fb.quality,
@@ -115,13 +126,24 @@ class KnowledgeGraph:
             await self.repo.correct(
                 str(row["execution_id"]),
                 changes,
-                profile,
+                profiles,
                 day=str(row["day"]),
                 ds=int(fb.success) - (int(old_s) if counted else 0),
                 dq=fb.quality - (old_q if counted else 0.0),
                 dn=0 if counted else 1,
             )
-        await self._changed(codec.profile_to_pb(profile))
+        await self._changed(codec.profile_to_pb(profiles[0]))
+
+    async def _profile_for(
+        self, agent_id: str, task_type: str, workspace_id: str, *, counted: bool, t_s: float
+    ) -> ProfileState:
+        """The stored profile a correction changes; a new one for an execution counted only now."""
+        profile = await self.repo.profile(agent_id, task_type, workspace_id)
+        if profile is not None:
+            return profile
+        if counted:
+            raise NotFound(f"no learning profile for agent {agent_id} and task type {task_type}")
+        return ProfileState(agent_id, task_type, DecayedSums(anchor_s=t_s), workspace_id=workspace_id)
 
     async def _target(self, fb: tasks_pb2.FeedbackCorrection) -> dict[str, Any]:
         if fb.execution_id:
@@ -146,24 +168,28 @@ class KnowledgeGraph:
             raise NotFound(f"no execution {what} in workspace {fb.workspace_id}", retryable=True)
         return row
 
-    async def profile(self, agent_id: str, task_type: str) -> kg_pb2.LearningProfile:
+    async def profile(self, agent_id: str, task_type: str, workspace_id: str = "") -> kg_pb2.LearningProfile:
+        """The fleet-wide profile, or (``workspace_id``) the one of that workspace's executions."""
         if not agent_id or not task_type:
             raise InvalidArgument("GetLearningProfile needs agent_id and task_type")
-        p = await self.repo.profile(agent_id, task_type)
+        p = await self.repo.profile(agent_id, task_type, workspace_id)
         if p is None:
-            raise NotFound(f"no learning profile for agent {agent_id} and task type {task_type}")
+            where = f" in workspace {workspace_id}" if workspace_id else ""
+            raise NotFound(f"no learning profile for agent {agent_id} and task type {task_type}{where}")
         return codec.profile_to_pb(p)
 
-    async def profiles(self, agent_ids: Sequence[str], task_type: str) -> list[kg_pb2.LearningProfile]:
-        return [codec.profile_to_pb(p) for p in await self.repo.profiles(agent_ids, task_type)]
+    async def profiles(
+        self, agent_ids: Sequence[str], task_type: str, workspace_id: str = ""
+    ) -> list[kg_pb2.LearningProfile]:
+        return [codec.profile_to_pb(p) for p in await self.repo.profiles(agent_ids, task_type, workspace_id)]
 
-    async def curve(self, agent_id: str, task_type: str, days: int) -> list[kg_pb2.CurvePoint]:
+    async def curve(self, agent_id: str, task_type: str, days: int, workspace_id: str = "") -> list[kg_pb2.CurvePoint]:
         if not agent_id or not task_type:
             raise InvalidArgument("GetLearningCurve needs agent_id and task_type")
         if not 0 <= days <= MAX_CURVE_DAYS:
             raise InvalidArgument(f"days must be within [0, {MAX_CURVE_DAYS}] (0: 30), got {days}")
         since = codec.day_of(self.clock() - (days or 30) * DAY_S)
-        return [codec.curve_point(r) for r in await self.repo.curve(agent_id, task_type, since)]
+        return [codec.curve_point(r) for r in await self.repo.curve(agent_id, task_type, since, workspace_id)]
 
     async def query(self, req: kg_pb2.QueryExecutionsRequest) -> list[kg_pb2.ExecutionRecorded]:
         if not req.workspace_id:

@@ -1,7 +1,9 @@
 """The mcp-gateway process: store, bus, MCP server sessions, gRPC and the MCP endpoint.
 
-``root_resolver`` answers the work root (worktree) of a job for ``scope = "worktree"`` servers;
-the default has none. :meth:`McpApp.release_root` closes a root's sessions when its job ends.
+The process serves two gRPC services: ``McpGateway`` (tools) and ``Repositories`` (projects'
+repositories and the jobs' worktrees, :mod:`.repos`). ``root_resolver`` answers the work root
+of a job for ``scope = "worktree"`` servers; the default is the job's prepared worktree.
+:meth:`McpApp.release_root` closes a root's sessions when its job ends.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from pathlib import Path
 
 from mcp import types as mcp_types
 
-from vapora.mcp.v1 import mcp_pb2_grpc
+from vapora.mcp.v1 import mcp_pb2_grpc, repositories_pb2_grpc
 from vapora_core.bus import Bus
 from vapora_core.grpc import GrpcServer
 from vapora_core.jobtoken import VERIFY_KEY_SETTING, JobVerifier
@@ -26,8 +28,11 @@ from vapora_mcp_gateway.grpc_server import LIMITS, SERVICE_NAME, McpGatewayServi
 from vapora_mcp_gateway.identity import Authenticator
 from vapora_mcp_gateway.mcp_endpoint import McpHttpEndpoint
 from vapora_mcp_gateway.pool import ConnectionPool
+from vapora_mcp_gateway.repos import records as repo_records
+from vapora_mcp_gateway.repos import servicer as repo_servicer
+from vapora_mcp_gateway.repos.parts import RepoParts
 from vapora_mcp_gateway.repository import NAMESPACE, SCHEMA, Repository
-from vapora_mcp_gateway.roots import NoRoots, RootResolver
+from vapora_mcp_gateway.roots import RootResolver
 from vapora_mcp_gateway.service import GatewayService, tool_from_mcp
 from vapora_mcp_gateway.settings import McpSettings
 
@@ -40,7 +45,7 @@ class McpApp(ServiceApp):
     ) -> None:
         super().__init__(settings)
         self.settings = settings
-        self.root_resolver: RootResolver = root_resolver or NoRoots()
+        self._root_resolver = root_resolver
         self._ping_interval_s = ping_interval_s
         self.store: Store | None = None
         self.bus: Bus | None = None
@@ -48,6 +53,7 @@ class McpApp(ServiceApp):
         self.service: GatewayService | None = None
         self.http: McpHttpEndpoint | None = None
         self._repo: Repository | None = None
+        self.repos: RepoParts | None = None
         self._catalogue = Catalogue()
 
     def load_config(self) -> McpConfig:
@@ -61,8 +67,11 @@ class McpApp(ServiceApp):
         s, parts = self.settings, self.parts
         auth = Authenticator(JobVerifier.from_setting(s.job_verify_key, setting=VERIFY_KEY_SETTING))
         config = self.load_config()
-        self.store = await parts.store(Store.from_settings(s, NAMESPACE), SCHEMA)
+        self.store = await parts.store(Store.from_settings(s, NAMESPACE), (*SCHEMA, *repo_records.SCHEMA))
         self._repo = repo = Repository(self.store)
+        self.repos = repos = await RepoParts.build(s, self.store, auth, close_sessions=self.release_root)
+        await repos.worktrees.load()
+        parts.periodic(repos.sweeper)
         self._catalogue.load(await repo.load_tools())
         self.bus = await parts.bus(Bus.from_settings(s))
         self.pool = pool = ConnectionPool(
@@ -80,7 +89,7 @@ class McpApp(ServiceApp):
             self._catalogue,
             pool,
             calls,
-            roots=self.root_resolver,
+            roots=self._root_resolver or repos.worktrees,
             max_result_bytes=s.mcp_max_result_bytes,
         )
         await pool.apply(config)
@@ -94,7 +103,18 @@ class McpApp(ServiceApp):
                 s.service_name,
                 s.grpc_host,
                 s.grpc_port,
-                [(mcp_pb2_grpc.add_McpGatewayServicer_to_server, McpGatewayServicer(self.service, auth), SERVICE_NAME)],
+                [
+                    (
+                        mcp_pb2_grpc.add_McpGatewayServicer_to_server,
+                        McpGatewayServicer(self.service, auth),
+                        SERVICE_NAME,
+                    ),
+                    (
+                        repositories_pb2_grpc.add_RepositoriesServicer_to_server,
+                        repos.servicer,
+                        repo_servicer.SERVICE_NAME,
+                    ),
+                ],
                 limits=LIMITS,
             )
         )

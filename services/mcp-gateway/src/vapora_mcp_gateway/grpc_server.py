@@ -36,7 +36,7 @@ LIMITS = Limits(
 )
 
 
-def _authorization(context: grpc.aio.ServicerContext[Any, Any]) -> str:
+def authorization(context: grpc.aio.ServicerContext[Any, Any]) -> str:
     for key, value in context.invocation_metadata() or ():
         if key == METADATA_KEY and isinstance(value, str):
             return value
@@ -62,7 +62,7 @@ class McpGatewayServicer(mcp_pb2_grpc.McpGatewayServicer):
         self, request: mcp_pb2.ListToolsRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> mcp_pb2.ListToolsResponse:
         ctx = self._auth.caller(
-            _authorization(context), via="grpc", workspace_id=request.workspace_id, agent_id=request.agent_id
+            authorization(context), via="grpc", workspace_id=request.workspace_id, agent_id=request.agent_id
         )
         tools = self._service.list_tools(ctx, request.server)
         return mcp_pb2.ListToolsResponse(tools=[_tool(t, available) for t, available in tools])
@@ -71,7 +71,7 @@ class McpGatewayServicer(mcp_pb2_grpc.McpGatewayServicer):
         self, request: mcp_pb2.CallToolRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> mcp_pb2.CallToolResponse:
         ctx = self._auth.caller(
-            _authorization(context),
+            authorization(context),
             via="grpc",
             workspace_id=request.workspace_id,
             agent_id=request.agent_id,

@@ -1,9 +1,10 @@
 """Work roots: the directory a ``scope = "worktree"`` server works in for one call.
 
 The gateway is given a :class:`RootResolver`; it answers, from a call's verified job claims,
-the root of that job (its worktree), or None when the job has none. Until repositories are
-attached the default, :class:`NoRoots`, answers None, and a call to a worktree server fails
-with FAILED_PRECONDITION naming the task.
+the root of that job (its worktree), or None when the job has none. The gateway's own is the
+repositories work (:class:`~vapora_mcp_gateway.repos.worktrees.Worktrees`: the worktree the job
+prepared); a call to a worktree server for a job with none fails with FAILED_PRECONDITION
+naming the task.
 
 A worktree server may name a ``root_argument`` (git's ``repo_path``): the gateway sets it to the
 root on every call and leaves it out of the schema agents see, so a model need not know the
@@ -21,13 +22,6 @@ from vapora_core.jobtoken import JobClaims
 
 class RootResolver(Protocol):
     async def root_for(self, claims: JobClaims) -> Path | None: ...
-
-
-class NoRoots:
-    """No job has a root: worktree servers cannot be called."""
-
-    async def root_for(self, claims: JobClaims) -> Path | None:
-        return None
 
 
 async def root_of(resolver: RootResolver, claims: JobClaims) -> Path:

@@ -53,6 +53,38 @@ class McpSettings(ServiceSettings):
         default=600.0, gt=0, description="A worktree server session unused this long is closed."
     )
 
+    repo_credentials: str = Field(
+        default="",
+        repr=False,
+        description=(
+            'Credentials of remote repositories: a JSON object from host (or URL prefix) to "user:password"'
+            " or a token, or @path of a file holding it; never logged or stored."
+        ),
+    )
+    repo_local_roots: str = Field(
+        default="",
+        description="Comma-separated directories local repositories may be attached from; empty: anywhere.",
+    )
+    repo_clone_timeout_s: float = Field(default=120.0, gt=0, description="Longest clone or fetch of a remote.")
+    repo_test_timeout_s: float = Field(
+        default=600.0, gt=0, description="Longest run of a project's test command when a job is verified."
+    )
+    repo_verify_concurrency: int = Field(default=2, ge=1, description="Test runs of verification at once.")
+    repo_output_bytes: int = Field(
+        default=4096, ge=256, description="Output of a verification's test run kept in the execution."
+    )
+    repo_max_diff_bytes: int = Field(default=2_097_152, ge=1024, description="A longer task diff is cut.")
+    repo_worktree_max_age_s: float = Field(
+        default=86_400.0, gt=0, description="A worktree no job touched this long is removed by the sweep."
+    )
+    repo_sweep_interval_s: float = Field(default=600.0, gt=0, description="How often stale worktrees are swept.")
+    repo_bwrap: str = Field(
+        default="bwrap", description="bubblewrap for verification's test runs; '' runs them without the sandbox."
+    )
+
+    def local_roots(self) -> list[Path]:
+        return [Path(p.strip()) for p in self.repo_local_roots.split(",") if p.strip()]
+
     def config_path(self) -> Path:
         return self.mcp_config_file or self.config_dir / "mcp.toml"
 

@@ -135,6 +135,7 @@ def assignment(e: Explanation) -> coordinator_pb2.Assignment:
         reason=e.reason,
         attempt=e.attempt,
         assigned_at=timestamp(e.assigned_s),
+        policy=e.score.policy if e.score is not None else "",
         score=coordinator_pb2.ScoreBreakdown(**e.score._asdict()) if e.score is not None else None,
     )
     for agent_id, score in e.candidates:

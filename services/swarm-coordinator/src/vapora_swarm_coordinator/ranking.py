@@ -15,8 +15,9 @@ from typing import NamedTuple
 from vapora_core.errors import Internal
 from vapora_swarm_coordinator.scoring import Candidate, Score
 
-# success_rate, load, load_score, expertise, confidence, total, learning_data; then the agent id's length
-_ENTRY = struct.Struct("<dqdddd?H")
+# success_rate, load, load_score, expertise, confidence, total, learning_data, draw, alpha, beta;
+# then the agent id's length
+_ENTRY = struct.Struct("<dqdddd?dddH")
 EMPTY = b""
 
 

@@ -41,7 +41,8 @@ class Evidence:
 
 class Score(NamedTuple):
     """One candidate's score and what it is made of; its fields are a ScoreBreakdown's. A tuple: the
-    coordinator builds several per assignment and stores them field by field (``ranking.pack``)."""
+    coordinator builds several per assignment and stores them field by field (``ranking.pack``).
+    ``draw``, ``alpha`` and ``beta`` are the thompson policy's (``thompson.py``); 0 under the seed's."""
 
     success_rate: float
     load: int
@@ -50,6 +51,14 @@ class Score(NamedTuple):
     confidence: float
     total: float
     learning_data: bool
+    draw: float = 0.0
+    alpha: float = 0.0
+    beta: float = 0.0
+
+    @property
+    def policy(self) -> str:
+        """The policy that ranked with this score: ``thompson`` (it has Beta parameters) or ``seed``."""
+        return "thompson" if self.alpha > 0 else "seed"
 
 
 class Candidate(NamedTuple):

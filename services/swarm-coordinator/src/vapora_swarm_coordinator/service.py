@@ -26,7 +26,7 @@ from vapora.kg.v1 import kg_pb2
 from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import Delivery
 from vapora_core.errors import InvalidArgument, NotFound
-from vapora_swarm_coordinator import records, retention
+from vapora_swarm_coordinator import records, retention, thompson
 from vapora_swarm_coordinator.announce import Announcer, Publisher
 from vapora_swarm_coordinator.assigning import Assigner
 from vapora_swarm_coordinator.batching import GroupCommit
@@ -66,7 +66,7 @@ class Coordinator:
         self.settings = settings
         self.repo = repo
         self.clock = clock
-        self.view = FleetView()
+        self.view = FleetView(thompson.Sampler(clock=clock) if settings.assignment_policy == "thompson" else None)
         self.waiting = RoomQueue()
         self.view.on_room = self.waiting.room_freed
         self.commits = GroupCommit(repo, finish_flush_at=settings.execution_workers)

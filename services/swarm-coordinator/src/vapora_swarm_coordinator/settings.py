@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 
@@ -48,6 +49,13 @@ class CoordinatorSettings(ServiceSettings):
         description=(
             "Ack wait of the task and execution consumers: how soon a message held by a crashed"
             " coordinator is delivered again (tasks held longer are kept alive with in-progress acks)."
+        ),
+    )
+    assignment_policy: Literal["seed", "thompson"] = Field(
+        default="seed",
+        description=(
+            "How candidates are ranked: the seed's score (exact), or thompson sampling from recent"
+            " evidence with the seed's score as prior (thompson.py; bench/bench_learning.py compares them)."
         ),
     )
     lease_ttl_s: float = Field(

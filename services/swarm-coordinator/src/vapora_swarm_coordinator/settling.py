@@ -100,6 +100,7 @@ class Settler:
             input_tokens=e.input_tokens,
             output_tokens=e.output_tokens,
             cost_cents=e.cost_cents,
+            **{f: getattr(e, f) for f in ("verification", "artifacts") if e.HasField(f)},  # the evidence, the commit
         )
         try:
             if holder.workflow_run_id and self.stages is not None:

@@ -36,6 +36,9 @@ class StageOutcomes:
             execution_id=e.execution_id,
             result=e.result,
             error=e.error,
+            verified=e.verified,
+            verdict=e.verification.decision,  # a reviewer's: approve | request_changes
+            commit=e.artifacts.commit,
             cost_cents=e.cost_cents,
         )
         await self.engine.on_outcome(holder.workflow_run_id, outcome)

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from vapora.agents.v1 import agents_pb2
 from vapora.kg.v1 import kg_pb2
 from vapora_swarm_coordinator import scoring
 from vapora_swarm_coordinator.scoring import Candidate, Evidence
+from vapora_swarm_coordinator.thompson import Recent
 
 HEALTHY = agents_pb2.AGENT_STATUS_HEALTHY
 
 # (-total, load, -prior, agent id, version, the candidate, its score): heap order == scoring.rank
 # order (the candidate and score follow the version, so they are never compared)
 Entry = tuple[float, int, float, str, int, Candidate, scoring.Score]
+# another policy than the seed's: (the candidates with room, task type, recent evidence) → ranked,
+# best first
+Sampler = Callable[[Sequence[Candidate], str, Mapping[tuple[str, str], Recent]], list[tuple[Candidate, scoring.Score]]]
 
 
 class FleetView:
@@ -25,19 +29,24 @@ class FleetView:
     The heaps are lazy: a change of an agent's load or profile bumps the agent's version and
     pushes a fresh entry; entries of an older version are dropped when they reach the top.
     A registry change or a switch of learning mode drops a type's heap; it is rebuilt on use.
+
+    With a ``sampler`` (the thompson policy, ``thompson.py``) the heaps are not used: every
+    candidate with room is ranked by the sampler, which reads :attr:`recent`.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, sampler: Sampler | None = None) -> None:
         self.agents: dict[str, agents_pb2.Agent] = {}
         # type → id → (workspace, max_concurrency, declared proficiency)
         self._by_type: dict[str, dict[str, tuple[str, int, float]]] = {}
         self.profiles: dict[tuple[str, str], Evidence] = {}
+        self.recent: dict[tuple[str, str], Recent] = {}  # recent evidence, for the thompson policy
         self.load: dict[str, int] = {}
         self.registry_loaded = False
         self.profile_types: set[str] = set()
         self.on_room: Callable[[], None] = lambda: None  # called when some agent may have room now
         self._version: dict[str, int] = {}  # agent → bumped on every change of its load or profile
         self._heaps: dict[str, tuple[bool, list[Entry]]] = {}  # type → (learning mode, heap); rebuilt lazily
+        self._sampler = sampler
 
     # -- registry ----------------------------------------------------------------------
 
@@ -79,6 +88,9 @@ class FleetView:
     def set_profile(self, p: kg_pb2.LearningProfile) -> None:
         self.profiles[(p.agent_id, p.task_type)] = Evidence(
             success_rate=p.success_rate, expertise=p.expertise, confidence=p.confidence, executions=p.executions
+        )
+        self.recent[(p.agent_id, p.task_type)] = Recent(
+            p.recent_successes, p.recent_failures, p.updated_at.seconds + p.updated_at.nanos / 1e9
         )
         heap = self._heaps.get(p.task_type)
         if heap is not None and heap[0] != scoring.has_data(self.profiles[(p.agent_id, p.task_type)]):
@@ -174,6 +186,9 @@ class FleetView:
         current ones are pushed back. ``role`` (a workflow stage's): only agents of that role are
         candidates; without one, the check costs one test of an empty string per entry.
         """
+        if self._sampler is not None:
+            room = self.candidates(self.capable(task_type, workspace_id, exclude), task_type)
+            return self._sampler(room, task_type, self.recent)[:k]
         _, heap = self._heap(task_type)
         capable = self._by_type.get(task_type, {})
         version = self._version

@@ -35,9 +35,9 @@ async def agents(request: web.Request) -> web.Response:
     return json_response(out)
 
 
-async def _visible_agent(request: web.Request) -> str:
-    """The agent of the path, if the caller may see it: a shared agent, or one private to the
-    workspace asked as. Any other agent answers 404, exactly as an unknown one."""
+async def _visible_agent(request: web.Request) -> tuple[str, str]:
+    """The agent of the path, if the caller may see it (a shared agent, or one private to the
+    workspace asked as), and that workspace. Any other agent answers 404, exactly as an unknown one."""
     workspace_id = default_workspace(request, ASKING_AS.get(request))
     authorize(request, "agent.read", workspace_id)
     agent_id = request.match_info["agent_id"]
@@ -47,18 +47,19 @@ async def _visible_agent(request: web.Request) -> str:
         owner = None
     if owner is None or owner not in ("", workspace_id):
         raise NotFound(f"no agent {agent_id}")
-    return agent_id
+    return agent_id, workspace_id
 
 
 async def profiles(request: web.Request) -> web.Response:
-    agent_id = await _visible_agent(request)
-    return json_response(await gw(request).clients.profiles(agent_id))
+    """The agent's profiles from the executions of the workspace asked as, never another's."""
+    agent_id, workspace_id = await _visible_agent(request)
+    return json_response(await gw(request).clients.profiles(agent_id, workspace_id))
 
 
 async def curve(request: web.Request) -> web.Response:
     days = DAYS.get(request)
-    agent_id = await _visible_agent(request)
-    return json_response(await gw(request).clients.curve(agent_id, request.match_info["task_type"], days))
+    agent_id, workspace_id = await _visible_agent(request)
+    return json_response(await gw(request).clients.curve(agent_id, request.match_info["task_type"], days, workspace_id))
 
 
 async def budgets(request: web.Request) -> web.Response:

@@ -1,4 +1,4 @@
-"""Projects group tasks inside a workspace."""
+"""Projects group tasks inside a workspace; a project may have a git repository (mcp-gateway keeps it)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from vapora_api_gateway.clock import iso
+from vapora_api_gateway.code_models import RepositoryIn, RepositoryOut
 from vapora_api_gateway.context import RESOURCE, authorize, body, gw, json_response, principal
 from vapora_api_gateway.models import ProjectIn, ProjectList, ProjectOut, ProjectPatch
 from vapora_api_gateway.repository import Row
@@ -77,6 +78,20 @@ async def delete_project(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+async def attach_repository(request: web.Request) -> web.Response:
+    row = await _project(request, "repository.attach")
+    data = (await body(request, RepositoryIn)).root
+    out = await gw(request).clients.attach_repository(
+        str(row["workspace_id"]), str(row["id"]), data.model_dump(), actor=principal(request).label
+    )
+    return json_response(out)
+
+
+async def get_repository(request: web.Request) -> web.Response:
+    row = await _project(request, "repository.read")
+    return json_response(await gw(request).clients.repository(str(row["workspace_id"]), str(row["id"])))
+
+
 PROJECT = "/projects/{project_id}"
 ROUTES = (
     Route(
@@ -118,5 +133,26 @@ ROUTES = (
         "projects",
         action="project.delete",
         status=204,
+    ),
+    Route(
+        "PUT",
+        PROJECT + "/repository",
+        attach_repository,
+        "Attach the project's git repository: a local path, a bare one Vapora makes, or a remote URL (admins)",
+        "projects",
+        action="repository.attach",
+        body=RepositoryIn,
+        response=RepositoryOut,
+        errors=(400, 401, 403, 404, 409, 429, 503, 504),
+    ),
+    Route(
+        "GET",
+        PROJECT + "/repository",
+        get_repository,
+        "The project's git repository",
+        "projects",
+        action="repository.read",
+        response=RepositoryOut,
+        errors=(400, 401, 403, 404, 429, 503),
     ),
 )

@@ -1,4 +1,4 @@
-"""Tasks: submit, list, read, cancel, manual status, feedback, assignment explanation, steps."""
+"""Tasks: submit, list, read, cancel, manual status, feedback, assignment explanation, steps, diff."""
 
 from __future__ import annotations
 
@@ -112,6 +112,25 @@ async def steps(request: web.Request) -> web.Response:
     return json_response(out)
 
 
+DIFF = "text/x-diff"
+
+
+async def diff(request: web.Request) -> web.Response:
+    """The unified diff of the task's commit (text/x-diff); what it changed is in the headers."""
+    task = await _task(request, "task.read")
+    text, artifacts, truncated = await gw(request).clients.diff(str(task["workspace_id"]), str(task["id"]))
+    headers = {
+        "X-Vapora-Commit": artifacts["commit"],
+        "X-Vapora-Base": artifacts["base"],
+        "X-Vapora-Branch": artifacts["branch"],
+        "X-Vapora-Files-Changed": str(len(artifacts["files_changed"])),
+        "X-Vapora-Insertions": str(artifacts["insertions"]),
+        "X-Vapora-Deletions": str(artifacts["deletions"]),
+        "X-Vapora-Truncated": "true" if truncated else "false",
+    }
+    return web.Response(text=text, content_type=DIFF, charset="utf-8", headers=headers)
+
+
 TASK = "/tasks/{task_id}"
 ERR = (400, 401, 403, 404, 409, 429)
 ROUTES = (
@@ -192,5 +211,15 @@ ROUTES = (
         action="assignment.read",
         response=AssignmentOut,
         errors=(400, 401, 403, 404, 409, 429, 503),
+    ),
+    Route(
+        "GET",
+        TASK + "/diff",
+        diff,
+        "The unified diff of the task's commit against its start point (empty: it changed nothing)",
+        "tasks",
+        action="task.read",
+        media=DIFF,
+        errors=(400, 401, 403, 404, 429, 503),
     ),
 )

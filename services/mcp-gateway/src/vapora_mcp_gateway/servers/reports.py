@@ -7,6 +7,10 @@ Supported, in this order:
 - pytest's summary line (``3 failed, 10 passed, 1 skipped in 0.52s``), the last one in the output.
 
 Anything else gives no counts (None): the exit code is still the verdict.
+
+Per test (:func:`outcomes_from_junit`), only from JUnit XML: ``classname::name`` → ``passed``,
+``failed``, ``error`` or ``skipped``; what verification compares between a commit and its start
+point.
 """
 
 from __future__ import annotations
@@ -47,11 +51,8 @@ def _int(value: str | None) -> int:
 
 
 def from_junit(path: Path) -> TestCounts | None:
-    try:
-        if not path.is_file() or path.stat().st_size > MAX_REPORT_BYTES:
-            return None
-        root = ET.parse(path).getroot()  # noqa: S314 - see the import
-    except (OSError, ET.ParseError):
+    root = _parsed(path)
+    if root is None:
         return None
     suites = [root] if root.tag == "testsuite" else root.iter("testsuite")
     tests = failures = errors = skipped = 0
@@ -66,6 +67,39 @@ def from_junit(path: Path) -> TestCounts | None:
         return None
     passed = max(0, tests - failures - errors - skipped)
     return TestCounts(passed, failures, errors, skipped, "junit-xml")
+
+
+def _parsed(path: Path) -> ET.Element | None:
+    try:
+        if not path.is_file() or path.stat().st_size > MAX_REPORT_BYTES:
+            return None
+        return ET.parse(path).getroot()  # noqa: S314 - see the import
+    except (OSError, ET.ParseError):
+        return None
+
+
+def outcomes_from_junit(path: Path) -> dict[str, str] | None:
+    """Each test case's outcome; None when there is no readable report."""
+    root = _parsed(path)
+    if root is None:
+        return None
+    out: dict[str, str] = {}
+    for case in root.iter("testcase"):
+        classname, name = case.get("classname") or "", case.get("name") or ""
+        test_id = f"{classname}::{name}" if classname else name
+        tags = {child.tag for child in case}
+        if "failure" in tags:
+            outcome = "failed"
+        elif "error" in tags:
+            outcome = "error"
+        elif "skipped" in tags:
+            outcome = "skipped"
+        else:
+            outcome = "passed"
+        # a test that errors in teardown after passing is reported twice: the worse outcome stays
+        if out.get(test_id) in (None, "passed", "skipped"):
+            out[test_id] = outcome
+    return out
 
 
 def from_pytest_summary(output: str) -> TestCounts | None:

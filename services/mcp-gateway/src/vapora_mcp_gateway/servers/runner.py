@@ -1,7 +1,12 @@
 """An MCP server over stdio that runs a project's configured commands in one work root.
 
-    python -m vapora_mcp_gateway.servers.runner --root PATH [--commands runner.toml] [--timeout-s 600]
-        [--max-output-bytes 65536] [--memory-mb 2048] [--cpu-s 600] [--bwrap bwrap] [--require-sandbox]
+    python -m vapora_mcp_gateway.servers.runner --root PATH [--commands runner.toml]
+        [--project-commands PATH] [--timeout-s 600] [--max-output-bytes 65536] [--memory-mb 2048]
+        [--cpu-s 600] [--bwrap bwrap] [--require-sandbox]
+
+``--project-commands`` names the project's own commands (the repositories work writes them beside
+each job's worktree, out of the agent's reach); when that file exists it is used instead of
+``--commands``.
 
 Tools:
 
@@ -24,6 +29,7 @@ import logging
 import os
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +40,7 @@ from vapora_core.errors import ConfigError
 from vapora_mcp_gateway.servers.commands import Commands, load_commands, split
 from vapora_mcp_gateway.servers.execute import run
 from vapora_mcp_gateway.servers.isolation import Isolation, Limits, detect
-from vapora_mcp_gateway.servers.reports import counts_of
+from vapora_mcp_gateway.servers.reports import counts_of, outcomes_from_junit
 
 log = logging.getLogger("vapora.mcp.runner")
 MAX_COMMAND_CHARS = 10_000
@@ -43,6 +49,15 @@ MAX_COMMAND_CHARS = 10_000
 def _is_pytest(argv: list[str]) -> bool:
     names = [Path(a).name for a in argv[:3]]
     return "pytest" in names or "py.test" in names
+
+
+@dataclass(frozen=True, slots=True)
+class Ran:
+    """A command's result as the tools return it, and, for a test run with a JUnit report, the
+    outcome of each test (what verification compares; never sent to the model)."""
+
+    result: dict[str, Any]
+    outcomes: dict[str, str] | None = None
 
 
 class Runner:
@@ -80,7 +95,7 @@ class Runner:
             "PYTHONDONTWRITEBYTECODE": "1",
         }
 
-    async def execute(self, label: str, argv: list[str], timeout_s: float, *, tests: bool = False) -> dict[str, Any]:
+    async def execute(self, label: str, argv: list[str], timeout_s: float, *, tests: bool = False) -> Ran:
         with tempfile.TemporaryDirectory(prefix="vapora-runner-") as scratch_dir:
             scratch = Path(scratch_dir)
             junit = scratch / "junit.xml" if tests and _is_pytest(argv) else None
@@ -105,10 +120,12 @@ class Runner:
             }
             if done.timed_out:
                 result["error"] = f"killed after {timeout_s:g} s (the timeout)"
+            outcomes = None
             if tests:
                 counts = counts_of(junit, stdout)
                 result["tests"] = counts.as_dict() if counts is not None else None
-            return result
+                outcomes = outcomes_from_junit(junit) if junit is not None else None
+            return Ran(result, outcomes)
 
 
 def build_server(runner: Runner) -> MCPServer:
@@ -124,14 +141,15 @@ def build_server(runner: Runner) -> MCPServer:
     async def run_tests(timeout_s: float | None = None) -> dict[str, Any]:
         if not commands.test:
             raise ToolError("no test command is configured for this project")
-        return await runner.execute(commands.test, split(commands.test), runner.timeout_for(timeout_s), tests=True)
+        ran = await runner.execute(commands.test, split(commands.test), runner.timeout_for(timeout_s), tests=True)
+        return ran.result
 
     @server.tool(description=f"Run one of the project's configured checks by name: {checks}.")
     async def run_check(name: str, timeout_s: float | None = None) -> dict[str, Any]:
         command = commands.checks.get(name)
         if command is None:
             raise ToolError(f"no check named {name!r}; configured: {checks}")
-        return await runner.execute(command, split(command), runner.timeout_for(timeout_s))
+        return (await runner.execute(command, split(command), runner.timeout_for(timeout_s))).result
 
     @server.tool(description="Run a shell command (sh -c) in the worktree, sandboxed without network.")
     async def run_shell(command: str, timeout_s: float | None = None) -> dict[str, Any]:
@@ -141,7 +159,7 @@ def build_server(runner: Runner) -> MCPServer:
             raise ToolError(f"command is longer than {MAX_COMMAND_CHARS} characters")
         if not runner.isolation.sandboxed:
             raise ToolError(f"run_shell needs the sandbox, which cannot run here ({runner.isolation.why_not})")
-        return await runner.execute(command, ["/bin/sh", "-c", command], runner.timeout_for(timeout_s))
+        return (await runner.execute(command, ["/bin/sh", "-c", command], runner.timeout_for(timeout_s))).result
 
     return server
 
@@ -150,6 +168,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--root", required=True, type=Path)
     parser.add_argument("--commands", type=Path, default=None)
+    parser.add_argument(
+        "--project-commands", type=Path, default=None, help="the project's commands; used instead when it exists"
+    )
     parser.add_argument("--timeout-s", type=float, default=600.0)
     parser.add_argument("--max-output-bytes", type=int, default=65_536)
     parser.add_argument("--memory-mb", type=int, default=2048)
@@ -161,7 +182,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         if not args.root.is_dir():
             raise ConfigError(f"--root {args.root} is not a directory")
-        commands = load_commands(args.commands)
+        project = args.project_commands
+        commands = load_commands(project if project is not None and project.is_file() else args.commands)
         isolation = detect(args.bwrap)
     except (ConfigError, RuntimeError) as exc:
         print(f"runner: cannot start: {exc}", file=sys.stderr)

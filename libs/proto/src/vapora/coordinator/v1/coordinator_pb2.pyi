@@ -54,7 +54,7 @@ WORKFLOW_STAGE_STATE_CANCELLED: WorkflowStageState
 WORKFLOW_STAGE_STATE_SKIPPED: WorkflowStageState
 
 class ScoreBreakdown(_message.Message):
-    __slots__ = ("success_rate", "load", "load_score", "expertise", "confidence", "total", "learning_data")
+    __slots__ = ("success_rate", "load", "load_score", "expertise", "confidence", "total", "learning_data", "draw", "alpha", "beta")
     SUCCESS_RATE_FIELD_NUMBER: _ClassVar[int]
     LOAD_FIELD_NUMBER: _ClassVar[int]
     LOAD_SCORE_FIELD_NUMBER: _ClassVar[int]
@@ -62,6 +62,9 @@ class ScoreBreakdown(_message.Message):
     CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
     TOTAL_FIELD_NUMBER: _ClassVar[int]
     LEARNING_DATA_FIELD_NUMBER: _ClassVar[int]
+    DRAW_FIELD_NUMBER: _ClassVar[int]
+    ALPHA_FIELD_NUMBER: _ClassVar[int]
+    BETA_FIELD_NUMBER: _ClassVar[int]
     success_rate: float
     load: float
     load_score: float
@@ -69,7 +72,10 @@ class ScoreBreakdown(_message.Message):
     confidence: float
     total: float
     learning_data: bool
-    def __init__(self, success_rate: _Optional[float] = ..., load: _Optional[float] = ..., load_score: _Optional[float] = ..., expertise: _Optional[float] = ..., confidence: _Optional[float] = ..., total: _Optional[float] = ..., learning_data: _Optional[bool] = ...) -> None: ...
+    draw: float
+    alpha: float
+    beta: float
+    def __init__(self, success_rate: _Optional[float] = ..., load: _Optional[float] = ..., load_score: _Optional[float] = ..., expertise: _Optional[float] = ..., confidence: _Optional[float] = ..., total: _Optional[float] = ..., learning_data: _Optional[bool] = ..., draw: _Optional[float] = ..., alpha: _Optional[float] = ..., beta: _Optional[float] = ...) -> None: ...
 
 class CandidateScore(_message.Message):
     __slots__ = ("agent_id", "score")
@@ -112,7 +118,7 @@ class JobStopped(_message.Message):
     def __init__(self, job_id: _Optional[str] = ..., task_id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., agent_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class Assignment(_message.Message):
-    __slots__ = ("task_id", "workspace_id", "agent_id", "job_id", "task_type", "score", "candidates", "reason", "attempt", "assigned_at")
+    __slots__ = ("task_id", "workspace_id", "agent_id", "job_id", "task_type", "score", "candidates", "reason", "attempt", "assigned_at", "policy")
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
     AGENT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -123,6 +129,7 @@ class Assignment(_message.Message):
     REASON_FIELD_NUMBER: _ClassVar[int]
     ATTEMPT_FIELD_NUMBER: _ClassVar[int]
     ASSIGNED_AT_FIELD_NUMBER: _ClassVar[int]
+    POLICY_FIELD_NUMBER: _ClassVar[int]
     task_id: str
     workspace_id: str
     agent_id: str
@@ -133,7 +140,8 @@ class Assignment(_message.Message):
     reason: str
     attempt: int
     assigned_at: _timestamp_pb2.Timestamp
-    def __init__(self, task_id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., agent_id: _Optional[str] = ..., job_id: _Optional[str] = ..., task_type: _Optional[str] = ..., score: _Optional[_Union[ScoreBreakdown, _Mapping]] = ..., candidates: _Optional[_Iterable[_Union[CandidateScore, _Mapping]]] = ..., reason: _Optional[str] = ..., attempt: _Optional[int] = ..., assigned_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    policy: str
+    def __init__(self, task_id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., agent_id: _Optional[str] = ..., job_id: _Optional[str] = ..., task_type: _Optional[str] = ..., score: _Optional[_Union[ScoreBreakdown, _Mapping]] = ..., candidates: _Optional[_Iterable[_Union[CandidateScore, _Mapping]]] = ..., reason: _Optional[str] = ..., attempt: _Optional[int] = ..., assigned_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., policy: _Optional[str] = ...) -> None: ...
 
 class ExplainAssignmentRequest(_message.Message):
     __slots__ = ("task_id", "workspace_id")

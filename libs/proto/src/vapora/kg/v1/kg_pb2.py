@@ -23,45 +23,46 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from vapora.common.v1 import evidence_pb2 as vapora_dot_common_dot_v1_dot_evidence__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15vapora/kg/v1/kg.proto\x12\x0cvapora.kg.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xaa\x04\n\x11\x45xecutionRecorded\x12\x14\n\x0c\x65xecution_id\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12\x0f\n\x07task_id\x18\x03 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x04 \x01(\t\x12\x12\n\nproject_id\x18\x05 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x06 \x01(\t\x12\x0c\n\x04role\x18\x07 \x01(\t\x12\x11\n\ttask_type\x18\x08 \x01(\t\x12\x0f\n\x07success\x18\t \x01(\x08\x12\x0f\n\x07quality\x18\n \x01(\x01\x12\x12\n\nlatency_ms\x18\x0b \x01(\x03\x12\x14\n\x0cinput_tokens\x18\x0c \x01(\x03\x12\x15\n\routput_tokens\x18\r \x01(\x03\x12\x12\n\ncost_cents\x18\x0e \x01(\x01\x12\x10\n\x08provider\x18\x0f \x01(\t\x12\r\n\x05model\x18\x10 \x01(\t\x12.\n\nstarted_at\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x65rror\x18\x13 \x01(\t\x12\x0e\n\x06result\x18\x14 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x15 \x01(\x05\x12\x0e\n\x06run_id\x18\x16 \x01(\t\x12\r\n\x05steps\x18\x17 \x01(\x05\x12\x12\n\ntool_calls\x18\x18 \x01(\x05\x12\x13\n\x0bstop_reason\x18\x19 \x01(\t\x12\x10\n\x08verified\x18\x1a \x01(\x08\"P\n\rRequestedCall\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04tool\x18\x02 \x01(\t\x12\x16\n\x0e\x61rguments_json\x18\x03 \x01(\t\x12\r\n\x05\x65rror\x18\x04 \x01(\t\"\x97\x04\n\x0cStepRecorded\x12\x14\n\x0c\x65xecution_id\x18\x01 \x01(\t\x12\x0e\n\x06run_id\x18\x02 \x01(\t\x12\x0e\n\x06job_id\x18\x03 \x01(\t\x12\x0f\n\x07task_id\x18\x04 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x05 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x06 \x01(\t\x12\x11\n\ttask_type\x18\x07 \x01(\t\x12\r\n\x05index\x18\x08 \x01(\x05\x12\x0c\n\x04kind\x18\t \x01(\t\x12&\n\x02\x61t\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nlatency_ms\x18\x0b \x01(\x03\x12\x10\n\x08provider\x18\x0c \x01(\t\x12\r\n\x05model\x18\r \x01(\t\x12\x14\n\x0cinput_tokens\x18\x0e \x01(\x03\x12\x15\n\routput_tokens\x18\x0f \x01(\x03\x12\x12\n\ncost_cents\x18\x10 \x01(\x01\x12\x15\n\rfinish_reason\x18\x11 \x01(\t\x12\x0c\n\x04text\x18\x12 \x01(\t\x12*\n\x05\x63\x61lls\x18\x13 \x03(\x0b\x32\x1b.vapora.kg.v1.RequestedCall\x12\x0c\n\x04tool\x18\x14 \x01(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x15 \x01(\t\x12\x16\n\x0e\x61rguments_json\x18\x16 \x01(\t\x12\x0e\n\x06result\x18\x17 \x01(\t\x12\x10\n\x08is_error\x18\x18 \x01(\x08\x12\r\n\x05\x65rror\x18\x19 \x01(\t\x12\x11\n\ttruncated\x18\x1a \x01(\x08\"\x92\x02\n\x0fLearningProfile\x12\x10\n\x08\x61gent_id\x18\x01 \x01(\t\x12\x11\n\ttask_type\x18\x02 \x01(\t\x12\x11\n\texpertise\x18\x03 \x01(\x01\x12\x12\n\nconfidence\x18\x04 \x01(\x01\x12\x12\n\nexecutions\x18\x05 \x01(\x03\x12\x11\n\tsuccesses\x18\x06 \x01(\x03\x12\x14\n\x0csuccess_rate\x18\x07 \x01(\x01\x12\x14\n\x0cmean_quality\x18\x08 \x01(\x01\x12\x17\n\x0fmean_latency_ms\x18\t \x01(\x01\x12\x17\n\x0fmean_cost_cents\x18\n \x01(\x01\x12.\n\nupdated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"B\n\x0fProfilesChanged\x12/\n\x08profiles\x18\x01 \x03(\x0b\x32\x1d.vapora.kg.v1.LearningProfile\"@\n\x19GetLearningProfileRequest\x12\x10\n\x08\x61gent_id\x18\x01 \x01(\t\x12\x11\n\ttask_type\x18\x02 \x01(\t\"B\n\x1aGetLearningProfilesRequest\x12\x11\n\tagent_ids\x18\x01 \x03(\t\x12\x11\n\ttask_type\x18\x02 \x01(\t\"N\n\x1bGetLearningProfilesResponse\x12/\n\x08profiles\x18\x01 \x03(\x0b\x32\x1d.vapora.kg.v1.LearningProfile\"l\n\nCurvePoint\x12\x0b\n\x03\x64\x61y\x18\x01 \x01(\t\x12\x12\n\nexecutions\x18\x02 \x01(\x03\x12\x11\n\tsuccesses\x18\x03 \x01(\x03\x12\x14\n\x0csuccess_rate\x18\x04 \x01(\x01\x12\x14\n\x0cmean_quality\x18\x05 \x01(\x01\"L\n\x17GetLearningCurveRequest\x12\x10\n\x08\x61gent_id\x18\x01 \x01(\t\x12\x11\n\ttask_type\x18\x02 \x01(\t\x12\x0c\n\x04\x64\x61ys\x18\x03 \x01(\x05\"D\n\x18GetLearningCurveResponse\x12(\n\x06points\x18\x01 \x03(\x0b\x32\x18.vapora.kg.v1.CurvePoint\"\xc9\x01\n\x16QueryExecutionsRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x02 \x01(\t\x12\x11\n\ttask_type\x18\x03 \x01(\t\x12)\n\x05since\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05limit\x18\x06 \x01(\x05\x12\x0f\n\x07task_id\x18\x07 \x01(\t\"N\n\x17QueryExecutionsResponse\x12\x33\n\nexecutions\x18\x01 \x03(\x0b\x32\x1f.vapora.kg.v1.ExecutionRecorded\"u\n\x0fGetStepsRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x0f\n\x07task_id\x18\x02 \x01(\t\x12\x14\n\x0c\x65xecution_id\x18\x03 \x01(\t\x12\x12\n\npage_token\x18\x04 \x01(\t\x12\x11\n\tpage_size\x18\x05 \x01(\x05\"\xe7\x01\n\x10GetStepsResponse\x12)\n\x05steps\x18\x01 \x03(\x0b\x32\x1a.vapora.kg.v1.StepRecorded\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x14\n\x0c\x65xecution_id\x18\x03 \x01(\t\x12\x0e\n\x06run_id\x18\x04 \x01(\t\x12\x32\n\texecution\x18\x05 \x01(\x0b\x32\x1f.vapora.kg.v1.ExecutionRecorded\x12\x1c\n\x14\x65xecution_cost_cents\x18\x06 \x01(\x01\x12\x17\n\x0ftask_cost_cents\x18\x07 \x01(\x01\x32\xe8\x03\n\x0eKnowledgeGraph\x12\\\n\x12GetLearningProfile\x12\'.vapora.kg.v1.GetLearningProfileRequest\x1a\x1d.vapora.kg.v1.LearningProfile\x12j\n\x13GetLearningProfiles\x12(.vapora.kg.v1.GetLearningProfilesRequest\x1a).vapora.kg.v1.GetLearningProfilesResponse\x12\x61\n\x10GetLearningCurve\x12%.vapora.kg.v1.GetLearningCurveRequest\x1a&.vapora.kg.v1.GetLearningCurveResponse\x12^\n\x0fQueryExecutions\x12$.vapora.kg.v1.QueryExecutionsRequest\x1a%.vapora.kg.v1.QueryExecutionsResponse\x12I\n\x08GetSteps\x12\x1d.vapora.kg.v1.GetStepsRequest\x1a\x1e.vapora.kg.v1.GetStepsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15vapora/kg/v1/kg.proto\x12\x0cvapora.kg.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fvapora/common/v1/evidence.proto\"\x90\x05\n\x11\x45xecutionRecorded\x12\x14\n\x0c\x65xecution_id\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12\x0f\n\x07task_id\x18\x03 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x04 \x01(\t\x12\x12\n\nproject_id\x18\x05 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x06 \x01(\t\x12\x0c\n\x04role\x18\x07 \x01(\t\x12\x11\n\ttask_type\x18\x08 \x01(\t\x12\x0f\n\x07success\x18\t \x01(\x08\x12\x0f\n\x07quality\x18\n \x01(\x01\x12\x12\n\nlatency_ms\x18\x0b \x01(\x03\x12\x14\n\x0cinput_tokens\x18\x0c \x01(\x03\x12\x15\n\routput_tokens\x18\r \x01(\x03\x12\x12\n\ncost_cents\x18\x0e \x01(\x01\x12\x10\n\x08provider\x18\x0f \x01(\t\x12\r\n\x05model\x18\x10 \x01(\t\x12.\n\nstarted_at\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x65rror\x18\x13 \x01(\t\x12\x0e\n\x06result\x18\x14 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x15 \x01(\x05\x12\x0e\n\x06run_id\x18\x16 \x01(\t\x12\r\n\x05steps\x18\x17 \x01(\x05\x12\x12\n\ntool_calls\x18\x18 \x01(\x05\x12\x13\n\x0bstop_reason\x18\x19 \x01(\t\x12\x10\n\x08verified\x18\x1a \x01(\x08\x12\x34\n\x0cverification\x18\x1b \x01(\x0b\x32\x1e.vapora.common.v1.Verification\x12.\n\tartifacts\x18\x1c \x01(\x0b\x32\x1b.vapora.common.v1.Artifacts\"P\n\rRequestedCall\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04tool\x18\x02 \x01(\t\x12\x16\n\x0e\x61rguments_json\x18\x03 \x01(\t\x12\r\n\x05\x65rror\x18\x04 \x01(\t\"\x97\x04\n\x0cStepRecorded\x12\x14\n\x0c\x65xecution_id\x18\x01 \x01(\t\x12\x0e\n\x06run_id\x18\x02 \x01(\t\x12\x0e\n\x06job_id\x18\x03 \x01(\t\x12\x0f\n\x07task_id\x18\x04 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x05 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x06 \x01(\t\x12\x11\n\ttask_type\x18\x07 \x01(\t\x12\r\n\x05index\x18\x08 \x01(\x05\x12\x0c\n\x04kind\x18\t \x01(\t\x12&\n\x02\x61t\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nlatency_ms\x18\x0b \x01(\x03\x12\x10\n\x08provider\x18\x0c \x01(\t\x12\r\n\x05model\x18\r \x01(\t\x12\x14\n\x0cinput_tokens\x18\x0e \x01(\x03\x12\x15\n\routput_tokens\x18\x0f \x01(\x03\x12\x12\n\ncost_cents\x18\x10 \x01(\x01\x12\x15\n\rfinish_reason\x18\x11 \x01(\t\x12\x0c\n\x04text\x18\x12 \x01(\t\x12*\n\x05\x63\x61lls\x18\x13 \x03(\x0b\x32\x1b.vapora.kg.v1.RequestedCall\x12\x0c\n\x04tool\x18\x14 \x01(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x15 \x01(\t\x12\x16\n\x0e\x61rguments_json\x18\x16 \x01(\t\x12\x0e\n\x06result\x18\x17 \x01(\t\x12\x10\n\x08is_error\x18\x18 \x01(\x08\x12\r\n\x05\x65rror\x18\x19 \x01(\t\x12\x11\n\ttruncated\x18\x1a \x01(\x08\"\xdb\x02\n\x0fLearningProfile\x12\x10\n\x08\x61gent_id\x18\x01 \x01(\t\x12\x11\n\ttask_type\x18\x02 \x01(\t\x12\x11\n\texpertise\x18\x03 \x01(\x01\x12\x12\n\nconfidence\x18\x04 \x01(\x01\x12\x12\n\nexecutions\x18\x05 \x01(\x03\x12\x11\n\tsuccesses\x18\x06 \x01(\x03\x12\x14\n\x0csuccess_rate\x18\x07 \x01(\x01\x12\x14\n\x0cmean_quality\x18\x08 \x01(\x01\x12\x17\n\x0fmean_latency_ms\x18\t \x01(\x01\x12\x17\n\x0fmean_cost_cents\x18\n \x01(\x01\x12.\n\nupdated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10recent_successes\x18\x0c \x01(\x01\x12\x17\n\x0frecent_failures\x18\r \x01(\x01\x12\x14\n\x0cworkspace_id\x18\x0e \x01(\t\"B\n\x0fProfilesChanged\x12/\n\x08profiles\x18\x01 \x03(\x0b\x32\x1d.vapora.kg.v1.LearningProfile\"V\n\x19GetLearningProfileRequest\x12\x10\n\x08\x61gent_id\x18\x01 \x01(\t\x12\x11\n\ttask_type\x18\x02 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x03 \x01(\t\"X\n\x1aGetLearningProfilesRequest\x12\x11\n\tagent_ids\x18\x01 \x03(\t\x12\x11\n\ttask_type\x18\x02 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x03 \x01(\t\"N\n\x1bGetLearningProfilesResponse\x12/\n\x08profiles\x18\x01 \x03(\x0b\x32\x1d.vapora.kg.v1.LearningProfile\"l\n\nCurvePoint\x12\x0b\n\x03\x64\x61y\x18\x01 \x01(\t\x12\x12\n\nexecutions\x18\x02 \x01(\x03\x12\x11\n\tsuccesses\x18\x03 \x01(\x03\x12\x14\n\x0csuccess_rate\x18\x04 \x01(\x01\x12\x14\n\x0cmean_quality\x18\x05 \x01(\x01\"b\n\x17GetLearningCurveRequest\x12\x10\n\x08\x61gent_id\x18\x01 \x01(\t\x12\x11\n\ttask_type\x18\x02 \x01(\t\x12\x0c\n\x04\x64\x61ys\x18\x03 \x01(\x05\x12\x14\n\x0cworkspace_id\x18\x04 \x01(\t\"D\n\x18GetLearningCurveResponse\x12(\n\x06points\x18\x01 \x03(\x0b\x32\x18.vapora.kg.v1.CurvePoint\"\xc9\x01\n\x16QueryExecutionsRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x02 \x01(\t\x12\x11\n\ttask_type\x18\x03 \x01(\t\x12)\n\x05since\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05limit\x18\x06 \x01(\x05\x12\x0f\n\x07task_id\x18\x07 \x01(\t\"N\n\x17QueryExecutionsResponse\x12\x33\n\nexecutions\x18\x01 \x03(\x0b\x32\x1f.vapora.kg.v1.ExecutionRecorded\"u\n\x0fGetStepsRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x0f\n\x07task_id\x18\x02 \x01(\t\x12\x14\n\x0c\x65xecution_id\x18\x03 \x01(\t\x12\x12\n\npage_token\x18\x04 \x01(\t\x12\x11\n\tpage_size\x18\x05 \x01(\x05\"\xe7\x01\n\x10GetStepsResponse\x12)\n\x05steps\x18\x01 \x03(\x0b\x32\x1a.vapora.kg.v1.StepRecorded\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x14\n\x0c\x65xecution_id\x18\x03 \x01(\t\x12\x0e\n\x06run_id\x18\x04 \x01(\t\x12\x32\n\texecution\x18\x05 \x01(\x0b\x32\x1f.vapora.kg.v1.ExecutionRecorded\x12\x1c\n\x14\x65xecution_cost_cents\x18\x06 \x01(\x01\x12\x17\n\x0ftask_cost_cents\x18\x07 \x01(\x01\x32\xe8\x03\n\x0eKnowledgeGraph\x12\\\n\x12GetLearningProfile\x12\'.vapora.kg.v1.GetLearningProfileRequest\x1a\x1d.vapora.kg.v1.LearningProfile\x12j\n\x13GetLearningProfiles\x12(.vapora.kg.v1.GetLearningProfilesRequest\x1a).vapora.kg.v1.GetLearningProfilesResponse\x12\x61\n\x10GetLearningCurve\x12%.vapora.kg.v1.GetLearningCurveRequest\x1a&.vapora.kg.v1.GetLearningCurveResponse\x12^\n\x0fQueryExecutions\x12$.vapora.kg.v1.QueryExecutionsRequest\x1a%.vapora.kg.v1.QueryExecutionsResponse\x12I\n\x08GetSteps\x12\x1d.vapora.kg.v1.GetStepsRequest\x1a\x1e.vapora.kg.v1.GetStepsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'vapora.kg.v1.kg_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_EXECUTIONRECORDED']._serialized_start=73
-  _globals['_EXECUTIONRECORDED']._serialized_end=627
-  _globals['_REQUESTEDCALL']._serialized_start=629
-  _globals['_REQUESTEDCALL']._serialized_end=709
-  _globals['_STEPRECORDED']._serialized_start=712
-  _globals['_STEPRECORDED']._serialized_end=1247
-  _globals['_LEARNINGPROFILE']._serialized_start=1250
-  _globals['_LEARNINGPROFILE']._serialized_end=1524
-  _globals['_PROFILESCHANGED']._serialized_start=1526
-  _globals['_PROFILESCHANGED']._serialized_end=1592
-  _globals['_GETLEARNINGPROFILEREQUEST']._serialized_start=1594
-  _globals['_GETLEARNINGPROFILEREQUEST']._serialized_end=1658
-  _globals['_GETLEARNINGPROFILESREQUEST']._serialized_start=1660
-  _globals['_GETLEARNINGPROFILESREQUEST']._serialized_end=1726
-  _globals['_GETLEARNINGPROFILESRESPONSE']._serialized_start=1728
-  _globals['_GETLEARNINGPROFILESRESPONSE']._serialized_end=1806
-  _globals['_CURVEPOINT']._serialized_start=1808
-  _globals['_CURVEPOINT']._serialized_end=1916
-  _globals['_GETLEARNINGCURVEREQUEST']._serialized_start=1918
-  _globals['_GETLEARNINGCURVEREQUEST']._serialized_end=1994
-  _globals['_GETLEARNINGCURVERESPONSE']._serialized_start=1996
-  _globals['_GETLEARNINGCURVERESPONSE']._serialized_end=2064
-  _globals['_QUERYEXECUTIONSREQUEST']._serialized_start=2067
-  _globals['_QUERYEXECUTIONSREQUEST']._serialized_end=2268
-  _globals['_QUERYEXECUTIONSRESPONSE']._serialized_start=2270
-  _globals['_QUERYEXECUTIONSRESPONSE']._serialized_end=2348
-  _globals['_GETSTEPSREQUEST']._serialized_start=2350
-  _globals['_GETSTEPSREQUEST']._serialized_end=2467
-  _globals['_GETSTEPSRESPONSE']._serialized_start=2470
-  _globals['_GETSTEPSRESPONSE']._serialized_end=2701
-  _globals['_KNOWLEDGEGRAPH']._serialized_start=2704
-  _globals['_KNOWLEDGEGRAPH']._serialized_end=3192
+  _globals['_EXECUTIONRECORDED']._serialized_start=106
+  _globals['_EXECUTIONRECORDED']._serialized_end=762
+  _globals['_REQUESTEDCALL']._serialized_start=764
+  _globals['_REQUESTEDCALL']._serialized_end=844
+  _globals['_STEPRECORDED']._serialized_start=847
+  _globals['_STEPRECORDED']._serialized_end=1382
+  _globals['_LEARNINGPROFILE']._serialized_start=1385
+  _globals['_LEARNINGPROFILE']._serialized_end=1732
+  _globals['_PROFILESCHANGED']._serialized_start=1734
+  _globals['_PROFILESCHANGED']._serialized_end=1800
+  _globals['_GETLEARNINGPROFILEREQUEST']._serialized_start=1802
+  _globals['_GETLEARNINGPROFILEREQUEST']._serialized_end=1888
+  _globals['_GETLEARNINGPROFILESREQUEST']._serialized_start=1890
+  _globals['_GETLEARNINGPROFILESREQUEST']._serialized_end=1978
+  _globals['_GETLEARNINGPROFILESRESPONSE']._serialized_start=1980
+  _globals['_GETLEARNINGPROFILESRESPONSE']._serialized_end=2058
+  _globals['_CURVEPOINT']._serialized_start=2060
+  _globals['_CURVEPOINT']._serialized_end=2168
+  _globals['_GETLEARNINGCURVEREQUEST']._serialized_start=2170
+  _globals['_GETLEARNINGCURVEREQUEST']._serialized_end=2268
+  _globals['_GETLEARNINGCURVERESPONSE']._serialized_start=2270
+  _globals['_GETLEARNINGCURVERESPONSE']._serialized_end=2338
+  _globals['_QUERYEXECUTIONSREQUEST']._serialized_start=2341
+  _globals['_QUERYEXECUTIONSREQUEST']._serialized_end=2542
+  _globals['_QUERYEXECUTIONSRESPONSE']._serialized_start=2544
+  _globals['_QUERYEXECUTIONSRESPONSE']._serialized_end=2622
+  _globals['_GETSTEPSREQUEST']._serialized_start=2624
+  _globals['_GETSTEPSREQUEST']._serialized_end=2741
+  _globals['_GETSTEPSRESPONSE']._serialized_start=2744
+  _globals['_GETSTEPSRESPONSE']._serialized_end=2975
+  _globals['_KNOWLEDGEGRAPH']._serialized_start=2978
+  _globals['_KNOWLEDGEGRAPH']._serialized_end=3466
 # @@protoc_insertion_point(module_scope)

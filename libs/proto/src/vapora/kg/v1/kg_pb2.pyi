@@ -1,6 +1,7 @@
 import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from vapora.common.v1 import evidence_pb2 as _evidence_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -10,7 +11,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ExecutionRecorded(_message.Message):
-    __slots__ = ("execution_id", "job_id", "task_id", "workspace_id", "project_id", "agent_id", "role", "task_type", "success", "quality", "latency_ms", "input_tokens", "output_tokens", "cost_cents", "provider", "model", "started_at", "finished_at", "error", "result", "attempt", "run_id", "steps", "tool_calls", "stop_reason", "verified")
+    __slots__ = ("execution_id", "job_id", "task_id", "workspace_id", "project_id", "agent_id", "role", "task_type", "success", "quality", "latency_ms", "input_tokens", "output_tokens", "cost_cents", "provider", "model", "started_at", "finished_at", "error", "result", "attempt", "run_id", "steps", "tool_calls", "stop_reason", "verified", "verification", "artifacts")
     EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
@@ -37,6 +38,8 @@ class ExecutionRecorded(_message.Message):
     TOOL_CALLS_FIELD_NUMBER: _ClassVar[int]
     STOP_REASON_FIELD_NUMBER: _ClassVar[int]
     VERIFIED_FIELD_NUMBER: _ClassVar[int]
+    VERIFICATION_FIELD_NUMBER: _ClassVar[int]
+    ARTIFACTS_FIELD_NUMBER: _ClassVar[int]
     execution_id: str
     job_id: str
     task_id: str
@@ -63,7 +66,9 @@ class ExecutionRecorded(_message.Message):
     tool_calls: int
     stop_reason: str
     verified: bool
-    def __init__(self, execution_id: _Optional[str] = ..., job_id: _Optional[str] = ..., task_id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., project_id: _Optional[str] = ..., agent_id: _Optional[str] = ..., role: _Optional[str] = ..., task_type: _Optional[str] = ..., success: _Optional[bool] = ..., quality: _Optional[float] = ..., latency_ms: _Optional[int] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., cost_cents: _Optional[float] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., error: _Optional[str] = ..., result: _Optional[str] = ..., attempt: _Optional[int] = ..., run_id: _Optional[str] = ..., steps: _Optional[int] = ..., tool_calls: _Optional[int] = ..., stop_reason: _Optional[str] = ..., verified: _Optional[bool] = ...) -> None: ...
+    verification: _evidence_pb2.Verification
+    artifacts: _evidence_pb2.Artifacts
+    def __init__(self, execution_id: _Optional[str] = ..., job_id: _Optional[str] = ..., task_id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., project_id: _Optional[str] = ..., agent_id: _Optional[str] = ..., role: _Optional[str] = ..., task_type: _Optional[str] = ..., success: _Optional[bool] = ..., quality: _Optional[float] = ..., latency_ms: _Optional[int] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., cost_cents: _Optional[float] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., error: _Optional[str] = ..., result: _Optional[str] = ..., attempt: _Optional[int] = ..., run_id: _Optional[str] = ..., steps: _Optional[int] = ..., tool_calls: _Optional[int] = ..., stop_reason: _Optional[str] = ..., verified: _Optional[bool] = ..., verification: _Optional[_Union[_evidence_pb2.Verification, _Mapping]] = ..., artifacts: _Optional[_Union[_evidence_pb2.Artifacts, _Mapping]] = ...) -> None: ...
 
 class RequestedCall(_message.Message):
     __slots__ = ("id", "tool", "arguments_json", "error")
@@ -134,7 +139,7 @@ class StepRecorded(_message.Message):
     def __init__(self, execution_id: _Optional[str] = ..., run_id: _Optional[str] = ..., job_id: _Optional[str] = ..., task_id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., agent_id: _Optional[str] = ..., task_type: _Optional[str] = ..., index: _Optional[int] = ..., kind: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., latency_ms: _Optional[int] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., cost_cents: _Optional[float] = ..., finish_reason: _Optional[str] = ..., text: _Optional[str] = ..., calls: _Optional[_Iterable[_Union[RequestedCall, _Mapping]]] = ..., tool: _Optional[str] = ..., call_id: _Optional[str] = ..., arguments_json: _Optional[str] = ..., result: _Optional[str] = ..., is_error: _Optional[bool] = ..., error: _Optional[str] = ..., truncated: _Optional[bool] = ...) -> None: ...
 
 class LearningProfile(_message.Message):
-    __slots__ = ("agent_id", "task_type", "expertise", "confidence", "executions", "successes", "success_rate", "mean_quality", "mean_latency_ms", "mean_cost_cents", "updated_at")
+    __slots__ = ("agent_id", "task_type", "expertise", "confidence", "executions", "successes", "success_rate", "mean_quality", "mean_latency_ms", "mean_cost_cents", "updated_at", "recent_successes", "recent_failures", "workspace_id")
     AGENT_ID_FIELD_NUMBER: _ClassVar[int]
     TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
     EXPERTISE_FIELD_NUMBER: _ClassVar[int]
@@ -146,6 +151,9 @@ class LearningProfile(_message.Message):
     MEAN_LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
     MEAN_COST_CENTS_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    RECENT_SUCCESSES_FIELD_NUMBER: _ClassVar[int]
+    RECENT_FAILURES_FIELD_NUMBER: _ClassVar[int]
+    WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
     agent_id: str
     task_type: str
     expertise: float
@@ -157,7 +165,10 @@ class LearningProfile(_message.Message):
     mean_latency_ms: float
     mean_cost_cents: float
     updated_at: _timestamp_pb2.Timestamp
-    def __init__(self, agent_id: _Optional[str] = ..., task_type: _Optional[str] = ..., expertise: _Optional[float] = ..., confidence: _Optional[float] = ..., executions: _Optional[int] = ..., successes: _Optional[int] = ..., success_rate: _Optional[float] = ..., mean_quality: _Optional[float] = ..., mean_latency_ms: _Optional[float] = ..., mean_cost_cents: _Optional[float] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    recent_successes: float
+    recent_failures: float
+    workspace_id: str
+    def __init__(self, agent_id: _Optional[str] = ..., task_type: _Optional[str] = ..., expertise: _Optional[float] = ..., confidence: _Optional[float] = ..., executions: _Optional[int] = ..., successes: _Optional[int] = ..., success_rate: _Optional[float] = ..., mean_quality: _Optional[float] = ..., mean_latency_ms: _Optional[float] = ..., mean_cost_cents: _Optional[float] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., recent_successes: _Optional[float] = ..., recent_failures: _Optional[float] = ..., workspace_id: _Optional[str] = ...) -> None: ...
 
 class ProfilesChanged(_message.Message):
     __slots__ = ("profiles",)
@@ -166,20 +177,24 @@ class ProfilesChanged(_message.Message):
     def __init__(self, profiles: _Optional[_Iterable[_Union[LearningProfile, _Mapping]]] = ...) -> None: ...
 
 class GetLearningProfileRequest(_message.Message):
-    __slots__ = ("agent_id", "task_type")
+    __slots__ = ("agent_id", "task_type", "workspace_id")
     AGENT_ID_FIELD_NUMBER: _ClassVar[int]
     TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
+    WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
     agent_id: str
     task_type: str
-    def __init__(self, agent_id: _Optional[str] = ..., task_type: _Optional[str] = ...) -> None: ...
+    workspace_id: str
+    def __init__(self, agent_id: _Optional[str] = ..., task_type: _Optional[str] = ..., workspace_id: _Optional[str] = ...) -> None: ...
 
 class GetLearningProfilesRequest(_message.Message):
-    __slots__ = ("agent_ids", "task_type")
+    __slots__ = ("agent_ids", "task_type", "workspace_id")
     AGENT_IDS_FIELD_NUMBER: _ClassVar[int]
     TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
+    WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
     agent_ids: _containers.RepeatedScalarFieldContainer[str]
     task_type: str
-    def __init__(self, agent_ids: _Optional[_Iterable[str]] = ..., task_type: _Optional[str] = ...) -> None: ...
+    workspace_id: str
+    def __init__(self, agent_ids: _Optional[_Iterable[str]] = ..., task_type: _Optional[str] = ..., workspace_id: _Optional[str] = ...) -> None: ...
 
 class GetLearningProfilesResponse(_message.Message):
     __slots__ = ("profiles",)
@@ -202,14 +217,16 @@ class CurvePoint(_message.Message):
     def __init__(self, day: _Optional[str] = ..., executions: _Optional[int] = ..., successes: _Optional[int] = ..., success_rate: _Optional[float] = ..., mean_quality: _Optional[float] = ...) -> None: ...
 
 class GetLearningCurveRequest(_message.Message):
-    __slots__ = ("agent_id", "task_type", "days")
+    __slots__ = ("agent_id", "task_type", "days", "workspace_id")
     AGENT_ID_FIELD_NUMBER: _ClassVar[int]
     TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
     DAYS_FIELD_NUMBER: _ClassVar[int]
+    WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
     agent_id: str
     task_type: str
     days: int
-    def __init__(self, agent_id: _Optional[str] = ..., task_type: _Optional[str] = ..., days: _Optional[int] = ...) -> None: ...
+    workspace_id: str
+    def __init__(self, agent_id: _Optional[str] = ..., task_type: _Optional[str] = ..., days: _Optional[int] = ..., workspace_id: _Optional[str] = ...) -> None: ...
 
 class GetLearningCurveResponse(_message.Message):
     __slots__ = ("points",)

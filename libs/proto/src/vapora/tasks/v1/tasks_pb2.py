@@ -24,9 +24,10 @@ _sym_db = _symbol_database.Default()
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from vapora.common.v1 import common_pb2 as vapora_dot_common_dot_v1_dot_common__pb2
+from vapora.common.v1 import evidence_pb2 as vapora_dot_common_dot_v1_dot_evidence__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bvapora/tasks/v1/tasks.proto\x12\x0fvapora.tasks.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dvapora/common/v1/common.proto\"\xaf\x03\n\x04Task\x12\n\n\x02id\x18\x01 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x02 \x01(\t\x12\x12\n\nproject_id\x18\x03 \x01(\t\x12\r\n\x05title\x18\x04 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x11\n\ttask_type\x18\x06 \x01(\t\x12,\n\x08priority\x18\x07 \x01(\x0e\x32\x1a.vapora.common.v1.Priority\x12\x12\n\ncomplexity\x18\x08 \x01(\t\x12\x31\n\x06labels\x18\t \x03(\x0b\x32!.vapora.tasks.v1.Task.LabelsEntry\x12\x14\n\x0csubmitted_by\x18\n \x01(\t\x12.\n\ncreated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0fworkflow_run_id\x18\x0c \x01(\t\x12\x10\n\x08stage_id\x18\r \x01(\t\x12\x0e\n\x06\x62ranch\x18\x0e \x01(\t\x12\x15\n\rrequired_role\x18\x0f \x01(\t\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"4\n\rTaskSubmitted\x12#\n\x04task\x18\x01 \x01(\x0b\x32\x15.vapora.tasks.v1.Task\"\xe7\x02\n\x11TaskStatusChanged\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x02 \x01(\t\x12*\n\x05state\x18\x03 \x01(\x0e\x32\x1b.vapora.common.v1.TaskState\x12\x10\n\x08\x61gent_id\x18\x04 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x05 \x01(\t\x12\x10\n\x08provider\x18\x06 \x01(\t\x12\r\n\x05model\x18\x07 \x01(\t\x12\x14\n\x0c\x65xecution_id\x18\x08 \x01(\t\x12\x11\n\ttask_type\x18\t \x01(\t\x12&\n\x02\x61t\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06result\x18\x0b \x01(\t\x12\x0c\n\x04step\x18\x0c \x01(\x05\x12\x0c\n\x04tool\x18\r \x01(\t\x12\x14\n\x0cinput_tokens\x18\x0e \x01(\x03\x12\x15\n\routput_tokens\x18\x0f \x01(\x03\x12\x12\n\ncost_cents\x18\x10 \x01(\x01\"}\n\rTaskCancelled\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x02 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12&\n\x02\x61t\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xbb\x01\n\x12\x46\x65\x65\x64\x62\x61\x63kCorrection\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x02 \x01(\t\x12\x14\n\x0c\x65xecution_id\x18\x03 \x01(\t\x12\x0f\n\x07success\x18\x04 \x01(\x08\x12\x0f\n\x07quality\x18\x05 \x01(\x01\x12\x0f\n\x07\x63omment\x18\x06 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x07 \x01(\t\x12&\n\x02\x61t\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestampb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bvapora/tasks/v1/tasks.proto\x12\x0fvapora.tasks.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dvapora/common/v1/common.proto\x1a\x1fvapora/common/v1/evidence.proto\"\xaf\x03\n\x04Task\x12\n\n\x02id\x18\x01 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x02 \x01(\t\x12\x12\n\nproject_id\x18\x03 \x01(\t\x12\r\n\x05title\x18\x04 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x11\n\ttask_type\x18\x06 \x01(\t\x12,\n\x08priority\x18\x07 \x01(\x0e\x32\x1a.vapora.common.v1.Priority\x12\x12\n\ncomplexity\x18\x08 \x01(\t\x12\x31\n\x06labels\x18\t \x03(\x0b\x32!.vapora.tasks.v1.Task.LabelsEntry\x12\x14\n\x0csubmitted_by\x18\n \x01(\t\x12.\n\ncreated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0fworkflow_run_id\x18\x0c \x01(\t\x12\x10\n\x08stage_id\x18\r \x01(\t\x12\x0e\n\x06\x62ranch\x18\x0e \x01(\t\x12\x15\n\rrequired_role\x18\x0f \x01(\t\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"4\n\rTaskSubmitted\x12#\n\x04task\x18\x01 \x01(\x0b\x32\x15.vapora.tasks.v1.Task\"\xcd\x03\n\x11TaskStatusChanged\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x02 \x01(\t\x12*\n\x05state\x18\x03 \x01(\x0e\x32\x1b.vapora.common.v1.TaskState\x12\x10\n\x08\x61gent_id\x18\x04 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x05 \x01(\t\x12\x10\n\x08provider\x18\x06 \x01(\t\x12\r\n\x05model\x18\x07 \x01(\t\x12\x14\n\x0c\x65xecution_id\x18\x08 \x01(\t\x12\x11\n\ttask_type\x18\t \x01(\t\x12&\n\x02\x61t\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06result\x18\x0b \x01(\t\x12\x0c\n\x04step\x18\x0c \x01(\x05\x12\x0c\n\x04tool\x18\r \x01(\t\x12\x34\n\x0cverification\x18\x0e \x01(\x0b\x32\x1e.vapora.common.v1.Verification\x12.\n\tartifacts\x18\x0f \x01(\x0b\x32\x1b.vapora.common.v1.Artifacts\x12\x14\n\x0cinput_tokens\x18\x10 \x01(\x03\x12\x15\n\routput_tokens\x18\x11 \x01(\x03\x12\x12\n\ncost_cents\x18\x12 \x01(\x01\"}\n\rTaskCancelled\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x02 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12&\n\x02\x61t\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xbb\x01\n\x12\x46\x65\x65\x64\x62\x61\x63kCorrection\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x02 \x01(\t\x12\x14\n\x0c\x65xecution_id\x18\x03 \x01(\t\x12\x0f\n\x07success\x18\x04 \x01(\x08\x12\x0f\n\x07quality\x18\x05 \x01(\x01\x12\x0f\n\x07\x63omment\x18\x06 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x07 \x01(\t\x12&\n\x02\x61t\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestampb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,16 +36,16 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_TASK_LABELSENTRY']._loaded_options = None
   _globals['_TASK_LABELSENTRY']._serialized_options = b'8\001'
-  _globals['_TASK']._serialized_start=113
-  _globals['_TASK']._serialized_end=544
-  _globals['_TASK_LABELSENTRY']._serialized_start=499
-  _globals['_TASK_LABELSENTRY']._serialized_end=544
-  _globals['_TASKSUBMITTED']._serialized_start=546
-  _globals['_TASKSUBMITTED']._serialized_end=598
-  _globals['_TASKSTATUSCHANGED']._serialized_start=601
-  _globals['_TASKSTATUSCHANGED']._serialized_end=960
-  _globals['_TASKCANCELLED']._serialized_start=962
-  _globals['_TASKCANCELLED']._serialized_end=1087
-  _globals['_FEEDBACKCORRECTION']._serialized_start=1090
-  _globals['_FEEDBACKCORRECTION']._serialized_end=1277
+  _globals['_TASK']._serialized_start=146
+  _globals['_TASK']._serialized_end=577
+  _globals['_TASK_LABELSENTRY']._serialized_start=532
+  _globals['_TASK_LABELSENTRY']._serialized_end=577
+  _globals['_TASKSUBMITTED']._serialized_start=579
+  _globals['_TASKSUBMITTED']._serialized_end=631
+  _globals['_TASKSTATUSCHANGED']._serialized_start=634
+  _globals['_TASKSTATUSCHANGED']._serialized_end=1095
+  _globals['_TASKCANCELLED']._serialized_start=1097
+  _globals['_TASKCANCELLED']._serialized_end=1222
+  _globals['_FEEDBACKCORRECTION']._serialized_start=1225
+  _globals['_FEEDBACKCORRECTION']._serialized_end=1412
 # @@protoc_insertion_point(module_scope)

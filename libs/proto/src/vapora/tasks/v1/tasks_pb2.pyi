@@ -2,6 +2,7 @@ import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from vapora.common.v1 import common_pb2 as _common_pb2
+from vapora.common.v1 import evidence_pb2 as _evidence_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -58,7 +59,7 @@ class TaskSubmitted(_message.Message):
     def __init__(self, task: _Optional[_Union[Task, _Mapping]] = ...) -> None: ...
 
 class TaskStatusChanged(_message.Message):
-    __slots__ = ("task_id", "workspace_id", "state", "agent_id", "detail", "provider", "model", "execution_id", "task_type", "at", "result", "step", "tool", "input_tokens", "output_tokens", "cost_cents")
+    __slots__ = ("task_id", "workspace_id", "state", "agent_id", "detail", "provider", "model", "execution_id", "task_type", "at", "result", "step", "tool", "verification", "artifacts", "input_tokens", "output_tokens", "cost_cents")
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -72,6 +73,8 @@ class TaskStatusChanged(_message.Message):
     RESULT_FIELD_NUMBER: _ClassVar[int]
     STEP_FIELD_NUMBER: _ClassVar[int]
     TOOL_FIELD_NUMBER: _ClassVar[int]
+    VERIFICATION_FIELD_NUMBER: _ClassVar[int]
+    ARTIFACTS_FIELD_NUMBER: _ClassVar[int]
     INPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
     COST_CENTS_FIELD_NUMBER: _ClassVar[int]
@@ -88,10 +91,12 @@ class TaskStatusChanged(_message.Message):
     result: str
     step: int
     tool: str
+    verification: _evidence_pb2.Verification
+    artifacts: _evidence_pb2.Artifacts
     input_tokens: int
     output_tokens: int
     cost_cents: float
-    def __init__(self, task_id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., state: _Optional[_Union[_common_pb2.TaskState, str]] = ..., agent_id: _Optional[str] = ..., detail: _Optional[str] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., execution_id: _Optional[str] = ..., task_type: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., result: _Optional[str] = ..., step: _Optional[int] = ..., tool: _Optional[str] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., cost_cents: _Optional[float] = ...) -> None: ...
+    def __init__(self, task_id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., state: _Optional[_Union[_common_pb2.TaskState, str]] = ..., agent_id: _Optional[str] = ..., detail: _Optional[str] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., execution_id: _Optional[str] = ..., task_type: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., result: _Optional[str] = ..., step: _Optional[int] = ..., tool: _Optional[str] = ..., verification: _Optional[_Union[_evidence_pb2.Verification, _Mapping]] = ..., artifacts: _Optional[_Union[_evidence_pb2.Artifacts, _Mapping]] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., cost_cents: _Optional[float] = ...) -> None: ...
 
 class TaskCancelled(_message.Message):
     __slots__ = ("task_id", "workspace_id", "actor", "reason", "at")

@@ -1,0 +1,128 @@
+"""The thompson policy: its Beta parameters by hand, draws never below the posterior mean, recent
+evidence decayed to the time of assignment, and a coordinator that assigns and explains with it."""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from typing import Any
+
+import pytest
+from coordinator_testkit import running, task  # type: ignore[import-not-found]
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from vapora.kg.v1 import kg_pb2
+from vapora_swarm_coordinator import scoring, thompson
+from vapora_swarm_coordinator.grpc_server import assignment
+from vapora_swarm_coordinator.scoring import Candidate, Evidence
+from vapora_swarm_coordinator.settings import CoordinatorSettings
+
+DAY = 86_400.0
+
+
+def test_the_beta_parameters_come_from_recent_evidence_with_the_seed_formula_as_prior() -> None:
+    known = Candidate("a", 0, Evidence(success_rate=0.5, expertise=0.4, confidence=1.0, executions=40))
+    fresh = Candidate("b", 1, None, proficiency=0.8)
+    ranked = thompson.rank(random.Random(3), [known, fresh], {"a": (6.0, 2.0)})
+    by_agent = {c.agent_id: s for c, s in ranked}
+    # a: e = 6/8, n = 8: m = 0.3*0.75/(1+0) + 0.5*0.75 + 0.2*(8/20) = 0.68
+    a = by_agent["a"]
+    assert (a.alpha, a.beta) == pytest.approx((1 + 2 * 0.68 + 6, 1 + 2 * 0.32 + 2))
+    # b has no recent evidence: the prior is its seed total (proficiency 0.8, no confidence, load 1)
+    seed_b = dict((c.agent_id, s) for c, s in scoring.rank([known, fresh]))["b"]
+    assert seed_b.total == pytest.approx(0.3 * 0.8 / 2 + 0.5 * 0.8)
+    b = by_agent["b"]
+    assert (b.alpha, b.beta) == pytest.approx((1 + 2 * seed_b.total, 1 + 2 * (1 - seed_b.total)))
+    # the seed's breakdown is kept beside the draw; the largest draw is first
+    assert a[:7] == dict((c.agent_id, s) for c, s in scoring.rank([known, fresh]))["a"][:7]
+    assert ranked[0][1].draw >= ranked[1][1].draw
+    assert a.policy == "thompson" and seed_b.policy == "seed"
+
+
+def test_a_draw_is_never_below_the_posterior_mean_and_still_varies() -> None:
+    cand = Candidate("a", 0, Evidence(success_rate=0.7, expertise=0.7, confidence=0.4, executions=8))
+    rng = random.Random(11)
+    seed = scoring.rank([cand])[0][1]
+    draws = [thompson.sample(rng, cand, seed, (3.0, 3.0)).draw for _ in range(500)]
+    s = thompson.sample(rng, cand, seed, (3.0, 3.0))
+    mean = s.alpha / (s.alpha + s.beta)
+    assert min(draws) >= mean - 1e-12
+    assert sum(d > mean + 0.05 for d in draws) > 50  # exploration: upward draws happen often
+
+
+def test_recent_evidence_is_decayed_to_the_time_of_assignment() -> None:
+    recent = thompson.Recent(successes=6.0, failures=2.0, at_s=1_000_000.0)
+    assert recent.at(1_000_000.0) == (6.0, 2.0)
+    assert recent.at(1_000_000.0 + 2.5 * DAY) == pytest.approx((6 / math.e, 2 / math.e))
+    assert recent.at(0.0) == (6.0, 2.0)  # a clock behind the profile does not inflate it
+
+
+def profile(agent: str, successes: float, failures: float, now: float) -> kg_pb2.LearningProfile:
+    n = int(successes + failures)
+    return kg_pb2.LearningProfile(
+        agent_id=agent,
+        task_type="testing",
+        expertise=successes / n,
+        confidence=min(1.0, n / 20),
+        executions=n,
+        successes=int(successes),
+        success_rate=successes / n,
+        recent_successes=successes,
+        recent_failures=failures,
+        updated_at=Timestamp(seconds=int(now)),
+    )
+
+
+async def test_a_thompson_coordinator_follows_recent_evidence_and_explains_its_draws(
+    coordinator_settings: CoordinatorSettings, registry: Any
+) -> None:
+    fake, _ = registry
+    for agent in ("a-good", "b-bad", "c-new"):
+        fake.add(agent, "testing", max_concurrency=100)
+    async with running(coordinator_settings, assignment_policy="thompson") as app:
+        coord = app.coordinator
+        assert coord is not None
+        await coord.refresh_registry(force=True)
+        now = time.time()
+        coord.view.set_profile(profile("a-good", 38, 2, now))
+        coord.view.set_profile(profile("b-bad", 2, 38, now))
+        coord.view.set_profile(profile("c-new", 1, 0, now))  # one success: little evidence either way
+        chosen: dict[str, int] = {"a-good": 0, "b-bad": 0, "c-new": 0}
+        tasks = [task("testing") for _ in range(100)]  # c-new is never drawn first in 1 run of ~10^5
+        for t in tasks:
+            row = await coord.assign(t)
+            chosen[str(row["agent_id"])] += 1
+        assert chosen["b-bad"] == 0
+        assert chosen["a-good"] > chosen["c-new"] > 0, chosen  # the uncertain agent is still tried
+
+        answer = assignment(await coord.explain(tasks[0].id, "ws1"))
+        assert answer.policy == "thompson"
+        by_agent = {c.agent_id: c.score for c in answer.candidates}
+        assert set(by_agent) == {"a-good", "b-bad", "c-new"}
+        for agent_score in by_agent.values():
+            assert agent_score.alpha >= 1 and agent_score.beta >= 1
+            assert agent_score.draw >= agent_score.alpha / (agent_score.alpha + agent_score.beta) - 1e-9
+        good = by_agent["a-good"]
+        assert good.alpha == pytest.approx(1 + 2 * (0.3 * 0.95 + 0.5 * 0.95 + 0.2) + 38, abs=0.05)
+        assert answer.score.draw == max(s.draw for s in by_agent.values())
+
+
+async def test_the_seed_policy_is_the_default_and_explains_no_draw(
+    coordinator_settings: CoordinatorSettings, registry: Any
+) -> None:
+    assert CoordinatorSettings().assignment_policy == "seed"
+    fake, _ = registry
+    fake.add("a-good", "testing", max_concurrency=100)
+    fake.add("c-fair", "testing", max_concurrency=100)
+    async with running(coordinator_settings) as app:
+        coord = app.coordinator
+        assert coord is not None
+        await coord.refresh_registry(force=True)
+        now = time.time()
+        coord.view.set_profile(profile("a-good", 38, 2, now))
+        coord.view.set_profile(profile("c-fair", 3, 3, now))
+        t = task("testing")
+        assert (await coord.assign(t))["agent_id"] == "a-good"
+        answer = assignment(await coord.explain(t.id, "ws1"))
+        assert answer.policy == "seed" and (answer.score.draw, answer.score.alpha, answer.score.beta) == (0, 0, 0)
