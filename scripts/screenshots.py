@@ -79,7 +79,25 @@ def history(fleet: Fleet, api: httpx.Client) -> dict[str, str]:
         json={"state": "failed", "detail": "needs a person"},
         headers=auth,
     )
-    return {"email": owner["email"], "task": done[0]}
+    return {"email": owner["email"], "task": done[0], "token": owner["token"]}
+
+
+def start_run(api: httpx.Client, token: str) -> str:
+    """A run of the shipped ``feature`` workflow (the coordinator must be up)."""
+    body = {"workflow": "feature", "title": "CSV export of reports", "description": "Users export a report as CSV."}
+    r = api.post("/api/v1/workflow-runs", json=body, headers=as_user(token))
+    r.raise_for_status()
+    return str(r.json()["id"])
+
+
+def wait_gate(api: httpx.Client, token: str, run_id: str) -> None:
+    eventually_sync(
+        lambda: api.get(f"/api/v1/workflow-runs/{run_id}", headers=as_user(token)).json()["state"],
+        until=lambda state: state == "waiting_approval",
+        timeout=120,
+        interval=0.3,
+        what=f"run {run_id} to wait at its gate",
+    )
 
 
 def shoot(page: Page, out: Path, name: str, *, full: bool = True) -> None:
@@ -111,10 +129,17 @@ def main(out: Path) -> int:
                     with open_page(browser, fleet.http_url(), PHONE) as (phone, _):
                         sign_in_in_page(phone, seen["email"])
                         shoot(phone, out, "board-phone")
-                    fleet.start_service("swarm-coordinator")  # it explains assignments
-                    page.goto(f"/tasks/{seen['task']}")
-                    page.wait_for_selector(".explanation")
-                    shoot(page, out, "task")
+                    fleet.start_service("swarm-coordinator")  # it explains assignments, runs workflows
+                    with httpx.Client(base_url=fleet.http_url(), timeout=10) as api:
+                        run_id = start_run(api, seen["token"])
+                        page.goto(f"/tasks/{seen['task']}")
+                        page.wait_for_selector(".explanation")
+                        shoot(page, out, "task")
+                        wait_gate(api, seen["token"], run_id)
+                    page.goto(f"/workflow-runs/{run_id}")
+                    page.wait_for_selector("form.gate")
+                    page.get_by_label("Comment").fill("Looks right; ship it once the docs say how to run it.")
+                    shoot(page, out, "workflow-run")
                     page.goto("/workflows")
                     shoot(page, out, "workflows", full=False)
                     page.goto("/agents/developer")

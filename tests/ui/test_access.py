@@ -7,7 +7,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 
-from vapora_testing.browser import as_user, open_page, register, sign_in_in_page
+from vapora_testing.browser import add_member, as_user, open_page, register, sign_in_in_page
 from vapora_testing.fleet import Fleet
 
 pytestmark = pytest.mark.e2e
@@ -29,12 +29,7 @@ def test_a_viewer_sees_no_create_control_and_a_forged_create_from_their_page_is_
     owner = register(api, "team-owner")
     viewer = register(api, "viewer")
     ws = owner["workspace_id"]
-    r = api.post(
-        f"/api/v1/workspaces/{ws}/members",
-        json={"email": viewer["email"], "role": "viewer"},
-        headers=as_user(owner["token"]),
-    )
-    assert r.status_code == 201, r.text
+    add_member(api, owner, viewer, "viewer")
     r = api.post(
         "/api/v1/tasks",
         json={"title": "Review the release notes", "task_type": "documentation"},

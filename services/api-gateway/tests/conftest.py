@@ -156,6 +156,7 @@ AGENTS = [
 class Calls:
     list_agents: list[agents_pb2.ListAgentsRequest] = field(default_factory=list)
     budgets: list[llm_pb2.GetBudgetStatusRequest] = field(default_factory=list)
+    spend: list[llm_pb2.GetSpendRequest] = field(default_factory=list)
     explain: list[coordinator_pb2.ExplainAssignmentRequest] = field(default_factory=list)
     assignments: dict[str, coordinator_pb2.Assignment] = field(default_factory=dict)
     more_agents: list[agents_pb2.Agent] = field(default_factory=list)  # known to GetAgent and ListAgents besides AGENTS
@@ -225,6 +226,13 @@ class Router(llm_pb2_grpc.LlmRouterServicer):
         return llm_pb2.GetBudgetStatusResponse(
             budgets=[b for b in budgets if not request.role or b.role == request.role]
         )
+
+    async def GetSpend(self, request: llm_pb2.GetSpendRequest, context: Any) -> llm_pb2.GetSpendResponse:
+        self.calls.spend.append(request)
+        paid = llm_pb2.Spend(provider="anthropic", model="claude-sonnet-4-5", calls=3, input_tokens=900)
+        paid.output_tokens, paid.cost_cents = 120, 4.5
+        free = llm_pb2.Spend(provider="offline", model="offline", calls=2, input_tokens=40, output_tokens=8)
+        return llm_pb2.GetSpendResponse(spend=[paid, free])
 
 
 class Coordinator(coordinator_pb2_grpc.CoordinatorServicer):

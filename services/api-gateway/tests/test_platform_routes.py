@@ -70,6 +70,44 @@ async def test_budgets_per_role(platform_gateway):
     assert [b["role"] for b in body["items"]] == ["developer", "reviewer"]
 
 
+async def test_spend_per_provider_and_model_is_asked_for_the_callers_workspace_only(platform_gateway):
+    client, calls = platform_gateway
+    me = await client.register("spend@example.com")
+    ws = me["workspace"]["id"]
+    before = time.time()
+    status, body, _ = await client.call("GET", "/api/v1/budgets/spend?days=7", me["access_token"])
+    assert status == 200, body
+    asked = calls.spend[-1]
+    assert asked.workspace_id == ws and body["workspace_id"] == ws
+    assert abs(asked.since.seconds - (before - 7 * 86_400)) < 5
+    assert body["since"] == asked.since.ToJsonString()
+    assert body["items"] == [
+        {
+            "provider": "anthropic",
+            "model": "claude-sonnet-4-5",
+            "calls": 3,
+            "input_tokens": 900,
+            "output_tokens": 120,
+            "cost_cents": 4.5,
+        },
+        {
+            "provider": "offline",
+            "model": "offline",
+            "calls": 2,
+            "input_tokens": 40,
+            "output_tokens": 8,
+            "cost_cents": 0.0,
+        },
+    ]
+    other = await client.register("spend-other@example.com")
+    asked_before = len(calls.spend)
+    status, body, _ = await client.call("GET", f"/api/v1/budgets/spend?workspace_id={ws}", other["access_token"])
+    assert status == 404 and ws in body["detail"], body  # as a workspace that does not exist
+    assert len(calls.spend) == asked_before  # refused before the router was asked
+    status, body, _ = await client.call("GET", "/api/v1/budgets/spend?days=400", me["access_token"])
+    assert status == 400 and "days" in body["detail"]
+
+
 async def test_the_assignment_explanation_comes_from_the_coordinator_for_assigned_tasks_only(platform_gateway, bus):
     client, calls = platform_gateway
     me = await client.register("explain@example.com")

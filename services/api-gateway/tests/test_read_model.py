@@ -189,6 +189,30 @@ async def test_any_status_event_is_applied_or_dead_lettered_and_the_task_list_st
     assert all("\x00" not in (item["agent_id"] + str(item["history"])) for item in listed["items"])
 
 
+async def test_a_settling_event_gives_the_task_its_executions_tokens_and_cost(tasks: Tasks) -> None:
+    task_id = await _new_task(tasks)
+    await tasks.apply(status(task_id, "ws-1", ASSIGNED, 10, agent_id="developer"))
+    done = status(task_id, "ws-1", DONE, 20, agent_id="developer")
+    done.input_tokens, done.output_tokens, done.cost_cents = 1200, 300, 4.25
+    await tasks.apply(done)
+    [row] = (await tasks.page("ws-1", {"state": "done"}, "", 10))["items"]
+    assert (row["id"], row["input_tokens"], row["output_tokens"], row["cost_cents"]) == (task_id, 1200, 300, 4.25)
+    fresh = public_task(await tasks.get(["ws-1"], await _new_task(tasks)))
+    assert (fresh["input_tokens"], fresh["output_tokens"], fresh["cost_cents"]) == (0, 0, 0.0)
+
+
+@pytest.mark.parametrize("cost, tokens", [(float("nan"), 10), (float("inf"), 10), (-1.0, 10), (2.0, -5)])
+async def test_an_impossible_usage_is_left_out_and_the_state_still_applies(
+    tasks: Tasks, cost: float, tokens: int
+) -> None:
+    task_id = await _new_task(tasks)
+    done = status(task_id, "ws-1", DONE, 20, agent_id="developer")
+    done.cost_cents, done.input_tokens = cost, tokens
+    await tasks.apply(done)
+    row = public_task(await tasks.get(["ws-1"], task_id))
+    assert row["state"] == "done" and row["cost_cents"] == 0.0 and row["input_tokens"] == 0
+
+
 async def test_a_finished_tasks_verification_and_artifacts_are_kept_and_shown(tasks: Tasks) -> None:
     tid, bare = await _new_task(tasks), await _new_task(tasks)
     assert public_task(await tasks.get(["ws-1"], tid))["verification"] is None  # none before it ends

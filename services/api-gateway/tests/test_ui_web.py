@@ -73,6 +73,19 @@ async def test_every_file_the_app_loads_is_served_with_its_content_type(client):
         assert headers["Content-Type"].startswith(types[Path(url).suffix]), url
 
 
+async def test_the_shell_preloads_every_module_of_the_app_once_before_its_module_script(client):
+    """So the browser asks for the whole module graph at once, not one level of imports at a time
+    (index.html lists them: a module added without its line fails here)."""
+    status, body, _ = await _get(client, "/board")
+    assert status == 200
+    shell = body.decode()
+    preloads = re.findall(r'<link rel="modulepreload" href="([^"]+)">', shell)
+    ours = sorted("/ui/app/" + js.relative_to(STATIC_DIR).as_posix() for js in (STATIC_DIR / "js").rglob("*.js"))
+    assert sorted(p for p in preloads if p.startswith("/ui/app/")) == ours
+    assert len(preloads) == len(set(preloads))
+    assert shell.rindex('rel="modulepreload"') < shell.index('<script type="module"')
+
+
 async def test_a_file_is_revalidated_by_its_etag_and_nothing_outside_the_two_trees_is_served(client):
     status, _, headers = await _get(client, "/ui/app/js/main.js")
     assert status == 200 and headers["Cache-Control"] == "no-cache"

@@ -14,6 +14,7 @@ from vapora_core.grpc import GrpcServer, channel
 from vapora_llm_router.config import load
 from vapora_llm_router.grpc_server import SERVICE_NAME, LlmRouterServicer
 from vapora_llm_router.providers import build_providers
+from vapora_llm_router.repository import UsageRepository
 from vapora_llm_router.service import RouterService, UsageRecord
 from vapora_llm_router.settings import RouterSettings
 from vapora_testing.fake_providers import KEY, FakeProviders
@@ -99,13 +100,16 @@ def make_service(fake: FakeProviders, config_dir: Path) -> Callable[..., tuple[R
 
 
 @asynccontextmanager
-async def serving(svc: RouterService) -> AsyncIterator[tuple[str, llm_pb2_grpc.LlmRouterStub]]:
-    """``svc`` behind the real LlmRouterServicer over gRPC on loopback: its address and a stub."""
+async def serving(
+    svc: RouterService, usage: UsageRepository | None = None
+) -> AsyncIterator[tuple[str, llm_pb2_grpc.LlmRouterStub]]:
+    """``svc`` behind the real LlmRouterServicer over gRPC on loopback (reading spend from
+    ``usage``): its address and a stub."""
     server = GrpcServer(
         "llm-router",
         "127.0.0.1",
         0,
-        [(llm_pb2_grpc.add_LlmRouterServicer_to_server, LlmRouterServicer(svc), SERVICE_NAME)],
+        [(llm_pb2_grpc.add_LlmRouterServicer_to_server, LlmRouterServicer(svc, usage), SERVICE_NAME)],
     )
     await server.start()
     try:

@@ -99,6 +99,7 @@ class SimAgent:
     succeed: Callable[[coordinator_pb2.JobAssigned], bool] = lambda job: True
     clock: Callable[[], float] | None = None
     delay_s: float = 0.0
+    usage: dict[str, Any] = field(default_factory=dict)  # tokens and cost its executions report
     jobs: list[coordinator_pb2.JobAssigned] = field(default_factory=list)
     evidence: Callable[[kg_pb2.ExecutionRecorded], None] = lambda e: None  # adds verification, artifacts
 
@@ -124,6 +125,7 @@ class SimAgent:
             latency_ms=12,
             result="ok" if ok else "",
             error="" if ok else "failed",
+            **self.usage,
         )
         if self.clock is not None:
             e.finished_at.FromNanoseconds(int(self.clock() * 1e9))

@@ -94,5 +94,15 @@ def register(client: httpx.Client, prefix: str) -> dict[str, str]:
     return {"email": address, "token": body["access_token"], "workspace_id": body["workspace"]["id"]}
 
 
+def add_member(client: httpx.Client, owner: dict[str, str], member: dict[str, str], role: str) -> None:
+    """Make ``member`` (a person from :func:`register`) a ``role`` of ``owner``'s workspace."""
+    r = client.post(
+        f"/api/v1/workspaces/{owner['workspace_id']}/members",
+        json={"email": member["email"], "role": role},
+        headers=as_user(owner["token"]),
+    )
+    assert r.status_code == 201, r.text
+
+
 def as_user(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}

@@ -292,3 +292,23 @@ class Clients:
             "execution_cost_cents": reply.execution_cost_cents,
             "task_cost_cents": reply.task_cost_cents,
         }
+
+    async def spend(self, workspace_id: str, since: Timestamp) -> dict[str, Any]:
+        """What a workspace's LLM calls cost since ``since``, per provider and model (llm-router)."""
+        req = llm_pb2.GetSpendRequest(workspace_id=workspace_id, since=since)
+        reply = await vgrpc.call(self.addrs["router"], lambda: self._router.GetSpend(req))
+        return {
+            "workspace_id": workspace_id,
+            "since": _iso(since),
+            "items": [
+                {
+                    "provider": s.provider,
+                    "model": s.model,
+                    "calls": s.calls,
+                    "input_tokens": s.input_tokens,
+                    "output_tokens": s.output_tokens,
+                    "cost_cents": s.cost_cents,
+                }
+                for s in reply.spend
+            ],
+        }

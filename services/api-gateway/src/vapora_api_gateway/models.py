@@ -202,6 +202,11 @@ class TaskOut(BaseModel):
     history: list[HistoryEntry]
     step: int = Field(default=0, description="While running: the step of its run that started last.")
     tool: str = Field(default="", description="While running: the tools that step calls; empty for a model turn.")
+    input_tokens: int = Field(
+        default=0, description="Once done or failed: the tokens of the execution that settled it."
+    )
+    output_tokens: int = 0
+    cost_cents: float = Field(default=0.0, description="Once done or failed: what that execution's model calls cost.")
     workflow_run_id: str = Field(default="", description="The workflow run whose stage this task is, if any.")
     stage_id: str = ""
     verification: VerificationOut | None = Field(
@@ -315,6 +320,21 @@ class BudgetList(BaseModel):
     items: list[BudgetOut]
 
 
+class SpendOut(BaseModel):
+    provider: str
+    model: str
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    cost_cents: float
+
+
+class SpendList(BaseModel):
+    workspace_id: str
+    since: str = Field(description="Calls settled from this time on are counted.")
+    items: list[SpendOut] = Field(description="Per provider and model, the most spent first.")
+
+
 class ApiTokenOut(BaseModel):
     id: str
     workspace_id: str
@@ -362,6 +382,9 @@ class EventOut(BaseModel):
     at: str = ""
     step: int = 0
     tool: str = ""
+    input_tokens: int = Field(default=0, description="A done or failed task's: its execution's tokens and cost.")
+    output_tokens: int = 0
+    cost_cents: float = 0.0
 
 
 class Problem(BaseModel):

@@ -23,6 +23,7 @@ from vapora.tasks.v1 import tasks_pb2
 from vapora_api_gateway import workflow_client
 from vapora_api_gateway.clock import iso
 from vapora_api_gateway.params import INT64_MAX
+from vapora_api_gateway.service import NO_USAGE, usage_of
 from vapora_core.bus import Bus, decode, subjects
 from vapora_core.errors import DecodeError, InvalidArgument
 
@@ -45,6 +46,8 @@ def event_json(seq: int, e: tasks_pb2.TaskStatusChanged) -> dict[str, Any]:
         "at": iso(e.at.ToNanoseconds()) if e.HasField("at") else "",
         "step": e.step,
         "tool": e.tool,
+        **NO_USAGE,
+        **usage_of(e),
     }
 
 

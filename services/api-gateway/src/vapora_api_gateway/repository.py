@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from vapora_api_gateway import readable
+from vapora_api_gateway import readable, task_order
 from vapora_api_gateway.states import TERMINAL
 from vapora_core.batching import Batcher
 from vapora_core.errors import AlreadyExists, InvalidArgument
@@ -30,6 +30,7 @@ SCHEMA: tuple[str, ...] = (
     "DEFINE INDEX IF NOT EXISTS project_ws ON project FIELDS workspace_id",
     "DEFINE TABLE IF NOT EXISTS task SCHEMALESS",
     "DEFINE INDEX IF NOT EXISTS task_ws ON task FIELDS workspace_id, created_ns",
+    *task_order.DEFINE,
     "DEFINE TABLE IF NOT EXISTS refresh_token SCHEMALESS",
     "DEFINE INDEX IF NOT EXISTS refresh_family ON refresh_token FIELDS family",
     "DEFINE TABLE IF NOT EXISTS api_token SCHEMALESS",
@@ -215,19 +216,25 @@ class Repository:
     async def tasks(
         self, workspace_id: str, filters: dict[str, str], cursor: tuple[int, str] | None, limit: int
     ) -> list[Row]:
+        """A page of a workspace's tasks, newest first (``created_ns DESC, tid DESC``). With a
+        state (a board column) it is a range of the ``task_board`` index (see :mod:`task_order`);
+        without one, the workspace's tasks sorted."""
         where = ["workspace_id = $ws"]
         params: dict[str, Any] = {"ws": workspace_id, "limit": limit}
-        for field in ("state", "task_type", "priority", "project_id", "agent_id"):
+        for field in ("task_type", "priority", "project_id", "agent_id"):
             if filters.get(field):
                 where.append(f"{field} = ${field}")
                 params[field] = filters[field]
-        if cursor is not None:
-            where.append("(created_ns < $cns OR (created_ns = $cns AND tid < $cid))")
-            params["cns"], params["cid"] = cursor
-        sql = (
-            f"SELECT * FROM task WHERE {' AND '.join(where)} "  # noqa: S608 - fixed field names only
-            "ORDER BY created_ns DESC, tid DESC LIMIT $limit"
-        )
+        if filters.get("state"):
+            where[:0] = ["board > $from", "board < $to"]
+            params["from"], params["to"] = task_order.column_range(workspace_id, filters["state"], cursor)
+            order = "board"
+        else:
+            if cursor is not None:
+                where.append("(created_ns < $cns OR (created_ns = $cns AND tid < $cid))")
+                params["cns"], params["cid"] = cursor
+            order = "created_ns DESC, tid DESC"
+        sql = f"SELECT * FROM task WHERE {' AND '.join(where)} ORDER BY {order} LIMIT $limit"  # noqa: S608 - our names
         return await readable.rows(self.store, sql, params)
 
     async def apply_status(

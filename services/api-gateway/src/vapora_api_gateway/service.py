@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import logging
+import math
 from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -17,9 +19,12 @@ from vapora_api_gateway.params import INT64_MAX
 from vapora_api_gateway.repository import Repository, Row
 from vapora_api_gateway.security import new_id
 from vapora_api_gateway.states import RANK, TERMINAL
+from vapora_api_gateway.task_order import order_key
 from vapora_core.aio import KeyedLocks
 from vapora_core.bus import Bus, subjects
 from vapora_core.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
+
+log = logging.getLogger("vapora.gateway.tasks")
 
 PRIORITIES = {
     "low": common_pb2.PRIORITY_LOW,
@@ -57,12 +62,16 @@ PUBLIC_FIELDS = (
     "history",
     "step",
     "tool",
+    "input_tokens",
+    "output_tokens",
+    "cost_cents",
     "workflow_run_id",
     "stage_id",
     "verification",
     "artifacts",
 )
-DEFAULTS: dict[str, Any] = {"step": 0, "verification": None, "artifacts": None}  # else ""
+NO_USAGE: dict[str, Any] = {"input_tokens": 0, "output_tokens": 0, "cost_cents": 0.0}
+DEFAULTS: dict[str, Any] = {"step": 0, **NO_USAGE, "verification": None, "artifacts": None}  # else ""
 MAX_PAGE = 100
 
 
@@ -89,6 +98,19 @@ def _ts(ns: int) -> Timestamp:
     ts = Timestamp()
     ts.FromNanoseconds(ns)
     return ts
+
+
+def usage_of(event: tasks_pb2.TaskStatusChanged) -> dict[str, Any]:
+    """The tokens and cost of the execution that settled the task, when the event carries them. A
+    value no execution can have (negative, not finite) is left out with a warning naming it: the
+    event's state change still applies."""
+    usage = {"input_tokens": event.input_tokens, "output_tokens": event.output_tokens, "cost_cents": event.cost_cents}
+    if not any(usage.values()):
+        return {}
+    if not math.isfinite(event.cost_cents) or min(usage.values()) < 0:
+        log.warning("task %s: status event with impossible usage %s; left out", event.task_id, usage)
+        return {}
+    return usage
 
 
 class Tasks:
@@ -125,6 +147,7 @@ class Tasks:
             "created_at": at,
             "updated_at": at,
             "created_ns": ns,
+            "order_key": order_key(ns, task_id),
             "history": [{"state": "submitted", "at": at, "agent_id": "", "detail": ""}],
         }
         # Empty fields are not stored (reads fill them in): less to encode and write per task.
@@ -178,9 +201,10 @@ class Tasks:
             return False
         ns = e.at.ToNanoseconds() if e.HasField("at") else now_ns()
         at = iso(ns)
+        tid = hashlib.sha256(st.task_id.encode()).hexdigest()[:32]  # the page cursor's tie-breaker: hex
         row = {
             "id": st.task_id,
-            "tid": hashlib.sha256(st.task_id.encode()).hexdigest()[:32],  # the page cursor's tie-breaker: hex
+            "tid": tid,
             "workspace_id": e.workspace_id,
             "project_id": e.project_id,
             "title": e.task_title,
@@ -192,6 +216,7 @@ class Tasks:
             "created_at": at,
             "updated_at": at,
             "created_ns": ns,
+            "order_key": order_key(ns, tid),
             "workflow_run_id": e.run_id,
             "stage_id": st.stage_id,
             "labels": {"workflow": e.workflow, "workflow_run": e.run_id, "stage": st.stage_id},
@@ -223,6 +248,7 @@ class Tasks:
             value = getattr(event, name)
             if value:
                 changes[name] = value
+        changes.update(usage_of(event))
         if event.HasField("verification"):
             changes["verification"] = verification_dict(event.verification)
         if event.HasField("artifacts"):

@@ -88,7 +88,7 @@ class RouterApp(ServiceApp):
                 s.service_name,
                 s.grpc_host,
                 s.grpc_port,
-                [(llm_pb2_grpc.add_LlmRouterServicer_to_server, LlmRouterServicer(self.service), SERVICE_NAME)],
+                [(llm_pb2_grpc.add_LlmRouterServicer_to_server, LlmRouterServicer(self.service, repo), SERVICE_NAME)],
             )
         )
         log.info("llm-router serving gRPC on %s:%d", s.grpc_host, self.grpc.port)

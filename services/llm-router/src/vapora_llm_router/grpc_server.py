@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from vapora.llm.v1 import llm_pb2, llm_pb2_grpc
+from vapora_core.errors import InvalidArgument, Unavailable
 from vapora_llm_router.budget import RoleState
 from vapora_llm_router.providers.base import ChatTurn, ToolCall, ToolDefinition, ToolResult
+from vapora_llm_router.repository import UsageRepository
 from vapora_llm_router.results import Decision, Result
 from vapora_llm_router.routing import RouteRequest
 from vapora_llm_router.service import RouterService
@@ -111,8 +114,12 @@ def to_budget(s: RoleState) -> llm_pb2.BudgetStatus:
 
 
 class LlmRouterServicer(llm_pb2_grpc.LlmRouterServicer):
-    def __init__(self, service: RouterService) -> None:
+    """``usage``: the ledger GetSpend reads (None: the servicer of a service without a store, whose
+    GetSpend is UNAVAILABLE)."""
+
+    def __init__(self, service: RouterService, usage: UsageRepository | None = None) -> None:
         self._service = service
+        self._usage = usage
 
     async def Complete(
         self, request: llm_pb2.CompleteRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -139,3 +146,14 @@ class LlmRouterServicer(llm_pb2_grpc.LlmRouterServicer):
         return llm_pb2.GetBudgetStatusResponse(
             budgets=[to_budget(s) for s in self._service.budget_status(request.role)]
         )
+
+    async def GetSpend(
+        self, request: llm_pb2.GetSpendRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> llm_pb2.GetSpendResponse:
+        if not request.workspace_id:
+            raise InvalidArgument("GetSpend needs a workspace_id: spend is read one workspace at a time")
+        if self._usage is None:
+            raise Unavailable("this router has no usage ledger to read spend from")
+        since = request.since.ToDatetime(tzinfo=UTC) if request.HasField("since") else datetime(1970, 1, 1, tzinfo=UTC)
+        rows = await self._usage.spend_of(request.workspace_id, since)
+        return llm_pb2.GetSpendResponse(spend=[llm_pb2.Spend(**r) for r in rows])

@@ -63,3 +63,25 @@ class UsageRepository:
             {"since": since},
         )
         return {str(r["key"]): float(r.get("cents") or 0.0) for r in rows}
+
+    async def spend_of(self, workspace_id: str, since: datetime) -> list[dict[str, Any]]:
+        """A workspace's calls per provider and model since ``since``: calls, tokens and cents,
+        the most spent first."""
+        rows = await self._store.query(
+            "SELECT provider, model, count() AS calls, math::sum(input_tokens) AS input_tokens, "
+            "math::sum(output_tokens) AS output_tokens, math::sum(cost_cents) AS cost_cents "
+            "FROM usage WHERE workspace_id = $ws AND at >= $since GROUP BY provider, model",
+            {"ws": workspace_id, "since": since},
+        )
+        spend = [
+            {
+                "provider": str(r["provider"]),
+                "model": str(r["model"]),
+                "calls": int(r.get("calls") or 0),
+                "input_tokens": int(r.get("input_tokens") or 0),
+                "output_tokens": int(r.get("output_tokens") or 0),
+                "cost_cents": float(r.get("cost_cents") or 0.0),
+            }
+            for r in rows
+        ]
+        return sorted(spend, key=lambda s: (-s["cost_cents"], -s["calls"], s["provider"], s["model"]))

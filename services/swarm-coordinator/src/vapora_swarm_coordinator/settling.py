@@ -97,6 +97,9 @@ class Settler:
             execution_id=e.execution_id,
             result=e.result[:RESULT_LIMIT],
             detail=e.error,
+            input_tokens=e.input_tokens,
+            output_tokens=e.output_tokens,
+            cost_cents=e.cost_cents,
             **{f: getattr(e, f) for f in ("verification", "artifacts") if e.HasField(f)},  # the evidence, the commit
         )
         try:

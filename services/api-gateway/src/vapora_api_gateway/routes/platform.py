@@ -1,12 +1,15 @@
 """The platform as seen from a workspace: agents (agent-registry), what the swarm learned about
-them (knowledge-graph) and LLM budgets (llm-router)."""
+them (knowledge-graph), LLM budgets and the workspace's LLM spend (llm-router)."""
 
 from __future__ import annotations
 
+import time
+
 from aiohttp import web
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from vapora_api_gateway.context import authorize, default_workspace, gw, json_response
-from vapora_api_gateway.models import AgentList, BudgetList, CurveOut, ProfileList
+from vapora_api_gateway.models import AgentList, BudgetList, CurveOut, ProfileList, SpendList
 from vapora_api_gateway.params import TASK_TYPE, IntParam, Param, ident
 from vapora_api_gateway.routes import Route
 from vapora_core.errors import NotFound
@@ -20,6 +23,7 @@ PAGE_SIZE = IntParam("page_size", "Page size (1-500, default 100)", 1, 500, defa
 PAGE_TOKEN = Param("page_token", "next_page_token of the previous page", max_length=256)
 DAYS = IntParam("days", f"How many days back (1-{MAX_CURVE_DAYS}, default 30)", 1, MAX_CURVE_DAYS, default=30)
 BUDGET_ROLE = Param("role", "Only this role")
+SPEND_DAYS = IntParam("days", "How many days back (1-366, default 30)", 1, 366, default=30)
 
 
 async def agents(request: web.Request) -> web.Response:
@@ -61,6 +65,13 @@ async def curve(request: web.Request) -> web.Response:
 async def budgets(request: web.Request) -> web.Response:
     authorize(request, "budget.read", default_workspace(request, ASKING_AS.get(request)))
     return json_response(await gw(request).clients.budgets(BUDGET_ROLE.get(request)))
+
+
+async def spend(request: web.Request) -> web.Response:
+    workspace_id = default_workspace(request, ASKING_AS.get(request))
+    authorize(request, "budget.read", workspace_id)
+    since = Timestamp(seconds=int(time.time()) - SPEND_DAYS.get(request) * 86_400)
+    return json_response(await gw(request).clients.spend(workspace_id, since))
 
 
 ERR = (400, 401, 403, 404, 429, 503)
@@ -108,5 +119,16 @@ ROUTES = (
         response=BudgetList,
         errors=ERR,
         params=(ASKING_AS, BUDGET_ROLE),
+    ),
+    Route(
+        "GET",
+        "/budgets/spend",
+        spend,
+        "What the workspace's LLM calls cost over the last days, per provider and model (from llm-router)",
+        "platform",
+        action="budget.read",
+        response=SpendList,
+        errors=ERR,
+        params=(ASKING_AS, SPEND_DAYS),
     ),
 )

@@ -185,6 +185,36 @@ class GetBudgetStatusResponse(_message.Message):
     budgets: _containers.RepeatedCompositeFieldContainer[BudgetStatus]
     def __init__(self, budgets: _Optional[_Iterable[_Union[BudgetStatus, _Mapping]]] = ...) -> None: ...
 
+class GetSpendRequest(_message.Message):
+    __slots__ = ("workspace_id", "since")
+    WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    workspace_id: str
+    since: _timestamp_pb2.Timestamp
+    def __init__(self, workspace_id: _Optional[str] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class Spend(_message.Message):
+    __slots__ = ("provider", "model", "calls", "input_tokens", "output_tokens", "cost_cents")
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    CALLS_FIELD_NUMBER: _ClassVar[int]
+    INPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    COST_CENTS_FIELD_NUMBER: _ClassVar[int]
+    provider: str
+    model: str
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    cost_cents: float
+    def __init__(self, provider: _Optional[str] = ..., model: _Optional[str] = ..., calls: _Optional[int] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., cost_cents: _Optional[float] = ...) -> None: ...
+
+class GetSpendResponse(_message.Message):
+    __slots__ = ("spend",)
+    SPEND_FIELD_NUMBER: _ClassVar[int]
+    spend: _containers.RepeatedCompositeFieldContainer[Spend]
+    def __init__(self, spend: _Optional[_Iterable[_Union[Spend, _Mapping]]] = ...) -> None: ...
+
 class LlmUsage(_message.Message):
     __slots__ = ("request_id", "workspace_id", "task_id", "agent_id", "role", "task_type", "provider", "model", "input_tokens", "output_tokens", "cost_cents", "success", "latency_ms", "fallback", "at")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]

@@ -54,6 +54,11 @@ class LlmRouterStub:
                 request_serializer=vapora_dot_llm_dot_v1_dot_llm__pb2.GetBudgetStatusRequest.SerializeToString,
                 response_deserializer=vapora_dot_llm_dot_v1_dot_llm__pb2.GetBudgetStatusResponse.FromString,
                 _registered_method=True)
+        self.GetSpend = channel.unary_unary(
+                '/vapora.llm.v1.LlmRouter/GetSpend',
+                request_serializer=vapora_dot_llm_dot_v1_dot_llm__pb2.GetSpendRequest.SerializeToString,
+                response_deserializer=vapora_dot_llm_dot_v1_dot_llm__pb2.GetSpendResponse.FromString,
+                _registered_method=True)
 
 
 class LlmRouterServicer:
@@ -83,6 +88,12 @@ class LlmRouterServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetSpend(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LlmRouterServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -105,6 +116,11 @@ def add_LlmRouterServicer_to_server(servicer, server):
                     servicer.GetBudgetStatus,
                     request_deserializer=vapora_dot_llm_dot_v1_dot_llm__pb2.GetBudgetStatusRequest.FromString,
                     response_serializer=vapora_dot_llm_dot_v1_dot_llm__pb2.GetBudgetStatusResponse.SerializeToString,
+            ),
+            'GetSpend': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSpend,
+                    request_deserializer=vapora_dot_llm_dot_v1_dot_llm__pb2.GetSpendRequest.FromString,
+                    response_serializer=vapora_dot_llm_dot_v1_dot_llm__pb2.GetSpendResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -215,6 +231,33 @@ class LlmRouter:
             '/vapora.llm.v1.LlmRouter/GetBudgetStatus',
             vapora_dot_llm_dot_v1_dot_llm__pb2.GetBudgetStatusRequest.SerializeToString,
             vapora_dot_llm_dot_v1_dot_llm__pb2.GetBudgetStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSpend(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vapora.llm.v1.LlmRouter/GetSpend',
+            vapora_dot_llm_dot_v1_dot_llm__pb2.GetSpendRequest.SerializeToString,
+            vapora_dot_llm_dot_v1_dot_llm__pb2.GetSpendResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -35,6 +35,7 @@ class LlmRouterStub:
     StreamComplete: _grpc.UnaryStreamMultiCallable[_llm_pb2.CompleteRequest, _llm_pb2.StreamCompleteResponse]
     SelectProvider: _grpc.UnaryUnaryMultiCallable[_llm_pb2.CompleteRequest, _llm_pb2.RoutingDecision]
     GetBudgetStatus: _grpc.UnaryUnaryMultiCallable[_llm_pb2.GetBudgetStatusRequest, _llm_pb2.GetBudgetStatusResponse]
+    GetSpend: _grpc.UnaryUnaryMultiCallable[_llm_pb2.GetSpendRequest, _llm_pb2.GetSpendResponse]
 
 @_typing.type_check_only
 class LlmRouterAsyncStub(LlmRouterStub):
@@ -43,6 +44,7 @@ class LlmRouterAsyncStub(LlmRouterStub):
     StreamComplete: _aio.UnaryStreamMultiCallable[_llm_pb2.CompleteRequest, _llm_pb2.StreamCompleteResponse]  # type: ignore[assignment]
     SelectProvider: _aio.UnaryUnaryMultiCallable[_llm_pb2.CompleteRequest, _llm_pb2.RoutingDecision]  # type: ignore[assignment]
     GetBudgetStatus: _aio.UnaryUnaryMultiCallable[_llm_pb2.GetBudgetStatusRequest, _llm_pb2.GetBudgetStatusResponse]  # type: ignore[assignment]
+    GetSpend: _aio.UnaryUnaryMultiCallable[_llm_pb2.GetSpendRequest, _llm_pb2.GetSpendResponse]  # type: ignore[assignment]
 
 class LlmRouterServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -72,5 +74,12 @@ class LlmRouterServicer(metaclass=_abc_1.ABCMeta):
         request: _llm_pb2.GetBudgetStatusRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_llm_pb2.GetBudgetStatusResponse, _abc.Awaitable[_llm_pb2.GetBudgetStatusResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetSpend(
+        self,
+        request: _llm_pb2.GetSpendRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_llm_pb2.GetSpendResponse, _abc.Awaitable[_llm_pb2.GetSpendResponse]]: ...
 
 def add_LlmRouterServicer_to_server(servicer: LlmRouterServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

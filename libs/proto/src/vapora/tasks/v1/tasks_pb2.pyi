@@ -59,7 +59,7 @@ class TaskSubmitted(_message.Message):
     def __init__(self, task: _Optional[_Union[Task, _Mapping]] = ...) -> None: ...
 
 class TaskStatusChanged(_message.Message):
-    __slots__ = ("task_id", "workspace_id", "state", "agent_id", "detail", "provider", "model", "execution_id", "task_type", "at", "result", "step", "tool", "verification", "artifacts")
+    __slots__ = ("task_id", "workspace_id", "state", "agent_id", "detail", "provider", "model", "execution_id", "task_type", "at", "result", "step", "tool", "verification", "artifacts", "input_tokens", "output_tokens", "cost_cents")
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -75,6 +75,9 @@ class TaskStatusChanged(_message.Message):
     TOOL_FIELD_NUMBER: _ClassVar[int]
     VERIFICATION_FIELD_NUMBER: _ClassVar[int]
     ARTIFACTS_FIELD_NUMBER: _ClassVar[int]
+    INPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    COST_CENTS_FIELD_NUMBER: _ClassVar[int]
     task_id: str
     workspace_id: str
     state: _common_pb2.TaskState
@@ -90,7 +93,10 @@ class TaskStatusChanged(_message.Message):
     tool: str
     verification: _evidence_pb2.Verification
     artifacts: _evidence_pb2.Artifacts
-    def __init__(self, task_id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., state: _Optional[_Union[_common_pb2.TaskState, str]] = ..., agent_id: _Optional[str] = ..., detail: _Optional[str] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., execution_id: _Optional[str] = ..., task_type: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., result: _Optional[str] = ..., step: _Optional[int] = ..., tool: _Optional[str] = ..., verification: _Optional[_Union[_evidence_pb2.Verification, _Mapping]] = ..., artifacts: _Optional[_Union[_evidence_pb2.Artifacts, _Mapping]] = ...) -> None: ...
+    input_tokens: int
+    output_tokens: int
+    cost_cents: float
+    def __init__(self, task_id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., state: _Optional[_Union[_common_pb2.TaskState, str]] = ..., agent_id: _Optional[str] = ..., detail: _Optional[str] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., execution_id: _Optional[str] = ..., task_type: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., result: _Optional[str] = ..., step: _Optional[int] = ..., tool: _Optional[str] = ..., verification: _Optional[_Union[_evidence_pb2.Verification, _Mapping]] = ..., artifacts: _Optional[_Union[_evidence_pb2.Artifacts, _Mapping]] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., cost_cents: _Optional[float] = ...) -> None: ...
 
 class TaskCancelled(_message.Message):
     __slots__ = ("task_id", "workspace_id", "actor", "reason", "at")

@@ -75,7 +75,8 @@ export function TaskDetail({ ctx, params }) {
       <dt>priority</dt><dd>${task.priority}</dd>
       <dt>agent</dt><dd>${task.agent_id || "–"}</dd>
       <dt>model</dt><dd>${task.provider ? `${task.provider}/${task.model}` : "–"}</dd>
-      <dt>cost</dt><dd>${cents(task.cost_cents)}</dd>
+      <dt>cost</dt><dd class="cost">${cents(task.cost_cents)}</dd>
+      <dt>tokens</dt><dd class="tokens">${task.input_tokens} in / ${task.output_tokens} out</dd>
       <dt>created</dt><dd>${when(task.created_at)}</dd>
       <dt>updated</dt><dd>${when(task.updated_at)}</dd>
       ${task.state === "running" && task.step ? html`<dt>now</dt><dd>step ${task.step}${task.tool ? `: ${task.tool}` : ""}</dd>` : null}

@@ -67,29 +67,45 @@ export function Workflows({ ctx }) {
   </div>`;
 }
 
+// The API decides (Cedar: run.approve is for admins and owners; the coordinator: the caller's role
+// must be one of the gate's approvers); the page only leaves out the controls it would refuse.
+const DECIDERS = ["admin", "owner"];
+
+export function mayDecide(stage, role) {
+  return DECIDERS.includes(role) && (!stage.approvers.length || stage.approvers.includes(role));
+}
+
 function Gate({ run, stage, ctx, onDone }) {
   const [error, setError] = useState(null);
+  const [comment, setComment] = useState("");
   const decide = async (verdict, e) => {
     e.preventDefault();
-    const comment = document.getElementById(`comment-${stage.id}`).value;
     try {
       await api("POST", `/api/v1/workflow-runs/${run.id}/${verdict}`, { body: { stage_id: stage.id, comment } });
       setError(null);
+      setComment("");
       onDone();
     } catch (err) {
       setError(err);
     }
   };
-  const may = !stage.approvers.length || stage.approvers.includes(ctx.role);
+  const who = stage.approvers.length ? stage.approvers : DECIDERS;
   return html`<form class="gate" aria-label=${`Gate ${stage.id}`} onSubmit=${(e) => decide("approve", e)}>
     <h3>Gate <code>${stage.id}</code> waits for approval</h3>
-    ${may
-      ? html`<label>Comment <textarea id=${`comment-${stage.id}`} rows="2" maxlength="5000"></textarea></label>
+    ${mayDecide(stage, ctx.role)
+      ? html`<label>Comment <textarea name="comment" rows="2" maxlength="5000" value=${comment}
+            onInput=${(e) => setComment(e.target.value)}></textarea></label>
         <button type="submit" class="primary">Approve</button>
         <button type="button" onClick=${(e) => decide("reject", e)}>Reject</button>`
-      : html`<p>Only ${stage.approvers.join(" or ")} may decide; your role is ${ctx.role}.</p>`}
+      : html`<p>Only ${who.join(" or ")} may decide; your role is ${ctx.role}.</p>`}
     <${Problem} error=${error} />
   </form>`;
+}
+
+function Decisions({ stage }) {
+  return html`<ol class="decisions plain">${stage.decisions.map((d) => html`<li data-approved=${String(d.approved)}>
+    <${StateBadge} state=${d.approved ? "approved" : "rejected"} /> by ${d.actor} (${d.role}), ${when(d.at)}${d.comment ? html`: <q>${d.comment}</q>` : ""}
+  </li>`)}</ol>`;
 }
 
 export function WorkflowRun({ ctx, params }) {
@@ -110,12 +126,16 @@ export function WorkflowRun({ ctx, params }) {
   const states = statesOf(run);
   const waiting = stages.filter((s) => s.kind === "gate" && (states[s.id] || {}).state === "waiting_approval");
   const chosen = states[picked];
+  const decided = (run.stages || []).filter((s) => (s.decisions || []).length > 0);
   return html`<article class="run-page" data-run-state=${run.state}>
     <div class="toolbar"><h1>${run.title || run.id}</h1><${StateBadge} state=${run.state} /></div>
     <div class="graph-wrap"><${StageGraph} stages=${stages} states=${states} onPick=${setPicked} /></div>
     ${waiting.map((s) => html`<${Gate} key=${s.id} run=${run} stage=${s} ctx=${ctx} onDone=${() => setVersion((v) => v + 1)} />`)}
+    ${decided.length > 0 && html`<${Section} title="Gate decisions" id="s-decisions">
+      ${decided.map((s) => html`<div key=${s.id}><h3><code>${s.id}</code></h3><${Decisions} stage=${s} /></div>`)}
+    </${Section}>`}
     ${chosen && html`<${Section} title=${`Stage ${picked}`} id="s-stage"><dl class="facts">
       ${Object.entries(chosen).filter(([, v]) => v !== "" && v !== null && typeof v !== "object").map(([k, v]) => html`<dt>${k.replace(/_/g, " ")}</dt><dd>${k === "task_id" ? html`<a href=${`/tasks/${v}`}>${v}</a>` : String(v)}</dd>`)}
-    </dl></${Section}>`}
+    </dl>${(chosen.decisions || []).length > 0 && html`<${Decisions} stage=${chosen} />`}</${Section}>`}
   </article>`;
 }
