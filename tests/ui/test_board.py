@@ -191,7 +191,11 @@ def test_at_phone_width_the_board_stacks_and_a_task_is_created_with_the_keyboard
         page.keyboard.press("Enter")
         task = page.locator(".task-card", has_text="Typed without a mouse")
         expect(task).to_be_visible(timeout=30_000)
-        # and its link is reachable with Tab too
+        # once it has stopped moving (a card that changes column is a new element, and the focus
+        # stays behind), its link is reachable with Tab too
+        expect(page.locator("[data-column=done] .task-card", has_text="Typed without a mouse")).to_be_visible(
+            timeout=60_000
+        )
         for _ in range(60):
             page.keyboard.press("Tab")
             if page.evaluate("document.activeElement.textContent") == "Typed without a mouse":
