@@ -180,3 +180,34 @@ async def test_a_nul_in_the_models_answer_is_replaced_so_the_execution_is_not_de
     event = await executor(Router(text)).execute(DEVELOPER, job())
     assert event.result == text.replace("\x00", "\ufffd")
     EventRules().check(event)  # what every consumer of executions checks: it passes
+
+
+class RecordingWorktrees:
+    """A worktree client that records what it is asked; the project has no repository."""
+
+    def __init__(self) -> None:
+        self.prepared: list[str] = []
+
+    async def prepare(self, *, token: str, start_branch: str = "", attempt: int = 0, run_id: str = "") -> None:
+        self.prepared.append(token)
+
+    async def release(self, *, token: str) -> bool:
+        return False
+
+
+@pytest.mark.parametrize(
+    ("project_id", "tools", "asked"),
+    [("p-1", True, True), ("", True, False), ("p-1", False, False)],
+    ids=["a project's task", "no project", "an agent without tools"],
+)
+async def test_a_worktree_is_asked_for_only_where_an_agent_could_work_on_one(
+    project_id: str, tools: bool, asked: bool
+) -> None:
+    worktrees = RecordingWorktrees()
+    run = executor(Router("An answer"))
+    run.worktrees = worktrees  # type: ignore[assignment]
+    manifest = DEVELOPER if tools else DEVELOPER.model_copy(update={"allowed_tools": []})
+    assigned = job(project_id=project_id)
+    assigned.token = "job-token"
+    await run.execute(manifest, assigned)
+    assert worktrees.prepared == (["job-token"] if asked else [])

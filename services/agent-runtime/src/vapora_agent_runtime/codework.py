@@ -2,7 +2,8 @@
 
 - :meth:`CodeWork.prepare`: mcp-gateway's ``PrepareWorktree`` with the job's token (the task's
   branch ``vapora/<task-id>``, clean at its start point; a workflow stage's ``Task.branch`` is its
-  start). A project without a repository gives none: the job runs as before, its outcome a
+  start). A project without a repository gives none, nor does a task of no project or an agent
+  without tools (it could not touch a worktree): the job runs as before, its outcome a
   self-report. It answers what the model is told about the worktree (and, for a review, the
   verdict's format).
 - :meth:`CodeWork.settle` after the loop: ``FinishWorktree`` (the commit), then the evidence by
@@ -75,7 +76,8 @@ class CodeWork:
     """One job's worktree, from prepare to release."""
 
     def __init__(self, worktrees: Worktrees | None, job: coordinator_pb2.JobAssigned, token: str) -> None:
-        self._worktrees = worktrees if token else None
+        # a task of no project has no repository, so no worktree: the gateway is not asked
+        self._worktrees = worktrees if token and job.task.project_id else None
         self._job = job
         self._token = token
         self.tree: repositories_pb2.Worktree | None = None

@@ -164,7 +164,7 @@ class JobExecutor:
         started = self.clock()
         event = self._base(manifest, job, started, delivery)
         token = job_token(job)
-        work = CodeWork(self.worktrees, job, token)
+        work = CodeWork(self.worktrees if manifest.allowed_tools else None, job, token)
         notes = await work.prepare(event.task_type, event.run_id)
         tools = await self._toolbox(manifest, job, token)
         run = Run(
