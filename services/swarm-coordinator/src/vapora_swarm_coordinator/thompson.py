@@ -64,12 +64,11 @@ def clamp(m: float) -> float:
 
 def trended(candidate: Candidate, s: float, f: float) -> tuple[float, float]:
     """(s, f) with the recent rate moved by ``TREND · (rate − expertise)``, as many executions."""
-    n = s + f
-    if n <= 0 or not scoring.has_data(candidate.evidence):
+    n, evidence = s + f, candidate.evidence
+    if n <= 0 or evidence is None or not scoring.has_data(evidence):
         return s, f
-    assert candidate.evidence is not None
     e = s / n
-    e = min(1.0, max(0.0, e + TREND * (e - candidate.evidence.expertise)))
+    e = min(1.0, max(0.0, e + TREND * (e - evidence.expertise)))
     return e * n, (1.0 - e) * n
 
 
