@@ -55,7 +55,8 @@ class CoordinatorSettings(ServiceSettings):
         default="seed",
         description=(
             "How candidates are ranked: the seed's score (exact), or thompson sampling from recent"
-            " evidence with the seed's score as prior (thompson.py; bench/bench_learning.py compares them)."
+            " evidence with the seed's formula and expertise as prior (thompson.py;"
+            " bench/bench_learning.py compares them)."
         ),
     )
     lease_ttl_s: float = Field(

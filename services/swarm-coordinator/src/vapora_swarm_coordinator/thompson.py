@@ -1,17 +1,25 @@
 """The thompson assignment policy (``VAPORA_ASSIGNMENT_POLICY=thompson``); the seed's stays in
 ``scoring.py`` and is the default.
 
-Each candidate with room gets a draw ``θ ~ Beta(α, β)`` and the largest draw wins:
+Each candidate with room gets a draw from ``Beta(α, β)`` and the largest draw wins:
 
-- ``α = 1 + k·m + s``, ``β = 1 + k·(1 − m) + f``, with ``k = 2`` pseudo executions;
 - ``s``, ``f``: the agent's *recent* successes and failures at this task type, each weighted by
   ``e^(−age / 2.5 days)`` (the knowledge graph's ``LearningProfile.recent_*``, decayed further to
   now): old evidence fades, so an agent whose skill changed is noticed within days;
-- ``m``: the prior mean, the seed's formula applied to that recent evidence
-  (``0.3·load_score + 0.5·e + 0.2·min(1, n/20)`` with ``e = s/n``, ``n = s + f``), or the seed's
-  own total when there is none, clamped to [0.01, 0.99];
-- the draw is never below the posterior mean ``α / (α + β)``: exploration takes the chance of
-  an agent being better than it looks, never the risk of one looking worse than its evidence.
+- the trend: with seed evidence, the recent rate ``e = s/n`` (``n = s + f``) is moved by
+  ``TREND · (e − expertise)`` (``TREND = 2``, clamped to [0, 1]) and ``s, f`` become ``e'·n,
+  (1 − e')·n``: the seed's expertise is a slower memory (7 days), so a recent rate below it means
+  the skill is falling, and the extrapolation notices a change sooner than either memory alone;
+- the prior: ``k_r = 1`` pseudo execution at ``m_r``, the seed's formula on that evidence
+  (``0.3·e'/(1 + load) + 0.5·e' + 0.2·min(1, n/20)``, or the seed's own total when there is
+  none), plus ``k_l = 4·confidence`` pseudo executions at the seed's ``expertise`` (none without
+  seed evidence); ``m = (k_r·m_r + k_l·m_l)/(k_r + k_l)``, ``k = k_r + k_l``, each mean clamped
+  to [0.01, 0.99]. The long memory keeps an agent known to be poor at a type from being
+  re-explored as soon as its recent evidence has faded;
+- ``α = 1 + k·m + s``, ``β = 1 + k·(1 − m) + f``; ``θ ~ Beta(α, β)``, and the draw is
+  ``μ + 0.8·(max(θ, μ) − μ)`` with ``μ = α/(α + β)``: never below the posterior mean
+  (exploration takes the chance of an agent being better than it looks, never the risk of one
+  looking worse than its evidence), and a little less eager than a plain draw.
 
 ``bench/bench_learning.py`` drives :func:`rank` against the seed formula and an oracle. Each
 candidate's :class:`~vapora_swarm_coordinator.scoring.Score` keeps the seed's breakdown and adds
@@ -28,7 +36,10 @@ from dataclasses import dataclass
 from vapora_swarm_coordinator import scoring
 from vapora_swarm_coordinator.scoring import Candidate, Score
 
-PRIOR_STRENGTH = 2.0
+PRIOR_STRENGTH = 1.0  # k_r: pseudo executions at the seed formula on recent evidence
+LONG_STRENGTH = 4.0  # k_l = 4 · confidence: pseudo executions at the seed's expertise
+TREND = 2.0  # e' = e + 2 · (e − expertise)
+EXPLORATION = 0.8  # the share of a draw's excess over the posterior mean that counts
 CONFIDENCE_EXECUTIONS = 20  # the seed's confidence: min(1, n / 20)
 RECENT_TAU_S = 2.5 * 86_400.0  # the knowledge graph's learning.RECENT_TAU_S
 
@@ -47,23 +58,47 @@ class Recent:
         return self.successes * decay, self.failures * decay
 
 
+def clamp(m: float) -> float:
+    return min(0.99, max(0.01, m))
+
+
+def trended(candidate: Candidate, s: float, f: float) -> tuple[float, float]:
+    """(s, f) with the recent rate moved by ``TREND · (rate − expertise)``, as many executions."""
+    n, evidence = s + f, candidate.evidence
+    if n <= 0 or evidence is None or not scoring.has_data(evidence):
+        return s, f
+    e = s / n
+    e = min(1.0, max(0.0, e + TREND * (e - evidence.expertise)))
+    return e * n, (1.0 - e) * n
+
+
 def prior_mean(candidate: Candidate, seed: Score, s: float, f: float) -> float:
+    """``m_r``: the seed's formula on the (trended) recent evidence, or the seed's total without any."""
     n = s + f
     if n <= 0:
-        m = seed.total
-    else:
-        e = s / n
-        m = scoring.total(scoring.load_score(e, candidate.load), e, min(1.0, n / CONFIDENCE_EXECUTIONS))
-    return min(0.99, max(0.01, m))
+        return clamp(seed.total)
+    e = s / n
+    return clamp(scoring.total(scoring.load_score(e, candidate.load), e, min(1.0, n / CONFIDENCE_EXECUTIONS)))
+
+
+def prior(candidate: Candidate, seed: Score, s: float, f: float) -> tuple[float, float]:
+    """(m, k): the recent prior's ``k_r`` pseudo executions and the seed expertise's ``k_l``."""
+    m, k = prior_mean(candidate, seed, s, f), PRIOR_STRENGTH
+    evidence = candidate.evidence
+    if evidence is not None and scoring.has_data(evidence):
+        k_long = LONG_STRENGTH * evidence.confidence
+        m, k = (k * m + k_long * clamp(evidence.expertise)) / (k + k_long), k + k_long
+    return m, k
 
 
 def sample(rng: random.Random, candidate: Candidate, seed: Score, recent: tuple[float, float]) -> Score:
     """``seed`` with the candidate's draw and Beta parameters."""
-    s, f = recent
-    m = prior_mean(candidate, seed, s, f)
-    alpha = 1.0 + PRIOR_STRENGTH * m + s
-    beta = 1.0 + PRIOR_STRENGTH * (1.0 - m) + f
-    draw = max(rng.betavariate(alpha, beta), alpha / (alpha + beta))
+    s, f = trended(candidate, *recent)
+    m, k = prior(candidate, seed, s, f)
+    alpha = 1.0 + k * m + s
+    beta = 1.0 + k * (1.0 - m) + f
+    mean = alpha / (alpha + beta)
+    draw = mean + EXPLORATION * (max(rng.betavariate(alpha, beta), mean) - mean)
     return seed._replace(draw=draw, alpha=alpha, beta=beta)
 
 
