@@ -1,6 +1,7 @@
 """Agents that work on real code, through the public API: a job's worktree on ``vapora/<task>``,
-its commit, the project's tests deciding its outcome, the diff, a reviewer's verdict, two jobs on
-one repository at once, and a runtime SIGKILLed after a partial edit.
+its commit, the project's tests deciding its outcome, the diff (and the task's page showing it, with
+the verification and the steps, in headless Chromium), a reviewer's verdict, two jobs on one
+repository at once, and a runtime SIGKILLed after a partial edit.
 
 Real processes: nats-server and the seven services; real git, the official filesystem MCP server
 and our runner behind mcp-gateway. The model is the local fake speaking the OpenAI Chat
@@ -22,9 +23,11 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect, sync_playwright
 
 from tests.e2e.helpers import submit, wait_terminal
 from tests.e2e.test_agent_loop import Fakes, steps_of
+from vapora_testing.browser import launch, open_page, sign_in_in_page
 from vapora_testing.fake_providers import KEY, Call, Turn
 from vapora_testing.fleet import Fleet
 from vapora_testing.polling import eventually_sync
@@ -184,11 +187,17 @@ def coding_profile(client: httpx.Client) -> dict[str, Any]:
     return next((p for p in r.json()["items"] if p["task_type"] == "coding"), {"executions": 0, "successes": 0})
 
 
-def test_a_developer_makes_the_failing_test_pass_with_a_commit_on_its_branch(
-    client: httpx.Client, fakes: Fakes, scripts: Scripts, project: str, repo: Path
-) -> None:
+@pytest.fixture(scope="module")
+def fixed(client: httpx.Client, scripts: Scripts, project: str) -> dict[str, Any]:
+    """The developer's fix of the sample's bug, finished: the API's view and the page's are tested on it."""
     marker = scripts.add("[fix]", [Turn(calls=(edit(BUG, FIX),)), Turn(text="low_stock now includes the threshold.")])
-    task = work(client, project, f"{marker} Fix low_stock")
+    return work(client, project, f"{marker} Fix low_stock")
+
+
+def test_a_developer_makes_the_failing_test_pass_with_a_commit_on_its_branch(
+    client: httpx.Client, fakes: Fakes, fixed: dict[str, Any], repo: Path
+) -> None:
+    task = fixed
     assert task["state"] == "done", task
     v, a = task["verification"], task["artifacts"]
     assert (v["kind"], v["passed"], v["counts_known"]) == ("tests", True, True), v
@@ -220,6 +229,36 @@ def test_a_developer_makes_the_failing_test_pass_with_a_commit_on_its_branch(
     assert [s["tool"] for s in steps["items"] if s["kind"] == "tool"] == ["files.edit_file"]
     asked = fakes.fake.bodies["openai"]
     assert any("vapora/" in _text(m) for b in asked for m in b["messages"] if m.get("role") == "user")
+
+
+def test_the_fixs_page_shows_its_diff_verification_and_steps_in_a_browser(
+    fleet: Fleet, client: httpx.Client, fixed: dict[str, Any]
+) -> None:
+    """The same person, signed in in headless Chromium (Debian's), opens the fix's page."""
+    [me] = client.get(f"/api/v1/workspaces/{client.headers['X-Test-Workspace']}/members").json()["items"]
+    with sync_playwright() as pw:
+        browser = launch(pw)
+        try:
+            with open_page(browser, fleet.http_url()) as (page, console):
+                sign_in_in_page(page, me["email"])
+                page.goto(f"/tasks/{fixed['id']}")
+                expect(page.locator(".task-page")).to_have_attribute("data-state", "done")
+                diff = page.locator("#s-diff + .diff")
+                expect(diff.locator(".d2h-file-name").first).to_have_text(STOCK)
+                added = diff.locator(".d2h-ins .d2h-code-line-ctn")
+                expect(added).to_have_text([f"    return [item.name for item in items if {FIX}]"])
+                expect(added.locator(".hljs-keyword").first).to_have_text("return")  # highlighted as Python
+                facts = {"kind": "tests", "passed": "true", "tests passed": "4", "tests failed": "0"}
+                for name, value in facts.items():
+                    expect(page.locator(f"#s-verify + dl dt:text-is('{name}') + dd")).to_have_text(value)
+                expect(page.locator("#s-verify + dl dt:text-is('newly passing') + dd")).to_contain_text(FIXED_TEST)
+                steps = page.locator("#s-steps + .steps")
+                expect(steps.locator(".step")).to_have_count(len(steps_of(client, fixed["id"])["items"]))
+                expect(steps.locator(".step-tool .step-head code")).to_have_text(["files.edit_file"])
+                expect(steps.locator("dt:text-is('ended') + dd")).to_contain_text(", verified")
+                assert console.errors == []
+        finally:
+            browser.close()
 
 
 def test_a_change_that_breaks_a_passing_test_fails_and_the_profile_counts_the_failure(
