@@ -5,8 +5,10 @@ A :class:`~vapora_core.aio.Periodic` supervisor runs one session a round: it con
 tools, then watches the session: the server's stdout closing (it exited) or a failed ping
 (a Periodic of its own, every ``ping_interval_s``) ends it. No ping is sent while a tool call
 is in flight: the call has its own timeout, and a server busy writing a large result would
-answer the ping late and be taken for dead, failing the very call it was serving. The round then returns the
-reconnect back-off (0.2 s doubling, capped, reset after a session that stayed up), so a
+answer the ping late and be taken for dead, failing the very call it was serving. Once a call
+has timed out, though, the server is suspect and is pinged even with calls in flight (a hung
+server under steady traffic would otherwise never be found out), until a ping succeeds.
+The round then returns the reconnect back-off (0.2 s doubling, capped, reset after a session that stayed up), so a
 crashed stdio server is restarted.
 """
 
@@ -84,6 +86,7 @@ class ServerConnection:
         self._attempt = 0  # reconnects since the last session that stayed up for stable_after_s
         self._sessions = 0
         self._in_flight = 0  # tool calls waiting for their result
+        self._suspect = False  # a call timed out: ping even while calls are in flight
         self.restarts = 0
         self.last_error = ""
 
@@ -125,6 +128,7 @@ class ServerConnection:
             return await session.call_tool(tool, arguments, read_timeout_seconds=timeout)
         except MCPError as exc:
             if exc.code == REQUEST_TIMEOUT:
+                self._suspect = True
                 raise DeadlineExceeded(f"{self.name}.{tool} did not answer within {timeout:g} s") from exc
             if exc.code == CONNECTION_CLOSED:
                 raise Unavailable(f"MCP server {self.name!r} closed the connection during {tool}") from exc
@@ -201,6 +205,7 @@ class ServerConnection:
             await self._on_tools(self.name, tools)
             self._session = session
             self.last_error = ""
+            self._suspect = False
             self._up.set()
             metrics.SERVERS_UP.inc()
             await self._on_state(self.name, True, "")
@@ -216,11 +221,12 @@ class ServerConnection:
 
         async def ping() -> None:
             nonlocal why
-            if self._in_flight:
+            if self._in_flight and not self._suspect:
                 return  # a call in flight has its own timeout; its result will say if the server is alive
             try:
                 with anyio.fail_after(min(self.config.timeout_s, self._ping_timeout_s)):
                     await session.send_ping()
+                self._suspect = False
             except Exception as exc:
                 why = f"ping failed: {describe(exc)}"
                 closed.set()
