@@ -17,6 +17,7 @@ from vapora.mcp.v1 import repositories_pb2, repositories_pb2_grpc
 from vapora_api_gateway.evidence import artifacts_dict
 from vapora_api_gateway.workflow_client import WorkflowClient
 from vapora_core import grpc as vgrpc
+from vapora_core.steps import step_content
 
 
 def _iso(ts: Timestamp) -> str:
@@ -57,27 +58,7 @@ def _repository(r: repositories_pb2.Repository) -> dict[str, Any]:
 
 
 def _step(s: kg_pb2.StepRecorded) -> dict[str, Any]:
-    return {
-        "index": s.index,
-        "kind": s.kind,
-        "at": _iso(s.at),
-        "latency_ms": s.latency_ms,
-        "provider": s.provider,
-        "model": s.model,
-        "input_tokens": s.input_tokens,
-        "output_tokens": s.output_tokens,
-        "cost_cents": s.cost_cents,
-        "finish_reason": s.finish_reason,
-        "text": s.text,
-        "calls": [{"id": c.id, "tool": c.tool, "arguments_json": c.arguments_json, "error": c.error} for c in s.calls],
-        "tool": s.tool,
-        "call_id": s.call_id,
-        "arguments_json": s.arguments_json,
-        "result": s.result,
-        "is_error": s.is_error,
-        "error": s.error,
-        "truncated": s.truncated,
-    }
+    return {"index": s.index, "kind": s.kind, "at": _iso(s.at), **step_content(s)}
 
 
 class Clients:
