@@ -17,8 +17,11 @@ from vapora.coordinator.v1 import coordinator_pb2
 from vapora.kg.v1 import kg_pb2
 from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import CONSUMERS, Bus, Delivery, subjects
+from vapora_core.store import Row, Store
 from vapora_swarm_coordinator.app import CoordinatorApp
+from vapora_swarm_coordinator.repository import NAMESPACE
 from vapora_swarm_coordinator.settings import CoordinatorSettings
+from vapora_testing.apps import started
 from vapora_testing.executions import execution_of, publish_execution
 from vapora_testing.polling import eventually
 from vapora_testing.process import ServiceProcess, service_env
@@ -67,12 +70,19 @@ async def registry_process(nats_url: str, tmp_path: Path) -> ServiceProcess:
 @contextlib.asynccontextmanager
 async def running(settings: CoordinatorSettings, **changes: Any) -> AsyncIterator[CoordinatorApp]:
     """The coordinator in this process, started with ``settings`` (``changes`` applied); stopped on exit."""
-    app = CoordinatorApp(settings.model_copy(update=changes))
-    await app.start()
-    try:
+    async with started(CoordinatorApp(settings.model_copy(update=changes))) as app:
         yield app
+
+
+async def stored_assignments(store_dir: Path) -> list[Row]:
+    """``task_id``, ``attempt`` and ``state`` of every assignment in the coordinator's store at
+    ``store_dir`` (read once the coordinator that kept it has stopped)."""
+    store = Store(f"surrealkv://{store_dir}", NAMESPACE)
+    await store.open(())
+    try:
+        return await store.query("SELECT task_id, attempt, state FROM assignment")
     finally:
-        await app.stop()
+        await store.close()
 
 
 def task(task_type: str = "coding", priority: str = "normal", workspace: str = "ws1", **kw: Any) -> tasks_pb2.Task:
