@@ -5,7 +5,18 @@ from __future__ import annotations
 from vapora.kg.v1 import kg_pb2
 from vapora_core.steps import step_content
 
-IDENTITY = {"execution_id", "run_id", "job_id", "task_id", "workspace_id", "agent_id", "task_type", "index", "kind", "at"}
+IDENTITY = {
+    "execution_id",
+    "run_id",
+    "job_id",
+    "task_id",
+    "workspace_id",
+    "agent_id",
+    "task_type",
+    "index",
+    "kind",
+    "at",
+}
 
 
 def a_step() -> kg_pb2.StepRecorded:

@@ -54,4 +54,3 @@ async def test_grpc_stub_calls_the_server_on_the_port(health_port: int, timeout:
     async with grpc_stub(health_port, health_pb2_grpc.HealthStub, timeout=timeout) as stub:
         reply = await stub.Check(health_pb2.HealthCheckRequest())
     assert reply.status == health_pb2.HealthCheckResponse.SERVING
-

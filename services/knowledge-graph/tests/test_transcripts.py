@@ -15,15 +15,15 @@ from vapora.llm.v1 import llm_pb2
 from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import Bus, subjects
 from vapora_core.bus.codec import timestamp
-from vapora_core.grpc import channel
 from vapora_knowledge_graph.app import KnowledgeGraphApp
+from vapora_testing.apps import grpc_stub
 from vapora_testing.polling import eventually
 
 
 @pytest.fixture
 async def stub(kg: KnowledgeGraphApp) -> AsyncIterator[kg_pb2_grpc.KnowledgeGraphStub]:
-    async with channel(f"127.0.0.1:{kg.grpc_port}") as ch:
-        yield kg_pb2_grpc.KnowledgeGraphStub(ch)
+    async with grpc_stub(kg.grpc_port, kg_pb2_grpc.KnowledgeGraphStub) as stub:
+        yield stub
 
 
 def step(

@@ -28,6 +28,7 @@ from vapora_core.bus import Bus
 from vapora_core.grpc import channel
 from vapora_swarm_coordinator.app import CoordinatorApp
 from vapora_swarm_coordinator.settings import CoordinatorSettings
+from vapora_testing.apps import grpc_stub
 from vapora_testing.polling import eventually
 
 WS = "ws1"
@@ -67,8 +68,8 @@ async def app(
 
 @pytest.fixture
 async def stub(app: CoordinatorApp) -> AsyncIterator[Any]:
-    async with channel(f"127.0.0.1:{app.grpc_port}") as ch:
-        yield coordinator_pb2_grpc.CoordinatorStub(ch)
+    async with grpc_stub(app.grpc_port, coordinator_pb2_grpc.CoordinatorStub) as stub:
+        yield stub
 
 
 async def test_a_stage_whose_role_has_no_healthy_agent_fails_after_the_no_agent_timeout(

@@ -20,9 +20,9 @@ from vapora.coordinator.v1 import coordinator_pb2 as pb
 from vapora.coordinator.v1 import coordinator_pb2_grpc
 from vapora_core.bus import Bus
 from vapora_core.errors import Unavailable
-from vapora_core.grpc import channel
 from vapora_swarm_coordinator.app import CoordinatorApp
 from vapora_swarm_coordinator.workflows.effects import Effects
+from vapora_testing.apps import grpc_stub
 from vapora_testing.polling import eventually
 
 WS = "ws1"
@@ -39,8 +39,8 @@ def stage_state(name: str) -> int:
 async def stub(coordinator: CoordinatorApp, registry: Any) -> AsyncIterator[coordinator_pb2_grpc.CoordinatorStub]:
     register_roles(registry[0])
     await coordinator.coordinator.refresh_registry(force=True)  # type: ignore[union-attr]
-    async with channel(f"127.0.0.1:{coordinator.grpc_port}") as ch:
-        yield coordinator_pb2_grpc.CoordinatorStub(ch)
+    async with grpc_stub(coordinator.grpc_port, coordinator_pb2_grpc.CoordinatorStub) as stub:
+        yield stub
 
 
 @pytest.fixture

@@ -46,7 +46,9 @@ async def started(app: A) -> AsyncIterator[A]:
 
 
 @asynccontextmanager
-async def grpc_stub(port: int, stub: Callable[[grpc.aio.Channel], S], *, timeout: float | None = 5.0) -> AsyncIterator[S]:
+async def grpc_stub(
+    port: int, stub: Callable[[grpc.aio.Channel], S], *, timeout: float | None = 5.0
+) -> AsyncIterator[S]:
     """``stub`` of the gRPC server on loopback ``port``, over a channel closed after the block. The
     channel is :func:`vapora_core.grpc.channel` (every call's deadline ``timeout`` seconds, trace
     context sent); with ``timeout=None`` a plain insecure channel whose calls have no deadline."""

@@ -23,8 +23,8 @@ from vapora.kg.v1 import kg_pb2
 from vapora.llm.v1 import llm_pb2
 from vapora_core.bus.codec import timestamp
 from vapora_core.errors import InvalidArgument
-from vapora_core.store import Row
 from vapora_core.steps import step_content
+from vapora_core.store import Row
 from vapora_knowledge_graph import codec
 from vapora_knowledge_graph.repository import KgRepository
 from vapora_knowledge_graph.steps_repository import StepsRepository
