@@ -24,6 +24,7 @@ from vapora.tasks.v1 import tasks_pb2
 from vapora_api_gateway.cli import run
 from vapora_api_gateway.cli_api import Api, Config
 from vapora_core.bus import subjects
+from vapora_testing.git import make_repo
 from vapora_testing.polling import eventually
 
 PASSWORD = "correct horse battery"
@@ -276,11 +277,7 @@ async def test_projects_attach_repo_and_tasks_diff(gateway_factory, mcp_app, tmp
     ws = await asyncio.to_thread(api.workspace)
     made = await asyncio.to_thread(api.call, "POST", f"/api/v1/workspaces/{ws}/projects", json_body={"name": "calc"})
     project = made["id"]
-    repo = tmp_path / "calc"
-    repo.mkdir()
-    (repo / "calc.py").write_text("def mul(a, b):\n    return a + b\n")
-    for argv in (["init", "-q", "-b", "main"], ["add", "."], ["commit", "-q", "-m", "first"]):
-        subprocess.run(["git", "-c", "user.name=T", "-c", "user.email=t@e.x", *argv], cwd=repo, check=True)
+    repo = make_repo(tmp_path / "calc", {"calc.py": "def mul(a, b):\n    return a + b\n"}, "first")
 
     code, out = await vapora("projects", "attach-repo", project, "--path", str(tmp_path / "nope"))
     assert code == 2 and "409" in out and "does not exist" in out, out
