@@ -148,16 +148,7 @@ class Transcripts:
         if req.execution_id:
             row = await self._executions.execution(req.execution_id)
         else:
-            rows = await self._executions.executions(
-                workspace_id=req.workspace_id,
-                agent_id="",
-                task_type="",
-                task_id=req.task_id,
-                since_s=None,
-                until_s=None,
-                limit=1,
-            )
-            row = rows[0] if rows else None
+            row = await self._executions.newest_of_task(req.workspace_id, req.task_id)
         if row is None or row.get("workspace_id") != req.workspace_id:
             return None
         if req.task_id and row.get("task_id") != req.task_id:
