@@ -20,6 +20,7 @@ from vapora_core.bus import CONSUMERS, Bus, Delivery, subjects
 from vapora_core.store import Row, Store
 from vapora_swarm_coordinator.app import CoordinatorApp
 from vapora_swarm_coordinator.repository import NAMESPACE
+from vapora_swarm_coordinator.service import Coordinator
 from vapora_swarm_coordinator.settings import CoordinatorSettings
 from vapora_testing.apps import started
 from vapora_testing.executions import execution_of, publish_execution
@@ -72,6 +73,19 @@ async def running(settings: CoordinatorSettings, **changes: Any) -> AsyncIterato
     """The coordinator in this process, started with ``settings`` (``changes`` applied); stopped on exit."""
     async with started(CoordinatorApp(settings.model_copy(update=changes))) as app:
         yield app
+
+
+async def known_agents(
+    app: CoordinatorApp, fake: FakeRegistry, agents: dict[str, str], *, max_concurrency: int = 1
+) -> Coordinator:
+    """``app``'s coordinator once it has read ``agents`` (agent id → the task type it takes, each
+    ``max_concurrency`` jobs at a time) from ``fake``."""
+    for agent_id, task_type in agents.items():
+        fake.add(agent_id, task_type, max_concurrency=max_concurrency)
+    coord = app.coordinator
+    assert coord is not None
+    await coord.refresh_registry(force=True)
+    return coord
 
 
 async def stored_assignments(store_dir: Path) -> list[Row]:
