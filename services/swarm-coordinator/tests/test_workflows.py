@@ -14,7 +14,7 @@ from typing import Any
 
 import grpc
 import pytest
-from workflow_testkit import RunEvents, register_roles, start_agents
+from workflow_testkit import RunEvents, register_roles, start_agents, wait_state
 
 from vapora.coordinator.v1 import coordinator_pb2 as pb
 from vapora.coordinator.v1 import coordinator_pb2_grpc
@@ -50,16 +50,6 @@ async def run_events(bus: Bus) -> AsyncIterator[RunEvents]:
     yield log
     with contextlib.suppress(Exception):
         await sub.unsubscribe()
-
-
-async def wait_state(stub: Any, run_id: str, state: int, ws: str = WS, timeout: float = 20.0) -> pb.WorkflowRun:
-    run: pb.WorkflowRun = await eventually(
-        lambda: stub.GetWorkflowRun(pb.GetWorkflowRunRequest(workspace_id=ws, run_id=run_id)),
-        until=lambda run: run.state == state,
-        timeout=timeout,
-        what=f"run {run_id} to be {pb.WorkflowRunState.Name(state)}",  # type: ignore[arg-type]
-    )
-    return run
 
 
 def stages(run: pb.WorkflowRun) -> dict[str, pb.StageState]:
