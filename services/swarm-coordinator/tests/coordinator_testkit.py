@@ -9,7 +9,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from vapora.agents.v1 import agents_pb2, agents_pb2_grpc
 from vapora.common.v1 import common_pb2
@@ -190,3 +190,22 @@ class EventLog:
 
     async def wait_for(self, pred: Callable[[], bool], timeout: float = 20.0, what: str = "the task events") -> None:
         await eventually(pred, timeout=timeout, interval=0.02, what=what)
+
+
+class Follower(Protocol):
+    async def follow(self, bus: Bus) -> Any: ...
+
+
+F = TypeVar("F", bound=Follower)
+
+
+@contextlib.asynccontextmanager
+async def following(log: F, bus: Bus) -> AsyncIterator[F]:
+    """``log`` (an :class:`EventLog`, a ``RunEvents``) recording its stream for the block, and
+    unsubscribed after it (quietly: the connection may be closed by then)."""
+    sub = await log.follow(bus)
+    try:
+        yield log
+    finally:
+        with contextlib.suppress(Exception):
+            await sub.unsubscribe()

@@ -8,12 +8,12 @@ task; a run is driven over the Coordinator's gRPC workflow control, as the gatew
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
 import pytest
+from coordinator_testkit import following  # type: ignore[import-not-found]
 from workflow_testkit import RunEvents, register_roles, start_agents, wait_state
 
 from vapora.coordinator.v1 import coordinator_pb2 as pb
@@ -45,11 +45,8 @@ async def stub(coordinator: CoordinatorApp, registry: Any) -> AsyncIterator[coor
 
 @pytest.fixture
 async def run_events(bus: Bus) -> AsyncIterator[RunEvents]:
-    log = RunEvents()
-    sub = await log.follow(bus)
-    yield log
-    with contextlib.suppress(Exception):
-        await sub.unsubscribe()
+    async with following(RunEvents(), bus) as log:
+        yield log
 
 
 def stages(run: pb.WorkflowRun) -> dict[str, pb.StageState]:
