@@ -152,16 +152,7 @@ class Clients:
             agent_id=agent_id, task_type=task_type, days=days, workspace_id=workspace_id
         )
         reply = await vgrpc.call(self.addrs["kg"], lambda: self._kg.GetLearningCurve(req))
-        points = [
-            {
-                "day": c.day,
-                "executions": c.executions,
-                "successes": c.successes,
-                "success_rate": c.success_rate,
-                "mean_quality": c.mean_quality,
-            }
-            for c in reply.points
-        ]
+        points = [fields_dict(c) for c in reply.points]
         return {"agent_id": agent_id, "task_type": task_type, "days": days, "points": points}
 
     async def explain(self, task_id: str, workspace_id: str) -> dict[str, Any]:

@@ -1,9 +1,10 @@
 """Messages the API shows whole, field for field: an execution's evidence (the artifacts of its
-commit, its verification) and an assignment's score breakdown.
+commit, its verification), an assignment's score breakdown, a learning curve's points.
 
-:func:`fields_dict` takes the names from the message, so a field added to ``evidence.proto`` or
-``ScoreBreakdown`` shows in the API without a second list of names to keep in step (the response
-models in ``code_models.py`` and ``models.py`` say which fields the OpenAPI document names).
+:func:`fields_dict` takes the names from the message, so a field added to ``evidence.proto``,
+``ScoreBreakdown`` or ``CurvePoint`` shows in the API without a second list of names to keep in
+step (the response models in ``code_models.py`` and ``models.py`` say which fields the OpenAPI
+document names).
 """
 
 from __future__ import annotations
