@@ -21,9 +21,10 @@ def fields_dict(m: Message) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for f in m.DESCRIPTOR.fields:
         value = getattr(m, f.name)
-        nested = f.message_type is not None
-        if nested and f.message_type.GetOptions().map_entry:
-            scalar = f.message_type.fields_by_name["value"].message_type is None
+        kind = f.message_type
+        nested = kind is not None
+        if kind is not None and kind.GetOptions().map_entry:
+            scalar = kind.fields_by_name["value"].message_type is None
             out[f.name] = {k: v if scalar else fields_dict(v) for k, v in value.items()}
         elif f.is_repeated:
             out[f.name] = [fields_dict(v) for v in value] if nested else list(value)
