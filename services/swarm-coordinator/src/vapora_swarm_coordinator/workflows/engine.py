@@ -16,7 +16,9 @@ then publish its effects (:mod:`.effects`). So:
   parallel stages do not race for the version; the lock is held until a change's effects are
   written to the connection (so they go out in the order of the changes), not while their
   acknowledgements come back; outcomes of one run that arrive together (parallel stages ending
-  at once) are planned on one draft and stored with one write (:meth:`WorkflowEngine.on_outcome`);
+  at once) are planned on one draft and stored with one write (:meth:`WorkflowEngine.on_outcome`;
+  :mod:`.together`), and an execution's outcome is stored in one transaction with its task's finish
+  (:meth:`WorkflowEngine.on_execution`), so a stage done costs one round trip, not two;
   changes of different runs are written together
   (a group commit of up to ``WRITE_BATCH``, each guarded on its own: one store round trip for
   many runs, which is what keeps a stage's successors close behind it under load), and so are

@@ -6,11 +6,13 @@ definition runs were started from, keyed by its content: one record for all the 
 template, which a run's ``template`` links to, so a transition does not rewrite it).
 
 Every transition is one conditional write (:class:`Write`, stored by
-:meth:`WorkflowRepository.write_many`): the run's record is updated only if its ``version`` is still
+:meth:`WorkflowRepository.write_each`): the run's record is updated only if its ``version`` is still
 the one the transition was planned on, and only then are the changed stages and the new gate
 decisions written, all inside ``BEGIN … COMMIT``. A transition planned on a stale copy (another
-writer, a replay) writes nothing and says so; the caller reads the run again. Transitions of many
-runs are written together (the engine's group commit), each guarded on its own. Creating runs
+writer, a replay) writes nothing and says so; the caller reads the run again. A transition may
+carry the finishes of the stage tasks whose outcomes it applies (an execution's): they are written
+first in the same transaction, and the transition only if every one of them applied. Transitions
+of many runs are written together (the engine's group commit), each guarded on its own. Creating runs
 (:meth:`create_many`, the engine's group commit of starts) inserts each run and its stages only if
 the run id is new, so a retried start is one run.
 """
