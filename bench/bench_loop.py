@@ -17,6 +17,8 @@ is called directly with the official ``mcp`` client over stdio.
 - model via router / tool via gateway: one call as the loop sees it
 - direct model / direct tool: the floor
 - overheads: step - direct model - direct tool; gateway hop = tool via gateway - direct tool
+- a tool call's mean split, from mcp-gateway's metrics: its gRPC handler, the MCP call in it, and
+                  the rest (gRPC both ways and the runtime's client)
 
 Targets: the gateway hop adds at most 1 ms p50 over the direct call; a whole step's overhead is at
 most 5 ms p50. Prints figures; asserts nothing.
@@ -41,7 +43,7 @@ from typing import Any
 
 from bench_router import pct
 from figures import Figures, at_most
-from loop_costs import CpuMeter, Profiles, child
+from loop_costs import CpuMeter, GatewayTimes, Profiles, child
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOL = "sysinfo__utc_now"
@@ -275,6 +277,8 @@ async def run(jobs: int, steps: int, rounds: int) -> None:
                 )
                 direct_mcp = child(os.getpid(), SYSINFO)
                 direct_cpu = CpuMeter({"mcp server (direct)": direct_mcp, "model server": server.pid})
+                inside = GatewayTimes(fleet.ops_url("mcp-gateway"))
+                await inside.mark()
                 profiles.restart(list(services.values()))
                 per_round = max(1, jobs // rounds)
                 for _ in range(rounds):
@@ -288,6 +292,7 @@ async def run(jobs: int, steps: int, rounds: int) -> None:
                     with direct_cpu.phase():
                         direct_tool_ms += await timed(tool_call, per_round * steps)
                         direct_model_ms += await timed(model_call, per_round * steps)
+                handler_ms, in_mcp_ms = await inside.means()
         finally:
             await asyncio.to_thread(fleet.stop)
             server.terminate()
@@ -314,6 +319,12 @@ async def run(jobs: int, steps: int, rounds: int) -> None:
         f"step overhead (step - direct model - direct tool): p50 {over50:.3f} ms, p99 {over99:.3f} ms"
         " (target p50 ≤ 5 ms)"
     )
+    tool_mean = statistics.fmean(hooks.tool_ms)
+    outside_ms = tool_mean - handler_ms
+    print(
+        f"a tool call via the gateway, mean {tool_mean:.3f} ms: {handler_ms:.3f} ms in the gateway's handler"
+        f" ({in_mcp_ms:.3f} ms of it its MCP call), {outside_ms:.3f} ms outside it (gRPC both ways, the client)"
+    )
     loop_us = loop_cpu.per_call_us(len(hooks.tool_ms))
     direct_us = direct_cpu.per_call_us(len(direct_tool_ms))
     print("\nCPU per step (µs), by process: the loop (a model turn and a tool call, jobs' final turns included)")
@@ -332,6 +343,9 @@ async def run(jobs: int, steps: int, rounds: int) -> None:
     for name, s in rows.items():
         figures.add(f"{name}: p50", pct(s, 50), "ms")
         figures.add(f"{name}: p99", pct(s, 99), "ms")
+    figures.add("tool via gateway, mean: in the gateway's handler", handler_ms, "ms")
+    figures.add("tool via gateway, mean: the handler's MCP call", in_mcp_ms, "ms")
+    figures.add("tool via gateway, mean: outside the handler (gRPC, client)", outside_ms, "ms")
     figures.add("gateway hop over the direct MCP call: p50", hop50, "ms", at_most(1))
     figures.add("gateway hop over the direct MCP call: p99", hop99, "ms")
     figures.add("step overhead over direct model + tool: p50", over50, "ms", at_most(5))

@@ -21,9 +21,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 from coordinator_cpu import cpu_seconds
+from prometheus_client.parser import text_string_to_metric_families
 
 PROFILE_ENV = "VAPORA_BENCH_PROFILE"
+CALL_TOOL = "/vapora.mcp.v1.McpGateway/CallTool"
 HOOK_DIR = Path(__file__).resolve().parent / "profile_hook"
 SELF = "bench (runtime, clients)"
 
@@ -113,3 +116,38 @@ class Profiles:
             with (self.dir / f"{name}.txt").open("w") as out:
                 pstats.Stats(str(prof), stream=out).sort_stats("tottime").print_stats(top * 4)
             print(f"  profile of {name}: {prof} ({name}.txt: by own time)")
+
+
+class GatewayTimes:
+    """Where a tool call's time goes inside mcp-gateway, from its own metrics: the seconds its gRPC
+    handler took (``vapora_grpc_server_seconds`` of CallTool: decoding, identity, the call, its
+    record) and the seconds of the MCP calls in them (``vapora_mcp_call_seconds``), summed between
+    :meth:`mark` and :meth:`means`."""
+
+    def __init__(self, ops_url: str) -> None:
+        self.url = f"{ops_url}/metrics"
+        self._start = (0.0, 0.0, 0.0, 0.0)
+
+    async def _read(self) -> tuple[float, float, float, float]:
+        async with httpx.AsyncClient() as client:
+            text = (await client.get(self.url)).text
+        value: dict[str, float] = {}
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.labels.get("method", CALL_TOOL) == CALL_TOOL:
+                    value[sample.name] = value.get(sample.name, 0.0) + sample.value
+        return (
+            value.get("vapora_grpc_server_seconds_sum", 0.0),
+            value.get("vapora_grpc_server_seconds_count", 0.0),
+            value.get("vapora_mcp_call_seconds_sum", 0.0),
+            value.get("vapora_mcp_call_seconds_count", 0.0),
+        )
+
+    async def mark(self) -> None:
+        self._start = await self._read()
+
+    async def means(self) -> tuple[float, float]:
+        """(ms in the handler, ms in its MCP call), means per call since :meth:`mark`."""
+        now = await self._read()
+        handler_s, handlers, mcp_s, calls = (b - a for a, b in zip(self._start, now, strict=True))
+        return handler_s / max(1.0, handlers) * 1000, mcp_s / max(1.0, calls) * 1000

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -17,6 +18,7 @@ from tenacity import (
 from vapora_core.errors import VaporaError
 
 T = TypeVar("T")
+DEADLINE_S = 30.0  # no retry starts this long after the first attempt did
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -29,7 +31,7 @@ def retrying(
     attempts: int = 4,
     initial: float = 0.05,
     maximum: float = 2.0,
-    deadline: float = 30.0,
+    deadline: float = DEADLINE_S,
     jitter: float = 1.0,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     retry_on: Callable[[BaseException], bool] = is_retryable,
@@ -51,10 +53,31 @@ def retrying(
 
 
 async def call_with_retry(
-    fn: Callable[[], Awaitable[T]], *, attempts: int = 4, initial: float = 0.05, maximum: float = 2.0
+    fn: Callable[[], Awaitable[T]],
+    *,
+    attempts: int = 4,
+    initial: float = 0.05,
+    maximum: float = 2.0,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> T:
-    """Call ``fn`` and retry it while it raises retryable errors."""
-    async for attempt in retrying(attempts=attempts, initial=initial, maximum=maximum):
+    """Call ``fn`` and retry it while it raises retryable errors, as :func:`retrying` says.
+
+    The first attempt runs on its own: a call that succeeds, or fails for good, never builds the
+    retry machinery (a tenacity round costs more than many of the calls it wraps). Only a
+    retryable failure starts it, counted as the first of ``attempts``, with its first wait.
+    """
+    started = time.monotonic()
+    try:
+        return await fn()
+    except Exception as exc:
+        if attempts <= 1 or not is_retryable(exc):
+            raise
+        first: Exception | None = exc
+    deadline = DEADLINE_S - (time.monotonic() - started)
+    async for attempt in retrying(attempts=attempts, initial=initial, maximum=maximum, deadline=deadline, sleep=sleep):
         with attempt:
+            if first is not None:
+                failed, first = first, None
+                raise failed  # the first attempt's failure, as tenacity counts and waits after it
             return await fn()
     raise AssertionError("unreachable")  # pragma: no cover

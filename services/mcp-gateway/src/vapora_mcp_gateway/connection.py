@@ -59,6 +59,48 @@ def backoff(attempt: int, maximum: float) -> float:
     return float(min(maximum, 0.2 * 2**attempt))
 
 
+class Watched:
+    """A transport's read stream as the session reads it, setting ``closed`` when it ends (the server
+    exited, or the session closed it): the session reads the transport itself, with no task and
+    no stream between them on each message's way."""
+
+    def __init__(self, stream: Any, closed: anyio.Event) -> None:
+        self._stream = stream
+        self._closed = closed
+
+    @property
+    def last_context(self) -> Any:
+        """The sender's context of the last message, where the transport's stream carries one."""
+        return getattr(self._stream, "last_context", None)
+
+    async def receive(self) -> SessionMessage | Exception:
+        try:
+            item: SessionMessage | Exception = await self._stream.receive()
+        except (anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError):
+            self._closed.set()
+            raise
+        return item
+
+    async def aclose(self) -> None:
+        self._closed.set()
+        await self._stream.aclose()
+
+    def __aiter__(self) -> Watched:
+        return self
+
+    async def __anext__(self) -> SessionMessage | Exception:
+        try:
+            return await self.receive()
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None
+
+    async def __aenter__(self) -> Watched:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
 class ServerConnection:
     """The session to one MCP server, restarted when it ends."""
 
@@ -182,23 +224,8 @@ class ServerConnection:
         closed = anyio.Event()
         async with AsyncExitStack() as stack:
             read, write = await stack.enter_async_context(self._transport())
-            send, receive = anyio.create_memory_object_stream[SessionMessage | Exception](0)
-
-            async def pump() -> None:
-                # Forward the transport's messages; its end means the server went away.
-                try:
-                    async with send:
-                        async for item in read:
-                            await send.send(item)
-                except (anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream):
-                    pass
-                finally:
-                    closed.set()
-
-            group = await stack.enter_async_context(anyio.create_task_group())
-            stack.callback(group.cancel_scope.cancel)
-            group.start_soon(pump)
-            session = await stack.enter_async_context(ClientSession(receive, write, client_info=CLIENT_INFO))
+            watched = Watched(read, closed)  # its end means the server went away
+            session = await stack.enter_async_context(ClientSession(watched, write, client_info=CLIENT_INFO))
             with anyio.fail_after(self.config.start_timeout_s):
                 await session.initialize()
                 tools = [tool async for tool in _all_tools(session)]
