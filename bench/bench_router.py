@@ -155,7 +155,7 @@ async def vapora_client(
         if server.proc is not None:
             pids[KV_SERVER] = server.proc.pid
         nc = await nats.connect(server.url)
-        states = await KvStates.open(nc.jetstream())
+        states = await KvStates.open(nc.jetstream(), linger_s=settings.settlement_linger_s)  # as the router
         ledger = BudgetLedger(config.budget, store=BudgetStore(states, replica="bench", ttl_s=30.0))
 
         async def stop_kv() -> None:
