@@ -51,8 +51,10 @@ Groups = list[tuple[tuple[str, str], list[tuple[int, str, Op]]]]  # (bucket, key
 Outcome = list[Result] | VaporaError  # what one caller's ops on one key came to
 
 
+@functools.lru_cache(maxsize=PARSED)
 def where(key: str) -> tuple[str, str, str]:
-    """An account key's bucket (role or task), KV key and state within it."""
+    """An account key's bucket (role or task), KV key and state within it (a few of them are in use
+    at a time, and every change and read asks: remembered)."""
     kind, _, rest = key.partition(":")
     if kind == TASK:
         return TASK, kv.key(TASK, rest), TASK
@@ -101,7 +103,11 @@ class KvStates:
         cached = self._decoded.get(name)
         if cached is None or cached[0] != entry.revision:
             try:
-                cached = (entry.revision, decode(entry.value))
+                last = self._parsed.get(name)  # this process's own last write, usually: not read again
+                cached = (
+                    entry.revision,
+                    last[1] if last is not None and last[0] == entry.value else decode(entry.value),
+                )
             except ValueError as exc:
                 if (name, entry.revision) not in self._bad:
                     self._bad.add((name, entry.revision))
