@@ -148,11 +148,12 @@ class BudgetStore:
     def usage(self, key: str) -> Usage:
         """The account as this replica sees it: the states' snapshot, with the settlements it posted
         that have not landed yet in place of their holds."""
-        state, now = self.states.get(key), self._clock()
-        for u in self._posted.get(key, {}).values():
-            if state is not None and u.reservation.id in state.holds:
-                state, _ = apply(state, self._settle_op(u), now)
-        return state.usage(now) if state is not None else Usage()
+        state = self.states.get(key)
+        if state is None:
+            return Usage()
+        posted = self._posted.get(key)
+        settling = {i: (u.cents, u.tokens) for i, u in posted.items()} if posted else None
+        return state.usage(self._clock(), settling)
 
     def _expiry(self, now: float) -> float:
         return now + self.ttl_s if self.ttl_s is not None else math.inf
@@ -219,9 +220,12 @@ class BudgetStore:
         if not reservation.keys:
             return
         u = _Unsettled(reservation, cents, tokens)
+        posted = self.states.post(self._settles(u))
+        if posted.done():  # applied at once (one process's memory)
+            self._landed(u, posted.result())
+            return
         for key in reservation.keys:
             self._posted.setdefault(key, {})[reservation.id] = u
-        posted = self.states.post(self._settles(u))
         self._landing.add(posted)
         posted.add_done_callback(functools.partial(self._posted_landed, u))
 
