@@ -181,7 +181,7 @@ class KvStates:
                         states[sub] = state
                     results[-1].append(result)
             for sub, state in list(states.items()):
-                if not state.live(now).holds and now - state.used_at >= KEEP_S[kind]:
+                if now - state.used_at >= KEEP_S[kind] and not state.live(now).holds:
                     del states[sub]  # a window that has ended
             if states == before:
                 return None, results
