@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 
 import nats
 import pytest
+from nats.aio.client import Client
 from prometheus_client import REGISTRY
 
 from vapora_core import kv
@@ -194,18 +195,28 @@ def deferred() -> float:
     return REGISTRY.get_sample_value("vapora_llm_settlements_deferred_total") or 0.0
 
 
-async def test_a_settlement_the_store_cannot_take_is_kept_and_lands_later(tmp_path, nats_server) -> None:  # type: ignore[no-untyped-def]
-    nc = await nats.connect(nats_server.url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
+@asynccontextmanager
+async def impatient(nats_url: str) -> AsyncIterator[tuple[BudgetStore, Client, kv.Bucket]]:
+    """A replica whose compare-and-sets give up after a second (the tests stop NATS under it), its
+    connection (which reconnects) and its windows bucket."""
+    nc = await nats.connect(nats_url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
     js = nc.jetstream(timeout=0.5)
-    impatient = [
+    buckets = [
         await kv.Bucket.open(js, spec, attempts=2, deadline_s=1.0)
         for spec in (BUCKETS.BUDGET_WINDOWS, BUCKETS.BUDGET_TASKS)
     ]
-    states = KvStates(*impatient)
+    states = KvStates(*buckets)
     for view in states.views.values():
         await view.start()
-    store = BudgetStore(states, replica="a", ttl_s=30.0)
     try:
+        yield BudgetStore(states, replica="a", ttl_s=30.0), nc, buckets[0]
+    finally:
+        await states.stop()
+        await nc.close()
+
+
+async def test_a_settlement_the_store_cannot_take_is_kept_and_lands_later(tmp_path, nats_server) -> None:  # type: ignore[no-untyped-def]
+    async with impatient(nats_server.url) as (store, nc, windows):
         held = await store.reserve([WINDOW], ask())
         assert isinstance(held, Reservation)
         before = deferred()
@@ -215,13 +226,10 @@ async def test_a_settlement_the_store_cannot_take_is_kept_and_lands_later(tmp_pa
         nats_server.start()
         await until(lambda: nc.is_connected, timeout=10.0)
         await store.renew()
-        entry = await impatient[0].get(WINDOW_KEY)
+        entry = await windows.get(WINDOW_KEY)
         assert entry is not None
         state = decode(entry.value)[WEEK]
         assert state.spent_cents == 0.3 and not state.holds
-    finally:
-        await states.stop()
-        await nc.close()
 
 
 def revision(store: BudgetStore) -> int:
@@ -247,7 +255,8 @@ async def test_sequential_calls_write_their_roles_key_once_a_call(nats_url: str)
             assert spent_and_held(a) == (round(0.1 * len(revisions), 9), 0.0)  # as this replica reads it
         # each reservation's write carried the settlement before it: one write a call, both windows
         assert [n - m for m, n in itertools.pairwise(revisions)] == [1, 1, 1, 1]
-        await until(lambda: spent_and_held(b) == (0.4, round(r.cents, 9)))  # the last one still held
+        last = round(r.cents, 9)
+        await until(lambda: spent_and_held(b) == (0.4, last))  # the last one is still held
         await a.flush()  # on stop: written now, not after the linger
         assert revision(a) == revisions[-1] + 1
         await until(lambda: spent_and_held(b) == (0.5, 0.0))
@@ -268,17 +277,7 @@ async def test_a_posted_settlement_no_call_follows_lands_within_the_linger(nats_
 
 
 async def test_a_posted_settlement_the_store_cannot_take_is_kept_and_lands_later(nats_server) -> None:  # type: ignore[no-untyped-def]
-    nc = await nats.connect(nats_server.url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
-    js = nc.jetstream(timeout=0.5)
-    impatient = [
-        await kv.Bucket.open(js, spec, attempts=2, deadline_s=1.0)
-        for spec in (BUCKETS.BUDGET_WINDOWS, BUCKETS.BUDGET_TASKS)
-    ]
-    states = KvStates(*impatient)
-    for view in states.views.values():
-        await view.start()
-    store = BudgetStore(states, replica="a", ttl_s=30.0)
-    try:
+    async with impatient(nats_server.url) as (store, nc, windows):
         held = await store.reserve(ROLE, ask())
         assert isinstance(held, Reservation)
         before = deferred()
@@ -288,12 +287,9 @@ async def test_a_posted_settlement_the_store_cannot_take_is_kept_and_lands_later
         nats_server.start()
         await until(lambda: nc.is_connected, timeout=10.0)
         await store.renew()
-        entry = await impatient[0].get(WINDOW_KEY)
+        entry = await windows.get(WINDOW_KEY)
         assert entry is not None
         assert all(s.spent_cents == 0.3 and not s.holds for s in decode(entry.value).values())
-    finally:
-        await states.stop()
-        await nc.close()
 
 
 def test_states_round_trip_through_json() -> None:
