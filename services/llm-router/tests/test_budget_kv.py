@@ -251,11 +251,11 @@ async def test_sequential_calls_write_their_roles_key_once_a_call(nats_url: str)
             r = await a.reserve(ROLE, ask())
             assert isinstance(r, Reservation)
             revisions.append(revision(a))
+            last = round(r.cents, 9)
             a.settle_later(r, 0.1, 300)  # the call's answer goes back now; its settlement waits
             assert spent_and_held(a) == (round(0.1 * len(revisions), 9), 0.0)  # as this replica reads it
         # each reservation's write carried the settlement before it: one write a call, both windows
         assert [n - m for m, n in itertools.pairwise(revisions)] == [1, 1, 1, 1]
-        last = round(r.cents, 9)
         await until(lambda: spent_and_held(b) == (0.4, last))  # the last one is still held
         await a.flush()  # on stop: written now, not after the linger
         assert revision(a) == revisions[-1] + 1
