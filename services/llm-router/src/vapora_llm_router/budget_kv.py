@@ -144,8 +144,8 @@ class KvStates:
         left = [len(groups)]
 
         def landed(ops: list[tuple[int, str, Op]], posted: asyncio.Future[Outcome]) -> None:
-            cancelled = Unavailable("a posted budget change was cancelled")
-            _fill(out, ops, cancelled if posted.cancelled() else posted.result())
+            cancelled = posted.cancelled()
+            _fill(out, ops, Unavailable("a posted budget change was cancelled") if cancelled else posted.result())
             left[0] -= 1
             if not left[0] and not done.done():
                 done.set_result(out)
