@@ -14,7 +14,9 @@ Measured against it, sequentially, interleaved in rounds so drift hits every cli
 - litellm:      litellm.Router.acompletion against the same server
 
 Overhead = percentile(client) - percentile(direct); the shared budget store's own cost is
-vapora-kv - vapora, in the same run. Prints figures; asserts nothing.
+vapora-kv - vapora, in the same run. Wall-clock figures move with the machine's load, so each
+client's CPU per call is given too (from /proc): this process (the client, and the router when
+in-process), and the nats-server of the shared store for vapora-kv. Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from coordinator_cpu import cpu_seconds
 from figures import Figures, at_most
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -93,6 +96,7 @@ def serve(port_file: str) -> None:
 # -- clients ------------------------------------------------------------------------------
 
 Call = Callable[[], Awaitable[object]]
+KV_SERVER = "nats-server (shared store)"
 
 
 async def direct_client(url: str) -> tuple[Call, Callable[[], Awaitable[None]]]:
@@ -121,7 +125,9 @@ def _router_config(tmp: Path) -> Path:
     return cfg
 
 
-async def vapora_client(url: str, tmp: Path, *, shared: bool = False) -> tuple[Call, Callable[[], Awaitable[None]]]:
+async def vapora_client(
+    url: str, tmp: Path, pids: dict[str, int], *, shared: bool = False
+) -> tuple[Call, Callable[[], Awaitable[None]]]:
     import nats
     from pydantic import SecretStr
 
@@ -146,8 +152,10 @@ async def vapora_client(url: str, tmp: Path, *, shared: bool = False) -> tuple[C
     ledger = None
     if shared:
         server = NatsServer(tmp / "nats-kv", log_file=tmp / "nats-kv.log").start()
+        if server.proc is not None:
+            pids[KV_SERVER] = server.proc.pid
         nc = await nats.connect(server.url)
-        states = await KvStates.open(nc.jetstream())
+        states = await KvStates.open(nc.jetstream(), linger_s=settings.settlement_linger_s)  # as the router
         ledger = BudgetLedger(config.budget, store=BudgetStore(states, replica="bench", ttl_s=30.0))
 
         async def stop_kv() -> None:
@@ -270,10 +278,11 @@ async def run(requests: int, rounds: int, skip_grpc: bool) -> None:
                     break
                 await asyncio.sleep(0.05)
             url = f"http://127.0.0.1:{port_file.read_text()}"
+            pids: dict[str, int] = {}
             clients: dict[str, tuple[Call, Callable[[], Awaitable[None]]]] = {
                 "direct": await direct_client(url),
-                "vapora": await vapora_client(url, tmp),
-                "vapora-kv": await vapora_client(url, tmp, shared=True),
+                "vapora": await vapora_client(url, tmp, pids),
+                "vapora-kv": await vapora_client(url, tmp, pids, shared=True),
             }
             if not skip_grpc:
                 clients["vapora-grpc"] = await vapora_grpc_client(url, tmp)
@@ -282,6 +291,7 @@ async def run(requests: int, rounds: int, skip_grpc: bool) -> None:
             except ImportError:
                 print("litellm is not installed: run with `uv run --group bench python bench/bench_router.py`")
             samples: dict[str, list[float]] = {name: [] for name in clients}
+            cpu: dict[str, dict[str, float]] = {name: {} for name in clients}  # client -> process -> s
             for name, (call, _) in clients.items():  # warm up connections, imports, caches
                 for _ in range(50):
                     await call()
@@ -289,10 +299,17 @@ async def run(requests: int, rounds: int, skip_grpc: bool) -> None:
             for _ in range(rounds):
                 for name, (call, _) in clients.items():
                     out = samples[name]
+                    before = {"bench process": time.process_time()}
+                    before.update({proc: cpu_seconds(pid) or 0.0 for proc, pid in pids.items()})
                     for _ in range(per_round):
                         t0 = time.perf_counter()
                         await call()
                         out.append((time.perf_counter() - t0) * 1000)
+                    spent = cpu[name]
+                    own = time.process_time() - before["bench process"]
+                    spent["bench process"] = spent.get("bench process", 0.0) + own
+                    for proc, pid in pids.items():
+                        spent[proc] = spent.get(proc, 0.0) + (cpu_seconds(pid) or 0.0) - before[proc]
             for _, close in clients.values():
                 await close()
         finally:
@@ -315,6 +332,13 @@ async def run(requests: int, rounds: int, skip_grpc: bool) -> None:
         if name != "direct":
             figures.add(f"{name}: overhead p50 over direct", p50 - base50, "ms")
             figures.add(f"{name}: overhead p99 over direct", p99 - base99, "ms")
+    print("\nCPU per call (µs), by process:")
+    for name in ("vapora", "vapora-kv"):
+        for proc, seconds in cpu[name].items():
+            if seconds > 0 or proc == "bench process":
+                per_call = seconds / len(samples[name]) * 1e6
+                print(f"  {name:<10} {proc:<28} {per_call:>9,.0f}")
+                figures.add(f"{name}: CPU per call of {proc}", per_call, "µs")
     shared = pct(samples["vapora-kv"], 50) - pct(samples["vapora"], 50)
     print(
         f"\nshared budget store (JetStream KV, compare-and-set) adds {shared:.3f} ms p50 over the "

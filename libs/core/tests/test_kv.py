@@ -230,6 +230,35 @@ async def test_changes_of_one_key_share_round_trips_and_each_caller_gets_its_own
     assert entry.revision < 100  # 200 changes, far fewer writes: they went together
 
 
+async def test_a_posted_change_goes_first_in_the_next_write_or_alone_after_its_linger(
+    connections: tuple[Client, Client],
+) -> None:
+    a, _ = await buckets(connections)
+    changes = kv.Changes(a, counting)
+    posted = changes.post("hits", 1, linger_s=30.0)
+    assert not posted.done()  # nothing is written for it alone before its linger
+    assert await changes.submit("hits", 10) == 11  # the posted op went first, in the same write
+    assert posted.done() and posted.result() == 1
+    entry = await a.get("hits")
+    assert entry is not None and (entry.value, entry.revision) == (b"11", 1)  # one write for both
+    alone = changes.post("hits", 100, linger_s=0.05)
+    assert await asyncio.wait_for(alone, timeout=5.0) == 111  # no write came: written on its own
+    later = changes.post("hits", 1000, linger_s=30.0)
+    await changes.flush()  # on stop: written now
+    assert later.done() and later.result() == 1111
+    entry = await a.get("hits")
+    assert entry is not None and (entry.value, entry.revision) == (b"1111", 3)
+
+
+async def test_a_posted_change_whose_write_fails_gets_the_error(nats_url: str) -> None:
+    nc = await nats.connect(nats_url)
+    changes = kv.Changes(await kv.Bucket.open(nc.jetstream(), SPEC), counting)
+    await nc.close()
+    posted = changes.post("hits", 1, linger_s=0.0)
+    await changes.flush()
+    assert isinstance(posted.result(), Unavailable)  # never raised: nobody waits for it
+
+
 async def test_a_failed_write_fails_every_op_in_it(nats_url: str) -> None:
     nc = await nats.connect(nats_url)
     changes = kv.Changes(await kv.Bucket.open(nc.jetstream(), SPEC), counting)

@@ -7,6 +7,7 @@ router processes have; the process-level proof (two routers, SIGKILL) is test_re
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 import time
 from collections.abc import AsyncIterator, Callable
@@ -14,6 +15,7 @@ from contextlib import asynccontextmanager
 
 import nats
 import pytest
+from nats.aio.client import Client
 from prometheus_client import REGISTRY
 
 from vapora_core import kv
@@ -39,12 +41,18 @@ def task(cost: float | None = None, forget: float | None = None) -> Account:
     return Account(key="task:t1", scope="task", owner="t1", cost_cap=cost, forget_after_s=forget)
 
 
+ROLE = [  # a role's two windows, roomy: one key
+    Account(key=f"role:dev:{w}", scope="role", owner="dev", window=w.split(":")[0], cost_cap=1000.0)
+    for w in (WEEK, "monthly:2026-12-01")
+]
+
+
 @asynccontextmanager
 async def replica(
-    nats_url: str, name: str, *, ttl: float = 30.0, clock: Callable[[], float] = time.time
+    nats_url: str, name: str, *, ttl: float = 30.0, clock: Callable[[], float] = time.time, linger: float = 0.0
 ) -> AsyncIterator[BudgetStore]:
     nc = await nats.connect(nats_url)
-    states = await KvStates.open(nc.jetstream(), clock=clock)
+    states = await KvStates.open(nc.jetstream(), clock=clock, linger_s=linger)
     try:
         yield BudgetStore(states, replica=name, ttl_s=ttl, clock=clock)
     finally:
@@ -187,18 +195,28 @@ def deferred() -> float:
     return REGISTRY.get_sample_value("vapora_llm_settlements_deferred_total") or 0.0
 
 
-async def test_a_settlement_the_store_cannot_take_is_kept_and_lands_later(tmp_path, nats_server) -> None:  # type: ignore[no-untyped-def]
-    nc = await nats.connect(nats_server.url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
+@asynccontextmanager
+async def impatient(nats_url: str) -> AsyncIterator[tuple[BudgetStore, Client, kv.Bucket]]:
+    """A replica whose compare-and-sets give up after a second (the tests stop NATS under it), its
+    connection (which reconnects) and its windows bucket."""
+    nc = await nats.connect(nats_url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
     js = nc.jetstream(timeout=0.5)
-    impatient = [
+    buckets = [
         await kv.Bucket.open(js, spec, attempts=2, deadline_s=1.0)
         for spec in (BUCKETS.BUDGET_WINDOWS, BUCKETS.BUDGET_TASKS)
     ]
-    states = KvStates(*impatient)
+    states = KvStates(*buckets)
     for view in states.views.values():
         await view.start()
-    store = BudgetStore(states, replica="a", ttl_s=30.0)
     try:
+        yield BudgetStore(states, replica="a", ttl_s=30.0), nc, buckets[0]
+    finally:
+        await states.stop()
+        await nc.close()
+
+
+async def test_a_settlement_the_store_cannot_take_is_kept_and_lands_later(tmp_path, nats_server) -> None:  # type: ignore[no-untyped-def]
+    async with impatient(nats_server.url) as (store, nc, windows):
         held = await store.reserve([WINDOW], ask())
         assert isinstance(held, Reservation)
         before = deferred()
@@ -208,13 +226,70 @@ async def test_a_settlement_the_store_cannot_take_is_kept_and_lands_later(tmp_pa
         nats_server.start()
         await until(lambda: nc.is_connected, timeout=10.0)
         await store.renew()
-        entry = await impatient[0].get(WINDOW_KEY)
+        entry = await windows.get(WINDOW_KEY)
         assert entry is not None
         state = decode(entry.value)[WEEK]
         assert state.spent_cents == 0.3 and not state.holds
-    finally:
-        await states.stop()
-        await nc.close()
+
+
+def revision(store: BudgetStore) -> int:
+    assert isinstance(store.states, KvStates)
+    entry = store.states.views["role"].get(WINDOW_KEY)
+    assert entry is not None
+    return entry.revision
+
+
+def spent_and_held(store: BudgetStore) -> tuple[float, float]:
+    u = store.usage(ROLE[0].key)
+    return round(u.spent_cents, 9), round(u.reserved_cents, 9)
+
+
+async def test_sequential_calls_write_their_roles_key_once_a_call(nats_url: str) -> None:
+    async with replica(nats_url, "a", linger=30.0) as a, replica(nats_url, "b") as b:
+        revisions = []
+        for _ in range(5):
+            r = await a.reserve(ROLE, ask())
+            assert isinstance(r, Reservation)
+            revisions.append(revision(a))
+            last = round(r.cents, 9)
+            a.settle_later(r, 0.1, 300)  # the call's answer goes back now; its settlement waits
+            assert spent_and_held(a) == (round(0.1 * len(revisions), 9), 0.0)  # as this replica reads it
+        # each reservation's write carried the settlement before it: one write a call, both windows
+        assert [n - m for m, n in itertools.pairwise(revisions)] == [1, 1, 1, 1]
+        await until(lambda: spent_and_held(b) == (0.4, last))  # the last one is still held
+        await a.flush()  # on stop: written now, not after the linger
+        assert revision(a) == revisions[-1] + 1
+        await until(lambda: spent_and_held(b) == (0.5, 0.0))
+        for account in ROLE:
+            assert b.usage(account.key).spent_tokens == 1500
+
+
+async def test_a_posted_settlement_no_call_follows_lands_within_the_linger(nats_url: str) -> None:
+    async with replica(nats_url, "a", linger=1.0) as a, replica(nats_url, "b") as b:
+        r = await a.reserve(ROLE, ask())
+        assert isinstance(r, Reservation)
+        posted = time.monotonic()
+        a.settle_later(r, 0.2, 300)
+        await asyncio.sleep(0.2)
+        assert spent_and_held(b) == (0.0, round(r.cents, 9))  # waiting for company: still held, never less
+        await until(lambda: spent_and_held(b) == (0.2, 0.0), timeout=4.0)
+        assert time.monotonic() - posted < 1.0 + 3.0  # the linger, plus the write and the watch
+
+
+async def test_a_posted_settlement_the_store_cannot_take_is_kept_and_lands_later(nats_server) -> None:  # type: ignore[no-untyped-def]
+    async with impatient(nats_server.url) as (store, nc, windows):
+        held = await store.reserve(ROLE, ask())
+        assert isinstance(held, Reservation)
+        before = deferred()
+        nats_server.stop()
+        store.settle_later(held, 0.3, 200)  # its write fails: kept, not lost
+        await until(lambda: deferred() == before + 1)
+        nats_server.start()
+        await until(lambda: nc.is_connected, timeout=10.0)
+        await store.renew()
+        entry = await windows.get(WINDOW_KEY)
+        assert entry is not None
+        assert all(s.spent_cents == 0.3 and not s.holds for s in decode(entry.value).values())
 
 
 def test_states_round_trip_through_json() -> None:

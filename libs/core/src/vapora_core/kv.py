@@ -24,6 +24,9 @@ declared in :mod:`vapora_core.bus.topology` (``BUCKETS``), beside the streams.
 - :class:`Changes` funnels the changes many callers of one process make into one compare-and-set per
   key at a time: what arrives for a key while its write is in flight goes together in the next (a
   :class:`~vapora_core.batching.Batcher` per key in use), so under load one round trip carries many.
+  :meth:`Changes.post` queues a change its caller does not wait for: it goes first in the next
+  write of its key, or on its own ``linger_s`` after it was posted when no write comes meanwhile
+  (0: as soon as the event loop comes round), or on :meth:`Changes.flush`.
 - :class:`~vapora_core.kv_view.View` keeps every key of a bucket as last seen (its watch, and this
   process's own writes) for synchronous reads; :class:`Recent` the last few thousand keys a process
   touched. Either gives :class:`Changes` the revision to try first, so an uncontended change is one
@@ -40,13 +43,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import functools
 import logging
 import re
-from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import nats.errors
 import nats.js.errors as js_errors
@@ -54,7 +55,6 @@ from nats.js import JetStreamContext
 from nats.js import api as js_api
 from nats.js.kv import KeyValue
 
-from vapora_core.batching import Batcher
 from vapora_core.bus.topology import BucketSpec
 from vapora_core.errors import (
     AlreadyExists,
@@ -65,14 +65,15 @@ from vapora_core.errors import (
     Unavailable,
     VaporaError,
 )
+from vapora_core.kv_changes import Cache, Changes, Recent
 from vapora_core.metrics import KV_CONFLICTS
 from vapora_core.retry import retrying
 
+__all__ = ["NATS_ERRORS", "Bucket", "Cache", "Changes", "Entry", "Recent", "error", "key"]
+
 log = logging.getLogger("vapora.kv")
 
-QUEUES = 1024  # per-key queues a Changes keeps for keys in use
 R = TypeVar("R")
-Op = TypeVar("Op")
 
 _PLAIN = re.compile(r"[A-Za-z0-9_-]+")
 _KEY = re.compile(r"[-/_=a-zA-Z0-9]+(\.[-/_=a-zA-Z0-9]+)*")  # what nats-py's KV takes as a key
@@ -304,78 +305,3 @@ class Bucket:
         except AlreadyExists as exc:
             self._conflicts.inc()
             raise Conflict(f"{self._what(key)} was created meanwhile", bucket=self.name, key=key) from exc
-
-
-class Cache(Protocol):
-    """Where :class:`Changes` finds the revision to try first, and leaves what it wrote."""
-
-    def get(self, key: str) -> Entry | None: ...
-
-    def put(self, entry: Entry) -> None: ...
-
-
-class Recent:
-    """The last ``size`` entries a process read or wrote, least recently used dropped first."""
-
-    def __init__(self, size: int = 4096) -> None:
-        self.size = size
-        self._entries: OrderedDict[str, Entry] = OrderedDict()
-
-    def get(self, key: str) -> Entry | None:
-        entry = self._entries.get(key)
-        if entry is not None:
-            self._entries.move_to_end(key)
-        return entry
-
-    def put(self, entry: Entry) -> None:
-        current = self._entries.get(entry.key)
-        if current is None or entry.revision > current.revision:
-            self._entries[entry.key] = entry
-        self._entries.move_to_end(entry.key)
-        while len(self._entries) > self.size:
-            self._entries.popitem(last=False)
-
-
-class Changes(Generic[Op, R]):
-    """Changes of a bucket's keys from every caller of this process, one compare-and-set per key at a
-    time. ``apply(key, value, ops)`` (``value`` None: the key holds nothing) gives the new value (None:
-    leave it) and one result per op, in order; it may run again on a newer value (see the module
-    docstring). A write that fails fails every op that was in it (they cannot fail alone, and under an
-    outage a retry of each would multiply the wait)."""
-
-    def __init__(
-        self,
-        bucket: Bucket,
-        apply: Callable[[str, bytes | None, Sequence[Op]], tuple[bytes | None, Sequence[R]]],
-        *,
-        cache: Cache | None = None,
-    ) -> None:
-        self.bucket = bucket
-        self.cache: Cache = cache if cache is not None else Recent()
-        self._apply = apply
-        self._queues: OrderedDict[str, Batcher[Op, R | VaporaError]] = OrderedDict()  # the keys used last
-
-    async def submit(self, key: str, op: Op) -> R:
-        """Apply ``op`` to ``key``, with the ops other callers submitted meanwhile; its result."""
-        queue = self._queues.get(key)
-        if queue is None:
-            queue = self._queues[key] = Batcher(functools.partial(self._write, key), name=f"kv-{self.bucket.name}")
-            if len(self._queues) > QUEUES:  # a queue let go finishes what it holds; a new one is made if needed
-                self._queues.popitem(last=False)
-        else:
-            self._queues.move_to_end(key)
-        got = await queue.submit(op)
-        if isinstance(got, VaporaError):  # pragma: no cover - Batcher.submit raises a returned error
-            raise got
-        return got
-
-    async def _write(self, key: str, ops: list[Op]) -> list[R | VaporaError]:
-        try:
-            results, entry = await self.bucket.change(
-                key, lambda value: self._apply(key, value, ops), known=self.cache.get(key)
-            )
-        except VaporaError as exc:
-            return [exc] * len(ops)
-        if entry is not None:
-            self.cache.put(entry)
-        return list(results)

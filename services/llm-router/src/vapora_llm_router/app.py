@@ -45,8 +45,8 @@ class RouterApp(ServiceApp):
 
     async def start(self) -> None:
         """Start the parts; :meth:`stop` stops them in reverse: gRPC (requests in flight finish
-        within the grace), the config watcher, the budget renewals and views (what those requests
-        settled is in the shared store by then), the usage queue (written and published), the bus,
+        within the grace), the config watcher, the settlements those requests posted (written), the
+        budget renewals and views, the usage queue (written and published), the bus,
         the store, the providers' HTTP clients."""
         s, parts = self.settings, self.parts
         self.watcher = ConfigWatcher(
@@ -67,12 +67,12 @@ class RouterApp(ServiceApp):
         self.usage = usage.write_behind(repo, self.bus, flush_s=s.usage_flush_s)
         parts.callback("the usage queue", self.usage.close)
 
-        states = await KvStates.open(self.bus.js, replicas=s.jetstream_replicas)
+        states = await KvStates.open(self.bus.js, replicas=s.jetstream_replicas, linger_s=s.settlement_linger_s)
         parts.callback("the budget views", states.stop)
         budgets = BudgetStore(states, replica=replica_name(s.service_name), ttl_s=s.reservation_ttl_s)
         parts.periodic(Periodic("budget-renewals", s.reservation_ttl_s / 3, budgets.renew, wait_first=True))
         parts.periodic(Periodic("budget-view-sweep", 60.0, states.forget_idle, wait_first=True))
-        parts.callback("the deferred settlements", budgets.renew)  # once more, after gRPC has stopped
+        parts.callback("the settlements", budgets.flush)  # those posted and those deferred, after gRPC stopped
         ledger = BudgetLedger(config.budget, store=budgets)
         self.service = RouterService(config, providers, unavailable, usage_sink=self.usage.put, ledger=ledger)
         now = ledger.now()

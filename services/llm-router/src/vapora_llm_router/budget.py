@@ -182,7 +182,7 @@ class BudgetLedger:
             metrics.SETTLEMENT_OVERRUNS.labels(provider).inc()
             metrics.SETTLEMENT_OVERRUN_CENTS.labels(provider).inc(cents - reservation.cents)
             log.warning("%s billed %.6f¢ against a reservation of %.6f¢", provider, cents, reservation.cents)
-        await self.store.settle(reservation, cents, tokens)
+        self.store.settle_later(reservation, cents, tokens)  # the answer need not wait for the write
         self.publish_gauges(role)
 
     async def release(self, reservation: Reservation, *, role: str) -> None:

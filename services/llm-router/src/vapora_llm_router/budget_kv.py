@@ -10,8 +10,10 @@ used for as long as its bucket keeps a key is of a window that has ended, and is
 
 Every change is a compare-and-set of its key through :class:`vapora_core.kv.Changes`, so the
 changes concurrent calls of this process make to one key share a write; a lost race reads again
-and applies the ops again (:mod:`.budget_state`: each sees whether it is applied already). Reads
-come from a :class:`vapora_core.kv_view.View` of each bucket, decoded once per revision.
+and applies the ops again (:mod:`.budget_state`: each sees whether it is applied already). What is
+posted (:meth:`KvStates.post`: a call's settlement) goes first in the next write of its key, or in
+one of its own ``linger_s`` after it was posted. Reads come from a
+:class:`vapora_core.kv_view.View` of each bucket, decoded once per revision.
 
 A value that is not a set of states fails every change of its key with
 :class:`~vapora_core.errors.Internal` naming the key and what is wrong (it is never overwritten:
@@ -21,6 +23,7 @@ fix or delete it); reads count it as empty, and say so in the log once.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import math
@@ -32,7 +35,7 @@ from nats.js import JetStreamContext
 
 from vapora_core import kv
 from vapora_core.bus.topology import BUCKETS
-from vapora_core.errors import Internal, VaporaError
+from vapora_core.errors import Internal, Unavailable, VaporaError
 from vapora_core.kv_view import View
 from vapora_llm_router.budget_state import Hold, Op, Result, State, apply
 
@@ -44,10 +47,14 @@ Ops = tuple[tuple[str, Op], ...]  # one caller's ops on one key: (window or "tas
 Applied = tuple[bytes | None, list[list[Result]]]  # a key's new value (None: as it was), each caller's results
 PARSED = 4096  # keys whose last value a process keeps parsed
 KEEP_S = {ROLE: BUCKETS.BUDGET_WINDOWS.ttl_s, TASK: BUCKETS.BUDGET_TASKS.ttl_s}
+Groups = list[tuple[tuple[str, str], list[tuple[int, str, Op]]]]  # (bucket, key) -> (index, state, op)
+Outcome = list[Result] | VaporaError  # what one caller's ops on one key came to
 
 
+@functools.lru_cache(maxsize=PARSED)
 def where(key: str) -> tuple[str, str, str]:
-    """An account key's bucket (role or task), KV key and state within it."""
+    """An account key's bucket (role or task), KV key and state within it (a few of them are in use
+    at a time, and every change and read asks: remembered)."""
     kind, _, rest = key.partition(":")
     if kind == TASK:
         return TASK, kv.key(TASK, rest), TASK
@@ -58,8 +65,11 @@ def where(key: str) -> tuple[str, str, str]:
 class KvStates:
     """Account states in the budget buckets (see the module docstring)."""
 
-    def __init__(self, windows: kv.Bucket, tasks: kv.Bucket, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, windows: kv.Bucket, tasks: kv.Bucket, *, clock: Callable[[], float] = time.time, linger_s: float = 0.0
+    ) -> None:
         self._clock = clock
+        self.linger_s = linger_s  # how long a posted change may wait for the next write of its key
         self.views = {ROLE: View(windows), TASK: View(tasks)}
         self._changes = {
             kind: kv.Changes[Ops, list[Result]](view.bucket, self._applier(kind), cache=view)
@@ -70,11 +80,13 @@ class KvStates:
         self._bad: set[tuple[str, int]] = set()
 
     @classmethod
-    async def open(cls, js: JetStreamContext, *, replicas: int = 1, clock: Callable[[], float] = time.time) -> KvStates:
+    async def open(
+        cls, js: JetStreamContext, *, replicas: int = 1, clock: Callable[[], float] = time.time, linger_s: float = 0.0
+    ) -> KvStates:
         """The two buckets (declared to their spec), watched; :meth:`stop` ends the watches."""
         windows = await kv.Bucket.open(js, BUCKETS.BUDGET_WINDOWS, replicas=replicas)
         tasks = await kv.Bucket.open(js, BUCKETS.BUDGET_TASKS, replicas=replicas)
-        states = cls(windows, tasks, clock=clock)
+        states = cls(windows, tasks, clock=clock, linger_s=linger_s)
         for view in states.views.values():
             await view.start()
         return states
@@ -91,7 +103,11 @@ class KvStates:
         cached = self._decoded.get(name)
         if cached is None or cached[0] != entry.revision:
             try:
-                cached = (entry.revision, decode(entry.value))
+                last = self._parsed.get(name)  # this process's own last write, usually: not read again
+                cached = (
+                    entry.revision,
+                    last[1] if last is not None and last[0] == entry.value else decode(entry.value),
+                )
             except ValueError as exc:
                 if (name, entry.revision) not in self._bad:
                     self._bad.add((name, entry.revision))
@@ -102,27 +118,48 @@ class KvStates:
 
     async def apply(self, changes: Sequence[tuple[str, Op]]) -> list[Result | VaporaError]:
         """Every change at once; the changes of one key (a role's two windows) go as one."""
-        by_key: dict[tuple[str, str], list[tuple[int, str, Op]]] = {}
-        for i, (key, op) in enumerate(changes):
-            kind, name, sub = where(key)
-            by_key.setdefault((kind, name), []).append((i, sub, op))
 
-        async def one(kind: str, name: str, ops: list[tuple[int, str, Op]]) -> list[Result | VaporaError]:
+        async def one(kind: str, name: str, ops: list[tuple[int, str, Op]]) -> Outcome:
             try:
                 return list(await self._changes[kind].submit(name, tuple((sub, op) for _, sub, op in ops)))
             except VaporaError as exc:
-                return [exc] * len(ops)
+                return exc
 
-        groups = list(by_key.items())
+        groups = _groups(changes)
         if len(groups) == 1:  # the common case, a role's windows: no task to gather
             outcomes = [await one(*groups[0][0], groups[0][1])]
         else:
             outcomes = await asyncio.gather(*(one(kind, name, ops) for (kind, name), ops in groups))
         out: list[Result | VaporaError] = [None] * len(changes)
         for (_, ops), got in zip(groups, outcomes, strict=True):
-            for (i, _, _), result in zip(ops, got, strict=True):
-                out[i] = result
+            _fill(out, ops, got)
         return out
+
+    def post(self, changes: Sequence[tuple[str, Op]]) -> asyncio.Future[list[Result | VaporaError]]:
+        """As :meth:`apply`, without waiting: each key's changes go first in its next write, or in one
+        of their own :attr:`linger_s` after they were posted (see :meth:`vapora_core.kv.Changes.post`)."""
+        done: asyncio.Future[list[Result | VaporaError]] = asyncio.get_running_loop().create_future()
+        out: list[Result | VaporaError] = [None] * len(changes)
+        groups = _groups(changes)
+        left = [len(groups)]
+
+        def landed(ops: list[tuple[int, str, Op]], posted: asyncio.Future[Outcome]) -> None:
+            cancelled = posted.cancelled()
+            _fill(out, ops, Unavailable("a posted budget change was cancelled") if cancelled else posted.result())
+            left[0] -= 1
+            if not left[0] and not done.done():
+                done.set_result(out)
+
+        for (kind, name), ops in groups:
+            posted = self._changes[kind].post(name, tuple((sub, op) for _, sub, op in ops), linger_s=self.linger_s)
+            posted.add_done_callback(functools.partial(landed, ops))
+        if not groups:
+            done.set_result(out)
+        return done
+
+    async def flush(self) -> None:
+        """Write what was posted now (on stop); return once it is written or failed."""
+        await asyncio.gather(*(changes.flush() for changes in self._changes.values()))
 
     def _applier(
         self, kind: str
@@ -144,7 +181,7 @@ class KvStates:
                         states[sub] = state
                     results[-1].append(result)
             for sub, state in list(states.items()):
-                if not state.live(now).holds and now - state.used_at >= KEEP_S[kind]:
+                if now - state.used_at >= KEEP_S[kind] and not state.live(now).holds:
                     del states[sub]  # a window that has ended
             if states == before:
                 return None, results
@@ -183,6 +220,21 @@ class KvStates:
             if state is not None and state.forget_after_s is not None and forgotten:
                 view.drop(name)
                 self._decoded.pop(name, None)
+
+
+def _groups(changes: Sequence[tuple[str, Op]]) -> Groups:
+    """``changes`` by the KV key they change (a role's windows share one), each with its index."""
+    by_key: dict[tuple[str, str], list[tuple[int, str, Op]]] = {}
+    for i, (key, op) in enumerate(changes):
+        kind, name, sub = where(key)
+        by_key.setdefault((kind, name), []).append((i, sub, op))
+    return list(by_key.items())
+
+
+def _fill(out: list[Result | VaporaError], ops: list[tuple[int, str, Op]], got: Outcome) -> None:
+    """Each op's result (or the error that failed its write) in its place of ``out``."""
+    for n, (i, _, _) in enumerate(ops):
+        out[i] = got if isinstance(got, VaporaError) else got[n]
 
 
 # -- JSON ---------------------------------------------------------------------------------

@@ -72,16 +72,25 @@ class State:
             self.forget_after_s,
         )
 
-    def usage(self, now: float) -> Usage:
-        holds = [h for h in self.holds.values() if h.expires > now]
-        cents = sum(h.cents for h in holds)
+    def usage(self, now: float, settling: Mapping[str, tuple[float, int]] | None = None) -> Usage:
+        """What the account has spent and holds at ``now``; a live hold in ``settling`` (id: its
+        settlement's cents and tokens, not written yet) counts as spent at that cost, as its
+        :class:`Settle` will make it."""
+        holds = [(i, h) for i, h in self.holds.items() if h.expires > now]
         if not holds and self.forget_after_s is not None and now - self.used_at >= self.forget_after_s:
             return Usage()
+        spent_cents, spent_tokens = self.spent_cents, self.spent_tokens
+        if settling:
+            for i, _ in holds:
+                if (settled := settling.get(i)) is not None:
+                    spent_cents, spent_tokens = spent_cents + settled[0], spent_tokens + settled[1]
+            holds = [(i, h) for i, h in holds if i not in settling]
+        cents = sum(h.cents for _, h in holds)
         return Usage(
-            spent_cents=self.spent_cents,
+            spent_cents=spent_cents,
             reserved_cents=cents if cents > EPSILON else 0.0,
-            spent_tokens=self.spent_tokens,
-            reserved_tokens=sum(h.tokens for h in holds),
+            spent_tokens=spent_tokens,
+            reserved_tokens=sum(h.tokens for _, h in holds),
         )
 
 

@@ -6,7 +6,12 @@
   give theirs back and the call gets the first refusal, in account order (the task's first); else
   every account is cut to the tightest one's size. An account never promises the same money twice,
   and a call never holds more than its tightest account can pay.
-- **settle**: the call's real cost and tokens replace its reservation.
+- **settle**: the call's real cost and tokens replace its reservation. :meth:`BudgetStore.settle`
+  returns once that is written; :meth:`BudgetStore.settle_later` (what a call does once it has its
+  answer) returns at once and the settlement goes with the next change of its accounts' keys, or on
+  its own within the states' linger (:class:`~.budget_kv.KvStates`), or on :meth:`BudgetStore.flush`.
+  Until it lands its reservation, never less than the call's cost unless the provider overran it,
+  still counts for the other replicas; this one reads its accounts as settled.
 - **release**: the reservation goes, nothing is charged (the provider failed and bills nothing).
 
 :class:`BudgetStore` runs these over a :class:`States`, where accounts' states live:
@@ -21,13 +26,14 @@
 
 Reads (:meth:`BudgetStore.usage`) are synchronous snapshots, so routing and status never wait.
 A settlement the store cannot take now (NATS away longer than the compare-and-set's patience) is
-kept, its hold renewed, and tried again by :meth:`renew` until it lands, so its room stays held and
-its cost is not lost.
+kept, its hold renewed, and tried again by :meth:`renew` (and :meth:`flush`) until it lands, so its
+room stays held and its cost is not lost.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
 import math
@@ -37,7 +43,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from vapora_core.errors import BudgetLimit, VaporaError
+from vapora_core.errors import BudgetLimit, Unavailable, VaporaError
 from vapora_llm_router import metrics
 from vapora_llm_router.budget_account import (
     EPSILON,
@@ -94,6 +100,14 @@ class States(Protocol):
         each, or the error that failed it."""
         ...
 
+    def post(self, changes: Sequence[tuple[str, Op]]) -> asyncio.Future[list[Result | VaporaError]]:
+        """As :meth:`apply`, without waiting: the future gets the results once they are written."""
+        ...
+
+    async def flush(self) -> None:
+        """Write what was posted now; return once it is written (or failed)."""
+        ...
+
 
 @dataclass(slots=True)
 class _Held:
@@ -127,11 +141,19 @@ class BudgetStore:
         self._ids = itertools.count(1)
         self._held: dict[str, _Held] = {}  # this replica's live holds, for renew
         self._unsettled: dict[str, _Unsettled] = {}
+        self._posted: dict[str, dict[str, _Unsettled]] = {}  # key -> id -> settlement posted, not landed
+        self._landing: set[asyncio.Future[list[Result | VaporaError]]] = set()
         self._late: set[asyncio.Task[list[Result | VaporaError]]] = set()  # drops after a caller went away
 
     def usage(self, key: str) -> Usage:
+        """The account as this replica sees it: the states' snapshot, with the settlements it posted
+        that have not landed yet in place of their holds."""
         state = self.states.get(key)
-        return state.usage(self._clock()) if state is not None else Usage()
+        if state is None:
+            return Usage()
+        posted = self._posted.get(key)
+        settling = {i: (u.cents, u.tokens) for i, u in posted.items()} if posted else None
+        return state.usage(self._clock(), settling)
 
     def _expiry(self, now: float) -> float:
         return now + self.ttl_s if self.ttl_s is not None else math.inf
@@ -186,21 +208,63 @@ class BudgetStore:
         )
 
     async def settle(self, reservation: Reservation, cents: float, tokens: int) -> None:
-        """Spend ``cents`` and ``tokens`` in place of the reservation; kept and retried if the store
-        cannot take it now."""
+        """Spend ``cents`` and ``tokens`` in place of the reservation, and return once that is
+        written; kept and retried if the store cannot take it now."""
+        if reservation.keys:
+            u = _Unsettled(reservation, cents, tokens)
+            self._landed(u, await self.states.apply(self._settles(u)))
+
+    def settle_later(self, reservation: Reservation, cents: float, tokens: int) -> None:
+        """As :meth:`settle`, returning at once: written with the next change of its keys, or within
+        the states' linger (see the module docstring); kept and retried if it cannot be written."""
         if not reservation.keys:
             return
-        held = self._held.get(reservation.id)
-        expires = held.expires if held is not None else self._expiry(reservation.at)
-        got = await self.states.apply(
-            [(k, Settle(id=reservation.id, cents=cents, tokens=tokens, expires=expires)) for k in reservation.keys]
-        )
-        if any(isinstance(r, VaporaError) for r in got):
-            self._unsettled[reservation.id] = _Unsettled(reservation, cents, tokens)
-            metrics.SETTLEMENTS_DEFERRED.inc()
-            log.error("settlement of %s deferred: %s", reservation.id, next(r for r in got if isinstance(r, Exception)))
+        u = _Unsettled(reservation, cents, tokens)
+        posted = self.states.post(self._settles(u))
+        if posted.done():  # applied at once (one process's memory)
+            self._landed(u, posted.result())
             return
-        self._held.pop(reservation.id, None)
+        for key in reservation.keys:
+            self._posted.setdefault(key, {})[reservation.id] = u
+        self._landing.add(posted)
+        posted.add_done_callback(functools.partial(self._posted_landed, u))
+
+    async def flush(self) -> None:
+        """Write the settlements posted and not landed yet, and try the deferred ones again; return
+        once they are written (on stop: what the calls answered is in the store then)."""
+        await self.states.flush()
+        if self._landing:
+            await asyncio.wait(list(self._landing))
+        await self._retry_deferred()
+
+    def _settles(self, u: _Unsettled) -> list[tuple[str, Op]]:
+        return [(k, self._settle_op(u)) for k in u.reservation.keys]
+
+    def _settle_op(self, u: _Unsettled) -> Settle:
+        held = self._held.get(u.reservation.id)
+        expires = held.expires if held is not None else self._expiry(u.reservation.at)
+        return Settle(id=u.reservation.id, cents=u.cents, tokens=u.tokens, expires=expires)
+
+    def _posted_landed(self, u: _Unsettled, posted: asyncio.Future[list[Result | VaporaError]]) -> None:
+        self._landing.discard(posted)
+        for key in u.reservation.keys:
+            mine = self._posted.get(key)
+            if mine is not None and mine.pop(u.reservation.id, None) is not None and not mine:
+                del self._posted[key]
+        if posted.cancelled():
+            self._landed(u, [Unavailable(f"the settlement of {u.reservation.id} was cancelled")])
+        else:
+            self._landed(u, posted.result())
+
+    def _landed(self, u: _Unsettled, got: Sequence[Result | VaporaError]) -> None:
+        """A settlement written, or kept to try again when its write failed."""
+        rid = u.reservation.id
+        if errors := [r for r in got if isinstance(r, VaporaError)]:
+            self._unsettled[rid] = u
+            metrics.SETTLEMENTS_DEFERRED.inc()
+            log.error("settlement of %s deferred: %s", rid, errors[0])
+            return
+        self._held.pop(rid, None)
 
     async def release(self, reservation: Reservation) -> None:
         """Drop the reservation; one the store cannot drop now expires by itself within ``ttl_s``."""
@@ -210,11 +274,14 @@ class BudgetStore:
             if errors := [r for r in got if isinstance(r, VaporaError)]:
                 log.warning("release of %s failed (its hold expires by itself): %s", reservation.id, errors[0])
 
-    async def renew(self) -> None:
-        """Extend this replica's live holds by ``ttl_s``, and try the deferred settlements again."""
+    async def _retry_deferred(self) -> None:
         for unsettled in list(self._unsettled.values()):
             del self._unsettled[unsettled.reservation.id]
             await self.settle(unsettled.reservation, unsettled.cents, unsettled.tokens)
+
+    async def renew(self) -> None:
+        """Extend this replica's live holds by ``ttl_s``, and try the deferred settlements again."""
+        await self._retry_deferred()
         if self.ttl_s is None or not self._held:
             return
         expires = self._expiry(self._clock())
@@ -234,7 +301,7 @@ class BudgetStore:
                     continue
                 if isinstance(found, frozenset) and rid in found:
                     live.expires = max(live.expires, expires)
-                elif rid not in self._unsettled:
+                elif rid not in self._unsettled and not any(rid in self._posted.get(k, {}) for k in live.keys):
                     metrics.RESERVATIONS_LAPSED.inc()
                     log.warning("the hold of %s on %s expired while its call ran", rid, key)
 
@@ -261,6 +328,18 @@ class MemoryStates:
         return self._states.get(key)
 
     async def apply(self, changes: Sequence[tuple[str, Op]]) -> list[Result | VaporaError]:
+        return self._apply(changes)
+
+    def post(self, changes: Sequence[tuple[str, Op]]) -> asyncio.Future[list[Result | VaporaError]]:
+        """Applied at once, as :meth:`apply`: in memory there is no write to share."""
+        done: asyncio.Future[list[Result | VaporaError]] = asyncio.get_running_loop().create_future()
+        done.set_result(self._apply(changes))
+        return done
+
+    async def flush(self) -> None:
+        return None
+
+    def _apply(self, changes: Sequence[tuple[str, Op]]) -> list[Result | VaporaError]:
         now = self._clock()
         self._forget_idle(now)
         out: list[Result | VaporaError] = []

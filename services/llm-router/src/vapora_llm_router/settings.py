@@ -42,6 +42,15 @@ class RouterSettings(ServiceSettings):
             " freed this long after a replica dies."
         ),
     )
+    settlement_linger_s: float = Field(
+        default=0.005,
+        ge=0,
+        le=1.0,
+        description=(
+            "How long a call's settlement may wait, after its answer went back, to be written with the"
+            " next change of its role's (or task's) budget key; a router killed meanwhile loses it."
+        ),
+    )
 
     @property
     def router_file(self) -> Path:
