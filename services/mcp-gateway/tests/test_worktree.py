@@ -125,7 +125,12 @@ async def test_identity_fields_that_differ_from_the_token_are_refused(
 async def test_a_task_without_a_worktree_is_failed_precondition(
     wt_anonymous: mcp_pb2_grpc.McpGatewayStub, token
 ) -> None:
-    md = bearer_metadata(token(task_id="task-without-repo", project_id="proj-1", tools=READ_TOOLS))
+    md = bearer_metadata(token(task_id="task-without-repo", project_id="proj-1", tools=(*READ_TOOLS, "sysinfo.*")))
+    # it is not shown the worktree servers' tools it could not call; the shared servers' it is
+    listed = await wt_anonymous.ListTools(mcp_pb2.ListToolsRequest(), metadata=md)
+    assert {t.server for t in listed.tools} == {"sysinfo"}
+    only = await wt_anonymous.ListTools(mcp_pb2.ListToolsRequest(server="git"), metadata=md)
+    assert list(only.tools) == []
     err = await rpc_error(wt_anonymous.CallTool(call("git", "git_status"), metadata=md))
     assert err.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert "no worktree for task 'task-without-repo': attach a repository to its project 'proj-1'" in (

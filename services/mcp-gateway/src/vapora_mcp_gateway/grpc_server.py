@@ -64,7 +64,7 @@ class McpGatewayServicer(mcp_pb2_grpc.McpGatewayServicer):
         ctx = self._auth.caller(
             authorization(context), via="grpc", workspace_id=request.workspace_id, agent_id=request.agent_id
         )
-        tools = self._service.list_tools(ctx, request.server)
+        tools = await self._service.list_tools(ctx, request.server)
         return mcp_pb2.ListToolsResponse(tools=[_tool(t, available) for t, available in tools])
 
     async def CallTool(

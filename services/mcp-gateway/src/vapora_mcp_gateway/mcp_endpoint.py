@@ -46,7 +46,7 @@ def build_server(service: GatewayService, auth: Authenticator) -> Server[Any]:
     async def list_tools(
         ctx: ServerRequestContext[Any, Any], params: mcp_types.PaginatedRequestParams | None
     ) -> mcp_types.ListToolsResult:
-        tools = service.list_tools(_caller(auth, ctx))
+        tools = await service.list_tools(_caller(auth, ctx))
         return mcp_types.ListToolsResult(
             tools=[
                 mcp_types.Tool(

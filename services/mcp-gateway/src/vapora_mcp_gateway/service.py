@@ -2,7 +2,9 @@
 
 Every list and call is on behalf of a verified caller (:class:`CallContext`, from its job
 token). An agent sees, and may call, only the tools its token's ``tools`` allow (exact names or
-``server.*``) on servers its workspace may use. Each call's record goes to the call log
+``server.*``) on servers its workspace may use; a job with no worktree (its task has no project,
+or its project no repository) is not shown the tools of worktree-scoped servers, which it could
+not call. Each call's record goes to the call log
 (:mod:`.call_log`), which writes and publishes it behind the answer. Plain classes; the sessions,
 the root resolver and the call log are injected.
 """
@@ -140,7 +142,7 @@ class GatewayService:
             raise NotFound(f"no MCP server named {server!r}; configured: {', '.join(enabled) or 'none'}")
         return cfg
 
-    def list_tools(self, ctx: CallContext, server: str = "") -> list[tuple[ToolInfo, bool]]:
+    async def list_tools(self, ctx: CallContext, server: str = "") -> list[tuple[ToolInfo, bool]]:
         """(tool, available) the caller may call; ``server`` filters."""
         if server:
             cfg = self._server(server)
@@ -149,12 +151,20 @@ class GatewayService:
             chosen = [cfg]
         else:
             chosen = [cfg for cfg in self.config.enabled().values() if cfg.allows(ctx.workspace_id)]
+        if any(cfg.scope == "worktree" for cfg in chosen) and not await self._has_root(ctx):
+            chosen = [cfg for cfg in chosen if cfg.scope != "worktree"]
         return [
             (tool, available)
             for cfg in chosen
             for tool, available in self._presented(cfg)
             if allows(ctx.claims.tools, tool.server, tool.name)
         ]
+
+    async def _has_root(self, ctx: CallContext) -> bool:
+        try:
+            return await self._roots.root_for(ctx.claims) is not None
+        except FailedPrecondition:  # another job holds the task's worktree: not this one's to use
+            return False
 
     def list_catalogue(self) -> tuple[list[tuple[ToolInfo, bool]], list[ServerState]]:
         """Every tool of every enabled server, unfiltered: names and schemas, for start-up checks."""
