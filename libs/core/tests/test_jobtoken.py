@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -56,6 +57,7 @@ def test_a_token_is_the_jws_pyjwt_makes_of_the_same_claims(overrides: dict[str, 
     same key (header, claims as compact JSON, escaped as PyJWT escapes them, deterministic Ed25519)."""
     issued = claims(**overrides)
     key = serialization.load_pem_private_key(PRIVATE.encode(), password=None)
+    assert issued.payload_json() == json.dumps(issued.payload(), separators=(",", ":"))
     token = JobSigner(PRIVATE).sign(issued)
     assert token == jwt.encode(issued.payload(), key, algorithm="EdDSA")  # type: ignore[arg-type]
     assert JobVerifier(PUBLIC).verify(token) == issued

@@ -18,7 +18,8 @@ A missing, malformed, forged or expired token raises :class:`~vapora_core.errors
 with the reason. A key setting holds the PEM itself or ``@path`` of a PEM file.
 
 The coordinator signs a token per job on its hot path, so :class:`JobSigner` writes the JWS
-compact form itself (the fixed header encoded once, the claims as compact JSON) and signs with
+compact form itself (the fixed header encoded once, the claims written as the compact JSON
+``json.dumps`` makes of :meth:`JobClaims.payload`, with its own string escaping) and signs with
 libsodium (PyNaCl), whose Ed25519 needs no per-call setup as OpenSSL's does: the same bytes
 ``jwt.encode`` makes (Ed25519 signatures are deterministic), for less CPU.
 
@@ -51,7 +52,7 @@ VERIFY_KEY_SETTING = "VAPORA_JOB_VERIFY_KEY"
 METADATA_KEY = "authorization"
 _REQUIRED = ("sub", "role", "ws", "task", "job", "project", "tools", "iat", "exp")
 _NON_EMPTY = ("sub", "ws", "task", "job")
-_COMPACT = json.JSONEncoder(separators=(",", ":"))  # as PyJWT writes a header and a payload
+_quote = json.encoder.encode_basestring_ascii  # a JSON string as json.dumps writes it (ensure_ascii)
 
 
 def _b64(data: bytes) -> bytes:
@@ -103,6 +104,16 @@ class JobClaims:
             tools=tuple(tools),
             issued_at=issued,
             expires_at=issued + max(1, int(lifetime_s)),
+        )
+
+    def payload_json(self) -> str:
+        """:meth:`payload` as compact JSON, exactly as ``json.dumps(payload, separators=(",", ":"))``
+        writes it (PyJWT's form), without building the dict or an encoder."""
+        q = _quote
+        return (
+            f'{{"sub":{q(self.agent_id)},"role":{q(self.role)},"ws":{q(self.workspace_id)},'
+            f'"task":{q(self.task_id)},"job":{q(self.job_id)},"project":{q(self.project_id)},'
+            f'"tools":[{",".join(map(q, self.tools))}],"iat":{self.issued_at},"exp":{self.expires_at}}}'
         )
 
     def payload(self) -> dict[str, Any]:
@@ -195,7 +206,7 @@ class JobSigner:
 
     def sign(self, claims: JobClaims) -> str:
         """The token of ``claims``: ``header.payload.signature``, each base64url (RFC 7515)."""
-        signing_input = _HEADER + b"." + _b64(_COMPACT.encode(claims.payload()).encode())
+        signing_input = _HEADER + b"." + _b64(claims.payload_json().encode())
         return (signing_input + b"." + _b64(self._key.sign(signing_input).signature)).decode("ascii")
 
 
