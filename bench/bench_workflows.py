@@ -279,20 +279,23 @@ def _quantiles(values: list[float]) -> tuple[float, float, float]:
 FIGURES = Figures("bench_workflows")
 
 
-def record(p: Phase, settled: tuple[float, float, float]) -> None:
+def record(p: Phase, settled: tuple[float, float, float], executed: tuple[float, float, float]) -> None:
     """The phase's figures for docs/performance.md (``bench/figures.py``)."""
     phase = f"{p.runs} runs at {p.rate:g}/s" if p.rate else f"{p.runs} runs at once"
     FIGURES.add(f"{phase}: runs completed", p.succeeded, "runs", at_least(p.runs))
     FIGURES.add(f"{phase}: stage transitions", p.transitions_per_s, "/s")
     FIGURES.add(f"{phase}: stage done → successors published, p50", settled[0], "ms")
     FIGURES.add(f"{phase}: stage done → successors published, p99", settled[1], "ms", at_most(50.0))
+    # the same from the need's execution published: the coordinator's consuming and settling of it too
+    FIGURES.add(f"{phase}: execution published → successors published, p50", executed[0], "ms")
+    FIGURES.add(f"{phase}: execution published → successors published, p99", executed[1], "ms")
     if p.cpu_s is not None:
         FIGURES.add(f"{phase}: coordinator CPU per stage change", 1000 * p.cpu_s / max(1, p.transitions), "ms")
 
 
 def report(p: Phase) -> None:
     settled, executed = _quantiles(p.settled_ms), _quantiles(p.executed_ms)
-    record(p, settled)
+    record(p, settled, executed)
     how = f"started at {p.rate:g}/s" if p.rate else "started at once"
     print(f"{p.runs} runs {how}, 5-stage template (plan → build → review ∥ test → release), instant agents")
     print(

@@ -13,7 +13,6 @@ The repository is a copy of ``examples/sample-repo`` (one failing test), attache
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
 import threading
 from collections import Counter
@@ -30,6 +29,7 @@ from tests.e2e.test_agent_loop import Fakes, steps_of
 from vapora_testing.browser import launch, open_page, sign_in_in_page
 from vapora_testing.fake_providers import KEY, Call, Turn
 from vapora_testing.fleet import Fleet
+from vapora_testing.git import git, make_repo
 from vapora_testing.polling import eventually_sync
 from vapora_testing.repo import repo_root
 
@@ -140,20 +140,12 @@ def fleet(tmp_path_factory: pytest.TempPathFactory, fakes: Fakes) -> Iterator[Fl
         f.stop()
 
 
-def git(repo: Path, *args: str) -> str:
-    out = subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True)
-    return out.stdout.strip()
-
-
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the sample repository, one commit on main."""
     path = tmp_path_factory.mktemp("inventory") / "inventory"
     shutil.copytree(ROOT / "examples" / "sample-repo", path)
-    git(path, "init", "-q", "-b", "main")
-    git(path, "add", ".")
-    git(path, "-c", "user.name=Sample", "-c", "user.email=sample@example.com", "commit", "-q", "-m", "inventory")
-    return path
+    return make_repo(path, {}, "inventory")
 
 
 @pytest.fixture(scope="module")

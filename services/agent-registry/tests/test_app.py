@@ -15,6 +15,7 @@ from vapora_agent_registry.settings import RegistrySettings
 from vapora_core.bus import Bus, Delivery, subjects
 from vapora_core.bus.topology import ConsumerSpec
 from vapora_core.grpc import channel
+from vapora_testing.apps import started
 from vapora_testing.polling import eventually
 
 Kind = agents_pb2.AgentsChanged.Kind
@@ -60,12 +61,8 @@ async def changes(bus: Bus) -> list[agents_pb2.AgentsChanged]:
 
 @pytest.fixture
 async def app(nats_url: str, store_url: str) -> AsyncIterator[RegistryApp]:
-    a = RegistryApp(settings(nats_url, store_url, heartbeat_timeout_s=1.0, remove_after_s=2.5))
-    await a.start()
-    try:
+    async with started(RegistryApp(settings(nats_url, store_url, heartbeat_timeout_s=1.0, remove_after_s=2.5))) as a:
         yield a
-    finally:
-        await a.stop()
 
 
 async def test_list_agents_for_a_workspace_over_grpc(app: RegistryApp) -> None:

@@ -21,7 +21,7 @@ from vapora_agent_registry.repository import AgentRepository
 from vapora_agent_registry.settings import RegistrySettings
 from vapora_core.bus import Bus, subjects
 from vapora_core.bus.headers import DLQ_KIND, DLQ_REASON
-from vapora_core.grpc import channel
+from vapora_testing.apps import grpc_stub, started
 from vapora_testing.edges import NOT_FOR_BAD_INPUT, status_of
 from vapora_testing.polling import eventually
 
@@ -45,20 +45,18 @@ def manifest(agent_id: str = "coder-1", **fields: object) -> agents_pb2.Agent:
 
 @pytest.fixture
 async def app(nats_url: str, store_url: str) -> AsyncIterator[RegistryApp]:
-    a = RegistryApp(
-        RegistrySettings(nats_url=nats_url, store_url=store_url, grpc_port=0, metrics_port=0, shutdown_grace_s=1.0)
-    )
-    await a.start()
-    try:
+    async with started(
+        RegistryApp(
+            RegistrySettings(nats_url=nats_url, store_url=store_url, grpc_port=0, metrics_port=0, shutdown_grace_s=1.0)
+        )
+    ) as a:
         yield a
-    finally:
-        await a.stop()
 
 
 @pytest.fixture
 async def stub(app: RegistryApp) -> AsyncIterator[agents_pb2_grpc.AgentRegistryStub]:
-    async with channel(f"127.0.0.1:{app.grpc_port}") as ch:
-        yield agents_pb2_grpc.AgentRegistryStub(ch)
+    async with grpc_stub(app.grpc_port, agents_pb2_grpc.AgentRegistryStub) as stub:
+        yield stub
 
 
 async def test_a_manifest_too_big_for_nats_is_invalid_argument_and_changes_nothing(

@@ -52,6 +52,14 @@ def test_a_malformed_manifest_stops_start_up_naming_the_file_and_the_field(confi
     assert f"{bad}: max_concurrency:" in stderr, stderr[-2000:]
 
 
+def agents_config(root: Path, **manifests: str) -> Path:
+    """A config directory at ``root`` whose ``agents/`` holds ``<name>.toml`` for each manifest given."""
+    (root / "agents").mkdir(parents=True)
+    for name, text in manifests.items():
+        (root / "agents" / f"{name}.toml").write_text(text)
+    return root
+
+
 async def test_a_new_manifest_on_sighup_registers_a_13th_agent_that_gets_work(
     spawn_runtime: Any,
     config_dir: Path,
@@ -96,13 +104,11 @@ async def test_sigkill_mid_job_the_job_is_redelivered_to_a_replica_and_completes
 ) -> None:
     # Runtime A hosts the developer and a "solo" agent only it hosts; runtime B is a replica
     # of the developer only.
-    only_a = tmp_path / "config-a"
-    (only_a / "agents").mkdir(parents=True)
-    (only_a / "agents" / "developer.toml").write_text((config_dir / "agents" / "developer.toml").read_text())
-    (only_a / "agents" / "solo.toml").write_text(TRANSLATOR.replace('"translator"', '"solo"'))
-    only_b = tmp_path / "config-b"
-    (only_b / "agents").mkdir(parents=True)
-    (only_b / "agents" / "developer.toml").write_text((config_dir / "agents" / "developer.toml").read_text())
+    developer = (config_dir / "agents" / "developer.toml").read_text()
+    only_a = agents_config(
+        tmp_path / "config-a", developer=developer, solo=TRANSLATOR.replace('"translator"', '"solo"')
+    )
+    only_b = agents_config(tmp_path / "config-b", developer=developer)
 
     servicer = router[0]
     proc_a = spawn_runtime(only_a, "rt-a")
@@ -157,9 +163,7 @@ async def test_sigterm_mid_job_hands_the_job_back_at_once_and_exits_0(
     executions: list[kg_pb2.ExecutionRecorded],
     helpers: Any,
 ) -> None:
-    dev_only = tmp_path / "config-dev"
-    (dev_only / "agents").mkdir(parents=True)
-    (dev_only / "agents" / "developer.toml").write_text((config_dir / "agents" / "developer.toml").read_text())
+    dev_only = agents_config(tmp_path / "config-dev", developer=(config_dir / "agents" / "developer.toml").read_text())
     servicer = router[0]
     # A long ack wait: only an explicit nak can hand the job over within the test's patience.
     proc_a = spawn_runtime(dev_only, "rt-term-a", VAPORA_JOB_ACK_WAIT_S="300")

@@ -25,6 +25,7 @@ from vapora_core.grpc import GrpcServer
 from vapora_knowledge_graph.app import KnowledgeGraphApp
 from vapora_swarm_coordinator.app import CoordinatorApp
 from vapora_swarm_coordinator.settings import CoordinatorSettings
+from vapora_testing.apps import started
 from vapora_testing.executions import publish_execution
 
 sys.path.append(str(Path(__file__).parent))  # after the dirs tests import conftest from
@@ -326,23 +327,21 @@ async def workflow_coordinator(
         )
         for a, r, t in WORKFLOW_ROLES
     )
-    app = CoordinatorApp(
-        CoordinatorSettings(
-            nats_url=nats_url,
-            store_url=f"surrealkv://{tmp_path / 'coordinator'}",
-            grpc_port=0,
-            metrics_port=0,
-            registry_addr=addr,
-            kg_addr="",
-            config_dir=ROOT / "config",
-            shutdown_grace_s=2.0,
+    async with started(
+        CoordinatorApp(
+            CoordinatorSettings(
+                nats_url=nats_url,
+                store_url=f"surrealkv://{tmp_path / 'coordinator'}",
+                grpc_port=0,
+                metrics_port=0,
+                registry_addr=addr,
+                kg_addr="",
+                config_dir=ROOT / "config",
+                shutdown_grace_s=2.0,
+            )
         )
-    )
-    await app.start()
-    try:
+    ) as app:
         yield app
-    finally:
-        await app.stop()
 
 
 @pytest.fixture

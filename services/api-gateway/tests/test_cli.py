@@ -24,6 +24,7 @@ from vapora.tasks.v1 import tasks_pb2
 from vapora_api_gateway.cli import run
 from vapora_api_gateway.cli_api import Api, Config
 from vapora_core.bus import subjects
+from vapora_testing.git import make_repo
 from vapora_testing.polling import eventually
 
 PASSWORD = "correct horse battery"
@@ -42,6 +43,16 @@ async def vapora(*argv: str) -> tuple[int, str]:
     out = io.StringIO()
     code = await asyncio.to_thread(run, list(argv), Console(file=out, width=220, color_system=None))
     return code, out.getvalue()
+
+
+async def submitted_as(base: str, email: str, title: str) -> str:
+    """Register and log in as ``email`` through the CLI, then submit a coding task titled ``title``
+    with it; the task's id."""
+    code, out = await vapora("--url", base, "login", "--register", "--email", email)
+    assert code == 0, out
+    code, out = await vapora("tasks", "create", title, "--type", "coding")
+    assert code == 0, out
+    return out.split("submitted task ")[1].split()[0]
 
 
 def _event(task_id: str, ws: str, state: int, n: int, **kw: str) -> tasks_pb2.TaskStatusChanged:
@@ -140,9 +151,7 @@ async def test_learning_shows_an_agents_profiles_and_one_types_daily_curve(learn
 
 async def test_watch_shows_live_progress_until_the_task_is_done(platform_gateway, bus):
     client, _ = platform_gateway
-    assert (await vapora("--url", client.base, "login", "--register", "--email", "w@example.com"))[0] == 0
-    code, out = await vapora("tasks", "create", "watch me", "--type", "coding")
-    task_id = out.split("submitted task ")[1].split()[0]
+    task_id = await submitted_as(client.base, "w@example.com", "watch me")
     ws = Config.load().workspace_id
     watcher = asyncio.create_task(vapora("tasks", "watch", task_id))
     await asyncio.sleep(0.5)
@@ -172,9 +181,7 @@ async def test_watch_ends_when_the_task_finished_before_its_event_stream_connect
     """The DONE event goes out between the watch's first read of the task and its stream's
     connection, so the stream never carries it: the re-read on connect must end the watch."""
     client, _ = platform_gateway
-    assert (await vapora("--url", client.base, "login", "--register", "--email", "race@example.com"))[0] == 0
-    code, out = await vapora("tasks", "create", "quick one", "--type", "coding")
-    task_id = out.split("submitted task ")[1].split()[0]
+    task_id = await submitted_as(client.base, "race@example.com", "quick one")
     config = Config.load()
     first_read, finished = threading.Event(), threading.Event()
     real_call = Api.call
@@ -276,11 +283,7 @@ async def test_projects_attach_repo_and_tasks_diff(gateway_factory, mcp_app, tmp
     ws = await asyncio.to_thread(api.workspace)
     made = await asyncio.to_thread(api.call, "POST", f"/api/v1/workspaces/{ws}/projects", json_body={"name": "calc"})
     project = made["id"]
-    repo = tmp_path / "calc"
-    repo.mkdir()
-    (repo / "calc.py").write_text("def mul(a, b):\n    return a + b\n")
-    for argv in (["init", "-q", "-b", "main"], ["add", "."], ["commit", "-q", "-m", "first"]):
-        subprocess.run(["git", "-c", "user.name=T", "-c", "user.email=t@e.x", *argv], cwd=repo, check=True)
+    repo = make_repo(tmp_path / "calc", {"calc.py": "def mul(a, b):\n    return a + b\n"}, "first")
 
     code, out = await vapora("projects", "attach-repo", project, "--path", str(tmp_path / "nope"))
     assert code == 2 and "409" in out and "does not exist" in out, out
@@ -316,9 +319,7 @@ async def test_show_prints_the_steps_and_watch_prints_each_step_as_it_starts(lea
     from vapora.kg.v1 import kg_pb2
 
     client, _ = learning_gateway
-    assert (await vapora("--url", client.base, "login", "--register", "--email", "steps@example.com"))[0] == 0
-    code, out = await vapora("tasks", "create", "read the readme", "--type", "coding")
-    task_id = out.split("submitted task ")[1].split()[0]
+    task_id = await submitted_as(client.base, "steps@example.com", "read the readme")
     ws = Config.load().workspace_id
     code, out = await vapora("tasks", "show", task_id)
     assert code == 0 and "steps: none yet" in out, out

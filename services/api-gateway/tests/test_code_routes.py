@@ -3,7 +3,6 @@ and real git: attach, show, bad input as problem+json with nothing attached, rol
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,27 +12,12 @@ import pytest
 
 from vapora.mcp.v1 import repositories_pb2, repositories_pb2_grpc
 from vapora_core.jobtoken import bearer_metadata
+from vapora_testing.git import git, make_repo
 from vapora_testing.ports import free_port
 
 
-def git(root: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.name=T", "-c", "user.email=t@example.com", *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.strip()
-
-
-def make_repo(root: Path) -> Path:
-    root.mkdir(parents=True)
-    (root / "calc.py").write_text("def mul(a, b):\n    return a + b\n")
-    git(root, "init", "-q", "-b", "main")
-    git(root, "add", ".")
-    git(root, "commit", "-q", "-m", "first")
-    return root.resolve()
+def make_calc_repo(root: Path) -> Path:
+    return make_repo(root, {"calc.py": "def mul(a, b):\n    return a + b\n"}, "first")
 
 
 @pytest.fixture
@@ -63,7 +47,7 @@ async def test_an_admin_attaches_a_repository_and_every_member_reads_it(code_gat
             "POST", f"/api/v1/workspaces/{ws}/members", token, json={"email": who, "role": role}
         )
         assert status == 201
-    repo = make_repo(tmp_path / "calc")
+    repo = make_calc_repo(tmp_path / "calc")
     path = f"/api/v1/projects/{project}/repository"
     body = {"kind": "local", "path": str(repo), "test_command": "python -m pytest -q", "checks": {"lint": "ruff"}}
 
@@ -111,7 +95,7 @@ async def test_bad_repositories_are_problems_and_nothing_is_attached(code_gatewa
         assert status == 404, body
 
     # another workspace's repository
-    repo = make_repo(tmp_path / "shared")
+    repo = make_calc_repo(tmp_path / "shared")
     status, _, _ = await client.call("PUT", path, token, json={"kind": "local", "path": str(repo)})
     assert status == 200
     rival, _, rival_project = await _owner_with_project(client, "rival@example.com")
@@ -135,7 +119,7 @@ async def test_a_tasks_diff_is_text_with_its_artifacts_and_another_workspace_get
     client = code_gateway
     owner, ws, project = await _owner_with_project(client, "owner@example.com")
     token = owner["access_token"]
-    repo = make_repo(tmp_path / "calc")
+    repo = make_calc_repo(tmp_path / "calc")
     status, _, _ = await client.call(
         "PUT", f"/api/v1/projects/{project}/repository", token, json={"kind": "local", "path": str(repo)}
     )

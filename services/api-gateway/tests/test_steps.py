@@ -15,23 +15,12 @@ from vapora.common.v1 import common_pb2
 from vapora.kg.v1 import kg_pb2
 from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import Bus, subjects
-from vapora_testing.executions import publish_execution
+from vapora_testing.executions import publish_execution, publish_steps, step_of
 from vapora_testing.polling import eventually
 
 
 def _step(task_id: str, ws: str, run: str, index: int, kind: str, **fields: Any) -> kg_pb2.StepRecorded:
-    return kg_pb2.StepRecorded(
-        execution_id=run.rpartition(".")[0],
-        run_id=run,
-        task_id=task_id,
-        workspace_id=ws,
-        agent_id="coder-1",
-        task_type="coding",
-        index=index,
-        kind=kind,
-        at=Timestamp(seconds=1_700_000_000 + index),
-        **fields,
-    )
+    return step_of(run, index, kind, task_id=task_id, workspace_id=ws, agent_id="coder-1", task_type="coding", **fields)
 
 
 async def _poll(client: Any, path: str, token: str, ok: Any) -> dict[str, Any]:
@@ -63,8 +52,7 @@ async def test_the_steps_of_a_task_are_its_final_runs_transcript_paged_and_only_
         _step(tid, ws, "ex-1.2", 2, "tool", tool="workspace.read_file", call_id="c1", result="print(1)"),
         _step(tid, ws, "ex-1.2", 3, "model", text="Fixed.", finish_reason="stop"),
     ]
-    for s in (lost, *steps):
-        await bus.publish(subjects.step(s.task_type, s.agent_id), s, msg_id=f"{s.run_id}.{s.index}")
+    await publish_steps(bus, lost, *steps)
     execution = kg_pb2.ExecutionRecorded(
         execution_id="ex-1",
         run_id="ex-1.2",

@@ -14,6 +14,7 @@ from kgkit import Clock
 
 from vapora_knowledge_graph.app import KnowledgeGraphApp
 from vapora_knowledge_graph.settings import KgSettings
+from vapora_testing.apps import started
 
 
 @pytest.fixture
@@ -31,9 +32,5 @@ async def kg(nats_url: str, tmp_path: Path, clock: Clock) -> AsyncIterator[Knowl
         retention_interval_s=3600,
         shutdown_grace_s=2,
     )
-    app = KnowledgeGraphApp(settings, clock=clock)
-    await app.start()
-    try:
+    async with started(KnowledgeGraphApp(settings, clock=clock)) as app:
         yield app
-    finally:
-        await app.stop()

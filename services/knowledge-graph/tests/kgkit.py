@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import grpc
-
-from vapora.kg.v1 import kg_pb2, kg_pb2_grpc
+from vapora.kg.v1 import kg_pb2
 from vapora_core.bus import Bus, subjects
-from vapora_core.grpc import channel
-from vapora_knowledge_graph.app import KnowledgeGraphApp
 from vapora_knowledge_graph.learning import DAY_S
 
 NOW = 1_700_000_000.0
@@ -55,8 +51,3 @@ def execution(
 async def publish(bus: Bus, *executions: kg_pb2.ExecutionRecorded) -> None:
     for e in executions:
         await bus.publish(subjects.execution(e.task_type, e.agent_id), e)
-
-
-def stub(app: KnowledgeGraphApp) -> tuple[grpc.aio.Channel, kg_pb2_grpc.KnowledgeGraphStub]:
-    ch = channel(f"127.0.0.1:{app.grpc_port}")
-    return ch, kg_pb2_grpc.KnowledgeGraphStub(ch)

@@ -7,16 +7,17 @@ from pathlib import Path
 
 import grpc
 import pytest
-from kgkit import NOW, Clock, execution, publish, stub  # type: ignore[import-not-found]
+from kgkit import NOW, Clock, execution, publish  # type: ignore[import-not-found]
 from prometheus_client import REGISTRY
 
-from vapora.kg.v1 import kg_pb2
+from vapora.kg.v1 import kg_pb2, kg_pb2_grpc
 from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import Bus, ConsumerSpec, Delivery, subjects
 from vapora_knowledge_graph import metrics
 from vapora_knowledge_graph.app import KnowledgeGraphApp
 from vapora_knowledge_graph.learning import DAY_S
 from vapora_knowledge_graph.settings import KgSettings
+from vapora_testing.apps import grpc_stub
 from vapora_testing.polling import eventually
 
 PROFILES = ConsumerSpec(durable="test-profiles", stream="KG", filter_subjects=("kg.profiles.changed",))
@@ -33,8 +34,7 @@ async def test_executions_build_a_recency_weighted_profile_counted_once_and_anno
     await bus.subscribe(PROFILES, kg_pb2.ProfilesChanged, on_profiles)
     old_fail, new_ok = execution("e1", success=False, age_days=14), execution("e2", success=True, age_days=0)
     await publish(bus, old_fail, new_ok, new_ok)  # e2 delivered twice
-    ch, kg_stub = stub(kg)
-    async with ch:
+    async with grpc_stub(kg.grpc_port, kg_pb2_grpc.KnowledgeGraphStub) as kg_stub:
 
         async def two() -> bool:
             try:
@@ -95,8 +95,7 @@ async def test_query_executions_never_returns_another_workspaces_executions(bus:
     await publish(
         bus, execution("a-1", ws="ws-a"), execution("a-2", ws="ws-a", age_days=3), execution("b-1", ws="ws-b")
     )
-    ch, kg_stub = stub(kg)
-    async with ch:
+    async with grpc_stub(kg.grpc_port, kg_pb2_grpc.KnowledgeGraphStub) as kg_stub:
 
         async def stored() -> bool:
             got = await kg_stub.QueryExecutions(kg_pb2.QueryExecutionsRequest(workspace_id="ws-b"))
@@ -119,9 +118,8 @@ async def test_query_executions_never_returns_another_workspaces_executions(bus:
 
 async def test_feedback_corrects_the_execution_and_the_profile_once(bus: Bus, kg: KnowledgeGraphApp) -> None:
     await publish(bus, execution("f1", success=False))
-    ch, kg_stub = stub(kg)
     req = kg_pb2.GetLearningProfileRequest(agent_id="a1", task_type="testing")
-    async with ch:
+    async with grpc_stub(kg.grpc_port, kg_pb2_grpc.KnowledgeGraphStub) as kg_stub:
 
         async def has(successes: int) -> bool:
             try:
@@ -147,8 +145,7 @@ async def test_feedback_that_arrives_before_its_execution_is_applied_not_lost(bu
     await bus.publish(subjects.feedback("ws1"), fb)
     await asyncio.sleep(0.3)  # the correction is now being retried: its execution is not stored yet
     await publish(bus, execution("early", success=False))
-    ch, kg_stub = stub(kg)
-    async with ch:
+    async with grpc_stub(kg.grpc_port, kg_pb2_grpc.KnowledgeGraphStub) as kg_stub:
 
         async def corrected() -> bool:
             got = await kg_stub.QueryExecutions(kg_pb2.QueryExecutionsRequest(workspace_id="ws1"))
@@ -166,8 +163,7 @@ async def test_bad_execution_is_dead_lettered_with_its_reason_and_retention_drop
     await publish(bus, bad, execution("old", age_days=40), execution("new", age_days=1))
     dead = await sub.next_msg(timeout=10)
     assert "quality must be within [0, 1], got 7.0" in dead.headers["vapora-dlq-reason"]
-    ch, kg_stub = stub(kg)
-    async with ch:
+    async with grpc_stub(kg.grpc_port, kg_pb2_grpc.KnowledgeGraphStub) as kg_stub:
 
         async def both() -> bool:
             got = await kg_stub.QueryExecutions(kg_pb2.QueryExecutionsRequest(workspace_id="ws1"))

@@ -24,8 +24,8 @@ from vapora.kg.v1 import kg_pb2, kg_pb2_grpc
 from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import Bus, subjects
 from vapora_core.bus.headers import DLQ_KIND, DLQ_REASON
-from vapora_core.grpc import channel
 from vapora_knowledge_graph.app import KnowledgeGraphApp
+from vapora_testing.apps import grpc_stub
 from vapora_testing.edges import NOT_FOR_BAD_INPUT
 from vapora_testing.polling import eventually
 
@@ -78,8 +78,8 @@ async def dead(bus: Bus) -> AsyncIterator[DeadLetters]:
 
 @pytest.fixture
 async def kg(kg_app: KnowledgeGraphApp) -> AsyncIterator[kg_pb2_grpc.KnowledgeGraphStub]:
-    async with channel(f"127.0.0.1:{kg_app.grpc_port}") as ch:
-        yield kg_pb2_grpc.KnowledgeGraphStub(ch)
+    async with grpc_stub(kg_app.grpc_port, kg_pb2_grpc.KnowledgeGraphStub) as stub:
+        yield stub
 
 
 async def _profile_with(kg: kg_pb2_grpc.KnowledgeGraphStub, agent: str, executions: int) -> kg_pb2.LearningProfile:

@@ -4,12 +4,13 @@ nats-server, embedded SurrealDB, gRPC over loopback."""
 
 from __future__ import annotations
 
-from kgkit import execution, publish, stub  # type: ignore[import-not-found]
+from kgkit import execution, publish  # type: ignore[import-not-found]
 
 from vapora.common.v1 import evidence_pb2
-from vapora.kg.v1 import kg_pb2
+from vapora.kg.v1 import kg_pb2, kg_pb2_grpc
 from vapora_core.bus import Bus
 from vapora_knowledge_graph.app import KnowledgeGraphApp
+from vapora_testing.apps import grpc_stub
 from vapora_testing.polling import eventually
 
 
@@ -43,8 +44,7 @@ async def test_verification_and_artifacts_are_stored_and_read_back(bus: Bus, kg:
     )
     plain = execution("plain", ws="ws-e")
     await publish(bus, fixed, reviewed, plain)
-    ch, kg_stub = stub(kg)
-    async with ch:
+    async with grpc_stub(kg.grpc_port, kg_pb2_grpc.KnowledgeGraphStub) as kg_stub:
         got = await eventually(
             lambda: kg_stub.QueryExecutions(kg_pb2.QueryExecutionsRequest(workspace_id="ws-e")),
             timeout=15.0,

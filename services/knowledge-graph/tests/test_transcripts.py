@@ -15,38 +15,22 @@ from vapora.llm.v1 import llm_pb2
 from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import Bus, subjects
 from vapora_core.bus.codec import timestamp
-from vapora_core.grpc import channel
 from vapora_knowledge_graph.app import KnowledgeGraphApp
+from vapora_testing.apps import grpc_stub
+from vapora_testing.executions import publish_steps, step_of
 from vapora_testing.polling import eventually
 
 
 @pytest.fixture
 async def stub(kg: KnowledgeGraphApp) -> AsyncIterator[kg_pb2_grpc.KnowledgeGraphStub]:
-    async with channel(f"127.0.0.1:{kg.grpc_port}") as ch:
-        yield kg_pb2_grpc.KnowledgeGraphStub(ch)
+    async with grpc_stub(kg.grpc_port, kg_pb2_grpc.KnowledgeGraphStub) as stub:
+        yield stub
 
 
 def step(
     run: str, index: int, kind: str = "tool", *, ws: str = "ws1", task: str = "task-x", **fields: object
 ) -> kg_pb2.StepRecorded:
-    return kg_pb2.StepRecorded(
-        execution_id=run.rpartition(".")[0],
-        run_id=run,
-        job_id="job-x",
-        task_id=task,
-        workspace_id=ws,
-        agent_id="a1",
-        task_type="testing",
-        index=index,
-        kind=kind,
-        at=timestamp(NOW + index),
-        **fields,  # type: ignore[arg-type]
-    )
-
-
-async def send_steps(bus: Bus, *steps: kg_pb2.StepRecorded) -> None:
-    for s in steps:
-        await bus.publish(subjects.step(s.task_type, s.agent_id), s, msg_id=f"{s.run_id}.{s.index}")
+    return step_of(run, index, kind, at_s=NOW, workspace_id=ws, task_id=task, **fields)
 
 
 def usage(request_id: str, cents: float, *, task: str = "task-x", at: float = NOW) -> llm_pb2.LlmUsage:
@@ -77,7 +61,7 @@ async def test_the_transcript_of_a_redelivered_job_is_its_final_runs_steps_in_or
         step("ex-1.2", 2, "tool", tool="workspace.read_file", result="hello", arguments_json='{"path": "a"}'),
         step("ex-1.2", 3, "model", text="The answer."),
     ]
-    await send_steps(bus, *lost, final[2], final[0], final[1], final[1])  # out of order, one twice
+    await publish_steps(bus, *lost, final[2], final[0], final[1], final[1])  # out of order, one twice
 
     async def in_progress() -> bool:  # no execution yet: the newest run is the one going on
         return len((await get(stub, workspace_id="ws1", task_id="task-x")).steps) == 3
@@ -117,7 +101,7 @@ async def test_usage_is_linked_to_its_execution_every_run_counted_and_to_its_tas
     ]
     for u in [*events, events[1]]:  # one delivered twice
         await bus.publish(subjects.llm_usage(u.role), u)
-    await send_steps(bus, step("ex-2.2", 1, "model"))
+    await publish_steps(bus, step("ex-2.2", 1, "model"))
 
     async def linked() -> bool:
         got = await get(stub, workspace_id="ws1", execution_id="ex-2")
@@ -179,12 +163,14 @@ async def test_a_bad_step_is_dead_lettered_with_its_reason_and_the_next_is_store
     bus: Bus, stub: kg_pb2_grpc.KnowledgeGraphStub
 ) -> None:
     sub = await bus.nc.subscribe("dlq.steps.>")
-    await send_steps(bus, step("ex-9.1", 1, "thinking"), step("ex-8.1", 0), step("ex-7.1", 1, cost_cents=float("nan")))
+    await publish_steps(
+        bus, step("ex-9.1", 1, "thinking"), step("ex-8.1", 0), step("ex-7.1", 1, cost_cents=float("nan"))
+    )
     reasons = sorted([(await sub.next_msg(timeout=10)).headers["vapora-dlq-reason"] for _ in range(3)])
     assert "kind must be model or tool, got 'thinking'" in reasons[2]
     assert "index must be 1 or more" in reasons[1]
     assert "cost_cents must be a finite number, got nan" in reasons[0]  # the bus's event rules
-    await send_steps(bus, step("ex-6.1", 1, "model", task="task-6"))
+    await publish_steps(bus, step("ex-6.1", 1, "model", task="task-6"))
 
     async def stored() -> bool:
         return len((await get(stub, workspace_id="ws1", task_id="task-6")).steps) == 1
@@ -212,7 +198,7 @@ async def test_retention_drops_old_steps_and_usage_and_keeps_recent_ones(
     # 20 days old: inside the app's own 30-day retention (its sweep at start must not race this test)
     old = step("ex-old.1", 1, "model", task="task-old")
     old.at.FromSeconds(int(NOW - 20 * 86_400))
-    await send_steps(bus, old, step("ex-new.1", 1, "model", task="task-new"))
+    await publish_steps(bus, old, step("ex-new.1", 1, "model", task="task-new"))
     for u in (
         usage("ex-old.1.1", 1.0, task="task-old", at=NOW - 20 * 86_400),
         usage("ex-new.1.1", 2.0, task="task-new"),

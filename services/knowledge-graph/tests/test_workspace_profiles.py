@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from kgkit import execution, publish, stub  # type: ignore[import-not-found]
+from kgkit import execution, publish  # type: ignore[import-not-found]
 
-from vapora.kg.v1 import kg_pb2
+from vapora.kg.v1 import kg_pb2, kg_pb2_grpc
 from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import Bus, subjects
 from vapora_knowledge_graph.app import KnowledgeGraphApp
+from vapora_testing.apps import grpc_stub
 from vapora_testing.polling import eventually
 
 
@@ -32,8 +33,7 @@ async def test_each_workspace_sees_only_its_executions_and_the_fleet_sees_them_a
     unverified = execution("w2-unverified", ws="ws2", success=True)  # stored, never counted
     unverified.verified = False
     await publish(bus, unverified)
-    ch, kg_stub = stub(kg)
-    async with ch:
+    async with grpc_stub(kg.grpc_port, kg_pb2_grpc.KnowledgeGraphStub) as kg_stub:
 
         async def counted() -> bool:
             try:

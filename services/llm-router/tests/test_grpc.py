@@ -14,6 +14,7 @@ from vapora_core.bus import Bus, Delivery
 from vapora_core.bus.topology import ConsumerSpec
 from vapora_core.grpc import channel, check_health
 from vapora_llm_router.app import RouterApp
+from vapora_testing.apps import grpc_stub, started
 from vapora_testing.fake_providers import TEXT, FakeProviders
 from vapora_testing.polling import eventually
 
@@ -45,18 +46,14 @@ async def app(fake: FakeProviders, config_dir: Path, nats_url: str, store_url: s
         usage_flush_s=0.05,
         shutdown_grace_s=1.0,
     )
-    a = RouterApp(settings)
-    await a.start()
-    try:
+    async with started(RouterApp(settings)) as a:
         yield a
-    finally:
-        await a.stop()
 
 
 @pytest.fixture
 async def stub(app: RouterApp) -> AsyncIterator[llm_pb2_grpc.LlmRouterStub]:
-    async with channel(f"127.0.0.1:{app.grpc_port}", timeout=5.0) as ch:
-        yield llm_pb2_grpc.LlmRouterStub(ch)
+    async with grpc_stub(app.grpc_port, llm_pb2_grpc.LlmRouterStub) as stub:
+        yield stub
 
 
 async def test_complete_answers_and_publishes_usage(app: RouterApp, stub, bus: Bus) -> None:  # type: ignore[no-untyped-def]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import budgeting
 import pytest
 
 from vapora_core.errors import InvalidArgument, Unavailable
@@ -19,16 +20,7 @@ pytestmark = pytest.mark.asyncio
 
 
 def req(**kw: object) -> RouteRequest:
-    base: dict[str, object] = {
-        "request_id": "r1",
-        "workspace_id": "ws1",
-        "role": "developer",
-        "task_type": "coding",
-        "messages": (ChatTurn("user", "implement a parser"),),
-        "max_tokens": 100,
-    }
-    base.update(kw)
-    return RouteRequest(**base)  # type: ignore[arg-type]
+    return budgeting.req(**{"request_id": "r1", "max_tokens": 100, **kw})
 
 
 async def test_with_no_keys_everything_routes_to_offline_with_reasons(tmp_path: Path) -> None:

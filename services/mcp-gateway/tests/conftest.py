@@ -8,25 +8,25 @@ tools of every server in CONFIG; ``token(...)`` mints others, ``anonymous`` send
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import grpc
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 import repokit
 
+import vapora_testing.git
 from vapora.mcp.v1 import mcp_pb2_grpc, repositories_pb2_grpc
 from vapora_core.jobtoken import JobClaims, bearer_metadata
 from vapora_mcp_gateway.app import McpApp
 from vapora_mcp_gateway.settings import McpSettings
+from vapora_testing.apps import grpc_stub, started
 
-WS = "ws-acme"
+WS = repokit.WS
 ALL_TOOLS = ("workspace.*", "sysinfo.*", "private.*")
 
 CONFIG = """
@@ -87,12 +87,8 @@ def settings(
 
 @pytest.fixture
 async def app(settings: McpSettings) -> AsyncIterator[McpApp]:
-    application = McpApp(settings, ping_interval_s=1.0)
-    await application.start()
-    try:
+    async with started(McpApp(settings, ping_interval_s=1.0)) as application:
         yield application
-    finally:
-        await application.stop()
 
 
 Token = Callable[..., str]
@@ -136,9 +132,8 @@ class AgentStub:
 @pytest.fixture
 async def anonymous(app: McpApp) -> AsyncIterator[mcp_pb2_grpc.McpGatewayStub]:
     """The gateway's stub with no job token."""
-    assert app.grpc is not None
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{app.grpc.port}") as channel:
-        yield mcp_pb2_grpc.McpGatewayStub(channel)
+    async with grpc_stub(app.grpc_port, mcp_pb2_grpc.McpGatewayStub, timeout=None) as stub:
+        yield stub
 
 
 @pytest.fixture
@@ -151,39 +146,11 @@ Poll = Callable[[Callable[[], Awaitable[bool]], float], Awaitable[None]]
 
 # -- worktree servers: real git repositories, a resolver from task ids to them -------------------
 
-REPO = Path(__file__).resolve().parents[3]
-TOOLS_DIR = REPO / "tools"
-
-WORKTREE_CONFIG = """
-[[servers]]
-name = "git"
-scope = "worktree"
-command = "{python}"
-args = ["-m", "mcp_server_git", "--repository", "{root}"]
-root_argument = "repo_path"
-timeout_s = 20
-
-[[servers]]
-name = "files"
-scope = "worktree"
-command = "node"
-args = ["{tools_dir}/files/node_modules/@modelcontextprotocol/server-filesystem/dist/index.js", "{root}"]
-timeout_s = 20
-
-[[servers]]
-name = "runner"
-scope = "worktree"
-command = "{python}"
-args = ["-m", "vapora_mcp_gateway.servers.runner", "--root", "{root}", "--commands", "{config_dir}/runner.toml",
-        "--timeout-s", "20", "--max-output-bytes", "65536"]
-timeout_s = 40
-
-[[servers]]
-name = "sysinfo"
-command = "{python}"
-args = ["-m", "vapora_mcp_gateway.servers.sysinfo"]
-timeout_s = 5
-"""
+WORKTREE_CONFIG = (
+    repokit.GIT_AND_FILES
+    + repokit.runner_server('"--timeout-s", "20", "--max-output-bytes", "65536"', 40)
+    + repokit.SYSINFO
+)
 
 RUNNER_COMMANDS = f"""
 test = "{sys.executable} -m pytest -q -p no:cacheprovider tests"
@@ -203,28 +170,14 @@ def test_is_wrong():
 """
 
 
-def git(root: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.name=Vapora Test", "-c", "user.email=test@vapora.dev", *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout
-
-
 def make_repo(root: Path) -> Path:
     """A real git repository with a README, a module and a test file, all committed."""
-    (root / "src").mkdir(parents=True)
-    (root / "tests").mkdir()
-    (root / "README.md").write_text("# Demo project\n")
-    (root / "src" / "calc.py").write_text("def add(a, b):\n    return a + b\n")
-    (root / "tests" / "test_calc.py").write_text(TEST_FILE)
-    git(root, "init", "-q", "-b", "main")
-    git(root, "add", ".")
-    git(root, "commit", "-q", "-m", "initial commit")
-    return root.resolve()
+    files = {
+        "README.md": "# Demo project\n",
+        "src/calc.py": "def add(a, b):\n    return a + b\n",
+        "tests/test_calc.py": TEST_FILE,
+    }
+    return vapora_testing.git.make_repo(root, files)
 
 
 class TaskRoots:
@@ -246,12 +199,9 @@ def task_roots() -> TaskRoots:
 async def worktree_app(settings: McpSettings, tmp_path: Path, task_roots: TaskRoots) -> AsyncIterator[McpApp]:
     """The app with the real worktree servers (WORKTREE_CONFIG) and ``task_roots`` as resolver."""
     config_dir = tmp_path / "wt-config"
-    config_dir.mkdir()
-    (config_dir / "mcp.toml").write_text(WORKTREE_CONFIG)
-    (config_dir / "runner.toml").write_text(RUNNER_COMMANDS)
-    wt_settings = settings.model_copy(update={"config_dir": config_dir, "mcp_tools_dir": TOOLS_DIR})
-    application = McpApp(wt_settings, ping_interval_s=1.0, root_resolver=task_roots)
-    await application.start()
+    application = await repokit.start_app(
+        settings, config_dir, WORKTREE_CONFIG, commands=RUNNER_COMMANDS, root_resolver=task_roots
+    )
     try:
         yield application
     finally:
@@ -260,9 +210,8 @@ async def worktree_app(settings: McpSettings, tmp_path: Path, task_roots: TaskRo
 
 @pytest.fixture
 async def wt_anonymous(worktree_app: McpApp) -> AsyncIterator[mcp_pb2_grpc.McpGatewayStub]:
-    assert worktree_app.grpc is not None
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{worktree_app.grpc.port}") as channel:
-        yield mcp_pb2_grpc.McpGatewayStub(channel)
+    async with grpc_stub(worktree_app.grpc_port, mcp_pb2_grpc.McpGatewayStub, timeout=None) as stub:
+        yield stub
 
 
 @pytest.fixture(name="make_repo")

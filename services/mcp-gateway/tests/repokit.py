@@ -1,12 +1,11 @@
-"""Helpers of the repositories tests: real git repositories, the app with the gateway's own
-worktree resolver, and job-token metadata."""
+"""Helpers of the mcp-gateway tests: the servers' TOML, real git repositories, the app started
+with a config of its own (by default with the gateway's own worktree resolver), its Repositories
+stub, and the error an RPC raises."""
 
 from __future__ import annotations
 
-import contextlib
-import subprocess
 import sys
-from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -14,22 +13,25 @@ import grpc
 
 from vapora.mcp.v1 import repositories_pb2, repositories_pb2_grpc
 from vapora_mcp_gateway.app import McpApp
+from vapora_mcp_gateway.roots import RootResolver
 from vapora_mcp_gateway.settings import McpSettings
+from vapora_testing.apps import grpc_stub
+from vapora_testing.git import make_repo
 
 TOOLS_DIR = Path(__file__).resolve().parents[3] / "tools"
 WS = "ws-acme"
 PYTEST = f"{sys.executable} -m pytest -q -p no:cacheprovider"
 
-REPO_CONFIG = """
+SYSINFO = """
 [[servers]]
 name = "sysinfo"
 command = "{python}"
 args = ["-m", "vapora_mcp_gateway.servers.sysinfo"]
 timeout_s = 5
 """
+REPO_CONFIG = SYSINFO
 
-# The worktree servers as config/mcp.toml ships them (the runner reads the project's commands).
-WORKTREE_SERVERS = """
+GIT_AND_FILES = """
 [[servers]]
 name = "git"
 scope = "worktree"
@@ -44,15 +46,26 @@ scope = "worktree"
 command = "node"
 args = ["{tools_dir}/files/node_modules/@modelcontextprotocol/server-filesystem/dist/index.js", "{root}"]
 timeout_s = 20
+"""
 
+
+def runner_server(options: str, timeout_s: float) -> str:
+    """The runner's ``[[servers]]`` table: its root and commands, then ``options`` (TOML strings)."""
+    return f"""
 [[servers]]
 name = "runner"
 scope = "worktree"
-command = "{python}"
-args = ["-m", "vapora_mcp_gateway.servers.runner", "--root", "{root}", "--commands", "{config_dir}/runner.toml",
-        "--project-commands", "{root}/../runner.toml", "--timeout-s", "60"]
-timeout_s = 90
+command = "{{python}}"
+args = ["-m", "vapora_mcp_gateway.servers.runner", "--root", "{{root}}", "--commands", "{{config_dir}}/runner.toml",
+        {options}]
+timeout_s = {timeout_s}
 """
+
+
+# The worktree servers as config/mcp.toml ships them (the runner reads the project's commands).
+WORKTREE_SERVERS = GIT_AND_FILES + runner_server(
+    '"--project-commands", "{root}/../runner.toml", "--timeout-s", "60"', 90
+)
 
 DEFAULT_COMMANDS = f'test = "{sys.executable} -c \\"print(1)\\""\n'
 
@@ -71,45 +84,36 @@ def test_mul():
 """
 
 
-def git(root: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.name=Vapora Test", "-c", "user.email=test@vapora.dev", *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.strip()
-
-
 def make_calc_repo(root: Path) -> Path:
     """A committed repository whose test_mul fails (mul adds) and whose test_add passes."""
     root.mkdir(parents=True)
-    (root / "calc.py").write_text(CALC)
-    (root / "test_calc.py").write_text(CALC_TESTS)
-    (root / ".gitignore").write_text("__pycache__/\n.pytest_cache/\n")
-    git(root, "init", "-q", "-b", "main")
-    git(root, "add", ".")
-    git(root, "commit", "-q", "-m", "calc with a bug in mul")
-    return root.resolve()
+    files = {"calc.py": CALC, "test_calc.py": CALC_TESTS, ".gitignore": "__pycache__/\n.pytest_cache/\n"}
+    return make_repo(root, files, "calc with a bug in mul")
 
 
-async def start_app(settings: McpSettings, config_dir: Path, text: str = REPO_CONFIG, **updates: Any) -> McpApp:
-    """A started app with ``text`` as its mcp.toml and the gateway's own worktree resolver."""
+async def start_app(
+    settings: McpSettings,
+    config_dir: Path,
+    text: str = REPO_CONFIG,
+    *,
+    commands: str = DEFAULT_COMMANDS,
+    root_resolver: RootResolver | None = None,
+    **updates: Any,
+) -> McpApp:
+    """A started app with ``text`` as its mcp.toml, ``commands`` as its runner.toml, and
+    ``root_resolver`` (default: the gateway's own worktree resolver)."""
     config_dir.mkdir(parents=True, exist_ok=True)
     (config_dir / "mcp.toml").write_text(text)
-    (config_dir / "runner.toml").write_text(DEFAULT_COMMANDS)
+    (config_dir / "runner.toml").write_text(commands)
     app_settings = settings.model_copy(update={"config_dir": config_dir, "mcp_tools_dir": TOOLS_DIR, **updates})
-    application = McpApp(app_settings, ping_interval_s=1.0)
+    application = McpApp(app_settings, ping_interval_s=1.0, root_resolver=root_resolver)
     await application.start()
     return application
 
 
-@contextlib.asynccontextmanager
-async def repositories_stub(application: McpApp) -> AsyncIterator[repositories_pb2_grpc.RepositoriesStub]:
-    assert application.grpc is not None
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{application.grpc.port}") as channel:
-        yield repositories_pb2_grpc.RepositoriesStub(channel)
+def repositories_stub(application: McpApp) -> AbstractAsyncContextManager[repositories_pb2_grpc.RepositoriesStub]:
+    """The app's Repositories stub, its calls without a deadline (a clone or a test run takes long)."""
+    return grpc_stub(application.grpc_port, repositories_pb2_grpc.RepositoriesStub, timeout=None)
 
 
 def attach_local(

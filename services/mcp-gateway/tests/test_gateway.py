@@ -13,6 +13,7 @@ from pathlib import Path
 import grpc
 import pytest
 from prometheus_client import REGISTRY
+from repokit import rpc_error
 
 from vapora.mcp.v1 import mcp_pb2, mcp_pb2_grpc
 from vapora_core.bus import Bus, ConsumerSpec, Delivery
@@ -36,12 +37,6 @@ def call(
         agent_id="agent-7",
         task_id="task-9",
     )
-
-
-async def rpc_error(coro: object) -> grpc.aio.AioRpcError:
-    with pytest.raises(grpc.aio.AioRpcError) as info:
-        await coro  # type: ignore[misc]
-    return info.value
 
 
 def counter(name: str, **labels: str) -> float:

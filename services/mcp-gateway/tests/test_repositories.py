@@ -14,12 +14,13 @@ from pathlib import Path
 import grpc
 import pytest
 from aiohttp import web
-from repokit import WS, attach_local, git, make_calc_repo, repositories_stub, rpc_error, start_app
+from repokit import WS, attach_local, make_calc_repo, repositories_stub, rpc_error, start_app
 
 from vapora.mcp.v1 import repositories_pb2, repositories_pb2_grpc
 from vapora_core.http_site import start_site
 from vapora_mcp_gateway.app import McpApp
 from vapora_mcp_gateway.settings import McpSettings
+from vapora_testing.git import git
 from vapora_testing.ports import free_port
 
 Stub = repositories_pb2_grpc.RepositoriesStub

@@ -13,6 +13,7 @@ import httpx2
 import pytest
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
+from repokit import TOOLS_DIR, WS, rpc_error
 
 from vapora.mcp.v1 import mcp_pb2, mcp_pb2_grpc
 from vapora_core.jobtoken import bearer_metadata
@@ -21,9 +22,6 @@ from vapora_mcp_gateway.config import ServerConfig
 from vapora_mcp_gateway.sessions import RootSessions
 from vapora_testing.polling import eventually
 
-TOOLS_DIR = Path(__file__).resolve().parents[3] / "tools"
-
-WS = "ws-acme"
 READ_TOOLS = (
     "files.read_text_file",
     "files.list_directory",
@@ -34,12 +32,6 @@ READ_TOOLS = (
     "git.git_show",
 )
 WRITE_TOOLS = ("files.write_file", "files.edit_file", "git.git_add", "runner.run_tests", "runner.run_check")
-
-
-async def rpc_error(coro: object) -> grpc.aio.AioRpcError:
-    with pytest.raises(grpc.aio.AioRpcError) as info:
-        await coro  # type: ignore[misc]
-    return info.value
 
 
 def call(server: str, tool: str, args: object = None, **ids: str) -> mcp_pb2.CallToolRequest:

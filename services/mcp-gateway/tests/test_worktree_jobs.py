@@ -18,7 +18,6 @@ from repokit import (
     WORKTREE_SERVERS,
     WS,
     attach_local,
-    git,
     make_calc_repo,
     repositories_stub,
     rpc_error,
@@ -31,6 +30,7 @@ from vapora_core.errors import FailedPrecondition
 from vapora_core.jobtoken import JobClaims, bearer_metadata
 from vapora_mcp_gateway.app import McpApp
 from vapora_mcp_gateway.settings import McpSettings
+from vapora_testing.git import git
 
 Stub = repositories_pb2_grpc.RepositoriesStub
 Token = Callable[..., str]

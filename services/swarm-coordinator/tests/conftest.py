@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -11,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from coordinator_testkit import EventLog, FakeRegistry, running
+from coordinator_testkit import EventLog, FakeRegistry, following, running
 
 from vapora.agents.v1 import agents_pb2_grpc
 from vapora_core.bus import Bus
@@ -22,11 +21,8 @@ from vapora_swarm_coordinator.settings import CoordinatorSettings
 
 @pytest.fixture
 async def events(bus: Bus) -> AsyncIterator[EventLog]:
-    log = EventLog()
-    sub = await log.follow(bus)
-    yield log
-    with contextlib.suppress(Exception):
-        await sub.unsubscribe()
+    async with following(EventLog(), bus) as log:
+        yield log
 
 
 @pytest.fixture

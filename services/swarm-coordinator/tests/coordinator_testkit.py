@@ -9,7 +9,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from vapora.agents.v1 import agents_pb2, agents_pb2_grpc
 from vapora.common.v1 import common_pb2
@@ -17,8 +17,12 @@ from vapora.coordinator.v1 import coordinator_pb2
 from vapora.kg.v1 import kg_pb2
 from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import CONSUMERS, Bus, Delivery, subjects
+from vapora_core.store import Row, Store
 from vapora_swarm_coordinator.app import CoordinatorApp
+from vapora_swarm_coordinator.repository import NAMESPACE
+from vapora_swarm_coordinator.service import Coordinator
 from vapora_swarm_coordinator.settings import CoordinatorSettings
+from vapora_testing.apps import started
 from vapora_testing.executions import execution_of, publish_execution
 from vapora_testing.polling import eventually
 from vapora_testing.process import ServiceProcess, service_env
@@ -67,12 +71,32 @@ async def registry_process(nats_url: str, tmp_path: Path) -> ServiceProcess:
 @contextlib.asynccontextmanager
 async def running(settings: CoordinatorSettings, **changes: Any) -> AsyncIterator[CoordinatorApp]:
     """The coordinator in this process, started with ``settings`` (``changes`` applied); stopped on exit."""
-    app = CoordinatorApp(settings.model_copy(update=changes))
-    await app.start()
-    try:
+    async with started(CoordinatorApp(settings.model_copy(update=changes))) as app:
         yield app
+
+
+async def known_agents(
+    app: CoordinatorApp, fake: FakeRegistry, agents: dict[str, str], *, max_concurrency: int = 1
+) -> Coordinator:
+    """``app``'s coordinator once it has read ``agents`` (agent id → the task type it takes, each
+    ``max_concurrency`` jobs at a time) from ``fake``."""
+    for agent_id, task_type in agents.items():
+        fake.add(agent_id, task_type, max_concurrency=max_concurrency)
+    coord = app.coordinator
+    assert coord is not None
+    await coord.refresh_registry(force=True)
+    return coord
+
+
+async def stored_assignments(store_dir: Path) -> list[Row]:
+    """``task_id``, ``attempt`` and ``state`` of every assignment in the coordinator's store at
+    ``store_dir`` (read once the coordinator that kept it has stopped)."""
+    store = Store(f"surrealkv://{store_dir}", NAMESPACE)
+    await store.open(())
+    try:
+        return await store.query("SELECT task_id, attempt, state FROM assignment")
     finally:
-        await app.stop()
+        await store.close()
 
 
 def task(task_type: str = "coding", priority: str = "normal", workspace: str = "ws1", **kw: Any) -> tasks_pb2.Task:
@@ -166,3 +190,22 @@ class EventLog:
 
     async def wait_for(self, pred: Callable[[], bool], timeout: float = 20.0, what: str = "the task events") -> None:
         await eventually(pred, timeout=timeout, interval=0.02, what=what)
+
+
+class Follower(Protocol):
+    async def follow(self, bus: Bus) -> Any: ...
+
+
+F = TypeVar("F", bound=Follower)
+
+
+@contextlib.asynccontextmanager
+async def following(log: F, bus: Bus) -> AsyncIterator[F]:
+    """``log`` (an :class:`EventLog`, a ``RunEvents``) recording its stream for the block, and
+    unsubscribed after it (quietly: the connection may be closed by then)."""
+    sub = await log.follow(bus)
+    try:
+        yield log
+    finally:
+        with contextlib.suppress(Exception):
+            await sub.unsubscribe()

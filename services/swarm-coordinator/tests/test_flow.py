@@ -6,7 +6,7 @@ from typing import Any
 
 import grpc
 import pytest
-from coordinator_testkit import EventLog, SimAgent, submit, task  # type: ignore[import-not-found]
+from coordinator_testkit import EventLog, SimAgent, known_agents, submit, task  # type: ignore[import-not-found]
 from prometheus_client import REGISTRY
 
 from vapora.common.v1 import common_pb2
@@ -20,10 +20,7 @@ from vapora_testing.polling import eventually
 async def test_a_task_is_assigned_to_a_capable_agent_and_marked_done_from_its_execution(
     bus: Bus, events: EventLog, registry: Any, coordinator: Any
 ) -> None:
-    fake, _ = registry
-    fake.add("a-coder", "coding")
-    fake.add("a-writer", "documentation")
-    await coordinator.coordinator.refresh_registry(force=True)
+    await known_agents(coordinator, registry[0], {"a-coder": "coding", "a-writer": "documentation"})
     agent = SimAgent("a-coder", bus)
     await agent.start()
     t = task("coding")
@@ -41,10 +38,7 @@ async def test_a_task_is_assigned_to_a_capable_agent_and_marked_done_from_its_ex
 async def test_explain_assignment_gives_the_breakdown_only_to_the_tasks_workspace(
     bus: Bus, events: EventLog, registry: Any, coordinator: Any
 ) -> None:
-    fake, _ = registry
-    fake.add("a1", "testing")
-    fake.add("a2", "testing")
-    await coordinator.coordinator.refresh_registry(force=True)
+    await known_agents(coordinator, registry[0], {"a1": "testing", "a2": "testing"})
     await SimAgent("a1", bus).start()
     await SimAgent("a2", bus).start()
     t = task("testing", workspace="ws-a")
@@ -65,9 +59,7 @@ async def test_explain_assignment_gives_the_breakdown_only_to_the_tasks_workspac
 async def test_a_task_without_type_is_inferred_and_one_no_agent_can_take_fails_after_the_bound(
     bus: Bus, events: EventLog, registry: Any, coordinator: Any
 ) -> None:
-    fake, _ = registry
-    fake.add("sec", "security")
-    await coordinator.coordinator.refresh_registry(force=True)
+    await known_agents(coordinator, registry[0], {"sec": "security"})
     agent = SimAgent("sec", bus)
     await agent.start()
     inferred = task("", title="Audit the login flow for XSS vulnerabilities")
@@ -84,9 +76,7 @@ async def test_a_task_without_type_is_inferred_and_one_no_agent_can_take_fails_a
 async def test_garbage_on_a_task_subject_is_dead_lettered_and_the_next_task_completes(
     bus: Bus, events: EventLog, registry: Any, coordinator: Any
 ) -> None:
-    fake, _ = registry
-    fake.add("c", "coding")
-    await coordinator.coordinator.refresh_registry(force=True)
+    await known_agents(coordinator, registry[0], {"c": "coding"})
     await SimAgent("c", bus).start()
     sub = await bus.nc.subscribe("dlq.tasks.>")
     await bus.publish_raw("tasks.coding.high", b"\xff\xfe not a protobuf")
@@ -105,9 +95,7 @@ async def test_an_execution_delivered_again_puts_one_done_on_the_events_stream(
 ) -> None:
     """The coordinator announces an applied execution again (its DONE may not have gone out);
     the event's msg id lets the EVENTS stream drop the copy when the first one was stored."""
-    fake, _ = registry
-    fake.add("once", "coding")
-    await coordinator.coordinator.refresh_registry(force=True)
+    await known_agents(coordinator, registry[0], {"once": "coding"})
     agent = SimAgent("once", bus)
     await agent.start()
     t = task("coding")

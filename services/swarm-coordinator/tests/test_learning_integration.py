@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from coordinator_testkit import EventLog, SimAgent, running, submit, task  # type: ignore[import-not-found]
+from coordinator_testkit import EventLog, SimAgent, known_agents, running, submit, task  # type: ignore[import-not-found]
 
 from vapora_core.bus import Bus
 from vapora_knowledge_graph.app import KnowledgeGraphApp
@@ -41,12 +41,7 @@ async def learning_coordinator(
 async def test_a_failing_agent_loses_testing_tasks_and_wins_them_back_once_it_succeeds_recently(
     bus: Bus, events: EventLog, registry: Any, learning_coordinator: CoordinatorApp
 ) -> None:
-    fake, _ = registry
-    fake.add("a-flaky", "testing", max_concurrency=1)
-    fake.add("b-solid", "testing", max_concurrency=1)
-    coord = learning_coordinator.coordinator
-    assert coord is not None
-    await coord.refresh_registry(force=True)
+    coord = await known_agents(learning_coordinator, registry[0], {"a-flaky": "testing", "b-solid": "testing"})
     clock = Clock()
     phase = {"a-flaky": False, "b-solid": True}  # who succeeds now
     flaky = SimAgent("a-flaky", bus, succeed=lambda job: phase["a-flaky"], clock=clock)

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from coordinator_testkit import EventLog, SimAgent, running, submit, task  # type: ignore[import-not-found]
+from coordinator_testkit import EventLog, SimAgent, known_agents, running, submit, task  # type: ignore[import-not-found]
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from vapora.agents.v1 import agents_pb2
@@ -55,12 +55,10 @@ async def test_a_job_of_an_agent_that_dies_is_reassigned_to_a_healthy_capable_ag
     kind: int, bus: Bus, events: EventLog, registry: Any, coordinator: CoordinatorApp
 ) -> None:
     fake, _ = registry
-    fake.add("a-dying", "review", max_concurrency=4)
-    fake.add("b-live", "review", max_concurrency=4)
-    fake.add("c-other", "documentation", max_concurrency=4)  # healthy, but not capable of review
-    coord = coordinator.coordinator
-    assert coord is not None
-    await coord.refresh_registry(force=True)
+    # c-other is healthy, but not capable of review
+    coord = await known_agents(
+        coordinator, fake, {"a-dying": "review", "b-live": "review", "c-other": "documentation"}, max_concurrency=4
+    )
     dying = SilentAgent("a-dying", bus)
     live = SimAgent("b-live", bus)
     other = SimAgent("c-other", bus)
@@ -104,12 +102,9 @@ async def test_a_job_of_an_agent_that_dies_is_reassigned_to_a_healthy_capable_ag
 async def test_a_job_that_times_out_is_reassigned_once_and_completes(
     bus: Bus, events: EventLog, registry: Any, timeout_coordinator: CoordinatorApp
 ) -> None:
-    fake, _ = registry
-    fake.add("a-stuck", "testing", max_concurrency=4)
-    fake.add("b-live", "testing", max_concurrency=4)
-    coord = timeout_coordinator.coordinator
-    assert coord is not None
-    await coord.refresh_registry(force=True)
+    coord = await known_agents(
+        timeout_coordinator, registry[0], {"a-stuck": "testing", "b-live": "testing"}, max_concurrency=4
+    )
     stuck = SilentAgent("a-stuck", bus)
     live = SimAgent("b-live", bus)
     await stuck.start(max_concurrency=4)
@@ -134,12 +129,7 @@ async def test_a_job_that_times_out_is_reassigned_once_and_completes(
 async def test_a_job_that_keeps_timing_out_fails_after_max_attempts_with_a_clear_detail(
     bus: Bus, events: EventLog, registry: Any, timeout_coordinator: CoordinatorApp
 ) -> None:
-    fake, _ = registry
-    fake.add("a-stuck", "devops", max_concurrency=4)
-    fake.add("b-stuck", "devops", max_concurrency=4)
-    coord = timeout_coordinator.coordinator
-    assert coord is not None
-    await coord.refresh_registry(force=True)
+    await known_agents(timeout_coordinator, registry[0], {"a-stuck": "devops", "b-stuck": "devops"}, max_concurrency=4)
     agents = [SilentAgent("a-stuck", bus), SilentAgent("b-stuck", bus)]
     for a in agents:
         await a.start(max_concurrency=4)

@@ -25,6 +25,7 @@ from coordinator_testkit import (  # type: ignore[import-not-found]
     EventLog,
     SimAgent,
     registry_process,
+    stored_assignments,
     submit,
     task,
 )
@@ -34,8 +35,6 @@ from vapora.common.v1 import common_pb2
 from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import Bus, subjects
 from vapora_core.grpc import channel
-from vapora_core.store import Store
-from vapora_swarm_coordinator.repository import NAMESPACE
 from vapora_testing.polling import eventually
 from vapora_testing.ports import free_port
 from vapora_testing.process import ServiceProcess, service_env
@@ -138,12 +137,7 @@ async def test_a_sigkilled_coordinator_restarts_and_every_task_is_assigned_exact
     assert jobs_stream.state.last_seq == TASKS
 
     # The store (the source of truth) holds one finished assignment per task, never a second attempt.
-    store = Store(f"surrealkv://{tmp_path / 'coordinator' / 'swarm-coordinator'}", NAMESPACE)
-    await store.open(())
-    try:
-        rows = await store.query("SELECT task_id, attempt, state FROM assignment")
-    finally:
-        await store.close()
+    rows = await stored_assignments(tmp_path / "coordinator" / "swarm-coordinator")
     assert len(rows) == TASKS
     assert {r["task_id"] for r in rows} == ids
     assert {(r["attempt"], r["state"]) for r in rows} == {(1, "done")}

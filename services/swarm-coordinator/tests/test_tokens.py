@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 import pytest
-from coordinator_testkit import EventLog, SimAgent, running, submit, task  # type: ignore[import-not-found]
+from coordinator_testkit import EventLog, SimAgent, known_agents, running, submit, task  # type: ignore[import-not-found]
 
 from vapora.agents.v1 import agents_pb2
 from vapora.coordinator.v1 import coordinator_pb2
@@ -49,9 +49,7 @@ async def test_a_job_carries_a_token_naming_its_agent_role_tools_and_task(
 async def test_without_a_signing_key_a_job_has_no_token_and_a_forged_one_does_not_verify(
     bus: Bus, events: EventLog, registry: Any, coordinator: Any, job_keys: tuple[str, str]
 ) -> None:
-    fake, _ = registry
-    fake.add("a-coder", "coding")
-    await coordinator.coordinator.refresh_registry(force=True)
+    await known_agents(coordinator, registry[0], {"a-coder": "coding"})
     sim = SimAgent("a-coder", bus)
     await sim.start()
     t = task("coding")

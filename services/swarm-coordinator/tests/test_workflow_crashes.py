@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from coordinator_testkit import EventLog, registry_process
+from coordinator_testkit import EventLog, registry_process, stored_assignments
 from workflow_testkit import ROLES, RunEvents, StageAgent
 
 from vapora.agents.v1 import agents_pb2, agents_pb2_grpc
@@ -35,8 +35,6 @@ from vapora.coordinator.v1 import coordinator_pb2 as pb
 from vapora.coordinator.v1 import coordinator_pb2_grpc
 from vapora_core.bus import Bus
 from vapora_core.grpc import channel
-from vapora_core.store import Store
-from vapora_swarm_coordinator.repository import NAMESPACE
 from vapora_testing.polling import eventually
 from vapora_testing.ports import free_port
 from vapora_testing.process import ServiceProcess, service_env
@@ -230,11 +228,6 @@ async def test_a_coordinator_killed_at_any_point_of_a_run_resumes_it_and_creates
     assert set(received) == expected and {n for n in received.values()} == {1}
     # … and finished: nothing is left running (no agent holds a job, no assignment is open).
     assert all(w.finished for a in agents.values() for w in a.worked)
-    store = Store(f"surrealkv://{tmp_path / 'coordinator' / 'swarm-coordinator'}", NAMESPACE)
-    await store.open(())
-    try:
-        rows = await store.query("SELECT task_id, attempt, state FROM assignment")
-    finally:
-        await store.close()
+    rows = await stored_assignments(tmp_path / "coordinator" / "swarm-coordinator")
     assert {r["task_id"] for r in rows} == expected
     assert {(r["attempt"], r["state"]) for r in rows} == {(1, "done")}

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from coordinator_testkit import running
-from workflow_testkit import register_roles, start_agents
+from workflow_testkit import register_roles, start_agents, wait_state
 
 from vapora.agents.v1 import agents_pb2
 from vapora.coordinator.v1 import coordinator_pb2 as pb
@@ -28,6 +28,7 @@ from vapora_core.bus import Bus
 from vapora_core.grpc import channel
 from vapora_swarm_coordinator.app import CoordinatorApp
 from vapora_swarm_coordinator.settings import CoordinatorSettings
+from vapora_testing.apps import grpc_stub
 from vapora_testing.polling import eventually
 
 WS = "ws1"
@@ -38,16 +39,6 @@ async def make(stub: Any, name: str, *stages: pb.WorkflowStage) -> None:
     await stub.CreateWorkflow(
         pb.CreateWorkflowRequest(workspace_id=WS, workflow=pb.WorkflowTemplate(name=name, stages=stages))
     )
-
-
-async def ended(stub: Any, run_id: str, state: int, timeout: float = 20.0) -> pb.WorkflowRun:
-    run: pb.WorkflowRun = await eventually(
-        lambda: stub.GetWorkflowRun(pb.GetWorkflowRunRequest(workspace_id=WS, run_id=run_id)),
-        until=lambda run: run.state == state,
-        timeout=timeout,
-        what=f"run {run_id} to be {pb.WorkflowRunState.Name(state)}",  # type: ignore[arg-type]
-    )
-    return run
 
 
 @pytest.fixture(params=[30.0], ids=["hooks only"])
@@ -67,8 +58,8 @@ async def app(
 
 @pytest.fixture
 async def stub(app: CoordinatorApp) -> AsyncIterator[Any]:
-    async with channel(f"127.0.0.1:{app.grpc_port}") as ch:
-        yield coordinator_pb2_grpc.CoordinatorStub(ch)
+    async with grpc_stub(app.grpc_port, coordinator_pb2_grpc.CoordinatorStub) as stub:
+        yield stub
 
 
 async def test_a_stage_whose_role_has_no_healthy_agent_fails_after_the_no_agent_timeout(
@@ -79,7 +70,7 @@ async def test_a_stage_whose_role_has_no_healthy_agent_fails_after_the_no_agent_
     await app.coordinator.refresh_registry(force=True)  # type: ignore[union-attr]
     await make(stub, "lonely", pb.WorkflowStage(id="check", role="tester", retries=0))
     run = await stub.StartWorkflowRun(pb.StartWorkflowRunRequest(workspace_id=WS, workflow="lonely", title="x"))
-    failed = await ended(stub, run.id, pb.WORKFLOW_RUN_STATE_FAILED)
+    failed = await wait_state(stub, run.id, pb.WORKFLOW_RUN_STATE_FAILED)
     assert "no healthy agent capable of testing of role tester" in failed.detail
 
 
@@ -87,7 +78,7 @@ async def test_a_stage_whose_job_times_out_on_its_last_attempt_fails_the_run(app
     # nobody takes the architect's jobs: the job times out (0.5 s) and max_attempts is 1
     await make(stub, "stuck", pb.WorkflowStage(id="plan", role="architect", retries=0))
     run = await stub.StartWorkflowRun(pb.StartWorkflowRunRequest(workspace_id=WS, workflow="stuck", title="x"))
-    failed = await ended(stub, run.id, pb.WORKFLOW_RUN_STATE_FAILED)
+    failed = await wait_state(stub, run.id, pb.WORKFLOW_RUN_STATE_FAILED)
     assert "timed out" in failed.detail and "gave up after 1 attempts" in failed.detail
 
 
@@ -111,7 +102,7 @@ async def test_the_sweep_applies_an_outcome_the_engine_was_never_told_of(
         task_id, str(row["job_id"]), {"state": "done", "finished_s": 1.0, "execution_id": "ex-1"}
     )
     agents = await start_agents(bus)
-    finished = await ended(stub, run.id, pb.WORKFLOW_RUN_STATE_SUCCEEDED)
+    finished = await wait_state(stub, run.id, pb.WORKFLOW_RUN_STATE_SUCCEEDED)
     first = next(s for s in finished.stages if s.stage_id == "first")
     assert (first.execution_id, first.result) == ("ex-1", "")  # from the assignment: no result text
     assert [j.task.id for j in agents["developer"].jobs()] == [f"wf-{run.id}-second-1"]

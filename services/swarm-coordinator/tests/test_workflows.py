@@ -8,21 +8,21 @@ task; a run is driven over the Coordinator's gRPC workflow control, as the gatew
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
 import pytest
-from workflow_testkit import RunEvents, register_roles, start_agents
+from coordinator_testkit import following  # type: ignore[import-not-found]
+from workflow_testkit import RunEvents, register_roles, start_agents, wait_state
 
 from vapora.coordinator.v1 import coordinator_pb2 as pb
 from vapora.coordinator.v1 import coordinator_pb2_grpc
 from vapora_core.bus import Bus
 from vapora_core.errors import Unavailable
-from vapora_core.grpc import channel
 from vapora_swarm_coordinator.app import CoordinatorApp
 from vapora_swarm_coordinator.workflows.effects import Effects
+from vapora_testing.apps import grpc_stub
 from vapora_testing.polling import eventually
 
 WS = "ws1"
@@ -39,27 +39,14 @@ def stage_state(name: str) -> int:
 async def stub(coordinator: CoordinatorApp, registry: Any) -> AsyncIterator[coordinator_pb2_grpc.CoordinatorStub]:
     register_roles(registry[0])
     await coordinator.coordinator.refresh_registry(force=True)  # type: ignore[union-attr]
-    async with channel(f"127.0.0.1:{coordinator.grpc_port}") as ch:
-        yield coordinator_pb2_grpc.CoordinatorStub(ch)
+    async with grpc_stub(coordinator.grpc_port, coordinator_pb2_grpc.CoordinatorStub) as stub:
+        yield stub
 
 
 @pytest.fixture
 async def run_events(bus: Bus) -> AsyncIterator[RunEvents]:
-    log = RunEvents()
-    sub = await log.follow(bus)
-    yield log
-    with contextlib.suppress(Exception):
-        await sub.unsubscribe()
-
-
-async def wait_state(stub: Any, run_id: str, state: int, ws: str = WS, timeout: float = 20.0) -> pb.WorkflowRun:
-    run: pb.WorkflowRun = await eventually(
-        lambda: stub.GetWorkflowRun(pb.GetWorkflowRunRequest(workspace_id=ws, run_id=run_id)),
-        until=lambda run: run.state == state,
-        timeout=timeout,
-        what=f"run {run_id} to be {pb.WorkflowRunState.Name(state)}",  # type: ignore[arg-type]
-    )
-    return run
+    async with following(RunEvents(), bus) as log:
+        yield log
 
 
 def stages(run: pb.WorkflowRun) -> dict[str, pb.StageState]:

@@ -106,3 +106,16 @@ class RunEvents:
 
     async def wait_for(self, pred: Callable[[], bool], timeout: float = 20.0, what: str = "the run events") -> None:
         await eventually(pred, timeout=timeout, interval=0.02, what=what)
+
+
+async def wait_state(
+    stub: Any, run_id: str, state: int, ws: str = "ws1", timeout: float = 20.0
+) -> coordinator_pb2.WorkflowRun:
+    """The run once its state is ``state``, read through ``stub`` until it is (or ``timeout`` passes)."""
+    run: coordinator_pb2.WorkflowRun = await eventually(
+        lambda: stub.GetWorkflowRun(coordinator_pb2.GetWorkflowRunRequest(workspace_id=ws, run_id=run_id)),
+        until=lambda run: run.state == state,
+        timeout=timeout,
+        what=f"run {run_id} to be {coordinator_pb2.WorkflowRunState.Name(state)}",  # type: ignore[arg-type]
+    )
+    return run

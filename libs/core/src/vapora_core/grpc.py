@@ -16,6 +16,7 @@ with the same fields: a caller reads ``exc.scope``, never the message.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import urllib.parse
@@ -164,6 +165,20 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
                 log.exception("%s failed", method, exc_info=exc)
                 await context.abort(code, f"internal error in {method}: {type(exc).__name__}")
 
+        @contextlib.asynccontextmanager
+        async def settled(context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[None]:
+            """The call's span, count and time; its error (not an abort of its own) mapped by ``finish``."""
+            started = time.perf_counter()
+            with span_from(carrier, method, service):
+                try:
+                    yield
+                except grpc.aio.AbortError:
+                    raise
+                except Exception as exc:
+                    await finish(context, exc, started)
+                    raise
+                await finish(context, None, started)
+
         async def requests(raw: AsyncIterator[bytes]) -> AsyncIterator[Any]:
             async for item in raw:
                 yield decode(item)
@@ -173,17 +188,8 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
             streamed_in = handler.unary_unary is None
 
             async def unary(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-                started = time.perf_counter()
-                with span_from(carrier, method, service):
-                    try:
-                        response = await unary_inner(requests(request) if streamed_in else decode(request), context)
-                    except (errors.VaporaError, Exception) as exc:
-                        if isinstance(exc, grpc.aio.AbortError):
-                            raise
-                        await finish(context, exc, started)
-                        raise
-                    await finish(context, None, started)
-                    return response
+                async with settled(context):
+                    return await unary_inner(requests(request) if streamed_in else decode(request), context)
 
             make = grpc.stream_unary_rpc_method_handler if streamed_in else grpc.unary_unary_rpc_method_handler
             return make(unary, request_deserializer=None, response_serializer=handler.response_serializer)
@@ -192,17 +198,9 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
             streamed_in = handler.unary_stream is None
 
             async def streaming(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
-                started = time.perf_counter()
-                with span_from(carrier, method, service):
-                    try:
-                        async for item in stream_inner(requests(request) if streamed_in else decode(request), context):
-                            yield item
-                    except (errors.VaporaError, Exception) as exc:
-                        if isinstance(exc, grpc.aio.AbortError):
-                            raise
-                        await finish(context, exc, started)
-                        raise
-                    await finish(context, None, started)
+                async with settled(context):
+                    async for item in stream_inner(requests(request) if streamed_in else decode(request), context):
+                        yield item
 
             make_stream = grpc.stream_stream_rpc_method_handler if streamed_in else grpc.unary_stream_rpc_method_handler
             return make_stream(streaming, request_deserializer=None, response_serializer=handler.response_serializer)

@@ -1,4 +1,5 @@
-"""What a simulated agent reports for a job: tests and benches that play the agents."""
+"""What a simulated agent reports for a job, its execution and its run's steps: tests and benches
+that play the agents."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from vapora.coordinator.v1 import coordinator_pb2
 from vapora.kg.v1 import kg_pb2
 from vapora_core.bus import Bus, subjects
 from vapora_core.bus.acks import Stored
+from vapora_core.bus.codec import timestamp
 
 
 def execution_of(job: coordinator_pb2.JobAssigned, **fields: Any) -> kg_pb2.ExecutionRecorded:
@@ -40,3 +42,32 @@ async def send_execution(bus: Bus, e: kg_pb2.ExecutionRecorded) -> asyncio.Futur
 async def publish_execution(bus: Bus, e: kg_pb2.ExecutionRecorded) -> None:
     """:func:`send_execution`, returning once ``e`` is stored."""
     await (await send_execution(bus, e))
+
+
+def step_of(
+    run_id: str, index: int, kind: str = "tool", *, at_s: float = 1_700_000_000.0, **fields: Any
+) -> kg_pb2.StepRecorded:
+    """Step ``index`` (a ``model`` or ``tool`` step) of run ``run_id`` (``<execution id>.<delivery>``),
+    of execution ``<execution id>``, started at ``at_s + index``; ``fields`` (task_id, workspace_id,
+    agent_id, text, tool, …) over the defaults: job-x, task-x, ws1, agent a1, task type testing."""
+    values: dict[str, Any] = {
+        "execution_id": run_id.rpartition(".")[0],
+        "run_id": run_id,
+        "job_id": "job-x",
+        "task_id": "task-x",
+        "workspace_id": "ws1",
+        "agent_id": "a1",
+        "task_type": "testing",
+        "index": index,
+        "kind": kind,
+        "at": timestamp(at_s + index),
+    }
+    values.update(fields)
+    return kg_pb2.StepRecorded(**values)
+
+
+async def publish_steps(bus: Bus, *steps: kg_pb2.StepRecorded) -> None:
+    """Publish ``steps`` where an agent runtime does (``steps.<type>.<agent>``, ``<run id>.<index>``
+    as msg id), in order."""
+    for s in steps:
+        await bus.publish(subjects.step(s.task_type, s.agent_id), s, msg_id=f"{s.run_id}.{s.index}")

@@ -20,8 +20,7 @@ from rich.table import Table
 
 from vapora_api_gateway import cli_code, cli_workflows
 from vapora_api_gateway.cli_api import Api, CliError, Config
-from vapora_api_gateway.cli_tables import state_text as _state
-from vapora_api_gateway.cli_tables import steps_table
+from vapora_api_gateway.cli_tables import state_text, steps_table
 from vapora_api_gateway.cli_tables import task_table as _task_table
 from vapora_api_gateway.states import RANK, TERMINAL
 
@@ -150,7 +149,9 @@ def _show(api: Api, task_id: str, console: Console) -> int:
     console.print(_task_table([t]))
     history = Table("state", "at", "agent", "detail", title="history")
     for h in t.get("history", []):
-        history.add_row(_state(str(h["state"])), str(h["at"]), str(h.get("agent_id") or "-"), str(h.get("detail", "")))
+        history.add_row(
+            state_text(str(h["state"])), str(h["at"]), str(h.get("agent_id") or "-"), str(h.get("detail", ""))
+        )
     console.print(history)
     _steps(api, task_id, console)
     if t.get("result"):
@@ -211,7 +212,7 @@ def _watch_task(api: Api, task_id: str, console: Console) -> int:
         finally:
             events.close()
     console.print(
-        f"task {task_id} {_state(str(task['state']))}"
+        f"task {task_id} {state_text(str(task['state']))}"
         + (f" by {task['agent_id']} ({task['provider']}/{task['model']})" if task.get("agent_id") else "")
     )
     if task.get("result"):
@@ -378,7 +379,7 @@ def run(argv: Sequence[str] | None = None, console: Console | None = None) -> in
             return _show(api, args.task_id, console)
         if args.action == "cancel":
             t = api.call("POST", f"/api/v1/tasks/{args.task_id}/cancel", json_body={"reason": args.reason})
-            console.print(f"task [bold]{t['id']}[/] {_state(str(t['state']))}")
+            console.print(f"task [bold]{t['id']}[/] {state_text(str(t['state']))}")
             return 0
         if args.task_id:
             return _watch_task(api, args.task_id, console)

@@ -8,18 +8,22 @@ from typing import Any
 
 from rich.table import Table
 
-COLORS = {
+COLORS = {  # the states of tasks, of workflow runs and of their stages and gates
     "submitted": "white",
+    "pending": "white",
+    "ready": "white",
     "assigned": "cyan",
+    "waiting_approval": "cyan",
     "running": "yellow",
     "done": "green",
+    "approved": "green",
+    "succeeded": "green",
     "failed": "red",
+    "rejected": "red",
     "cancelled": "magenta",
+    "skipped": "magenta",
+    "paused": "blue",
 }
-
-
-def _state(state: str) -> str:
-    return f"[{COLORS.get(state, 'white')}]{state}[/]"
 
 
 def state_text(state: str) -> str:

@@ -21,26 +21,9 @@ from rich.console import Console
 from rich.table import Table
 
 from vapora_api_gateway.cli_api import Api
+from vapora_api_gateway.cli_tables import state_text
 
 FINAL = ("succeeded", "failed", "cancelled")
-COLORS = {
-    "pending": "white",
-    "ready": "white",
-    "running": "yellow",
-    "waiting_approval": "cyan",
-    "done": "green",
-    "approved": "green",
-    "succeeded": "green",
-    "failed": "red",
-    "rejected": "red",
-    "cancelled": "magenta",
-    "skipped": "magenta",
-    "paused": "blue",
-}
-
-
-def _state(state: str) -> str:
-    return f"[{COLORS.get(state, 'white')}]{state}[/]"
 
 
 def add_parser(sub: Any) -> None:
@@ -77,7 +60,7 @@ def _stage_table(run: dict[str, Any]) -> Table:
     for s in run["stages"]:
         table.add_row(
             str(s["id"]),
-            _state(str(s["state"])),
+            state_text(str(s["state"])),
             str(s["attempt"] or "-"),
             str(s.get("agent_id") or "-"),
             str(s.get("task_id") or "-"),
@@ -110,7 +93,7 @@ def watch(api: Api, run_id: str, console: Console) -> int:
                 who = f" by {s['agent_id']}" if s.get("agent_id") else ""
                 attempt = f" (attempt {s['attempt']})" if int(s["attempt"]) > 1 else ""
                 detail = f": {s['detail']}" if s.get("detail") and s["state"] != "running" else ""
-                console.print(f"  {s['id']:<12} {_state(str(s['state']))}{who}{attempt}{detail}")
+                console.print(f"  {s['id']:<12} {state_text(str(s['state']))}{who}{attempt}{detail}")
         return run["state"] in FINAL or run["state"] == "waiting_approval"
 
     if not reread():
@@ -121,7 +104,7 @@ def watch(api: Api, run_id: str, console: Console) -> int:
                     break
         finally:
             events.close()
-    console.print(f"run {run_id} {_state(str(run['state']))}" + (f": {run['detail']}" if run.get("detail") else ""))
+    console.print(f"run {run_id} {state_text(str(run['state']))}" + (f": {run['detail']}" if run.get("detail") else ""))
     _gate_hint(run, console)
     return 1 if run["state"] in ("failed", "cancelled") else 0
 
@@ -155,7 +138,7 @@ def run_command(api: Api, args: argparse.Namespace, console: Console) -> int:
         table = Table("run", "workflow", "title", "state", "created", title=f"workflow runs ({len(out['items'])})")
         for r in out["items"]:
             table.add_row(
-                str(r["id"]), str(r["workflow"]), str(r["title"]), _state(str(r["state"])), str(r["created_at"])
+                str(r["id"]), str(r["workflow"]), str(r["title"]), state_text(str(r["state"])), str(r["created_at"])
             )
         console.print(table)
         return 0
@@ -169,8 +152,8 @@ def run_command(api: Api, args: argparse.Namespace, console: Console) -> int:
     if action in ("approve", "reject"):
         body = {"stage_id": args.gate, "comment": args.comment}
         run = api.call("POST", f"/api/v1/workflow-runs/{args.run_id}/{action}", json_body=body)
-        console.print(f"run [bold]{run['id']}[/] {_state(str(run['state']))} after {action}")
+        console.print(f"run [bold]{run['id']}[/] {state_text(str(run['state']))} after {action}")
         return 0
     run = api.call("POST", f"/api/v1/workflow-runs/{args.run_id}/{action}", json_body={"reason": args.reason})
-    console.print(f"run [bold]{run['id']}[/] {_state(str(run['state']))}")
+    console.print(f"run [bold]{run['id']}[/] {state_text(str(run['state']))}")
     return 0

@@ -14,30 +14,16 @@ from vapora.coordinator.v1 import coordinator_pb2, coordinator_pb2_grpc
 from vapora.kg.v1 import kg_pb2, kg_pb2_grpc
 from vapora.llm.v1 import llm_pb2, llm_pb2_grpc
 from vapora.mcp.v1 import repositories_pb2, repositories_pb2_grpc
-from vapora_api_gateway.evidence import artifacts_dict
+from vapora_api_gateway.evidence import fields_dict
 from vapora_api_gateway.workflow_client import WorkflowClient
 from vapora_core import grpc as vgrpc
+from vapora_core.steps import step_content
 
 
 def _iso(ts: Timestamp) -> str:
     if not ts.seconds and not ts.nanos:
         return ""
     return str(ts.ToJsonString())
-
-
-def _score(s: coordinator_pb2.ScoreBreakdown) -> dict[str, float | bool]:
-    return {
-        "success_rate": s.success_rate,
-        "load": s.load,
-        "load_score": s.load_score,
-        "expertise": s.expertise,
-        "confidence": s.confidence,
-        "total": s.total,
-        "learning_data": s.learning_data,
-        "draw": s.draw,
-        "alpha": s.alpha,
-        "beta": s.beta,
-    }
 
 
 def _repository(r: repositories_pb2.Repository) -> dict[str, Any]:
@@ -57,27 +43,7 @@ def _repository(r: repositories_pb2.Repository) -> dict[str, Any]:
 
 
 def _step(s: kg_pb2.StepRecorded) -> dict[str, Any]:
-    return {
-        "index": s.index,
-        "kind": s.kind,
-        "at": _iso(s.at),
-        "latency_ms": s.latency_ms,
-        "provider": s.provider,
-        "model": s.model,
-        "input_tokens": s.input_tokens,
-        "output_tokens": s.output_tokens,
-        "cost_cents": s.cost_cents,
-        "finish_reason": s.finish_reason,
-        "text": s.text,
-        "calls": [{"id": c.id, "tool": c.tool, "arguments_json": c.arguments_json, "error": c.error} for c in s.calls],
-        "tool": s.tool,
-        "call_id": s.call_id,
-        "arguments_json": s.arguments_json,
-        "result": s.result,
-        "is_error": s.is_error,
-        "error": s.error,
-        "truncated": s.truncated,
-    }
+    return {"index": s.index, "kind": s.kind, "at": _iso(s.at), **step_content(s)}
 
 
 class Clients:
@@ -186,16 +152,7 @@ class Clients:
             agent_id=agent_id, task_type=task_type, days=days, workspace_id=workspace_id
         )
         reply = await vgrpc.call(self.addrs["kg"], lambda: self._kg.GetLearningCurve(req))
-        points = [
-            {
-                "day": c.day,
-                "executions": c.executions,
-                "successes": c.successes,
-                "success_rate": c.success_rate,
-                "mean_quality": c.mean_quality,
-            }
-            for c in reply.points
-        ]
+        points = [fields_dict(c) for c in reply.points]
         return {"agent_id": agent_id, "task_type": task_type, "days": days, "points": points}
 
     async def explain(self, task_id: str, workspace_id: str) -> dict[str, Any]:
@@ -207,8 +164,8 @@ class Clients:
             "agent_id": a.agent_id,
             "job_id": a.job_id,
             "task_type": a.task_type,
-            "score": _score(a.score),
-            "candidates": [{"agent_id": c.agent_id, "score": _score(c.score)} for c in a.candidates],
+            "score": fields_dict(a.score),
+            "candidates": [{"agent_id": c.agent_id, "score": fields_dict(c.score)} for c in a.candidates],
             "reason": a.reason,
             "policy": a.policy,
             "attempt": a.attempt,
@@ -260,7 +217,7 @@ class Clients:
         """The unified diff of the task's commit, its artifacts, and whether the diff was cut."""
         req = repositories_pb2.GetDiffRequest(workspace_id=workspace_id, task_id=task_id)
         reply = await vgrpc.call(self.addrs["mcp"], lambda: self._repos.GetDiff(req))
-        return reply.text, artifacts_dict(reply.artifacts), reply.truncated
+        return reply.text, fields_dict(reply.artifacts), reply.truncated
 
     async def steps(self, workspace_id: str, task_id: str, page_token: str, page_size: int) -> dict[str, Any]:
         """One page of the task's transcript (its final execution's run, or the run going on)."""

@@ -1,51 +1,33 @@
-"""An execution's evidence as the API shows it: the artifacts of its commit and its verification."""
+"""Messages the API shows whole, field for field: an execution's evidence (the artifacts of its
+commit, its verification), an assignment's score breakdown, a learning curve's points.
+
+:func:`fields_dict` takes the names from the message, so a field added to ``evidence.proto``,
+``ScoreBreakdown`` or ``CurvePoint`` shows in the API without a second list of names to keep in
+step (the response models in ``code_models.py`` and ``models.py`` say which fields the OpenAPI
+document names).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from vapora.common.v1 import evidence_pb2
+from google.protobuf.message import Message
 
 
-def artifacts_dict(a: evidence_pb2.Artifacts) -> dict[str, Any]:
-    return {
-        "commit": a.commit,
-        "branch": a.branch,
-        "base": a.base,
-        "start_branch": a.start_branch,
-        "files_changed": list(a.files_changed),
-        "insertions": a.insertions,
-        "deletions": a.deletions,
-        "advanced": a.advanced,
-        "merge_commit": a.merge_commit,
-    }
-
-
-def verification_dict(v: evidence_pb2.Verification) -> dict[str, Any]:
-    return {
-        "kind": v.kind,
-        "command": v.command,
-        "passed": v.passed,
-        "exit_code": v.exit_code,
-        "timed_out": v.timed_out,
-        "counts_known": v.counts_known,
-        "tests_passed": v.tests_passed,
-        "tests_failed": v.tests_failed,
-        "tests_errors": v.tests_errors,
-        "tests_skipped": v.tests_skipped,
-        "base_passed": v.base_passed,
-        "base_failed": v.base_failed,
-        "newly_passing": list(v.newly_passing),
-        "newly_failing": list(v.newly_failing),
-        "output": v.output,
-        "tested_commit": v.tested_commit,
-        "base": v.base,
-        "sandbox": v.sandbox,
-        "duration_s": v.duration_s,
-        "decision": v.decision,
-        "findings": [
-            {"file": f.file, "line": f.line, "severity": f.severity, "message": f.message, "located": f.located}
-            for f in v.findings
-        ],
-        "detail": v.detail,
-    }
+def fields_dict(m: Message) -> dict[str, Any]:
+    """Every field of ``m`` by its name, defaults included, in the message's order: repeated fields
+    as lists, maps as dicts, nested messages as dicts of their own fields, numbers as numbers
+    (int64 too, where protobuf's JSON mapping would give a string)."""
+    out: dict[str, Any] = {}
+    for f in m.DESCRIPTOR.fields:
+        value = getattr(m, f.name)
+        kind = f.message_type
+        nested = kind is not None
+        if kind is not None and kind.GetOptions().map_entry:
+            scalar = kind.fields_by_name["value"].message_type is None
+            out[f.name] = {k: v if scalar else fields_dict(v) for k, v in value.items()}
+        elif f.is_repeated:
+            out[f.name] = [fields_dict(v) for v in value] if nested else list(value)
+        else:
+            out[f.name] = fields_dict(value) if nested else value
+    return out

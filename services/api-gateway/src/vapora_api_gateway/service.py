@@ -13,7 +13,7 @@ from vapora.common.v1 import common_pb2
 from vapora.coordinator.v1 import coordinator_pb2
 from vapora.tasks.v1 import tasks_pb2
 from vapora_api_gateway.clock import iso, now_ns
-from vapora_api_gateway.evidence import artifacts_dict, verification_dict
+from vapora_api_gateway.evidence import fields_dict
 from vapora_api_gateway.models import TaskIn
 from vapora_api_gateway.params import INT64_MAX
 from vapora_api_gateway.repository import Repository, Row
@@ -250,9 +250,9 @@ class Tasks:
                 changes[name] = value
         changes.update(usage_of(event))
         if event.HasField("verification"):
-            changes["verification"] = verification_dict(event.verification)
+            changes["verification"] = fields_dict(event.verification)
         if event.HasField("artifacts"):
-            changes["artifacts"] = artifacts_dict(event.artifacts)
+            changes["artifacts"] = fields_dict(event.artifacts)
         progress = event.state == common_pb2.TASK_STATE_RUNNING and event.step > 0  # the step going on
         if progress:
             changes["step"], changes["tool"] = event.step, event.tool

@@ -216,6 +216,19 @@ class KgRepository:
         sql = f"SELECT * FROM execution WHERE {where} ORDER BY finished_s DESC LIMIT $limit"  # noqa: S608
         return await self.store.query(sql, vars_)
 
+    async def newest_of_task(self, workspace_id: str, task_id: str) -> Row | None:
+        """The task's execution that finished last, of those in ``workspace_id``; None if it has none."""
+        rows = await self.executions(
+            workspace_id=workspace_id,
+            agent_id="",
+            task_type="",
+            task_id=task_id,
+            since_s=None,
+            until_s=None,
+            limit=1,
+        )
+        return rows[0] if rows else None
+
     async def delete_older_than(self, cutoff_s: float) -> int:
         rows = await self.store.query("DELETE execution WHERE finished_s < $cutoff RETURN BEFORE", {"cutoff": cutoff_s})
         return len(rows)

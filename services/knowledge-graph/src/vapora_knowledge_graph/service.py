@@ -149,16 +149,7 @@ class KnowledgeGraph:
         if fb.execution_id:
             row = await self.repo.execution(fb.execution_id)
         elif fb.task_id:
-            rows = await self.repo.executions(
-                workspace_id=fb.workspace_id,
-                agent_id="",
-                task_type="",
-                task_id=fb.task_id,
-                since_s=None,
-                until_s=None,
-                limit=1,
-            )
-            row = rows[0] if rows else None
+            row = await self.repo.newest_of_task(fb.workspace_id, fb.task_id)
         else:
             raise InvalidArgument("FeedbackCorrection needs an execution_id or a task_id")
         if row is None or row.get("workspace_id") != fb.workspace_id:

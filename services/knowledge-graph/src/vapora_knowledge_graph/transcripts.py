@@ -23,6 +23,7 @@ from vapora.kg.v1 import kg_pb2
 from vapora.llm.v1 import llm_pb2
 from vapora_core.bus.codec import timestamp
 from vapora_core.errors import InvalidArgument
+from vapora_core.steps import step_content
 from vapora_core.store import Row
 from vapora_knowledge_graph import codec
 from vapora_knowledge_graph.repository import KgRepository
@@ -58,22 +59,7 @@ def step_row(s: kg_pb2.StepRecorded) -> dict[str, Any]:
         "step_index": s.index,
         "kind": s.kind,
         "at_s": at,
-        "latency_ms": s.latency_ms,
-        "provider": s.provider,
-        "model": s.model,
-        "input_tokens": s.input_tokens,
-        "output_tokens": s.output_tokens,
-        "cost_cents": s.cost_cents,
-        "finish_reason": s.finish_reason,
-        "text": s.text,
-        "calls": [{"id": c.id, "tool": c.tool, "arguments_json": c.arguments_json, "error": c.error} for c in s.calls],
-        "tool": s.tool,
-        "call_id": s.call_id,
-        "arguments_json": s.arguments_json,
-        "result": s.result,
-        "is_error": s.is_error,
-        "error": s.error,
-        "truncated": s.truncated,
+        **step_content(s),
     }
 
 
@@ -162,16 +148,7 @@ class Transcripts:
         if req.execution_id:
             row = await self._executions.execution(req.execution_id)
         else:
-            rows = await self._executions.executions(
-                workspace_id=req.workspace_id,
-                agent_id="",
-                task_type="",
-                task_id=req.task_id,
-                since_s=None,
-                until_s=None,
-                limit=1,
-            )
-            row = rows[0] if rows else None
+            row = await self._executions.newest_of_task(req.workspace_id, req.task_id)
         if row is None or row.get("workspace_id") != req.workspace_id:
             return None
         if req.task_id and row.get("task_id") != req.task_id:

@@ -47,12 +47,23 @@ UPDATE type::thing('assignment', $id) SET state = 'cancelled', reason = $reason,
   WHERE state IN ['assigned', 'cancelled'] AND workspace_id = $ws RETURN BEFORE;
 COMMIT;
 """
-# A finish returns only what its DONE event needs beyond the execution, and the workflow stage
-# of the task if it is one's (NONE otherwise): every returned field costs the engine.
-_FINISH_ONE = (
-    "UPDATE type::thing('assignment', $i{i}) MERGE $c{i} WHERE state = 'assigned' AND job_id = $j{i}"
-    " RETURN VALUE [agent_id, workspace_id, task_type, workflow_run_id, stage_id];"
-)
+
+
+def finish_update(task: str, job: str, changes: str, agent: str = "") -> str:
+    """The conditional update of a finish as one SurrealQL expression (its task id, job id, changes
+    and, when given, the agent that must hold the task, as expressions: variables): applied only
+    while ``job`` holds the task. It returns only what its DONE event needs beyond the execution,
+    and the workflow stage of the task if it is one's (NONE otherwise): every returned field costs
+    the engine. :func:`holder_of` reads its result."""
+    held_by = f" AND agent_id = {agent}" if agent else ""
+    return (
+        f"UPDATE type::thing('assignment', {task}) MERGE {changes} WHERE state = 'assigned' AND job_id = {job}"
+        f"{held_by} RETURN VALUE [agent_id, workspace_id, task_type, workflow_run_id, stage_id]"
+    )
+
+
+_FINISH_ONE = finish_update("$i{i}", "$j{i}", "$c{i}") + ";"
+_FINISH_ONE_HELD = finish_update("$i{i}", "$j{i}", "$c{i}", "$a{i}") + ";"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,11 +99,14 @@ class Holder:
 
 @dataclass(frozen=True, slots=True)
 class Finish:
-    """Apply ``changes`` if ``job_id`` still holds the task (result: its :class:`Holder`, or None)."""
+    """Apply ``changes`` if ``job_id`` still holds the task (result: its :class:`Holder`, or None);
+    with ``agent_id``, only if that agent holds it, too (the execution's agent, whose name a workflow
+    stage's transition records before the finish has answered)."""
 
     task_id: str
     job_id: str
     changes: dict[str, Any]
+    agent_id: str = ""
 
 
 Write = Create | Finish
@@ -144,7 +158,9 @@ class AssignmentRepository:
         finishes = [item for item in items if isinstance(item, Finish)]
         for i, f in enumerate(finishes):
             vars_[f"i{i}"], vars_[f"j{i}"], vars_[f"c{i}"] = f.task_id, f.job_id, f.changes
-            statements.append(_FINISH_ONE.format(i=i))
+            if f.agent_id:
+                vars_[f"a{i}"] = f.agent_id
+            statements.append((_FINISH_ONE_HELD if f.agent_id else _FINISH_ONE).format(i=i))
         results = await self.store.execute("BEGIN;\n" + "\n".join(statements) + "\nCOMMIT;", vars_)
         if len(results) != len(statements):
             raise Internal(f"store {self.store.namespace}: {len(results)} results for {len(statements)} statements")
@@ -152,7 +168,7 @@ class AssignmentRepository:
         if first:
             inserted = results.pop(0)
             created = {r for r in inserted if isinstance(r, str)} if isinstance(inserted, list) else set()
-        finished = iter(_holder(res) for res in results)
+        finished = iter(holder_of(res) for res in results)
         out: list[bool | Holder | None] = []
         for item in items:
             if isinstance(item, Create):
@@ -217,8 +233,8 @@ class AssignmentRepository:
         )
 
 
-def _holder(result: Any) -> Holder | None:
-    """A finish statement's result: ``[[agent, workspace, type, run, stage]]`` when it applied (run
+def holder_of(result: Any) -> Holder | None:
+    """A finish's result (:func:`finish_update`): ``[[agent, workspace, type, run, stage]]`` when it applied (run
     and stage NONE for a task of no workflow), ``[]`` when not."""
     if isinstance(result, list) and result and isinstance(result[0], list) and len(result[0]) == 5:
         agent, workspace, task_type, run_id, stage_id = result[0]

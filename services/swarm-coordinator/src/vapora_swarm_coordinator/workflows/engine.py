@@ -16,7 +16,9 @@ then publish its effects (:mod:`.effects`). So:
   parallel stages do not race for the version; the lock is held until a change's effects are
   written to the connection (so they go out in the order of the changes), not while their
   acknowledgements come back; outcomes of one run that arrive together (parallel stages ending
-  at once) are planned on one draft and stored with one write (:meth:`WorkflowEngine.on_outcome`);
+  at once) are planned on one draft and stored with one write (:meth:`WorkflowEngine.on_outcome`;
+  :mod:`.together`), and an execution's outcome is stored in one transaction with its task's finish
+  (:meth:`WorkflowEngine.on_execution`), so a stage done costs one round trip, not two;
   changes of different runs are written together
   (a group commit of up to ``WRITE_BATCH``, each guarded on its own: one store round trip for
   many runs, which is what keeps a stage's successors close behind it under load), and so are
@@ -34,7 +36,7 @@ import contextlib
 import logging
 import re
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,8 +49,9 @@ from vapora_swarm_coordinator.workflows.definitions import WorkflowDef
 from vapora_swarm_coordinator.workflows.draft import Draft, GateCall, Outcome
 from vapora_swarm_coordinator.workflows.effects import Effects, stored
 from vapora_swarm_coordinator.workflows.model import RUN_STATES, RUNNING, WAITING_APPROVAL, Run, Stage, branch_for
-from vapora_swarm_coordinator.workflows.repository import WorkflowRepository, Write
+from vapora_swarm_coordinator.workflows.repository import WorkflowRepository, Write, Written
 from vapora_swarm_coordinator.workflows.templates import Template, Templates
+from vapora_swarm_coordinator.workflows.together import Locks, Plan, Queued, Settling, answer, each, settled
 
 log = logging.getLogger("vapora.coordinator.workflows")
 
@@ -56,7 +59,6 @@ RUN_ID = re.compile(r"[0-9a-f]{16}")
 WRITE_ATTEMPTS = 8
 WRITE_BATCH = 32  # transitions per store round trip: larger transactions cost the engine more per item
 MAX_PAGE = 100
-Plan = Callable[[Draft], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,59 +86,6 @@ class StartRequest:
             raise InvalidArgument(f"run_id must be 16 lowercase hex digits, not {self.run_id[:40]!r}")
 
 
-@dataclass(slots=True)
-class _Queued:
-    """An outcome waiting for the run's lock; ``taken`` once a holder has planned it."""
-
-    plan: Plan
-    done: asyncio.Future[Run]
-    taken: bool = False
-
-
-def _each(batch: list[_Queued]) -> Plan:
-    """One plan: those of ``batch``, in order, on the same draft."""
-
-    def plan(d: Draft) -> None:
-        for queued in batch:
-            queued.plan(d)
-
-    return plan
-
-
-def _answer(batch: list[_Queued], answering: _Queued, outcome: Run | BaseException) -> None:
-    """Settle the waiters of ``batch`` but ``answering`` (its caller is the one answering)."""
-    for queued in batch:
-        if queued is answering or queued.done.done():
-            continue
-        if isinstance(outcome, Run):
-            queued.done.set_result(outcome)
-        else:
-            queued.done.set_exception(
-                outcome if isinstance(outcome, Exception) else Unavailable("the outcome's write was interrupted")
-            )
-
-
-class _Locks:
-    """One lock per run, dropped once nobody holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._held: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    @contextlib.asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        lock, users = self._held.get(key) or (asyncio.Lock(), 0)
-        self._held[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._held[key]
-            if users <= 1:
-                del self._held[key]
-            else:
-                self._held[key] = (lock, users - 1)
-
-
 class WorkflowEngine:
     def __init__(
         self,
@@ -155,11 +104,11 @@ class WorkflowEngine:
         self.refresh = refresh
         self.clock = clock
         self.waiting = metrics.Waiting()
-        self._locks = _Locks()
+        self._locks = Locks()
         self._cache: dict[str, Run] = {}  # runs in progress this process has read or written
-        self._outcomes: dict[str, list[_Queued]] = {}  # run → outcomes waiting for its lock (_together)
-        self._writes: Batcher[Write, bool] = Batcher(
-            repo.write_many,
+        self._outcomes: dict[str, list[Queued]] = {}  # run → outcomes waiting for its lock (_together)
+        self._writes: Batcher[Write, Written] = Batcher(
+            repo.write_each,
             name="workflow-transitions",
             max_batch=WRITE_BATCH,
             on_write=metrics.round_trips("workflow"),
@@ -284,22 +233,30 @@ class WorkflowEngine:
         except NotFound:
             log.info("outcome of task %s of unknown workflow run %s ignored", o.task_id, run_id)
 
-    async def _together(self, run_id: str, plan: Plan) -> Run:
+    async def on_execution(self, run_id: str, o: Outcome, settling: Settling) -> None:
+        """:meth:`on_outcome` of an execution whose task's finish (``settling``) is written with the
+        transition, in one transaction: the stage is done, and its successors start, with one store
+        round trip. Not written (``settling.written``: the outcome changes nothing, no such run),
+        the caller finishes the task and tells :meth:`on_outcome`, as for any task."""
+        with contextlib.suppress(NotFound):  # not written: the caller's on_outcome says so
+            await self._together(run_id, lambda d: transitions.outcome(d, o), settling)
+
+    async def _together(self, run_id: str, plan: Plan, settling: Settling | None = None) -> Run:
         """:meth:`change` for an outcome, planned with the other outcomes of the run waiting then.
 
         Parallel stages finish together; one at a time, the second would wait for the first's
         write and then pay its own. Here whoever gets the run's lock plans every outcome of the run
         queued by then on one draft, in arrival order (an outcome only changes what it finds its
-        attempt running, so each applies as it would alone), stores them with one write and
-        answers all of them. With other stages of the run running, it lets the event loop turn once
-        first, so that outcomes delivered with its own are queued."""
+        attempt running, so each applies as it would alone), stores them with one write (their
+        finishes with it) and answers all of them. With other stages of the run running, it lets
+        the event loop turn once first, so that outcomes delivered with its own are queued."""
         if not run_id:
             raise InvalidArgument("run_id is required")
-        mine = _Queued(plan, asyncio.get_running_loop().create_future())
+        mine = Queued(plan, asyncio.get_running_loop().create_future(), settling)
         self._outcomes.setdefault(run_id, []).append(mine)
         async with self._locks.hold(run_id):
             if mine.taken:  # planned with an outcome before it
-                batch: list[_Queued] = []
+                batch: list[Queued] = []
             else:
                 if self._parallel(run_id):
                     await asyncio.sleep(0)
@@ -307,18 +264,19 @@ class WorkflowEngine:
                 for queued in batch:
                     queued.taken = True
                 try:
-                    run, sent = await self._apply(run_id, _each(batch), None)
+                    settlings = [q.settling for q in batch if q.settling is not None]
+                    run, sent = await self._apply(run_id, each(batch), None, settlings)
                 except BaseException as exc:
-                    _answer(batch, mine, exc)
+                    answer(batch, mine, exc)
                     raise
         if not batch:
             return await mine.done
         try:
             await stored(sent)
         except BaseException as exc:
-            _answer(batch, mine, exc)
+            answer(batch, mine, exc)
             raise
-        _answer(batch, mine, run)
+        answer(batch, mine, run)
         return run
 
     def _parallel(self, run_id: str) -> bool:
@@ -340,9 +298,14 @@ class WorkflowEngine:
         await stored(sent)
         return run
 
-    async def _apply(self, run_id: str, plan: Plan, workspace_id: str | None) -> tuple[Run, list[asyncio.Future[Any]]]:
+    async def _apply(
+        self, run_id: str, plan: Plan, workspace_id: str | None, settlings: Sequence[Settling] = ()
+    ) -> tuple[Run, list[asyncio.Future[Any]]]:
         """:meth:`change` while the run's lock is held: the run as it is now, and its effects sent
-        (in order on the connection) but not yet acknowledged."""
+        (in order on the connection) but not yet acknowledged. ``settlings``: finishes to write with
+        the transition (each once; a transition refused is planned again without the outcomes whose
+        finish did not apply, and written without the finishes already stored)."""
+        sent: list[asyncio.Future[Any]] = []  # the announcements of the finishes stored
         for _ in range(WRITE_ATTEMPTS):
             run = self._cache.get(run_id) or await self.repo.read(run_id)
             if run is None or (workspace_id is not None and run.workspace_id != workspace_id):
@@ -350,13 +313,19 @@ class WorkflowEngine:
             draft = Draft.of(run, self.clock())
             plan(draft)
             if not draft.changed:
-                return run, await self.effects.send(run, [], transitions.reassert(run, draft.now), announce=False)
+                return run, sent + await self.effects.send(
+                    run, [], transitions.reassert(run, draft.now), announce=False
+                )
             before = run.state
-            write = Write(run.version, draft.stamped(), draft.stage_changes, tuple(draft.decisions))
-            if await self._writes.submit(write):
+            pending = [s for s in settlings if not s.written]
+            finishes = tuple(s.finish for s in pending)
+            write = Write(run.version, draft.stamped(), draft.stage_changes, tuple(draft.decisions), finishes)
+            written = await self._writes.submit(write)
+            sent += await settled(pending, written.holders)
+            if written.stored:
                 self._stored(before, draft)
-                return draft.run, await self.effects.send(draft.run, draft.changed_stages, draft.effects)
-            self._cache.pop(run_id, None)  # someone else moved it: read it again
+                return draft.run, sent + await self.effects.send(draft.run, draft.changed_stages, draft.effects)
+            self._cache.pop(run_id, None)  # someone else moved it (or a finish was refused): read it again
         raise Unavailable(f"workflow run {run_id} kept changing under {WRITE_ATTEMPTS} attempts to change it")
 
     def _stored(self, before: str | None, draft: Draft) -> None:

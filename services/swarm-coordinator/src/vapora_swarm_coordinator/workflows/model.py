@@ -55,6 +55,16 @@ def is_stage_task(task_id: str) -> bool:
     return task_id.startswith(STAGE_TASK_PREFIX)
 
 
+def stage_of_task(task_id: str) -> tuple[str, str] | None:
+    """(run id, stage id) that :func:`task_id_for` made ``task_id`` of; None for another form."""
+    rest = task_id.removeprefix(STAGE_TASK_PREFIX)
+    run_id, dash, stage_attempt = rest[:RUN_ID_CHARS], rest[RUN_ID_CHARS : RUN_ID_CHARS + 1], rest[RUN_ID_CHARS + 1 :]
+    stage_id, _, attempt = stage_attempt.rpartition("-")
+    if rest == task_id or dash != "-" or not stage_id or not attempt.isdigit():
+        return None
+    return run_id, stage_id
+
+
 def branch_for(run_id: str) -> str:
     return f"vapora/run-{run_id}"
 

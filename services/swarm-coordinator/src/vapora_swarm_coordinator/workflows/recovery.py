@@ -30,8 +30,9 @@ from vapora_swarm_coordinator.records import Clock
 from vapora_swarm_coordinator.repository import ASSIGNED, DONE, AssignmentRepository
 from vapora_swarm_coordinator.workflows import metrics, transitions
 from vapora_swarm_coordinator.workflows.draft import CancelTask, Outcome, Submit
-from vapora_swarm_coordinator.workflows.engine import Plan, WorkflowEngine
+from vapora_swarm_coordinator.workflows.engine import WorkflowEngine
 from vapora_swarm_coordinator.workflows.model import RUNNING
+from vapora_swarm_coordinator.workflows.together import Plan
 
 log = logging.getLogger("vapora.coordinator.workflows")
 

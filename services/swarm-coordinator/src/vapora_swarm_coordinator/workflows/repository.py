@@ -6,11 +6,13 @@ definition runs were started from, keyed by its content: one record for all the 
 template, which a run's ``template`` links to, so a transition does not rewrite it).
 
 Every transition is one conditional write (:class:`Write`, stored by
-:meth:`WorkflowRepository.write_many`): the run's record is updated only if its ``version`` is still
+:meth:`WorkflowRepository.write_each`): the run's record is updated only if its ``version`` is still
 the one the transition was planned on, and only then are the changed stages and the new gate
 decisions written, all inside ``BEGIN … COMMIT``. A transition planned on a stale copy (another
-writer, a replay) writes nothing and says so; the caller reads the run again. Transitions of many
-runs are written together (the engine's group commit), each guarded on its own. Creating runs
+writer, a replay) writes nothing and says so; the caller reads the run again. A transition may
+carry the finishes of the stage tasks whose outcomes it applies (an execution's): they are written
+first in the same transaction, and the transition only if every one of them applied. Transitions
+of many runs are written together (the engine's group commit), each guarded on its own. Creating runs
 (:meth:`create_many`, the engine's group commit of starts) inserts each run and its stages only if
 the run id is new, so a retried start is one run.
 """
@@ -27,7 +29,7 @@ from surrealdb import RecordID
 
 from vapora_core.errors import AlreadyExists, Internal, InvalidArgument
 from vapora_core.store import Row, Store
-from vapora_swarm_coordinator.repository import no_fence
+from vapora_swarm_coordinator.repository import Finish, Holder, finish_update, holder_of, no_fence
 from vapora_swarm_coordinator.workflows import definitions
 from vapora_swarm_coordinator.workflows.definitions import WorkflowDef
 from vapora_swarm_coordinator.workflows.model import Decision, Run, decision_key, stage_key
@@ -56,10 +58,11 @@ FOR $s IN $stages { IF $s.row.run_id IN $new { CREATE type::thing('workflow_stag
 RETURN $new;
 COMMIT;
 """
-# One transition of a batch: the run only if it is still at the version seen, then its stages and
-# decisions only if the run was; ``$ok<i>`` says whether it was (``[version]`` or ``[]``).
+# One transition of a batch: the run only if it is still at the version seen (and every finish it
+# carries applied: ``{applied}``), then its stages and decisions only if the run was; ``$ok<i>``
+# says whether it was (``[version]`` or ``[]``).
 _GUARDED = (
-    "LET $ok{i} = (UPDATE type::thing('workflow_run', $w{i}.id) MERGE $w{i}.run WHERE version = $w{i}.seen"
+    "LET $ok{i} = (UPDATE type::thing('workflow_run', $w{i}.id) MERGE $w{i}.run WHERE version = $w{i}.seen{applied}"
     " RETURN VALUE version);\n"
     "IF $ok{i} {{ FOR $s IN $w{i}.stages {{ UPDATE type::thing('workflow_stage', $s.key) MERGE $s.changes; }};"
     " FOR $d IN $w{i}.decisions {{ CREATE type::thing('workflow_decision', $d.key) CONTENT $d.row; }}; }};"
@@ -70,24 +73,64 @@ _GUARDED = (
 class Write:
     """A planned transition: ``run`` (its version bumped), the fields it changed of each stage
     (``stages``) and its new ``decisions``, to be stored if the stored run is still at version
-    ``seen``. Only what changed is written: a run's template and a stage's other fields stay."""
+    ``seen``. Only what changed is written: a run's template and a stage's other fields stay.
+
+    ``finishes``: the assignments of the stage tasks whose outcomes the transition applies,
+    finished in the same transaction, before it (each applied only while its job holds its task,
+    as :meth:`AssignmentRepository.finish`); the transition is stored only if every one of them
+    applied, so an execution that is not its task's current one moves no stage."""
 
     seen: int
     run: Run
     stages: dict[str, dict[str, object]]
     decisions: tuple[Decision, ...]
+    finishes: tuple[Finish, ...] = ()
 
-    def vars(self) -> dict[str, Any]:
+    def vars(self, i: int) -> dict[str, Any]:
+        """The variables of :meth:`statements`: ``$w<i>``, the transition, and a finish's own
+        (``$t``, ``$j``, ``$c``, ``$a`` suffixed ``<i>_<k>``: top-level variables cost the engine
+        less than the fields of one)."""
         run = self.run
-        return {
-            "id": run.id,
-            "seen": self.seen,
-            "run": run.progress(),
-            "stages": [{"key": stage_key(run.id, sid), "changes": changes} for sid, changes in self.stages.items()],
-            "decisions": [
-                {"key": decision_key(run.id, d.gate_id, d.round), "row": d.row(run.id)} for d in self.decisions
-            ],
+        out: dict[str, Any] = {
+            f"w{i}": {
+                "id": run.id,
+                "seen": self.seen,
+                "run": run.progress(),
+                "stages": [{"key": stage_key(run.id, sid), "changes": c} for sid, c in self.stages.items()],
+                "decisions": [
+                    {"key": decision_key(run.id, d.gate_id, d.round), "row": d.row(run.id)} for d in self.decisions
+                ],
+            }
         }
+        for k, f in enumerate(self.finishes):
+            out[f"t{i}_{k}"], out[f"j{i}_{k}"], out[f"c{i}_{k}"] = f.task_id, f.job_id, f.changes
+            if f.agent_id:
+                out[f"a{i}_{k}"] = f.agent_id
+        return out
+
+    def statements(self, i: int) -> str:
+        """This write as the ``i``-th of a batch: its finishes (``$f<i>_<k>``: each one's result),
+        then the transition, guarded on its version and on every finish having applied."""
+        carried = []
+        for k, f in enumerate(self.finishes):
+            n = f"{i}_{k}"
+            update = finish_update(f"$t{n}", f"$j{n}", f"$c{n}", f"$a{n}" if f.agent_id else "")
+            carried.append(f"LET $f{n} = ({update});")
+        applied = "".join(f" AND $f{i}_{k}" for k in range(len(self.finishes)))
+        return "\n".join([*carried, _GUARDED.format(i=i, applied=applied)])
+
+    def result(self, i: int) -> str:
+        """The SurrealQL of what :meth:`statements` answers: ``[$ok<i>, [$f<i>_0, …]]``."""
+        return f"[$ok{i}, [{', '.join(f'$f{i}_{k}' for k in range(len(self.finishes)))}]]"
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What became of a :class:`Write`: whether its transition was stored, and the result of each of
+    its finishes (who held the task, or None: not applied), in order."""
+
+    stored: bool
+    holders: tuple[Holder | None, ...] = ()
 
 
 _READ = """
@@ -177,19 +220,23 @@ class WorkflowRepository:
         return out
 
     async def write_many(self, writes: Sequence[Write]) -> list[bool]:
+        """:meth:`write_each`: whether each transition was stored, in order."""
+        return [written.stored for written in await self.write_each(writes)]
+
+    async def write_each(self, writes: Sequence[Write]) -> list[Written]:
         """Every write in one transaction, each applied only if its run is still at the version it
-        was planned on (see :class:`Write`); whether each was, in order. Transitions of different runs
-        do not touch the same records; two of one run are never in one batch (the engine writes a
-        run's changes one at a time)."""
+        was planned on and its finishes applied (see :class:`Write`); what became of each, in order.
+        Transitions of different runs do not touch the same records; two of one run are never in one
+        batch (the engine writes a run's changes one at a time)."""
         self.fence()
-        statements = [_GUARDED.format(i=i) for i in range(len(writes))]
-        oks = ", ".join(f"$ok{i}" for i in range(len(writes)))
-        sql = "BEGIN;\n" + "\n".join(statements) + f"\nRETURN [{oks}];\nCOMMIT;"
-        results = await self.store.execute(sql, {f"w{i}": w.vars() for i, w in enumerate(writes)})
+        statements = [w.statements(i) for i, w in enumerate(writes)]
+        answers = ", ".join(w.result(i) for i, w in enumerate(writes))
+        sql = "BEGIN;\n" + "\n".join(statements) + f"\nRETURN [{answers}];\nCOMMIT;"
+        results = await self.store.execute(sql, {k: v for i, w in enumerate(writes) for k, v in w.vars(i).items()})
         last = results[-1] if results else None
         if not isinstance(last, list) or len(last) != len(writes):
             raise Internal(f"store {self.store.namespace}: {len(writes)} workflow writes answered {last!r:.200}")
-        return [isinstance(ok, list) and bool(ok) for ok in last]
+        return [_written(answer) for answer in last]
 
     async def read(self, run_id: str) -> Run | None:
         results = await self.store.execute(_READ, {"id": run_id})
@@ -254,3 +301,11 @@ class WorkflowRepository:
     async def count_by_state(self) -> dict[str, int]:
         rows = await self.store.query("SELECT state, count() AS n FROM workflow_run GROUP BY state")
         return {str(r["state"]): int(r["n"]) for r in rows if r.get("state")}
+
+
+def _written(answer: Any) -> Written:
+    """One write's answer, ``[[version] or [], [finish result, …]]``."""
+    if not isinstance(answer, list) or len(answer) != 2 or not isinstance(answer[1], list):
+        raise Internal(f"a workflow write answered {answer!r:.200}")
+    ok, finishes = answer
+    return Written(isinstance(ok, list) and bool(ok), tuple(holder_of(f) for f in finishes))
