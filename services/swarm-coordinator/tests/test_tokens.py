@@ -61,7 +61,7 @@ async def test_without_a_signing_key_a_job_has_no_token_and_a_forged_one_does_no
 
 
 @pytest.mark.parametrize("n", [3, SIGN_IN_THREAD_AT + 5])
-async def test_a_batch_s_tokens_name_each_its_own_job_in_order(n: int, job_keys: tuple[str, str]) -> None:
+async def test_each_token_of_a_batch_names_its_own_job_in_order(n: int, job_keys: tuple[str, str]) -> None:
     """Signed on the event loop (a small batch) or in a worker thread (a large one), token i is
     row i's: its agent, role, tools, task and job."""
     view = FleetView()
