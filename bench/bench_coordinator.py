@@ -23,7 +23,8 @@
 
    - **Publish → JobAssigned** (the target): bursts in which the agents hold their jobs, as
      agents whose jobs take seconds to minutes do, so the coordinator does what the figure
-     names and nothing else. The best of three bursts, as the ceiling is the best of three runs.
+     names and nothing else. The best of three bursts, as the ceiling is the best of three runs;
+     the CPU per task of the three (the coordinator, its event loop's thread, nats-server, this harness).
    - **With executions settled**: one more burst in which every job is finished after
      ``--exec-ms`` (200 ms: ExecutionRecorded on ``executions.>``), so the coordinator also
      stores finishes and publishes DONE while it assigns: the assignment rate under that mixed

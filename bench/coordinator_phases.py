@@ -4,7 +4,8 @@
    coordinator's choice is made with the published learning data.
 2. Latency at a paced offered load (``rate`` tasks/s for 3 s), jobs finished after ``exec_s``;
    the coordinator's store round trips during it are read from its own ``/metrics``.
-3. Publish → JobAssigned: three bursts in which the agents hold their jobs.
+3. Publish → JobAssigned: three bursts in which the agents hold their jobs, and the CPU per task
+   they cost (the coordinator, its event loop's thread alone, nats-server, the harness).
 4. The same burst with every job finished after ``exec_s``: the assignment rate under that
    mixed load, the rate at which every execution was settled, and the CPU per task.
 
@@ -41,6 +42,7 @@ class E2E:
     mixed: float  # tasks/s, publish → JobAssigned, of the burst whose jobs finish after exec_s
     settle_rate: float  # tasks/s until every execution of that burst was settled
     cpu: dict[str, float]  # CPU seconds per task of that burst (assign + finish), by process
+    held_cpu: dict[str, float]  # CPU seconds per task of the bursts whose agents hold their jobs (assign only)
     latencies: list[float]  # seconds, sorted, of the paced phase
     achieved: int  # tasks/s offered in the paced phase
     trips: Trips  # store round trips, items, seconds in the paced phase, by kind
@@ -130,20 +132,27 @@ async def drive(
     latencies, achieved, trips = await load.paced(rate, coordinator.metrics_port)
     await asyncio.wait_for(settled(pub, watch), 120)
 
-    # publish → JobAssigned: the agents hold their jobs, the coordinator only assigns
-    watch.exec_s = None
-    bursts = []
-    for r in range(3):
-        bursts.append(await load.burst([task_msg(i, f"h{r}-") for i in range(n_tasks)]))
-        await asyncio.sleep(0.5)
-
-    # the same with every job finished after exec_s: the coordinator also settles executions
-    watch.exec_s = exec_s
     pids = {
         "coordinator": coordinator.proc.pid if coordinator.proc else 0,
         "nats-server": nats_pid,
         "harness": os.getpid(),
     }
+
+    # publish → JobAssigned: the agents hold their jobs, the coordinator only assigns
+    watch.exec_s = None
+    bursts = []
+    held0 = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    loop0 = cpu_seconds(pids["coordinator"], pids["coordinator"])
+    for r in range(3):
+        bursts.append(await load.burst([task_msg(i, f"h{r}-") for i in range(n_tasks)]))
+        await asyncio.sleep(0.5)
+    held_cpu = cpu_per_task(pids, held0, 3 * n_tasks)
+    loop1 = cpu_seconds(pids["coordinator"], pids["coordinator"])
+    if loop0 is not None and loop1 is not None:
+        held_cpu["coordinator's event loop"] = (loop1 - loop0) / (3 * n_tasks)
+
+    # the same with every job finished after exec_s: the coordinator also settles executions
+    watch.exec_s = exec_s
     messages = [task_msg(i, "t") for i in range(n_tasks)]
     cpu0 = {name: cpu_seconds(pid) for name, pid in pids.items()}
     started = time.perf_counter()
@@ -152,7 +161,7 @@ async def drive(
     settle_rate = n_tasks / (time.perf_counter() - started)
     cpu = cpu_per_task(pids, cpu0, n_tasks)  # assigning and finishing every task of the burst
 
-    return E2E(max(bursts), bursts, mixed, settle_rate, cpu, latencies, achieved, trips)
+    return E2E(max(bursts), bursts, mixed, settle_rate, cpu, held_cpu, latencies, achieved, trips)
 
 
 async def settled(bus: Bus, watch: JobWatch) -> None:

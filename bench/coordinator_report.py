@@ -41,6 +41,11 @@ def print_results(args: argparse.Namespace, best: Ceiling, rates: str, e2e: E2E)
         f"(best of 3 bursts of {args.tasks} tasks: {bursts}; {args.agents} agents holding their jobs)"
         f" = {100 * e2e.throughput / ceiling:.0f}% of the ceiling (target ≥ 25%)"
     )
+    if e2e.held_cpu:
+        split = ", ".join(f"{name} {seconds * 1e6:,.0f} µs" for name, seconds in e2e.held_cpu.items())
+        print(f"  CPU per task of those bursts (assign only): {split}")
+        for name, seconds in e2e.held_cpu.items():
+            FIGURES.add(f"CPU per task assigned, agents holding their jobs{bound}: {name}", seconds * 1e6, "µs")
     print(
         f"  with every job finished after {args.exec_ms:.0f} ms (executions settled meanwhile): "
         f"{e2e.mixed:,.0f} tasks/s = {100 * e2e.mixed / ceiling:.0f}% of the ceiling"

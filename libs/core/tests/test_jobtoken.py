@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -45,6 +46,21 @@ def test_a_signed_token_verifies_to_the_same_claims() -> None:
     assert verified.tools == ("files.read_text_file", "git.*")
     assert verified.expires_at - verified.issued_at == 60
     assert jwt.get_unverified_header(token)["alg"] == "EdDSA"
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{}, {"tools": [], "project_id": "", "role": ""}, {"agent_id": 'agent-é"\\', "task_id": "t/ü\u2028"}],
+)
+def test_a_token_is_the_jws_pyjwt_makes_of_the_same_claims(overrides: dict[str, object]) -> None:
+    """The signer writes the compact form itself: byte for byte what ``jwt.encode`` makes with the
+    same key (header, claims as compact JSON, escaped as PyJWT escapes them, deterministic Ed25519)."""
+    issued = claims(**overrides)
+    key = serialization.load_pem_private_key(PRIVATE.encode(), password=None)
+    assert issued.payload_json() == json.dumps(issued.payload(), separators=(",", ":"))
+    token = JobSigner(PRIVATE).sign(issued)
+    assert token == jwt.encode(issued.payload(), key, algorithm="EdDSA")  # type: ignore[arg-type]
+    assert JobVerifier(PUBLIC).verify(token) == issued
 
 
 def test_an_expired_token_is_unauthenticated() -> None:

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 from coordinator_testkit import EventLog, SimAgent, known_agents, running, submit, task  # type: ignore[import-not-found]
 
+from vapora.agents.v1 import agents_pb2
 from vapora.coordinator.v1 import coordinator_pb2
+from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import Bus
 from vapora_core.errors import Unauthenticated
 from vapora_core.jobtoken import JobVerifier
+from vapora_swarm_coordinator.announce import SIGN_IN_THREAD_AT, Announcer
 from vapora_swarm_coordinator.settings import CoordinatorSettings
+from vapora_swarm_coordinator.state import FleetView
+from vapora_swarm_coordinator.tokens import job_tokens
 
 
 async def test_a_job_carries_a_token_naming_its_agent_role_tools_and_task(
@@ -52,3 +58,45 @@ async def test_without_a_signing_key_a_job_has_no_token_and_a_forged_one_does_no
     assert sim.jobs[0].token == ""
     with pytest.raises(Unauthenticated):
         JobVerifier(job_keys[1]).verify(sim.jobs[0].token)
+
+
+@pytest.mark.parametrize("n", [3, SIGN_IN_THREAD_AT + 5])
+async def test_each_token_of_a_batch_names_its_own_job_in_order(n: int, job_keys: tuple[str, str]) -> None:
+    """Signed on the event loop (a small batch) or in a worker thread (a large one), token i is
+    row i's: its agent, role, tools, task and job."""
+    view = FleetView()
+    view.set_agents(
+        [
+            agents_pb2.Agent(
+                id=f"a-{k}", role=f"role-{k}", allowed_tools=[f"tool.{k}"], status=agents_pb2.AGENT_STATUS_HEALTHY
+            )
+            for k in range(3)
+        ]
+    )
+    announcer = Announcer(bus=None, clock=time.time, view=view, tokens=job_tokens(job_keys[0], 60.0))  # type: ignore[arg-type]
+    jobs = [
+        (
+            {
+                "agent_id": f"a-{i % 3}",
+                "workspace_id": "ws-b",
+                "task_id": f"t-{i}",
+                "job_id": f"job-t-{i}-1",
+                "assigned_s": time.time(),
+            },
+            tasks_pb2.Task(id=f"t-{i}", workspace_id="ws-b", project_id=f"p-{i}"),
+        )
+        for i in range(n)
+    ]
+    tokens = await announcer.sign_jobs(jobs)
+    assert tokens is not None and len(tokens) == n
+    verifier = JobVerifier(job_keys[1])
+    for i, token in enumerate(tokens):
+        claims = verifier.verify(token)
+        assert (claims.agent_id, claims.role, claims.tools) == (f"a-{i % 3}", f"role-{i % 3}", (f"tool.{i % 3}",))
+        assert (claims.task_id, claims.job_id, claims.project_id, claims.workspace_id) == (
+            f"t-{i}",
+            f"job-t-{i}-1",
+            f"p-{i}",
+            "ws-b",
+        )
+    assert await Announcer(bus=None, clock=time.time).sign_jobs(jobs) is None  # type: ignore[arg-type]

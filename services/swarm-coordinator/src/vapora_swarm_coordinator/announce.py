@@ -4,7 +4,11 @@
   ``jobs.<agent_id>`` (msg id = job id, so announcing a record again is deduplicated by
   JetStream). Both are sent at once on the one connection, the event first: an agent can only
   finish (and DONE be published) after its job is stored, so ASSIGNED always precedes DONE.
-  The job carries its token (``tokens.py``): the agent's identity for the tools it calls.
+  The job carries its token (``tokens.py``): the agent's identity for the tools it calls. The
+  tokens of a batch of at least ``SIGN_IN_THREAD_AT`` jobs are signed together in a worker thread
+  (:meth:`Announcer.sign_jobs`): the event loop is what bounds the coordinator's rate, and
+  libsodium signs without the GIL. A smaller batch is signed on the loop, where a thread's
+  hand-off would cost more than it saves.
 - A status: ``TaskStatusChanged`` (DONE, FAILED) on ``events.task.<ws>``, with a msg id of
   the task, the state and the execution (:func:`status_msg_id`): announced again (an execution
   delivered twice, a publish whose acknowledgement was lost), it is stored once within the
@@ -16,11 +20,13 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from google.protobuf.message import Message
 
+from vapora.agents.v1 import agents_pb2
 from vapora.common.v1 import common_pb2
 from vapora.coordinator.v1 import coordinator_pb2
 from vapora.tasks.v1 import tasks_pb2
@@ -40,6 +46,8 @@ class Publisher(Protocol):
 
     async def broadcast(self, subject: str, message: Message) -> None: ...
 
+
+SIGN_IN_THREAD_AT = 8  # jobs of one batch whose tokens are signed in a worker thread
 
 # Subject names per agent / workspace, computed once (token sanitising is per character).
 _job_subject = functools.lru_cache(maxsize=16384)(subjects.job)
@@ -63,13 +71,25 @@ class Announcer:
         for future in await self.send_assignment(row, task, best):
             await future
 
+    async def sign_jobs(self, jobs: Sequence[tuple[Row, tasks_pb2.Task]]) -> list[str] | None:
+        """The tokens of the first assignments ``jobs`` (each row with its task), in order, for
+        :meth:`send_assignment`; None when jobs carry no token. At least ``SIGN_IN_THREAD_AT`` are
+        signed in a worker thread, the event loop free meanwhile."""
+        if self.tokens is None:
+            return None
+        claims = [self.tokens.claims(row, task, self._agent(str(row["agent_id"]))) for row, task in jobs]
+        if len(claims) < SIGN_IN_THREAD_AT:
+            return self.tokens.sign_all(claims)
+        return await asyncio.to_thread(self.tokens.sign_all, claims)
+
     async def send_assignment(
-        self, row: Row, task: tasks_pb2.Task | None = None, best: Score | None = None
+        self, row: Row, task: tasks_pb2.Task | None = None, best: Score | None = None, *, token: str | None = None
     ) -> tuple[asyncio.Future[Any], ...]:
         """Send what :meth:`assignment` publishes; the futures of their acknowledgements.
 
         ``task`` and ``best`` are the first attempt's own (the row's otherwise: a reassignment,
-        or a record announced again)."""
+        or a record announced again); ``token`` the job's from :meth:`sign_jobs` (signed here
+        when None)."""
         stored = records.task_of(row) if task is None or row.get("attempt", 1) > 1 else task
         stored.task_type = str(row["task_type"])
         chosen = best if best is not None else records.chosen_score(row)
@@ -86,9 +106,10 @@ class Announcer:
             assigned_at=timestamp(float(row["assigned_s"])),
             score=score,
         )
-        if self.tokens is not None:
-            agent = self.view.agents.get(job.agent_id) if self.view is not None else None
-            job.token = self.tokens.for_job(row, stored, agent)
+        if token is not None:
+            job.token = token
+        elif self.tokens is not None:
+            job.token = self.tokens.for_job(row, stored, self._agent(job.agent_id))
         assigned = await self.bus.send(
             _event_subject(row["workspace_id"]),
             self._event(row, common_pb2.TASK_STATE_ASSIGNED, detail=str(row.get("reason", ""))),
@@ -108,6 +129,10 @@ class Announcer:
     async def stop(self, stop: coordinator_pb2.JobStopped) -> None:
         """Tell the runtimes to stop ``stop``'s job."""
         await self.bus.broadcast(subjects.stop(stop.agent_id), stop)
+
+    def _agent(self, agent_id: str) -> agents_pb2.Agent | None:
+        """The agent whose role and tools a job's token names; None when the view does not know it."""
+        return self.view.agents.get(agent_id) if self.view is not None else None
 
     def _event(self, row: Row, state: int, **fields: Any) -> tasks_pb2.TaskStatusChanged:
         return tasks_pb2.TaskStatusChanged(

@@ -167,20 +167,26 @@ class Assigner:
         failed: list[tuple[int, BaseException]] = []
         again: list[Alone] = []
         try:
+            new: list[tuple[Picked, Row]] = []
             for p, row, created in zip(picked, rows, made, strict=True):
                 task, delivery = batch[p.index]
-                chosen, best = p.ranked[0]
                 if created is not True:
-                    self.view.add_load(chosen.agent_id, -1)
+                    self.view.add_load(p.ranked[0][0].agent_id, -1)
                     if isinstance(created, Exception):
                         failed.append((p.index, created))
                     else:  # assigned before this delivery: assign() announces what is stored
                         again.append((p.index, asyncio.ensure_future(self._assign_one(task, delivery))))
                     continue
-                self._assigned(task, p.task_type, best)
+                self._assigned(task, p.task_type, p.ranked[0][1])
+                new.append((p, row))
+            tokens = await self.announcer.sign_jobs([(row, batch[p.index][0]) for p, row in new])
+            for n, (p, row) in enumerate(new):
+                task, delivery = batch[p.index]
+                token = tokens[n] if tokens is not None else None
                 try:
                     with delivery.traced():
-                        announced.append((p.index, await self.announcer.send_assignment(row, task, best)))
+                        sent = await self.announcer.send_assignment(row, task, p.ranked[0][1], token=token)
+                    announced.append((p.index, sent))
                 except VaporaError as exc:
                     failed.append((p.index, exc))
         except BaseException:

@@ -8,6 +8,11 @@ workspace, task, job and project. A token lives as long as the job may run
 ``GRACE_S`` for the work after the loop (commit, verification). Issued at the assignment's own
 time, so announcing a record again (a redelivery) signs the same claims.
 
+A signature is the costly part (Ed25519). libsodium signs without holding the
+GIL, so a batch's tokens (:meth:`JobTokens.sign_all`, ``announce.py`` decides when) are signed in
+a worker thread while the event loop goes on with other work; what a token says is decided on the
+event loop either way (:meth:`JobTokens.claims`).
+
 Without a signing key the coordinator announces jobs with no token: their agents can call no
 tool (mcp-gateway refuses a call without one). The coordinator says so once at start.
 """
@@ -15,6 +20,7 @@ tool (mcp-gateway refuses a call without one). The coordinator says so once at s
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from vapora.agents.v1 import agents_pb2
@@ -34,7 +40,11 @@ class JobTokens:
 
     def for_job(self, row: Row, task: tasks_pb2.Task, agent: agents_pb2.Agent | None) -> str:
         """The token of ``row``'s job; an agent the view no longer knows gets no tools."""
-        claims = JobClaims.issue(
+        return self.signer.sign(self.claims(row, task, agent))
+
+    def claims(self, row: Row, task: tasks_pb2.Task, agent: agents_pb2.Agent | None) -> JobClaims:
+        """What the token of ``row``'s job says (see :meth:`for_job`)."""
+        return JobClaims.issue(
             agent_id=str(row["agent_id"]),
             role=agent.role if agent is not None else "",
             workspace_id=str(row["workspace_id"]),
@@ -45,7 +55,11 @@ class JobTokens:
             lifetime_s=self.job_timeout_s + GRACE_S,
             now=float(row["assigned_s"]),
         )
-        return self.signer.sign(claims)
+
+    def sign_all(self, claims: Sequence[JobClaims]) -> list[str]:
+        """The tokens of ``claims``, in order: safe in any thread (claims are immutable)."""
+        sign = self.signer.sign
+        return [sign(c) for c in claims]
 
 
 def job_tokens(signing_key: str, job_timeout_s: float) -> JobTokens | None:
