@@ -80,7 +80,12 @@ async def test_two_replicas_never_promise_the_same_money_twice(nats_url: str) ->
             return out
 
         raced = conflicts()
-        got = [r for rs in await asyncio.gather(burst(a), burst(b)) for r in rs]
+        # a writes the key; once b has seen that revision, both write over it at once: one must lose
+        first = [await a.reserve([task(cost=5.0), WINDOW], small)]
+        await until(lambda: a.usage(WINDOW.key) == b.usage(WINDOW.key))
+        first += await asyncio.gather(*(s.reserve([task(cost=5.0), WINDOW], small) for s in (a, b)))
+        assert conflicts() > raced  # the race is certain here, not left to the bursts
+        got = first + [r for rs in await asyncio.gather(burst(a), burst(b)) for r in rs]
         held = [r for r in got if isinstance(r, Reservation)]
         assert held and len(held) < 60 and conflicts() > raced  # the two raced for the window's key
         assert sum(r.cents for r in held) <= WINDOW.cost_cap + 1e-9  # 1¢ window: the cap, over both
