@@ -16,6 +16,7 @@ from vapora_knowledge_graph.app import KnowledgeGraphApp
 from vapora_knowledge_graph.settings import KgSettings
 from vapora_mcp_gateway.app import McpApp
 from vapora_mcp_gateway.settings import McpSettings
+from vapora_testing import mcp_servers
 
 
 @pytest.fixture
@@ -32,12 +33,7 @@ async def kg_app(nats_url: str, tmp_path: Path) -> AsyncIterator[KnowledgeGraphA
         await app.stop()
 
 
-MCP_SYSINFO_ONLY = """
-[[servers]]
-name = "sysinfo"
-command = "{python}"
-args = ["-m", "vapora_mcp_gateway.servers.sysinfo"]
-"""
+MCP_SYSINFO_ONLY = mcp_servers.sysinfo()
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ from vapora_llm_router.app import RouterApp
 from vapora_llm_router.settings import RouterSettings
 from vapora_mcp_gateway.app import McpApp
 from vapora_mcp_gateway.settings import McpSettings
+from vapora_testing import mcp_servers
 from vapora_testing.fake_providers import KEY, FakeProviders
 from vapora_testing.polling import eventually
 from vapora_testing.ports import free_port
@@ -40,23 +41,7 @@ BULK = Path(__file__).with_name("mcp_bulk.py")
 MODELS = {"anthropic": "claude-sonnet-4-5", "openai": "gpt-4o", "gemini": "gemini-2.0-flash", "ollama": "llama3.1"}
 README = "# Demo\nVapora workspace for tests.\n"
 
-MCP = f"""
-[[servers]]
-name = "workspace"
-command = "{{python}}"
-args = ["-m", "vapora_mcp_gateway.servers.workspace", "--root", "{{data_dir}}/workspace"]
-
-[[servers]]
-name = "sysinfo"
-command = "{{python}}"
-args = ["-m", "vapora_mcp_gateway.servers.sysinfo"]
-timeout_s = 1
-
-[[servers]]
-name = "bulk"
-command = "{{python}}"
-args = ["{BULK}"]
-"""
+MCP = mcp_servers.workspace() + mcp_servers.sysinfo(timeout_s=1) + mcp_servers.server("bulk", [str(BULK)])
 
 
 def manifest(provider: str, limits: str = "", role: str = "developer") -> str:

@@ -9,15 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from vapora_testing import mcp_servers
 from vapora_testing.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
-SYSINFO_ONLY = """
-[[servers]]
-name = "sysinfo"
-command = "{python}"
-args = ["-m", "vapora_mcp_gateway.servers.sysinfo"]
-"""
+SYSINFO_ONLY = mcp_servers.sysinfo()
 
 
 def runtime(config_dir: Path, mcp_addr: str, wait_s: str = "30") -> subprocess.CompletedProcess[str]:

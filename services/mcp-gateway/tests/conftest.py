@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from vapora_testing import mcp_servers
+
 sys.path.insert(0, str(Path(__file__).parent))
 
 import repokit
@@ -29,25 +31,11 @@ from vapora_testing.apps import grpc_stub, started
 WS = repokit.WS
 ALL_TOOLS = ("workspace.*", "sysinfo.*", "private.*")
 
-CONFIG = """
-[[servers]]
-name = "workspace"
-command = "{python}"
-args = ["-m", "vapora_mcp_gateway.servers.workspace", "--root", "{data_dir}/workspace"]
-timeout_s = 20
-
-[[servers]]
-name = "sysinfo"
-command = "{python}"
-args = ["-m", "vapora_mcp_gateway.servers.sysinfo"]
-timeout_s = 1.5
-
-[[servers]]
-name = "private"
-command = "{python}"
-args = ["-m", "vapora_mcp_gateway.servers.sysinfo"]
-workspaces = ["ws-private"]
-"""
+CONFIG = (
+    mcp_servers.workspace(timeout_s=20)
+    + mcp_servers.sysinfo(timeout_s=1.5)
+    + mcp_servers.sysinfo("private", workspaces=["ws-private"])
+)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from vapora.mcp.v1 import repositories_pb2, repositories_pb2_grpc
 from vapora_mcp_gateway.app import McpApp
 from vapora_mcp_gateway.roots import RootResolver
 from vapora_mcp_gateway.settings import McpSettings
+from vapora_testing import mcp_servers
 from vapora_testing.apps import grpc_stub
 from vapora_testing.git import make_repo
 
@@ -22,13 +23,7 @@ TOOLS_DIR = Path(__file__).resolve().parents[3] / "tools"
 WS = "ws-acme"
 PYTEST = f"{sys.executable} -m pytest -q -p no:cacheprovider"
 
-SYSINFO = """
-[[servers]]
-name = "sysinfo"
-command = "{python}"
-args = ["-m", "vapora_mcp_gateway.servers.sysinfo"]
-timeout_s = 5
-"""
+SYSINFO = mcp_servers.sysinfo(timeout_s=5)
 REPO_CONFIG = SYSINFO
 
 GIT_AND_FILES = """

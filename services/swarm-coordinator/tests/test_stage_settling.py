@@ -15,7 +15,7 @@ import asyncio
 from typing import Any
 
 from prometheus_client import REGISTRY
-from workflow_testkit import register_roles
+from workflow_testkit import start_feature_run, stored_run
 
 from vapora.common.v1 import common_pb2
 from vapora.coordinator.v1 import coordinator_pb2 as pb
@@ -24,8 +24,6 @@ from vapora.tasks.v1 import tasks_pb2
 from vapora_core.bus import Bus
 from vapora_swarm_coordinator.app import CoordinatorApp
 from vapora_swarm_coordinator.service import Coordinator
-from vapora_swarm_coordinator.workflows.engine import StartRequest
-from vapora_swarm_coordinator.workflows.model import Run
 from vapora_testing.polling import eventually
 
 
@@ -53,21 +51,6 @@ def execution(row: dict[str, Any], execution_id: str, **fields: Any) -> kg_pb2.E
     )
 
 
-async def stored(coord: Coordinator, run_id: str) -> Run:
-    run = await coord.workflows.repo.read(run_id)
-    assert run is not None
-    return run
-
-
-async def started(coordinator: CoordinatorApp, registry: tuple[object, str]) -> tuple[Coordinator, Run]:
-    coord = coordinator.coordinator
-    assert coord is not None
-    register_roles(registry[0])  # type: ignore[arg-type]
-    await coord.refresh_registry(force=True)
-    run = await coord.workflows.start(StartRequest(workspace_id="ws1", workflow="feature", title="CSV export"))
-    return coord, run
-
-
 async def test_a_stage_done_is_one_round_trip_and_its_done_event_goes_out_before_its_successor_starts(
     coordinator: CoordinatorApp, registry: tuple[object, str], bus: Bus
 ) -> None:
@@ -83,13 +66,13 @@ async def test_a_stage_done_is_one_round_trip_and_its_done_event_goes_out_before
 
     sub = await bus.js.subscribe("events.>", stream="EVENTS", cb=on_msg, ordered_consumer=True)
     try:
-        coord, run = await started(coordinator, registry)
+        coord, run = await start_feature_run(coordinator, registry)
         design = await assignment(coord, run.stages["design"].task_id)
         finishes, transitions = round_trips("finish"), round_trips("workflow")
 
         await coord.on_execution(execution(design, "ex-design"))
         assert (round_trips("finish"), round_trips("workflow")) == (finishes, transitions + 1)
-        after = await stored(coord, run.id)
+        after = await stored_run(coord.workflows, run.id)
         assert (after.stages["design"].state, after.stages["implement"].state) == ("done", "running")
         assert (after.stages["design"].result, after.stages["design"].agent_id) == ("design done", design["agent_id"])
         assert after.version == run.version + 1
@@ -107,19 +90,19 @@ async def test_a_stage_done_is_one_round_trip_and_its_done_event_goes_out_before
 async def test_a_redelivered_or_stale_execution_of_a_stage_moves_nothing(
     coordinator: CoordinatorApp, registry: tuple[object, str]
 ) -> None:
-    coord, run = await started(coordinator, registry)
+    coord, run = await start_feature_run(coordinator, registry)
     design = await assignment(coord, run.stages["design"].task_id)
     await coord.on_execution(execution(design, "ex-design"))
-    version = (await stored(coord, run.id)).version
+    version = (await stored_run(coord.workflows, run.id)).version
 
     await coord.on_execution(execution(design, "ex-design"))  # redelivered
-    assert (await stored(coord, run.id)).version == version
+    assert (await stored_run(coord.workflows, run.id)).version == version
 
-    implement = await assignment(coord, (await stored(coord, run.id)).stages["implement"].task_id)
+    implement = await assignment(coord, (await stored_run(coord.workflows, run.id)).stages["implement"].task_id)
     older = execution(implement, "ex-old")
     older.job_id = f"job-{implement['task_id']}-0"  # an older job of the task (reassigned since)
     await coord.on_execution(older)
-    after = await stored(coord, run.id)
+    after = await stored_run(coord.workflows, run.id)
     assert (after.version, after.stages["implement"].state) == (version, "running")
     held = await coord.repo.get(implement["task_id"])
     assert held is not None and held["state"] == "assigned"
@@ -128,7 +111,7 @@ async def test_a_redelivered_or_stale_execution_of_a_stage_moves_nothing(
 async def test_an_execution_of_an_attempt_the_run_is_not_running_finishes_its_task_alone(
     coordinator: CoordinatorApp, registry: tuple[object, str]
 ) -> None:
-    coord, run = await started(coordinator, registry)
+    coord, run = await start_feature_run(coordinator, registry)
     design = await assignment(coord, run.stages["design"].task_id)
     other = f"wf-{run.id}-design-9"  # an attempt of the stage the run never started
     row = {k: v for k, v in design.items() if k != "id"} | {"task_id": other, "job_id": f"job-{other}-1"}
@@ -137,24 +120,24 @@ async def test_an_execution_of_an_attempt_the_run_is_not_running_finishes_its_ta
     await coord.on_execution(execution(row, "ex-other"))
     finished = await coord.repo.get(other)
     assert finished is not None and (finished["state"], finished["execution_id"]) == ("done", "ex-other")
-    after = await stored(coord, run.id)
+    after = await stored_run(coord.workflows, run.id)
     assert (after.version, after.stages["design"].state) == (run.version, "running")
 
 
 async def test_parallel_stages_settled_together_share_a_write_and_a_refused_finish_drops_only_its_outcome(
     coordinator: CoordinatorApp, registry: tuple[object, str]
 ) -> None:
-    coord, run = await started(coordinator, registry)
+    coord, run = await start_feature_run(coordinator, registry)
     for sid in ("design", "implement"):
-        run = await stored(coord, run.id)
+        run = await stored_run(coord.workflows, run.id)
         await coord.on_execution(execution(await assignment(coord, run.stages[sid].task_id), f"ex-{sid}"))
-    run = await stored(coord, run.id)
+    run = await stored_run(coord.workflows, run.id)
     review, test = [await assignment(coord, run.stages[sid].task_id) for sid in ("review", "test")]
     stale = execution(test, "ex-test-old")
     stale.job_id = f"job-{test['task_id']}-0"
 
     await asyncio.gather(coord.on_execution(execution(review, "ex-review")), coord.on_execution(stale))
-    after = await stored(coord, run.id)
+    after = await stored_run(coord.workflows, run.id)
     assert (after.stages["review"].state, after.stages["test"].state) == ("done", "running")
     assert after.version == run.version + 1
     held = await coord.repo.get(test["task_id"])
@@ -163,6 +146,6 @@ async def test_parallel_stages_settled_together_share_a_write_and_a_refused_fini
     await asyncio.gather(
         coord.on_execution(execution(review, "ex-review")), coord.on_execution(execution(test, "ex-test"))
     )
-    final = await stored(coord, run.id)
+    final = await stored_run(coord.workflows, run.id)
     assert (final.stages["test"].state, final.stages["approve"].state) == ("done", "waiting_approval")
     assert final.version == after.version + 1

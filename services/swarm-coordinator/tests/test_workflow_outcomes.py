@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import asyncio
 
-from workflow_testkit import register_roles
+from workflow_testkit import start_feature_run, stored_run
 
 from vapora_swarm_coordinator.app import CoordinatorApp
 from vapora_swarm_coordinator.workflows.draft import Outcome
-from vapora_swarm_coordinator.workflows.engine import StartRequest, WorkflowEngine
+from vapora_swarm_coordinator.workflows.engine import WorkflowEngine
 from vapora_swarm_coordinator.workflows.model import Run
 
 
@@ -19,23 +19,13 @@ def done(run: Run, stage_id: str) -> Outcome:
     return Outcome(stage_id=stage_id, task_id=st.task_id, success=True, agent_id="a", result=f"{stage_id} ok")
 
 
-async def stored(engine: WorkflowEngine, run_id: str) -> Run:
-    run = await engine.repo.read(run_id)  # what the store holds, not this process's copy
-    assert run is not None
-    return run
-
-
 async def at_review_and_test(coordinator: CoordinatorApp, registry: tuple[object, str]) -> tuple[WorkflowEngine, Run]:
     """A run of ``feature`` designed and implemented: review and test running, as stored."""
-    coord = coordinator.coordinator
-    assert coord is not None
-    register_roles(registry[0])  # type: ignore[arg-type]
-    await coord.refresh_registry(force=True)
+    coord, run = await start_feature_run(coordinator, registry)
     engine = coord.workflows
-    run = await engine.start(StartRequest(workspace_id="ws1", workflow="feature", title="CSV export"))
     for sid in ("design", "implement"):
         await engine.on_outcome(run.id, done(run, sid))
-        run = await stored(engine, run.id)
+        run = await stored_run(engine, run.id)
     assert (run.stages["review"].state, run.stages["test"].state) == ("running", "running")
     return engine, run
 
@@ -47,7 +37,7 @@ async def test_parallel_stages_finishing_together_are_stored_with_one_write_and_
     before = run.version
 
     await asyncio.gather(engine.on_outcome(run.id, done(run, "review")), engine.on_outcome(run.id, done(run, "test")))
-    after = await stored(engine, run.id)
+    after = await stored_run(engine, run.id)
     assert after.version == before + 1  # one write for both
     assert {sid: st.state for sid, st in after.stages.items() if sid in ("review", "test", "approve")} == {
         "review": "done",
@@ -59,7 +49,7 @@ async def test_parallel_stages_finishing_together_are_stored_with_one_write_and_
 
     # each outcome again (a redelivery), together: nothing changes
     await asyncio.gather(engine.on_outcome(run.id, done(run, "review")), engine.on_outcome(run.id, done(run, "test")))
-    assert (await stored(engine, run.id)).version == after.version
+    assert (await stored_run(engine, run.id)).version == after.version
 
 
 async def test_an_outcome_arriving_while_the_runs_write_is_in_flight_gets_a_write_of_its_own(
@@ -71,7 +61,7 @@ async def test_an_outcome_arriving_while_the_runs_write_is_in_flight_gets_a_writ
     for _ in range(3):  # the first has taken its outcome and is writing it
         await asyncio.sleep(0)
     await asyncio.gather(first, engine.on_outcome(run.id, done(run, "test")))
-    after = await stored(engine, run.id)
+    after = await stored_run(engine, run.id)
     assert after.version == before + 2
     assert (after.stages["review"].state, after.stages["test"].state, after.state) == (
         "done",

@@ -13,6 +13,10 @@ from coordinator_testkit import FakeRegistry
 
 from vapora.coordinator.v1 import coordinator_pb2
 from vapora_core.bus import CONSUMERS, Bus, Delivery
+from vapora_swarm_coordinator.app import CoordinatorApp
+from vapora_swarm_coordinator.service import Coordinator
+from vapora_swarm_coordinator.workflows.engine import StartRequest, WorkflowEngine
+from vapora_swarm_coordinator.workflows.model import Run
 from vapora_testing.executions import execution_of, publish_execution
 from vapora_testing.polling import eventually
 
@@ -32,6 +36,24 @@ ROLES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 def register_roles(registry: FakeRegistry, max_concurrency: int = 4) -> None:
     for agent_id, role, types in ROLES:
         registry.add(agent_id, *types, max_concurrency=max_concurrency, role=role)
+
+
+async def start_feature_run(coordinator: CoordinatorApp, registry: tuple[object, str]) -> tuple[Coordinator, Run]:
+    """The app's coordinator, the roles' agents registered (``registry`` is the fake one) and seen,
+    and a new run of ``feature`` in ws1, as started."""
+    coord = coordinator.coordinator
+    assert coord is not None
+    register_roles(registry[0])  # type: ignore[arg-type]
+    await coord.refresh_registry(force=True)
+    run = await coord.workflows.start(StartRequest(workspace_id="ws1", workflow="feature", title="CSV export"))
+    return coord, run
+
+
+async def stored_run(engine: WorkflowEngine, run_id: str) -> Run:
+    """The run as the store holds it, not this process's copy."""
+    run = await engine.repo.read(run_id)
+    assert run is not None
+    return run
 
 
 @dataclass

@@ -78,20 +78,19 @@ class ServerState:
     tools_known: bool
 
 
+# A failed call's outcome (its call record's, vapora_mcp_calls_total{outcome}): the first class it is.
+_OUTCOMES: tuple[tuple[type[VaporaError], str], ...] = (
+    (DeadlineExceeded, "timeout"),
+    (Unavailable, "unavailable"),
+    (PermissionDenied, "permission_denied"),
+    (InvalidArgument, "invalid_argument"),
+    (NotFound, "not_found"),
+    (FailedPrecondition, "failed_precondition"),
+)
+
+
 def _outcome(exc: VaporaError) -> str:
-    if isinstance(exc, DeadlineExceeded):
-        return "timeout"
-    if isinstance(exc, Unavailable):
-        return "unavailable"
-    if isinstance(exc, PermissionDenied):
-        return "permission_denied"
-    if isinstance(exc, InvalidArgument):
-        return "invalid_argument"
-    if isinstance(exc, NotFound):
-        return "not_found"
-    if isinstance(exc, FailedPrecondition):
-        return "failed_precondition"
-    return "error"
+    return next((label for cls, label in _OUTCOMES if isinstance(exc, cls)), "error")
 
 
 def tool_from_mcp(server: str, tool: mcp_types.Tool) -> ToolInfo:

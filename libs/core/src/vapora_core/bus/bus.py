@@ -26,7 +26,7 @@ import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import TypedDict, TypeVar, Unpack
 
 import nats
 from google.protobuf.message import Message
@@ -56,6 +56,14 @@ log = logging.getLogger("vapora.bus")
 M = TypeVar("M", bound=Message)
 
 _published = functools.cache(metrics.BUS_PUBLISHED.labels)
+
+
+class SendOptions(TypedDict, total=False):
+    """The keywords of :meth:`Bus.send`, which :meth:`Bus.publish` takes too."""
+
+    msg_id: str | None
+    headers: dict[str, str] | None
+    timeout: float
 
 
 class Bus:
@@ -196,17 +204,10 @@ class Bus:
 
     # -- publishing --------------------------------------------------------------------
 
-    async def publish(
-        self,
-        subject: str,
-        message: Message,
-        *,
-        msg_id: str | None = None,
-        headers: dict[str, str] | None = None,
-        timeout: float = 5.0,
-    ) -> Stored:
-        """Publish ``message`` on ``subject`` through JetStream with the trace context; return once stored."""
-        return await (await self.send(subject, message, msg_id=msg_id, headers=headers, timeout=timeout))
+    async def publish(self, subject: str, message: Message, **options: Unpack[SendOptions]) -> Stored:
+        """Publish ``message`` on ``subject`` through JetStream with the trace context; return once
+        stored. ``options`` are :meth:`send`'s."""
+        return await (await self.send(subject, message, **options))
 
     async def send(
         self,
