@@ -4,11 +4,9 @@
   ``jobs.<agent_id>`` (msg id = job id, so announcing a record again is deduplicated by
   JetStream). Both are sent at once on the one connection, the event first: an agent can only
   finish (and DONE be published) after its job is stored, so ASSIGNED always precedes DONE.
-  The job carries its token (``tokens.py``): the agent's identity for the tools it calls. The
-  tokens of a batch of at least ``SIGN_IN_THREAD_AT`` jobs are signed together in a worker thread
-  (:meth:`Announcer.sign_jobs`): the event loop is what bounds the coordinator's rate, and
-  libsodium signs without the GIL. A smaller batch is signed on the loop, where a thread's
-  hand-off would cost more than it saves.
+  The job carries its token (``tokens.py``): the agent's identity for the tools it calls,
+  signed on the event loop (:meth:`Announcer.sign_jobs`; a worker thread, tried, lowered the
+  rate: docs/performance.md).
 - A status: ``TaskStatusChanged`` (DONE, FAILED) on ``events.task.<ws>``, with a msg id of
   the task, the state and the execution (:func:`status_msg_id`): announced again (an execution
   delivered twice, a publish whose acknowledgement was lost), it is stored once within the
@@ -47,8 +45,6 @@ class Publisher(Protocol):
     async def broadcast(self, subject: str, message: Message) -> None: ...
 
 
-SIGN_IN_THREAD_AT = 8  # jobs of one batch whose tokens are signed in a worker thread
-
 # Subject names per agent / workspace, computed once (token sanitising is per character).
 _job_subject = functools.lru_cache(maxsize=16384)(subjects.job)
 _event_subject = functools.lru_cache(maxsize=16384)(subjects.task_event)
@@ -71,16 +67,14 @@ class Announcer:
         for future in await self.send_assignment(row, task, best):
             await future
 
-    async def sign_jobs(self, jobs: Sequence[tuple[Row, tasks_pb2.Task]]) -> list[str] | None:
+    def sign_jobs(self, jobs: Sequence[tuple[Row, tasks_pb2.Task]]) -> list[str] | None:
         """The tokens of the first assignments ``jobs`` (each row with its task), in order, for
-        :meth:`send_assignment`; None when jobs carry no token. At least ``SIGN_IN_THREAD_AT`` are
-        signed in a worker thread, the event loop free meanwhile."""
+        :meth:`send_assignment`; None when jobs carry no token."""
         if self.tokens is None:
             return None
-        claims = [self.tokens.claims(row, task, self._agent(str(row["agent_id"]))) for row, task in jobs]
-        if len(claims) < SIGN_IN_THREAD_AT:
-            return self.tokens.sign_all(claims)
-        return await asyncio.to_thread(self.tokens.sign_all, claims)
+        return self.tokens.sign_all(
+            [self.tokens.claims(row, task, self._agent(str(row["agent_id"]))) for row, task in jobs]
+        )
 
     async def send_assignment(
         self, row: Row, task: tasks_pb2.Task | None = None, best: Score | None = None, *, token: str | None = None

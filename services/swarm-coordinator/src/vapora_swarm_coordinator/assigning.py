@@ -179,7 +179,7 @@ class Assigner:
                     continue
                 self._assigned(task, p.task_type, p.ranked[0][1])
                 new.append((p, row))
-            tokens = await self.announcer.sign_jobs([(row, batch[p.index][0]) for p, row in new])
+            tokens = self.announcer.sign_jobs([(row, batch[p.index][0]) for p, row in new])
             for n, (p, row) in enumerate(new):
                 task, delivery = batch[p.index]
                 token = tokens[n] if tokens is not None else None

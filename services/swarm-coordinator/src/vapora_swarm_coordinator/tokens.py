@@ -8,10 +8,8 @@ workspace, task, job and project. A token lives as long as the job may run
 ``GRACE_S`` for the work after the loop (commit, verification). Issued at the assignment's own
 time, so announcing a record again (a redelivery) signs the same claims.
 
-A signature is the costly part (Ed25519). libsodium signs without holding the
-GIL, so a batch's tokens (:meth:`JobTokens.sign_all`, ``announce.py`` decides when) are signed in
-a worker thread while the event loop goes on with other work; what a token says is decided on the
-event loop either way (:meth:`JobTokens.claims`).
+A signature is the costly part (Ed25519, :mod:`vapora_core.jobtoken` through libsodium); a batch's
+tokens are signed together (:meth:`JobTokens.sign_all`) on the event loop.
 
 Without a signing key the coordinator announces jobs with no token: their agents can call no
 tool (mcp-gateway refuses a call without one). The coordinator says so once at start.
@@ -57,7 +55,7 @@ class JobTokens:
         )
 
     def sign_all(self, claims: Sequence[JobClaims]) -> list[str]:
-        """The tokens of ``claims``, in order: safe in any thread (claims are immutable)."""
+        """The tokens of ``claims``, in order."""
         sign = self.signer.sign
         return [sign(c) for c in claims]
 
