@@ -104,7 +104,8 @@ def wait_done(client: httpx.Client, task_id: str, timeout: float) -> dict[str, A
 def code_task(client: httpx.Client, project: str) -> bool:
     """Attach the sample repository to ``project``, send a coding task on it, and print what the
     project's tests said of the job's commit and what the commit changed. With the offline
-    provider nothing changes and the failing test still fails: the task fails, unverified."""
+    provider nothing changes (its steps are the reads it made) and the failing test still fails: the
+    task fails, unverified."""
     body = {"kind": "local", "path": str(sample_repository()), "test_command": f"{sys.executable} -m pytest -q"}
     r = client.put(f"/api/v1/projects/{project}/repository", json=body)
     r.raise_for_status()
@@ -122,6 +123,7 @@ def code_task(client: httpx.Client, project: str) -> bool:
     r.raise_for_status()
     task = wait_done(client, r.json()["id"], timeout=180)
     print(f"coding task   {task['id']}: {task['state']} by {task.get('agent_id') or '-'}")
+    print_steps(client, task["id"])  # its tool calls through mcp-gateway, in the task's worktree
     v = task.get("verification")
     if not v:
         print("verification  none recorded")
