@@ -40,6 +40,7 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from vapora_core.aio import KeyedLocks
 from vapora_core.batching import Batcher
 from vapora_core.errors import AlreadyExists, InvalidArgument, NotFound, Unavailable
 from vapora_swarm_coordinator.records import Clock
@@ -51,7 +52,7 @@ from vapora_swarm_coordinator.workflows.effects import Effects, stored
 from vapora_swarm_coordinator.workflows.model import RUN_STATES, RUNNING, WAITING_APPROVAL, Run, Stage, branch_for
 from vapora_swarm_coordinator.workflows.repository import WorkflowRepository, Write, Written
 from vapora_swarm_coordinator.workflows.templates import Template, Templates
-from vapora_swarm_coordinator.workflows.together import Locks, Plan, Queued, Settling, answer, each, settled
+from vapora_swarm_coordinator.workflows.together import Plan, Queued, Settling, answer, each, settled
 
 log = logging.getLogger("vapora.coordinator.workflows")
 
@@ -104,7 +105,7 @@ class WorkflowEngine:
         self.refresh = refresh
         self.clock = clock
         self.waiting = metrics.Waiting()
-        self._locks = Locks()
+        self._locks = KeyedLocks()
         self._cache: dict[str, Run] = {}  # runs in progress this process has read or written
         self._outcomes: dict[str, list[Queued]] = {}  # run → outcomes waiting for its lock (_together)
         self._writes: Batcher[Write, Written] = Batcher(

@@ -1,4 +1,4 @@
-"""What the engine serialises per run: a lock per run, and the outcomes waiting for it.
+"""What the engine serialises per run: the outcomes waiting for its lock (a `vapora_core.aio.KeyedLocks`).
 
 Outcomes of one run that arrive together (parallel stages ending at once) are planned on one draft
 by whoever gets the run's lock (:meth:`.WorkflowEngine.on_outcome`); each waits as a
@@ -10,8 +10,7 @@ stage done costs the store one round trip, not two.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,24 +89,3 @@ async def settled(pending: Sequence[Settling], holders: Sequence[Holder | None])
         if holder is not None:
             sent.append(await s.announce(holder))
     return sent
-
-
-class Locks:
-    """One lock per run, dropped once nobody holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._held: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    @contextlib.asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        lock, users = self._held.get(key) or (asyncio.Lock(), 0)
-        self._held[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._held[key]
-            if users <= 1:
-                del self._held[key]
-            else:
-                self._held[key] = (lock, users - 1)
