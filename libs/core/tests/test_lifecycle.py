@@ -130,3 +130,48 @@ async def test_readyz_waits_for_what_the_service_still_needs_and_names_it() -> N
             assert (await client.get("/readyz")).status_code == 503
     finally:
         await ops.stop()
+
+
+PARKED = textwrap.dedent(
+    """
+    import asyncio
+    from vapora_core.lifecycle import run
+    from vapora_core.metrics import Readiness
+    from vapora_core.settings import ServiceSettings
+
+    async def call_that_never_returns(never):
+        await never.wait()
+
+    async def job(never):
+        await call_that_never_returns(never)
+
+    class App:
+        readiness = Readiness("demo")
+        async def start(self):
+            self.never = asyncio.Event()
+            self.task = asyncio.create_task(job(self.never), name="job-7")
+        async def stop(self):
+            self.task.cancel()
+
+    settings = ServiceSettings(service_name="demo")
+    run(App(), settings)
+    """
+)
+
+
+def test_sigusr1_logs_each_task_with_the_calls_it_is_parked_in() -> None:
+    port = free_port()
+    env = dict(os.environ, VAPORA_METRICS_PORT=str(port), VAPORA_NATS_URL="nats://127.0.0.1:1")
+    proc = subprocess.Popen([sys.executable, "-c", PARKED], env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        eventually_sync(lambda: ready(port), timeout=30, what="readiness")
+        proc.send_signal(signal.SIGUSR1)
+        time.sleep(0.5)  # the dump is logged on the loop; then stop
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0
+    job = err[err.index("- job-7: job") :]
+    assert "in job" in job and "in call_that_never_returns" in job and "locks.py" in job
+    assert job.index("in job") < job.index("in call_that_never_returns")  # outermost first

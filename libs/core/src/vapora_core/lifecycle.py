@@ -5,6 +5,7 @@
 - SIGTERM / SIGINT: readiness drops, the app stops taking work and finishes or hands
   back what it holds (``App.stop``), then the process exits 0.
 - SIGHUP: ``App.reload()`` (re-read config files), when the app has one.
+- SIGUSR1: every asyncio task's stack in the log (:mod:`vapora_core.taskdump`).
 - A start-up failure is logged with its message and the process exits 1.
 """
 
@@ -22,6 +23,7 @@ from vapora_core.errors import VaporaError
 from vapora_core.logging import setup_logging
 from vapora_core.metrics import OpsServer, Readiness
 from vapora_core.settings import ServiceSettings
+from vapora_core.taskdump import log_tasks
 from vapora_core.telemetry import setup_tracing, shutdown_tracing
 
 log = logging.getLogger("vapora.lifecycle")
@@ -57,6 +59,7 @@ async def _main(app: App, settings: ServiceSettings, *, ops_server: bool) -> int
     stopping = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
+    loop.add_signal_handler(signal.SIGUSR1, log_tasks)
     reload = getattr(app, "reload", None)
     reloads: set[asyncio.Task[None]] = set()
     if reload is not None:
