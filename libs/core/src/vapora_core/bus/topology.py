@@ -209,19 +209,27 @@ class subjects:
 
 class CONSUMERS:
     """The fleet's durable consumers. ``job(agent_id)`` builds the per-agent job consumer; the
-    coordinator declares its four task consumers itself (their buffer and failure bound are its own)."""
+    coordinator declares its four task consumers itself (their buffer and failure bound are its own).
+
+    The coordinator's executions, cancels and agents consumers put a message back (a ``Hold``) for
+    as long as its lease is lost, and a hold is a delivery: their redelivery is unlimited
+    (``max_deliver=-1``), so a coordinator fenced for longer than a few lease TTLs never leaves a
+    message JetStream will not offer again; a real failure is still dead-lettered after
+    ``max_failures`` deliveries (holds included)."""
 
     COORDINATOR_EXECUTIONS = ConsumerSpec(
         durable="coordinator-executions",
         stream="EXECUTIONS",
         filter_subjects=("executions.>",),
         deliver_new_only=True,
+        max_deliver=-1,
         description="swarm-coordinator: marks tasks done or failed.",
     )
     COORDINATOR_CANCELS = ConsumerSpec(
         durable="coordinator-cancels",
         stream="CANCELS",
         filter_subjects=("cancels.*",),
+        max_deliver=-1,
         description="swarm-coordinator: never assigns a cancelled task, stops its job.",
     )
     COORDINATOR_AGENTS = ConsumerSpec(
@@ -229,6 +237,7 @@ class CONSUMERS:
         stream="AGENTS",
         filter_subjects=("agents.changed",),
         deliver_new_only=True,
+        max_deliver=-1,
         description="swarm-coordinator: keeps its in-memory view of the registry fresh.",
     )
     COORDINATOR_PROFILES = ConsumerSpec(
