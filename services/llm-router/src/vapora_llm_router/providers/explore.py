@@ -8,7 +8,9 @@ Tools are chosen by name and filled from their JSON schemas, never by chance:
   *search* tools (search, grep, find) are the candidates, first usable one in request order;
 - required parameters are filled by name: path-like ones (path, file, dir, …) with ``.`` or a
   file the listing showed, query-like ones (query, pattern, …) with the longest word of the
-  task's title; a tool with any other required parameter is not usable.
+  task's title; a tool with any other required parameter is not usable. A search whose tool or
+  parameter says it takes a glob (the reference filesystem server's ``search_files`` matches
+  names, not contents) gets ``**/*<word>*``: the files named like the word.
 
 The steps, one per turn: list the root; read up to :data:`MAX_READS` files the listing showed
 (in one turn); search once; then the report. Each step runs once and is skipped when no tool
@@ -82,12 +84,25 @@ def fill(tool: ToolDefinition, *, path: str, query: str) -> dict[str, Any] | Non
         if kind == "string" and parts & PATH_WORDS:
             args[name] = path
         elif kind == "string" and parts & QUERY_WORDS:
-            args[name] = query
+            args[name] = glob_of(query) if takes_glob(tool, prop) else query
         elif kind == "array" and _object(prop.get("items")).get("type", "string") == "string" and parts & PATH_WORDS:
             args[name] = [path]
         elif name in required:
             return None
     return args
+
+
+def takes_glob(tool: ToolDefinition, prop: dict[str, Any]) -> bool:
+    """The tool or the parameter says the query is a glob pattern (a name search)."""
+    return "glob" in f"{tool.description} {prop.get('description', '')}".lower()
+
+
+def glob_of(word: str) -> str:
+    return f"**/*{word}*"
+
+
+def is_glob(value: object) -> bool:
+    return isinstance(value, str) and value.startswith("**/*") and value.endswith("*")
 
 
 def task_title(messages: tuple[ChatTurn, ...]) -> str:

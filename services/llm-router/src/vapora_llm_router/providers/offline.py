@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import AsyncGenerator
+from pathlib import PurePosixPath
 from typing import Any
 
 from vapora_llm_router.providers.base import Completion, ProviderRequest, StreamEvent, ToolCall
-from vapora_llm_router.providers.explore import Step, history, listed_files, next_calls, task_title
+from vapora_llm_router.providers.explore import Step, history, is_glob, listed_files, next_calls, task_title
 from vapora_llm_router.providers.tools import arguments
 
 MODEL = "offline-deterministic"
+NO_MATCHES = re.compile(r"no (matches|results)( found)?\.?$", re.IGNORECASE)
 NEEDS_A_KEY = (
     "I made no change and verified nothing: the offline provider cannot do this task. Configure a "
     "provider (VAPORA_ANTHROPIC_API_KEY, VAPORA_OPENAI_API_KEY, VAPORA_GEMINI_API_KEY or "
@@ -66,6 +69,11 @@ def _seen(step: Step) -> str:
         return f'{_described(step.call)} begins "{_first_line(result.content)}"'
     if step.kind == "search":
         matches = [ln for ln in result.content.splitlines() if ln.strip()]
+        if len(matches) == 1 and NO_MATCHES.match(matches[0]):
+            matches = []  # "No matches found": a server's way of saying none
+        if any(is_glob(v) for v in arguments(step.call).values()):  # a name search: the files it found
+            names = ", ".join(PurePosixPath(m.strip()).name for m in matches[:3]) + (", …" if len(matches) > 3 else "")
+            return f"{_described(step.call)} found {len(matches)} files so named ({names or 'none'})"
         first = f', first "{_first_line(matches[0])}"' if matches else ""
         return f"{_described(step.call)} found {len(matches)} matching lines{first}"
     return f"called {_described(step.call)}"
