@@ -114,6 +114,12 @@ async def submit(bus: Bus, t: tasks_pb2.Task, priority: str = "normal") -> None:
     await bus.publish(subjects.task(t.task_type or "untyped", priority), tasks_pb2.TaskSubmitted(task=t), msg_id=t.id)
 
 
+async def submit_and_wait(bus: Bus, events: EventLog, t: tasks_pb2.Task, priority: str = "normal") -> None:
+    """Submit ``t`` and wait until ``events`` holds its final event (done, failed or cancelled)."""
+    await submit(bus, t, priority)
+    await events.wait_for(lambda: events.final(t.id) is not None)
+
+
 @dataclass
 class SimAgent:
     """Test code standing in for an agent: consumes jobs.<id>, publishes ExecutionRecorded."""
