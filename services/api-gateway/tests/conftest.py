@@ -65,6 +65,13 @@ class Client:
         assert status == 201, body
         return dict(body)
 
+    async def add_member(self, token: str, ws: str, email: str, role: str | None = None) -> tuple[int, Any]:
+        """Add a registered person to workspace ``ws`` (with ``role``, else the server's default):
+        the status and body, for the test to assert on."""
+        payload = {"email": email} if role is None else {"email": email, "role": role}
+        status, body, _ = await self.call("POST", f"/api/v1/workspaces/{ws}/members", token, json=payload)
+        return status, body
+
 
 def settings_for_tests(tmp_path: Path, nats_url: str, store_url: str, **overrides: Any) -> GatewaySettings:
     """A gateway on a free port, fast password hashing, no reachable gRPC dependencies."""
