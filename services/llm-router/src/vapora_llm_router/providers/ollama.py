@@ -13,7 +13,7 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 from vapora_llm_router.providers import base, http, tools
-from vapora_llm_router.providers.openai import function_tools
+from vapora_llm_router.providers.openai import chat_messages, function_tools
 
 FINISH = {"stop": "stop", "length": "length"}
 
@@ -56,12 +56,9 @@ class OllamaProvider:
         self._headers = {"Authorization": f"Bearer {options.api_key}"} if options.api_key else {}
 
     def _payload(self, request: base.ProviderRequest, *, stream: bool) -> dict[str, Any]:
-        messages = [{"role": "system", "content": request.system}] if request.system else []
-        for m in request.messages:
-            messages += _messages(m)
         payload: dict[str, Any] = {
             "model": request.model,
-            "messages": messages,
+            "messages": chat_messages(request, _messages),
             "stream": stream,
             "options": {"num_predict": request.max_tokens, "temperature": request.temperature},
         }

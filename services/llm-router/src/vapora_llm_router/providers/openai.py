@@ -8,7 +8,7 @@ as ``delta.tool_calls`` pieces keyed by ``index`` (id and name first, then argum
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 from vapora_llm_router.providers import base, http, tools
@@ -22,6 +22,16 @@ def function_tools(request: base.ProviderRequest) -> list[dict[str, Any]]:
         {"type": "function", "function": {"name": t.name, "description": t.description, "parameters": tools.schema(t)}}
         for t in request.tools
     ]
+
+
+def chat_messages(
+    request: base.ProviderRequest, turn_messages: Callable[[base.ChatTurn], list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """The system prompt as a first ``system`` message, then each turn's messages (Ollama's layout too)."""
+    messages = [{"role": "system", "content": request.system}] if request.system else []
+    for turn in request.messages:
+        messages += turn_messages(turn)
+    return messages
 
 
 def _messages(turn: base.ChatTurn) -> list[dict[str, Any]]:
@@ -46,12 +56,9 @@ class OpenAIProvider:
         self._headers = {"Authorization": f"Bearer {options.api_key}"}
 
     def _payload(self, request: base.ProviderRequest, *, stream: bool) -> dict[str, Any]:
-        messages = [{"role": "system", "content": request.system}] if request.system else []
-        for m in request.messages:
-            messages += _messages(m)
         payload: dict[str, Any] = {
             "model": request.model,
-            "messages": messages,
+            "messages": chat_messages(request, _messages),
             "max_tokens": request.max_tokens,
             "temperature": request.temperature,
         }
