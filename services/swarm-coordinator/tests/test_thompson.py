@@ -105,7 +105,7 @@ def profile(agent: str, successes: float, failures: float, now: float) -> kg_pb2
 async def test_a_thompson_coordinator_follows_recent_evidence_and_explains_its_draws(
     coordinator_settings: CoordinatorSettings, registry: Any
 ) -> None:
-    counts = {"a-good": (34, 6), "b-bad": (2, 38), "c-new": (1, 0)}  # c-new: little evidence either way
+    counts = {"a-good": (34, 6), "b-bad": (2, 38), "c-new": (1, 0)}  # c-new: one success, little evidence
     async with running(coordinator_settings, assignment_policy="thompson") as app:
         coord = await known_agents(app, registry[0], dict.fromkeys(counts, "testing"), max_concurrency=100)
         learned(coord, counts)
