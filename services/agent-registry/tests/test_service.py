@@ -7,16 +7,9 @@ import pytest
 from vapora.agents.v1 import agents_pb2
 from vapora_agent_registry.service import HEALTHY, UNHEALTHY, Registry
 from vapora_core.errors import InvalidArgument, NotFound
+from vapora_testing.clock import ManualClock
 
 Kind = agents_pb2.AgentsChanged.Kind
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def agent(
@@ -37,12 +30,12 @@ def beat(agent_id: str, load: int, runtime: str = "rt-1") -> agents_pb2.AgentHea
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> ManualClock:
+    return ManualClock(1_000.0)
 
 
 @pytest.fixture
-def reg(clock: Clock) -> Registry:
+def reg(clock: ManualClock) -> Registry:
     return Registry(heartbeat_timeout_s=10, remove_after_s=30, clock=clock)
 
 
@@ -91,7 +84,7 @@ def test_register_refuses_an_invalid_agent_naming_the_field(reg: Registry, bad: 
     assert len(reg) == 0
 
 
-def test_list_filters_by_capability_role_and_status_and_pages_in_id_order(reg: Registry, clock: Clock) -> None:
+def test_list_filters_by_capability_role_and_status_and_pages_in_id_order(reg: Registry, clock: ManualClock) -> None:
     for i in range(25):
         reg.register(agent(f"dev-{i:02d}", "coding", role="developer"))
     reg.register(agent("rev-1", "review", "coding", role="code-reviewer"))
@@ -145,7 +138,7 @@ def test_bad_page_token_and_negative_page_size_are_invalid_arguments(reg: Regist
 
 
 def test_silent_agent_turns_unhealthy_then_is_removed_and_a_heartbeat_brings_it_back(
-    reg: Registry, clock: Clock
+    reg: Registry, clock: ManualClock
 ) -> None:
     reg.register(agent("a1"))
     clock.now += 5
@@ -169,7 +162,9 @@ def test_silent_agent_turns_unhealthy_then_is_removed_and_a_heartbeat_brings_it_
     assert reg.list_agents(capability="coding") == ([], "")
 
 
-def test_load_is_summed_over_live_replicas_and_a_silent_replica_stops_counting(reg: Registry, clock: Clock) -> None:
+def test_load_is_summed_over_live_replicas_and_a_silent_replica_stops_counting(
+    reg: Registry, clock: ManualClock
+) -> None:
     reg.register(agent("a1", runtime="rt-1"))
     assert reg.heartbeat(beat("a1", 2, "rt-1")) is not None
     assert reg.heartbeat(beat("a1", 2, "rt-1")) is None  # nothing changed, nothing announced
@@ -195,7 +190,7 @@ def test_dirty_agents_are_handed_out_once_and_can_be_handed_back(reg: Registry) 
     assert [a.id for a, _ in upserts] == ["a1"] and removed == ["a2"]
 
 
-def test_restored_agents_get_a_fresh_grace_period(clock: Clock) -> None:
+def test_restored_agents_get_a_fresh_grace_period(clock: ManualClock) -> None:
     reg = Registry(heartbeat_timeout_s=10, remove_after_s=30, clock=clock)
     stored = agent("a1")
     stored.status = HEALTHY

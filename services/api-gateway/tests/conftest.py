@@ -13,6 +13,10 @@ import aiohttp
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
+sys.path.append(str(Path(__file__).parent))  # after the dirs tests import conftest from
+
+from gateway_client import Client  # type: ignore[import-not-found]
+
 from vapora.agents.v1 import agents_pb2, agents_pb2_grpc
 from vapora.coordinator.v1 import coordinator_pb2, coordinator_pb2_grpc
 from vapora.kg.v1 import kg_pb2
@@ -28,42 +32,7 @@ from vapora_swarm_coordinator.settings import CoordinatorSettings
 from vapora_testing.apps import started
 from vapora_testing.executions import publish_execution
 
-sys.path.append(str(Path(__file__).parent))  # after the dirs tests import conftest from
-
 ROOT = Path(__file__).resolve().parents[3]
-
-
-class Client:
-    """A small JSON client of one running gateway."""
-
-    def __init__(self, session: aiohttp.ClientSession, base: str) -> None:
-        self.session = session
-        self.base = base
-
-    async def call(
-        self,
-        method: str,
-        path: str,
-        token: str = "",
-        json: Any = None,
-        headers: dict[str, str] | None = None,
-        data: bytes | None = None,
-    ) -> tuple[int, Any, Any]:
-        hdrs = dict(headers or {})
-        if token:
-            hdrs["Authorization"] = f"Bearer {token}"
-        async with self.session.request(method, self.base + path, json=json, data=data, headers=hdrs) as resp:
-            text = await resp.text()
-            try:
-                body = await resp.json(content_type=None) if text else None
-            except ValueError:
-                body = text
-            return resp.status, body, resp.headers
-
-    async def register(self, email: str, password: str = "correct horse battery") -> dict[str, Any]:
-        status, body, _ = await self.call("POST", "/api/v1/auth/register", json={"email": email, "password": password})
-        assert status == 201, body
-        return dict(body)
 
 
 def settings_for_tests(tmp_path: Path, nats_url: str, store_url: str, **overrides: Any) -> GatewaySettings:

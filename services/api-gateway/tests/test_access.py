@@ -59,12 +59,7 @@ async def test_a_viewer_reads_but_cannot_create_tasks(client):
     owner = await client.register("owner@example.com")
     viewer = await client.register("viewer@example.com")
     ws = owner["workspace"]["id"]
-    status, _, _ = await client.call(
-        "POST",
-        f"/api/v1/workspaces/{ws}/members",
-        owner["access_token"],
-        json={"email": "viewer@example.com", "role": "viewer"},
-    )
+    status, _ = await client.add_member(owner["access_token"], ws, "viewer@example.com", "viewer")
     assert status == 201
     _, task, _ = await client.call("POST", "/api/v1/tasks", owner["access_token"], json={"title": "t"})
     status, _, _ = await client.call("GET", f"/api/v1/tasks/{task['id']}", viewer["access_token"])

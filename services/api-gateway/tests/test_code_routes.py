@@ -43,9 +43,7 @@ async def test_an_admin_attaches_a_repository_and_every_member_reads_it(code_gat
     viewer = await client.register("viewer@example.com")
     member = await client.register("member@example.com")
     for who, role in (("viewer@example.com", "viewer"), ("member@example.com", "member")):
-        status, _, _ = await client.call(
-            "POST", f"/api/v1/workspaces/{ws}/members", token, json={"email": who, "role": role}
-        )
+        status, _ = await client.add_member(token, ws, who, role)
         assert status == 201
     repo = make_calc_repo(tmp_path / "calc")
     path = f"/api/v1/projects/{project}/repository"

@@ -34,27 +34,16 @@ async def test_members_add_change_remove_and_the_last_owner_stays(client):
     owner = await client.register("own@example.com")
     other = await client.register("mem@example.com")
     token, ws, uid = owner["access_token"], owner["workspace"]["id"], other["user"]["id"]
-    status, m, _ = await client.call(
-        "POST", f"/api/v1/workspaces/{ws}/members", token, json={"email": "mem@example.com", "role": "member"}
-    )
+    status, m = await client.add_member(token, ws, "mem@example.com", "member")
     assert status == 201 and m["user_id"] == uid and m["role"] == "member"
-    status, body, _ = await client.call(
-        "POST", f"/api/v1/workspaces/{ws}/members", token, json={"email": "mem@example.com"}
-    )
+    status, body = await client.add_member(token, ws, "mem@example.com")
     assert status == 409 and "already a member" in body["detail"]
-    status, body, _ = await client.call(
-        "POST", f"/api/v1/workspaces/{ws}/members", token, json={"email": "ghost@example.com"}
-    )
+    status, body = await client.add_member(token, ws, "ghost@example.com")
     assert status == 409 and "must register first" in body["detail"]
     # The new member sees the workspace and may create tasks in it, but not manage members.
     status, body, _ = await client.call("GET", "/api/v1/workspaces", other["access_token"])
     assert {w["id"]: w["role"] for w in body["items"]}[ws] == "member"
-    status, body, _ = await client.call(
-        "POST",
-        f"/api/v1/workspaces/{ws}/members",
-        other["access_token"],
-        json={"email": "own@example.com", "role": "viewer"},
-    )
+    status, body = await client.add_member(other["access_token"], ws, "own@example.com", "viewer")
     assert status == 403
     status, body, _ = await client.call(
         "PATCH", f"/api/v1/workspaces/{ws}/members/{uid}", token, json={"role": "admin"}

@@ -12,16 +12,9 @@ from kv_buckets import opened
 from vapora_api_gateway.login_throttle import LoginThrottle, LoginThrottled
 from vapora_core import kv
 from vapora_core.bus.topology import BUCKETS
+from vapora_testing.clock import ManualClock
 
 PASSWORD = "correct horse battery"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -31,7 +24,7 @@ async def records(nats_url: str) -> AsyncIterator[kv.Bucket]:
         yield bucket
 
 
-def _throttle(clock: Clock, records: kv.Bucket, **kw: float) -> LoginThrottle:
+def _throttle(clock: ManualClock, records: kv.Bucket, **kw: float) -> LoginThrottle:
     args = {"account_free": 3, "address_free": 10, "backoff_s": 1.0, "backoff_max_s": 60.0, **kw}
     return LoginThrottle(records, clock=clock, **args)  # type: ignore[arg-type]
 
@@ -41,7 +34,7 @@ async def _fail(t: LoginThrottle, account: str = "a", address: str = "ip") -> No
 
 
 async def test_each_failure_past_the_free_ones_locks_twice_as_long_up_to_the_cap(records):
-    clock = Clock()
+    clock = ManualClock(1000.0)
     t = _throttle(clock, records)
     for _ in range(2):
         await _fail(t)
@@ -57,7 +50,7 @@ async def test_each_failure_past_the_free_ones_locks_twice_as_long_up_to_the_cap
 
 
 async def test_a_success_clears_the_account_but_not_the_address(records):
-    clock = Clock()
+    clock = ManualClock(1000.0)
     t = _throttle(clock, records, address_free=4)
     for _ in range(3):
         await _fail(t, "a")
@@ -71,7 +64,7 @@ async def test_a_success_clears_the_account_but_not_the_address(records):
 
 
 async def test_attempts_in_flight_count_against_the_free_ones_and_errors_are_no_verdict(records):
-    t = _throttle(Clock(), records)
+    t = _throttle(ManualClock(1000.0), records)
     held = [await t.begin("a", "ip") for _ in range(3)]
     with pytest.raises(LoginThrottled):
         await t.begin("a", "ip")
@@ -82,7 +75,7 @@ async def test_attempts_in_flight_count_against_the_free_ones_and_errors_are_no_
 
 
 async def test_a_record_quiet_for_the_longest_lock_is_forgotten(records):
-    clock = Clock()
+    clock = ManualClock(1000.0)
     t = _throttle(clock, records)
     for _ in range(4):
         clock.now += 100

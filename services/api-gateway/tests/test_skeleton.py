@@ -157,9 +157,7 @@ async def test_a_status_by_hand_is_for_owners_and_admins_and_a_final_one_calls_o
     _, task, _ = await client.call("POST", "/api/v1/tasks", token, json={"title": "Tidy docs", "task_type": "coding"})
     url = f"/api/v1/tasks/{task['id']}/status"
     member = await client.register("status-member@example.com")
-    status, _, _ = await client.call(
-        "POST", f"/api/v1/workspaces/{ws}/members", token, json={"email": "status-member@example.com", "role": "member"}
-    )
+    status, _ = await client.add_member(token, ws, "status-member@example.com", "member")
     assert status == 201
     status, problem, _ = await client.call("POST", url, member["access_token"], json={"state": "done"})
     assert status == 403 and "task.update_status" in problem["detail"], problem

@@ -7,6 +7,7 @@ import pytest
 
 from vapora_api_gateway.task_types import TaskTypeCheck
 from vapora_core.errors import FailedPrecondition, Unavailable
+from vapora_testing.clock import ManualClock
 
 
 class Registry:
@@ -27,15 +28,8 @@ class Registry:
         return sorted(self.types)
 
 
-class Clock:
-    now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 async def test_a_found_type_is_remembered_for_ttl_and_an_unreachable_registry_for_retry() -> None:
-    registry, clock = Registry(), Clock()
+    registry, clock = Registry(), ManualClock(100.0)
     check = TaskTypeCheck(registry, ttl_s=30, retry_s=1, clock=clock)  # type: ignore[arg-type]
     await check.check("ws1", "coding")
     await check.check("ws1", "coding")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import json
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -125,10 +127,16 @@ class Browser:
         return await self.call("POST", "/api/v1/auth/session", json={"email": email, "password": PASSWORD})
 
 
-async def test_a_session_keeps_the_refresh_token_in_an_httponly_strict_cookie_only(client):
-    await client.register("web@example.com")
+@contextlib.asynccontextmanager
+async def registered_browser(client, email: str) -> AsyncIterator[Browser]:
+    """A browser of a newly registered ``email``, not signed in yet, with its own session."""
+    await client.register(email)
     async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as s:
-        browser = Browser(s, client.base)
+        yield Browser(s, client.base)
+
+
+async def test_a_session_keeps_the_refresh_token_in_an_httponly_strict_cookie_only(client):
+    async with registered_browser(client, "web@example.com") as browser:
         resp, body = await browser.sign_in("web@example.com")
         assert resp.status == 200
         cookie = resp.cookies["vapora_refresh"]
@@ -152,9 +160,7 @@ async def test_a_session_keeps_the_refresh_token_in_an_httponly_strict_cookie_on
 
 async def test_session_routes_refuse_a_request_without_the_client_header(client):
     """The cookie is sent by the browser on its own; the header is what a cross-site page cannot add."""
-    await client.register("csrf@example.com")
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as s:
-        browser = Browser(s, client.base)
+    async with registered_browser(client, "csrf@example.com") as browser:
         resp, _ = await browser.sign_in("csrf@example.com")
         assert resp.status == 200
         kept = browser.cookie
@@ -177,15 +183,13 @@ async def test_session_routes_refuse_a_request_without_the_client_header(client)
 
 
 async def test_signing_out_revokes_the_session_and_a_replayed_cookie_revokes_its_family(client):
-    await client.register("out@example.com")
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as s:
-        browser = Browser(s, client.base)
+    async with registered_browser(client, "out@example.com") as browser:
         await browser.sign_in("out@example.com")
         first = browser.cookie
         resp, _ = await browser.call("POST", "/api/v1/auth/session/refresh")
         assert resp.status == 200
         # a stolen copy of the first cookie, replayed: refused, and the whole session is revoked
-        thief = Browser(s, client.base)
+        thief = Browser(browser.session, client.base)
         thief.cookie = first
         resp, problem = await thief.call("POST", "/api/v1/auth/session/refresh")
         assert resp.status == 401 and "already used" in problem["detail"]
@@ -199,7 +203,7 @@ async def test_signing_out_revokes_the_session_and_a_replayed_cookie_revokes_its
         assert resp.status == 204
         assert browser.cookie == ""
         assert "Max-Age=0" in resp.headers["Set-Cookie"]
-        replay = Browser(s, client.base)
+        replay = Browser(browser.session, client.base)
         replay.cookie = third
         resp, problem = await replay.call("POST", "/api/v1/auth/session/refresh")
         assert resp.status == 401 and "revoked" in problem["detail"]

@@ -63,9 +63,7 @@ async def member_of(client: Any, owner: dict[str, Any], email: str, role: str) -
     """A new person with ``role`` in the owner's workspace; their access token."""
     me = await client.register(email)
     ws = owner["workspace"]["id"]
-    status, body, _ = await client.call(
-        "POST", f"/api/v1/workspaces/{ws}/members", owner["access_token"], json={"email": email, "role": role}
-    )
+    status, body = await client.add_member(owner["access_token"], ws, email, role)
     assert status == 201, body
     return str(me["access_token"])
 

@@ -10,20 +10,21 @@ import pytest
 
 sys.path.append(str(Path(__file__).parent))  # after the dirs tests import conftest from
 
-from kgkit import Clock
+from kgkit import NOW
 
 from vapora_knowledge_graph.app import KnowledgeGraphApp
 from vapora_knowledge_graph.settings import KgSettings
 from vapora_testing.apps import started
+from vapora_testing.clock import ManualClock
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> ManualClock:
+    return ManualClock(NOW)
 
 
 @pytest.fixture
-async def kg(nats_url: str, tmp_path: Path, clock: Clock) -> AsyncIterator[KnowledgeGraphApp]:
+async def kg(nats_url: str, tmp_path: Path, clock: ManualClock) -> AsyncIterator[KnowledgeGraphApp]:
     settings = KgSettings(
         nats_url=nats_url,
         store_url=f"surrealkv://{tmp_path / 'kg'}",

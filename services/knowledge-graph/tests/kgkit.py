@@ -9,14 +9,6 @@ from vapora_knowledge_graph.learning import DAY_S
 NOW = 1_700_000_000.0
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def execution(
     eid: str,
     *,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import grpc
 import pytest
-from kgkit import NOW, Clock, execution, publish  # type: ignore[import-not-found]
+from kgkit import NOW, execution, publish  # type: ignore[import-not-found]
 from prometheus_client import REGISTRY
 
 from vapora.kg.v1 import kg_pb2, kg_pb2_grpc
@@ -18,6 +18,7 @@ from vapora_knowledge_graph.app import KnowledgeGraphApp
 from vapora_knowledge_graph.learning import DAY_S
 from vapora_knowledge_graph.settings import KgSettings
 from vapora_testing.apps import grpc_stub
+from vapora_testing.clock import ManualClock
 from vapora_testing.polling import eventually
 
 PROFILES = ConsumerSpec(durable="test-profiles", stream="KG", filter_subjects=("kg.profiles.changed",))
@@ -63,7 +64,7 @@ async def test_executions_build_a_recency_weighted_profile_counted_once_and_anno
 
 
 async def test_the_metrics_show_every_profile_also_after_a_restart(
-    bus: Bus, nats_url: str, tmp_path: Path, clock: Clock
+    bus: Bus, nats_url: str, tmp_path: Path, clock: ManualClock
 ) -> None:
     settings = KgSettings(nats_url=nats_url, store_url=f"surrealkv://{tmp_path / 'kg-m'}", grpc_port=0)
     exported = REGISTRY.get_sample_value
@@ -155,7 +156,7 @@ async def test_feedback_that_arrives_before_its_execution_is_applied_not_lost(bu
 
 
 async def test_bad_execution_is_dead_lettered_with_its_reason_and_retention_drops_old_ones(
-    bus: Bus, kg: KnowledgeGraphApp, clock: Clock
+    bus: Bus, kg: KnowledgeGraphApp, clock: ManualClock
 ) -> None:
     sub = await bus.nc.subscribe("dlq.executions.>")
     bad = execution("bad")

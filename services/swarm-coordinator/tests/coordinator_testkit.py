@@ -9,7 +9,9 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
+
+from google.protobuf.message import Message
 
 from vapora.agents.v1 import agents_pb2, agents_pb2_grpc
 from vapora.common.v1 import common_pb2
@@ -27,6 +29,7 @@ from vapora_testing.executions import execution_of, publish_execution
 from vapora_testing.polling import eventually
 from vapora_testing.process import ServiceProcess, service_env
 
+M = TypeVar("M", bound=Message)
 EVENTS_SUBJECTS = "events.task.*"
 
 PRIORITY = {
@@ -114,6 +117,12 @@ async def submit(bus: Bus, t: tasks_pb2.Task, priority: str = "normal") -> None:
     await bus.publish(subjects.task(t.task_type or "untyped", priority), tasks_pb2.TaskSubmitted(task=t), msg_id=t.id)
 
 
+async def submit_and_wait(bus: Bus, events: EventLog, t: tasks_pb2.Task, priority: str = "normal") -> None:
+    """Submit ``t`` and wait until ``events`` holds its final event (done, failed or cancelled)."""
+    await submit(bus, t, priority)
+    await events.wait_for(lambda: events.final(t.id) is not None)
+
+
 @dataclass
 class SimAgent:
     """Test code standing in for an agent: consumes jobs.<id>, publishes ExecutionRecorded."""
@@ -157,25 +166,37 @@ class SimAgent:
         await publish_execution(self.bus, e)
 
 
-class EventLog:
-    """Every TaskStatusChanged on the EVENTS stream, in stream order (the order they were published).
+class StreamLog(Generic[M]):
+    """Every message of ``message_type`` on ``subjects`` of the EVENTS stream, in stream order (the
+    order they were published).
 
     It follows the stream with nats-py's ordered consumer (no durable to clean up, no acks), whose
     callback runs one message at a time: what the test sees, and in that order, is the stream itself.
     """
 
-    def __init__(self) -> None:
-        self.events: list[tasks_pb2.TaskStatusChanged] = []
+    def __init__(self, message_type: type[M], subjects: str, what: str) -> None:
+        self.events: list[M] = []
+        self._type, self._subjects, self._what = message_type, subjects, what
 
     async def follow(self, bus: Bus) -> Any:
         """Start recording; returns the subscription (``await sub.unsubscribe()`` to stop)."""
 
         async def on_msg(msg: Any) -> None:
-            ev = tasks_pb2.TaskStatusChanged()
+            ev = self._type()
             ev.ParseFromString(msg.data)
             self.events.append(ev)
 
-        return await bus.js.subscribe(EVENTS_SUBJECTS, stream="EVENTS", cb=on_msg, ordered_consumer=True)
+        return await bus.js.subscribe(self._subjects, stream="EVENTS", cb=on_msg, ordered_consumer=True)
+
+    async def wait_for(self, pred: Callable[[], bool], timeout: float = 20.0, what: str = "") -> None:
+        await eventually(pred, timeout=timeout, interval=0.02, what=what or self._what)
+
+
+class EventLog(StreamLog[tasks_pb2.TaskStatusChanged]):
+    """Every TaskStatusChanged, in stream order."""
+
+    def __init__(self) -> None:
+        super().__init__(tasks_pb2.TaskStatusChanged, EVENTS_SUBJECTS, "the task events")
 
     def states(self, task_id: str) -> list[int]:
         return [e.state for e in self.events if e.task_id == task_id]
@@ -187,9 +208,6 @@ class EventLog:
             if e.task_id == task_id and e.state in (common_pb2.TASK_STATE_DONE, common_pb2.TASK_STATE_FAILED)
         ]
         return done[-1] if done else None
-
-    async def wait_for(self, pred: Callable[[], bool], timeout: float = 20.0, what: str = "the task events") -> None:
-        await eventually(pred, timeout=timeout, interval=0.02, what=what)
 
 
 class Follower(Protocol):

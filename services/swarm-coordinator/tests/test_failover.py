@@ -16,13 +16,14 @@ same embedded store, agents simulated by test code (``coordinator_testkit.SimAge
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
 import time
 import urllib.error
 import urllib.request
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +116,28 @@ async def start_agents(bus: Bus, registry_addr: str, *, max_concurrency: int, de
     return agents
 
 
+@contextlib.asynccontextmanager
+async def active_and_standby(
+    bus: Bus, nats_url: str, tmp_path: Path, *, max_concurrency: int, delay_s: float = 0.0
+) -> AsyncIterator[tuple[list[SimAgent], ServiceProcess, ServiceProcess]]:
+    """The real registry, its agents simulated here, and two coordinators on one store: the first
+    started (it takes the lease), the second started as its standby. On exit every process is
+    killed (one left paused is continued first), whatever the test did to it."""
+    registry = await registry_process(nats_url, tmp_path)
+    active, standby = coordinators(nats_url, tmp_path, registry.addr)
+    try:
+        agents = await start_agents(bus, registry.addr, max_concurrency=max_concurrency, delay_s=delay_s)
+        await active.start()
+        await start_standby(standby)
+        yield agents, active, standby
+    finally:
+        for p in (active, standby):
+            if p.proc is not None and p.proc.poll() is None:
+                p.proc.send_signal(signal.SIGCONT)
+            p.kill()
+        registry.kill()
+
+
 def done_ids(events: EventLog) -> set[str]:
     return {e.task_id for e in events.events if e.state == common_pb2.TASK_STATE_DONE}
 
@@ -132,12 +155,8 @@ async def assert_each_assigned_once_and_done(bus: Bus, events: EventLog, agents:
 async def test_the_active_coordinator_sigkilled_mid_run_the_standby_takes_over_in_time_and_each_task_runs_once(
     bus: Bus, events: EventLog, nats_url: str, tmp_path: Path
 ) -> None:
-    registry = await registry_process(nats_url, tmp_path)
-    active, standby = coordinators(nats_url, tmp_path, registry.addr)
-    try:
-        agents = await start_agents(bus, registry.addr, max_concurrency=16, delay_s=0.1)
-        await active.start()
-        await start_standby(standby)
+    async with active_and_standby(bus, nats_url, tmp_path, max_concurrency=16, delay_s=0.1) as fleet:
+        agents, active, standby = fleet
         tasks = [task("coding") for _ in range(TASKS)]
         for t in tasks:
             await submit(bus, t)
@@ -158,21 +177,12 @@ async def test_the_active_coordinator_sigkilled_mid_run_the_standby_takes_over_i
         await assert_each_assigned_once_and_done(bus, events, agents, {t.id for t in tasks})
         assert metric(standby.metrics_port, "vapora_coordinator_activations_total") == 1
         assert standby.terminate() == 0, standby.tail()
-    finally:
-        for p in (active, standby):
-            p.kill()
-        registry.kill()
 
 
 async def test_a_paused_active_coordinator_stands_down_on_sigcont_without_assigning(
     bus: Bus, events: EventLog, nats_url: str, tmp_path: Path
 ) -> None:
-    registry = await registry_process(nats_url, tmp_path)
-    first, second = coordinators(nats_url, tmp_path, registry.addr)
-    try:
-        agents = await start_agents(bus, registry.addr, max_concurrency=8)
-        await first.start()
-        await start_standby(second)
+    async with active_and_standby(bus, nats_url, tmp_path, max_concurrency=8) as (agents, first, second):
         before = [task("coding") for _ in range(50)]
         for t in before:
             await submit(bus, t)
@@ -221,9 +231,3 @@ async def test_a_paused_active_coordinator_stands_down_on_sigcont_without_assign
         assert "lost the coordinator lease" in first.log.read_text()
         for p in (second, first):
             assert p.terminate() == 0, p.tail()
-    finally:
-        for p in (first, second):
-            if p.proc is not None and p.proc.poll() is None:
-                p.proc.send_signal(signal.SIGCONT)
-            p.kill()
-        registry.kill()

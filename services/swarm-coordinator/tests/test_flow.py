@@ -6,7 +6,7 @@ from typing import Any
 
 import grpc
 import pytest
-from coordinator_testkit import EventLog, SimAgent, known_agents, submit, task  # type: ignore[import-not-found]
+from coordinator_testkit import EventLog, SimAgent, known_agents, submit, submit_and_wait, task  # type: ignore[import-not-found]
 from prometheus_client import REGISTRY
 
 from vapora.common.v1 import common_pb2
@@ -24,8 +24,7 @@ async def test_a_task_is_assigned_to_a_capable_agent_and_marked_done_from_its_ex
     agent = SimAgent("a-coder", bus)
     await agent.start()
     t = task("coding")
-    await submit(bus, t)
-    await events.wait_for(lambda: events.final(t.id) is not None)
+    await submit_and_wait(bus, events, t)
     done = events.final(t.id)
     assert done is not None
     assert done.state == common_pb2.TASK_STATE_DONE
@@ -42,8 +41,7 @@ async def test_explain_assignment_gives_the_breakdown_only_to_the_tasks_workspac
     await SimAgent("a1", bus).start()
     await SimAgent("a2", bus).start()
     t = task("testing", workspace="ws-a")
-    await submit(bus, t)
-    await events.wait_for(lambda: events.final(t.id) is not None)
+    await submit_and_wait(bus, events, t)
     async with channel(f"127.0.0.1:{coordinator.grpc_port}") as ch:
         stub = coordinator_pb2_grpc.CoordinatorStub(ch)
         got = await stub.ExplainAssignment(coordinator_pb2.ExplainAssignmentRequest(task_id=t.id, workspace_id="ws-a"))
@@ -84,8 +82,7 @@ async def test_garbage_on_a_task_subject_is_dead_lettered_and_the_next_task_comp
     assert dead.subject == "dlq.tasks.coding.high"
     assert "decode" in dead.headers["vapora-dlq-reason"]
     t = task("coding")
-    await submit(bus, t, "high")
-    await events.wait_for(lambda: events.final(t.id) is not None)
+    await submit_and_wait(bus, events, t, "high")
     final = events.final(t.id)
     assert final is not None and final.state == common_pb2.TASK_STATE_DONE
 
@@ -99,8 +96,7 @@ async def test_an_execution_delivered_again_puts_one_done_on_the_events_stream(
     agent = SimAgent("once", bus)
     await agent.start()
     t = task("coding")
-    await submit(bus, t)
-    await events.wait_for(lambda: events.final(t.id) is not None)
+    await submit_and_wait(bus, events, t)
     again = execution_of(agent.jobs[0], agent_id="once", role="developer", success=True, quality=0.9, result="ok")
     handled = {"consumer": "coordinator-executions", "outcome": "ack"}
     before = REGISTRY.get_sample_value("vapora_bus_messages_total", handled) or 0.0

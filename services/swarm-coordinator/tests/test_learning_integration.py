@@ -17,17 +17,10 @@ from vapora_core.bus import Bus
 from vapora_knowledge_graph.app import KnowledgeGraphApp
 from vapora_swarm_coordinator.app import CoordinatorApp
 from vapora_swarm_coordinator.settings import CoordinatorSettings
+from vapora_testing.clock import ManualClock
 from vapora_testing.polling import eventually
 
 DAY = 86_400.0
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -42,7 +35,7 @@ async def test_a_failing_agent_loses_testing_tasks_and_wins_them_back_once_it_su
     bus: Bus, events: EventLog, registry: Any, learning_coordinator: CoordinatorApp
 ) -> None:
     coord = await known_agents(learning_coordinator, registry[0], {"a-flaky": "testing", "b-solid": "testing"})
-    clock = Clock()
+    clock = ManualClock(1_700_000_000.0)
     phase = {"a-flaky": False, "b-solid": True}  # who succeeds now
     flaky = SimAgent("a-flaky", bus, succeed=lambda job: phase["a-flaky"], clock=clock)
     solid = SimAgent("b-solid", bus, succeed=lambda job: phase["b-solid"], clock=clock)

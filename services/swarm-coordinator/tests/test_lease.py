@@ -20,22 +20,15 @@ from vapora_swarm_coordinator.app import CoordinatorApp
 from vapora_swarm_coordinator.grpc_server import SERVICE_NAME
 from vapora_swarm_coordinator.lease import KEY, Lease, LeaseLost, takeover_bound_s
 from vapora_swarm_coordinator.settings import CoordinatorSettings
+from vapora_testing.clock import ManualClock
 from vapora_testing.polling import eventually
 
 TTL = 3.0
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-async def leases(bus: Bus, n: int = 2) -> tuple[list[Lease], list[Clock]]:
+async def leases(bus: Bus, n: int = 2) -> tuple[list[Lease], list[ManualClock]]:
     bucket = await kv.Bucket.open(bus.js, BUCKETS.COORDINATOR_LEASE)
-    clocks = [Clock() for _ in range(n)]
+    clocks = [ManualClock(1000.0) for _ in range(n)]
     return [Lease(bucket, f"c{i}", TTL, clock=clocks[i]) for i in range(n)], clocks
 
 

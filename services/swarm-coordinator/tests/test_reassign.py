@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from coordinator_testkit import EventLog, SimAgent, known_agents, running, submit, task  # type: ignore[import-not-found]
+from coordinator_testkit import EventLog, SimAgent, known_agents, running, submit, submit_and_wait, task  # type: ignore[import-not-found]
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from vapora.agents.v1 import agents_pb2
@@ -110,8 +110,7 @@ async def test_a_job_that_times_out_is_reassigned_once_and_completes(
     await stuck.start(max_concurrency=4)
     await live.start(max_concurrency=4)
     t = task("testing")
-    await submit(bus, t)
-    await events.wait_for(lambda: events.final(t.id) is not None)
+    await submit_and_wait(bus, events, t)
 
     final = events.final(t.id)
     assert final is not None and final.state == DONE
@@ -134,8 +133,7 @@ async def test_a_job_that_keeps_timing_out_fails_after_max_attempts_with_a_clear
     for a in agents:
         await a.start(max_concurrency=4)
     t = task("devops")
-    await submit(bus, t)
-    await events.wait_for(lambda: events.final(t.id) is not None)
+    await submit_and_wait(bus, events, t)
     final = events.final(t.id)
     assert final is not None and final.state == FAILED
     assert "gave up after 3 attempts" in final.detail

@@ -9,13 +9,14 @@ import time
 from typing import Any
 
 import pytest
-from coordinator_testkit import running, task  # type: ignore[import-not-found]
+from coordinator_testkit import known_agents, running, task  # type: ignore[import-not-found]
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from vapora.kg.v1 import kg_pb2
 from vapora_swarm_coordinator import scoring, thompson
 from vapora_swarm_coordinator.grpc_server import assignment
 from vapora_swarm_coordinator.scoring import Candidate, Evidence
+from vapora_swarm_coordinator.service import Coordinator
 from vapora_swarm_coordinator.settings import CoordinatorSettings
 
 DAY = 86_400.0
@@ -78,6 +79,13 @@ def test_recent_evidence_is_decayed_to_the_time_of_assignment() -> None:
     assert recent.at(0.0) == (6.0, 2.0)  # a clock behind the profile does not inflate it
 
 
+def learned(coord: Coordinator, counts: dict[str, tuple[int, int]]) -> None:
+    """``coord``'s view holds, as of now, each agent's (successes, failures) at testing."""
+    now = time.time()
+    for agent, (successes, failures) in counts.items():
+        coord.view.set_profile(profile(agent, successes, failures, now))
+
+
 def profile(agent: str, successes: float, failures: float, now: float) -> kg_pb2.LearningProfile:
     n = int(successes + failures)
     return kg_pb2.LearningProfile(
@@ -97,17 +105,10 @@ def profile(agent: str, successes: float, failures: float, now: float) -> kg_pb2
 async def test_a_thompson_coordinator_follows_recent_evidence_and_explains_its_draws(
     coordinator_settings: CoordinatorSettings, registry: Any
 ) -> None:
-    fake, _ = registry
-    for agent in ("a-good", "b-bad", "c-new"):
-        fake.add(agent, "testing", max_concurrency=100)
+    counts = {"a-good": (34, 6), "b-bad": (2, 38), "c-new": (1, 0)}  # c-new: one success, little evidence
     async with running(coordinator_settings, assignment_policy="thompson") as app:
-        coord = app.coordinator
-        assert coord is not None
-        await coord.refresh_registry(force=True)
-        now = time.time()
-        coord.view.set_profile(profile("a-good", 34, 6, now))
-        coord.view.set_profile(profile("b-bad", 2, 38, now))
-        coord.view.set_profile(profile("c-new", 1, 0, now))  # one success: little evidence either way
+        coord = await known_agents(app, registry[0], dict.fromkeys(counts, "testing"), max_concurrency=100)
+        learned(coord, counts)
         chosen: dict[str, int] = {"a-good": 0, "b-bad": 0, "c-new": 0}
         # 100 tasks: in 4,000 simulated runs of thompson.rank on these profiles (growing loads),
         # c-new was first 4 to 26 times, b-bad never
@@ -136,16 +137,10 @@ async def test_the_seed_policy_is_the_default_and_explains_no_draw(
     coordinator_settings: CoordinatorSettings, registry: Any
 ) -> None:
     assert CoordinatorSettings().assignment_policy == "seed"
-    fake, _ = registry
-    fake.add("a-good", "testing", max_concurrency=100)
-    fake.add("c-fair", "testing", max_concurrency=100)
+    counts = {"a-good": (38, 2), "c-fair": (3, 3)}
     async with running(coordinator_settings) as app:
-        coord = app.coordinator
-        assert coord is not None
-        await coord.refresh_registry(force=True)
-        now = time.time()
-        coord.view.set_profile(profile("a-good", 38, 2, now))
-        coord.view.set_profile(profile("c-fair", 3, 3, now))
+        coord = await known_agents(app, registry[0], dict.fromkeys(counts, "testing"), max_concurrency=100)
+        learned(coord, counts)
         t = task("testing")
         assert (await coord.assign(t))["agent_id"] == "a-good"
         answer = assignment(await coord.explain(t.id, "ws1"))

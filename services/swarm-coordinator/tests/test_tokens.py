@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 import pytest
-from coordinator_testkit import EventLog, SimAgent, known_agents, running, submit, task  # type: ignore[import-not-found]
+from coordinator_testkit import EventLog, SimAgent, known_agents, running, submit_and_wait, task  # type: ignore[import-not-found]
 
 from vapora.agents.v1 import agents_pb2
 from vapora.coordinator.v1 import coordinator_pb2
@@ -36,8 +36,7 @@ async def test_a_job_carries_a_token_naming_its_agent_role_tools_and_task(
         sim = SimAgent("a-reviewer", bus)
         await sim.start()
         t = task("review", workspace="ws-t", project_id="p-7")
-        await submit(bus, t)
-        await events.wait_for(lambda: events.final(t.id) is not None)
+        await submit_and_wait(bus, events, t)
     job: coordinator_pb2.JobAssigned = sim.jobs[0]
     claims = JobVerifier(job_keys[1]).verify(job.token)
     assert (claims.agent_id, claims.role, claims.workspace_id) == ("a-reviewer", "code-reviewer", "ws-t")
@@ -53,8 +52,7 @@ async def test_without_a_signing_key_a_job_has_no_token_and_a_forged_one_does_no
     sim = SimAgent("a-coder", bus)
     await sim.start()
     t = task("coding")
-    await submit(bus, t)
-    await events.wait_for(lambda: events.final(t.id) is not None)
+    await submit_and_wait(bus, events, t)
     assert sim.jobs[0].token == ""
     with pytest.raises(Unauthenticated):
         JobVerifier(job_keys[1]).verify(sim.jobs[0].token)

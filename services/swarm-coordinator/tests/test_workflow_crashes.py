@@ -159,33 +159,43 @@ async def test_a_coordinator_killed_at_any_point_of_a_run_resumes_it_and_creates
         def waiting(run_id: str) -> bool:
             return pb.WORKFLOW_STAGE_STATE_WAITING_APPROVAL in runs.stage_states(run_id, "approve")
 
+        async def kill_once(title: str, reached: Callable[[str], bool], what: str) -> tuple[str, str]:
+            """Start a run, SIGKILL the coordinator once ``reached(run_id)``, start a new one."""
+            rid = await start_run(title)
+            await until(lambda: reached(rid), what)
+            coordinators.kill()
+            return rid, await coordinators.start()
+
+        async def approve_to_the_end(addr: str, rid: str) -> None:
+            await approve(addr, rid)
+            await wait_run(addr, rid, pb.WORKFLOW_RUN_STATE_SUCCEEDED)
+
         # -- 1: right after a stage is assigned -------------------------------------------------
-        run_ids["assigned"] = rid = await start_run("killed after an assignment")
-        await until(lambda: assigned(f"wf-{rid}-implement-1"), "the implement stage to be assigned")
-        coordinators.kill()
-        addr = await coordinators.start()
+        rid, addr = await kill_once(
+            "killed after an assignment",
+            lambda r: assigned(f"wf-{r}-implement-1"),
+            "the implement stage to be assigned",
+        )
+        run_ids["assigned"] = rid
         await wait_run(addr, rid, pb.WORKFLOW_RUN_STATE_WAITING_APPROVAL)
-        await approve(addr, rid)
-        await wait_run(addr, rid, pb.WORKFLOW_RUN_STATE_SUCCEEDED)
+        await approve_to_the_end(addr, rid)
 
         # -- 2: right after a stage's execution arrives ----------------------------------------
-        run_ids["executed"] = rid = await start_run("killed after an execution")
-        await until(lambda: f"wf-{rid}-implement-1" in executions, "the implement stage's execution")
-        coordinators.kill()
-        addr = await coordinators.start()
+        rid, addr = await kill_once(
+            "killed after an execution",
+            lambda r: f"wf-{r}-implement-1" in executions,
+            "the implement stage's execution",
+        )
+        run_ids["executed"] = rid
         await wait_run(addr, rid, pb.WORKFLOW_RUN_STATE_WAITING_APPROVAL)
-        await approve(addr, rid)
-        await wait_run(addr, rid, pb.WORKFLOW_RUN_STATE_SUCCEEDED)
+        await approve_to_the_end(addr, rid)
 
         # -- 3: while waiting for approval ------------------------------------------------------
-        run_ids["waiting"] = rid = await start_run("killed while waiting")
-        await until(lambda: waiting(rid), "the gate to wait for approval")
-        coordinators.kill()
-        addr = await coordinators.start()
+        rid, addr = await kill_once("killed while waiting", waiting, "the gate to wait for approval")
+        run_ids["waiting"] = rid
         waited = await wait_run(addr, rid, pb.WORKFLOW_RUN_STATE_WAITING_APPROVAL)
         assert {s.stage_id: s.state for s in waited.stages}["approve"] == pb.WORKFLOW_STAGE_STATE_WAITING_APPROVAL
-        await approve(addr, rid)
-        await wait_run(addr, rid, pb.WORKFLOW_RUN_STATE_SUCCEEDED)
+        await approve_to_the_end(addr, rid)
 
         # -- 4: right after an approve is accepted ----------------------------------------------
         run_ids["approved"] = rid = await start_run("killed after an approve")

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from coordinator_testkit import FakeRegistry
+from coordinator_testkit import FakeRegistry, StreamLog
 
 from vapora.coordinator.v1 import coordinator_pb2
 from vapora_core.bus import CONSUMERS, Bus, Delivery
@@ -105,19 +105,11 @@ async def start_agents(bus: Bus, **delays: float) -> dict[str, StageAgent]:
     return agents
 
 
-class RunEvents:
+class RunEvents(StreamLog[coordinator_pb2.WorkflowRunChanged]):
     """Every WorkflowRunChanged on the EVENTS stream, in stream order."""
 
     def __init__(self) -> None:
-        self.events: list[coordinator_pb2.WorkflowRunChanged] = []
-
-    async def follow(self, bus: Bus) -> Any:
-        async def on_msg(msg: Any) -> None:
-            ev = coordinator_pb2.WorkflowRunChanged()
-            ev.ParseFromString(msg.data)
-            self.events.append(ev)
-
-        return await bus.js.subscribe("events.workflow.*", stream="EVENTS", cb=on_msg, ordered_consumer=True)
+        super().__init__(coordinator_pb2.WorkflowRunChanged, "events.workflow.*", "the run events")
 
     def stage_states(self, run_id: str, stage_id: str) -> list[int]:
         return [e.stage.state for e in self.events if e.run_id == run_id and e.stage.stage_id == stage_id]
@@ -125,9 +117,6 @@ class RunEvents:
     def run_state(self, run_id: str) -> int:
         mine = [e for e in self.events if e.run_id == run_id]
         return max(mine, key=lambda e: e.version).state if mine else 0
-
-    async def wait_for(self, pred: Callable[[], bool], timeout: float = 20.0, what: str = "the run events") -> None:
-        await eventually(pred, timeout=timeout, interval=0.02, what=what)
 
 
 async def wait_state(

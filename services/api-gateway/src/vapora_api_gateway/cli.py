@@ -59,13 +59,14 @@ def _parser() -> argparse.ArgumentParser:
     tasks = sub.add_parser("tasks", help="submit, list, show, watch and cancel tasks").add_subparsers(
         dest="action", required=True
     )
-    create = tasks.add_parser("create", help="submit a task")
+    new_work = argparse.ArgumentParser(add_help=False)  # the options of a new task and of a new run
+    new_work.add_argument("--description", default="")
+    new_work.add_argument("--project", default="")
+    new_work.add_argument("--workspace", default="")
+    create = tasks.add_parser("create", help="submit a task", parents=[new_work])
     create.add_argument("title")
-    create.add_argument("--description", default="")
     create.add_argument("--type", dest="task_type", default="")
     create.add_argument("--priority", choices=("critical", "high", "normal", "low"), default="normal")
-    create.add_argument("--project", default="")
-    create.add_argument("--workspace", default="")
     create.add_argument("--watch", action="store_true", help="then follow it until it finishes")
     listing = tasks.add_parser("list", help="tasks of a workspace, newest first")
     listing.add_argument("--workspace", default="")
@@ -95,7 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     budgets = sub.add_parser("budgets", help="LLM budgets per role")
     budgets.add_argument("--role", default="")
     cli_code.add_commands(sub, tasks)
-    cli_workflows.add_parser(sub)
+    cli_workflows.add_parser(sub, new_work)
     return p
 
 

@@ -26,16 +26,14 @@ from vapora_api_gateway.cli_tables import state_text
 FINAL = ("succeeded", "failed", "cancelled")
 
 
-def add_parser(sub: Any) -> None:
+def add_parser(sub: Any, new_work: argparse.ArgumentParser) -> None:
+    """``vapora workflows``; ``new_work``: the options ``run`` shares with ``tasks create``."""
     wf = sub.add_parser("workflows", help="workflow templates and runs").add_subparsers(dest="action", required=True)
     listing = wf.add_parser("list", help="the templates a workspace can run")
     listing.add_argument("--workspace", default="")
-    start = wf.add_parser("run", help="start a run of a workflow")
+    start = wf.add_parser("run", help="start a run of a workflow", parents=[new_work])
     start.add_argument("workflow")
     start.add_argument("--title", required=True)
-    start.add_argument("--description", default="")
-    start.add_argument("--project", default="")
-    start.add_argument("--workspace", default="")
     start.add_argument("--watch", action="store_true", help="then follow it until it ends or waits for approval")
     runs = wf.add_parser("runs", help="runs of a workspace, newest first")
     runs.add_argument("--workspace", default="")

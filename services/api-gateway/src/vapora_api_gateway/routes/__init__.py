@@ -10,9 +10,11 @@ from pydantic import BaseModel
 from vapora_api_gateway.context import Handler
 from vapora_api_gateway.params import IntParam, Param
 
-__all__ = ["PREFIX", "IntParam", "Param", "Route"]
+__all__ = ["ERRORS", "PREFIX", "UPSTREAM_ERRORS", "IntParam", "Param", "Route"]
 
 PREFIX = "/api/v1"
+ERRORS = (400, 401, 403, 404, 429)  # what any route may answer with
+UPSTREAM_ERRORS = (*ERRORS, 503)  # a route answered by another service, which may be unavailable
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +31,7 @@ class Route:
     status: int = 200
     params: tuple[Param | IntParam, ...] = ()
     media: str = "application/json"
-    errors: tuple[int, ...] = (400, 401, 403, 404, 429)
+    errors: tuple[int, ...] = ERRORS
 
     @property
     def full_path(self) -> str:

@@ -11,7 +11,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from vapora_api_gateway.context import authorize, default_workspace, gw, json_response
 from vapora_api_gateway.models import AgentList, BudgetList, CurveOut, ProfileList, SpendList
 from vapora_api_gateway.params import TASK_TYPE, IntParam, Param, ident
-from vapora_api_gateway.routes import Route
+from vapora_api_gateway.routes import UPSTREAM_ERRORS, Route
 from vapora_core.errors import NotFound
 
 MAX_CURVE_DAYS = 365
@@ -74,7 +74,6 @@ async def spend(request: web.Request) -> web.Response:
     return json_response(await gw(request).clients.spend(workspace_id, since))
 
 
-ERR = (400, 401, 403, 404, 429, 503)
 ROUTES = (
     Route(
         "GET",
@@ -84,7 +83,7 @@ ROUTES = (
         "platform",
         action="agent.read",
         response=AgentList,
-        errors=ERR,
+        errors=UPSTREAM_ERRORS,
         params=(ASKING_AS, ROLE, CAPABILITY, PAGE_SIZE, PAGE_TOKEN),
     ),
     Route(
@@ -95,7 +94,7 @@ ROUTES = (
         "platform",
         action="agent.read",
         response=ProfileList,
-        errors=ERR,
+        errors=UPSTREAM_ERRORS,
         params=(ASKING_AS,),
     ),
     Route(
@@ -106,7 +105,7 @@ ROUTES = (
         "platform",
         action="agent.read",
         response=CurveOut,
-        errors=ERR,
+        errors=UPSTREAM_ERRORS,
         params=(ASKING_AS, DAYS),
     ),
     Route(
@@ -117,7 +116,7 @@ ROUTES = (
         "platform",
         action="budget.read",
         response=BudgetList,
-        errors=ERR,
+        errors=UPSTREAM_ERRORS,
         params=(ASKING_AS, BUDGET_ROLE),
     ),
     Route(
@@ -128,7 +127,7 @@ ROUTES = (
         "platform",
         action="budget.read",
         response=SpendList,
-        errors=ERR,
+        errors=UPSTREAM_ERRORS,
         params=(ASKING_AS, SPEND_DAYS),
     ),
 )

@@ -11,7 +11,7 @@ from vapora_api_gateway.code_models import RepositoryIn, RepositoryOut
 from vapora_api_gateway.context import RESOURCE, authorize, body, gw, json_response, principal
 from vapora_api_gateway.models import ProjectIn, ProjectList, ProjectOut, ProjectPatch
 from vapora_api_gateway.repository import Row
-from vapora_api_gateway.routes import Route
+from vapora_api_gateway.routes import UPSTREAM_ERRORS, Route
 from vapora_api_gateway.security import new_id
 from vapora_core.errors import NotFound
 
@@ -153,6 +153,6 @@ ROUTES = (
         "projects",
         action="repository.read",
         response=RepositoryOut,
-        errors=(400, 401, 403, 404, 429, 503),
+        errors=UPSTREAM_ERRORS,
     ),
 )

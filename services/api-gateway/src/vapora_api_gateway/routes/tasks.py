@@ -25,7 +25,7 @@ from vapora_api_gateway.models import (
 )
 from vapora_api_gateway.params import TASK_TYPE, IntParam, Param, ident
 from vapora_api_gateway.repository import Row
-from vapora_api_gateway.routes import Route
+from vapora_api_gateway.routes import UPSTREAM_ERRORS, Route
 from vapora_api_gateway.service import CURSOR, MAX_PAGE, PRIORITIES, public_task
 from vapora_api_gateway.states import RANK
 from vapora_api_gateway.step_models import StepsPage
@@ -201,7 +201,7 @@ ROUTES = (
         action="task.read",
         response=StepsPage,
         params=(STEPS_SIZE, STEPS_TOKEN),
-        errors=(400, 401, 403, 404, 429, 503),
+        errors=UPSTREAM_ERRORS,
     ),
     Route(
         "GET",
@@ -221,6 +221,6 @@ ROUTES = (
         "tasks",
         action="task.read",
         media=DIFF,
-        errors=(400, 401, 403, 404, 429, 503),
+        errors=UPSTREAM_ERRORS,
     ),
 )

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from vapora_api_gateway.context import RESOURCE, authorize, body, default_workspace, gw, json_response, principal
 from vapora_api_gateway.params import IntParam, Param, ident
-from vapora_api_gateway.routes import Route
+from vapora_api_gateway.routes import UPSTREAM_ERRORS, Route
 from vapora_api_gateway.security import new_id
 from vapora_api_gateway.workflow_models import (
     GateCommand,
@@ -167,7 +167,7 @@ ROUTES = (
         action="workflow.read",
         response=WorkflowList,
         params=(WORKSPACE,),
-        errors=(400, 401, 403, 404, 429, 503),
+        errors=UPSTREAM_ERRORS,
     ),
     Route(
         "POST",
@@ -202,7 +202,7 @@ ROUTES = (
         action="workflow.read",
         response=RunPage,
         params=(WORKSPACE, STATE, LIMIT, CURSOR),
-        errors=(400, 401, 403, 404, 429, 503),
+        errors=UPSTREAM_ERRORS,
     ),
     Route(
         "GET",
@@ -212,7 +212,7 @@ ROUTES = (
         "workflows",
         action="workflow.read",
         response=RunOut,
-        errors=(400, 401, 403, 404, 429, 503),
+        errors=UPSTREAM_ERRORS,
     ),
     Route(
         "POST",

@@ -12,35 +12,13 @@ import json
 from collections.abc import AsyncGenerator
 from typing import Any
 
-from vapora_llm_router.providers.base import (
-    ChatTurn,
-    Completion,
-    ProviderRequest,
-    StreamAccumulator,
-    StreamEvent,
-    as_int,
-    dig,
-    error_for_status,
-    malformed,
-    post_json,
-    sse_events,
-    stream_lines,
-)
-from vapora_llm_router.providers.http import HttpOptions, make_client
-from vapora_llm_router.providers.tools import (
-    RawCall,
-    ToolCallParts,
-    arguments,
-    collect_calls,
-    normalise_finish,
-    schema,
-)
+from vapora_llm_router.providers import base, http, tools
 
 VERSION = "2023-06-01"
 FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls"}
 
 
-def _message(turn: ChatTurn) -> dict[str, Any]:
+def _message(turn: base.ChatTurn) -> dict[str, Any]:
     if turn.role == "tool":
         blocks: list[dict[str, Any]] = []
         for r in turn.tool_results:
@@ -51,7 +29,9 @@ def _message(turn: ChatTurn) -> dict[str, Any]:
         return {"role": "user", "content": blocks}
     if turn.tool_calls:
         blocks = [{"type": "text", "text": turn.content}] if turn.content else []
-        blocks += [{"type": "tool_use", "id": c.id, "name": c.name, "input": arguments(c)} for c in turn.tool_calls]
+        blocks += [
+            {"type": "tool_use", "id": c.id, "name": c.name, "input": tools.arguments(c)} for c in turn.tool_calls
+        ]
         return {"role": "assistant", "content": blocks}
     return {"role": turn.role, "content": turn.content}
 
@@ -59,11 +39,11 @@ def _message(turn: ChatTurn) -> dict[str, Any]:
 class AnthropicProvider:
     name = "anthropic"
 
-    def __init__(self, options: HttpOptions) -> None:
-        self._client = make_client(options)
+    def __init__(self, options: http.HttpOptions) -> None:
+        self._client = http.make_client(options)
         self._headers = {"x-api-key": options.api_key, "anthropic-version": VERSION}
 
-    def _payload(self, request: ProviderRequest, *, stream: bool) -> dict[str, Any]:
+    def _payload(self, request: base.ProviderRequest, *, stream: bool) -> dict[str, Any]:
         payload: dict[str, Any] = {
             "model": request.model,
             "max_tokens": request.max_tokens,
@@ -74,89 +54,86 @@ class AnthropicProvider:
             payload["system"] = request.system
         if request.tools:
             payload["tools"] = [
-                {"name": t.name, "description": t.description, "input_schema": schema(t)} for t in request.tools
+                {"name": t.name, "description": t.description, "input_schema": tools.schema(t)} for t in request.tools
             ]
         if stream:
             payload["stream"] = True
         return payload
 
-    async def complete(self, request: ProviderRequest) -> Completion:
-        data = await post_json(
+    async def complete(self, request: base.ProviderRequest) -> base.Completion:
+        data = await base.post_json(
             self._client, self.name, "/v1/messages", self._payload(request, stream=False), self._headers
         )
-        blocks = dig(self.name, data, "content")
+        blocks = base.dig(self.name, data, "content")
         if not isinstance(blocks, list):
-            raise malformed(self.name, "content is not a list")
+            raise base.malformed(self.name, "content is not a list")
         text = "".join(str(b.get("text", "")) for b in blocks if isinstance(b, dict) and b.get("type") == "text")
         raws = [
-            RawCall(b.get("id"), b.get("name"), b.get("input"))
+            tools.RawCall(b.get("id"), b.get("name"), b.get("input"))
             for b in blocks
             if isinstance(b, dict) and b.get("type") == "tool_use"
         ]
-        calls = collect_calls(self.name, request.tools, raws, has_ids=True)
-        usage = dig(self.name, data, "usage")
-        return Completion(
+        calls = tools.collect_calls(self.name, request.tools, raws, has_ids=True)
+        usage = base.dig(self.name, data, "usage")
+        return base.Completion(
             text=text,
-            input_tokens=as_int(usage.get("input_tokens")),
-            output_tokens=as_int(usage.get("output_tokens")),
-            finish_reason=normalise_finish(str(data.get("stop_reason") or ""), FINISH, has_calls=bool(calls)),
+            input_tokens=base.as_int(usage.get("input_tokens")),
+            output_tokens=base.as_int(usage.get("output_tokens")),
+            finish_reason=tools.normalise_finish(str(data.get("stop_reason") or ""), FINISH, has_calls=bool(calls)),
             model=str(data.get("model") or request.model),
             tool_calls=calls,
         )
 
-    async def stream(self, request: ProviderRequest) -> AsyncGenerator[StreamEvent, None]:
-        acc = StreamAccumulator()
-        parts = ToolCallParts()
+    async def stream(self, request: base.ProviderRequest) -> AsyncGenerator[base.StreamEvent, None]:
+        acc = base.StreamAccumulator()
+        parts = tools.ToolCallParts()
         input_tokens = output_tokens = 0
         finish, model = "", request.model
-        lines = stream_lines(
+        lines = base.stream_lines(
             self._client, self.name, "/v1/messages", self._payload(request, stream=True), self._headers
         )
         stopped = False
-        async for _event, raw in sse_events(self.name, lines):
+        async for _event, raw in base.sse_events(self.name, lines):
             if stopped:  # read on to the body's end: a response read whole keeps its connection
                 continue
-            try:
-                data = json.loads(raw)
-            except ValueError:
-                raise malformed(self.name, f"stream event is not JSON: {raw[:120]!r}") from None
+            data = base.stream_json(self.name, raw, "stream event")
             kind = data.get("type") if isinstance(data, dict) else None
             if kind == "message_start":
-                message = dig(self.name, data, "message")
+                message = base.dig(self.name, data, "message")
                 model = str(message.get("model") or model)
                 usage = message.get("usage") or {}
-                input_tokens = as_int(usage.get("input_tokens"))
-                output_tokens = as_int(usage.get("output_tokens"))
+                input_tokens = base.as_int(usage.get("input_tokens"))
+                output_tokens = base.as_int(usage.get("output_tokens"))
             elif kind == "content_block_start":
-                block = dig(self.name, data, "content_block")
+                block = base.dig(self.name, data, "content_block")
                 if isinstance(block, dict) and block.get("type") == "tool_use":
-                    index = as_int(data.get("index"))
+                    index = base.as_int(data.get("index"))
                     parts.add(index, call_id=block.get("id"), name=block.get("name"), arguments=block.get("input"))
             elif kind == "content_block_delta":
-                delta = dig(self.name, data, "delta")
+                delta = base.dig(self.name, data, "delta")
                 if delta.get("type") == "input_json_delta":
                     piece = str(delta.get("partial_json") or "")
-                    parts.add(as_int(data.get("index")), arguments=piece)
-                    yield StreamEvent(call_chars=len(piece))
+                    parts.add(base.as_int(data.get("index")), arguments=piece)
+                    yield base.StreamEvent(call_chars=len(piece))
                 text = str(delta.get("text", "")) if delta.get("type") == "text_delta" else ""
                 if text:
-                    yield StreamEvent(delta=acc.add(text))
+                    yield base.StreamEvent(delta=acc.add(text))
             elif kind == "message_delta":
                 finish = str((data.get("delta") or {}).get("stop_reason") or finish)
-                output_tokens = as_int((data.get("usage") or {}).get("output_tokens")) or output_tokens
+                output_tokens = base.as_int((data.get("usage") or {}).get("output_tokens")) or output_tokens
             elif kind == "error":
                 err = data.get("error") or {}
                 status = 529 if err.get("type") == "overloaded_error" else 500
-                raise error_for_status(self.name, status, json.dumps(data))
+                raise base.error_for_status(self.name, status, json.dumps(data))
             elif kind == "message_stop":
                 stopped = True
-        calls = collect_calls(self.name, request.tools, parts.raw_calls(), has_ids=True)
-        yield StreamEvent(
-            final=Completion(
+        calls = tools.collect_calls(self.name, request.tools, parts.raw_calls(), has_ids=True)
+        yield base.StreamEvent(
+            final=base.Completion(
                 text=acc.text,
                 input_tokens=input_tokens,
                 output_tokens=output_tokens,
-                finish_reason=normalise_finish(finish, FINISH, has_calls=bool(calls)),
+                finish_reason=tools.normalise_finish(finish, FINISH, has_calls=bool(calls)),
                 model=model,
                 tool_calls=calls,
             )

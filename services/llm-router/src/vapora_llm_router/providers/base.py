@@ -169,6 +169,22 @@ def malformed(provider: str, what: str) -> Internal:
     return Internal(f"{provider}: malformed response: {what}")
 
 
+def stream_json(provider: str, raw: str, what: str) -> Any:
+    """One piece of a stream (``what`` names it: an event, a chunk, a line) as JSON, or malformed."""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise malformed(provider, f"{what} is not JSON: {raw[:120]!r}") from None
+
+
+def stream_object(provider: str, raw: str, what: str) -> dict[str, Any]:
+    """:func:`stream_json` for formats whose every piece is a JSON object."""
+    data = stream_json(provider, raw, what)
+    if not isinstance(data, dict):
+        raise malformed(provider, f"{what} is not an object")
+    return data
+
+
 def dig(provider: str, data: Any, *path: str | int) -> Any:
     """``data[path0][path1]...`` or a clear :class:`Internal` naming the missing field."""
     cur = data

@@ -8,48 +8,37 @@ as ``delta.tool_calls`` pieces keyed by ``index`` (id and name first, then argum
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
-from vapora_llm_router.providers.base import (
-    ChatTurn,
-    Completion,
-    ProviderRequest,
-    StreamAccumulator,
-    StreamEvent,
-    as_int,
-    dig,
-    error_for_status,
-    malformed,
-    post_json,
-    sse_events,
-    stream_lines,
-)
-from vapora_llm_router.providers.http import HttpOptions, make_client
-from vapora_llm_router.providers.tools import (
-    RawCall,
-    ToolCallParts,
-    collect_calls,
-    normalise_finish,
-    result_text,
-    schema,
-)
+from vapora_llm_router.providers import base, http, tools
 
 FINISH = {"function_call": "tool_calls"}
 
 
-def function_tools(request: ProviderRequest) -> list[dict[str, Any]]:
+def function_tools(request: base.ProviderRequest) -> list[dict[str, Any]]:
     """``tools`` in the function format OpenAI defined (Ollama takes the same)."""
     return [
-        {"type": "function", "function": {"name": t.name, "description": t.description, "parameters": schema(t)}}
+        {"type": "function", "function": {"name": t.name, "description": t.description, "parameters": tools.schema(t)}}
         for t in request.tools
     ]
 
 
-def _messages(turn: ChatTurn) -> list[dict[str, Any]]:
+def chat_messages(
+    request: base.ProviderRequest, turn_messages: Callable[[base.ChatTurn], list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """The system prompt as a first ``system`` message, then each turn's messages (Ollama's layout too)."""
+    messages = [{"role": "system", "content": request.system}] if request.system else []
+    for turn in request.messages:
+        messages += turn_messages(turn)
+    return messages
+
+
+def _messages(turn: base.ChatTurn) -> list[dict[str, Any]]:
     if turn.role == "tool":
-        return [{"role": "tool", "tool_call_id": r.tool_call_id, "content": result_text(r)} for r in turn.tool_results]
+        return [
+            {"role": "tool", "tool_call_id": r.tool_call_id, "content": tools.result_text(r)} for r in turn.tool_results
+        ]
     if turn.tool_calls:
         calls = [
             {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments_json}}
@@ -62,17 +51,14 @@ def _messages(turn: ChatTurn) -> list[dict[str, Any]]:
 class OpenAIProvider:
     name = "openai"
 
-    def __init__(self, options: HttpOptions) -> None:
-        self._client = make_client(options)
+    def __init__(self, options: http.HttpOptions) -> None:
+        self._client = http.make_client(options)
         self._headers = {"Authorization": f"Bearer {options.api_key}"}
 
-    def _payload(self, request: ProviderRequest, *, stream: bool) -> dict[str, Any]:
-        messages = [{"role": "system", "content": request.system}] if request.system else []
-        for m in request.messages:
-            messages += _messages(m)
+    def _payload(self, request: base.ProviderRequest, *, stream: bool) -> dict[str, Any]:
         payload: dict[str, Any] = {
             "model": request.model,
-            "messages": messages,
+            "messages": chat_messages(request, _messages),
             "max_tokens": request.max_tokens,
             "temperature": request.temperature,
         }
@@ -83,72 +69,71 @@ class OpenAIProvider:
             payload["stream_options"] = {"include_usage": True}
         return payload
 
-    async def complete(self, request: ProviderRequest) -> Completion:
-        data = await post_json(
+    async def complete(self, request: base.ProviderRequest) -> base.Completion:
+        data = await base.post_json(
             self._client, self.name, "/v1/chat/completions", self._payload(request, stream=False), self._headers
         )
-        choice = dig(self.name, data, "choices", 0)
-        message = dig(self.name, choice, "message")
+        choice = base.dig(self.name, data, "choices", 0)
+        message = base.dig(self.name, choice, "message")
         raws = []
         for c in message.get("tool_calls") or []:
             fn = (c.get("function") if isinstance(c, dict) else None) or {}
-            raws.append(RawCall(c.get("id") if isinstance(c, dict) else None, fn.get("name"), fn.get("arguments")))
-        calls = collect_calls(self.name, request.tools, raws, has_ids=True)
+            raws.append(
+                tools.RawCall(c.get("id") if isinstance(c, dict) else None, fn.get("name"), fn.get("arguments"))
+            )
+        calls = tools.collect_calls(self.name, request.tools, raws, has_ids=True)
         usage = data.get("usage") or {}
-        return Completion(
+        return base.Completion(
             text=str(message.get("content") or ""),
-            input_tokens=as_int(usage.get("prompt_tokens")),
-            output_tokens=as_int(usage.get("completion_tokens")),
-            finish_reason=normalise_finish(str(choice.get("finish_reason") or ""), FINISH, has_calls=bool(calls)),
+            input_tokens=base.as_int(usage.get("prompt_tokens")),
+            output_tokens=base.as_int(usage.get("completion_tokens")),
+            finish_reason=tools.normalise_finish(str(choice.get("finish_reason") or ""), FINISH, has_calls=bool(calls)),
             model=str(data.get("model") or request.model),
             tool_calls=calls,
         )
 
-    async def stream(self, request: ProviderRequest) -> AsyncGenerator[StreamEvent, None]:
-        acc = StreamAccumulator()
-        parts = ToolCallParts()
+    async def stream(self, request: base.ProviderRequest) -> AsyncGenerator[base.StreamEvent, None]:
+        acc = base.StreamAccumulator()
+        parts = tools.ToolCallParts()
         input_tokens = output_tokens = 0
         finish, model = "", request.model
-        lines = stream_lines(
+        lines = base.stream_lines(
             self._client, self.name, "/v1/chat/completions", self._payload(request, stream=True), self._headers
         )
         done = False
-        async for _event, raw in sse_events(self.name, lines):
+        async for _event, raw in base.sse_events(self.name, lines):
             # read on to the body's end after [DONE]: a response read whole keeps its connection
             done = done or raw.strip() == "[DONE]"
             if done:
                 continue
-            try:
-                data = json.loads(raw)
-            except ValueError:
-                raise malformed(self.name, f"stream chunk is not JSON: {raw[:120]!r}") from None
-            if not isinstance(data, dict):
-                raise malformed(self.name, "stream chunk is not an object")
+            data = base.stream_object(self.name, raw, "stream chunk")
             if "error" in data:
-                raise error_for_status(self.name, 500, raw)
+                raise base.error_for_status(self.name, 500, raw)
             model = str(data.get("model") or model)
             for choice in data.get("choices") or []:
                 delta = choice.get("delta") or {}
                 for piece in delta.get("tool_calls") or []:
                     fn = piece.get("function") or {}
-                    parts.add(as_int(piece.get("index")), call_id=piece.get("id"), name=fn.get("name"))
-                    parts.add(as_int(piece.get("index")), arguments=fn.get("arguments"))
-                    yield StreamEvent(call_chars=len(str(fn.get("name") or "")) + len(str(fn.get("arguments") or "")))
+                    parts.add(base.as_int(piece.get("index")), call_id=piece.get("id"), name=fn.get("name"))
+                    parts.add(base.as_int(piece.get("index")), arguments=fn.get("arguments"))
+                    yield base.StreamEvent(
+                        call_chars=len(str(fn.get("name") or "")) + len(str(fn.get("arguments") or ""))
+                    )
                 text = delta.get("content") or ""
                 if text:
-                    yield StreamEvent(delta=acc.add(str(text)))
+                    yield base.StreamEvent(delta=acc.add(str(text)))
                 finish = str(choice.get("finish_reason") or finish)
             usage = data.get("usage")
             if isinstance(usage, dict):
-                input_tokens = as_int(usage.get("prompt_tokens"))
-                output_tokens = as_int(usage.get("completion_tokens"))
-        calls = collect_calls(self.name, request.tools, parts.raw_calls(), has_ids=True)
-        yield StreamEvent(
-            final=Completion(
+                input_tokens = base.as_int(usage.get("prompt_tokens"))
+                output_tokens = base.as_int(usage.get("completion_tokens"))
+        calls = tools.collect_calls(self.name, request.tools, parts.raw_calls(), has_ids=True)
+        yield base.StreamEvent(
+            final=base.Completion(
                 text=acc.text,
                 input_tokens=input_tokens,
                 output_tokens=output_tokens,
-                finish_reason=normalise_finish(finish, FINISH, has_calls=bool(calls)),
+                finish_reason=tools.normalise_finish(finish, FINISH, has_calls=bool(calls)),
                 model=model,
                 tool_calls=calls,
             )
