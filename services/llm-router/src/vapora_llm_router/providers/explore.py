@@ -5,7 +5,8 @@ Tools are chosen by name and filled from their JSON schemas, never by chance:
 - a tool whose name has a word that suggests writing (write, edit, create, delete, move,
   commit, run, shell, …, see :data:`WRITE_WORDS`) is never called;
 - *list* tools (list, ls, directory, tree), *read* tools (read, cat, view, show, get) and
-  *search* tools (search, grep, find) are the candidates, first usable one in request order;
+  *search* tools (search, grep, find) are the candidates: the usable one named with the earliest
+  of those words (``read_text_file`` before ``get_file_info``), then the first in request order;
 - required parameters are filled by name: path-like ones (path, file, dir, …) with ``.`` or a
   file the listing showed, query-like ones (query, pattern, …) with the longest word of the
   task's title; a tool with any other required parameter is not usable. A search whose tool or
@@ -32,10 +33,10 @@ WRITE_WORDS = (
     "shell", "patch", "apply", "set", "update", "add", "put", "post", "kill", "reset", "checkout",
     "install", "merge", "rebase", "init", "mkdir", "touch", "upload", "send",
 )  # fmt: skip
-KINDS = {
-    "list": {"list", "ls", "directory", "dir", "tree"},
-    "read": {"read", "cat", "view", "show", "get"},
-    "search": {"search", "grep", "find"},
+KINDS = {  # each kind's words, best first: a tool named with an earlier word is preferred
+    "list": ("list", "ls", "directory", "dir", "tree"),
+    "read": ("read", "cat", "view", "show", "get"),
+    "search": ("search", "grep", "find"),
 }
 PATH_WORDS = {"path", "paths", "file", "files", "filename", "dir", "directory", "folder", "root"}
 QUERY_WORDS = {"query", "pattern", "search", "term", "regex", "keyword", "text", "q", "needle"}
@@ -65,7 +66,14 @@ def kind_of(name: str) -> str:
     if writes(name):
         return ""
     parts = set(words(name))
-    return next((k for k, names in KINDS.items() if parts & names), "")
+    return next((k for k, names in KINDS.items() if parts.intersection(names)), "")
+
+
+def rank(name: str, kind: str) -> int:
+    """How well ``name`` says ``kind``: the index of its best word in ``KINDS[kind]``
+    (``read_text_file`` before ``get_file_info``, ``list_directory`` before ``directory_tree``)."""
+    parts = set(words(name))
+    return min(i for i, w in enumerate(KINDS[kind]) if w in parts)
 
 
 def _object(value: Any) -> dict[str, Any]:
@@ -169,8 +177,9 @@ def next_calls(tools: tuple[ToolDefinition, ...], messages: tuple[ChatTurn, ...]
     query = title_word(task_title(messages))
 
     def usable(kind: str, path: str = ".") -> tuple[ToolDefinition, dict[str, Any]] | None:
-        for t in tools:
-            if kind_of(t.name) == kind and (args := fill(t, path=path, query=query)) is not None:
+        candidates = sorted((t for t in tools if kind_of(t.name) == kind), key=lambda t: rank(t.name, kind))
+        for t in candidates:  # sorted() is stable: among equals, request order
+            if (args := fill(t, path=path, query=query)) is not None:
                 return t, args
         return None
 
