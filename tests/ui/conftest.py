@@ -1,4 +1,4 @@
-"""The web UI in a real browser against the whole fleet: one fleet and one Chromium per module."""
+"""The web UI in a real browser against the whole fleet: one fleet and one Chromium for every module (each test signs up its own workspace)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from vapora_testing.browser import launch
 from vapora_testing.fleet import Fleet
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
     f = Fleet(run_dir=tmp_path_factory.mktemp("ui-fleet"))
     try:
@@ -22,7 +22,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
         f.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as pw:
         b = launch(pw)
@@ -32,7 +32,7 @@ def browser() -> Iterator[Browser]:
             b.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def api(fleet: Fleet) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=fleet.http_url(), timeout=10) as c:
         yield c
