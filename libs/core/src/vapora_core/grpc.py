@@ -29,9 +29,10 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 
 from vapora_core import errors, metrics
+from vapora_core.grpc_channel import TracedChannel
 from vapora_core.message_check import Limits, Rules, check_message
 from vapora_core.retry import call_with_retry
-from vapora_core.telemetry import inject, span_from
+from vapora_core.telemetry import span_from
 
 log = logging.getLogger("vapora.grpc")
 
@@ -305,39 +306,16 @@ class GrpcServer:
         await self._server.stop(grace)
 
 
-class _ClientInterceptor(grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStreamClientInterceptor):
-    def __init__(self, timeout: float) -> None:
-        self._timeout = timeout
-
-    def _details(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
-        metadata = list(details.metadata or ())
-        carrier: dict[str, str] = {}
-        inject(carrier)
-        metadata.extend(carrier.items())
-        return grpc.aio.ClientCallDetails(
-            details.method,
-            details.timeout if details.timeout is not None else self._timeout,
-            grpc.aio.Metadata(*metadata),
-            details.credentials,
-            details.wait_for_ready,
-        )
-
-    async def intercept_unary_unary(self, continuation: Any, client_call_details: Any, request: Any) -> Any:
-        return await continuation(self._details(client_call_details), request)
-
-    async def intercept_unary_stream(self, continuation: Any, client_call_details: Any, request: Any) -> Any:
-        return await continuation(self._details(client_call_details), request)
-
-
 def channel(target: str, *, timeout: float = 5.0, max_receive_bytes: int | None = None) -> grpc.aio.Channel:
-    """A channel whose every call carries the trace context and a deadline (``timeout``).
+    """A channel whose every unary-request call carries the trace context and a deadline
+    (``timeout``, unless the call gives its own).
 
     ``max_receive_bytes`` raises gRPC's 4 MiB limit on a reply, for callers that take large
     replies and cut them themselves (tool results)."""
     options: list[tuple[str, Any]] = [("grpc.enable_retries", 0), ("grpc.keepalive_time_ms", 30000)]
     if max_receive_bytes is not None:
         options.append(("grpc.max_receive_message_length", max_receive_bytes))
-    return grpc.aio.insecure_channel(target, interceptors=[_ClientInterceptor(timeout)], options=options)
+    return TracedChannel(grpc.aio.insecure_channel(target, options=options), timeout)
 
 
 async def call(target: str, fn: Callable[[], Awaitable[T]], *, attempts: int = 3) -> T:
