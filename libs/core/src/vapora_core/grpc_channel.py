@@ -20,26 +20,15 @@ def _traced(metadata: Any) -> Any:
     return (*(metadata or ()), *carrier.items())
 
 
-class _Unary(grpc.aio.UnaryUnaryMultiCallable[Any, Any]):
-    def __init__(self, inner: grpc.aio.UnaryUnaryMultiCallable[Any, Any], timeout: float) -> None:
+class _Traced:
+    """A unary-request method's callable (unary-unary or unary-stream) whose every call carries
+    the trace context and, unless the call gives its own, the channel's deadline."""
+
+    def __init__(self, inner: Any, timeout: float) -> None:
         self._inner = inner
         self._timeout = timeout
 
-    def __call__(
-        self, request: Any, *, timeout: float | None = None, metadata: Any = None, **options: Any
-    ) -> grpc.aio.UnaryUnaryCall[Any, Any]:
-        deadline = self._timeout if timeout is None else timeout
-        return self._inner(request, timeout=deadline, metadata=_traced(metadata), **options)
-
-
-class _UnaryStream(grpc.aio.UnaryStreamMultiCallable[Any, Any]):
-    def __init__(self, inner: grpc.aio.UnaryStreamMultiCallable[Any, Any], timeout: float) -> None:
-        self._inner = inner
-        self._timeout = timeout
-
-    def __call__(
-        self, request: Any, *, timeout: float | None = None, metadata: Any = None, **options: Any
-    ) -> grpc.aio.UnaryStreamCall[Any, Any]:
+    def __call__(self, request: Any, *, timeout: float | None = None, metadata: Any = None, **options: Any) -> Any:
         deadline = self._timeout if timeout is None else timeout
         return self._inner(request, timeout=deadline, metadata=_traced(metadata), **options)
 
@@ -72,11 +61,11 @@ class TracedChannel(grpc.aio.Channel):
         await self._inner.channel_ready()
 
     # ``_registered_method``: what generated stubs pass, handed on as they pass it
-    def unary_unary(self, method: str, *args: Any, **kwargs: Any) -> _Unary:
-        return _Unary(self._inner.unary_unary(method, *args, **kwargs), self._timeout)
+    def unary_unary(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        return _Traced(self._inner.unary_unary(method, *args, **kwargs), self._timeout)
 
-    def unary_stream(self, method: str, *args: Any, **kwargs: Any) -> _UnaryStream:
-        return _UnaryStream(self._inner.unary_stream(method, *args, **kwargs), self._timeout)
+    def unary_stream(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        return _Traced(self._inner.unary_stream(method, *args, **kwargs), self._timeout)
 
     def stream_unary(self, method: str, *args: Any, **kwargs: Any) -> grpc.aio.StreamUnaryMultiCallable[Any, Any]:
         return self._inner.stream_unary(method, *args, **kwargs)
