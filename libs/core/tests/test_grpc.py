@@ -9,6 +9,7 @@ from vapora.agents.v1 import agents_pb2, agents_pb2_grpc
 from vapora_core import errors
 from vapora_core.grpc import GrpcServer, call, channel, check_health
 from vapora_core.metrics import GRPC_REQUESTS
+from vapora_core.telemetry import in_span, remote_span
 
 
 class _Registry(agents_pb2_grpc.AgentRegistryServicer):
@@ -92,3 +93,19 @@ async def test_unreachable_server_is_a_retryable_unavailable_error() -> None:
         with pytest.raises(errors.Unavailable) as info:
             await call("127.0.0.1:1", lambda: stub.GetAgent(agents_pb2.GetAgentRequest(agent_id="a")), attempts=2)
         assert info.value.retryable
+
+
+async def test_a_call_carries_its_metadata_and_the_current_trace_context_and_its_own_deadline(
+    server: tuple[GrpcServer, _Registry],
+) -> None:
+    srv, servicer = server
+    parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    async with channel(f"127.0.0.1:{srv.port}", timeout=2.0) as ch:
+        stub = agents_pb2_grpc.AgentRegistryStub(ch)
+        with in_span(remote_span(parent)):
+            await stub.GetAgent(agents_pb2.GetAgentRequest(agent_id="a1"), metadata=(("authorization", "Bearer t"),))
+        assert servicer.metadata["authorization"] == "Bearer t"
+        assert servicer.metadata["traceparent"] == parent  # tracing off: the caller's context passed on
+        await stub.GetAgent(agents_pb2.GetAgentRequest(agent_id="a1"), timeout=30.0)
+        assert servicer.deadline is not None and 2.5 < servicer.deadline <= 30.5  # the call's, not the channel's
+        assert "traceparent" not in servicer.metadata  # no current span: nothing to carry

@@ -86,6 +86,39 @@ async def test_bytes_that_are_not_the_request_are_invalid_argument_on_every_serv
     assert "vapora.agents.v1.AgentRegistry" in names
 
 
+def _generic_only(servicer: _Registry, server: object) -> None:
+    """A registrar as older generated code is: the service as a generic handler alone."""
+    handlers = {
+        "GetAgent": grpc.unary_unary_rpc_method_handler(
+            servicer.GetAgent,
+            request_deserializer=agents_pb2.GetAgentRequest.FromString,
+            response_serializer=agents_pb2.Agent.SerializeToString,
+        )
+    }
+    generic = grpc.method_handlers_generic_handler("vapora.agents.v1.AgentRegistry", handlers)
+    server.add_generic_rpc_handlers((generic,))  # type: ignore[attr-defined]
+
+
+async def test_a_service_added_as_a_generic_handler_alone_is_checked_and_mapped_the_same() -> None:
+    servicer = _Registry()
+    server = GrpcServer("test", "127.0.0.1", 0, [(_generic_only, servicer, "vapora.agents.v1.AgentRegistry")])
+    await server.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as ch:
+            stub = agents_pb2_grpc.AgentRegistryStub(ch)
+            for _ in range(2):  # the second call takes the handler wrapped at the first
+                code, details = await status_of(ch.unary_unary(GET_AGENT)(b"\xff\xff\xff"))
+                assert code == grpc.StatusCode.INVALID_ARGUMENT, (code, details)
+                assert f"the request of {GET_AGENT} does not decode" in details
+                code, details = await status_of(stub.GetAgent(agents_pb2.GetAgentRequest(agent_id="a")))
+                assert (code, details) == (grpc.StatusCode.NOT_FOUND, "agent 'a' is not registered")
+            code, _ = await status_of(stub.Register(agents_pb2.RegisterRequest()))
+            assert code == grpc.StatusCode.UNIMPLEMENTED  # a method the generic handler does not have
+    finally:
+        await server.stop(0)
+    assert servicer.calls == 2
+
+
 async def test_requests_over_a_limit_are_refused_naming_the_field_and_the_limit(
     served: tuple[grpc.aio.Channel, _Registry],
 ) -> None:

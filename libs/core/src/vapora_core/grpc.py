@@ -1,10 +1,10 @@
 """gRPC on grpc.aio: servers with health, reflection and error mapping; clients with deadlines.
 
-Server side, :class:`ErrorInterceptor` decodes every request itself and holds it to the
-server's limits (bad bytes or a request over a limit: INVALID_ARGUMENT naming the field),
-maps a :class:`VaporaError` to its status code with the error's message (bounded in size),
-counts every call in Prometheus, and starts a span whose parent is the caller's trace
-context (W3C ``traceparent`` in metadata). Client side,
+Server side, :class:`ErrorHandling`, around each method's handler (wrapped once), decodes every
+request itself and holds it to the server's limits (bad bytes or a request over a limit:
+INVALID_ARGUMENT naming the field), maps a :class:`VaporaError` to its status code with the
+error's message (bounded in size), counts every call in Prometheus, and starts a span whose parent
+is the caller's trace context (W3C ``traceparent`` in metadata). Client side,
 :func:`channel` adds the trace context and a default deadline to every call, and
 :func:`call` turns RPC errors back into :class:`VaporaError`, retrying retryable ones.
 
@@ -26,12 +26,13 @@ from typing import Any, TypeVar
 import grpc
 from google.protobuf.message import Message
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 
 from vapora_core import errors, metrics
+from vapora_core.grpc_channel import TracedChannel
 from vapora_core.message_check import Limits, Rules, check_message
 from vapora_core.retry import call_with_retry
-from vapora_core.telemetry import inject, span_from
+from vapora_core.telemetry import span_from
 
 log = logging.getLogger("vapora.grpc")
 
@@ -120,31 +121,27 @@ def _decoder(deserializer: Callable[[bytes], Any] | None, method: str, rules: Ru
     return decode
 
 
-class ErrorInterceptor(grpc.aio.ServerInterceptor):
+class ErrorHandling:
     """Decodes and checks every request, maps errors to status codes, traces and counts every call.
 
-    A request is decoded here rather than by grpcio (whose failure to decode is UNKNOWN), then held
-    to the server's :class:`~vapora_core.message_check.Limits` before the handler runs: bytes that
-    are not the method's message, and a request over a limit, are INVALID_ARGUMENT naming the
-    field. Every error's message is :func:`bounded`; bad input is logged in one line.
+    Each method's handler is wrapped once, when its service is added to the server (not per call,
+    as a ``grpc.aio`` interceptor would be). A request is decoded here rather than by grpcio (whose
+    failure to decode is UNKNOWN), then held to the server's
+    :class:`~vapora_core.message_check.Limits` before the handler runs: bytes that are not the
+    method's message, and a request over a limit, are INVALID_ARGUMENT naming the field. Every
+    error's message is :func:`bounded`; bad input is logged in one line.
     """
 
     def __init__(self, service: str, limits: Limits | None = None) -> None:
         self._service = service
         self._rules = Rules(limits=limits or Limits())
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler[Any, Any] | None:
-        handler = await continuation(handler_call_details)
-        if handler is None:
-            return handler
-        method = handler_call_details.method
-        carrier = {k: v for k, v in (handler_call_details.invocation_metadata or ()) if isinstance(v, str)}
+    def wrap(self, method: str, handler: grpc.RpcMethodHandler[Any, Any]) -> grpc.RpcMethodHandler[Any, Any]:
+        """``handler`` of ``method`` (``/package.Service/Method``) with the checks, errors, span and count."""
         service = self._service
         decode = _decoder(handler.request_deserializer, method, self._rules)
+        seconds = metrics.GRPC_SECONDS.labels(method)
+        counts: dict[grpc.StatusCode, Any] = {}  # the method's counter by status code, as they come
 
         async def finish(
             context: grpc.aio.ServicerContext[Any, Any], exc: BaseException | None, started: float
@@ -154,8 +151,11 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
                 code = status_for(exc)
             elif exc is not None:
                 code = grpc.StatusCode.INTERNAL
-            metrics.GRPC_REQUESTS.labels(method, code.name).inc()
-            metrics.GRPC_SECONDS.labels(method).observe(time.perf_counter() - started)
+            count = counts.get(code)
+            if count is None:
+                count = counts[code] = metrics.GRPC_REQUESTS.labels(method, code.name)
+            count.inc()
+            seconds.observe(time.perf_counter() - started)
             if isinstance(exc, errors.VaporaError):
                 message = bounded(exc.message)
                 if isinstance(exc, errors.InvalidArgument):
@@ -169,6 +169,7 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
         async def settled(context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[None]:
             """The call's span, count and time; its error (not an abort of its own) mapped by ``finish``."""
             started = time.perf_counter()
+            carrier = {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
             with span_from(carrier, method, service):
                 try:
                     yield
@@ -207,6 +208,47 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
         return handler
 
 
+Wrap = Callable[[str, "grpc.RpcMethodHandler[Any, Any]"], "grpc.RpcMethodHandler[Any, Any]"]
+
+
+class _Generic(grpc.GenericRpcHandler):
+    """A generic handler's answers, wrapped the first time each method is asked for (a servicer's
+    generic handler answers by the method alone)."""
+
+    def __init__(self, inner: grpc.GenericRpcHandler, wrap: Wrap) -> None:
+        self._inner = inner
+        self._wrap = wrap
+        self._wrapped: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
+
+    def service(self, handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler[Any, Any] | None:
+        method = handler_call_details.method
+        wrapped = self._wrapped.get(method)
+        if wrapped is None:
+            handler = self._inner.service(handler_call_details)
+            if handler is None:
+                return None
+            wrapped = self._wrapped[method] = self._wrap(method, handler)
+        return wrapped
+
+
+class _Wrapping:
+    """The server as a generated ``add_XServicer_to_server`` sees it: every method handler it adds
+    goes to the real server wrapped by ``wrap``."""
+
+    def __init__(self, server: grpc.aio.Server, wrap: Wrap) -> None:
+        self._server = server
+        self._wrap = wrap
+
+    def add_generic_rpc_handlers(self, handlers: Sequence[grpc.GenericRpcHandler]) -> None:
+        self._server.add_generic_rpc_handlers([_Generic(h, self._wrap) for h in handlers])
+
+    def add_registered_method_handlers(
+        self, service: str, handlers: dict[str, grpc.RpcMethodHandler[Any, Any]]
+    ) -> None:
+        wrapped = {name: self._wrap(f"/{service}/{name}", h) for name, h in handlers.items()}
+        self._server.add_registered_method_handlers(service, wrapped)
+
+
 Registrar = Callable[[Any, grpc.aio.Server], None]
 
 
@@ -224,16 +266,16 @@ class GrpcServer:
     ) -> None:
         """``servicers``: (``add_XServicer_to_server``, servicer, full service name); ``limits``:
         what every request may hold (the defaults of :class:`Limits` when None)."""
-        self._server = grpc.aio.server(
-            interceptors=[ErrorInterceptor(service, limits)],
-            options=[("grpc.so_reuseport", 0)],
-        )
-        self._health = health.aio.HealthServicer() if hasattr(health, "aio") else health.HealthServicer()
-        health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
+        self._server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+        # what the add_*_to_server functions register on (their stubs name a grpc.Server)
+        wrapping: Any = _Wrapping(self._server, ErrorHandling(service, limits).wrap)
+        self._health = health.aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, wrapping)
         self._names = [name for _, _, name in servicers]
         for add, servicer, _ in servicers:
-            add(servicer, self._server)
-        reflection.enable_server_reflection([*self._names, health.SERVICE_NAME, reflection.SERVICE_NAME], self._server)
+            add(servicer, wrapping)
+        names = [*self._names, health.SERVICE_NAME, reflection.SERVICE_NAME]
+        reflection_pb2_grpc.add_ServerReflectionServicer_to_server(reflection.aio.ReflectionServicer(names), wrapping)
         self.port = self._server.add_insecure_port(f"{host}:{port}")
         if self.port == 0:
             raise errors.Unavailable(f"cannot bind gRPC to {host}:{port}")
@@ -264,39 +306,16 @@ class GrpcServer:
         await self._server.stop(grace)
 
 
-class _ClientInterceptor(grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStreamClientInterceptor):
-    def __init__(self, timeout: float) -> None:
-        self._timeout = timeout
-
-    def _details(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
-        metadata = list(details.metadata or ())
-        carrier: dict[str, str] = {}
-        inject(carrier)
-        metadata.extend(carrier.items())
-        return grpc.aio.ClientCallDetails(
-            details.method,
-            details.timeout if details.timeout is not None else self._timeout,
-            grpc.aio.Metadata(*metadata),
-            details.credentials,
-            details.wait_for_ready,
-        )
-
-    async def intercept_unary_unary(self, continuation: Any, client_call_details: Any, request: Any) -> Any:
-        return await continuation(self._details(client_call_details), request)
-
-    async def intercept_unary_stream(self, continuation: Any, client_call_details: Any, request: Any) -> Any:
-        return await continuation(self._details(client_call_details), request)
-
-
 def channel(target: str, *, timeout: float = 5.0, max_receive_bytes: int | None = None) -> grpc.aio.Channel:
-    """A channel whose every call carries the trace context and a deadline (``timeout``).
+    """A channel whose every unary-request call carries the trace context and a deadline
+    (``timeout``, unless the call gives its own).
 
     ``max_receive_bytes`` raises gRPC's 4 MiB limit on a reply, for callers that take large
     replies and cut them themselves (tool results)."""
     options: list[tuple[str, Any]] = [("grpc.enable_retries", 0), ("grpc.keepalive_time_ms", 30000)]
     if max_receive_bytes is not None:
         options.append(("grpc.max_receive_message_length", max_receive_bytes))
-    return grpc.aio.insecure_channel(target, interceptors=[_ClientInterceptor(timeout)], options=options)
+    return TracedChannel(grpc.aio.insecure_channel(target, options=options), timeout)
 
 
 async def call(target: str, fn: Callable[[], Awaitable[T]], *, attempts: int = 3) -> T:
