@@ -328,7 +328,7 @@ async def run(jobs: int, steps: int, rounds: int) -> None:
         "direct tool, back to back": back_to_back_ms,
     }
     print(f"\ntool loop: {n} jobs of {steps} tool steps + a final answer, {rounds} interleaved rounds\n")
-    print(f"{'':<20} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8} {'samples':>8}")
+    print(f"{'':<26} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8} {'samples':>8}")
     for name, s in rows.items():
         print(f"{name:<26} {pct(s, 50):>8.3f} {pct(s, 99):>8.3f} {statistics.fmean(s):>8.3f} {len(s):>8}")
     hop50 = pct(hooks.tool_ms, 50) - pct(direct_tool_ms, 50)
