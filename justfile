@@ -8,11 +8,12 @@ uv := "python3 -m uv"
 default:
     @just --list
 
-# install uv (user-level, no root), every workspace package into .venv, the npm MCP servers (tools/) and the web UI's front-end packages
+# install uv (user-level, no root), every workspace package into .venv with its bytecode (a process then imports rather than compiles each module, even with PYTHONDONTWRITEBYTECODE set), the npm MCP servers (tools/) and the web UI's front-end packages
 [group('dev')]
 setup:
     @python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check uv 2>/dev/null || python3 -m pip install --quiet --user --disable-pip-version-check uv
-    {{uv}} sync --quiet --frozen
+    {{uv}} sync --quiet --frozen --compile-bytecode
+    @{{uv}} run --frozen python -m compileall -q -j 0 -x node_modules libs services scripts bench >/dev/null
     @cmp -s tools/files/package-lock.json tools/files/node_modules/.vapora-lock 2>/dev/null || { command -v npm >/dev/null || { echo "setup: npm (Node.js) is needed for the files MCP server (tools/files)" >&2; exit 1; }; npm ci --prefix tools/files --no-audit --no-fund --loglevel=error && cp tools/files/package-lock.json tools/files/node_modules/.vapora-lock; }
     @cmp -s services/api-gateway/web/package-lock.json services/api-gateway/web/node_modules/.vapora-lock 2>/dev/null || { command -v npm >/dev/null || { echo "setup: npm (Node.js) is needed for the web UI's packages (services/api-gateway/web)" >&2; exit 1; }; npm ci --prefix services/api-gateway/web --no-audit --no-fund --loglevel=error && cp services/api-gateway/web/package-lock.json services/api-gateway/web/node_modules/.vapora-lock; }
     @{{uv}} run --frozen python -m vapora_api_gateway.ui.assets check 2>/dev/null || {{uv}} run --frozen python -m vapora_api_gateway.ui.assets install
