@@ -15,7 +15,8 @@ from typing import Any
 
 log = logging.getLogger("vapora.tasks")
 
-FRAMES = 12  # the innermost frames shown per task
+FRAMES = 12  # the innermost frames shown per task (a longer chain says how many outer ones it left out)
+DEPTH = 256  # how far down a chain is followed
 
 
 def dump_tasks(loop: asyncio.AbstractEventLoop | None = None) -> str:
@@ -35,13 +36,15 @@ def awaiting(coro: object) -> list[str]:
     ``Task.get_stack`` stops at the first: a suspended coroutine's frame has no ``f_back``)."""
     out: list[str] = []
     node: object = coro
-    while node is not None and len(out) < FRAMES:
+    while node is not None and len(out) < DEPTH:
         frame = _first(node, ("cr_frame", "gi_frame", "ag_frame"))
         if frame is None:  # a future (or something else awaitable): what the chain is parked on
             out.append(f"waiting on {node!r}"[:300])
             break
         out.append(f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}")
         node = _first(node, ("cr_await", "gi_yieldfrom", "ag_await"))
+    if len(out) > FRAMES:
+        return [f"({len(out) - FRAMES} outer frames left out)", *out[-FRAMES:]]
     return out
 
 
