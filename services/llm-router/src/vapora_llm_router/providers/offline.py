@@ -69,7 +69,7 @@ def _seen(step: Step) -> str:
         return f'{_described(step.call)} begins "{_first_line(result.content)}"'
     if step.kind == "search":
         matches = [ln for ln in result.content.splitlines() if ln.strip()]
-        if len(matches) == 1 and NO_MATCHES.match(matches[0]):
+        if len(matches) == 1 and NO_MATCHES.match(matches[0].strip()):
             matches = []  # "No matches found": a server's way of saying none
         if any(is_glob(v) for v in arguments(step.call).values()):  # a name search: the files it found
             names = ", ".join(PurePosixPath(m.strip()).name for m in matches[:3]) + (", …" if len(matches) > 3 else "")
