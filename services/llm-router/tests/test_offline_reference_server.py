@@ -28,9 +28,26 @@ TASK = "Task type: coding\nTitle: Fix the tokenizer crash\nDescription:\nThe par
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js (the README's one requirement)")
 
 
+DEVELOPER = (
+    "read_text_file",
+    "read_multiple_files",
+    "list_directory",
+    "directory_tree",
+    "search_files",
+    "get_file_info",
+)
+
+
+@pytest.mark.parametrize(
+    ("offered", "reader"),
+    [("as the server lists them", "read_file"), ("a developer's, by name", "read_text_file")],
+)
 async def test_the_name_search_of_the_reference_server_is_asked_for_names_and_reported_as_names(
-    tmp_path: Path,
+    tmp_path: Path, offered: str, reader: str
 ) -> None:
+    """Also with the tools a developer's manifest allows (config/agents/developer.toml), in name
+    order: ``read_multiple_files`` comes before ``read_text_file`` there, and a list of one path
+    is not how to read a file."""
     root = tmp_path / "repo"
     (root / "src").mkdir(parents=True)
     (root / "README.md").write_text("# Tokenizer\n")
@@ -44,6 +61,8 @@ async def test_the_name_search_of_the_reference_server_is_asked_for_names_and_re
             ToolDefinition(name=t.name, description=t.description or "", parameters_json=json.dumps(t.input_schema))
             for t in listed.tools
         )
+        if offered != "as the server lists them":
+            tools = tuple(sorted((t for t in tools if t.name in DEVELOPER), key=lambda t: t.name))
         messages = [ChatTurn("user", TASK)]
         calls = []
         for _ in range(10):
@@ -68,7 +87,7 @@ async def test_the_name_search_of_the_reference_server_is_asked_for_names_and_re
             ]
     assert calls == [  # the list and read tools named best for it, not directory_tree / get_file_info
         ("list_directory", {"path": "."}),
-        ("read_file", {"path": "README.md"}),
+        (reader, {"path": "README.md"}),
         ("search_files", {"path": ".", "pattern": "**/*tokenizer*"}),
     ]
     assert answer.unverified and not answer.tool_calls

@@ -6,7 +6,8 @@ Tools are chosen by name and filled from their JSON schemas, never by chance:
   commit, run, shell, …, see :data:`WRITE_WORDS`) is never called;
 - *list* tools (list, ls, directory, tree), *read* tools (read, cat, view, show, get) and
   *search* tools (search, grep, find) are the candidates: the usable one named with the earliest
-  of those words (``read_text_file`` before ``get_file_info``), then the first in request order;
+  of those words (``read_text_file`` before ``get_file_info``), then one that takes a path rather
+  than a list of paths (before ``read_multiple_files``), then the first in request order;
 - required parameters are filled by name: path-like ones (path, file, dir, …) with ``.`` or a
   file the listing showed, query-like ones (query, pattern, …) with the longest word of the
   task's title; a tool with any other required parameter is not usable. A search whose tool or
@@ -177,11 +178,15 @@ def next_calls(tools: tuple[ToolDefinition, ...], messages: tuple[ChatTurn, ...]
     query = title_word(task_title(messages))
 
     def usable(kind: str, path: str = ".") -> tuple[ToolDefinition, dict[str, Any]] | None:
-        candidates = sorted((t for t in tools if kind_of(t.name) == kind), key=lambda t: rank(t.name, kind))
-        for t in candidates:  # sorted() is stable: among equals, request order
-            if (args := fill(t, path=path, query=query)) is not None:
-                return t, args
-        return None
+        fits = []
+        for t in tools:
+            if kind_of(t.name) == kind and (args := fill(t, path=path, query=query)) is not None:
+                fits.append((t, args))
+        if not fits:
+            return None
+        # the best-named first; among those, one that takes a path rather than a list of them
+        # (read_text_file before read_multiple_files); then request order (min() keeps the first)
+        return min(fits, key=lambda f: (rank(f[0].name, kind), any(isinstance(v, list) for v in f[1].values())))
 
     if "list" not in done and (found := usable("list")):
         return [(found[0].name, found[1])]
