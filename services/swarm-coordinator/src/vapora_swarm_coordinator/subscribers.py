@@ -35,13 +35,18 @@ def held_when_fenced(ttl_s: float, handler: Callable[P, Awaitable[T]]) -> Callab
         try:
             return await handler(*args, **kwargs)
         except LeaseLost as exc:
-            raise Hold(ttl_s, str(exc)) from exc
+            raise _hold(ttl_s, exc) from exc
 
     return held
 
 
+def _hold(ttl_s: float, fenced: LeaseLost) -> Hold:
+    """What a fenced write's message becomes: put back for a lease TTL, not failed."""
+    return Hold(ttl_s, str(fenced))
+
+
 def _held(ttl_s: float, outcome: BaseException | None) -> BaseException | None:
-    return Hold(ttl_s, str(outcome)) if isinstance(outcome, LeaseLost) else outcome
+    return _hold(ttl_s, outcome) if isinstance(outcome, LeaseLost) else outcome
 
 
 async def subscribe(bus: Bus, coordinator: Coordinator, settings: CoordinatorSettings) -> list[Consumer]:
