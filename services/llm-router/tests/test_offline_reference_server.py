@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -19,23 +20,20 @@ from mcp import ClientSession, StdioServerParameters, stdio_client
 from vapora_llm_router.providers.base import ChatTurn, ProviderRequest, ToolDefinition, ToolResult
 from vapora_llm_router.providers.offline import OfflineProvider
 
-SERVER = (
-    Path(__file__).resolve().parents[3]
-    / "tools/files/node_modules/@modelcontextprotocol/server-filesystem/dist/index.js"
-)
+ROOT = Path(__file__).resolve().parents[3]
+SERVER = ROOT / "tools/files/node_modules/@modelcontextprotocol/server-filesystem/dist/index.js"
 TASK = "Task type: coding\nTitle: Fix the tokenizer crash\nDescription:\nThe parser dies on empty input."
 
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js (the README's one requirement)")
 
 
-DEVELOPER = (
-    "read_text_file",
-    "read_multiple_files",
-    "list_directory",
-    "directory_tree",
-    "search_files",
-    "get_file_info",
-)
+DEVELOPER_MANIFEST = ROOT / "config/agents/developer.toml"
+
+
+def developer_files_tools() -> set[str]:
+    """The ``files.*`` tools config/agents/developer.toml allows, by their names on the server."""
+    allowed = tomllib.loads(DEVELOPER_MANIFEST.read_text())["allowed_tools"]
+    return {t.removeprefix("files.") for t in allowed if t.startswith("files.")}
 
 
 @pytest.mark.parametrize(
@@ -62,7 +60,8 @@ async def test_the_name_search_of_the_reference_server_is_asked_for_names_and_re
             for t in listed.tools
         )
         if offered != "as the server lists them":
-            tools = tuple(sorted((t for t in tools if t.name in DEVELOPER), key=lambda t: t.name))
+            allowed = developer_files_tools()
+            tools = tuple(sorted((t for t in tools if t.name in allowed), key=lambda t: t.name))
         messages = [ChatTurn("user", TASK)]
         calls = []
         for _ in range(10):
