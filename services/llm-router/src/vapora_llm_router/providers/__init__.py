@@ -1,4 +1,4 @@
-"""Provider adapters: Anthropic, OpenAI, Gemini, Ollama over httpx, and the offline provider."""
+"""Provider adapters: Anthropic, OpenAI, Gemini, Ollama over aiohttp, and the offline provider."""
 
 from __future__ import annotations
 

@@ -40,7 +40,7 @@ class AnthropicProvider:
     name = "anthropic"
 
     def __init__(self, options: http.HttpOptions) -> None:
-        self._client = http.make_client(options)
+        self._client = http.HttpClient(options)
         self._headers = {"x-api-key": options.api_key, "anthropic-version": VERSION}
 
     def _payload(self, request: base.ProviderRequest, *, stream: bool) -> dict[str, Any]:

@@ -11,12 +11,13 @@ Error mapping (one place, used by every adapter):
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import httpx
+import aiohttp
 
 from vapora_core.errors import (
     DeadlineExceeded,
@@ -26,6 +27,7 @@ from vapora_core.errors import (
     Unavailable,
     VaporaError,
 )
+from vapora_llm_router.providers import http
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -151,9 +153,12 @@ def _error_message(body: str) -> str:
     return str(data)[:300]
 
 
-def transport_error(provider: str, exc: httpx.HTTPError) -> VaporaError:
+TRANSPORT_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError)
+
+
+def transport_error(provider: str, exc: aiohttp.ClientError | asyncio.TimeoutError) -> VaporaError:
     """Timeouts and connection failures: retryable."""
-    if isinstance(exc, httpx.TimeoutException):
+    if isinstance(exc, asyncio.TimeoutError):
         return DeadlineExceeded(f"{provider}: timed out ({type(exc).__name__})")
     return Unavailable(f"{provider}: {type(exc).__name__}: {exc or 'connection failed'}")
 
@@ -202,29 +207,29 @@ def as_int(value: Any) -> int:
 
 
 async def post_json(
-    client: httpx.AsyncClient, provider: str, url: str, payload: Mapping[str, Any], headers: Mapping[str, str]
+    client: http.HttpClient, provider: str, url: str, payload: Mapping[str, Any], headers: Mapping[str, str]
 ) -> Any:
     try:
-        resp = await client.post(url, json=payload, headers=dict(headers))
-    except httpx.HTTPError as exc:
+        async with client.post(url, payload, headers) as resp:
+            body = await http.text(resp)
+    except TRANSPORT_ERRORS as exc:
         raise transport_error(provider, exc) from exc
-    if resp.status_code >= 400:
-        raise error_for_status(provider, resp.status_code, resp.text)
-    return parse_json(provider, resp.text)
+    if resp.status >= 400:
+        raise error_for_status(provider, resp.status, body)
+    return parse_json(provider, body)
 
 
 async def stream_lines(
-    client: httpx.AsyncClient, provider: str, url: str, payload: Mapping[str, Any], headers: Mapping[str, str]
+    client: http.HttpClient, provider: str, url: str, payload: Mapping[str, Any], headers: Mapping[str, str]
 ) -> AsyncIterator[str]:
     """POST and yield the response's lines (SSE or NDJSON), mapping errors."""
     try:
-        async with client.stream("POST", url, json=payload, headers=dict(headers)) as resp:
-            if resp.status_code >= 400:
-                body = (await resp.aread()).decode(errors="replace")
-                raise error_for_status(provider, resp.status_code, body)
-            async for line in resp.aiter_lines():
+        async with client.post(url, payload, headers) as resp:
+            if resp.status >= 400:
+                raise error_for_status(provider, resp.status, await http.text(resp))
+            async for line in http.lines(resp):
                 yield line
-    except httpx.HTTPError as exc:
+    except TRANSPORT_ERRORS as exc:
         raise transport_error(provider, exc) from exc
 
 

@@ -56,7 +56,7 @@ class GeminiProvider:
     name = "gemini"
 
     def __init__(self, options: http.HttpOptions) -> None:
-        self._client = http.make_client(options)
+        self._client = http.HttpClient(options)
         self._headers = {"x-goog-api-key": options.api_key}
 
     def _payload(self, request: base.ProviderRequest) -> dict[str, Any]:

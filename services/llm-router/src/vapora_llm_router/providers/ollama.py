@@ -52,7 +52,7 @@ class OllamaProvider:
     name = "ollama"
 
     def __init__(self, options: http.HttpOptions) -> None:
-        self._client = http.make_client(options)
+        self._client = http.HttpClient(options)
         self._headers = {"Authorization": f"Bearer {options.api_key}"} if options.api_key else {}
 
     def _payload(self, request: base.ProviderRequest, *, stream: bool) -> dict[str, Any]:
