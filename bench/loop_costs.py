@@ -90,7 +90,7 @@ class Profiles:
         """After the warm-up: the services' profiles start afresh."""
         if self.dir is not None:
             for pid in pids:
-                os.kill(pid, signal.SIGUSR1)
+                os.kill(pid, signal.SIGUSR2)
 
     @contextmanager
     def measuring(self) -> Iterator[None]:

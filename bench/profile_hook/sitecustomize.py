@@ -2,9 +2,10 @@
 ``VAPORA_BENCH_PROFILE_OUT`` to the stats file to write.
 
 The profiler runs on the main thread (the event loop) from start-up and counts that thread's CPU
-time (``time.thread_time``), not the wall clock, which a loaded machine inflates. SIGUSR1 starts it afresh,
-so a bench sends it after its warm-up and the stats hold only the measured phase; they are
-written when the process exits (a graceful stop: SIGTERM). Without the variable it does nothing.
+time (``time.thread_time``), not the wall clock, which a loaded machine inflates. SIGUSR2 starts
+it afresh (SIGUSR1 is the services' task dump, :mod:`vapora_core.taskdump`), so a bench sends it
+after its warm-up and the stats hold only the measured phase; they are written when the process
+exits (a graceful stop: SIGTERM). Without the variable it does nothing.
 """
 
 from __future__ import annotations
@@ -37,5 +38,5 @@ class _Profiler:
 
 if _OUT:
     _profiler = _Profiler(_OUT)
-    signal.signal(signal.SIGUSR1, _profiler.restart)
+    signal.signal(signal.SIGUSR2, _profiler.restart)
     atexit.register(_profiler.dump)
