@@ -4,13 +4,12 @@ and a trivial tool, against the same model server and MCP server called directly
     uv run python bench/bench_loop.py [--jobs N] [--steps K]
 
 Processes: nats-server, llm-router and mcp-gateway as the fleet runs them (vapora_testing.fleet),
-and a local server speaking OpenAI's Chat Completions format (JSON, or SSE when the router
-streams a budgeted call) that answers at once: a call of
-``sysinfo__utc_now`` until the conversation holds K tool results, then a final answer. In this
-process, the runtime's own job executor (JobExecutor: ListTools, the loop, the transcript on
-JetStream) runs jobs of K+1 turns, and, interleaved with them in rounds, the same model server
-is called directly (httpx) and the same MCP server (``python -m vapora_mcp_gateway.servers.sysinfo``)
-is called directly with the official ``mcp`` client over stdio.
+and a local OpenAI Chat Completions server (JSON, or SSE when the router streams a budgeted call)
+that answers at once: a call of ``sysinfo__utc_now`` until the conversation holds K tool results,
+then a final answer. In this process, the runtime's job executor (ListTools, the loop, the
+transcript on JetStream) runs jobs of K+1 turns, interleaved in rounds with the same model server
+called directly (httpx) and the same MCP server (``vapora_mcp_gateway.servers.sysinfo``) called
+directly with the official ``mcp`` client over stdio.
 
 - step:           from one model turn's start to the next (the turn, its tool call, both steps
                   recorded): what a step of a real job costs beyond its model and its tool
@@ -19,6 +18,9 @@ is called directly with the official ``mcp`` client over stdio.
                   calls them, so each server idles between its calls as in the loop; the same
                   tool called back to back is shown beside it (a busy server's cost), not used
 - overheads: step - direct model - direct tool; gateway hop = tool via gateway - direct tool
+- the hop's floor: the same tool through a bare grpc.aio server whose handler calls it with
+                  mcp-gateway's session class and does nothing else (``loop_floor.py``), paired
+                  with model calls as the direct tool is: what any gRPC hop to the server costs
 - a tool call's mean split, from mcp-gateway's metrics: its gRPC handler, the MCP call in it, and
                   the rest (gRPC both ways and the runtime's client)
 
@@ -46,6 +48,7 @@ from typing import Any
 from bench_router import pct
 from figures import Figures, at_most
 from loop_costs import CpuMeter, GatewayTimes, Profiles, child
+from loop_floor import Floor
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOL = "sysinfo__utc_now"
@@ -250,7 +253,7 @@ async def run(jobs: int, steps: int, rounds: int) -> None:
         step_ms: list[float] = []
         direct_tool_ms: list[float] = []
         direct_model_ms: list[float] = []
-        back_to_back_ms: list[float] = []  # direct tool calls one after another: shown, not a floor
+        back_to_back_ms, floor_ms = list[float](), list[float]()  # b2b: shown, not a floor
         n = 0
         try:
             await eventually(
@@ -277,12 +280,14 @@ async def run(jobs: int, steps: int, rounds: int) -> None:
                 parts.push_async_callback(close_tool)
                 model_call, close_model = await direct_model(url)
                 parts.push_async_callback(close_model)
+                parts.push_async_callback((floor := await Floor.start(tmp)).close)
                 hooks = Timed(router.complete, mcp)
                 executor = JobExecutor(complete=hooks.complete, gateway=hooks, sender=bus)
                 agent = manifest(steps)
                 await executor.execute(agent, job(-1, signer))  # warm up channels, sessions, caches
                 await timed(tool_call, 50)
                 await timed(model_call, 50)
+                await timed(floor.call, 50)
                 hooks.model_ms.clear()
                 hooks.tool_ms.clear()
                 loop_cpu = CpuMeter(
@@ -312,6 +317,7 @@ async def run(jobs: int, steps: int, rounds: int) -> None:
                     direct_model_ms += model_ms
                     direct_tool_ms += tool_ms
                     back_to_back_ms += await timed(tool_call, per_round * steps)
+                    floor_ms += (await direct_steps(model_call, floor.call, per_round * steps))[1]
                 handler_ms, in_mcp_ms = await inside.means()
         finally:
             await asyncio.to_thread(fleet.stop)
@@ -326,6 +332,7 @@ async def run(jobs: int, steps: int, rounds: int) -> None:
         "tool via gateway": hooks.tool_ms,
         "direct tool (mcp)": direct_tool_ms,
         "direct tool, back to back": back_to_back_ms,
+        "tool via a bare gRPC hop": floor_ms,
     }
     print(f"\ntool loop: {n} jobs of {steps} tool steps + a final answer, {rounds} interleaved rounds\n")
     print(f"{'':<26} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8} {'samples':>8}")
@@ -336,6 +343,8 @@ async def run(jobs: int, steps: int, rounds: int) -> None:
     over50 = pct(step_ms, 50) - pct(direct_model_ms, 50) - pct(direct_tool_ms, 50)
     over99 = pct(step_ms, 99) - pct(direct_model_ms, 99) - pct(direct_tool_ms, 99)
     print(f"\ngateway hop over the direct MCP call: p50 {hop50:.3f} ms, p99 {hop99:.3f} ms (target p50 ≤ 1 ms)")
+    floor50 = pct(floor_ms, 50) - pct(direct_tool_ms, 50)
+    print(f"the hop's floor (a bare grpc.aio server + the same MCP session) over the direct call: p50 {floor50:.3f} ms")
     print(
         f"step overhead (step - direct model - direct tool): p50 {over50:.3f} ms, p99 {over99:.3f} ms"
         " (target p50 ≤ 5 ms)"
@@ -369,6 +378,7 @@ async def run(jobs: int, steps: int, rounds: int) -> None:
     figures.add("tool via gateway, mean: outside the handler (gRPC, client)", outside_ms, "ms")
     figures.add("gateway hop over the direct MCP call: p50", hop50, "ms", at_most(1))
     figures.add("gateway hop over the direct MCP call: p99", hop99, "ms")
+    figures.add("the hop's floor (bare grpc.aio + the MCP session) over the direct call: p50", floor50, "ms")
     figures.add("step overhead over direct model + tool: p50", over50, "ms", at_most(5))
     figures.add("step overhead over direct model + tool: p99", over99, "ms")
 
