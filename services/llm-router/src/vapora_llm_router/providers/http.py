@@ -1,9 +1,8 @@
 """The HTTP client every provider adapter shares: aiohttp, one connection pool per provider.
 
 aiohttp rather than httpx: a provider call is the router's hottest path, and aiohttp's client
-spends about a third of httpx's CPU on the same streamed call (an SSE answer of four events:
-~250 µs against ~800 µs in this process, ``bench/bench_loop.py`` shows the step it buys). The
-session is made on first use, inside the running event loop, as aiohttp wants.
+spends far less CPU on the same streamed call (docs/performance.md, llm-router). The session is
+made on first use, inside the running event loop, as aiohttp wants.
 
 Timeouts, as they were with httpx: ``connect_timeout_s`` to open a connection, ``timeout_s`` to
 get one from the pool and between two reads of the body (a long stream that keeps moving is never
