@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from nats.js.api import DeliverPolicy
 
 from tests.e2e.helpers import sign_up, spans, submit, wait_terminal
 from vapora.agents.v1 import agents_pb2, agents_pb2_grpc
@@ -176,7 +177,9 @@ def test_status_changes_are_published_as_events(fleet: Fleet, client: httpx.Clie
         bus = Bus(fleet.nats_url, "e2e-observer")
         await bus.connect()
         try:
-            sub = await bus.js.subscribe(f"events.task.{workspace}", ordered_consumer=True, deliver_policy="all")
+            sub = await bus.js.subscribe(
+                f"events.task.{workspace}", ordered_consumer=True, deliver_policy=DeliverPolicy.ALL
+            )
             states: list[int] = []
             end = time.monotonic() + 10
             while time.monotonic() < end:
@@ -211,13 +214,14 @@ def test_garbage_on_tasks_is_dead_lettered_and_the_next_task_completes(fleet: Fl
                     return None
                 return dict(msgs[0].headers or {})
 
-            headers: dict[str, str] = await eventually(
+            headers: dict[str, str] | None = await eventually(
                 dead_letter,
                 timeout=20,
                 interval=0,
                 what="a message on dlq.tasks.coding.high",
                 until=lambda h: h is not None,
             )
+            assert headers is not None
             return headers
         finally:
             await bus.stop()

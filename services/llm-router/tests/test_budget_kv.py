@@ -88,6 +88,7 @@ async def test_two_replicas_never_promise_the_same_money_twice(nats_url: str) ->
         got = first + [r for rs in await asyncio.gather(burst(a), burst(b)) for r in rs]
         held = [r for r in got if isinstance(r, Reservation)]
         assert held and len(held) < 60 and conflicts() > raced  # the two raced for the window's key
+        assert WINDOW.cost_cap is not None
         assert sum(r.cents for r in held) <= WINDOW.cost_cap + 1e-9  # 1¢ window: the cap, over both
         refused = [r for r in got if isinstance(r, Refusal)]
         assert refused and all(r.account.key == WINDOW.key for r in refused)
