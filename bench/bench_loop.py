@@ -8,8 +8,8 @@ and a local OpenAI Chat Completions server (JSON, or SSE when the router streams
 that answers at once: a call of ``sysinfo__utc_now`` until the conversation holds K tool results,
 then a final answer. In this process, the runtime's job executor (ListTools, the loop, the
 transcript on JetStream) runs jobs of K+1 turns, interleaved in rounds with the same model server
-called directly (httpx) and the same MCP server (``vapora_mcp_gateway.servers.sysinfo``) called
-directly with the official ``mcp`` client over stdio.
+called directly (with the router's own HTTP client) and the same MCP server
+(``vapora_mcp_gateway.servers.sysinfo``) called directly with the official ``mcp`` client.
 
 - step:           from one model turn's start to the next (the turn, its tool call, both steps
                   recorded): what a step of a real job costs beyond its model and its tool
@@ -201,13 +201,13 @@ async def direct_tool() -> tuple[Callable[[], Awaitable[object]], Callable[[], A
 
 
 async def direct_model(url: str) -> tuple[Callable[[], Awaitable[object]], Callable[[], Awaitable[None]]]:
-    import httpx
+    from vapora_llm_router.providers import base, http
 
-    client = httpx.AsyncClient(base_url=url)
+    client = http.HttpClient(http.HttpOptions(base_url=url))  # the router's own client: the floor
     body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "What time is it?"}], "max_tokens": 64}
 
     async def call() -> object:
-        return (await client.post("/v1/chat/completions", json=body, headers={"Authorization": "Bearer k"})).json()
+        return await base.post_json(client, "openai", "/v1/chat/completions", body, {"Authorization": "Bearer k"})
 
     return call, client.aclose
 

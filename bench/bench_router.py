@@ -5,9 +5,9 @@
 A local server speaking the OpenAI Chat Completions wire format runs in its own process.
 Measured against it, sequentially, interleaved in rounds so drift hits every client alike:
 
-- direct:       httpx POST /v1/chat/completions (the floor)
+- direct:       POST /v1/chat/completions with the router's own HTTP client (the floor)
 - vapora:       RouterService.complete in-process (rules, breaker, budget reserve/settle,
-                usage record, the httpx OpenAI adapter), budgets in this process's memory
+                usage record, the OpenAI adapter), budgets in this process's memory
 - vapora-kv:    the same, budgets in the store router replicas share (JetStream KV on a local
                 nats-server, compare-and-set per account): what the router runs
 - vapora-grpc:  the whole RouterApp over gRPC on loopback (with nats-server + embedded store)
@@ -100,15 +100,14 @@ KV_SERVER = "nats-server (shared store)"
 
 
 async def direct_client(url: str) -> tuple[Call, Callable[[], Awaitable[None]]]:
-    import httpx
+    from vapora_llm_router.providers import base, http
 
-    client = httpx.AsyncClient(base_url=url)
+    client = http.HttpClient(http.HttpOptions(base_url=url))  # the router's own client: the floor
     payload = {"model": "gpt-4o", "messages": MESSAGES, "max_tokens": 64, "temperature": 0.0}
     headers = {"Authorization": "Bearer bench-key"}
 
     async def call() -> object:
-        resp = await client.post("/v1/chat/completions", json=payload, headers=headers)
-        return resp.json()
+        return await base.post_json(client, "openai", "/v1/chat/completions", payload, headers)
 
     return call, client.aclose
 
